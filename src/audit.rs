@@ -1,0 +1,105 @@
+//! The audit log: who did what, when, and what changed. Written in the same
+//! transaction as the change it describes, so that neither exists without
+//! the other.
+
+use crate::error::AppError;
+use crate::store::schema::{AUDIT, AuditRecord, AuditV1, FieldChange};
+use crate::store::{enc, next_id, store_err};
+use redb::WriteTransaction;
+
+/// Who acts: a user, a platform admin, or the system itself (first start,
+/// demo, scheduled jobs). `permissions: None` may do anything.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: u64,
+    pub name: String,
+    pub role: String,
+    pub permissions: Option<std::collections::HashSet<String>>,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor { id: 0, name: "system".into(), role: "owner".into(), permissions: None }
+    }
+
+    pub fn can(&self, perm: &str) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.contains(perm))
+    }
+
+    pub fn require(&self, perm: &str) -> Result<(), AppError> {
+        if self.can(perm) { Ok(()) } else { Err(crate::error::ErrorKind::Forbidden.into()) }
+    }
+}
+
+/// Appends one entry; returns its id.
+pub fn record(
+    tx: &WriteTransaction,
+    now_ms: i64,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    changes: Vec<FieldChange>,
+) -> Result<u64, AppError> {
+    let id = next_id(tx, "audit")?;
+    let rec = AuditV1 {
+        at: now_ms,
+        actor_id: actor.id,
+        actor_name: actor.name.clone(),
+        action: action.to_string(),
+        target: target.to_string(),
+        changes,
+    };
+    tx.open_table(AUDIT).map_err(store_err)?.insert(id, enc::<AuditRecord>(rec)?.as_slice()).map_err(store_err)?;
+    Ok(id)
+}
+
+/// Collects field changes between an old and a new value.
+#[derive(Default)]
+pub struct Changes(pub Vec<FieldChange>);
+
+impl Changes {
+    pub fn diff<T: PartialEq + std::fmt::Display>(&mut self, field: &str, from: &T, to: &T) {
+        if from != to {
+            self.0.push(FieldChange { field: field.into(), from: Some(from.to_string()), to: Some(to.to_string()) });
+        }
+    }
+
+    pub fn diff_opt<T: PartialEq + std::fmt::Display>(&mut self, field: &str, from: &Option<T>, to: &Option<T>) {
+        if from != to {
+            self.0.push(FieldChange {
+                field: field.into(),
+                from: from.as_ref().map(|v| v.to_string()),
+                to: to.as_ref().map(|v| v.to_string()),
+            });
+        }
+    }
+
+    /// A change whose values must not be stored (a password).
+    pub fn secret(&mut self, field: &str) {
+        self.0.push(FieldChange { field: field.into(), from: None, to: Some("•••".into()) });
+    }
+
+    pub fn set(&mut self, field: &str, to: impl std::fmt::Display) {
+        self.0.push(FieldChange { field: field.into(), from: None, to: Some(to.to_string()) });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Reads the newest entries first, `limit` at most, older than `before`.
+pub fn list(db: &crate::store::Db, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditV1)>, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(AUDIT).map_err(store_err)?;
+    let upper = before.unwrap_or(u64::MAX);
+    let mut out = Vec::new();
+    for row in t.range(..upper).map_err(store_err)?.rev() {
+        let (k, v) = row.map_err(store_err)?;
+        out.push((k.value(), crate::store::dec::<AuditRecord>(v.value())?));
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}

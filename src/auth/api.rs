@@ -1,0 +1,196 @@
+//! Login, refresh and logout over JSON, for platform admins and company
+//! users, and `GET /me`.
+
+use super::session::{self, LoginInput, PLATFORM_REALM, TENANT_REALM, TokenPair};
+use super::tokens::PLATFORM;
+use super::{ClientIp, check_login_rate};
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use crate::tenancy::Tenant;
+use crate::web::cookies::{self, Scope};
+use crate::web::extract::{CurrentUser, Json};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn platform_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(platform_login))
+        .route("/api/v1/auth/refresh", post(platform_refresh))
+        .route("/api/v1/auth/logout", post(platform_logout))
+}
+
+pub fn tenant_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/login", post(tenant_login))
+        .route("/api/v1/auth/refresh", post(tenant_refresh))
+        .route("/api/v1/auth/logout", post(tenant_logout))
+        .route("/api/v1/me", get(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+fn with_cookies(pair: TokenPair, scope: &Scope, secure: bool) -> Response {
+    let cookies = cookies::session_cookies(scope, &pair, secure);
+    let mut resp = axum::Json(pair).into_response();
+    for c in cookies {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+fn cleared(scope: &Scope, secure: bool) -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    for c in cookies::clear_cookies(scope, secure) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+fn platform_scope() -> Scope {
+    cookies::scope_of("/")
+}
+
+fn tenant_scope(t: &Tenant) -> Scope {
+    cookies::scope_of(&format!("/c/{}/", t.slug))
+}
+
+/// Logs a platform admin in.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "platform", request_body = LoginBody,
+    responses((status = 200, body = TokenPair), (status = 401), (status = 429)))]
+pub async fn platform_login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginBody>,
+) -> Result<Response, AppError> {
+    let pair = platform_login_pair(&state, ip, &body.username, &body.password).await?;
+    Ok(with_cookies(pair, &platform_scope(), state.config.secure_cookies))
+}
+
+pub async fn platform_login_pair(state: &AppState, ip: std::net::IpAddr, username: &str, password: &str) -> Result<TokenPair, AppError> {
+    check_login_rate(state, ip)?;
+    let input = LoginInput {
+        db: &state.platform,
+        realm: PLATFORM_REALM,
+        keys: &state.keys,
+        now_ms: state.now_ms(),
+        ten: PLATFORM,
+        username,
+        password,
+    };
+    let (_, _, pair) = session::login(input, |_| Ok(())).await?;
+    Ok(pair)
+}
+
+/// Exchanges a platform refresh token for a new pair.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "platform", request_body = RefreshBody,
+    responses((status = 200, body = TokenPair), (status = 401)))]
+pub async fn platform_refresh(State(state): State<AppState>, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
+    let (_, pair) = session::refresh(&state.platform, PLATFORM_REALM, &state.keys, state.now_ms(), PLATFORM, &body.refresh_token).await?;
+    Ok(with_cookies(pair, &platform_scope(), state.config.secure_cookies))
+}
+
+/// Ends a platform admin's session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "platform", request_body = RefreshBody, responses((status = 204)))]
+pub async fn platform_logout(State(state): State<AppState>, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
+    session::logout(&state.platform, state.now_ms(), &body.refresh_token).await?;
+    Ok(cleared(&platform_scope(), state.config.secure_cookies))
+}
+
+/// Logs a company user in. While the company is inactive only those who
+/// set it up (permission `company.setup`) may enter.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/login", tag = "company", request_body = LoginBody,
+    params(("slug" = String, Path)),
+    responses((status = 200, body = TokenPair), (status = 401), (status = 403), (status = 429)))]
+pub async fn tenant_login(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginBody>,
+) -> Result<Response, AppError> {
+    let pair = tenant_login_pair(&state, &tenant, ip, &body.username, &body.password).await?;
+    Ok(with_cookies(pair, &tenant_scope(&tenant), state.config.secure_cookies))
+}
+
+pub async fn tenant_login_pair(
+    state: &AppState,
+    tenant: &Tenant,
+    ip: std::net::IpAddr,
+    username: &str,
+    password: &str,
+) -> Result<TokenPair, AppError> {
+    check_login_rate(state, ip)?;
+    let db = tenant.db()?;
+    let input = LoginInput { db, realm: TENANT_REALM, keys: &state.keys, now_ms: state.now_ms(), ten: &tenant.slug, username, password };
+    let active = tenant.is_active();
+    let (_, _, pair) = session::login(input, |acc| {
+        if active {
+            return Ok(());
+        }
+        let perms = crate::org::service::role_permissions(db, &acc.role)?;
+        if perms.iter().any(|p| p == "company.setup") { Ok(()) } else { Err(ErrorKind::CompanyInactive.into()) }
+    })
+    .await?;
+    Ok(pair)
+}
+
+/// Exchanges a company refresh token for a new pair.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/refresh", tag = "company", request_body = RefreshBody,
+    params(("slug" = String, Path)), responses((status = 200, body = TokenPair), (status = 401)))]
+pub async fn tenant_refresh(State(state): State<AppState>, tenant: Tenant, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
+    let (_, pair) = session::refresh(tenant.db()?, TENANT_REALM, &state.keys, state.now_ms(), &tenant.slug, &body.refresh_token).await?;
+    Ok(with_cookies(pair, &tenant_scope(&tenant), state.config.secure_cookies))
+}
+
+/// Ends a company user's session.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/logout", tag = "company", request_body = RefreshBody,
+    params(("slug" = String, Path)), responses((status = 204)))]
+pub async fn tenant_logout(State(state): State<AppState>, tenant: Tenant, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
+    session::logout(tenant.db()?, state.now_ms(), &body.refresh_token).await?;
+    Ok(cleared(&tenant_scope(&tenant), state.config.secure_cookies))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: u64,
+    pub username: String,
+    pub full_name: String,
+    pub role: String,
+    pub permissions: Vec<String>,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    pub language: String,
+    pub company: String,
+}
+
+/// The signed-in user and what they may do.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/me", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
+pub async fn me(user: CurrentUser) -> axum::Json<Me> {
+    let mut permissions: Vec<String> = user.permissions.iter().cloned().collect();
+    permissions.sort();
+    axum::Json(Me {
+        id: user.id,
+        username: user.account.username.clone(),
+        full_name: user.account.full_name.clone(),
+        role: user.account.role.clone(),
+        permissions,
+        department_id: user.account.department_id,
+        branch_id: user.account.branch_id,
+        language: user.lang.code().to_string(),
+        company: user.tenant.slug.clone(),
+    })
+}

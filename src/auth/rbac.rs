@@ -1,0 +1,87 @@
+//! Roles and permissions. Each role maps to a set of permissions; the
+//! defaults follow the product and a company admin may edit them, except the
+//! owner's, which always hold every permission so that a company cannot lock
+//! itself out.
+
+pub const ROLES: [&str; 6] = ["owner", "director", "admin", "manager", "employee", "operator"];
+
+/// Every permission the product knows, in the order the matrix shows them.
+pub const PERMISSIONS: [&str; 20] = [
+    "users.view",
+    "users.manage",
+    "departments.manage",
+    "branches.manage",
+    "roles.manage",
+    "branding.manage",
+    "audit.view",
+    "tasks.create",
+    "tasks.assign_any",
+    "tasks.approve",
+    "tasks.review",
+    "tasks.view_all",
+    "tasks.view_department",
+    "requests.handle",
+    "queue.operate",
+    "queue.manage",
+    "reports.view_all",
+    "reports.view_department",
+    "chat.use",
+    "company.setup",
+];
+
+pub fn is_role(s: &str) -> bool {
+    ROLES.contains(&s)
+}
+
+pub fn is_permission(s: &str) -> bool {
+    PERMISSIONS.contains(&s)
+}
+
+/// The permissions a role has until the company changes them.
+pub fn default_permissions(role: &str) -> Vec<&'static str> {
+    let list: &[&'static str] = match role {
+        "owner" => &PERMISSIONS,
+        "director" => &[
+            "users.view",
+            "audit.view",
+            "tasks.create",
+            "tasks.assign_any",
+            "tasks.approve",
+            "tasks.review",
+            "tasks.view_all",
+            "tasks.view_department",
+            "requests.handle",
+            "queue.manage",
+            "reports.view_all",
+            "reports.view_department",
+            "chat.use",
+            "company.setup",
+        ],
+        "admin" => &[
+            "users.view",
+            "users.manage",
+            "departments.manage",
+            "branches.manage",
+            "roles.manage",
+            "branding.manage",
+            "audit.view",
+            "queue.manage",
+            "reports.view_all",
+            "chat.use",
+            "company.setup",
+        ],
+        "manager" => &[
+            "users.view",
+            "tasks.create",
+            "tasks.review",
+            "tasks.view_department",
+            "requests.handle",
+            "reports.view_department",
+            "chat.use",
+        ],
+        "employee" => &["chat.use"],
+        "operator" => &["queue.operate", "chat.use"],
+        _ => &[],
+    };
+    list.to_vec()
+}

@@ -1,0 +1,250 @@
+//! Sessions: login with lock-out, refresh-token rotation with reuse
+//! detection, logout. The same code serves platform admins and company users;
+//! a [`Realm`] names the tables that hold the accounts.
+
+use super::password;
+use super::tokens::{self, ACCESS_TTL_SECS, Claims, Keys, REFRESH_TTL_SECS};
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::{self, AccountRecord, AccountV1, FamilyRecord, FamilyV1, RefreshRecord, RefreshV1};
+use crate::store::{Db, dec, enc, store_err};
+use redb::{ReadableTable, TableDefinition};
+use serde::Serialize;
+
+/// Failed logins in a row before the account is locked.
+pub const LOCK_AFTER: u32 = 5;
+const LOCK_BASE_SECS: i64 = 30;
+const LOCK_MAX_SECS: i64 = 3600;
+
+#[derive(Clone, Copy)]
+pub struct Realm {
+    pub accounts: TableDefinition<'static, u64, &'static [u8]>,
+    pub by_name: TableDefinition<'static, &'static str, u64>,
+}
+
+pub const PLATFORM_REALM: Realm = Realm { accounts: schema::ADMINS, by_name: schema::ADMINS_BY_NAME };
+pub const TENANT_REALM: Realm = Realm { accounts: schema::USERS, by_name: schema::USERS_BY_NAME };
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Seconds an account stays locked after `failures` failed logins in a row.
+pub fn lock_secs(failures: u32) -> Option<i64> {
+    if failures < LOCK_AFTER {
+        return None;
+    }
+    let exp = (failures - LOCK_AFTER).min(16);
+    Some((LOCK_BASE_SECS << exp).min(LOCK_MAX_SECS))
+}
+
+/// Finds an account by username (case-insensitive).
+pub fn find_by_username(db: &Db, realm: Realm, username: &str) -> Result<Option<(u64, AccountV1)>, AppError> {
+    let tx = db.read()?;
+    let names = tx.open_table(realm.by_name).map_err(store_err)?;
+    let Some(id) = names.get(username.trim().to_lowercase().as_str()).map_err(store_err)?.map(|v| v.value()) else {
+        return Ok(None);
+    };
+    let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
+    Ok(crate::store::get_record::<AccountRecord>(&accounts, id)?.map(|a| (id, a)))
+}
+
+pub fn get_account(db: &Db, realm: Realm, id: u64) -> Result<Option<AccountV1>, AppError> {
+    let tx = db.read()?;
+    let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
+    crate::store::get_record::<AccountRecord>(&accounts, id)
+}
+
+pub struct LoginInput<'a> {
+    pub db: &'a Db,
+    pub realm: Realm,
+    pub keys: &'a Keys,
+    pub now_ms: i64,
+    /// Company slug, or [`tokens::PLATFORM`].
+    pub ten: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+}
+
+/// Logs in. `may_enter` is asked after the password is right and may refuse
+/// (an inactive company admits only those who set it up).
+pub async fn login(
+    input: LoginInput<'_>,
+    may_enter: impl FnOnce(&AccountV1) -> Result<(), AppError>,
+) -> Result<(u64, AccountV1, TokenPair), AppError> {
+    let LoginInput { db, realm, keys, now_ms, ten, username, password } = input;
+    let found = find_by_username(db, realm, username)?;
+    if let Some((_, acc)) = &found
+        && let Some(until) = acc.locked_until
+        && until > now_ms
+    {
+        let secs = ((until - now_ms) / 1000).max(1) as u64;
+        return Err(AppError::new(ErrorKind::AccountLocked).with_retry_after(secs).with_arg("minutes", secs.div_ceil(60)));
+    }
+    let ok = password::verify(password.to_string(), found.as_ref().map(|(_, a)| a.password_hash.clone())).await?;
+    let Some((id, acc)) = found else {
+        return Err(password::invalid_credentials());
+    };
+    if !ok {
+        db.write(move |tx| {
+            let mut t = tx.open_table(realm.accounts).map_err(store_err)?;
+            let Some(mut a) = crate::store::get_record::<AccountRecord>(&t, id)? else { return Ok(()) };
+            a.failed_logins = a.failed_logins.saturating_add(1);
+            a.locked_until = lock_secs(a.failed_logins).map(|s| now_ms + s * 1000);
+            t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
+            Ok(())
+        })
+        .await?;
+        return Err(password::invalid_credentials());
+    }
+    if !acc.active {
+        return Err(ErrorKind::AccountInactive.into());
+    }
+    may_enter(&acc)?;
+    let refresh = tokens::opaque_token();
+    let family: [u8; 16] = crate::store::random_bytes();
+    let rhash = tokens::token_hash(&refresh);
+    db.write(move |tx| {
+        let mut t = tx.open_table(realm.accounts).map_err(store_err)?;
+        if let Some(mut a) = crate::store::get_record::<AccountRecord>(&t, id)?
+            && (a.failed_logins != 0 || a.locked_until.is_some())
+        {
+            a.failed_logins = 0;
+            a.locked_until = None;
+            t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
+        }
+        drop(t);
+        let mut fam = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+        fam.insert(family.as_slice(), enc::<FamilyRecord>(FamilyV1 { account_id: id, created_at: now_ms, revoked_at: None })?.as_slice())
+            .map_err(store_err)?;
+        drop(fam);
+        insert_refresh(tx, &rhash, &family, id, now_ms)
+    })
+    .await?;
+    let pair = pair(keys, id, ten, &family, refresh, now_ms)?;
+    Ok((id, acc, pair))
+}
+
+fn insert_refresh(tx: &redb::WriteTransaction, hash: &[u8; 32], family: &[u8], account_id: u64, now_ms: i64) -> Result<(), AppError> {
+    let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+    let rec = RefreshV1 { family: family.to_vec(), account_id, expires_at: now_ms + REFRESH_TTL_SECS * 1000, used_at: None };
+    t.insert(hash.as_slice(), enc::<RefreshRecord>(rec)?.as_slice()).map_err(store_err)?;
+    Ok(())
+}
+
+fn pair(keys: &Keys, id: u64, ten: &str, family: &[u8], refresh: String, now_ms: i64) -> Result<TokenPair, AppError> {
+    let now = now_ms / 1000;
+    let claims = Claims {
+        sub: id,
+        ten: ten.to_string(),
+        sid: hex::encode(family),
+        iat: now,
+        exp: now + ACCESS_TTL_SECS,
+        typ: "access".into(),
+        topics: Vec::new(),
+    };
+    Ok(TokenPair { access_token: keys.sign(&claims)?, refresh_token: refresh, token_type: "Bearer", expires_in: ACCESS_TTL_SECS })
+}
+
+enum RefreshOutcome {
+    Rotated { account_id: u64, family: Vec<u8> },
+    Reused,
+    Invalid,
+}
+
+/// Exchanges a refresh token for a new pair. A token presented a second time
+/// revokes its whole family: whoever holds the other copy is logged out too.
+pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str, token: &str) -> Result<(u64, TokenPair), AppError> {
+    let old = tokens::token_hash(token);
+    let new_token = tokens::opaque_token();
+    let new_hash = tokens::token_hash(&new_token);
+    let outcome = db
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+            let Some(mut rec) = t.get(old.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
+                return Ok(RefreshOutcome::Invalid);
+            };
+            let mut fam_t = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+            let fam = fam_t.get(rec.family.as_slice()).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
+            let Some(mut fam) = fam else { return Ok(RefreshOutcome::Invalid) };
+            if fam.revoked_at.is_some() {
+                return Ok(RefreshOutcome::Invalid);
+            }
+            if rec.used_at.is_some() {
+                fam.revoked_at = Some(now_ms);
+                fam_t.insert(rec.family.as_slice(), enc::<FamilyRecord>(fam)?.as_slice()).map_err(store_err)?;
+                return Ok(RefreshOutcome::Reused);
+            }
+            if rec.expires_at <= now_ms {
+                return Ok(RefreshOutcome::Invalid);
+            }
+            let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
+            match crate::store::get_record::<AccountRecord>(&accounts, rec.account_id)? {
+                Some(a) if a.active => {}
+                _ => return Ok(RefreshOutcome::Invalid),
+            }
+            rec.used_at = Some(now_ms);
+            let family = rec.family.clone();
+            let account_id = rec.account_id;
+            t.insert(old.as_slice(), enc::<RefreshRecord>(rec)?.as_slice()).map_err(store_err)?;
+            drop(t);
+            insert_refresh(tx, &new_hash, &family, account_id, now_ms)?;
+            Ok(RefreshOutcome::Rotated { account_id, family })
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { account_id, family } => Ok((account_id, pair(keys, account_id, ten, &family, new_token, now_ms)?)),
+        RefreshOutcome::Reused => {
+            tracing::warn!(realm = ten, "refresh token reused; session family revoked");
+            Err(ErrorKind::TokenReused.into())
+        }
+        RefreshOutcome::Invalid => Err(ErrorKind::Unauthorized.into()),
+    }
+}
+
+/// Ends the session family the refresh token belongs to. Unknown tokens are
+/// ignored: logging out twice is not an error.
+pub async fn logout(db: &Db, now_ms: i64, token: &str) -> Result<(), AppError> {
+    let h = tokens::token_hash(token);
+    db.write(move |tx| {
+        let t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+        let Some(rec) = t.get(h.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
+            return Ok(());
+        };
+        revoke_family_in(tx, &rec.family, now_ms)
+    })
+    .await
+}
+
+/// Ends a session family by id (hex), as the access token names it.
+pub async fn revoke_family(db: &Db, now_ms: i64, sid: &str) -> Result<(), AppError> {
+    let Ok(family) = hex::decode(sid) else { return Ok(()) };
+    db.write(move |tx| revoke_family_in(tx, &family, now_ms)).await
+}
+
+fn revoke_family_in(tx: &redb::WriteTransaction, family: &[u8], now_ms: i64) -> Result<(), AppError> {
+    let mut f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+    let fam = f.get(family).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
+    if let Some(mut fam) = fam
+        && fam.revoked_at.is_none()
+    {
+        fam.revoked_at = Some(now_ms);
+        f.insert(family, enc::<FamilyRecord>(fam)?.as_slice()).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// Whether the session family named by an access token is still alive.
+pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
+    let Ok(family) = hex::decode(sid) else { return Ok(false) };
+    let tx = db.read()?;
+    let f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+    Ok(match f.get(family.as_slice()).map_err(store_err)? {
+        Some(v) => dec::<FamilyRecord>(v.value())?.revoked_at.is_none(),
+        None => false,
+    })
+}

@@ -1,0 +1,106 @@
+//! Access tokens (JWT, HS256) and the signing key kept in the data folder.
+//!
+//! Expiry is checked against the application clock, not by the JWT library,
+//! so that tests can move time.
+
+use crate::error::{AppError, ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+pub const ACCESS_TTL_SECS: i64 = 15 * 60;
+pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+
+/// The realm of the platform admins in a token's `ten` claim.
+pub const PLATFORM: &str = "";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Account id within the realm.
+    pub sub: u64,
+    /// Company slug, or empty for a platform admin.
+    pub ten: String,
+    /// Session family (hex), revoked on logout or refresh-token reuse.
+    pub sid: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// `access`, or `live` for a token that may only read live topics.
+    pub typ: String,
+    /// For `live` tokens: the topics it may read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+}
+
+pub struct Keys {
+    enc: EncodingKey,
+    dec: DecodingKey,
+}
+
+impl Keys {
+    /// Loads the signing key from `dir/secret.key`, creating it (mode 0600)
+    /// on first start.
+    pub fn load_or_create(dir: &Path) -> anyhow::Result<Keys> {
+        let path = dir.join("secret.key");
+        let secret = match std::fs::read(&path) {
+            Ok(b) if b.len() >= 32 => b,
+            Ok(_) => anyhow::bail!("{} is too short; delete it to make a new one", path.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(dir)?;
+                let b: [u8; 64] = crate::store::random_bytes();
+                write_private(&path, &b)?;
+                b.to_vec()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Keys::from_secret(&secret))
+    }
+
+    pub fn from_secret(secret: &[u8]) -> Keys {
+        Keys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret) }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String, AppError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.enc)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("sign: {e}")))
+    }
+
+    /// Verifies signature, type and expiry (against `now`, seconds).
+    pub fn verify(&self, token: &str, typ: &str, now: i64) -> Result<Claims, AppError> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &self.dec, &v).map_err(|_| AppError::new(ErrorKind::Unauthorized))?;
+        let c = data.claims;
+        if c.typ != typ || c.exp <= now {
+            return Err(ErrorKind::Unauthorized.into());
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A fresh opaque token: 32 random bytes, base64url.
+pub fn opaque_token() -> String {
+    use base64::Engine;
+    let b: [u8; 32] = crate::store::random_bytes();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+/// How an opaque token is stored: its sha256, so a stolen file reveals none.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}

@@ -1,0 +1,151 @@
+//! Configuration: a TOML file, then `IDORA_*` environment variables, then
+//! command-line flags, each overriding the one before. With nothing given
+//! Idora keeps its data in `./idora-data` and listens on `127.0.0.1:8080`.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// Login attempts allowed per client address per minute.
+    pub login_per_minute: u32,
+    /// Largest request body, in bytes (uploads have their own limit).
+    pub body_limit: usize,
+    /// Largest upload (logo, files), in bytes.
+    pub upload_limit: usize,
+    /// Seconds before a non-streaming request is cut off.
+    pub request_timeout_secs: u64,
+    /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("idora-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            log_format: "text".into(),
+            login_per_minute: 20,
+            body_limit: 1024 * 1024,
+            upload_limit: 10 * 1024 * 1024,
+            request_timeout_secs: 30,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// The file's shape: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub log_format: Option<String>,
+    pub login_per_minute: Option<u32>,
+    pub body_limit: Option<usize>,
+    pub upload_limit: Option<usize>,
+    pub request_timeout_secs: Option<u64>,
+    pub secure_cookies: Option<bool>,
+}
+
+/// What flags (or, through clap, the environment) said.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+}
+
+impl Config {
+    /// Builds the configuration from a file (if any), the environment, and flags.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> anyhow::Result<Config> {
+        let mut c = Config::default();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+            let f: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+            c.apply_file(f);
+        }
+        c.apply_env(|k| std::env::var(k).ok())?;
+        if let Some(d) = flags.data_dir {
+            c.data_dir = d;
+        }
+        if let Some(l) = flags.listen {
+            c.listen = l;
+        }
+        Ok(c)
+    }
+
+    fn apply_file(&mut self, f: FileConfig) {
+        if let Some(v) = f.data_dir {
+            self.data_dir = v;
+        }
+        if let Some(v) = f.listen {
+            self.listen = v;
+        }
+        if let Some(v) = f.log_format {
+            self.log_format = v;
+        }
+        if let Some(v) = f.login_per_minute {
+            self.login_per_minute = v;
+        }
+        if let Some(v) = f.body_limit {
+            self.body_limit = v;
+        }
+        if let Some(v) = f.upload_limit {
+            self.upload_limit = v;
+        }
+        if let Some(v) = f.request_timeout_secs {
+            self.request_timeout_secs = v;
+        }
+        if let Some(v) = f.secure_cookies {
+            self.secure_cookies = v;
+        }
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        fn parse<T: std::str::FromStr>(key: &str, v: String) -> anyhow::Result<T> {
+            v.parse().map_err(|_| anyhow::anyhow!("{key}: cannot read {v:?}"))
+        }
+        if let Some(v) = get("IDORA_DATA") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("IDORA_LISTEN") {
+            self.listen = parse("IDORA_LISTEN", v)?;
+        }
+        if let Some(v) = get("IDORA_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        if let Some(v) = get("IDORA_LOGIN_PER_MINUTE") {
+            self.login_per_minute = parse("IDORA_LOGIN_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("IDORA_SECURE_COOKIES") {
+            self.secure_cookies = parse("IDORA_SECURE_COOKIES", v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let mut c = Config::default();
+        c.apply_file(FileConfig {
+            data_dir: Some("/from-file".into()),
+            listen: Some("0.0.0.0:1".parse().unwrap()),
+            login_per_minute: Some(3),
+            ..Default::default()
+        });
+        c.apply_env(|k| (k == "IDORA_LISTEN").then(|| "0.0.0.0:2".to_string())).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from-file"));
+        assert_eq!(c.listen.port(), 2);
+        assert_eq!(c.login_per_minute, 3);
+        assert!(c.apply_env(|k| (k == "IDORA_LISTEN").then(|| "nonsense".to_string())).is_err());
+    }
+}

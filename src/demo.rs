@@ -1,0 +1,134 @@
+//! `idora serve --demo`: a platform admin and an active company "Demo Bank"
+//! with two branches, three departments and one user per role, so that a
+//! newcomer can click through every role at once.
+
+use crate::app::AppState;
+use crate::audit::Actor;
+use crate::auth::rbac;
+use crate::org::service::{self, BranchInput, NewUser, parse_hours};
+use crate::store::schema::CompanyStatus;
+use crate::tenancy::service::{CompanyPatch, NewCompany, create_company, update_company, upsert_platform_admin};
+
+pub const SLUG: &str = "demo";
+/// Every demo account has this password. It is a demo: never use it for real data.
+pub const PASSWORD: &str = "idora-demo";
+pub const PLATFORM_ADMIN: &str = "platform";
+
+/// The demo users: username, full name, role.
+pub const USERS: [(&str, &str, &str); 6] = [
+    ("owner", "Aziz Karimov", "owner"),
+    ("director", "Dilnoza Rahimova", "director"),
+    ("admin", "Sardor Tursunov", "admin"),
+    ("manager", "Malika Yusupova", "manager"),
+    ("employee", "Bekzod Aliyev", "employee"),
+    ("operator", "Nilufar Xasanova", "operator"),
+];
+
+/// Seeds the demo when the company does not exist yet. Returns whether it
+/// seeded anything.
+pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
+    if state.tenants.get(SLUG).is_some() {
+        return Ok(false);
+    }
+    let e = |e: crate::error::AppError| anyhow::anyhow!("demo: {e}");
+    upsert_platform_admin(&state.platform, state.now_ms(), PLATFORM_ADMIN, PASSWORD.into()).await.map_err(e)?;
+    let system = Actor::system();
+    let input = NewCompany {
+        name: "Demo Bank".into(),
+        slug: SLUG.into(),
+        timezone: Some("Asia/Tashkent".into()),
+        language: Some("uz".into()),
+        admin_username: "admin".into(),
+        admin_password: Some(PASSWORD.into()),
+    };
+    let created = create_company(state, &system, input).await.map_err(e)?;
+    let tenant = created.tenant;
+    let hours = |weekday: (&str, &str), sat: Option<(&str, &str)>| {
+        let mut d: [Option<(String, String)>; 7] = Default::default();
+        for day in d.iter_mut().take(5) {
+            *day = Some((weekday.0.into(), weekday.1.into()));
+        }
+        d[5] = sat.map(|(o, c)| (o.into(), c.into()));
+        parse_hours(d)
+    };
+    let head = service::create_branch(
+        state,
+        &tenant,
+        &system,
+        BranchInput {
+            name: Some("Bosh ofis".into()),
+            address: Some("Toshkent, Amir Temur ko‘chasi, 1".into()),
+            hours: Some(Some(hours(("09:00", "18:00"), Some(("09:00", "14:00"))).map_err(e)?)),
+            active: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    service::create_branch(
+        state,
+        &tenant,
+        &system,
+        BranchInput {
+            name: Some("Chilonzor filiali".into()),
+            address: Some("Toshkent, Chilonzor, Bunyodkor ko‘chasi, 12".into()),
+            hours: Some(Some(hours(("09:00", "17:00"), Some(("09:00", "17:00"))).map_err(e)?)),
+            active: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let mut depts = Vec::new();
+    for name in ["Kredit bo‘limi", "Kassa xizmati", "IT bo‘limi"] {
+        depts.push(service::create_department(state, &tenant, &system, name).await.map_err(e)?);
+    }
+    let db = tenant.db().map_err(e)?;
+    for (username, full_name, role) in USERS {
+        if username == "admin" {
+            // The first admin exists already; give them a name and a place.
+            let (id, _) = crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, "admin")
+                .map_err(e)?
+                .ok_or_else(|| anyhow::anyhow!("demo: first admin missing"))?;
+            let patch = service::UserPatch {
+                full_name: Some(full_name.into()),
+                department_id: Some(depts.get(2).copied()),
+                branch_id: Some(Some(head)),
+                ..Default::default()
+            };
+            service::update_user(state, &tenant, &system, id, patch).await.map_err(e)?;
+            continue;
+        }
+        let dept = match role {
+            "manager" | "employee" => depts.first().copied(),
+            "operator" => depts.get(1).copied(),
+            _ => None,
+        };
+        let user = NewUser {
+            username: username.into(),
+            full_name: full_name.into(),
+            phone: None,
+            role: role.into(),
+            department_id: dept,
+            branch_id: Some(head),
+            password: None,
+            language: None,
+        };
+        service::insert_user(db, state.now_ms(), Some(&system), user, PASSWORD.into()).await.map_err(e)?;
+    }
+    update_company(state, &system, SLUG, CompanyPatch { status: Some(CompanyStatus::Active), ..Default::default() }).await.map_err(e)?;
+    debug_assert!(USERS.iter().all(|(_, _, r)| rbac::is_role(r)));
+    Ok(true)
+}
+
+/// What `--demo` prints at start: every login and where to go.
+pub fn banner(base: &str) -> String {
+    let mut s = String::new();
+    s.push_str("\n  Idora demo is running.\n\n");
+    s.push_str(&format!("  Platform console  {base}/admin        login: {PLATFORM_ADMIN} / {PASSWORD}\n"));
+    s.push_str(&format!("  Demo Bank         {base}/c/{SLUG}/     logins below, password {PASSWORD}\n"));
+    for (u, name, role) in USERS {
+        s.push_str(&format!("      {role:<9} {u:<9} ({name})\n"));
+    }
+    s.push_str(&format!("  Company admin     {base}/c/{SLUG}/admin\n"));
+    s.push_str("\n  These are demo passwords: do not keep real data in a demo.\n");
+    s
+}

@@ -1,0 +1,216 @@
+//! One error type for every entry point.
+//!
+//! A domain service returns an [`AppError`] with a stable [`ErrorKind`]. The
+//! web layer turns it into JSON for the API or a page for browsers, in the
+//! caller's language (see `web::errors`); the bot will turn it into a reply.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    BadRequest,
+    Validation,
+    Unauthorized,
+    InvalidCredentials,
+    AccountLocked,
+    AccountInactive,
+    TokenReused,
+    RateLimited,
+    Forbidden,
+    CsrfFailed,
+    WrongCompany,
+    CompanyInactive,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Timeout,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 19] = [
+        ErrorKind::BadRequest,
+        ErrorKind::Validation,
+        ErrorKind::Unauthorized,
+        ErrorKind::InvalidCredentials,
+        ErrorKind::AccountLocked,
+        ErrorKind::AccountInactive,
+        ErrorKind::TokenReused,
+        ErrorKind::RateLimited,
+        ErrorKind::Forbidden,
+        ErrorKind::CsrfFailed,
+        ErrorKind::WrongCompany,
+        ErrorKind::CompanyInactive,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Timeout,
+        ErrorKind::Unavailable,
+        ErrorKind::Internal,
+    ];
+
+    /// The stable snake_case name that API clients match on.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Validation => "validation",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::InvalidCredentials => "invalid_credentials",
+            ErrorKind::AccountLocked => "account_locked",
+            ErrorKind::AccountInactive => "account_inactive",
+            ErrorKind::TokenReused => "token_reused",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::CsrfFailed => "csrf_failed",
+            ErrorKind::WrongCompany => "wrong_company",
+            ErrorKind::CompanyInactive => "company_inactive",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Unauthorized | ErrorKind::InvalidCredentials | ErrorKind::TokenReused => StatusCode::UNAUTHORIZED,
+            ErrorKind::AccountLocked | ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::AccountInactive
+            | ErrorKind::Forbidden
+            | ErrorKind::CsrfFailed
+            | ErrorKind::WrongCompany
+            | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The catalogue key of the generic message of this kind.
+    pub fn message_key(self) -> String {
+        format!("error.{}", self.code())
+    }
+}
+
+/// What the response renderer needs to write the error in the caller's
+/// language; travels in the response extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub kind: ErrorKind,
+    pub field: Option<&'static str>,
+    pub message_key: Option<&'static str>,
+    pub args: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug)]
+pub struct AppError {
+    pub kind: ErrorKind,
+    /// The input field at fault, for validation errors.
+    pub field: Option<&'static str>,
+    /// A more precise catalogue key than the kind's generic message.
+    pub message_key: Option<&'static str>,
+    pub args: Vec<(&'static str, String)>,
+    /// Seconds after which the caller may try again.
+    pub retry_after: Option<u64>,
+    /// Said in the log only, never to the user.
+    pub detail: Option<String>,
+    pub source: Option<anyhow::Error>,
+}
+
+impl AppError {
+    pub fn new(kind: ErrorKind) -> Self {
+        AppError { kind, field: None, message_key: None, args: Vec::new(), retry_after: None, detail: None, source: None }
+    }
+
+    #[track_caller]
+    pub fn internal(source: anyhow::Error) -> Self {
+        let loc = std::panic::Location::caller();
+        AppError { detail: Some(format!("at {}:{}", loc.file(), loc.line())), source: Some(source), ..AppError::new(ErrorKind::Internal) }
+    }
+
+    /// A validation error on `field` with the message `key`.
+    pub fn invalid(field: &'static str, key: &'static str) -> Self {
+        AppError { field: Some(field), message_key: Some(key), ..AppError::new(ErrorKind::Validation) }
+    }
+
+    pub fn with_message(mut self, key: &'static str) -> Self {
+        self.message_key = Some(key);
+        self
+    }
+
+    pub fn with_arg(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    pub fn with_detail(mut self, detail: String) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo { kind: self.kind, field: self.field, message_key: self.message_key, args: self.args.clone() }
+    }
+}
+
+impl From<ErrorKind> for AppError {
+    fn from(kind: ErrorKind) -> Self {
+        AppError::new(kind)
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind.code())?;
+        if let Some(d) = &self.detail {
+            write!(f, " ({d})")?;
+        }
+        if let Some(s) = &self.source {
+            write!(f, ": {s:#}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.kind == ErrorKind::Internal || self.kind == ErrorKind::Unavailable {
+            tracing::error!(error = %self, "request failed");
+        }
+        let status = self.kind.status();
+        // The renderer in web::errors replaces this body with a translated
+        // one; the English JSON stays for responses that bypass it.
+        let body = serde_json::json!({"error": {"kind": self.kind.code(), "message": self.kind.code()}});
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp.extensions_mut().insert(self.info());
+        resp
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,20 @@
+//! Idora: tasks, requests, an electronic queue, chat and reports for a
+//! company, in one binary with embedded storage. See ARCHITECTURE.md.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod hub;
+pub mod openapi;
+pub mod org;
+pub mod phone;
+pub mod server;
+pub mod store;
+pub mod tenancy;
+pub mod web;

@@ -1,0 +1,180 @@
+//! The `idora` command.
+
+use clap::{Parser, Subcommand};
+use idora::app::AppState;
+use idora::config::{Config, Overrides};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "idora", about = "Tasks, requests, electronic queue, chat and reports for a company, on one box")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// TOML configuration file (file < IDORA_* environment < flags).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data folder (default ./idora-data).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Seed a demo company on first start and print its logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage platform admins.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Open and verify every database.
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Print the version.
+    Version,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform admin, or set a new password for an existing one.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IDORA_LOG").unwrap_or_else(|_| "info,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("idora: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idora: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { config, data, listen, demo } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
+            init_logs(&cfg.log_format);
+            serve(cfg, demo).await
+        }
+        Command::Admin { command: AdminCommand::Create { username, password_stdin: _, config, data } } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let state = AppState::open_default(cfg)?;
+            let (_, created) = idora::tenancy::service::upsert_platform_admin(&state.platform, state.now_ms(), &username, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+            println!("{} platform admin {username}", if created { "created" } else { "updated password of" });
+            Ok(())
+        }
+        Command::Check { config, data } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            check(cfg)
+        }
+        Command::Openapi => {
+            print!("{}", idora::openapi::json());
+            Ok(())
+        }
+        Command::Version => {
+            println!("idora {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    }
+}
+
+/// A validation error in plain English for the command line.
+fn describe(e: &idora::error::AppError) -> String {
+    let msg = idora::web::errors::message(idora::web::i18n::Lang::En, &e.info());
+    match e.field {
+        Some(f) => format!("{f}: {msg}"),
+        None => msg,
+    }
+}
+
+async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
+    let state = AppState::open_default(cfg)?;
+    if demo {
+        idora::demo::seed(&state).await?;
+    }
+    let running = idora::server::start(state).await?;
+    let base = match running.addr.ip().is_unspecified() {
+        true => format!("http://127.0.0.1:{}", running.addr.port()),
+        false => running.url(),
+    };
+    tracing::info!(addr = %running.addr, data = %running.state.config.data_dir.display(), "idora listening");
+    if demo {
+        println!("{}", idora::demo::banner(&base));
+    } else {
+        println!("Idora is listening on {base} (platform console: {base}/admin)");
+    }
+    idora::server::shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await?;
+    Ok(())
+}
+
+fn check(cfg: Config) -> anyhow::Result<()> {
+    let state = AppState::open_default(cfg)?;
+    let mut problems = 0;
+    state.platform.ping().map_err(|e| anyhow::anyhow!("platform.redb: {e}"))?;
+    println!("ok  platform.redb");
+    for t in state.tenants.all() {
+        match t.db().and_then(|db| db.ping()) {
+            Ok(()) => println!("ok  tenants/{}/data.redb", t.slug),
+            Err(e) => {
+                problems += 1;
+                println!("BAD tenants/{}/data.redb: {e}", t.slug);
+            }
+        }
+    }
+    if problems > 0 {
+        anyhow::bail!("{problems} database(s) failed the check");
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! The OpenAPI document, generated from the handlers' annotations. It is
+//! checked in as `schema/openapi.json`; a test fails when that file is stale
+//! (run `IDORA_BLESS=1 cargo test openapi` to refresh it).
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Idora API", version = "1", description = "Errors are {\"error\": {\"kind\", \"message\"}} with a stable snake_case kind."),
+    paths(
+        crate::auth::api::platform_login,
+        crate::auth::api::platform_refresh,
+        crate::auth::api::platform_logout,
+        crate::tenancy::api::list,
+        crate::tenancy::api::create,
+        crate::tenancy::api::update,
+        crate::tenancy::api::activate,
+        crate::tenancy::api::deactivate,
+        crate::auth::api::tenant_login,
+        crate::auth::api::tenant_refresh,
+        crate::auth::api::tenant_logout,
+        crate::auth::api::me,
+        crate::org::api::list_users,
+        crate::org::api::create_user,
+        crate::org::api::get_user,
+        crate::org::api::patch_user,
+        crate::org::api::list_departments,
+        crate::org::api::create_department,
+        crate::org::api::patch_department,
+        crate::org::api::list_branches,
+        crate::org::api::create_branch,
+        crate::org::api::get_branch,
+        crate::org::api::patch_branch,
+        crate::org::api::list_roles,
+        crate::org::api::put_role,
+        crate::org::api::get_branding,
+        crate::org::api::patch_branding,
+        crate::org::api::list_audit,
+        crate::hub::api::live_token,
+    ),
+    modifiers(&Bearer),
+    tags((name = "platform", description = "Platform admins: companies"), (name = "company", description = "A company's users and structure"))
+)]
+pub struct ApiDoc;
+
+/// The document as pretty JSON with a final newline.
+pub fn json() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,536 @@
+//! JSON API for users, departments, branches, roles, branding and the audit log.
+
+use super::branding::{self, BrandingChange};
+use super::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1};
+use crate::tenancy::Tenant;
+use crate::web::extract::{CurrentUser, Json, PathId};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/{id}", get(get_user).patch(patch_user))
+        .route("/api/v1/departments", get(list_departments).post(create_department))
+        .route("/api/v1/departments/{id}", axum::routing::patch(patch_department))
+        .route("/api/v1/branches", get(list_branches).post(create_branch))
+        .route("/api/v1/branches/{id}", get(get_branch).patch(patch_branch))
+        .route("/api/v1/roles", get(list_roles))
+        .route("/api/v1/roles/{role}", put(put_role))
+        .route("/api/v1/branding", get(get_branding).patch(patch_branding))
+        .route("/api/v1/audit", get(list_audit))
+        .route("/brand.css", get(branding::brand_css))
+        .route("/logo", get(branding::logo))
+}
+
+/// Tells "absent" (`None`) from "null" (`Some(None)`) in a PATCH body.
+pub fn double_option<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn rfc3339(ms: i64) -> String {
+    crate::clock::from_ms(ms).to_string()
+}
+
+// ---------- users ----------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: u64,
+    pub username: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: String,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    pub active: bool,
+    pub language: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl UserOut {
+    pub fn new(id: u64, a: AccountV1) -> UserOut {
+        UserOut {
+            id,
+            username: a.username,
+            full_name: a.full_name,
+            phone: a.phone,
+            role: a.role,
+            department_id: a.department_id,
+            branch_id: a.branch_id,
+            active: a.active,
+            language: a.language,
+            created_at: rfc3339(a.created_at),
+            updated_at: rfc3339(a.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: UserOut,
+    /// Only when the password was generated: shown this once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserIn {
+    pub username: String,
+    #[serde(default)]
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: String,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    /// Leave out to have one generated.
+    pub password: Option<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatchIn {
+    pub full_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub department_id: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub branch_id: Option<Option<u64>>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub language: Option<Option<String>>,
+}
+
+/// Users of the company.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/users", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = [UserOut]), (status = 403)), security(("bearer" = [])))]
+pub async fn list_users(user: CurrentUser) -> Result<axum::Json<Vec<UserOut>>, AppError> {
+    user.require("users.view")?;
+    let users = service::list_users(user.tenant.db()?)?;
+    Ok(axum::Json(users.into_iter().map(|(id, a)| UserOut::new(id, a)).collect()))
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/users", tag = "company", params(("slug" = String, Path)), request_body = UserIn,
+    responses((status = 201, body = CreatedUser), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<UserIn>,
+) -> Result<(StatusCode, axum::Json<CreatedUser>), AppError> {
+    let input = NewUser {
+        username: body.username,
+        full_name: body.full_name,
+        phone: body.phone,
+        role: body.role,
+        department_id: body.department_id,
+        branch_id: body.branch_id,
+        password: body.password,
+        language: body.language,
+    };
+    let (id, password) = service::create_user(&state, &user.tenant, &Actor::from(&user), input).await?;
+    let created = service::get_user(user.tenant.db()?, id)?;
+    Ok((StatusCode::CREATED, axum::Json(CreatedUser { user: UserOut::new(id, created), password })))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = UserOut), (status = 404)), security(("bearer" = [])))]
+pub async fn get_user(user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<UserOut>, AppError> {
+    if id != user.id {
+        user.require("users.view")?;
+    }
+    Ok(axum::Json(UserOut::new(id, service::get_user(user.tenant.db()?, id)?)))
+}
+
+/// Changes a user: role, active, department, branch, name, phone, password.
+#[utoipa::path(patch, path = "/c/{slug}/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+    request_body = UserPatchIn, responses((status = 200, body = UserOut), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    Json(b): Json<UserPatchIn>,
+) -> Result<axum::Json<UserOut>, AppError> {
+    let patch = UserPatch {
+        full_name: b.full_name,
+        phone: b.phone,
+        role: b.role,
+        department_id: b.department_id,
+        branch_id: b.branch_id,
+        active: b.active,
+        password: b.password,
+        language: b.language,
+    };
+    let updated = service::update_user(&state, &user.tenant, &Actor::from(&user), id, patch).await?;
+    Ok(axum::Json(UserOut::new(id, updated)))
+}
+
+// ---------- departments ----------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartmentOut {
+    pub id: u64,
+    pub name: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl DepartmentOut {
+    fn new(id: u64, d: DepartmentV1) -> Self {
+        DepartmentOut { id, name: d.name, active: d.active, created_at: rfc3339(d.created_at) }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentIn {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentPatchIn {
+    pub name: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Departments of the company.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/departments", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = [DepartmentOut])), security(("bearer" = [])))]
+pub async fn list_departments(user: CurrentUser) -> Result<axum::Json<Vec<DepartmentOut>>, AppError> {
+    let all = service::list_departments(user.tenant.db()?)?;
+    Ok(axum::Json(all.into_iter().map(|(id, d)| DepartmentOut::new(id, d)).collect()))
+}
+
+/// Creates a department.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/departments", tag = "company", params(("slug" = String, Path)), request_body = DepartmentIn,
+    responses((status = 201, body = DepartmentOut), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create_department(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<DepartmentIn>,
+) -> Result<(StatusCode, axum::Json<DepartmentOut>), AppError> {
+    let id = service::create_department(&state, &user.tenant, &Actor::from(&user), &b.name).await?;
+    let d = service::list_departments(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).map(|(_, d)| d);
+    let d = d.ok_or_else(|| AppError::internal(anyhow::anyhow!("department {id} vanished")))?;
+    Ok((StatusCode::CREATED, axum::Json(DepartmentOut::new(id, d))))
+}
+
+/// Renames, deactivates or reactivates a department.
+#[utoipa::path(patch, path = "/c/{slug}/api/v1/departments/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+    request_body = DepartmentPatchIn, responses((status = 200, body = DepartmentOut), (status = 404)), security(("bearer" = [])))]
+pub async fn patch_department(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    Json(b): Json<DepartmentPatchIn>,
+) -> Result<axum::Json<DepartmentOut>, AppError> {
+    let d = service::update_department(&state, &user.tenant, &Actor::from(&user), id, b.name, b.active).await?;
+    Ok(axum::Json(DepartmentOut::new(id, d)))
+}
+
+// ---------- branches ----------
+
+/// Opening hours per weekday: `["09:00","18:00"]`, or null for closed.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HoursJson {
+    #[serde(default)]
+    pub mon: Option<[String; 2]>,
+    #[serde(default)]
+    pub tue: Option<[String; 2]>,
+    #[serde(default)]
+    pub wed: Option<[String; 2]>,
+    #[serde(default)]
+    pub thu: Option<[String; 2]>,
+    #[serde(default)]
+    pub fri: Option<[String; 2]>,
+    #[serde(default)]
+    pub sat: Option<[String; 2]>,
+    #[serde(default)]
+    pub sun: Option<[String; 2]>,
+}
+
+impl HoursJson {
+    fn days(self) -> [Option<(String, String)>; 7] {
+        [self.mon, self.tue, self.wed, self.thu, self.fri, self.sat, self.sun].map(|d| d.map(|[o, c]| (o, c)))
+    }
+
+    pub fn from_days(days: &[DayHours; 7]) -> HoursJson {
+        let f = |i: usize| days[i].map(|(o, c)| [format_hhmm(o), format_hhmm(c)]);
+        HoursJson { mon: f(0), tue: f(1), wed: f(2), thu: f(3), fri: f(4), sat: f(5), sun: f(6) }
+    }
+
+    pub fn parse(self) -> Result<[DayHours; 7], AppError> {
+        service::parse_hours(self.days())
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BranchOut {
+    pub id: u64,
+    pub name: String,
+    pub address: String,
+    /// Null: open around the clock.
+    pub hours: Option<HoursJson>,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl BranchOut {
+    pub fn new(id: u64, b: BranchV1) -> Self {
+        BranchOut {
+            id,
+            name: b.name,
+            address: b.address,
+            hours: b.hours.as_ref().map(HoursJson::from_days),
+            active: b.active,
+            created_at: rfc3339(b.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchIn {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    pub hours: Option<HoursJson>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BranchPatchIn {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<HoursJson>)]
+    pub hours: Option<Option<HoursJson>>,
+    pub active: Option<bool>,
+}
+
+/// Branches of the company.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/branches", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = [BranchOut])), security(("bearer" = [])))]
+pub async fn list_branches(user: CurrentUser) -> Result<axum::Json<Vec<BranchOut>>, AppError> {
+    let all = service::list_branches(user.tenant.db()?)?;
+    Ok(axum::Json(all.into_iter().map(|(id, b)| BranchOut::new(id, b)).collect()))
+}
+
+/// One branch.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = BranchOut), (status = 404)), security(("bearer" = [])))]
+pub async fn get_branch(user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<BranchOut>, AppError> {
+    Ok(axum::Json(BranchOut::new(id, service::get_branch(user.tenant.db()?, id)?)))
+}
+
+/// Creates a branch; with no `hours` it is open around the clock.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/branches", tag = "company", params(("slug" = String, Path)), request_body = BranchIn,
+    responses((status = 201, body = BranchOut), (status = 409), (status = 422)), security(("bearer" = [])))]
+pub async fn create_branch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<BranchIn>,
+) -> Result<(StatusCode, axum::Json<BranchOut>), AppError> {
+    let hours = b.hours.map(HoursJson::parse).transpose()?;
+    let input = BranchInput { name: Some(b.name), address: Some(b.address), hours: Some(hours), active: None };
+    let id = service::create_branch(&state, &user.tenant, &Actor::from(&user), input).await?;
+    Ok((StatusCode::CREATED, axum::Json(BranchOut::new(id, service::get_branch(user.tenant.db()?, id)?))))
+}
+
+/// Changes a branch; `"hours": null` makes it open around the clock.
+#[utoipa::path(patch, path = "/c/{slug}/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+    request_body = BranchPatchIn, responses((status = 200, body = BranchOut), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn patch_branch(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    Json(b): Json<BranchPatchIn>,
+) -> Result<axum::Json<BranchOut>, AppError> {
+    let hours = match b.hours {
+        Some(Some(h)) => Some(Some(h.parse()?)),
+        Some(None) => Some(None),
+        None => None,
+    };
+    let input = BranchInput { name: b.name, address: b.address, hours, active: b.active };
+    let updated = service::update_branch(&state, &user.tenant, &Actor::from(&user), id, input).await?;
+    Ok(axum::Json(BranchOut::new(id, updated)))
+}
+
+// ---------- roles ----------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleOut {
+    pub role: String,
+    pub permissions: Vec<String>,
+    /// The owner's permissions are fixed.
+    pub editable: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleIn {
+    pub permissions: Vec<String>,
+}
+
+/// The role → permissions matrix.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/roles", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = [RoleOut])), security(("bearer" = [])))]
+pub async fn list_roles(user: CurrentUser) -> Result<axum::Json<Vec<RoleOut>>, AppError> {
+    let m = service::roles_matrix(user.tenant.db()?)?;
+    Ok(axum::Json(m.into_iter().map(|(r, p)| RoleOut { role: r.to_string(), permissions: p, editable: r != "owner" }).collect()))
+}
+
+/// Sets a role's permissions; applies to every holder's next request.
+#[utoipa::path(put, path = "/c/{slug}/api/v1/roles/{role}", tag = "company", params(("slug" = String, Path), ("role" = String, Path)),
+    request_body = RoleIn, responses((status = 200, body = RoleOut), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn put_role(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, role)): Path<(String, String)>,
+    Json(b): Json<RoleIn>,
+) -> Result<axum::Json<RoleOut>, AppError> {
+    let perms = service::set_role_permissions(&state, &user.tenant, &Actor::from(&user), &role, b.permissions).await?;
+    Ok(axum::Json(RoleOut { role, permissions: perms, editable: true }))
+}
+
+// ---------- branding ----------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BrandingOut {
+    pub primary_color: String,
+    pub logo_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingIn {
+    /// `#rrggbb`, or null for the default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub primary_color: Option<Option<String>>,
+}
+
+fn branding_out(tenant: &Tenant) -> Result<BrandingOut, AppError> {
+    let b = branding::get(tenant.db()?)?;
+    Ok(BrandingOut {
+        primary_color: b.primary_color.unwrap_or_else(|| branding::DEFAULT_COLOR.to_string()),
+        logo_url: b.logo_content_type.map(|_| format!("/c/{}/logo?v={}", tenant.slug, b.logo_version)),
+    })
+}
+
+/// The company's colour and logo.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/branding", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = BrandingOut)), security(("bearer" = [])))]
+pub async fn get_branding(user: CurrentUser) -> Result<axum::Json<BrandingOut>, AppError> {
+    Ok(axum::Json(branding_out(&user.tenant)?))
+}
+
+/// Sets the primary colour (the logo is uploaded from the admin console).
+#[utoipa::path(patch, path = "/c/{slug}/api/v1/branding", tag = "company", params(("slug" = String, Path)), request_body = BrandingIn,
+    responses((status = 200, body = BrandingOut), (status = 422)), security(("bearer" = [])))]
+pub async fn patch_branding(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<BrandingIn>,
+) -> Result<axum::Json<BrandingOut>, AppError> {
+    let change = BrandingChange { primary_color: b.primary_color, logo: None, remove_logo: false };
+    branding::update(&state, &user.tenant, &Actor::from(&user), change).await?;
+    Ok(axum::Json(branding_out(&user.tenant)?))
+}
+
+// ---------- audit ----------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeOut {
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    pub id: u64,
+    pub at: String,
+    pub actor_id: u64,
+    pub actor_name: String,
+    pub action: String,
+    pub target: String,
+    pub changes: Vec<ChangeOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditOut>,
+    /// Pass as `before` for the next (older) page.
+    pub next_cursor: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    pub before: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+pub fn audit_page(db: &crate::store::Db, q: &AuditQuery) -> Result<AuditPage, AppError> {
+    let limit = q.limit.unwrap_or(50).clamp(1, 500);
+    let rows = audit::list(db, q.before, limit)?;
+    let next_cursor = if rows.len() == limit { rows.last().map(|(id, _)| *id) } else { None };
+    let items = rows
+        .into_iter()
+        .map(|(id, a)| AuditOut {
+            id,
+            at: rfc3339(a.at),
+            actor_id: a.actor_id,
+            actor_name: a.actor_name,
+            action: a.action,
+            target: a.target,
+            changes: a.changes.into_iter().map(|c| ChangeOut { field: c.field, from: c.from, to: c.to }).collect(),
+        })
+        .collect();
+    Ok(AuditPage { items, next_cursor })
+}
+
+/// Every admin action, newest first.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/audit", tag = "company", params(("slug" = String, Path), AuditQuery),
+    responses((status = 200, body = AuditPage)), security(("bearer" = [])))]
+pub async fn list_audit(user: CurrentUser, Query(q): Query<AuditQuery>) -> Result<axum::Json<AuditPage>, AppError> {
+    user.require("audit.view")?;
+    Ok(axum::Json(audit_page(user.tenant.db()?, &q)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::org::service::WEEKDAYS;
+
+    #[test]
+    fn weekday_names_match_the_json_fields() {
+        let h = HoursJson { mon: Some(["09:00".into(), "18:00".into()]), ..Default::default() };
+        let v = serde_json::to_value(&h).unwrap();
+        for d in WEEKDAYS {
+            assert!(v.get(d).is_some(), "{d}");
+        }
+    }
+}

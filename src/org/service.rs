@@ -1,0 +1,631 @@
+//! The company's structure: users, departments, branches and the role
+//! matrix. Every rule lives here; the API and the pages only call in.
+
+use crate::app::AppState;
+use crate::audit::{self, Actor, Changes};
+use crate::auth::{password, rbac};
+use crate::error::{AppError, ErrorKind};
+use crate::phone::Phone;
+use crate::store::schema::{
+    self, AccountRecord, AccountV1, BranchRecord, BranchV1, DayHours, DepartmentRecord, DepartmentV1, RoleRecord, RoleV1,
+};
+use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::tenancy::Tenant;
+use crate::web::extract::CurrentUser;
+use redb::ReadableTable;
+
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl From<&CurrentUser> for Actor {
+    fn from(u: &CurrentUser) -> Actor {
+        Actor { id: u.id, name: u.display_name().to_string(), role: u.account.role.clone(), permissions: Some(u.permissions.clone()) }
+    }
+}
+
+// ---------- roles ----------
+
+/// The permissions of `role` now: the company's own matrix, or the defaults.
+pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
+    if role == "owner" {
+        return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
+    }
+    let tx = db.read()?;
+    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
+    match t.get(role).map_err(store_err)? {
+        Some(v) => Ok(dec::<RoleRecord>(v.value())?.permissions),
+        None => Ok(rbac::default_permissions(role).into_iter().map(String::from).collect()),
+    }
+}
+
+/// Every role with its permissions, in the product's order.
+pub fn roles_matrix(db: &Db) -> Result<Vec<(&'static str, Vec<String>)>, AppError> {
+    rbac::ROLES.iter().map(|r| Ok((*r, role_permissions(db, r)?))).collect()
+}
+
+pub async fn set_role_permissions(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    role: &str,
+    permissions: Vec<String>,
+) -> Result<Vec<String>, AppError> {
+    actor.require("roles.manage")?;
+    if !rbac::is_role(role) {
+        return Err(AppError::new(ErrorKind::NotFound).with_message("error.role_not_found"));
+    }
+    if role == "owner" {
+        return Err(AppError::invalid("role", "validation.owner_fixed"));
+    }
+    let mut perms: Vec<String> = Vec::new();
+    for p in permissions {
+        let p = p.trim().to_string();
+        if !rbac::is_permission(&p) {
+            return Err(AppError::invalid("permissions", "validation.unknown_permission").with_arg("name", p));
+        }
+        if !perms.contains(&p) {
+            perms.push(p);
+        }
+    }
+    perms.sort_by_key(|p| rbac::PERMISSIONS.iter().position(|x| x == p));
+    let before = role_permissions(tenant.db()?, role)?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    let role_s = role.to_string();
+    let stored = perms.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            tx.open_table(schema::ROLES)
+                .map_err(store_err)?
+                .insert(role_s.as_str(), enc::<RoleRecord>(RoleV1 { permissions: stored.clone() })?.as_slice())
+                .map_err(store_err)?;
+            let mut ch = Changes::default();
+            ch.diff("permissions", &before.join(", "), &stored.join(", "));
+            audit::record(tx, now, &who, "role.update", &format!("role:{role_s}"), ch.0)?;
+            Ok(())
+        })
+        .await?;
+    state.hub.publish(&tenant.slug, "roles", "role.updated", serde_json::json!({"role": role}), state.now());
+    Ok(perms)
+}
+
+// ---------- users ----------
+
+/// A username: 3–32 of `a-z 0-9 . _ -`, stored in lower case.
+pub fn parse_username(s: &str) -> Result<String, AppError> {
+    let u = s.trim().to_lowercase();
+    let ok = (3..=32).contains(&u.len())
+        && u.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+        && u.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok { Ok(u) } else { Err(AppError::invalid("username", "validation.username")) }
+}
+
+fn parse_name(field: &'static str, s: &str, max: usize) -> Result<String, AppError> {
+    let v = s.trim();
+    if v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
+    }
+    Ok(v.to_string())
+}
+
+fn parse_required_name(field: &'static str, s: &str, max: usize) -> Result<String, AppError> {
+    let v = parse_name(field, s, max)?;
+    if v.is_empty() {
+        return Err(AppError::invalid(field, "validation.required"));
+    }
+    Ok(v)
+}
+
+fn parse_phone(p: Option<&str>) -> Result<Option<String>, AppError> {
+    match p.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(p) => Ok(Some(Phone::parse(p)?.into_string())),
+    }
+}
+
+fn parse_role(r: &str) -> Result<String, AppError> {
+    if rbac::is_role(r) { Ok(r.to_string()) } else { Err(AppError::invalid("role", "validation.role")) }
+}
+
+fn parse_language(l: Option<&str>) -> Result<Option<String>, AppError> {
+    match l.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(l) => crate::web::i18n::Lang::parse(l)
+            .filter(|x| x.code() == l)
+            .map(|x| Some(x.code().to_string()))
+            .ok_or_else(|| AppError::invalid("language", "validation.language")),
+    }
+}
+
+fn check_department(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
+    if let Some(id) = id {
+        let t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+        match get_record::<DepartmentRecord>(&t, id)? {
+            Some(d) if d.active => {}
+            _ => return Err(AppError::invalid("department_id", "validation.department")),
+        }
+    }
+    Ok(())
+}
+
+fn check_branch(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
+    if let Some(id) = id {
+        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+        match get_record::<BranchRecord>(&t, id)? {
+            Some(b) if b.active => {}
+            _ => return Err(AppError::invalid("branch_id", "validation.branch")),
+        }
+    }
+    Ok(())
+}
+
+pub fn list_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)
+}
+
+pub fn get_user(db: &Db, id: u64) -> Result<AccountV1, AppError> {
+    let tx = db.read()?;
+    get_record::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?, id)?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub username: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: String,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    /// None: a password is generated and returned once.
+    pub password: Option<String>,
+    pub language: Option<String>,
+}
+
+/// Creates a user in a company database with no actor checks: for the
+/// company's first admin and the demo. Returns the new id.
+pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: NewUser, password_plain: String) -> Result<u64, AppError> {
+    let username = parse_username(&input.username)?;
+    let full_name = parse_name("full_name", &input.full_name, 120)?;
+    let phone = parse_phone(input.phone.as_deref())?;
+    let role = parse_role(&input.role)?;
+    let language = parse_language(input.language.as_deref())?;
+    password::validate(&password_plain)?;
+    let hash = password::hash(password_plain).await?;
+    let (dept, branch) = (input.department_id, input.branch_id);
+    let actor = actor.cloned();
+    db.write(move |tx| {
+        let mut names = tx.open_table(schema::USERS_BY_NAME).map_err(store_err)?;
+        if names.get(username.as_str()).map_err(store_err)?.is_some() {
+            return Err(AppError::new(ErrorKind::Conflict).with_message("error.username_taken"));
+        }
+        check_department(tx, dept)?;
+        check_branch(tx, branch)?;
+        let id = next_id(tx, "user")?;
+        names.insert(username.as_str(), id).map_err(store_err)?;
+        drop(names);
+        let acc = AccountV1 {
+            username: username.clone(),
+            full_name: full_name.clone(),
+            phone: phone.clone(),
+            role: role.clone(),
+            department_id: dept,
+            branch_id: branch,
+            active: true,
+            password_hash: hash.clone(),
+            language: language.clone(),
+            created_at: now_ms,
+            updated_at: now_ms,
+            failed_logins: 0,
+            locked_until: None,
+        };
+        tx.open_table(schema::USERS).map_err(store_err)?.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
+        if let Some(a) = &actor {
+            let mut ch = Changes::default();
+            ch.set("username", &username);
+            ch.set("role", &role);
+            if !full_name.is_empty() {
+                ch.set("full_name", &full_name);
+            }
+            audit::record(tx, now_ms, a, "user.create", &format!("user:{id}"), ch.0)?;
+        }
+        Ok(id)
+    })
+    .await
+}
+
+/// Creates a user. Returns the id and, when none was given, the generated
+/// password to show once.
+pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Actor, input: NewUser) -> Result<(u64, Option<String>), AppError> {
+    actor.require("users.manage")?;
+    let (plain, generated) = match input.password.clone().filter(|p| !p.is_empty()) {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    let id = insert_user(tenant.db()?, state.now_ms(), Some(actor), input, plain).await?;
+    state.hub.publish(&tenant.slug, "users", "user.created", serde_json::json!({"id": id}), state.now());
+    Ok((id, generated))
+}
+
+/// A change to a user; `None` leaves a field as it is. For the nullable
+/// fields `Some(None)` clears them.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub full_name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub role: Option<String>,
+    pub department_id: Option<Option<u64>>,
+    pub branch_id: Option<Option<u64>>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+    pub language: Option<Option<String>>,
+}
+
+pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, patch: UserPatch) -> Result<AccountV1, AppError> {
+    actor.require("users.manage")?;
+    if id == actor.id && (patch.active == Some(false) || patch.role.as_deref().is_some_and(|r| r != actor.role)) {
+        return Err(AppError::new(ErrorKind::Conflict).with_message("error.cannot_change_self"));
+    }
+    apply_user_patch(state, tenant, actor, id, patch).await
+}
+
+/// Changes a user's own profile: name, phone, language, password.
+pub async fn update_profile(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &CurrentUser,
+    patch: UserPatch,
+    current_password: Option<String>,
+) -> Result<AccountV1, AppError> {
+    if patch.role.is_some() || patch.active.is_some() || patch.department_id.is_some() || patch.branch_id.is_some() {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    if patch.password.is_some() {
+        let ok = password::verify(current_password.unwrap_or_default(), Some(user.account.password_hash.clone())).await?;
+        if !ok {
+            return Err(AppError::invalid("current_password", "validation.current_password"));
+        }
+    }
+    apply_user_patch(state, tenant, &Actor::from(user), user.id, patch).await
+}
+
+async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, patch: UserPatch) -> Result<AccountV1, AppError> {
+    let full_name = patch.full_name.as_deref().map(|n| parse_name("full_name", n, 120)).transpose()?;
+    let phone = match &patch.phone {
+        Some(p) => Some(parse_phone(p.as_deref())?),
+        None => None,
+    };
+    let role = patch.role.as_deref().map(parse_role).transpose()?;
+    let language = match &patch.language {
+        Some(l) => Some(parse_language(l.as_deref())?),
+        None => None,
+    };
+    let hash = match patch.password.clone() {
+        Some(p) => {
+            password::validate(&p)?;
+            Some(password::hash(p).await?)
+        }
+        None => None,
+    };
+    let now = state.now_ms();
+    let who = actor.clone();
+    let (dept, branch, active) = (patch.department_id, patch.branch_id, patch.active);
+    let (updated, role_changed) = tenant
+        .db()?
+        .write(move |tx| {
+            let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
+            let old = get_record::<AccountRecord>(&users, id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
+            let mut u = old.clone();
+            let mut ch = Changes::default();
+            if let Some(v) = &full_name {
+                ch.diff("full_name", &old.full_name, v);
+                u.full_name = v.clone();
+            }
+            if let Some(v) = &phone {
+                ch.diff_opt("phone", &old.phone, v);
+                u.phone = v.clone();
+            }
+            if let Some(v) = &role {
+                ch.diff("role", &old.role, v);
+                u.role = v.clone();
+            }
+            if let Some(v) = dept {
+                if v != old.department_id {
+                    check_department(tx, v)?;
+                }
+                ch.diff_opt("department_id", &old.department_id, &v);
+                u.department_id = v;
+            }
+            if let Some(v) = branch {
+                if v != old.branch_id {
+                    check_branch(tx, v)?;
+                }
+                ch.diff_opt("branch_id", &old.branch_id, &v);
+                u.branch_id = v;
+            }
+            if let Some(v) = active {
+                ch.diff("active", &old.active, &v);
+                u.active = v;
+            }
+            if let Some(v) = &language {
+                ch.diff_opt("language", &old.language, v);
+                u.language = v.clone();
+            }
+            if let Some(h) = &hash {
+                ch.secret("password");
+                u.password_hash = h.clone();
+                u.failed_logins = 0;
+                u.locked_until = None;
+            }
+            if ch.is_empty() {
+                return Ok((u, false));
+            }
+            u.updated_at = now;
+            users.insert(id, enc::<AccountRecord>(u.clone())?.as_slice()).map_err(store_err)?;
+            drop(users);
+            let role_changed = u.role != old.role;
+            audit::record(tx, now, &who, "user.update", &format!("user:{id}"), ch.0)?;
+            Ok((u, role_changed))
+        })
+        .await?;
+    if role_changed {
+        state.hub.publish(
+            &tenant.slug,
+            &format!("user:{id}"),
+            "role_changed",
+            serde_json::json!({"id": id, "role": updated.role}),
+            state.now(),
+        );
+    }
+    state.hub.publish(&tenant.slug, "users", "user.updated", serde_json::json!({"id": id}), state.now());
+    Ok(updated)
+}
+
+// ---------- departments ----------
+
+pub fn list_departments(db: &Db) -> Result<Vec<(u64, DepartmentV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<DepartmentRecord>(&tx.open_table(schema::DEPARTMENTS).map_err(store_err)?)
+}
+
+fn name_taken<V>(rows: &[(u64, V)], name: &str, except: Option<u64>, name_of: impl Fn(&V) -> (&str, bool)) -> bool {
+    rows.iter().any(|(id, v)| {
+        let (n, active) = name_of(v);
+        Some(*id) != except && active && n.to_lowercase() == name.to_lowercase()
+    })
+}
+
+pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Actor, name: &str) -> Result<u64, AppError> {
+    actor.require("departments.manage")?;
+    let name = parse_required_name("name", name, 80)?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+            if name_taken(&all_records::<DepartmentRecord>(&t)?, &name, None, |d| (&d.name, d.active)) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+            }
+            let id = next_id(tx, "department")?;
+            t.insert(id, enc::<DepartmentRecord>(DepartmentV1 { name: name.clone(), active: true, created_at: now })?.as_slice())
+                .map_err(store_err)?;
+            drop(t);
+            let mut ch = Changes::default();
+            ch.set("name", &name);
+            audit::record(tx, now, &who, "department.create", &format!("department:{id}"), ch.0)?;
+            Ok(id)
+        })
+        .await
+}
+
+pub async fn update_department(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    id: u64,
+    name: Option<String>,
+    active: Option<bool>,
+) -> Result<DepartmentV1, AppError> {
+    actor.require("departments.manage")?;
+    let name = name.as_deref().map(|n| parse_required_name("name", n, 80)).transpose()?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+            let old = get_record::<DepartmentRecord>(&t, id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.department_not_found"))?;
+            let mut d = old.clone();
+            let mut ch = Changes::default();
+            if let Some(n) = &name {
+                if name_taken(&all_records::<DepartmentRecord>(&t)?, n, Some(id), |d| (&d.name, d.active)) {
+                    return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+                }
+                ch.diff("name", &old.name, n);
+                d.name = n.clone();
+            }
+            if let Some(a) = active {
+                ch.diff("active", &old.active, &a);
+                d.active = a;
+            }
+            if !ch.is_empty() {
+                t.insert(id, enc::<DepartmentRecord>(d.clone())?.as_slice()).map_err(store_err)?;
+                drop(t);
+                audit::record(tx, now, &who, "department.update", &format!("department:{id}"), ch.0)?;
+            }
+            Ok(d)
+        })
+        .await
+}
+
+// ---------- branches ----------
+
+pub fn list_branches(db: &Db) -> Result<Vec<(u64, BranchV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)
+}
+
+pub fn get_branch(db: &Db, id: u64) -> Result<BranchV1, AppError> {
+    let tx = db.read()?;
+    get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, id)?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))
+}
+
+/// `HH:MM` → minutes after midnight; `24:00` closes at midnight.
+pub fn parse_hhmm(s: &str) -> Option<u16> {
+    let (h, m) = s.trim().split_once(':')?;
+    if h.len() > 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    ((h < 24 && m < 60) || (h == 24 && m == 0)).then_some(h * 60 + m)
+}
+
+pub fn format_hhmm(min: u16) -> String {
+    format!("{:02}:{:02}", min / 60, min % 60)
+}
+
+/// Week hours from `[open, close]` pairs per weekday (Monday first).
+pub fn parse_hours(days: [Option<(String, String)>; 7]) -> Result<[DayHours; 7], AppError> {
+    let mut out: [DayHours; 7] = [None; 7];
+    for (i, d) in days.into_iter().enumerate() {
+        if let Some((open, close)) = d {
+            let (Some(o), Some(c)) = (parse_hhmm(&open), parse_hhmm(&close)) else {
+                return Err(AppError::invalid("hours", "validation.hours_format").with_arg("day", WEEKDAYS[i]));
+            };
+            if o >= c {
+                return Err(AppError::invalid("hours", "validation.hours_order").with_arg("day", WEEKDAYS[i]));
+            }
+            out[i] = Some((o, c));
+        }
+    }
+    Ok(out)
+}
+
+fn hours_text(h: &Option<[DayHours; 7]>) -> String {
+    match h {
+        None => "24/7".into(),
+        Some(days) => days
+            .iter()
+            .zip(WEEKDAYS)
+            .map(|(d, n)| match d {
+                Some((o, c)) => format!("{n} {}-{}", format_hhmm(*o), format_hhmm(*c)),
+                None => format!("{n} -"),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BranchInput {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    /// `Some(None)`: open around the clock.
+    pub hours: Option<Option<[DayHours; 7]>>,
+    pub active: Option<bool>,
+}
+
+pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Actor, input: BranchInput) -> Result<u64, AppError> {
+    actor.require("branches.manage")?;
+    let name = parse_required_name("name", input.name.as_deref().unwrap_or(""), 120)?;
+    let address = parse_name("address", input.address.as_deref().unwrap_or(""), 300)?;
+    let hours = input.hours.unwrap_or(None);
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+            if name_taken(&all_records::<BranchRecord>(&t)?, &name, None, |b| (&b.name, b.active)) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+            }
+            let id = next_id(tx, "branch")?;
+            let b = BranchV1 { name: name.clone(), address: address.clone(), hours, active: true, created_at: now };
+            t.insert(id, enc::<BranchRecord>(b)?.as_slice()).map_err(store_err)?;
+            drop(t);
+            let mut ch = Changes::default();
+            ch.set("name", &name);
+            ch.set("address", &address);
+            ch.set("hours", hours_text(&hours));
+            audit::record(tx, now, &who, "branch.create", &format!("branch:{id}"), ch.0)?;
+            Ok(id)
+        })
+        .await
+}
+
+pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, input: BranchInput) -> Result<BranchV1, AppError> {
+    actor.require("branches.manage")?;
+    let name = input.name.as_deref().map(|n| parse_required_name("name", n, 120)).transpose()?;
+    let address = input.address.as_deref().map(|a| parse_name("address", a, 300)).transpose()?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+            let old = get_record::<BranchRecord>(&t, id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+            let mut b = old.clone();
+            let mut ch = Changes::default();
+            if let Some(n) = &name {
+                if name_taken(&all_records::<BranchRecord>(&t)?, n, Some(id), |b| (&b.name, b.active)) {
+                    return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+                }
+                ch.diff("name", &old.name, n);
+                b.name = n.clone();
+            }
+            if let Some(a) = &address {
+                ch.diff("address", &old.address, a);
+                b.address = a.clone();
+            }
+            if let Some(h) = input.hours {
+                ch.diff("hours", &hours_text(&old.hours), &hours_text(&h));
+                b.hours = h;
+            }
+            if let Some(a) = input.active {
+                ch.diff("active", &old.active, &a);
+                b.active = a;
+            }
+            if !ch.is_empty() {
+                t.insert(id, enc::<BranchRecord>(b.clone())?.as_slice()).map_err(store_err)?;
+                drop(t);
+                audit::record(tx, now, &who, "branch.update", &format!("branch:{id}"), ch.0)?;
+            }
+            Ok(b)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_parse_and_refuse() {
+        assert_eq!(parse_hhmm("09:00"), Some(540));
+        assert_eq!(parse_hhmm("24:00"), Some(1440));
+        assert_eq!(parse_hhmm("24:30"), None);
+        assert_eq!(parse_hhmm("9:5"), None);
+        let mut days: [Option<(String, String)>; 7] = Default::default();
+        days[0] = Some(("09:00".into(), "18:00".into()));
+        assert_eq!(parse_hours(days.clone()).unwrap()[0], Some((540, 1080)));
+        days[1] = Some(("18:00".into(), "09:00".into()));
+        assert!(parse_hours(days).is_err());
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(parse_username(" Aziz.K ").unwrap(), "aziz.k");
+        assert!(parse_username("ab").is_err());
+        assert!(parse_username("азиз").is_err());
+        assert!(parse_username("-abc").is_err());
+    }
+}

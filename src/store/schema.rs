@@ -1,0 +1,256 @@
+//! Every table and every record version, in one place.
+//!
+//! Values are postcard-encoded versioned enums. Postcard is not
+//! self-describing, so a field is never added to an existing version: a new
+//! field means a new `Vn` variant and a conversion in `into_latest`. The
+//! golden bytes of every version live in `schema/records/` and a test
+//! decodes them, so an old data file always opens.
+
+use redb::{ReadableTable, TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+// Tables present in every database file.
+pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+pub const SEQ: TableDefinition<&str, u64> = TableDefinition::new("seq");
+/// sha256(refresh token) → [`RefreshRecord`].
+pub const REFRESH: TableDefinition<&[u8], &[u8]> = TableDefinition::new("refresh_tokens");
+/// session family id → [`FamilyRecord`].
+pub const FAMILIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("token_families");
+/// audit id → [`AuditRecord`]; ids grow with time.
+pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+// Platform tables (platform.redb).
+/// slug → [`CompanyRecord`].
+pub const COMPANIES: TableDefinition<&str, &[u8]> = TableDefinition::new("companies");
+/// platform admin id → [`AccountRecord`].
+pub const ADMINS: TableDefinition<u64, &[u8]> = TableDefinition::new("admins");
+/// lower-case username → platform admin id.
+pub const ADMINS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("admins_by_name");
+
+// Company tables (tenants/<slug>/data.redb).
+/// user id → [`AccountRecord`].
+pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+/// lower-case username → user id.
+pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("users_by_name");
+/// department id → [`DepartmentRecord`].
+pub const DEPARTMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("departments");
+/// branch id → [`BranchRecord`].
+pub const BRANCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("branches");
+/// role name → [`RoleRecord`]; a role with no row has the default permissions.
+pub const ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("roles");
+/// setting name → record (`branding` → [`BrandingRecord`]).
+pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// blob name → raw bytes (the logo).
+pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
+
+pub const SCHEMA_VERSION: u8 = 1;
+
+fn init_common(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    let mut meta = tx.open_table(META)?;
+    if meta.get("schema_version")?.is_none() {
+        meta.insert("schema_version", [SCHEMA_VERSION].as_slice())?;
+    }
+    drop(meta);
+    tx.open_table(SEQ)?;
+    tx.open_table(REFRESH)?;
+    tx.open_table(FAMILIES)?;
+    tx.open_table(AUDIT)?;
+    Ok(())
+}
+
+/// Creates the tables of `platform.redb`.
+pub fn init_platform(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    init_common(tx)?;
+    tx.open_table(COMPANIES)?;
+    tx.open_table(ADMINS)?;
+    tx.open_table(ADMINS_BY_NAME)?;
+    Ok(())
+}
+
+/// Creates the tables of a company's `data.redb`.
+pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    init_common(tx)?;
+    tx.open_table(USERS)?;
+    tx.open_table(USERS_BY_NAME)?;
+    tx.open_table(DEPARTMENTS)?;
+    tx.open_table(BRANCHES)?;
+    tx.open_table(ROLES)?;
+    tx.open_table(SETTINGS)?;
+    tx.open_table(BLOBS)?;
+    Ok(())
+}
+
+/// A record type with versions; `Latest` is what the code works with.
+pub trait Versioned: Serialize + for<'de> Deserialize<'de> {
+    type Latest;
+    fn into_latest(self) -> Self::Latest;
+    fn from_latest(latest: Self::Latest) -> Self;
+}
+
+macro_rules! versioned {
+    ($record:ident, $latest:ident, $last:ident) => {
+        impl Versioned for $record {
+            type Latest = $latest;
+            fn into_latest(self) -> $latest {
+                match self {
+                    $record::$last(v) => v,
+                }
+            }
+            fn from_latest(latest: $latest) -> Self {
+                $record::$last(latest)
+            }
+        }
+    };
+}
+
+// ---------- records ----------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CompanyStatus {
+    Inactive,
+    Active,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompanyV1 {
+    pub name: String,
+    pub timezone: String,
+    pub language: String,
+    pub status: CompanyStatus,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CompanyRecord {
+    V1(CompanyV1),
+}
+versioned!(CompanyRecord, CompanyV1, V1);
+
+/// A person who logs in: a platform admin or a company user. Platform admins
+/// leave the company fields at their defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountV1 {
+    pub username: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub role: String,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    pub active: bool,
+    pub password_hash: String,
+    pub language: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Failed logins in a row; reset by a successful one.
+    pub failed_logins: u32,
+    /// No login is tried before this time (ms), after repeated failures.
+    pub locked_until: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AccountRecord {
+    V1(AccountV1),
+}
+versioned!(AccountRecord, AccountV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentV1 {
+    pub name: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DepartmentRecord {
+    V1(DepartmentV1),
+}
+versioned!(DepartmentRecord, DepartmentV1, V1);
+
+/// Opening hours of one weekday in minutes after midnight, `[open, close)`.
+pub type DayHours = Option<(u16, u16)>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchV1 {
+    pub name: String,
+    pub address: String,
+    /// Monday first; `None` for the whole week means open around the clock.
+    pub hours: Option<[DayHours; 7]>,
+    pub active: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BranchRecord {
+    V1(BranchV1),
+}
+versioned!(BranchRecord, BranchV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleV1 {
+    pub permissions: Vec<String>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RoleRecord {
+    V1(RoleV1),
+}
+versioned!(RoleRecord, RoleV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrandingV1 {
+    /// `#rrggbb`
+    pub primary_color: Option<String>,
+    pub logo_content_type: Option<String>,
+    /// Changes with every upload, so that the logo URL can be cached forever.
+    pub logo_version: u64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BrandingRecord {
+    V1(BrandingV1),
+}
+versioned!(BrandingRecord, BrandingV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefreshV1 {
+    pub family: Vec<u8>,
+    pub account_id: u64,
+    pub expires_at: i64,
+    /// Set when the token was exchanged; a second exchange revokes the family.
+    pub used_at: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RefreshRecord {
+    V1(RefreshV1),
+}
+versioned!(RefreshRecord, RefreshV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FamilyV1 {
+    pub account_id: u64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FamilyRecord {
+    V1(FamilyV1),
+}
+versioned!(FamilyRecord, FamilyV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditV1 {
+    pub at: i64,
+    pub actor_id: u64,
+    pub actor_name: String,
+    /// Stable action name such as `user.create`.
+    pub action: String,
+    /// What was acted on, such as `user:7`.
+    pub target: String,
+    pub changes: Vec<FieldChange>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AuditRecord {
+    V1(AuditV1),
+}
+versioned!(AuditRecord, AuditV1, V1);

@@ -1,0 +1,233 @@
+//! Platform services: create, edit, activate and deactivate companies, and
+//! create platform admins.
+
+use super::{Slug, Tenant, tenant_dir};
+use crate::app::AppState;
+use crate::audit::{self, Actor, Changes};
+use crate::auth::password;
+use crate::error::{AppError, ErrorKind};
+use crate::org::service::{NewUser, insert_user, parse_username};
+use crate::store::schema::{self, AccountRecord, AccountV1, CompanyRecord, CompanyStatus, CompanyV1};
+use crate::store::{Db, enc, next_id, store_err};
+use crate::web::i18n::Lang;
+use redb::ReadableTable;
+
+pub const DEFAULT_TIMEZONE: &str = "Asia/Tashkent";
+
+#[derive(Debug, Clone, Default)]
+pub struct NewCompany {
+    pub name: String,
+    pub slug: String,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub admin_username: String,
+    /// None: generated and returned once.
+    pub admin_password: Option<String>,
+}
+
+pub struct CreatedCompany {
+    pub tenant: Tenant,
+    pub admin_username: String,
+    pub generated_password: Option<String>,
+}
+
+fn parse_company_name(s: &str) -> Result<String, AppError> {
+    let v = s.trim();
+    if v.is_empty() {
+        return Err(AppError::invalid("name", "validation.required"));
+    }
+    if v.chars().count() > 120 || v.chars().any(char::is_control) {
+        return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 120));
+    }
+    Ok(v.to_string())
+}
+
+pub fn parse_timezone(s: &str) -> Result<String, AppError> {
+    let s = s.trim();
+    match jiff::tz::TimeZone::get(s) {
+        Ok(_) if !s.is_empty() => Ok(s.to_string()),
+        _ => Err(AppError::invalid("timezone", "validation.timezone")),
+    }
+}
+
+fn parse_lang(s: &str) -> Result<String, AppError> {
+    Lang::parse(s)
+        .filter(|l| l.code() == s.trim())
+        .map(|l| l.code().to_string())
+        .ok_or_else(|| AppError::invalid("language", "validation.language"))
+}
+
+/// Creates a company: its database file with the first admin, then the
+/// platform record. A new company starts inactive.
+pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) -> Result<CreatedCompany, AppError> {
+    let name = parse_company_name(&input.name)?;
+    let slug = Slug::parse(input.slug.trim())?;
+    let timezone = parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))?;
+    let language = parse_lang(input.language.as_deref().unwrap_or("uz"))?;
+    let admin_username = parse_username(&input.admin_username)?;
+    let (admin_password, generated) = match input.admin_password.filter(|p| !p.is_empty()) {
+        Some(p) => (p, None),
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    password::validate(&admin_password)?;
+    if state.tenants.get(slug.as_str()).is_some() {
+        return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
+    }
+    let dir = tenant_dir(state.tenants.data_dir(), slug.as_str());
+    // A folder with no platform record is what a crash between the two
+    // steps below leaves; nothing refers to it, so it is cleared.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| AppError::internal(anyhow::anyhow!("clear {}: {e}", dir.display())))?;
+    }
+    let now = state.now_ms();
+    {
+        let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
+        let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: "admin".into(), ..Default::default() };
+        insert_user(&db, now, Some(&Actor::system()), first, admin_password).await?;
+    }
+    let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };
+    let rec = info.clone();
+    let slug_s = slug.as_str().to_string();
+    let who = actor.clone();
+    let admin_for_audit = admin_username.clone();
+    state
+        .platform
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            if t.get(slug_s.as_str()).map_err(store_err)?.is_some() {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
+            }
+            t.insert(slug_s.as_str(), enc::<CompanyRecord>(rec.clone())?.as_slice()).map_err(store_err)?;
+            drop(t);
+            let mut ch = Changes::default();
+            ch.set("name", &rec.name);
+            ch.set("timezone", &rec.timezone);
+            ch.set("language", &rec.language);
+            ch.set("admin_username", &admin_for_audit);
+            audit::record(tx, now, &who, "company.create", &format!("company:{slug_s}"), ch.0)?;
+            Ok(())
+        })
+        .await?;
+    let tenant = state.tenants.insert(slug.as_str().to_string(), info);
+    Ok(CreatedCompany { tenant, admin_username, generated_password: generated })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompanyPatch {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub status: Option<CompanyStatus>,
+}
+
+pub fn status_str(s: CompanyStatus) -> &'static str {
+    match s {
+        CompanyStatus::Active => "active",
+        CompanyStatus::Inactive => "inactive",
+    }
+}
+
+pub async fn update_company(state: &AppState, actor: &Actor, slug: &str, patch: CompanyPatch) -> Result<Tenant, AppError> {
+    let tenant = state.tenants.resolve(slug)?;
+    let name = patch.name.as_deref().map(parse_company_name).transpose()?;
+    let timezone = patch.timezone.as_deref().map(parse_timezone).transpose()?;
+    let language = patch.language.as_deref().map(parse_lang).transpose()?;
+    let status = patch.status;
+    let now = state.now_ms();
+    let who = actor.clone();
+    let slug_s = slug.to_string();
+    let updated = state
+        .platform
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let old = t
+                .get(slug_s.as_str())
+                .map_err(store_err)?
+                .map(|v| crate::store::dec::<CompanyRecord>(v.value()))
+                .transpose()?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
+            let mut c = old.clone();
+            let mut ch = Changes::default();
+            if let Some(v) = &name {
+                ch.diff("name", &old.name, v);
+                c.name = v.clone();
+            }
+            if let Some(v) = &timezone {
+                ch.diff("timezone", &old.timezone, v);
+                c.timezone = v.clone();
+            }
+            if let Some(v) = &language {
+                ch.diff("language", &old.language, v);
+                c.language = v.clone();
+            }
+            if let Some(v) = status {
+                ch.diff("status", &status_str(old.status), &status_str(v));
+                c.status = v;
+            }
+            if !ch.is_empty() {
+                t.insert(slug_s.as_str(), enc::<CompanyRecord>(c.clone())?.as_slice()).map_err(store_err)?;
+                drop(t);
+                let action = match status {
+                    Some(CompanyStatus::Active) if old.status != CompanyStatus::Active => "company.activate",
+                    Some(CompanyStatus::Inactive) if old.status != CompanyStatus::Inactive => "company.deactivate",
+                    _ => "company.update",
+                };
+                audit::record(tx, now, &who, action, &format!("company:{slug_s}"), ch.0)?;
+            }
+            Ok(c)
+        })
+        .await?;
+    tenant.set_info(updated);
+    Ok(tenant)
+}
+
+/// Creates a platform admin, or sets a new password when the username exists.
+/// Returns the id and whether the account was new.
+pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, password_plain: String) -> Result<(u64, bool), AppError> {
+    let username = parse_username(username)?;
+    password::validate(&password_plain)?;
+    let hash = password::hash(password_plain).await?;
+    db.write(move |tx| {
+        let mut names = tx.open_table(schema::ADMINS_BY_NAME).map_err(store_err)?;
+        let mut admins = tx.open_table(schema::ADMINS).map_err(store_err)?;
+        let existing = names.get(username.as_str()).map_err(store_err)?.map(|v| v.value());
+        let (id, acc, created) = match existing {
+            Some(id) => {
+                let mut a = crate::store::get_record::<AccountRecord>(&admins, id)?
+                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("admin index points at nothing")))?;
+                a.password_hash = hash.clone();
+                a.failed_logins = 0;
+                a.locked_until = None;
+                a.active = true;
+                a.updated_at = now_ms;
+                (id, a, false)
+            }
+            None => {
+                let id = next_id(tx, "admin")?;
+                names.insert(username.as_str(), id).map_err(store_err)?;
+                let a = AccountV1 {
+                    username: username.clone(),
+                    full_name: String::new(),
+                    phone: None,
+                    role: "platform_admin".into(),
+                    department_id: None,
+                    branch_id: None,
+                    active: true,
+                    password_hash: hash.clone(),
+                    language: None,
+                    created_at: now_ms,
+                    updated_at: now_ms,
+                    failed_logins: 0,
+                    locked_until: None,
+                };
+                (id, a, true)
+            }
+        };
+        admins.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
+        Ok((id, created))
+    })
+    .await
+}

@@ -1,0 +1,83 @@
+//! Service edges: health, readiness, metrics, security headers and the
+//! request counter.
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::time::Instant;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics_text))
+}
+
+/// The process is up and serving.
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Every open database answers a read.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let mut failing = Vec::new();
+    if state.platform.ping().is_err() {
+        failing.push("platform".to_string());
+    }
+    let mut open = 0;
+    for t in state.tenants.all() {
+        if let Some(db) = t.open_db() {
+            open += 1;
+            if db.ping().is_err() {
+                failing.push(t.slug.clone());
+            }
+        }
+    }
+    if failing.is_empty() {
+        Json(serde_json::json!({"status": "ready", "databases_open": open + 1})).into_response()
+    } else {
+        tracing::error!(?failing, "readiness check failed");
+        AppError::new(ErrorKind::Unavailable).into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let mut r = state.metrics.render().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}
+
+pub async fn not_found() -> AppError {
+    AppError::new(ErrorKind::NotFound)
+}
+
+const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+connect-src 'self'; media-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'self'";
+
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+pub async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("idora_http_requests_total", "method" => method.clone(), "status" => status).increment(1);
+    metrics::histogram!("idora_http_request_seconds", "method" => method).record(start.elapsed().as_secs_f64());
+    resp
+}

@@ -1,0 +1,138 @@
+//! The caller's language, and every error rendered in it.
+//!
+//! [`localize`] works out the request's language (cookie, then
+//! `Accept-Language`, then the company's default) before the handler runs;
+//! the user extractor may refine it with the user's own setting. After the
+//! handler, any 4xx/5xx becomes `{"error":{"kind","message"}}` for the API or
+//! an HTML page for browsers, where a missing login redirects to the login page.
+
+use super::cookies;
+use super::i18n::{Lang, tf};
+use crate::app::AppState;
+use crate::error::{ErrorInfo, ErrorKind};
+use crate::tenancy::Tenant;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::{Arc, Mutex};
+
+/// The language worked out from the request alone.
+#[derive(Clone, Copy, Debug)]
+pub struct ReqLang(pub Lang);
+
+/// Where the user extractor leaves the signed-in user's language, so that
+/// errors raised after it speak that language too.
+#[derive(Clone, Default)]
+pub struct LangSlot(Arc<Mutex<Option<Lang>>>);
+
+impl LangSlot {
+    pub fn set(&self, lang: Lang) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(lang);
+    }
+    fn get(&self) -> Option<Lang> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Cookie, then `Accept-Language`, then the company's language, then Uzbek.
+pub fn request_lang(headers: &HeaderMap, tenant: Option<&Tenant>) -> Lang {
+    cookies::get(headers, cookies::LANG)
+        .and_then(|c| Lang::parse(&c))
+        .or_else(|| headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Lang::from_accept_language))
+        .or_else(|| tenant.and_then(|t| Lang::parse(&t.info().language)))
+        .unwrap_or(Lang::Uz)
+}
+
+pub fn is_api_path(path: &str) -> bool {
+    path.starts_with("/api/")
+        || path.contains("/api/v1/")
+        || path.ends_with("/api/v1")
+        || path.ends_with("/events")
+        || path.starts_with("/healthz")
+        || path.starts_with("/readyz")
+        || path.starts_with("/metrics")
+}
+
+fn info_from_status(status: StatusCode) -> ErrorInfo {
+    let kind = match status {
+        StatusCode::BAD_REQUEST => ErrorKind::BadRequest,
+        StatusCode::UNAUTHORIZED => ErrorKind::Unauthorized,
+        StatusCode::FORBIDDEN => ErrorKind::Forbidden,
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ErrorKind::NotFound,
+        StatusCode::CONFLICT => ErrorKind::Conflict,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::Validation,
+        StatusCode::REQUEST_TIMEOUT => ErrorKind::Timeout,
+        StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
+        StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+        s if s.is_client_error() => ErrorKind::BadRequest,
+        _ => ErrorKind::Internal,
+    };
+    ErrorInfo { kind, field: None, message_key: None, args: Vec::new() }
+}
+
+/// The translated message of an error.
+pub fn message(lang: Lang, info: &ErrorInfo) -> String {
+    let key = info.message_key.map(str::to_string).unwrap_or_else(|| info.kind.message_key());
+    let args: Vec<(&str, &str)> = info.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tf(lang, &key, &args)
+}
+
+pub async fn localize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    let tenant = cookies::tenant_slug(&path).and_then(|s| state.tenants.get(s));
+    let lang = request_lang(req.headers(), tenant.as_ref());
+    let slot = LangSlot::default();
+    req.extensions_mut().insert(ReqLang(lang));
+    req.extensions_mut().insert(slot.clone());
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let lang = slot.get().unwrap_or(lang);
+    let info = resp.extensions().get::<ErrorInfo>().cloned().unwrap_or_else(|| info_from_status(status));
+    let text = message(lang, &info);
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    if is_api_path(&path) {
+        let mut err = serde_json::json!({"kind": info.kind.code(), "message": text});
+        if let Some(f) = info.field {
+            err["field"] = f.into();
+        }
+        for (k, v) in &info.args {
+            if *k == "detail" {
+                err["detail"] = v.as_str().into();
+            }
+        }
+        let body = serde_json::json!({ "error": err });
+        let mut r = Response::from_parts(parts, Body::from(body.to_string()));
+        r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+        return r;
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        let login = match &tenant {
+            Some(t) => format!("/c/{}/login", t.slug),
+            None => "/admin/login".to_string(),
+        };
+        let target = if method == axum::http::Method::GET {
+            format!("{login}?next={}", form_urlencoded::byte_serialize(path.as_bytes()).collect::<String>())
+        } else {
+            login
+        };
+        let mut r = Redirect::to(&target).into_response();
+        for c in parts.headers.get_all(header::SET_COOKIE) {
+            r.headers_mut().append(header::SET_COOKIE, c.clone());
+        }
+        return r;
+    }
+    let page = super::layout::error_page(lang, tenant.as_ref(), status, &text);
+    let mut r = Response::from_parts(parts, Body::from(page.into_string()));
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
+    r
+}

@@ -1,0 +1,218 @@
+//! Extractors that resolve who is calling before a handler runs: the
+//! company of the path, the signed-in user or platform admin, the page
+//! context, and a JSON body whose errors say what was wrong.
+
+use super::cookies::{self, FreshAccess};
+use super::csrf::CsrfToken;
+use super::errors::{LangSlot, ReqLang};
+use super::i18n::Lang;
+use crate::app::AppState;
+use crate::auth::session::{self, PLATFORM_REALM, TENANT_REALM};
+use crate::auth::tokens::{Claims, PLATFORM};
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::AccountV1;
+use crate::tenancy::Tenant;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use std::collections::{HashMap, HashSet};
+
+/// Resolves `/c/{slug}` to its company and keeps it in the request.
+pub async fn resolve_tenant(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let slug = params.get("slug").map(String::as_str).unwrap_or("");
+    match state.tenants.resolve(slug) {
+        Ok(t) => {
+            req.extensions_mut().insert(t);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        parts.extensions.get::<Tenant>().cloned().ok_or_else(|| ErrorKind::NotFound.into())
+    }
+}
+
+/// The language of the request (before any user setting).
+pub fn req_lang(parts: &Parts) -> Lang {
+    parts.extensions.get::<ReqLang>().map(|l| l.0).unwrap_or(Lang::Uz)
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+/// The access token of the request: bearer header, then a token the cookie
+/// middleware has just refreshed, then the access cookie.
+fn access_token(parts: &Parts, cookie: &str) -> Option<String> {
+    bearer(parts).or_else(|| parts.extensions.get::<FreshAccess>().map(|f| f.0.clone())).or_else(|| cookies::get(&parts.headers, cookie))
+}
+
+/// A signed-in company user, with the permissions of their role as they
+/// are now (a role change applies to the very next request).
+#[derive(Clone)]
+pub struct CurrentUser {
+    pub id: u64,
+    pub account: AccountV1,
+    pub permissions: HashSet<String>,
+    pub tenant: Tenant,
+    pub sid: String,
+    pub lang: Lang,
+}
+
+impl CurrentUser {
+    pub fn can(&self, perm: &str) -> bool {
+        self.permissions.contains(perm)
+    }
+
+    pub fn require(&self, perm: &str) -> Result<(), AppError> {
+        if self.can(perm) { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.account.full_name.is_empty() { &self.account.username } else { &self.account.full_name }
+    }
+}
+
+fn user_lang(account: &AccountV1, parts: &Parts) -> Lang {
+    let lang = account.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| req_lang(parts));
+    if let Some(slot) = parts.extensions.get::<LangSlot>() {
+        slot.set(lang);
+    }
+    lang
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(u) = parts.extensions.get::<CurrentUser>() {
+            return Ok(u.clone());
+        }
+        let tenant = Tenant::from_request_parts(parts, state).await?;
+        let token = access_token(parts, cookies::TENANT_ACCESS).ok_or(ErrorKind::Unauthorized)?;
+        let claims: Claims = state.keys.verify(&token, "access", state.now().as_second())?;
+        if claims.ten != tenant.slug {
+            return Err(ErrorKind::WrongCompany.into());
+        }
+        let db = tenant.db()?;
+        if !session::family_alive(db, &claims.sid)? {
+            return Err(ErrorKind::Unauthorized.into());
+        }
+        let account = session::get_account(db, TENANT_REALM, claims.sub)?.ok_or(ErrorKind::Unauthorized)?;
+        let lang = user_lang(&account, parts);
+        if !account.active {
+            return Err(ErrorKind::AccountInactive.into());
+        }
+        let permissions: HashSet<String> = crate::org::service::role_permissions(db, &account.role)?.into_iter().collect();
+        if !tenant.is_active() && !permissions.contains("company.setup") {
+            return Err(ErrorKind::CompanyInactive.into());
+        }
+        let user = CurrentUser { id: claims.sub, account, permissions, tenant, sid: claims.sid, lang };
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+/// A signed-in platform admin.
+#[derive(Clone)]
+pub struct PlatformAdmin {
+    pub id: u64,
+    pub account: AccountV1,
+    pub sid: String,
+    pub lang: Lang,
+}
+
+impl FromRequestParts<AppState> for PlatformAdmin {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = access_token(parts, cookies::PLATFORM_ACCESS).ok_or(ErrorKind::Unauthorized)?;
+        let claims: Claims = state.keys.verify(&token, "access", state.now().as_second())?;
+        if claims.ten != PLATFORM {
+            return Err(ErrorKind::WrongCompany.into());
+        }
+        if !session::family_alive(&state.platform, &claims.sid)? {
+            return Err(ErrorKind::Unauthorized.into());
+        }
+        let account = session::get_account(&state.platform, PLATFORM_REALM, claims.sub)?.ok_or(ErrorKind::Unauthorized)?;
+        let lang = user_lang(&account, parts);
+        if !account.active {
+            return Err(ErrorKind::AccountInactive.into());
+        }
+        Ok(PlatformAdmin { id: claims.sub, account, sid: claims.sid, lang })
+    }
+}
+
+/// What every page needs: the language and the CSRF token for its forms.
+#[derive(Clone)]
+pub struct Page {
+    pub lang: Lang,
+    pub csrf: String,
+    pub path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let lang = parts.extensions.get::<CurrentUser>().map(|u| u.lang).unwrap_or_else(|| req_lang(parts));
+        let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
+        Ok(Page { lang, csrf, path: parts.uri.path().to_string() })
+    }
+}
+
+impl Page {
+    /// The same page in the user's own language.
+    pub fn with_lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
+    }
+}
+
+/// A JSON body. A malformed one is a 400 `bad_request` (or 422 `validation`
+/// for well-formed JSON of the wrong shape) with the parser's words as
+/// `detail`, never a bare text reply.
+pub struct Json<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(rej) => {
+                let kind = match &rej {
+                    JsonRejection::JsonDataError(_) => ErrorKind::Validation,
+                    JsonRejection::MissingJsonContentType(_) => ErrorKind::UnsupportedMediaType,
+                    JsonRejection::BytesRejection(_) => ErrorKind::PayloadTooLarge,
+                    _ => ErrorKind::BadRequest,
+                };
+                let msg = if kind == ErrorKind::UnsupportedMediaType { "error.unsupported_media_type" } else { "error.invalid_body" };
+                Err(AppError::new(kind).with_message(msg).with_arg("detail", rej.body_text()))
+            }
+        }
+    }
+}
+
+/// The numeric `{id}` of a path.
+pub struct PathId(pub u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Path(params) =
+            Path::<HashMap<String, String>>::from_request_parts(parts, state).await.map_err(|_| AppError::new(ErrorKind::NotFound))?;
+        params.get("id").and_then(|v| v.parse().ok()).map(PathId).ok_or_else(|| ErrorKind::NotFound.into())
+    }
+}
