@@ -62,3 +62,18 @@ pub fn json() -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    /// The checked-in document must be what the code generates.
+    #[test]
+    fn schema_openapi_json_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join("openapi.json");
+        let fresh = super::json();
+        if std::env::var("IDORA_BLESS").is_ok() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(stored == fresh, "schema/openapi.json is stale: run `IDORA_BLESS=1 cargo test openapi` and commit it");
+    }
+}

@@ -254,3 +254,97 @@ pub enum AuditRecord {
     V1(AuditV1),
 }
 versioned!(AuditRecord, AuditV1, V1);
+
+/// Golden bytes: every record version, encoded from a fixed sample, is kept
+/// in `schema/records/<name>.hex`. The test decodes each file and compares
+/// it with the sample, so a change that would make old data unreadable fails
+/// here. `IDORA_BLESS=1` writes the files for a NEW version; never re-bless
+/// an existing one.
+#[cfg(test)]
+mod golden {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema").join("records")
+    }
+
+    fn check<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(name: &str, sample: T) {
+        let path = dir().join(format!("{name}.hex"));
+        let bytes = postcard::to_allocvec(&sample).unwrap();
+        if std::env::var("IDORA_BLESS").is_ok() && !path.exists() {
+            std::fs::create_dir_all(dir()).unwrap();
+            std::fs::write(&path, hex::encode(&bytes) + "\n").unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: bless the new version", path.display()));
+        let golden = hex::decode(text.trim()).unwrap();
+        let decoded: T = postcard::from_bytes(&golden).unwrap_or_else(|e| panic!("{name}: golden bytes no longer decode: {e}"));
+        assert_eq!(decoded, sample, "{name}: golden bytes decode to something else");
+        assert_eq!(bytes, golden, "{name}: the encoding of this version changed");
+    }
+
+    #[test]
+    fn every_record_version_decodes_from_its_golden_bytes() {
+        check(
+            "company.v1",
+            CompanyRecord::V1(CompanyV1 {
+                name: "Demo Bank".into(),
+                timezone: "Asia/Tashkent".into(),
+                language: "uz".into(),
+                status: CompanyStatus::Active,
+                created_at: 1_764_000_000_000,
+            }),
+        );
+        check(
+            "account.v1",
+            AccountRecord::V1(AccountV1 {
+                username: "aziz".into(),
+                full_name: "Aziz Karimov".into(),
+                phone: Some("+998901234567".into()),
+                role: "manager".into(),
+                department_id: Some(2),
+                branch_id: None,
+                active: true,
+                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                language: Some("ru".into()),
+                created_at: 1_764_000_000_000,
+                updated_at: 1_764_000_100_000,
+                failed_logins: 3,
+                locked_until: Some(1_764_000_200_000),
+            }),
+        );
+        check("department.v1", DepartmentRecord::V1(DepartmentV1 { name: "Kassa".into(), active: false, created_at: 1 }));
+        check(
+            "branch.v1",
+            BranchRecord::V1(BranchV1 {
+                name: "Bosh ofis".into(),
+                address: "Toshkent".into(),
+                hours: Some([Some((540, 1080)), None, None, None, None, Some((540, 840)), None]),
+                active: true,
+                created_at: 2,
+            }),
+        );
+        check("role.v1", RoleRecord::V1(RoleV1 { permissions: vec!["users.view".into(), "audit.view".into()] }));
+        check(
+            "branding.v1",
+            BrandingRecord::V1(BrandingV1 {
+                primary_color: Some("#0a7d5a".into()),
+                logo_content_type: Some("image/png".into()),
+                logo_version: 4,
+            }),
+        );
+        check("refresh.v1", RefreshRecord::V1(RefreshV1 { family: vec![1, 2, 3, 4], account_id: 9, expires_at: 5, used_at: Some(6) }));
+        check("family.v1", FamilyRecord::V1(FamilyV1 { account_id: 9, created_at: 7, revoked_at: None }));
+        check(
+            "audit.v1",
+            AuditRecord::V1(AuditV1 {
+                at: 8,
+                actor_id: 1,
+                actor_name: "Sardor".into(),
+                action: "user.update".into(),
+                target: "user:5".into(),
+                changes: vec![FieldChange { field: "role".into(), from: Some("employee".into()), to: Some("manager".into()) }],
+            }),
+        );
+    }
+}
