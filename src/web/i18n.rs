@@ -146,7 +146,7 @@ fn index(lang: Lang) -> usize {
 
 /// The string for `key` in `lang`; English when the language lacks it, the
 /// key itself when no catalogue has it (the completeness test forbids both).
-pub fn t<'a>(lang: Lang, key: &'a str) -> &'a str {
+pub fn t(lang: Lang, key: &str) -> &str {
     let cats = catalogues();
     if let Some(s) = cats[index(lang)].get(key) {
         return s.as_str();
