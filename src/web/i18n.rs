@@ -170,6 +170,117 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
 mod tests {
     use super::*;
 
+    /// Every catalogue loads, and all three languages have exactly the same
+    /// keys with the same `{placeholders}`.
+    #[test]
+    fn every_language_has_every_key() {
+        let cats: Vec<(Lang, Catalogue)> = Lang::ALL.iter().map(|&l| (l, load_catalogue(l).unwrap_or_else(|e| panic!("{e}")))).collect();
+        let mut problems = Vec::new();
+        for (la, ca) in &cats {
+            for (lb, cb) in &cats {
+                for (k, va) in ca {
+                    match cb.get(k) {
+                        None => problems.push(format!("{k}: in {} but missing in {}", la.code(), lb.code())),
+                        Some(vb) if placeholders(va) != placeholders(vb) => {
+                            problems.push(format!("{k}: placeholders differ between {} and {}", la.code(), lb.code()))
+                        }
+                        Some(vb) if vb.trim().is_empty() => problems.push(format!("{k}: empty in {}", lb.code())),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        assert!(problems.is_empty(), "i18n catalogues disagree:\n{}", problems.join("\n"));
+    }
+
+    fn placeholders(s: &str) -> Vec<String> {
+        let mut out: Vec<String> = s.split('{').skip(1).filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string())).collect();
+        out.sort();
+        out
+    }
+
+    /// Every key the code names exists: string literals in `src/` passed to
+    /// `t`, `tf`, `with_message`, `invalid` or given as a `label:`, and every
+    /// error kind's message.
+    #[test]
+    fn every_key_the_code_uses_exists() {
+        let en = load_catalogue(Lang::En).unwrap_or_else(|e| panic!("{e}"));
+        let mut used = Vec::new();
+        for kind in crate::error::ErrorKind::ALL {
+            used.push((kind.message_key(), "ErrorKind".to_string()));
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        collect_rs(&root, &mut files);
+        let mut scanned = 0;
+        for file in files {
+            let src = std::fs::read_to_string(&file).unwrap_or_default();
+            for (n, line) in src.lines().enumerate() {
+                for (before, lit) in literals(line) {
+                    if is_key_position(before) && lit.contains('.') {
+                        scanned += 1;
+                        used.push((lit.to_string(), format!("{}:{}", file.display(), n + 1)));
+                    }
+                }
+            }
+        }
+        assert!(scanned > 20, "the scanner found only {scanned} keys; it is broken");
+        let missing: Vec<String> = used.iter().filter(|(k, _)| !en.contains_key(k)).map(|(k, at)| format!("{k} (used at {at})")).collect();
+        assert!(missing.is_empty(), "keys used in code but missing from assets/i18n:\n{}", missing.join("\n"));
+    }
+
+    /// The string literals of a line, each with the text before it.
+    fn literals(line: &str) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        let mut rest = 0;
+        while let Some(open) = line[rest..].find('"').map(|i| rest + i) {
+            let Some(close) = line[open + 1..].find('"').map(|i| open + 1 + i) else { break };
+            out.push((&line[..open], &line[open + 1..close]));
+            rest = close + 1;
+        }
+        out
+    }
+
+    /// Whether a literal after `before` is an argument of a function that
+    /// takes a catalogue key, or a `label:` field.
+    fn is_key_position(before: &str) -> bool {
+        let b = before.trim_end();
+        if b.ends_with("label:") {
+            return true;
+        }
+        if !(b.ends_with('(') || b.ends_with(',')) {
+            return false;
+        }
+        // Walk back to the unmatched '(' and read the function name.
+        let mut depth = 0;
+        for (i, c) in b.char_indices().rev() {
+            match c {
+                ')' | ']' => depth += 1,
+                '(' | '[' if depth > 0 => depth -= 1,
+                '(' => {
+                    let name: String = b[..i].chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                    let name: String = name.chars().rev().collect();
+                    return matches!(name.as_str(), "t" | "tf" | "with_message" | "invalid");
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    fn collect_rs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                collect_rs(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
     #[test]
     fn accept_language_picks_the_highest_supported() {
         assert_eq!(Lang::from_accept_language("fr-FR,ru;q=0.8,en;q=0.5"), Some(Lang::Ru));
