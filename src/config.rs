@@ -148,4 +148,16 @@ mod tests {
         assert_eq!(c.login_per_minute, 3);
         assert!(c.apply_env(|k| (k == "IDORA_LISTEN").then(|| "nonsense".to_string())).is_err());
     }
+
+    /// The config the .deb installs is one this version reads.
+    #[test]
+    fn packaged_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/idora.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let f: FileConfig = toml::from_str(&text).unwrap();
+        let mut c = Config::default();
+        c.apply_file(f);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
+        assert_eq!(c.listen.port(), 8080);
+    }
 }
