@@ -37,6 +37,22 @@ struct Inner {
     db: Arc<Database>,
     path: PathBuf,
     tx: mpsc::UnboundedSender<Pending>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    /// Closes the queue and waits for the writer to finish what it holds, so
+    /// that the file is released when the last handle goes (a restart in the
+    /// same process can open it again at once).
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.tx, closed));
+        if let Some(w) = self.writer.take()
+            && w.thread().id() != std::thread::current().id()
+        {
+            let _ = w.join();
+        }
+    }
 }
 
 impl Db {
@@ -61,11 +77,11 @@ impl Db {
         let (tx, rx) = mpsc::unbounded_channel();
         let writer_db = db.clone();
         let name = format!("redb-writer-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
-        std::thread::Builder::new()
+        let writer = std::thread::Builder::new()
             .name(name)
             .spawn(move || writer_loop(writer_db, rx))
             .map_err(|e| AppError::internal(anyhow::anyhow!("spawn writer: {e}")))?;
-        Ok(Db { inner: Arc::new(Inner { db, path: path.to_path_buf(), tx }) })
+        Ok(Db { inner: Arc::new(Inner { db, path: path.to_path_buf(), tx, writer: Some(writer) }) })
     }
 
     pub fn path(&self) -> &Path {

@@ -103,8 +103,11 @@ impl Registry {
         self.entries.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
-    pub(crate) fn insert(&self, slug: String, info: CompanyV1) -> Tenant {
+    /// Adds a new company with its database already open: the file cannot
+    /// be opened a second time while the first handle's writer winds down.
+    pub(crate) fn insert(&self, slug: String, info: CompanyV1, db: Db) -> Tenant {
         let e = Registry::entry(&self.data_dir, slug.clone(), info);
+        let _ = e.db.set(db);
         self.entries.write().unwrap_or_else(|e| e.into_inner()).insert(slug, e.clone());
         e
     }

@@ -83,11 +83,9 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
         std::fs::remove_dir_all(&dir).map_err(|e| AppError::internal(anyhow::anyhow!("clear {}: {e}", dir.display())))?;
     }
     let now = state.now_ms();
-    {
-        let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
-        let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: "admin".into(), ..Default::default() };
-        insert_user(&db, now, Some(&Actor::system()), first, admin_password).await?;
-    }
+    let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
+    let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: "admin".into(), ..Default::default() };
+    insert_user(&db, now, Some(&Actor::system()), first, admin_password).await?;
     let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };
     let rec = info.clone();
     let slug_s = slug.as_str().to_string();
@@ -111,7 +109,7 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
             Ok(())
         })
         .await?;
-    let tenant = state.tenants.insert(slug.as_str().to_string(), info);
+    let tenant = state.tenants.insert(slug.as_str().to_string(), info, db);
     Ok(CreatedCompany { tenant, admin_username, generated_password: generated })
 }
 
