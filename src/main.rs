@@ -143,6 +143,7 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
         idora::demo::seed(&state).await?;
     }
     let running = idora::server::start(state).await?;
+    let mut jobs = idora::cron::start(running.state.clone()).await?;
     let base = match running.addr.ip().is_unspecified() {
         true => format!("http://127.0.0.1:{}", running.addr.port()),
         false => running.url(),
@@ -155,6 +156,7 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     }
     idora::server::shutdown_signal().await;
     tracing::info!("shutting down");
+    let _ = jobs.shutdown().await;
     running.shutdown().await?;
     Ok(())
 }

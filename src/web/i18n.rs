@@ -157,6 +157,19 @@ pub fn t(lang: Lang, key: &str) -> &str {
     key
 }
 
+/// A role's name as people read it.
+pub fn role_label(lang: Lang, role: &str) -> &'static str {
+    match role {
+        "owner" => t(lang, "role.owner"),
+        "director" => t(lang, "role.director"),
+        "admin" => t(lang, "role.admin"),
+        "manager" => t(lang, "role.manager"),
+        "employee" => t(lang, "role.employee"),
+        "operator" => t(lang, "role.operator"),
+        _ => "",
+    }
+}
+
 /// `t` with `{name}` placeholders filled in.
 pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     let mut s = t(lang, key).to_string();

@@ -1,0 +1,59 @@
+//! Tasks: assignment, approval, review, points, history and the overdue job.
+
+pub mod api;
+pub mod service;
+
+use crate::store::schema::TaskStatus;
+use crate::web::i18n::{Lang, t};
+
+pub const STATUSES: [TaskStatus; 9] = [
+    TaskStatus::AwaitingApproval,
+    TaskStatus::New,
+    TaskStatus::InProgress,
+    TaskStatus::PendingReview,
+    TaskStatus::Redo,
+    TaskStatus::Completed,
+    TaskStatus::Rejected,
+    TaskStatus::Overdue,
+    TaskStatus::Declined,
+];
+
+/// The stable API name of a status.
+pub fn status_code(s: TaskStatus) -> &'static str {
+    match s {
+        TaskStatus::AwaitingApproval => "awaiting_approval",
+        TaskStatus::New => "new",
+        TaskStatus::InProgress => "in_progress",
+        TaskStatus::PendingReview => "pending_review",
+        TaskStatus::Redo => "redo",
+        TaskStatus::Completed => "completed",
+        TaskStatus::Rejected => "rejected",
+        TaskStatus::Overdue => "overdue",
+        TaskStatus::Declined => "declined",
+    }
+}
+
+pub fn parse_status(s: &str) -> Option<TaskStatus> {
+    STATUSES.into_iter().find(|st| status_code(*st) == s)
+}
+
+/// A status as people read it.
+pub fn status_label(lang: Lang, code: &str) -> &'static str {
+    match parse_status(code) {
+        Some(TaskStatus::AwaitingApproval) => t(lang, "task.status.awaiting_approval"),
+        Some(TaskStatus::New) => t(lang, "task.status.new"),
+        Some(TaskStatus::InProgress) => t(lang, "task.status.in_progress"),
+        Some(TaskStatus::PendingReview) => t(lang, "task.status.pending_review"),
+        Some(TaskStatus::Redo) => t(lang, "task.status.redo"),
+        Some(TaskStatus::Completed) => t(lang, "task.status.completed"),
+        Some(TaskStatus::Rejected) => t(lang, "task.status.rejected"),
+        Some(TaskStatus::Overdue) => t(lang, "task.status.overdue"),
+        Some(TaskStatus::Declined) => t(lang, "task.status.declined"),
+        None => "",
+    }
+}
+
+/// Finished tasks: nothing more happens to them.
+pub fn is_final(s: TaskStatus) -> bool {
+    matches!(s, TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::Declined)
+}

@@ -1,0 +1,978 @@
+//! The task rules: who may create, see, change and move a task, the one
+//! workflow state machine, history, points and the overdue job. Pages, the
+//! API, cron and (later) the bot all call these functions.
+
+use super::{is_final, status_code};
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use crate::notify::{self, Notice, Sent};
+use crate::store::schema::{
+    self, AccountRecord, CATEGORIES, CategoryRecord, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
+    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventRecord, TaskEventV1, TaskRecord, TaskStatus, TaskV1,
+};
+use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::tenancy::Tenant;
+use crate::web::extract::CurrentUser;
+use crate::web::i18n::Lang;
+use redb::{ReadableTable, WriteTransaction};
+use std::collections::HashSet;
+
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 5000;
+pub const COMMENT_MAX: usize = 2000;
+pub const POINTS_MAX: u32 = 1000;
+
+/// Who acts on tasks: a company user with their permissions and department,
+/// or the system (the overdue job).
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub id: u64,
+    pub name: String,
+    pub department_id: Option<u64>,
+    /// `None`: the system, which may do anything.
+    pub permissions: Option<HashSet<String>>,
+}
+
+impl Who {
+    pub fn system() -> Who {
+        Who { id: 0, name: "system".into(), department_id: None, permissions: None }
+    }
+
+    pub fn can(&self, perm: &str) -> bool {
+        self.permissions.as_ref().is_none_or(|p| p.contains(perm))
+    }
+
+    fn same_department(&self, dept: Option<u64>) -> bool {
+        self.department_id.is_some() && self.department_id == dept
+    }
+
+    /// May see the task: everything with `tasks.view_all`, the department's
+    /// tasks with `tasks.view_department`, and always one's own.
+    pub fn can_see(&self, t: &TaskV1) -> bool {
+        self.can("tasks.view_all")
+            || t.creator_id == self.id
+            || t.assignee_id == self.id
+            || (self.can("tasks.view_department") && self.same_department(t.department_id))
+    }
+
+    /// May edit, reassign or delete it: its creator, a director, or a
+    /// manager of its department.
+    pub fn can_manage(&self, t: &TaskV1) -> bool {
+        t.creator_id == self.id
+            || (self.can("tasks.view_all") && self.can("tasks.assign_any"))
+            || (self.can("tasks.create") && self.can("tasks.view_department") && self.same_department(t.department_id))
+    }
+
+    /// May accept, send back or reject submitted work.
+    pub fn can_review(&self, t: &TaskV1) -> bool {
+        t.creator_id == self.id
+            || (self.can("tasks.review") && (self.can("tasks.view_all") || self.same_department(t.department_id)))
+            || (self.can("tasks.approve") && self.can("tasks.view_all"))
+    }
+}
+
+impl From<&CurrentUser> for Who {
+    fn from(u: &CurrentUser) -> Who {
+        Who {
+            id: u.id,
+            name: u.display_name().to_string(),
+            department_id: u.account.department_id,
+            permissions: Some(u.permissions.clone()),
+        }
+    }
+}
+
+fn not_found() -> AppError {
+    AppError::new(ErrorKind::NotFound).with_message("error.task_not_found")
+}
+
+fn forbidden_move() -> AppError {
+    AppError::new(ErrorKind::Forbidden).with_message("error.task_not_allowed")
+}
+
+fn transition(from: TaskStatus, to: TaskStatus) -> AppError {
+    AppError::new(ErrorKind::Conflict)
+        .with_message("error.task_transition")
+        .with_arg("from", status_code(from))
+        .with_arg("to", status_code(to))
+}
+
+fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<String, AppError> {
+    let v = s.trim();
+    if required && v.is_empty() {
+        return Err(AppError::invalid(field, "validation.required"));
+    }
+    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
+    }
+    Ok(v.to_string())
+}
+
+fn comment(c: Option<&str>, required: bool) -> Result<Option<String>, AppError> {
+    let v = text("comment", c.unwrap_or(""), COMMENT_MAX, required)?;
+    Ok((!v.is_empty()).then_some(v))
+}
+
+fn points(p: u32) -> Result<u32, AppError> {
+    if p > POINTS_MAX {
+        return Err(AppError::invalid("points", "validation.points").with_arg("max", POINTS_MAX));
+    }
+    Ok(p)
+}
+
+/// Reads an RFC 3339 time (with an offset) into ms since the epoch.
+pub fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
+    s.trim().parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|_| AppError::invalid(field, "validation.time"))
+}
+
+fn load(tx: &WriteTransaction, id: u64) -> Result<TaskV1, AppError> {
+    let t = tx.open_table(TASKS).map_err(store_err)?;
+    get_record::<TaskRecord>(&t, id)?.ok_or_else(not_found)
+}
+
+fn active_user(tx: &WriteTransaction, id: u64) -> Result<schema::AccountV1, AppError> {
+    let t = tx.open_table(schema::USERS).map_err(store_err)?;
+    match get_record::<AccountRecord>(&t, id)? {
+        Some(a) if a.active => Ok(a),
+        _ => Err(AppError::invalid("assignee_id", "validation.assignee")),
+    }
+}
+
+fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
+    if let Some(id) = id {
+        let t = tx.open_table(CATEGORIES).map_err(store_err)?;
+        match get_record::<CategoryRecord>(&t, id)? {
+            Some(c) if c.active => {}
+            _ => return Err(AppError::invalid("category_id", "validation.category")),
+        }
+    }
+    Ok(())
+}
+
+/// Writes a task and keeps every index in step with it.
+fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
+    tx.open_table(TASKS).map_err(store_err)?.insert(id, enc::<TaskRecord>(new.clone())?.as_slice()).map_err(store_err)?;
+    let due = |t: &TaskV1| !is_final(t.status) && t.status != TaskStatus::Overdue;
+    if let Some(o) = old {
+        if o.assignee_id != new.assignee_id {
+            tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((o.assignee_id, id)).map_err(store_err)?;
+        }
+        if o.department_id != new.department_id
+            && let Some(d) = o.department_id
+        {
+            tx.open_table(TASKS_BY_DEPARTMENT).map_err(store_err)?.remove((d, id)).map_err(store_err)?;
+        }
+        if o.deadline != new.deadline {
+            tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
+        }
+        if due(o) {
+            tx.open_table(TASKS_DUE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
+        }
+    }
+    tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
+    tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.insert((new.creator_id, id), ()).map_err(store_err)?;
+    if let Some(d) = new.department_id {
+        tx.open_table(TASKS_BY_DEPARTMENT).map_err(store_err)?.insert((d, id), ()).map_err(store_err)?;
+    }
+    tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
+    if due(new) {
+        tx.open_table(TASKS_DUE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// One line of history.
+#[derive(Default)]
+struct Line {
+    kind: &'static str,
+    field: Option<&'static str>,
+    from: Option<String>,
+    to: Option<String>,
+    comment: Option<String>,
+}
+
+fn history(tx: &WriteTransaction, now: i64, who: &Who, task_id: u64, line: Line) -> Result<(), AppError> {
+    let id = next_id(tx, "task_event")?;
+    let ev = TaskEventV1 {
+        at: now,
+        actor_id: who.id,
+        actor_name: who.name.clone(),
+        kind: line.kind.to_string(),
+        field: line.field.map(str::to_string),
+        from: line.from,
+        to: line.to,
+        comment: line.comment,
+    };
+    tx.open_table(TASK_EVENTS).map_err(store_err)?.insert((task_id, id), enc::<TaskEventRecord>(ev)?.as_slice()).map_err(store_err)?;
+    Ok(())
+}
+
+fn status_line(from: TaskStatus, to: TaskStatus, comment: Option<String>) -> Line {
+    Line { kind: "status", from: Some(status_code(from).into()), to: Some(status_code(to).into()), comment, ..Line::default() }
+}
+
+fn company_lang(tenant: &Tenant) -> Lang {
+    Lang::parse(&tenant.info().language).unwrap_or(Lang::Uz)
+}
+
+/// Moves the clock of time spent working.
+fn set_status(t: &mut TaskV1, to: TaskStatus, now: i64) {
+    match to {
+        TaskStatus::InProgress => {
+            if t.working_since.is_none() {
+                t.working_since = Some(now);
+            }
+        }
+        TaskStatus::Overdue => {}
+        _ => {
+            if let Some(since) = t.working_since.take() {
+                t.spent_ms += (now - since).max(0);
+            }
+        }
+    }
+    t.status = to;
+    t.updated_at = now;
+}
+
+/// Time spent in progress up to `now`, in seconds.
+pub fn time_spent_secs(t: &TaskV1, now: i64) -> i64 {
+    (t.spent_ms + t.working_since.map(|s| (now - s).max(0)).unwrap_or(0)) / 1000
+}
+
+// ---------- create ----------
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTask {
+    pub title: String,
+    pub description: String,
+    pub assignee_id: u64,
+    pub deadline: String,
+    pub start_at: Option<String>,
+    pub points: u32,
+    pub category_id: Option<u64>,
+}
+
+pub async fn create(state: &AppState, tenant: &Tenant, who: &Who, input: NewTask) -> Result<(u64, TaskV1), AppError> {
+    if !who.can("tasks.create") {
+        return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_create"));
+    }
+    let title = text("title", &input.title, TITLE_MAX, true)?;
+    let description = text("description", &input.description, DESCRIPTION_MAX, false)?;
+    let deadline = parse_time("deadline", &input.deadline)?;
+    let start_at = input.start_at.as_deref().filter(|s| !s.trim().is_empty()).map(|s| parse_time("start_at", s)).transpose()?;
+    let now = state.now_ms();
+    if deadline <= now {
+        return Err(AppError::invalid("deadline", "validation.deadline_past"));
+    }
+    if start_at.is_some_and(|s| s > deadline) {
+        return Err(AppError::invalid("start_at", "validation.start_after_deadline"));
+    }
+    let points = points(input.points)?;
+    let (who2, lang, assignee_id, category_id) = (who.clone(), company_lang(tenant), input.assignee_id, input.category_id);
+    let (id, task, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let assignee = active_user(tx, assignee_id)?;
+            check_category(tx, category_id)?;
+            let inside = who2.can("tasks.assign_any") || assignee_id == who2.id || who2.same_department(assignee.department_id);
+            let status = if inside { TaskStatus::New } else { TaskStatus::AwaitingApproval };
+            let task = TaskV1 {
+                title: title.clone(),
+                description: description.clone(),
+                creator_id: who2.id,
+                assignee_id,
+                department_id: assignee.department_id,
+                category_id,
+                points,
+                start_at,
+                deadline,
+                status,
+                created_at: now,
+                updated_at: now,
+                spent_ms: 0,
+                working_since: None,
+                redo_count: 0,
+                overdue_at: None,
+                completed_at: None,
+                points_awarded: 0,
+                deadline_request: None,
+            };
+            let id = next_id(tx, "task")?;
+            save(tx, id, None, &task)?;
+            history(tx, now, &who2, id, Line { kind: "created", to: Some(status_code(status).into()), ..Line::default() })?;
+            let notice =
+                if inside { Notice::Assigned { task_id: id, task: &task } } else { Notice::ApprovalNeeded { task_id: id, task: &task } };
+            let sent = notify::plan(tx, now, who2.id, lang, notice)?;
+            Ok((id, task, sent))
+        })
+        .await?;
+    after(state, tenant, id, sent);
+    Ok((id, task))
+}
+
+/// After a commit: push notifications and tell live pages the task changed.
+fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
+    notify::deliver(state, tenant, sent);
+    state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
+}
+
+// ---------- read ----------
+
+pub fn get(db: &Db, who: &Who, id: u64) -> Result<TaskV1, AppError> {
+    let tx = db.read()?;
+    let t = get_record::<TaskRecord>(&tx.open_table(TASKS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+    if !who.can_see(&t) {
+        // Not a 403: whether a task exists is itself not for everyone.
+        return Err(not_found());
+    }
+    Ok(t)
+}
+
+pub fn history_of(db: &Db, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(TASK_EVENTS).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in t.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
+        let (_, v) = row.map_err(store_err)?;
+        out.push(dec::<TaskEventRecord>(v.value())?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<TaskStatus>,
+    pub assignee_id: Option<u64>,
+    pub creator_id: Option<u64>,
+    pub department_id: Option<u64>,
+    pub category_id: Option<u64>,
+    pub due_from: Option<i64>,
+    pub due_to: Option<i64>,
+}
+
+impl Filter {
+    fn matches(&self, t: &TaskV1) -> bool {
+        self.status.is_none_or(|s| s == t.status)
+            && self.assignee_id.is_none_or(|a| a == t.assignee_id)
+            && self.creator_id.is_none_or(|c| c == t.creator_id)
+            && self.department_id.is_none_or(|d| Some(d) == t.department_id)
+            && self.category_id.is_none_or(|c| Some(c) == t.category_id)
+            && self.due_from.is_none_or(|f| t.deadline >= f)
+            && self.due_to.is_none_or(|to| t.deadline <= to)
+    }
+}
+
+/// One page of tasks and the cursor of the next.
+pub type Page = (Vec<(u64, TaskV1)>, Option<u64>);
+
+/// Tasks the caller may see that match `filter`, newest first, `limit` at
+/// most, with ids below `cursor`. Returns the next cursor when there may be
+/// more.
+pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usize) -> Result<Page, AppError> {
+    let tx = db.read()?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let upper = cursor.unwrap_or(u64::MAX);
+    // The narrowest index that holds every candidate, newest first.
+    let ids: Box<dyn Iterator<Item = Result<u64, AppError>>> = {
+        let by = |def, key: u64| -> Result<Box<dyn Iterator<Item = Result<u64, AppError>>>, AppError> {
+            let t = tx.open_table::<(u64, u64), ()>(def).map_err(store_err)?;
+            let it = t.range((key, 0)..(key, upper)).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value().1).map_err(store_err));
+            Ok(Box::new(it.collect::<Vec<_>>().into_iter()))
+        };
+        if let Some(a) = filter.assignee_id {
+            by(TASKS_BY_ASSIGNEE, a)?
+        } else if let Some(c) = filter.creator_id {
+            by(TASKS_BY_CREATOR, c)?
+        } else if let Some(d) = filter.department_id {
+            by(TASKS_BY_DEPARTMENT, d)?
+        } else if who.can("tasks.view_all") {
+            let it = tasks.range(..upper).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value()).map_err(store_err));
+            Box::new(it)
+        } else {
+            // Own tasks (given and received) and, for a manager, the department's.
+            let mut set: Vec<u64> = Vec::new();
+            for r in by(TASKS_BY_ASSIGNEE, who.id)?.chain(by(TASKS_BY_CREATOR, who.id)?) {
+                set.push(r?);
+            }
+            if who.can("tasks.view_department")
+                && let Some(d) = who.department_id
+            {
+                for r in by(TASKS_BY_DEPARTMENT, d)? {
+                    set.push(r?);
+                }
+            }
+            set.sort_unstable_by(|a, b| b.cmp(a));
+            set.dedup();
+            Box::new(set.into_iter().map(Ok))
+        }
+    };
+    let mut out = Vec::new();
+    let mut next = None;
+    for id in ids {
+        let id = id?;
+        let Some(t) = get_record::<TaskRecord>(&tasks, id)? else { continue };
+        if !who.can_see(&t) || !filter.matches(&t) {
+            continue;
+        }
+        if out.len() == limit {
+            next = out.last().map(|(id, _): &(u64, TaskV1)| *id);
+            break;
+        }
+        out.push((id, t));
+    }
+    Ok((out, next))
+}
+
+/// Tasks the caller may see with a deadline in `[from, to]`, by deadline.
+pub fn calendar(db: &Db, who: &Who, from: i64, to: i64, limit: usize) -> Result<Vec<(u64, TaskV1)>, AppError> {
+    let tx = db.read()?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let idx = tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in idx.range((from, 0)..=(to, u64::MAX)).map_err(store_err)? {
+        let (k, _) = row.map_err(store_err)?;
+        let id = k.value().1;
+        if let Some(t) = get_record::<TaskRecord>(&tasks, id)?
+            && who.can_see(&t)
+        {
+            out.push((id, t));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------- change ----------
+
+#[derive(Debug, Clone, Default)]
+pub struct TaskPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub deadline: Option<String>,
+    pub points: Option<u32>,
+    pub assignee_id: Option<u64>,
+    pub category_id: Option<Option<u64>>,
+}
+
+/// Whether a deadline change needs a director's decision: the task is late
+/// and the one changing it is not a director.
+fn needs_approval(who: &Who, t: &TaskV1) -> bool {
+    t.status == TaskStatus::Overdue && !who.can("tasks.approve")
+}
+
+/// Puts a new deadline in place; a late task whose new deadline is ahead
+/// goes back to work.
+fn apply_deadline(t: &mut TaskV1, deadline: i64, now: i64) {
+    t.deadline = deadline;
+    t.deadline_request = None;
+    if t.status == TaskStatus::Overdue && deadline > now {
+        let back = if t.working_since.is_some() { TaskStatus::InProgress } else { TaskStatus::New };
+        t.status = back;
+    }
+    t.updated_at = now;
+}
+
+pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch: TaskPatch) -> Result<TaskV1, AppError> {
+    let title = patch.title.as_deref().map(|s| text("title", s, TITLE_MAX, true)).transpose()?;
+    let description = patch.description.as_deref().map(|s| text("description", s, DESCRIPTION_MAX, false)).transpose()?;
+    let deadline = patch.deadline.as_deref().map(|s| parse_time("deadline", s)).transpose()?;
+    let pts = patch.points.map(points).transpose()?;
+    let now = state.now_ms();
+    if deadline.is_some_and(|d| d <= now) {
+        return Err(AppError::invalid("deadline", "validation.deadline_past"));
+    }
+    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let (assignee_id, category_id) = (patch.assignee_id, patch.category_id);
+    let (task, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let old = load(tx, id)?;
+            if !who2.can_see(&old) {
+                return Err(not_found());
+            }
+            if !who2.can_manage(&old) {
+                return Err(forbidden_move());
+            }
+            if is_final(old.status) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
+            }
+            let mut t = old.clone();
+            let mut lines = Vec::new();
+            let mut sent = Vec::new();
+            let field = |name: &'static str, from: String, to: String| Line {
+                kind: "field",
+                field: Some(name),
+                from: Some(from),
+                to: Some(to),
+                ..Line::default()
+            };
+            if let Some(v) = &title
+                && *v != old.title
+            {
+                lines.push(field("title", old.title.clone(), v.clone()));
+                t.title = v.clone();
+            }
+            if let Some(v) = &description
+                && *v != old.description
+            {
+                lines.push(field("description", old.description.clone(), v.clone()));
+                t.description = v.clone();
+            }
+            if let Some(v) = pts
+                && v != old.points
+            {
+                lines.push(field("points", old.points.to_string(), v.to_string()));
+                t.points = v;
+            }
+            if let Some(v) = category_id
+                && v != old.category_id
+            {
+                check_category(tx, v)?;
+                let show = |c: Option<u64>| c.map(|c| c.to_string()).unwrap_or_default();
+                lines.push(field("category_id", show(old.category_id), show(v)));
+                t.category_id = v;
+            }
+            let mut reassigned = false;
+            if let Some(a) = assignee_id
+                && a != old.assignee_id
+            {
+                let assignee = active_user(tx, a)?;
+                if !(who2.can("tasks.assign_any") || a == who2.id || who2.same_department(assignee.department_id)) {
+                    return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_outside_department"));
+                }
+                lines.push(field("assignee_id", old.assignee_id.to_string(), a.to_string()));
+                t.assignee_id = a;
+                t.department_id = assignee.department_id;
+                reassigned = true;
+            }
+            let mut deadline_moved = false;
+            let mut requested = false;
+            if let Some(d) = deadline
+                && d != old.deadline
+            {
+                if needs_approval(&who2, &old) {
+                    t.deadline_request = Some(DeadlineRequest { deadline: d, by: who2.id, at: now, comment: None });
+                    lines.push(Line {
+                        kind: "extension_requested",
+                        field: Some("deadline"),
+                        from: Some(ms_str(old.deadline)),
+                        to: Some(ms_str(d)),
+                        ..Line::default()
+                    });
+                    requested = true;
+                } else {
+                    lines.push(field("deadline", ms_str(old.deadline), ms_str(d)));
+                    apply_deadline(&mut t, d, now);
+                    deadline_moved = true;
+                }
+            }
+            if lines.is_empty() {
+                return Ok((old, sent));
+            }
+            t.updated_at = now;
+            save(tx, id, Some(&old), &t)?;
+            for l in lines {
+                history(tx, now, &who2, id, l)?;
+            }
+            if reassigned {
+                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::Assigned { task_id: id, task: &t })?);
+            } else if deadline_moved {
+                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+            }
+            if requested {
+                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::ExtensionRequested { task_id: id, task: &t })?);
+            }
+            Ok((t, sent))
+        })
+        .await?;
+    after(state, tenant, id, sent);
+    Ok(task)
+}
+
+fn ms_str(ms: i64) -> String {
+    crate::clock::from_ms(ms).to_string()
+}
+
+pub async fn delete(state: &AppState, tenant: &Tenant, who: &Who, id: u64) -> Result<(), AppError> {
+    let who2 = who.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let old = load(tx, id)?;
+            if !who2.can_see(&old) {
+                return Err(not_found());
+            }
+            let started = !matches!(old.status, TaskStatus::New | TaskStatus::AwaitingApproval | TaskStatus::Declined);
+            if !who2.can_manage(&old) || (started && !who2.can("tasks.view_all")) {
+                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_delete"));
+            }
+            tx.open_table(TASKS).map_err(store_err)?.remove(id).map_err(store_err)?;
+            tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((old.assignee_id, id)).map_err(store_err)?;
+            tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.remove((old.creator_id, id)).map_err(store_err)?;
+            if let Some(d) = old.department_id {
+                tx.open_table(TASKS_BY_DEPARTMENT).map_err(store_err)?.remove((d, id)).map_err(store_err)?;
+            }
+            tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            let mut ev = tx.open_table(TASK_EVENTS).map_err(store_err)?;
+            let keys: Vec<(u64, u64)> = ev
+                .range((id, 0)..=(id, u64::MAX))
+                .map_err(store_err)?
+                .map(|r| r.map(|(k, _)| k.value()).map_err(store_err))
+                .collect::<Result<_, _>>()?;
+            for k in keys {
+                ev.remove(k).map_err(store_err)?;
+            }
+            Ok(())
+        })
+        .await?;
+    after(state, tenant, id, Vec::new());
+    Ok(())
+}
+
+/// Moves a task along the workflow. Who may make which move:
+/// the assignee starts and submits; a reviewer (the creator, a manager of
+/// the department, a director) completes, sends back or rejects.
+pub async fn change_status(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Who,
+    id: u64,
+    to: TaskStatus,
+    note: Option<String>,
+) -> Result<TaskV1, AppError> {
+    if !matches!(to, TaskStatus::InProgress | TaskStatus::PendingReview | TaskStatus::Completed | TaskStatus::Redo | TaskStatus::Rejected) {
+        return Err(AppError::invalid("status", "validation.task_status"));
+    }
+    let note = comment(note.as_deref(), matches!(to, TaskStatus::Redo | TaskStatus::Rejected))?;
+    let now = state.now_ms();
+    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let (task, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let old = load(tx, id)?;
+            if !who2.can_see(&old) {
+                return Err(not_found());
+            }
+            let from = old.status;
+            let working = old.working_since.is_some();
+            let (allowed_from, actor_ok) = match to {
+                TaskStatus::InProgress => (
+                    matches!(from, TaskStatus::New | TaskStatus::Redo) || (from == TaskStatus::Overdue && !working),
+                    old.assignee_id == who2.id,
+                ),
+                TaskStatus::PendingReview => {
+                    (from == TaskStatus::InProgress || (from == TaskStatus::Overdue && working), old.assignee_id == who2.id)
+                }
+                TaskStatus::Completed | TaskStatus::Redo => (from == TaskStatus::PendingReview, who2.can_review(&old)),
+                _ => (
+                    matches!(
+                        from,
+                        TaskStatus::New | TaskStatus::InProgress | TaskStatus::PendingReview | TaskStatus::Redo | TaskStatus::Overdue
+                    ),
+                    who2.can_review(&old),
+                ),
+            };
+            if !actor_ok {
+                return Err(forbidden_move());
+            }
+            if !allowed_from {
+                return Err(transition(from, to));
+            }
+            let mut t = old.clone();
+            set_status(&mut t, to, now);
+            match to {
+                TaskStatus::Redo => t.redo_count += 1,
+                TaskStatus::Completed => {
+                    t.completed_at = Some(now);
+                    t.points_awarded = t.points;
+                }
+                TaskStatus::Rejected => t.completed_at = Some(now),
+                _ => {}
+            }
+            save(tx, id, Some(&old), &t)?;
+            history(tx, now, &who2, id, status_line(from, to, note.clone()))?;
+            let mut sent = notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?;
+            if is_final(to) && all_done(tx, t.creator_id)? {
+                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::AllCompleted { creator_id: t.creator_id })?);
+            }
+            Ok((t, sent))
+        })
+        .await?;
+    after(state, tenant, id, sent);
+    Ok(task)
+}
+
+/// Whether every task `creator` handed out is finished.
+fn all_done(tx: &WriteTransaction, creator: u64) -> Result<bool, AppError> {
+    let by = tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    for row in by.range((creator, 0)..=(creator, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().1;
+        if let Some(t) = get_record::<TaskRecord>(&tasks, id)?
+            && !is_final(t.status)
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A director's yes: to a task assigned across departments (it becomes
+/// `new`), or to a requested deadline change.
+pub async fn approve(state: &AppState, tenant: &Tenant, who: &Who, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
+    decide(state, tenant, who, id, true, note).await
+}
+
+pub async fn decline(state: &AppState, tenant: &Tenant, who: &Who, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
+    decide(state, tenant, who, id, false, note).await
+}
+
+async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool, note: Option<String>) -> Result<TaskV1, AppError> {
+    let note = comment(note.as_deref(), false)?;
+    let now = state.now_ms();
+    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let (task, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let old = load(tx, id)?;
+            if !who2.can_see(&old) {
+                return Err(not_found());
+            }
+            let mut t = old.clone();
+            let mut sent = Vec::new();
+            if old.status == TaskStatus::AwaitingApproval {
+                if !who2.can("tasks.approve") {
+                    return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_needs_director"));
+                }
+                let to = if yes { TaskStatus::New } else { TaskStatus::Declined };
+                set_status(&mut t, to, now);
+                save(tx, id, Some(&old), &t)?;
+                history(
+                    tx,
+                    now,
+                    &who2,
+                    id,
+                    Line { kind: if yes { "approved" } else { "declined" }, comment: note.clone(), ..status_line(old.status, to, None) },
+                )?;
+                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                if yes {
+                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::Assigned { task_id: id, task: &t })?);
+                }
+            } else if let Some(req) = old.deadline_request.clone() {
+                // A late task's deadline is a director's call; otherwise its creator's too.
+                let may = who2.can("tasks.approve") || (old.status != TaskStatus::Overdue && who2.can_manage(&old));
+                if !may {
+                    return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_needs_director"));
+                }
+                if yes {
+                    apply_deadline(&mut t, req.deadline, now);
+                } else {
+                    t.deadline_request = None;
+                    t.updated_at = now;
+                }
+                save(tx, id, Some(&old), &t)?;
+                let kind = if yes { "extension_approved" } else { "extension_declined" };
+                history(
+                    tx,
+                    now,
+                    &who2,
+                    id,
+                    Line {
+                        kind,
+                        field: Some("deadline"),
+                        from: Some(ms_str(old.deadline)),
+                        to: Some(ms_str(req.deadline)),
+                        comment: note.clone(),
+                    },
+                )?;
+                if yes {
+                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+                } else {
+                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                }
+            } else {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_nothing_to_approve"));
+            }
+            Ok((t, sent))
+        })
+        .await?;
+    after(state, tenant, id, sent);
+    Ok(task)
+}
+
+/// Asks for (or, for a director, sets) a later deadline.
+pub async fn extension(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Who,
+    id: u64,
+    deadline: &str,
+    note: Option<String>,
+) -> Result<TaskV1, AppError> {
+    let deadline = parse_time("deadline", deadline)?;
+    let note = comment(note.as_deref(), false)?;
+    let now = state.now_ms();
+    if deadline <= now {
+        return Err(AppError::invalid("deadline", "validation.deadline_past"));
+    }
+    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let (task, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let old = load(tx, id)?;
+            if !who2.can_see(&old) {
+                return Err(not_found());
+            }
+            if is_final(old.status) || old.status == TaskStatus::AwaitingApproval {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
+            }
+            if !(old.assignee_id == who2.id || who2.can_manage(&old) || who2.can("tasks.approve")) {
+                return Err(forbidden_move());
+            }
+            let mut t = old.clone();
+            let direct = who2.can("tasks.approve") || (who2.can_manage(&old) && !needs_approval(&who2, &old));
+            let sent = if direct {
+                apply_deadline(&mut t, deadline, now);
+                save(tx, id, Some(&old), &t)?;
+                history(
+                    tx,
+                    now,
+                    &who2,
+                    id,
+                    Line {
+                        kind: "field",
+                        field: Some("deadline"),
+                        from: Some(ms_str(old.deadline)),
+                        to: Some(ms_str(deadline)),
+                        comment: note.clone(),
+                    },
+                )?;
+                notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?
+            } else {
+                t.deadline_request = Some(DeadlineRequest { deadline, by: who2.id, at: now, comment: note.clone() });
+                t.updated_at = now;
+                save(tx, id, Some(&old), &t)?;
+                history(
+                    tx,
+                    now,
+                    &who2,
+                    id,
+                    Line {
+                        kind: "extension_requested",
+                        field: Some("deadline"),
+                        from: Some(ms_str(old.deadline)),
+                        to: Some(ms_str(deadline)),
+                        comment: note.clone(),
+                    },
+                )?;
+                notify::plan(tx, now, who2.id, lang, Notice::ExtensionRequested { task_id: id, task: &t })?
+            };
+            Ok((t, sent))
+        })
+        .await?;
+    after(state, tenant, id, sent);
+    Ok(task)
+}
+
+// ---------- the overdue job ----------
+
+/// Marks every open task whose deadline has passed as overdue and tells its
+/// assignee and creator, once: a task leaves the due index in the same
+/// transaction, so a restart never finds it again. Returns how many.
+pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
+    let now = state.now_ms();
+    let lang = company_lang(tenant);
+    let system = Who::system();
+    let (ids, sent) = tenant
+        .db()?
+        .write(move |tx| {
+            let due: Vec<u64> = {
+                let idx = tx.open_table(TASKS_DUE).map_err(store_err)?;
+                let mut v = Vec::new();
+                for row in idx.range(..(now, 0)).map_err(store_err)? {
+                    v.push(row.map_err(store_err)?.0.value().1);
+                }
+                v
+            };
+            let mut sent = Vec::new();
+            let mut marked = Vec::new();
+            for id in due {
+                let old = load(tx, id)?;
+                if is_final(old.status) || old.status == TaskStatus::Overdue {
+                    continue;
+                }
+                let mut t = old.clone();
+                set_status(&mut t, TaskStatus::Overdue, now);
+                t.overdue_at = Some(now);
+                save(tx, id, Some(&old), &t)?;
+                history(tx, now, &system, id, status_line(old.status, TaskStatus::Overdue, None))?;
+                sent.extend(notify::plan(tx, now, 0, lang, Notice::Overdue { task_id: id, task: &t })?);
+                marked.push(id);
+            }
+            Ok((marked, sent))
+        })
+        .await?;
+    notify::deliver(state, tenant, sent);
+    for id in &ids {
+        state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
+    }
+    Ok(ids.len())
+}
+
+// ---------- categories ----------
+
+pub fn categories(db: &Db) -> Result<Vec<(u64, CategoryV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<CategoryRecord>(&tx.open_table(CATEGORIES).map_err(store_err)?)
+}
+
+pub async fn create_category(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &crate::audit::Actor,
+    name: &str,
+    color: &str,
+) -> Result<u64, AppError> {
+    if !(actor.can("tasks.assign_any") || actor.can("company.setup")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let name = text("name", name, 60, true)?;
+    let color = crate::org::branding::parse_color(color).map_err(|_| AppError::invalid("color", "validation.color"))?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let existing = all_records::<CategoryRecord>(&tx.open_table(CATEGORIES).map_err(store_err)?)?;
+            if existing.iter().any(|(_, c)| c.active && c.name.to_lowercase() == name.to_lowercase()) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+            }
+            let id = next_id(tx, "category")?;
+            let c = CategoryV1 { name: name.clone(), color: color.clone(), active: true };
+            tx.open_table(CATEGORIES).map_err(store_err)?.insert(id, enc::<CategoryRecord>(c)?.as_slice()).map_err(store_err)?;
+            let mut ch = crate::audit::Changes::default();
+            ch.set("name", &name);
+            ch.set("color", &color);
+            crate::audit::record(tx, now, &who, "category.create", &format!("category:{id}"), ch.0)?;
+            Ok(id)
+        })
+        .await
+}
+
+/// Points a user has been awarded for completed tasks.
+pub fn points_of(db: &Db, user_id: u64) -> Result<u64, AppError> {
+    let tx = db.read()?;
+    let by = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let mut sum = 0u64;
+    for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().1;
+        if let Some(t) = get_record::<TaskRecord>(&tasks, id)? {
+            sum += u64::from(t.points_awarded);
+        }
+    }
+    Ok(sum)
+}
