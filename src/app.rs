@@ -22,6 +22,7 @@ pub struct AppInner {
     pub keys: Keys,
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
+    pub search: crate::search::Indexes,
     pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
     pub metrics: PrometheusHandle,
 }
@@ -54,6 +55,7 @@ impl AppState {
             keys,
             clock,
             hub: Hub::default(),
+            search: crate::search::Indexes::default(),
             login_limiter,
             metrics: metrics_handle(),
         })))

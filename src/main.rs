@@ -44,6 +44,17 @@ enum Command {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Rebuild the task search index of every company (or one) from its
+    /// database. Run it with the server stopped.
+    Reindex {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only this company.
+        #[arg(long)]
+        company: Option<String>,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Print the version.
@@ -117,6 +128,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
             check(cfg)
         }
+        Command::Reindex { config, data, company } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            let state = AppState::open_default(cfg)?;
+            let tenants: Vec<_> = state.tenants.all().into_iter().filter(|t| company.as_deref().is_none_or(|c| c == t.slug)).collect();
+            if tenants.is_empty() {
+                anyhow::bail!("no such company");
+            }
+            for t in tenants {
+                let n = idora::search::reindex(&t).map_err(|e| anyhow::anyhow!("{}: {e}", t.slug))?;
+                println!("{}: {n} tasks indexed", t.slug);
+            }
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", idora::openapi::json());
             Ok(())
@@ -144,6 +168,16 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     }
     let running = idora::server::start(state).await?;
     let mut jobs = idora::cron::start(running.state.clone()).await?;
+    // Open every company's search index in the background, rebuilding any
+    // that lags its database (after a crash or a restore).
+    let s = running.state.clone();
+    tokio::task::spawn_blocking(move || {
+        for t in s.tenants.all() {
+            if let Err(e) = s.search.get(&t) {
+                tracing::warn!(company = %t.slug, error = %e, "search index not opened");
+            }
+        }
+    });
     let base = match running.addr.ip().is_unspecified() {
         true => format!("http://127.0.0.1:{}", running.addr.port()),
         false => running.url(),

@@ -58,6 +58,7 @@ impl Modify for Bearer {
         crate::tasks::api::decline,
         crate::tasks::api::extension,
         crate::tasks::api::calendar,
+        crate::tasks::api::search_tasks,
         crate::tasks::api::list_categories,
         crate::tasks::api::create_category,
         crate::tasks::api::list_notifications,

@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tasks/{id}/decline", post(decline))
         .route("/api/v1/tasks/{id}/extension", post(extension))
         .route("/api/v1/calendar", get(calendar))
+        .route("/api/v1/search/tasks", get(search_tasks))
         .route("/api/v1/categories", get(list_categories).post(create_category))
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/notifications/read", post(read_notifications))
@@ -393,6 +394,78 @@ pub async fn calendar(
     let now = state.now_ms();
     let items = service::calendar(user.tenant.db()?, &Who::from(&user), from, to, 2000)?;
     Ok(axum::Json(items.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect()))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words of the title or description; Latin or Cyrillic.
+    #[serde(default)]
+    pub q: String,
+    /// A name of the assignee (Latin or Cyrillic).
+    #[serde(default)]
+    pub assignee: String,
+    /// A name of the creator.
+    #[serde(default)]
+    pub creator: String,
+    pub status: Option<String>,
+    pub department_id: Option<u64>,
+    /// RFC 3339.
+    pub due_from: Option<String>,
+    /// RFC 3339.
+    pub due_to: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    pub items: Vec<TaskOut>,
+    /// How many tasks match in all.
+    pub total: usize,
+}
+
+/// Searches the tasks the caller may see.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/search/tasks", tag = "tasks", params(("slug" = String, Path), SearchParams),
+    responses((status = 200, body = SearchResult), (status = 422)), security(("bearer" = [])))]
+pub async fn search_tasks(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(p): Query<SearchParams>,
+) -> Result<axum::Json<SearchResult>, AppError> {
+    let lq = ListQuery { status: p.status.clone(), due_from: p.due_from.clone(), due_to: p.due_to.clone(), ..Default::default() };
+    let f = lq.filter()?;
+    let too_long = |field: &'static str, s: &str| {
+        if s.chars().count() > 200 { Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", 200)) } else { Ok(()) }
+    };
+    too_long("q", &p.q)?;
+    too_long("assignee", &p.assignee)?;
+    too_long("creator", &p.creator)?;
+    let query = crate::search::SearchQuery {
+        text: p.q,
+        assignee: p.assignee,
+        creator: p.creator,
+        status: f.status,
+        department_id: p.department_id,
+        due_from: f.due_from,
+        due_to: f.due_to,
+    };
+    let scope = if user.can("tasks.view_all") {
+        crate::search::Scope::All
+    } else if user.can("tasks.view_department") {
+        crate::search::Scope::Department { user_id: user.id, department_id: user.account.department_id }
+    } else {
+        crate::search::Scope::Own { user_id: user.id }
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, 200);
+    let index = state.search.get(&user.tenant)?;
+    let (ids, total) = index.search(&query, scope, limit)?;
+    let db = user.tenant.db()?;
+    let who = Who::from(&user);
+    let now = state.now_ms();
+    // The store has the last word on what a task says and who may see it.
+    let items = ids.into_iter().filter_map(|id| service::get(db, &who, id).ok().map(|t| TaskOut::new(id, t, now))).collect();
+    Ok(axum::Json(SearchResult { items, total }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

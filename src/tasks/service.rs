@@ -151,6 +151,7 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
 
 /// Writes a task and keeps every index in step with it.
 fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
+    next_id(tx, crate::search::TASK_REV)?;
     tx.open_table(TASKS).map_err(store_err)?.insert(id, enc::<TaskRecord>(new.clone())?.as_slice()).map_err(store_err)?;
     let due = |t: &TaskV1| !is_final(t.status) && t.status != TaskStatus::Overdue;
     if let Some(o) = old {
@@ -312,6 +313,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Who, input: NewTask
 
 /// After a commit: push notifications and tell live pages the task changed.
 fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
+    state.search.touch(tenant, id);
     notify::deliver(state, tenant, sent);
     state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
 }
@@ -608,6 +610,7 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Who, id: u64) -> Re
             if !who2.can_manage(&old) || (started && !who2.can("tasks.view_all")) {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_delete"));
             }
+            next_id(tx, crate::search::TASK_REV)?;
             tx.open_table(TASKS).map_err(store_err)?.remove(id).map_err(store_err)?;
             tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((old.assignee_id, id)).map_err(store_err)?;
             tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.remove((old.creator_id, id)).map_err(store_err)?;
@@ -917,6 +920,7 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
         .await?;
     notify::deliver(state, tenant, sent);
     for id in &ids {
+        state.search.touch(tenant, *id);
         state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
     }
     Ok(ids.len())

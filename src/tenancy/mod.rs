@@ -21,7 +21,8 @@ pub struct TenantEntry {
     pub slug: String,
     info: RwLock<CompanyV1>,
     db: OnceLock<Db>,
-    dir: PathBuf,
+    /// `tenants/<slug>/`: the database file, the search index, files.
+    pub dir: PathBuf,
 }
 
 pub type Tenant = Arc<TenantEntry>;

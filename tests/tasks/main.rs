@@ -436,3 +436,79 @@ async fn categories_are_kept_by_admins() {
     assert_eq!((s, t["category_id"].clone()), (StatusCode::CREATED, c["id"].clone()));
     assert_eq!(w.get("employee", "/categories").await.1.as_array().unwrap().len(), 1);
 }
+
+/// Polls a search until it finds `want` ids (the index follows the store
+/// within moments) and returns the response.
+async fn search_until(w: &World, who: &str, query: &[(&str, &str)], want: usize) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        let r = w.send(w.http.get(w.url("/search/tasks")).query(query).bearer_auth(&w.tokens[who])).await;
+        assert_eq!(r.0, StatusCode::OK, "{}", r.1);
+        last = r.1;
+        if last["items"].as_array().unwrap().len() == want {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("search {query:?} as {who} never found {want}: {last}");
+}
+
+#[tokio::test]
+async fn search_finds_latin_and_cyrillic_alike() {
+    let w = world().await;
+    // The employee's name is written in Cyrillic here, the task title in Latin.
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["employee"]), json!({"full_name": "Азиз Каримов"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let a = w.task("manager", "employee", "Oylik hisobot tayyorlash").await["id"].as_u64().unwrap();
+    let b = w.task("director", "operator", "Касса сверка").await["id"].as_u64().unwrap();
+
+    let r = search_until(&w, "director", &[("q", "ҳисобот")], 1).await;
+    assert_eq!(r["items"][0]["id"], a, "Cyrillic words find a Latin title");
+    assert_eq!(r["total"], 1);
+    let r = search_until(&w, "director", &[("q", "kassa")], 1).await;
+    assert_eq!(r["items"][0]["id"], b, "Latin words find a Cyrillic title");
+    let r = search_until(&w, "director", &[("assignee", "Aziz")], 1).await;
+    assert_eq!(r["items"][0]["id"], a, "a Latin name finds a Cyrillic one");
+    let r = search_until(&w, "director", &[("q", "hisob")], 1).await;
+    assert_eq!(r["items"][0]["id"], a, "the start of a word is enough");
+    search_until(&w, "director", &[("q", "hisobot"), ("status", "completed")], 0).await;
+    search_until(&w, "director", &[("q", "hisobot"), ("status", "new")], 1).await;
+    let far = (w.clock.now_ts() + SignedDuration::from_hours(24 * 30)).to_string();
+    search_until(&w, "director", &[("due_from", far.as_str())], 0).await;
+    // An operator finds only what they may see.
+    search_until(&w, "operator", &[("q", "hisobot")], 0).await;
+    search_until(&w, "operator", &[("q", "kassa")], 1).await;
+    // A change reaches the index.
+    w.move_to("employee", a, "in_progress", None).await;
+    search_until(&w, "director", &[("q", "hisobot"), ("status", "in_progress")], 1).await;
+}
+
+#[tokio::test]
+async fn a_lagging_index_is_rebuilt_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
+    let server = open(dir.path(), clock.clone()).await;
+    let state = server.state.clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let employee =
+        idora::org::service::list_users(tenant.db().unwrap()).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
+    let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(5)).to_string();
+    for title in ["Birinchi", "Ikkinchi"] {
+        let input =
+            idora::tasks::service::NewTask { title: title.into(), assignee_id: employee, deadline: deadline.clone(), ..Default::default() };
+        idora::tasks::service::create(&state, &tenant, &idora::tasks::service::Who::system(), input).await.unwrap();
+    }
+    server.shutdown().await.unwrap();
+    drop((state, tenant));
+    // The index is lost (a crash, a restore from an old backup).
+    std::fs::remove_dir_all(dir.path().join("tenants/demo/index")).ok();
+    let server = open(dir.path(), clock).await;
+    let state = server.state.clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let index = state.search.get(&tenant).unwrap();
+    let (ids, total) =
+        index.search(&idora::search::SearchQuery { text: "ikkinchi".into(), ..Default::default() }, idora::search::Scope::All, 10).unwrap();
+    assert_eq!((ids.len(), total), (1, 1));
+    let (_, all) = index.search(&idora::search::SearchQuery::default(), idora::search::Scope::All, 10).unwrap();
+    assert_eq!(all, 2);
+}

@@ -1,0 +1,456 @@
+//! Task search: one tantivy index per company under
+//! `tenants/<slug>/index/`, derived from the store and rebuildable from it.
+//!
+//! The task service tells the index which task changed ([`Indexes::touch`]);
+//! a background worker per company reads the task's current state from the
+//! store, replaces its document and commits in small batches. Each commit
+//! carries the store's task revision as its payload; an index whose payload
+//! lags the store is rebuilt (at start, and by `idora reindex`).
+//!
+//! Uzbek is written in Latin and Cyrillic, and names in both, so every text
+//! goes through [`fold`] (Cyrillic to Uzbek Latin, apostrophes dropped,
+//! lower case) before it is indexed or searched: "Aziz" finds "Азиз".
+
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::{self, AccountRecord, SEQ, TASKS, TaskRecord, TaskStatus, TaskV1};
+use crate::store::{Db, dec, get_record, store_err};
+use crate::tenancy::Tenant;
+use redb::ReadableTable;
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
+use tokio::sync::{mpsc, oneshot};
+
+/// The sequence bumped by every task write: how far the store has moved.
+pub const TASK_REV: &str = "task_rev";
+/// Most changes one commit takes.
+const BATCH: usize = 2048;
+
+/// Lower case, Cyrillic to Uzbek Latin, apostrophes and their look-alikes dropped.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let m: &str = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' | 'э' => "e",
+            'ё' => "yo",
+            'ж' => "j",
+            'з' => "z",
+            'и' | 'ы' => "i",
+            'й' => "y",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "x",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' | 'щ' => "sh",
+            'ъ' | 'ь' => "",
+            'ю' => "yu",
+            'я' => "ya",
+            'ў' => "o",
+            'қ' => "q",
+            'ғ' => "g",
+            'ҳ' => "h",
+            '\'' | '‘' | '’' | 'ʻ' | 'ʼ' | '`' | '´' => "",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(m);
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    title: Field,
+    description: Field,
+    assignee: Field,
+    creator: Field,
+    status: Field,
+    assignee_id: Field,
+    creator_id: Field,
+    department_id: Field,
+    deadline: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let f = Fields {
+        id: b.add_u64_field("id", INDEXED | STORED | FAST),
+        title: b.add_text_field("title", TEXT),
+        description: b.add_text_field("description", TEXT),
+        assignee: b.add_text_field("assignee", TEXT),
+        creator: b.add_text_field("creator", TEXT),
+        status: b.add_text_field("status", STRING),
+        assignee_id: b.add_u64_field("assignee_id", INDEXED),
+        creator_id: b.add_u64_field("creator_id", INDEXED),
+        department_id: b.add_u64_field("department_id", INDEXED),
+        deadline: b.add_i64_field("deadline", INDEXED | FAST),
+    };
+    (b.build(), f)
+}
+
+fn search_err(e: tantivy::TantivyError) -> AppError {
+    AppError::internal(anyhow::anyhow!("search: {e}"))
+}
+
+enum Msg {
+    Touch(u64),
+    Flush(oneshot::Sender<()>),
+}
+
+/// One company's index.
+pub struct TaskIndex {
+    reader: IndexReader,
+    fields: Fields,
+    tx: mpsc::UnboundedSender<Msg>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for TaskIndex {
+    /// Lets the worker finish its queue and release the index and the
+    /// database before the last handle is gone.
+    fn drop(&mut self) {
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.tx, closed));
+        if let Some(w) = self.worker.take()
+            && w.thread().id() != std::thread::current().id()
+        {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Every company's index, opened on first use.
+#[derive(Default)]
+pub struct Indexes {
+    open: Mutex<HashMap<String, Arc<TaskIndex>>>,
+}
+
+impl Indexes {
+    /// The index of `tenant`, opened (and repaired when it lags) on first use.
+    pub fn get(&self, tenant: &Tenant) -> Result<Arc<TaskIndex>, AppError> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = open.get(&tenant.slug) {
+            return Ok(i.clone());
+        }
+        let idx = Arc::new(TaskIndex::open(tenant)?);
+        open.insert(tenant.slug.clone(), idx.clone());
+        Ok(idx)
+    }
+
+    /// Tells the index that a task changed. Never fails the caller: the
+    /// store is the truth and a lagging index is repaired at start.
+    pub fn touch(&self, tenant: &Tenant, task_id: u64) {
+        match self.get(tenant) {
+            Ok(i) => {
+                let _ = i.tx.send(Msg::Touch(task_id));
+            }
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "search index unavailable"),
+        }
+    }
+}
+
+fn store_rev(db: &Db) -> Result<u64, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(SEQ).map_err(store_err)?;
+    Ok(t.get(TASK_REV).map_err(store_err)?.map(|v| v.value()).unwrap_or(0))
+}
+
+fn names(db: &Db) -> Result<HashMap<u64, String>, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(schema::USERS).map_err(store_err)?;
+    let mut out = HashMap::new();
+    for row in t.iter().map_err(store_err)? {
+        let (k, v) = row.map_err(store_err)?;
+        let a = dec::<AccountRecord>(v.value())?;
+        out.insert(k.value(), fold(&format!("{} {}", a.full_name, a.username)));
+    }
+    Ok(out)
+}
+
+fn document(f: &Fields, id: u64, t: &TaskV1, names: &HashMap<u64, String>) -> TantivyDocument {
+    doc!(
+        f.id => id,
+        f.title => fold(&t.title),
+        f.description => fold(&t.description),
+        f.assignee => names.get(&t.assignee_id).cloned().unwrap_or_default(),
+        f.creator => names.get(&t.creator_id).cloned().unwrap_or_default(),
+        f.status => crate::tasks::status_code(t.status),
+        f.assignee_id => t.assignee_id,
+        f.creator_id => t.creator_id,
+        f.department_id => t.department_id.unwrap_or(0),
+        f.deadline => t.deadline,
+    )
+}
+
+/// Writes every task of the store into an empty index; returns the count.
+fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppError> {
+    let rev = store_rev(db)?;
+    let names = names(db)?;
+    writer.delete_all_documents().map_err(search_err)?;
+    let tx = db.read()?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let mut n = 0;
+    for row in tasks.iter().map_err(store_err)? {
+        let (k, v) = row.map_err(store_err)?;
+        let t = dec::<TaskRecord>(v.value())?;
+        writer.add_document(document(f, k.value(), &t, &names)).map_err(search_err)?;
+        n += 1;
+    }
+    commit(writer, rev)?;
+    Ok(n)
+}
+
+fn commit(writer: &mut IndexWriter, rev: u64) -> Result<(), AppError> {
+    let mut prepared = writer.prepare_commit().map_err(search_err)?;
+    prepared.set_payload(&rev.to_string());
+    prepared.commit().map_err(search_err)?;
+    Ok(())
+}
+
+fn open_index(dir: &Path) -> Result<(Index, Fields), AppError> {
+    std::fs::create_dir_all(dir).map_err(|e| AppError::internal(anyhow::anyhow!("create {}: {e}", dir.display())))?;
+    let (schema, fields) = schema();
+    let mmap = tantivy::directory::MmapDirectory::open(dir).map_err(|e| AppError::internal(anyhow::anyhow!("open index: {e}")))?;
+    let index = match Index::open_or_create(mmap, schema.clone()) {
+        Ok(i) => i,
+        // A different (older) schema or a damaged index: it is derived
+        // data, so start again from the store.
+        Err(e) => {
+            tracing::warn!(error = %e, dir = %dir.display(), "search index unreadable; rebuilding");
+            std::fs::remove_dir_all(dir).map_err(|e| AppError::internal(anyhow::anyhow!("clear index: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|e| AppError::internal(anyhow::anyhow!("create index: {e}")))?;
+            Index::create_in_dir(dir, schema).map_err(search_err)?
+        }
+    };
+    Ok((index, fields))
+}
+
+impl TaskIndex {
+    fn open(tenant: &Tenant) -> Result<TaskIndex, AppError> {
+        let db = tenant.db()?.clone();
+        let dir = tenant.dir.join("index");
+        let (index, fields) = open_index(&dir)?;
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).map_err(search_err)?;
+        let indexed: u64 = index.load_metas().map_err(search_err)?.payload.and_then(|p| p.parse().ok()).unwrap_or(0);
+        let rev = store_rev(&db)?;
+        // Behind the store (a crash) or ahead of it (a restored older database).
+        if indexed != rev {
+            let n = rebuild(&mut writer, &fields, &db)?;
+            tracing::info!(company = %tenant.slug, tasks = n, "search index rebuilt");
+        }
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(search_err)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker_reader: IndexReader = Clone::clone(&reader);
+        let slug = tenant.slug.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("search-{slug}"))
+            .spawn(move || worker(writer, worker_reader, fields, db, rx, slug))
+            .map_err(|e| AppError::internal(anyhow::anyhow!("spawn indexer: {e}")))?;
+        Ok(TaskIndex { reader, fields, tx, worker: Some(worker) })
+    }
+
+    /// Waits until every change sent so far is searchable.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Applies changes in batches: whatever has queued up while the previous
+/// batch was committing goes into the next commit.
+fn worker(mut writer: IndexWriter, reader: IndexReader, f: Fields, db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, slug: String) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut ids = Vec::new();
+        let mut waiting = Vec::new();
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Touch(id) => ids.push(id),
+                Msg::Flush(done) => waiting.push(done),
+            }
+            if ids.len() < BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !ids.is_empty()
+            && let Err(e) = apply(&mut writer, &f, &db, &mut ids)
+        {
+            tracing::warn!(company = %slug, error = %e, "search index update failed");
+        }
+        let _ = reader.reload();
+        for w in waiting {
+            let _ = w.send(());
+        }
+    }
+}
+
+fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> Result<(), AppError> {
+    // The revision first: anything written after it is queued again.
+    let rev = store_rev(db)?;
+    let names = names(db)?;
+    ids.sort_unstable();
+    ids.dedup();
+    let tx = db.read()?;
+    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    for &id in ids.iter() {
+        writer.delete_term(Term::from_field_u64(f.id, id));
+        if let Some(t) = get_record::<TaskRecord>(&tasks, id)? {
+            writer.add_document(document(f, id, &t, &names)).map_err(search_err)?;
+        }
+    }
+    commit(writer, rev)
+}
+
+/// What to look for.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    /// A name (or part of one) of the assignee.
+    pub assignee: String,
+    /// A name of the creator.
+    pub creator: String,
+    pub status: Option<TaskStatus>,
+    pub department_id: Option<u64>,
+    pub due_from: Option<i64>,
+    pub due_to: Option<i64>,
+}
+
+/// Who may see which tasks, as a filter on the index.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope {
+    All,
+    /// A department's tasks and one's own.
+    Department {
+        user_id: u64,
+        department_id: Option<u64>,
+    },
+    Own {
+        user_id: u64,
+    },
+}
+
+/// Every word of `text` must match one of `fields` (as a word prefix).
+fn words(fields: &[Field], text: &str) -> Vec<(Occur, Box<dyn Query>)> {
+    fold(text)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| {
+            let any: Vec<(Occur, Box<dyn Query>)> = fields
+                .iter()
+                .map(|&field| {
+                    let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(Term::from_field_text(field, w), 0, true));
+                    (Occur::Should, q)
+                })
+                .collect();
+            (Occur::Must, Box::new(BooleanQuery::new(any)) as Box<dyn Query>)
+        })
+        .collect()
+}
+
+fn term_u64(field: Field, v: u64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_u64(field, v), IndexRecordOption::Basic))
+}
+
+impl TaskIndex {
+    /// Ids of matching tasks, best first, and how many match in all.
+    pub fn search(&self, q: &SearchQuery, scope: Scope, limit: usize) -> Result<(Vec<u64>, usize), AppError> {
+        let f = &self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        must.extend(words(&[f.title, f.description], &q.text));
+        must.extend(words(&[f.assignee], &q.assignee));
+        must.extend(words(&[f.creator], &q.creator));
+        if let Some(s) = q.status {
+            let t = Term::from_field_text(f.status, crate::tasks::status_code(s));
+            must.push((Occur::Must, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+        }
+        if let Some(d) = q.department_id {
+            must.push((Occur::Must, term_u64(f.department_id, d)));
+        }
+        if q.due_from.is_some() || q.due_to.is_some() {
+            let lo = q.due_from.map(|v| Bound::Included(Term::from_field_i64(f.deadline, v))).unwrap_or(Bound::Unbounded);
+            let hi = q.due_to.map(|v| Bound::Included(Term::from_field_i64(f.deadline, v))).unwrap_or(Bound::Unbounded);
+            must.push((Occur::Must, Box::new(RangeQuery::new(lo, hi))));
+        }
+        match scope {
+            Scope::All => {}
+            Scope::Department { user_id, department_id } => {
+                let mut any = vec![(Occur::Should, term_u64(f.assignee_id, user_id)), (Occur::Should, term_u64(f.creator_id, user_id))];
+                if let Some(d) = department_id {
+                    any.push((Occur::Should, term_u64(f.department_id, d)));
+                }
+                must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+            Scope::Own { user_id } => {
+                let any = vec![(Occur::Should, term_u64(f.assignee_id, user_id)), (Occur::Should, term_u64(f.creator_id, user_id))];
+                must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+            }
+        }
+        let query: Box<dyn Query> = if must.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(must)) };
+        let searcher = self.reader.searcher();
+        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).order_by_score(), Count)).map_err(search_err)?;
+        let mut ids = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(search_err)?;
+            if let Some(id) = d.get_first(f.id).and_then(|v| v.as_u64()) {
+                ids.push(id);
+            }
+        }
+        Ok((ids, total))
+    }
+}
+
+/// `idora reindex`: rebuilds one company's index from its store.
+pub fn reindex(tenant: &Tenant) -> Result<usize, AppError> {
+    let db = tenant.db()?;
+    let (index, fields) = open_index(&tenant.dir.join("index"))?;
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).map_err(|e| {
+        if matches!(e, tantivy::TantivyError::LockFailure(..)) {
+            AppError::new(ErrorKind::Unavailable).with_detail("the index is in use: stop the server first".into())
+        } else {
+            search_err(e)
+        }
+    })?;
+    let n = rebuild(&mut writer, &fields, db)?;
+    writer.wait_merging_threads().map_err(search_err)?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn latin_and_cyrillic_fold_to_the_same_words() {
+        assert_eq!(fold("Азиз"), fold("Aziz"));
+        assert_eq!(fold("Шоҳруҳ Ўринбоев"), fold("Shohruh O‘rinboev"));
+        assert_eq!(fold("Ғайрат"), fold("G'ayrat"));
+        assert_eq!(fold("Хасанова"), "xasanova");
+        assert_eq!(fold("ҲИСОБОТ"), "hisobot");
+    }
+}
