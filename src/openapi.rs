@@ -59,6 +59,7 @@ impl Modify for Bearer {
         crate::tasks::api::extension,
         crate::tasks::api::calendar,
         crate::tasks::api::search_tasks,
+        crate::tasks::ical::my_feed,
         crate::tasks::api::list_categories,
         crate::tasks::api::create_category,
         crate::tasks::api::list_notifications,

@@ -35,6 +35,8 @@ pub struct Claims {
 pub struct Keys {
     enc: EncodingKey,
     dec: DecodingKey,
+    /// Signs secret URLs (calendar feeds); derived from the same secret.
+    url_key: [u8; 32],
 }
 
 impl Keys {
@@ -57,7 +59,25 @@ impl Keys {
     }
 
     pub fn from_secret(secret: &[u8]) -> Keys {
-        Keys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret) }
+        use sha2::Digest;
+        let url_key: [u8; 32] = sha2::Sha256::new().chain_update(b"idora secret url\0").chain_update(secret).finalize().into();
+        Keys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), url_key }
+    }
+
+    /// An unguessable token for a secret URL naming `scope` (such as
+    /// `ical:demo:7`): anyone holding the URL may read what it names.
+    pub fn url_token(&self, scope: &str) -> String {
+        use hmac::Mac;
+        let mut mac =
+            <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.url_key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(scope.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..20])
+    }
+
+    /// Checks a secret URL's token in constant time.
+    pub fn url_token_ok(&self, scope: &str, token: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.url_token(scope).as_bytes().ct_eq(token.as_bytes()).into()
     }
 
     pub fn sign(&self, claims: &Claims) -> Result<String, AppError> {

@@ -26,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tasks/{id}/extension", post(extension))
         .route("/api/v1/calendar", get(calendar))
         .route("/api/v1/search/tasks", get(search_tasks))
+        .route("/api/v1/me/calendar-feed", get(super::ical::my_feed))
+        .route("/calendar/{file}", get(super::ical::feed))
         .route("/api/v1/categories", get(list_categories).post(create_category))
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/notifications/read", post(read_notifications))

@@ -1,6 +1,7 @@
 //! Tasks: assignment, approval, review, points, history and the overdue job.
 
 pub mod api;
+pub mod ical;
 pub mod service;
 
 use crate::store::schema::TaskStatus;

@@ -512,3 +512,34 @@ async fn a_lagging_index_is_rebuilt_at_start() {
     let (_, all) = index.search(&idora::search::SearchQuery::default(), idora::search::Scope::All, 10).unwrap();
     assert_eq!(all, 2);
 }
+
+#[tokio::test]
+async fn the_personal_calendar_feed_parses_and_stays_private() {
+    let w = world().await;
+    let a = w.task("manager", "employee", "Hisobot, choraklik; yakuniy").await["id"].as_u64().unwrap();
+    w.task("director", "operator", "Boshqa odamniki").await;
+    let (s, feed) = w.get("employee", "/me/calendar-feed").await;
+    assert_eq!(s, StatusCode::OK);
+    let path = feed["path"].as_str().unwrap().to_string();
+    assert!(path.starts_with("/c/demo/calendar/") && path.ends_with(".ics"), "{path}");
+
+    // No sign-in: the secret URL is the key, as phone calendars need.
+    let r = w.http.get(format!("{}{path}", w.server.url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+    let body = r.text().await.unwrap();
+    let mut parser = ical::IcalParser::new(std::io::BufReader::new(body.as_bytes()));
+    let cal = parser.next().expect("one calendar").expect("the feed parses");
+    assert_eq!(cal.events.len(), 1, "only the employee's own task");
+    let prop = |name: &str| cal.events[0].properties.iter().find(|p| p.name == name).and_then(|p| p.value.clone()).unwrap();
+    assert_eq!(prop("UID"), format!("task-{a}@demo.idora"));
+    assert!(prop("SUMMARY").starts_with("Hisobot\\, choraklik\\; yakuniy"), "{}", prop("SUMMARY"));
+    let due = w.get("employee", &format!("/tasks/{a}")).await.1["deadline"].as_str().unwrap().parse::<Timestamp>().unwrap();
+    assert_eq!(prop("DTEND"), due.strftime("%Y%m%dT%H%M%SZ").to_string());
+
+    // A guessed or altered token finds nothing.
+    let forged = path.replace(".ics", "0.ics");
+    assert_eq!(w.http.get(format!("{}{forged}", w.server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let other = path.replacen(&format!("/{}-", w.ids["employee"]), &format!("/{}-", w.ids["operator"]), 1);
+    assert_eq!(w.http.get(format!("{}{other}", w.server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
