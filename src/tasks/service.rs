@@ -375,11 +375,11 @@ pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usi
     let tasks = tx.open_table(TASKS).map_err(store_err)?;
     let upper = cursor.unwrap_or(u64::MAX);
     // The narrowest index that holds every candidate, newest first.
-    let ids: Box<dyn Iterator<Item = Result<u64, AppError>>> = {
-        let by = |def, key: u64| -> Result<Box<dyn Iterator<Item = Result<u64, AppError>>>, AppError> {
+    let ids: Ids = {
+        let by = |def, key: u64| -> Result<Ids, AppError> {
             let t = tx.open_table::<(u64, u64), ()>(def).map_err(store_err)?;
             let it = t.range((key, 0)..(key, upper)).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value().1).map_err(store_err));
-            Ok(Box::new(it.collect::<Vec<_>>().into_iter()))
+            Ok(Box::new(it))
         };
         if let Some(a) = filter.assignee_id {
             by(TASKS_BY_ASSIGNEE, a)?
@@ -391,21 +391,15 @@ pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usi
             let it = tasks.range(..upper).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value()).map_err(store_err));
             Box::new(it)
         } else {
-            // Own tasks (given and received) and, for a manager, the department's.
-            let mut set: Vec<u64> = Vec::new();
-            for r in by(TASKS_BY_ASSIGNEE, who.id)?.chain(by(TASKS_BY_CREATOR, who.id)?) {
-                set.push(r?);
-            }
+            // Own tasks (given and received) and, for a manager, the
+            // department's: newest first across the indexes, each once.
+            let mut sources = vec![by(TASKS_BY_ASSIGNEE, who.id)?.peekable(), by(TASKS_BY_CREATOR, who.id)?.peekable()];
             if who.can("tasks.view_department")
                 && let Some(d) = who.department_id
             {
-                for r in by(TASKS_BY_DEPARTMENT, d)? {
-                    set.push(r?);
-                }
+                sources.push(by(TASKS_BY_DEPARTMENT, d)?.peekable());
             }
-            set.sort_unstable_by(|a, b| b.cmp(a));
-            set.dedup();
-            Box::new(set.into_iter().map(Ok))
+            Box::new(MergeDesc { sources })
         }
     };
     let mut out = Vec::new();
@@ -423,6 +417,34 @@ pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usi
         out.push((id, t));
     }
     Ok((out, next))
+}
+
+type Ids = Box<dyn Iterator<Item = Result<u64, AppError>>>;
+
+/// Merges id streams that each run newest first into one, without repeats.
+struct MergeDesc {
+    sources: Vec<std::iter::Peekable<Ids>>,
+}
+
+impl Iterator for MergeDesc {
+    type Item = Result<u64, AppError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut best: Option<u64> = None;
+        for s in &mut self.sources {
+            match s.peek() {
+                Some(Ok(v)) => best = best.max(Some(*v)),
+                Some(Err(_)) => return s.next(),
+                None => {}
+            }
+        }
+        let best = best?;
+        for s in &mut self.sources {
+            if matches!(s.peek(), Some(Ok(v)) if *v == best) {
+                s.next();
+            }
+        }
+        Some(Ok(best))
+    }
 }
 
 /// Tasks the caller may see with a deadline in `[from, to]`, by deadline.
