@@ -313,8 +313,9 @@ async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: 
     };
     let now = state.now_ms();
     let who = actor.clone();
+    let lang = crate::web::i18n::Lang::parse(&tenant.info().language).unwrap_or(crate::web::i18n::Lang::Uz);
     let (dept, branch, active) = (patch.department_id, patch.branch_id, patch.active);
-    let (updated, role_changed) = tenant
+    let (updated, role_changed, sent) = tenant
         .db()?
         .write(move |tx| {
             let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
@@ -363,16 +364,22 @@ async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: 
                 u.locked_until = None;
             }
             if ch.is_empty() {
-                return Ok((u, false));
+                return Ok((u, false, Vec::new()));
             }
             u.updated_at = now;
             users.insert(id, enc::<AccountRecord>(u.clone())?.as_slice()).map_err(store_err)?;
             drop(users);
             let role_changed = u.role != old.role;
             audit::record(tx, now, &who, "user.update", &format!("user:{id}"), ch.0)?;
-            Ok((u, role_changed))
+            let sent = if role_changed {
+                crate::notify::plan(tx, now, who.id, lang, crate::notify::Notice::RoleChanged { user_id: id, role: &u.role })?
+            } else {
+                Vec::new()
+            };
+            Ok((u, role_changed, sent))
         })
         .await?;
+    crate::notify::deliver(state, tenant, sent);
     if role_changed {
         state.hub.publish(
             &tenant.slug,

@@ -543,3 +543,14 @@ async fn the_personal_calendar_feed_parses_and_stays_private() {
     let other = path.replacen(&format!("/{}-", w.ids["employee"]), &format!("/{}-", w.ids["operator"]), 1);
     assert_eq!(w.http.get(format!("{}{other}", w.server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_role_change_is_told_to_that_user() {
+    let w = world().await;
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["employee"]), json!({"role": "manager", "language": "ru"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let notes = w.notes("employee").await;
+    let n = notes.iter().find(|n| n["kind"] == "role_changed").expect("a role_changed notification");
+    assert_eq!(n["text"], "Ваша роль теперь: Менеджер.");
+    assert!(w.notes("operator").await.is_empty(), "nobody else hears of it");
+}
