@@ -1,5 +1,1762 @@
+//! A company's own pages: the home page (a public landing, or the staff
+//! dashboard once signed in), the user's profile, and the admin console:
+//! users, departments, branches with their hours, the role matrix, branding
+//! and the audit log. Every change goes through `org::service` (or
+//! `org::branding`); these handlers only read forms and draw pages.
+
+use super::branding::{self, BrandingChange};
+use super::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
 use crate::app::AppState;
-use axum::Router;
+use crate::audit::{self, Actor};
+use crate::auth::{password, rbac};
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1, FieldChange};
+use crate::tenancy::Tenant;
+use crate::web::extract::{CurrentUser, Page, PathId};
+use crate::web::i18n::{Lang, role_label, t, tf};
+use crate::web::layout::{
+    self, FormError, Input, NavItem, Shell, SignedIn, checkbox, csrf_field, form_alert, post_button, secret_box, select,
+};
+use axum::extract::{Multipart, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", get(home))
+        .route("/profile", get(profile_page).post(profile_submit))
+        .route("/profile/password", post(profile_password))
+        .route("/admin", get(admin_index))
+        .route("/admin/users", get(users_page))
+        .route("/admin/users/new", get(user_new_page).post(user_new_submit))
+        .route("/admin/users/{id}", get(user_edit_page).post(user_edit_submit))
+        .route("/admin/users/{id}/password", post(user_password_submit))
+        .route("/admin/departments", get(departments_page).post(department_create))
+        .route("/admin/departments/{id}", post(department_rename))
+        .route("/admin/departments/{id}/activate", post(department_activate))
+        .route("/admin/departments/{id}/deactivate", post(department_deactivate))
+        .route("/admin/branches", get(branches_page))
+        .route("/admin/branches/new", get(branch_new_page).post(branch_new_submit))
+        .route("/admin/branches/{id}", get(branch_edit_page).post(branch_edit_submit))
+        .route("/admin/roles", get(roles_page).post(roles_submit))
+        .route("/admin/branding", get(branding_page).post(branding_color))
+        .route("/admin/branding/logo", post(branding_logo))
+        .route("/admin/branding/logo/remove", post(branding_logo_remove))
+        .route("/admin/audit", get(audit_page))
+}
+
+// ---------- the frame every signed-in page shares ----------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Home,
+    Profile,
+    Users,
+    Departments,
+    Branches,
+    Roles,
+    Branding,
+    Audit,
+}
+
+/// An admin section: where it lives, who may open it, what it is called.
+struct SectionDef {
+    section: Section,
+    path: &'static str,
+    perm: &'static str,
+    label: &'static str,
+}
+
+const SECTIONS: [SectionDef; 6] = [
+    SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
+    SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
+    SectionDef { section: Section::Branches, path: "admin/branches", perm: "branches.manage", label: "admin.nav.branches" },
+    SectionDef { section: Section::Roles, path: "admin/roles", perm: "roles.manage", label: "admin.nav.roles" },
+    SectionDef { section: Section::Branding, path: "admin/branding", perm: "branding.manage", label: "admin.nav.branding" },
+    SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
+];
+
+fn about_text(lang: Lang, s: Section) -> &'static str {
+    match s {
+        Section::Users => t(lang, "dash.about.users"),
+        Section::Departments => t(lang, "dash.about.departments"),
+        Section::Branches => t(lang, "dash.about.branches"),
+        Section::Roles => t(lang, "dash.about.roles"),
+        Section::Branding => t(lang, "dash.about.branding"),
+        Section::Audit => t(lang, "dash.about.audit"),
+        Section::Home | Section::Profile => "",
+    }
+}
+
+/// The signed-in user and the page context, in the user's language.
+struct Ctx {
+    user: CurrentUser,
+    page: Page,
+}
+
+impl Ctx {
+    fn new(user: CurrentUser, page: Page) -> Ctx {
+        let page = page.with_lang(user.lang);
+        Ctx { user, page }
+    }
+
+    fn lang(&self) -> Lang {
+        self.page.lang
+    }
+
+    fn tenant(&self) -> &Tenant {
+        &self.user.tenant
+    }
+
+    /// A path inside this company: `url("admin/users")` → `/c/<slug>/admin/users`.
+    fn url(&self, rest: &str) -> String {
+        format!("/c/{}/{}", self.user.tenant.slug, rest)
+    }
+
+    fn csrf(&self) -> &str {
+        &self.page.csrf
+    }
+
+    fn sections(&self) -> impl Iterator<Item = &'static SectionDef> + '_ {
+        SECTIONS.iter().filter(|s| self.user.can(s.perm))
+    }
+
+    fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
+        let mut nav = Vec::new();
+        if self.sections().next().is_some() {
+            nav.push(NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home });
+            for s in self.sections() {
+                nav.push(NavItem { href: self.url(s.path), label: s.label, active: current == s.section });
+            }
+        }
+        let shell = Shell {
+            lang: self.lang(),
+            title,
+            tenant: Some(&self.user.tenant),
+            csrf: &self.page.csrf,
+            signed_in: Some(SignedIn {
+                name: self.user.display_name(),
+                profile_href: Some(self.url("profile")),
+                logout_action: self.url("logout"),
+            }),
+            nav,
+            path: &self.page.path,
+            notice,
+        };
+        layout::render(shell, body)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+fn done_notice(lang: Lang, q: &DoneQuery) -> Option<&'static str> {
+    Some(match q.done.as_deref()? {
+        "saved" => t(lang, "admin.notice.saved"),
+        "created" => t(lang, "admin.notice.created"),
+        "password" => t(lang, "admin.notice.password"),
+        "activated" => t(lang, "admin.notice.activated"),
+        "deactivated" => t(lang, "admin.notice.deactivated"),
+        "logo" => t(lang, "admin.notice.logo"),
+        "logo_removed" => t(lang, "admin.notice.logo_removed"),
+        _ => return None,
+    })
+}
+
+/// A service error for a form, with weekday codes in its arguments put in
+/// the user's words.
+fn form_error(lang: Lang, e: &AppError) -> FormError {
+    let mut info = e.info();
+    for (k, v) in info.args.iter_mut() {
+        if *k == "day"
+            && let Some(i) = WEEKDAYS.iter().position(|d| d == v)
+        {
+            *v = weekday_name(lang, i).to_string();
+        }
+    }
+    FormError { message: crate::web::errors::message(lang, &info), field: e.field }
+}
+
+fn weekday_name(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday.mon"),
+        1 => t(lang, "admin.weekday.tue"),
+        2 => t(lang, "admin.weekday.wed"),
+        3 => t(lang, "admin.weekday.thu"),
+        4 => t(lang, "admin.weekday.fri"),
+        5 => t(lang, "admin.weekday.sat"),
+        _ => t(lang, "admin.weekday.sun"),
+    }
+}
+
+fn weekday_short(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday_short.mon"),
+        1 => t(lang, "admin.weekday_short.tue"),
+        2 => t(lang, "admin.weekday_short.wed"),
+        3 => t(lang, "admin.weekday_short.thu"),
+        4 => t(lang, "admin.weekday_short.fri"),
+        5 => t(lang, "admin.weekday_short.sat"),
+        _ => t(lang, "admin.weekday_short.sun"),
+    }
+}
+
+fn active_badge(lang: Lang, active: bool) -> Markup {
+    if active {
+        html! { span.badge.ok { (t(lang, "admin.common.active")) } }
+    } else {
+        html! { span.badge.off { (t(lang, "admin.common.inactive")) } }
+    }
+}
+
+fn opt_id(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+fn checked(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+// ---------- home ----------
+
+/// `GET /c/<slug>/`: the staff dashboard when signed in, else the public landing.
+async fn home(tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
+    match user {
+        Ok(user) => Ok(dashboard(&Ctx::new(user, page))),
+        Err(_) => landing(&tenant, &page),
+    }
+}
+
+fn dashboard(c: &Ctx) -> Markup {
+    let lang = c.lang();
+    let tenant = c.tenant();
+    let title = t(lang, "dash.title");
+    let body = html! {
+        section.welcome {
+            h1 { (tf(lang, "dash.greeting", &[("name", c.user.display_name())])) }
+            p.muted { (role_label(lang, &c.user.account.role)) " · " (tenant.info().name) }
+        }
+        @if !tenant.is_active() {
+            p.hint { (t(lang, "dash.inactive")) }
+        }
+        div.tiles {
+            @for s in c.sections() {
+                a.tile href=(c.url(s.path)) {
+                    strong { (t(lang, s.label)) }
+                    span { (about_text(lang, s.section)) }
+                }
+            }
+            a.tile href=(c.url("profile")) {
+                strong { (t(lang, "profile.title")) }
+                span { (t(lang, "dash.about.profile")) }
+            }
+        }
+    };
+    c.render(title, Section::Home, None, body)
+}
+
+fn landing(tenant: &Tenant, page: &Page) -> Result<Markup, AppError> {
+    let lang = page.lang;
+    let info = tenant.info();
+    let open = tenant.is_active();
+    let branches: Vec<(u64, BranchV1)> =
+        if open { service::list_branches(tenant.db()?)?.into_iter().filter(|(_, b)| b.active).collect() } else { Vec::new() };
+    let shell = Shell {
+        lang,
+        title: &info.name,
+        tenant: Some(tenant),
+        csrf: &page.csrf,
+        signed_in: None,
+        nav: vec![],
+        path: &page.path,
+        notice: None,
+    };
+    let logo = branding::has_logo(tenant).then(|| format!("/c/{}/logo?v={}", tenant.slug, branding::version(tenant)));
+    Ok(layout::render(
+        shell,
+        html! {
+            section.hero.center {
+                @if let Some(src) = &logo {
+                    img.hero-logo src=(src) alt=(info.name);
+                }
+                h1 { (info.name) }
+                @if open {
+                    p.lead { (t(lang, "home.welcome")) }
+                } @else {
+                    p.closed role="status" {
+                        strong { (t(lang, "home.not_open_title")) }
+                        br;
+                        (t(lang, "home.not_open_text"))
+                    }
+                }
+                p { a.button.primary href=(format!("/c/{}/login", tenant.slug)) { (t(lang, "home.sign_in")) } }
+            }
+            @if !branches.is_empty() {
+                section.branches-public {
+                    h2 { (t(lang, "home.branches")) }
+                    div.cards {
+                        @for (_, b) in &branches {
+                            article.card {
+                                h3 { (b.name) }
+                                @if !b.address.is_empty() { p.muted { (b.address) } }
+                                p.hours { (hours_summary(lang, &b.hours)) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// Hours in a few words: days with the same hours are grouped,
+/// "Mon–Fri 09:00–18:00, Sat 09:00–14:00".
+fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
+    let Some(days) = hours else { return t(lang, "admin.branches.always").to_string() };
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < 7 {
+        let mut j = i;
+        while j + 1 < 7 && days[j + 1] == days[i] {
+            j += 1;
+        }
+        if let Some((o, c)) = days[i] {
+            let span = if i == j {
+                weekday_short(lang, i).to_string()
+            } else {
+                format!("{}–{}", weekday_short(lang, i), weekday_short(lang, j))
+            };
+            parts.push(format!("{span} {}–{}", format_hhmm(o), format_hhmm(c)));
+        }
+        i = j + 1;
+    }
+    if parts.is_empty() { t(lang, "admin.branches.always_closed").to_string() } else { parts.join(", ") }
+}
+
+/// `GET /c/<slug>/admin`: the first section the user may open.
+async fn admin_index(user: CurrentUser) -> Response {
+    let base = format!("/c/{}/", user.tenant.slug);
+    match SECTIONS.iter().find(|s| user.can(s.perm)) {
+        Some(s) => Redirect::to(&format!("{base}{}", s.path)).into_response(),
+        None => AppError::new(ErrorKind::Forbidden).into_response(),
+    }
+}
+
+// ---------- profile ----------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ProfileForm {
+    full_name: String,
+    phone: String,
+    language: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+fn language_options(lang: Lang) -> Vec<(String, String)> {
+    let mut v = vec![(String::new(), t(lang, "profile.language_auto").to_string())];
+    v.extend(Lang::ALL.iter().map(|l| (l.code().to_string(), l.native_name().to_string())));
+    v
+}
+
+fn profile_view(
+    c: &Ctx,
+    f: &ProfileForm,
+    err: Option<&FormError>,
+    pw_err: Option<&FormError>,
+    notice: Option<&str>,
+) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let db = c.tenant().db()?;
+    let acc = &c.user.account;
+    let dept =
+        acc.department_id.and_then(|id| service::list_departments(db).ok()?.into_iter().find(|(i, _)| *i == id)).map(|(_, d)| d.name);
+    let branch = acc.branch_id.and_then(|id| service::get_branch(db, id).ok()).map(|b| b.name);
+    let rule = tf(lang, "admin.users.password_rule", &[("min", &password::MIN_LEN.to_string())]);
+    let title = t(lang, "profile.title");
+    let body = html! {
+        h1 { (title) }
+        div.two-col {
+            section.card {
+                h2 { (t(lang, "profile.details")) }
+                dl.facts {
+                    dt { (t(lang, "admin.users.username")) }
+                    dd.mono { (acc.username) }
+                    dt { (t(lang, "admin.users.role")) }
+                    dd { (role_label(lang, &acc.role)) }
+                    dt { (t(lang, "admin.users.department")) }
+                    dd { (dept.as_deref().unwrap_or("—")) }
+                    dt { (t(lang, "admin.users.branch")) }
+                    dd { (branch.as_deref().unwrap_or("—")) }
+                }
+                (form_alert(err))
+                form method="post" action=(c.url("profile")) {
+                    (csrf_field(c.csrf()))
+                    (Input::new(t(lang, "admin.users.full_name"), "full_name").value(&f.full_name).maxlength(120).error(err))
+                    (Input::new(t(lang, "admin.users.phone"), "phone").kind("tel").value(&f.phone).inputmode("tel")
+                        .hint(t(lang, "admin.users.phone_hint")).error(err))
+                    (select(t(lang, "profile.language"), "language", &language_options(lang), &f.language, err))
+                    div.form-actions {
+                        button.primary type="submit" { (t(lang, "admin.common.save")) }
+                    }
+                }
+            }
+            section.card {
+                h2 { (t(lang, "profile.password_title")) }
+                (form_alert(pw_err))
+                form method="post" action=(c.url("profile/password")) {
+                    (csrf_field(c.csrf()))
+                    input type="text" name="username" value=(acc.username) autocomplete="username" hidden;
+                    (Input::new(t(lang, "profile.current_password"), "current_password").kind("password").required()
+                        .autocomplete("current-password").error(pw_err))
+                    (Input::new(t(lang, "profile.new_password"), "new_password").kind("password").required()
+                        .autocomplete("new-password").hint(&rule).error(pw_err))
+                    div.form-actions {
+                        button.primary type="submit" { (t(lang, "profile.change_password")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Profile, notice, body))
+}
+
+fn profile_form_of(a: &AccountV1) -> ProfileForm {
+    ProfileForm {
+        full_name: a.full_name.clone(),
+        phone: a.phone.clone().unwrap_or_default(),
+        language: a.language.clone().unwrap_or_default(),
+    }
+}
+
+async fn profile_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    let c = Ctx::new(user, page);
+    let f = profile_form_of(&c.user.account);
+    profile_view(&c, &f, None, None, done_notice(c.lang(), &q))
+}
+
+async fn profile_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<ProfileForm>,
+) -> Result<Response, AppError> {
+    let c = Ctx::new(user, page);
+    let patch = UserPatch {
+        full_name: Some(f.full_name.clone()),
+        phone: Some(Some(f.phone.clone()).filter(|p| !p.trim().is_empty())),
+        language: Some(Some(f.language.clone()).filter(|l| !l.is_empty())),
+        ..Default::default()
+    };
+    match service::update_profile(&state, c.tenant(), &c.user, patch, None).await {
+        Ok(_) => Ok(Redirect::to(&c.url("profile?done=saved")).into_response()),
+        Err(e) if e.field.is_some() => {
+            let err = form_error(c.lang(), &e);
+            Ok(profile_view(&c, &f, Some(&err), None, None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn profile_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<PasswordForm>,
+) -> Result<Response, AppError> {
+    let c = Ctx::new(user, page);
+    let patch = UserPatch { password: Some(f.new_password.clone()), ..Default::default() };
+    match service::update_profile(&state, c.tenant(), &c.user, patch, Some(f.current_password.clone())).await {
+        Ok(_) => Ok(Redirect::to(&c.url("profile?done=password")).into_response()),
+        Err(e) if e.field.is_some() => {
+            let err = form_error(c.lang(), &e).moved("password", "new_password");
+            let pf = profile_form_of(&c.user.account);
+            Ok(profile_view(&c, &pf, None, Some(&err), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------- users ----------
+
+fn names_of_departments(db: &crate::store::Db) -> Result<HashMap<u64, DepartmentV1>, AppError> {
+    Ok(service::list_departments(db)?.into_iter().collect())
+}
+
+fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV1>, AppError> {
+    Ok(service::list_branches(db)?.into_iter().collect())
+}
+
+async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("users.view")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let db = c.tenant().db()?;
+    let mut users = service::list_users(db)?;
+    users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
+    let depts = names_of_departments(db)?;
+    let branches = names_of_branches(db)?;
+    let manage = c.user.can("users.manage");
+    let title = t(lang, "admin.users.title");
+    let body = html! {
+        div.page-head {
+            h1 { (title) }
+            @if manage {
+                a.button.primary href=(c.url("admin/users/new")) { (t(lang, "admin.users.new")) }
+            }
+        }
+        div.table-wrap {
+            table.data.stack {
+                thead {
+                    tr {
+                        th { (t(lang, "admin.users.username")) }
+                        th { (t(lang, "admin.users.full_name")) }
+                        th { (t(lang, "admin.users.role")) }
+                        th { (t(lang, "admin.users.department")) }
+                        th { (t(lang, "admin.users.branch")) }
+                        th { (t(lang, "admin.users.status")) }
+                    }
+                }
+                tbody {
+                    @for (id, u) in &users {
+                        tr.muted-row[!u.active] {
+                            td data-label=(t(lang, "admin.users.username")) {
+                                @if manage {
+                                    a.mono href=(c.url(&format!("admin/users/{id}"))) { (u.username) }
+                                } @else {
+                                    span.mono { (u.username) }
+                                }
+                            }
+                            td data-label=(t(lang, "admin.users.full_name")) { (u.full_name) }
+                            td data-label=(t(lang, "admin.users.role")) { (role_label(lang, &u.role)) }
+                            td data-label=(t(lang, "admin.users.department")) {
+                                (u.department_id.and_then(|d| depts.get(&d)).map(|d| d.name.as_str()).unwrap_or("—"))
+                            }
+                            td data-label=(t(lang, "admin.users.branch")) {
+                                (u.branch_id.and_then(|b| branches.get(&b)).map(|b| b.name.as_str()).unwrap_or("—"))
+                            }
+                            td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, u.active)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Users, done_notice(lang, &q), body))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UserForm {
+    username: String,
+    full_name: String,
+    phone: String,
+    role: String,
+    department_id: String,
+    branch_id: String,
+    language: String,
+    password: String,
+    active: Option<String>,
+}
+
+fn role_options(lang: Lang) -> Vec<(String, String)> {
+    rbac::ROLES.iter().map(|r| (r.to_string(), role_label(lang, r).to_string())).collect()
+}
+
+/// Active departments (and the current one, even if it was switched off).
+fn department_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -> Result<Vec<(String, String)>, AppError> {
+    let mut v = vec![(String::new(), t(lang, "admin.common.none").to_string())];
+    let mut all = service::list_departments(db)?;
+    all.sort_by_key(|(_, d)| d.name.to_lowercase());
+    for (id, d) in all {
+        if d.active {
+            v.push((id.to_string(), d.name));
+        } else if Some(id) == current {
+            v.push((id.to_string(), format!("{} ({})", d.name, t(lang, "admin.common.inactive"))));
+        }
+    }
+    Ok(v)
+}
+
+fn branch_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -> Result<Vec<(String, String)>, AppError> {
+    let mut v = vec![(String::new(), t(lang, "admin.common.none").to_string())];
+    let mut all = service::list_branches(db)?;
+    all.sort_by_key(|(_, b)| b.name.to_lowercase());
+    for (id, b) in all {
+        if b.active {
+            v.push((id.to_string(), b.name));
+        } else if Some(id) == current {
+            v.push((id.to_string(), format!("{} ({})", b.name, t(lang, "admin.common.inactive"))));
+        }
+    }
+    Ok(v)
+}
+
+/// The fields a new user and an existing one share.
+fn user_fields(c: &Ctx, f: &UserForm, err: Option<&FormError>, is_self: bool) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let db = c.tenant().db()?;
+    let depts = department_options(lang, db, opt_id(&f.department_id))?;
+    let branches = branch_options(lang, db, opt_id(&f.branch_id))?;
+    Ok(html! {
+        (Input::new(t(lang, "admin.users.full_name"), "full_name").value(&f.full_name).maxlength(120).error(err))
+        (Input::new(t(lang, "admin.users.phone"), "phone").kind("tel").value(&f.phone).inputmode("tel")
+            .hint(t(lang, "admin.users.phone_hint")).error(err))
+        @if is_self {
+            div.field {
+                span.label { (t(lang, "admin.users.role")) }
+                p.static { (role_label(lang, &f.role)) " " small.muted { (t(lang, "admin.users.own_role")) } }
+            }
+        } @else {
+            (select(t(lang, "admin.users.role"), "role", &role_options(lang), &f.role, err))
+        }
+        div.grid-2 {
+            (select(t(lang, "admin.users.department"), "department_id", &depts, &f.department_id, err))
+            (select(t(lang, "admin.users.branch"), "branch_id", &branches, &f.branch_id, err))
+        }
+        (select(t(lang, "profile.language"), "language", &language_options(lang), &f.language, err))
+    })
+}
+
+fn user_new_view(c: &Ctx, f: &UserForm, err: Option<&FormError>) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let title = t(lang, "admin.users.new_title");
+    let body = html! {
+        p.back { a href=(c.url("admin/users")) { "← " (t(lang, "admin.users.title")) } }
+        section.card.form-card {
+            h1 { (title) }
+            (form_alert(err))
+            form method="post" action=(c.url("admin/users/new")) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.users.username"), "username").value(&f.username).required().maxlength(32)
+                    .autocomplete("off").hint(t(lang, "admin.users.username_hint")).error(err))
+                (user_fields(c, f, err, false)?)
+                (Input::new(t(lang, "admin.users.password"), "password").kind("password").autocomplete("new-password")
+                    .hint(t(lang, "admin.users.password_hint")).error(err))
+                div.form-actions {
+                    button.primary type="submit" { (t(lang, "admin.users.create")) }
+                    a.button href=(c.url("admin/users")) { (t(lang, "admin.common.cancel")) }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Users, None, body))
+}
+
+async fn user_new_page(user: CurrentUser, page: Page) -> Result<Markup, AppError> {
+    user.require("users.manage")?;
+    let c = Ctx::new(user, page);
+    let f = UserForm { role: "employee".into(), ..Default::default() };
+    user_new_view(&c, &f, None)
+}
+
+async fn user_new_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<UserForm>,
+) -> Result<Response, AppError> {
+    user.require("users.manage")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let input = NewUser {
+        username: f.username.clone(),
+        full_name: f.full_name.clone(),
+        phone: Some(f.phone.clone()).filter(|p| !p.trim().is_empty()),
+        role: f.role.clone(),
+        department_id: opt_id(&f.department_id),
+        branch_id: opt_id(&f.branch_id),
+        password: Some(f.password.clone()).filter(|p| !p.is_empty()),
+        language: Some(f.language.clone()).filter(|l| !l.is_empty()),
+    };
+    match service::create_user(&state, c.tenant(), &Actor::from(&c.user), input).await {
+        Ok((_, None)) => Ok(Redirect::to(&c.url("admin/users?done=created")).into_response()),
+        Ok((id, Some(pw))) => {
+            let created = service::get_user(c.tenant().db()?, id)?;
+            let title = t(lang, "admin.users.created_title");
+            let body = html! {
+                section.card.form-card {
+                    h1 { (title) }
+                    p { (tf(lang, "admin.users.created_lead", &[("name", if created.full_name.is_empty() { &created.username } else { &created.full_name })])) }
+                    (secret_box(lang, &created.username, &pw))
+                    div.form-actions {
+                        a.button.primary href=(c.url("admin/users")) { (t(lang, "admin.users.back_to_list")) }
+                        a.button href=(c.url("admin/users/new")) { (t(lang, "admin.users.new")) }
+                    }
+                }
+            };
+            Ok(c.render(title, Section::Users, None, body).into_response())
+        }
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let err = form_error(lang, &e);
+            Ok(user_new_view(&c, &f, Some(&err))?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn user_form_of(a: &AccountV1) -> UserForm {
+    UserForm {
+        username: a.username.clone(),
+        full_name: a.full_name.clone(),
+        phone: a.phone.clone().unwrap_or_default(),
+        role: a.role.clone(),
+        department_id: a.department_id.map(|d| d.to_string()).unwrap_or_default(),
+        branch_id: a.branch_id.map(|d| d.to_string()).unwrap_or_default(),
+        language: a.language.clone().unwrap_or_default(),
+        password: String::new(),
+        active: a.active.then(|| "1".to_string()),
+    }
+}
+
+fn user_edit_view(
+    c: &Ctx,
+    id: u64,
+    acc: &AccountV1,
+    f: &UserForm,
+    err: Option<&FormError>,
+    pw_err: Option<&FormError>,
+    notice: Option<&str>,
+) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let tz = c.tenant().timezone();
+    let is_self = id == c.user.id;
+    let title = t(lang, "admin.users.edit_title");
+    let body = html! {
+        p.back { a href=(c.url("admin/users")) { "← " (t(lang, "admin.users.title")) } }
+        section.card.form-card {
+            div.page-head {
+                h1 { (if acc.full_name.is_empty() { &acc.username } else { &acc.full_name }) }
+                (active_badge(lang, acc.active))
+            }
+            dl.facts {
+                dt { (t(lang, "admin.users.username")) }
+                dd.mono { (acc.username) }
+                dt { (t(lang, "admin.users.created")) }
+                dd { (layout::local_time(acc.created_at, &tz)) }
+            }
+            (form_alert(err))
+            form method="post" action=(c.url(&format!("admin/users/{id}"))) {
+                (csrf_field(c.csrf()))
+                (user_fields(c, f, err, is_self)?)
+                @if !is_self {
+                    (checkbox(t(lang, "admin.users.active_label"), "active", checked(&f.active)))
+                }
+                div.form-actions {
+                    button.primary type="submit" { (t(lang, "admin.common.save")) }
+                    a.button href=(c.url("admin/users")) { (t(lang, "admin.common.cancel")) }
+                }
+            }
+        }
+        section.card.form-card {
+            h2 { (t(lang, "admin.users.reset_title")) }
+            p.muted { (t(lang, "admin.users.reset_lead")) }
+            (form_alert(pw_err))
+            form method="post" action=(c.url(&format!("admin/users/{id}/password"))) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.users.new_password"), "password").kind("password").autocomplete("new-password")
+                    .hint(t(lang, "admin.users.password_hint")).error(pw_err))
+                div.form-actions {
+                    button type="submit" data-confirm=(t(lang, "admin.users.reset_confirm")) { (t(lang, "admin.users.reset_submit")) }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Users, notice, body))
+}
+
+async fn user_edit_page(user: CurrentUser, page: Page, PathId(id): PathId, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("users.manage")?;
+    let c = Ctx::new(user, page);
+    let acc = service::get_user(c.tenant().db()?, id)?;
+    user_edit_view(&c, id, &acc, &user_form_of(&acc), None, None, done_notice(c.lang(), &q))
+}
+
+async fn user_edit_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+    Form(f): Form<UserForm>,
+) -> Result<Response, AppError> {
+    user.require("users.manage")?;
+    let c = Ctx::new(user, page);
+    let acc = service::get_user(c.tenant().db()?, id)?;
+    let is_self = id == c.user.id;
+    let patch = UserPatch {
+        full_name: Some(f.full_name.clone()),
+        phone: Some(Some(f.phone.clone()).filter(|p| !p.trim().is_empty())),
+        role: if is_self || f.role.is_empty() { None } else { Some(f.role.clone()) },
+        department_id: Some(opt_id(&f.department_id)),
+        branch_id: Some(opt_id(&f.branch_id)),
+        active: if is_self { None } else { Some(checked(&f.active)) },
+        password: None,
+        language: Some(Some(f.language.clone()).filter(|l| !l.is_empty())),
+    };
+    match service::update_user(&state, c.tenant(), &Actor::from(&c.user), id, patch).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/users?done=saved")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let err = form_error(c.lang(), &e);
+            let mut shown = f;
+            shown.username = acc.username.clone();
+            if is_self {
+                shown.role = acc.role.clone();
+            }
+            Ok(user_edit_view(&c, id, &acc, &shown, Some(&err), None, None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ResetForm {
+    password: String,
+}
+
+async fn user_password_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+    Form(f): Form<ResetForm>,
+) -> Result<Response, AppError> {
+    user.require("users.manage")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let acc = service::get_user(c.tenant().db()?, id)?;
+    let (plain, generated) = if f.password.is_empty() {
+        let p = password::generate();
+        (p.clone(), Some(p))
+    } else {
+        (f.password.clone(), None)
+    };
+    let patch = UserPatch { password: Some(plain), ..Default::default() };
+    match service::update_user(&state, c.tenant(), &Actor::from(&c.user), id, patch).await {
+        Ok(_) => match generated {
+            None => Ok(Redirect::to(&c.url(&format!("admin/users/{id}?done=password"))).into_response()),
+            Some(pw) => {
+                let title = t(lang, "admin.users.reset_done_title");
+                let body = html! {
+                    section.card.form-card {
+                        h1 { (title) }
+                        (secret_box(lang, &acc.username, &pw))
+                        div.form-actions {
+                            a.button.primary href=(c.url(&format!("admin/users/{id}"))) { (t(lang, "admin.users.back_to_user")) }
+                            a.button href=(c.url("admin/users")) { (t(lang, "admin.users.back_to_list")) }
+                        }
+                    }
+                };
+                Ok(c.render(title, Section::Users, None, body).into_response())
+            }
+        },
+        Err(e) if e.field.is_some() => {
+            let err = form_error(lang, &e);
+            Ok(user_edit_view(&c, id, &acc, &user_form_of(&acc), None, Some(&err), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------- departments ----------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NameForm {
+    name: String,
+}
+
+/// Which department form failed: `None` is the "new" form.
+struct DeptFailure<'a> {
+    row: Option<u64>,
+    typed: &'a str,
+    err: FormError,
+}
+
+fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let mut depts = service::list_departments(c.tenant().db()?)?;
+    depts.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.name.to_lowercase().cmp(&b.1.name.to_lowercase())));
+    let new_err = failure.filter(|f| f.row.is_none()).map(|f| &f.err);
+    let new_value = failure.filter(|f| f.row.is_none()).map(|f| f.typed).unwrap_or("");
+    let title = t(lang, "admin.departments.title");
+    let body = html! {
+        h1 { (title) }
+        section.card {
+            h2 { (t(lang, "admin.departments.new")) }
+            (form_alert(new_err))
+            form.row-form method="post" action=(c.url("admin/departments")) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.departments.name"), "name").value(new_value).required().maxlength(80).error(new_err))
+                button.primary type="submit" { (t(lang, "admin.departments.add")) }
+            }
+        }
+        @if depts.is_empty() {
+            p.empty { (t(lang, "admin.departments.empty")) }
+        } @else {
+            @if let Some(f) = failure.filter(|f| f.row.is_some()) {
+                p.alert role="alert" { (f.err.message) }
+            }
+            div.table-wrap {
+                table.data.stack {
+                    thead {
+                        tr {
+                            th { (t(lang, "admin.departments.name")) }
+                            th { (t(lang, "admin.users.status")) }
+                            th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
+                        }
+                    }
+                    tbody {
+                        @for (id, d) in &depts {
+                            @let failed = failure.filter(|f| f.row == Some(*id));
+                            tr.muted-row[!d.active] {
+                                td.edit-cell {
+                                    form.inline-edit method="post" action=(c.url(&format!("admin/departments/{id}"))) {
+                                        (csrf_field(c.csrf()))
+                                        input type="text" name="name" value=(failed.map(|f| f.typed).unwrap_or(&d.name)) required maxlength="80"
+                                            aria-label=(t(lang, "admin.departments.name")) aria-invalid=[failed.map(|_| "true")];
+                                        button.small type="submit" { (t(lang, "admin.departments.rename")) }
+                                    }
+                                }
+                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, d.active)) }
+                                td.actions {
+                                    @if d.active {
+                                        (post_button(&c.url(&format!("admin/departments/{id}/deactivate")), c.csrf(),
+                                            t(lang, "admin.common.deactivate"), "small danger",
+                                            Some(&tf(lang, "admin.departments.confirm_deactivate", &[("name", &d.name)]))))
+                                    } @else {
+                                        (post_button(&c.url(&format!("admin/departments/{id}/activate")), c.csrf(),
+                                            t(lang, "admin.common.activate"), "small", None))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Departments, notice, body))
+}
+
+async fn departments_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("departments.manage")?;
+    let c = Ctx::new(user, page);
+    departments_view(&c, None, done_notice(c.lang(), &q))
+}
+
+async fn department_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<NameForm>,
+) -> Result<Response, AppError> {
+    user.require("departments.manage")?;
+    let c = Ctx::new(user, page);
+    match service::create_department(&state, c.tenant(), &Actor::from(&c.user), &f.name).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=created")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let fail = DeptFailure { row: None, typed: &f.name, err: form_error(c.lang(), &e) };
+            Ok(departments_view(&c, Some(&fail), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn department_rename(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+    Form(f): Form<NameForm>,
+) -> Result<Response, AppError> {
+    user.require("departments.manage")?;
+    let c = Ctx::new(user, page);
+    match service::update_department(&state, c.tenant(), &Actor::from(&c.user), id, Some(f.name.clone()), None).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=saved")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let fail = DeptFailure { row: Some(id), typed: &f.name, err: form_error(c.lang(), &e) };
+            Ok(departments_view(&c, Some(&fail), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn department_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
+    service::update_department(state, &user.tenant, &Actor::from(&user), id, None, Some(active)).await?;
+    let done = if active { "activated" } else { "deactivated" };
+    Ok(Redirect::to(&format!("/c/{}/admin/departments?done={done}", user.tenant.slug)).into_response())
+}
+
+async fn department_activate(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<Response, AppError> {
+    department_set_active(&state, user, id, true).await
+}
+
+async fn department_deactivate(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<Response, AppError> {
+    department_set_active(&state, user, id, false).await
+}
+
+// ---------- branches ----------
+
+async fn branches_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("branches.manage")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let mut branches = service::list_branches(c.tenant().db()?)?;
+    branches.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.name.to_lowercase().cmp(&b.1.name.to_lowercase())));
+    let title = t(lang, "admin.branches.title");
+    let body = html! {
+        div.page-head {
+            h1 { (title) }
+            a.button.primary href=(c.url("admin/branches/new")) { (t(lang, "admin.branches.new")) }
+        }
+        @if branches.is_empty() {
+            p.empty { (t(lang, "admin.branches.empty")) }
+        } @else {
+            div.table-wrap {
+                table.data.stack {
+                    thead {
+                        tr {
+                            th { (t(lang, "admin.branches.name")) }
+                            th { (t(lang, "admin.branches.address")) }
+                            th { (t(lang, "admin.branches.hours")) }
+                            th { (t(lang, "admin.users.status")) }
+                        }
+                    }
+                    tbody {
+                        @for (id, b) in &branches {
+                            tr.muted-row[!b.active] {
+                                td data-label=(t(lang, "admin.branches.name")) {
+                                    a href=(c.url(&format!("admin/branches/{id}"))) { strong { (b.name) } }
+                                }
+                                td data-label=(t(lang, "admin.branches.address")) { (b.address) }
+                                td data-label=(t(lang, "admin.branches.hours")) { (hours_summary(lang, &b.hours)) }
+                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, b.active)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Branches, done_notice(lang, &q), body))
+}
+
+/// What the branch form shows: typed values, kept as typed.
+struct BranchForm {
+    name: String,
+    address: String,
+    always: bool,
+    active: bool,
+    /// Open, close, closed — Monday first.
+    days: [(String, String, bool); 7],
+}
+
+impl BranchForm {
+    fn blank() -> BranchForm {
+        let mut days: [(String, String, bool); 7] = Default::default();
+        for (i, d) in days.iter_mut().enumerate() {
+            *d = ("09:00".into(), "18:00".into(), i >= 5);
+        }
+        BranchForm { name: String::new(), address: String::new(), always: false, active: true, days }
+    }
+
+    fn of(b: &BranchV1) -> BranchForm {
+        let mut f = BranchForm::blank();
+        f.name = b.name.clone();
+        f.address = b.address.clone();
+        f.active = b.active;
+        match &b.hours {
+            None => f.always = true,
+            Some(days) => {
+                for (i, d) in days.iter().enumerate() {
+                    if let Some((o, c)) = d {
+                        f.days[i] = (format_hhmm(*o), format_hhmm(*c), false);
+                    } else {
+                        f.days[i].2 = true;
+                    }
+                }
+            }
+        }
+        f
+    }
+
+    /// From the posted pairs (`open_mon`, `close_mon`, `closed_mon`, …).
+    fn parse(pairs: &[(String, String)]) -> BranchForm {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let mut f = BranchForm::blank();
+        f.name = get("name").unwrap_or_default();
+        f.address = get("address").unwrap_or_default();
+        f.always = get("always").is_some();
+        f.active = get("active").is_some();
+        for (i, code) in WEEKDAYS.iter().enumerate() {
+            f.days[i] = (
+                get(&format!("open_{code}")).unwrap_or_default(),
+                get(&format!("close_{code}")).unwrap_or_default(),
+                get(&format!("closed_{code}")).is_some(),
+            );
+        }
+        f
+    }
+
+    /// The hours for the service: `None` around the clock.
+    fn hours(&self) -> Result<Option<[DayHours; 7]>, AppError> {
+        if self.always {
+            return Ok(None);
+        }
+        let days = self.days.clone().map(|(o, c, closed)| (!closed).then_some((o, c)));
+        service::parse_hours(days).map(Some)
+    }
+}
+
+fn time_input(name: &str, value: &str, label: &str) -> Markup {
+    // A time input cannot hold 24:00 (closing at midnight): keep it as text.
+    let kind = if value == "24:00" { "text" } else { "time" };
+    html! {
+        input type=(kind) name=(name) value=(value) aria-label=(label) pattern="[0-2][0-9]:[0-5][0-9]" step="60";
+    }
+}
+
+fn branch_view(c: &Ctx, id: Option<u64>, f: &BranchForm, err: Option<&FormError>) -> Markup {
+    let lang = c.lang();
+    let title = if id.is_some() { t(lang, "admin.branches.edit_title") } else { t(lang, "admin.branches.new_title") };
+    let action = match id {
+        Some(id) => c.url(&format!("admin/branches/{id}")),
+        None => c.url("admin/branches/new"),
+    };
+    let hours_err = err.and_then(|e| e.on("hours"));
+    let body = html! {
+        p.back { a href=(c.url("admin/branches")) { "← " (t(lang, "admin.branches.title")) } }
+        section.card.form-card.wide {
+            h1 { (title) }
+            (form_alert(err))
+            form method="post" action=(action) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.branches.name"), "name").value(&f.name).required().maxlength(120).error(err))
+                (Input::new(t(lang, "admin.branches.address"), "address").value(&f.address).maxlength(300).error(err))
+                fieldset.hours-editor.invalid[hours_err.is_some()] data-hours="" {
+                    legend { (t(lang, "admin.branches.hours")) }
+                    label.check {
+                        input type="checkbox" name="always" value="1" checked[f.always] data-hours-always="";
+                        span { (t(lang, "admin.branches.always_label")) }
+                    }
+                    div.hours-days data-hours-days="" {
+                        div.hours-row.hours-head aria-hidden="true" {
+                            span { (t(lang, "admin.branches.day")) }
+                            span { (t(lang, "admin.branches.opens")) }
+                            span { (t(lang, "admin.branches.closes")) }
+                            span { (t(lang, "admin.branches.closed")) }
+                        }
+                        @for (i, code) in WEEKDAYS.iter().enumerate() {
+                            @let (open, close, closed) = &f.days[i];
+                            @let day = weekday_name(lang, i);
+                            div.hours-row data-hours-row="" {
+                                span.day { (day) }
+                                (time_input(&format!("open_{code}"), open, &format!("{day}: {}", t(lang, "admin.branches.opens"))))
+                                (time_input(&format!("close_{code}"), close, &format!("{day}: {}", t(lang, "admin.branches.closes"))))
+                                label.check.closed-toggle {
+                                    input type="checkbox" name=(format!("closed_{code}")) value="1" checked[*closed] data-hours-closed="";
+                                    span { (t(lang, "admin.branches.closed")) }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(e) = hours_err {
+                        small.field-error { (e) }
+                    }
+                }
+                @if id.is_some() {
+                    (checkbox(t(lang, "admin.branches.active_label"), "active", f.active))
+                }
+                div.form-actions {
+                    button.primary type="submit" { (if id.is_some() { t(lang, "admin.common.save") } else { t(lang, "admin.branches.create") }) }
+                    a.button href=(c.url("admin/branches")) { (t(lang, "admin.common.cancel")) }
+                }
+            }
+        }
+    };
+    c.render(title, Section::Branches, None, body)
+}
+
+async fn branch_new_page(user: CurrentUser, page: Page) -> Result<Markup, AppError> {
+    user.require("branches.manage")?;
+    let c = Ctx::new(user, page);
+    Ok(branch_view(&c, None, &BranchForm::blank(), None))
+}
+
+async fn branch_new_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require("branches.manage")?;
+    let c = Ctx::new(user, page);
+    let f = BranchForm::parse(&pairs);
+    let result = match f.hours() {
+        Ok(hours) => {
+            let input = BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: None };
+            service::create_branch(&state, c.tenant(), &Actor::from(&c.user), input).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&c.url("admin/branches?done=created")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let err = form_error(c.lang(), &e);
+            Ok(branch_view(&c, None, &f, Some(&err)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn branch_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<Markup, AppError> {
+    user.require("branches.manage")?;
+    let c = Ctx::new(user, page);
+    let b = service::get_branch(c.tenant().db()?, id)?;
+    Ok(branch_view(&c, Some(id), &BranchForm::of(&b), None))
+}
+
+async fn branch_edit_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require("branches.manage")?;
+    let c = Ctx::new(user, page);
+    let f = BranchForm::parse(&pairs);
+    let result = match f.hours() {
+        Ok(hours) => {
+            let input =
+                BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: Some(f.active) };
+            service::update_branch(&state, c.tenant(), &Actor::from(&c.user), id, input).await.map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&c.url("admin/branches?done=saved")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let err = form_error(c.lang(), &e);
+            Ok(branch_view(&c, Some(id), &f, Some(&err)).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------- roles ----------
+
+fn permission_label(lang: Lang, p: &str) -> &'static str {
+    match p {
+        "users.view" => t(lang, "admin.perm.users_view"),
+        "users.manage" => t(lang, "admin.perm.users_manage"),
+        "departments.manage" => t(lang, "admin.perm.departments_manage"),
+        "branches.manage" => t(lang, "admin.perm.branches_manage"),
+        "roles.manage" => t(lang, "admin.perm.roles_manage"),
+        "branding.manage" => t(lang, "admin.perm.branding_manage"),
+        "audit.view" => t(lang, "admin.perm.audit_view"),
+        "tasks.create" => t(lang, "admin.perm.tasks_create"),
+        "tasks.assign_any" => t(lang, "admin.perm.tasks_assign_any"),
+        "tasks.approve" => t(lang, "admin.perm.tasks_approve"),
+        "tasks.review" => t(lang, "admin.perm.tasks_review"),
+        "tasks.view_all" => t(lang, "admin.perm.tasks_view_all"),
+        "tasks.view_department" => t(lang, "admin.perm.tasks_view_department"),
+        "requests.handle" => t(lang, "admin.perm.requests_handle"),
+        "queue.operate" => t(lang, "admin.perm.queue_operate"),
+        "queue.manage" => t(lang, "admin.perm.queue_manage"),
+        "reports.view_all" => t(lang, "admin.perm.reports_view_all"),
+        "reports.view_department" => t(lang, "admin.perm.reports_view_department"),
+        "chat.use" => t(lang, "admin.perm.chat_use"),
+        "company.setup" => t(lang, "admin.perm.company_setup"),
+        _ => "",
+    }
+}
+
+/// The heading of the group a permission starts, if it starts one.
+fn permission_group(lang: Lang, p: &str) -> Option<&'static str> {
+    match p {
+        "users.view" => Some(t(lang, "admin.perm_group.admin")),
+        "tasks.create" => Some(t(lang, "admin.perm_group.tasks")),
+        "requests.handle" => Some(t(lang, "admin.perm_group.service")),
+        "reports.view_all" => Some(t(lang, "admin.perm_group.reports")),
+        "chat.use" => Some(t(lang, "admin.perm_group.other")),
+        _ => None,
+    }
+}
+
+async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("roles.manage")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let matrix = service::roles_matrix(c.tenant().db()?)?;
+    let title = t(lang, "admin.roles.title");
+    let cols = matrix.len() + 1;
+    let body = html! {
+        h1 { (title) }
+        p.muted { (t(lang, "admin.roles.lead")) }
+        form method="post" action=(c.url("admin/roles")) {
+            (csrf_field(c.csrf()))
+            div.table-wrap.matrix-wrap {
+                table.data.matrix {
+                    thead {
+                        tr {
+                            th scope="col" { (t(lang, "admin.roles.permission")) }
+                            @for (role, _) in &matrix {
+                                th scope="col" { (role_label(lang, role)) }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for perm in rbac::PERMISSIONS {
+                            @if let Some(g) = permission_group(lang, perm) {
+                                tr.group { th colspan=(cols) scope="colgroup" { (g) } }
+                            }
+                            tr {
+                                th scope="row" {
+                                    (permission_label(lang, perm))
+                                    small.mono.muted { (perm) }
+                                }
+                                @for (role, perms) in &matrix {
+                                    @let label = format!("{}: {}", role_label(lang, role), permission_label(lang, perm));
+                                    td {
+                                        @if *role == "owner" {
+                                            input type="checkbox" checked disabled aria-label=(label);
+                                        } @else {
+                                            input type="checkbox" name="p" value=(format!("{role}:{perm}"))
+                                                checked[perms.iter().any(|p| p == perm)] aria-label=(label);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    tfoot {
+                        tr {
+                            th { (t(lang, "admin.roles.save_one")) }
+                            @for (role, _) in &matrix {
+                                td {
+                                    @if *role == "owner" {
+                                        small.muted { (t(lang, "admin.roles.owner_fixed")) }
+                                    } @else {
+                                        button.small type="submit" name="role" value=(role)
+                                            aria-label=(tf(lang, "admin.roles.save_role", &[("role", role_label(lang, role))])) {
+                                            (t(lang, "admin.common.save"))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            div.form-actions {
+                button.primary type="submit" name="role" value="*" { (t(lang, "admin.roles.save_all")) }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Roles, done_notice(lang, &q), body))
+}
+
+async fn roles_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    user.require("roles.manage")?;
+    let c = Ctx::new(user, page);
+    let which = pairs.iter().find(|(k, _)| k == "role").map(|(_, v)| v.clone()).unwrap_or_else(|| "*".into());
+    let chosen: Vec<(&str, &str)> = pairs.iter().filter(|(k, _)| k == "p").filter_map(|(_, v)| v.split_once(':')).collect();
+    let current = service::roles_matrix(c.tenant().db()?)?;
+    let actor = Actor::from(&c.user);
+    for (role, before) in current {
+        if role == "owner" || (which != "*" && which != role) {
+            continue;
+        }
+        let perms: Vec<String> = chosen.iter().filter(|(r, _)| *r == role).map(|(_, p)| p.to_string()).collect();
+        let mut a = perms.clone();
+        let mut b = before.clone();
+        a.sort();
+        b.sort();
+        // Only a real change is written, so that the audit log stays meaningful.
+        if a != b {
+            service::set_role_permissions(&state, c.tenant(), &actor, role, perms).await?;
+        }
+    }
+    Ok(Redirect::to(&c.url("admin/roles?done=saved")).into_response())
+}
+
+// ---------- branding ----------
+
+fn branding_view(c: &Ctx, err: Option<&FormError>, logo_err: Option<&FormError>, notice: Option<&str>) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let tenant = c.tenant();
+    let b = branding::get(tenant.db()?)?;
+    let color = b.primary_color.clone().unwrap_or_else(|| branding::DEFAULT_COLOR.to_string());
+    let logo_url = b.logo_content_type.as_ref().map(|_| c.url(&format!("logo?v={}", b.logo_version)));
+    let upload_action = format!("{}?_csrf={}", c.url("admin/branding/logo"), c.csrf());
+    let title = t(lang, "admin.branding.title");
+    let body = html! {
+        h1 { (title) }
+        div.two-col {
+            section.card {
+                h2 { (t(lang, "admin.branding.color_title")) }
+                p.muted { (t(lang, "admin.branding.color_lead")) }
+                (form_alert(err))
+                form method="post" action=(c.url("admin/branding")) {
+                    (csrf_field(c.csrf()))
+                    div.field.color-field {
+                        label for="f-primary_color" { (t(lang, "admin.branding.color")) }
+                        div.color-row {
+                            input id="f-primary_color" type="color" name="primary_color" value=(color) data-brand-preview="";
+                            code.mono data-brand-value="" { (color) }
+                        }
+                    }
+                    div.brand-sample aria-hidden="true" {
+                        span.sample-button { (t(lang, "admin.branding.sample_button")) }
+                        span.sample-link { (t(lang, "admin.branding.sample_link")) }
+                        span.badge.brand { (t(lang, "admin.branding.sample_badge")) }
+                    }
+                    div.form-actions {
+                        button.primary type="submit" { (t(lang, "admin.common.save")) }
+                        button type="submit" name="reset" value="1" { (t(lang, "admin.branding.reset")) }
+                    }
+                }
+            }
+            section.card {
+                h2 { (t(lang, "admin.branding.logo_title")) }
+                p.muted { (tf(lang, "admin.branding.logo_lead", &[("kb", &(branding::MAX_LOGO_BYTES / 1024).to_string())])) }
+                (form_alert(logo_err))
+                div.logo-preview {
+                    @if let Some(src) = &logo_url {
+                        img src=(src) alt=(t(lang, "admin.branding.current_logo")) data-logo-preview="";
+                    } @else {
+                        img src="data:," alt="" hidden data-logo-preview="";
+                        span.muted data-logo-empty="" { (t(lang, "admin.branding.no_logo")) }
+                    }
+                }
+                form method="post" action=(upload_action) enctype="multipart/form-data" {
+                    div.field {
+                        label for="f-logo" { (t(lang, "admin.branding.choose")) }
+                        input id="f-logo" type="file" name="logo" accept="image/png,image/jpeg,image/webp,image/gif" required data-logo-input="";
+                    }
+                    div.form-actions {
+                        button.primary type="submit" { (t(lang, "admin.branding.upload")) }
+                    }
+                }
+                @if logo_url.is_some() {
+                    (post_button(&c.url("admin/branding/logo/remove"), c.csrf(), t(lang, "admin.branding.remove"), "danger",
+                        Some(t(lang, "admin.branding.remove_confirm"))))
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Branding, notice, body))
+}
+
+async fn branding_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("branding.manage")?;
+    let c = Ctx::new(user, page);
+    branding_view(&c, None, None, done_notice(c.lang(), &q))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ColorForm {
+    primary_color: String,
+    reset: Option<String>,
+}
+
+async fn branding_color(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<ColorForm>,
+) -> Result<Response, AppError> {
+    user.require("branding.manage")?;
+    let c = Ctx::new(user, page);
+    let color = if checked(&f.reset) { None } else { Some(f.primary_color.clone()) };
+    let change = BrandingChange { primary_color: Some(color), logo: None, remove_logo: false };
+    match branding::update(&state, c.tenant(), &Actor::from(&c.user), change).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=saved")).into_response()),
+        Err(e) if e.field.is_some() => {
+            let err = form_error(c.lang(), &e);
+            Ok(branding_view(&c, Some(&err), None, None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn branding_logo(State(state): State<AppState>, user: CurrentUser, page: Page, mut form: Multipart) -> Result<Response, AppError> {
+    user.require("branding.manage")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let mut logo = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        if field.name() == Some("logo") {
+            match field.bytes().await {
+                Ok(b) => logo = b.to_vec(),
+                Err(e) => return Err(multipart_error(e)),
+            }
+        }
+    }
+    if logo.is_empty() {
+        let err = FormError { message: t(lang, "admin.branding.choose_file").to_string(), field: Some("logo") };
+        return Ok(branding_view(&c, None, Some(&err), None)?.into_response());
+    }
+    let change = BrandingChange { primary_color: None, logo: Some(logo), remove_logo: false };
+    match branding::update(&state, c.tenant(), &Actor::from(&c.user), change).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=logo")).into_response()),
+        Err(e) if matches!(e.kind, ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType) => {
+            let err = form_error(lang, &e);
+            Ok(branding_view(&c, None, Some(&err), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    let kind = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { ErrorKind::PayloadTooLarge } else { ErrorKind::BadRequest };
+    AppError::new(kind).with_arg("detail", e.body_text())
+}
+
+async fn branding_logo_remove(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
+    let change = BrandingChange { primary_color: None, logo: None, remove_logo: true };
+    branding::update(&state, &user.tenant, &Actor::from(&user), change).await?;
+    Ok(Redirect::to(&format!("/c/{}/admin/branding?done=logo_removed", user.tenant.slug)).into_response())
+}
+
+// ---------- audit ----------
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    before: Option<u64>,
+}
+
+const AUDIT_PAGE: usize = 50;
+
+fn action_label(lang: Lang, action: &str) -> String {
+    let s = match action {
+        "user.create" => t(lang, "admin.audit.act.user_create"),
+        "user.update" => t(lang, "admin.audit.act.user_update"),
+        "department.create" => t(lang, "admin.audit.act.department_create"),
+        "department.update" => t(lang, "admin.audit.act.department_update"),
+        "branch.create" => t(lang, "admin.audit.act.branch_create"),
+        "branch.update" => t(lang, "admin.audit.act.branch_update"),
+        "role.update" => t(lang, "admin.audit.act.role_update"),
+        "branding.update" => t(lang, "admin.audit.act.branding_update"),
+        "category.create" => t(lang, "admin.audit.act.category_create"),
+        _ => return action.to_string(),
+    };
+    s.to_string()
+}
+
+fn field_label(lang: Lang, field: &str) -> String {
+    let s = match field {
+        "username" => t(lang, "admin.users.username"),
+        "full_name" => t(lang, "admin.users.full_name"),
+        "phone" => t(lang, "admin.users.phone"),
+        "role" => t(lang, "admin.users.role"),
+        "department_id" => t(lang, "admin.users.department"),
+        "branch_id" => t(lang, "admin.users.branch"),
+        "active" => t(lang, "admin.users.status"),
+        "language" => t(lang, "profile.language"),
+        "password" => t(lang, "admin.users.password"),
+        "name" => t(lang, "admin.audit.field.name"),
+        "address" => t(lang, "admin.branches.address"),
+        "hours" => t(lang, "admin.branches.hours"),
+        "permissions" => t(lang, "admin.audit.field.permissions"),
+        "primary_color" => t(lang, "admin.branding.color"),
+        "logo" => t(lang, "admin.audit.field.logo"),
+        "color" => t(lang, "admin.audit.field.color"),
+        _ => return field.to_string(),
+    };
+    s.to_string()
+}
+
+/// Names for the ids an audit entry mentions.
+struct Names {
+    users: HashMap<u64, String>,
+    departments: HashMap<u64, String>,
+    branches: HashMap<u64, String>,
+}
+
+impl Names {
+    fn load(db: &crate::store::Db) -> Result<Names, AppError> {
+        Ok(Names {
+            users: service::list_users(db)?
+                .into_iter()
+                .map(|(id, a)| (id, if a.full_name.is_empty() { a.username } else { a.full_name }))
+                .collect(),
+            departments: service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect(),
+            branches: service::list_branches(db)?.into_iter().map(|(id, b)| (id, b.name)).collect(),
+        })
+    }
+
+    fn lookup(map: &HashMap<u64, String>, id: &str) -> String {
+        id.parse().ok().and_then(|i: u64| map.get(&i).cloned()).unwrap_or_else(|| format!("#{id}"))
+    }
+
+    fn target(&self, lang: Lang, target: &str) -> String {
+        let (kind, id) = target.split_once(':').unwrap_or((target, ""));
+        match kind {
+            "user" => format!("{}: {}", t(lang, "admin.audit.target.user"), Names::lookup(&self.users, id)),
+            "department" => format!("{}: {}", t(lang, "admin.audit.target.department"), Names::lookup(&self.departments, id)),
+            "branch" => format!("{}: {}", t(lang, "admin.audit.target.branch"), Names::lookup(&self.branches, id)),
+            "role" => format!("{}: {}", t(lang, "admin.audit.target.role"), role_label(lang, id)),
+            "branding" => t(lang, "admin.nav.branding").to_string(),
+            _ => target.to_string(),
+        }
+    }
+
+    fn value(&self, lang: Lang, field: &str, v: &str) -> String {
+        match field {
+            "role" => Some(role_label(lang, v)).filter(|s| !s.is_empty()).map(str::to_string).unwrap_or_else(|| v.to_string()),
+            "department_id" => Names::lookup(&self.departments, v),
+            "branch_id" => Names::lookup(&self.branches, v),
+            "active" => match v {
+                "true" => t(lang, "admin.common.active").to_string(),
+                "false" => t(lang, "admin.common.inactive").to_string(),
+                _ => v.to_string(),
+            },
+            "language" => Lang::parse(v).map(|l| l.native_name().to_string()).unwrap_or_else(|| v.to_string()),
+            "hours" => hours_text_local(lang, v),
+            _ => v.to_string(),
+        }
+    }
+}
+
+/// The service's hours text ("mon 09:00-18:00, tue -, …" or "24/7") in the
+/// user's words, grouped like the branch list shows hours.
+fn hours_text_local(lang: Lang, v: &str) -> String {
+    if v == "24/7" {
+        return hours_summary(lang, &None);
+    }
+    let mut days: [DayHours; 7] = [None; 7];
+    for part in v.split(", ") {
+        let (code, rest) = part.split_once(' ').unwrap_or((part, ""));
+        let Some(i) = WEEKDAYS.iter().position(|d| *d == code) else { return v.to_string() };
+        if rest != "-" {
+            let parsed = rest.split_once('-').and_then(|(o, c)| Some((service::parse_hhmm(o)?, service::parse_hhmm(c)?)));
+            let Some(h) = parsed else { return v.to_string() };
+            days[i] = Some(h);
+        }
+    }
+    hours_summary(lang, &Some(days))
+}
+
+fn change_item(lang: Lang, names: &Names, ch: &FieldChange) -> Markup {
+    let field = field_label(lang, &ch.field);
+    if ch.field == "permissions" {
+        let split = |s: &Option<String>| -> Vec<String> {
+            s.as_deref().unwrap_or("").split(", ").filter(|p| !p.is_empty()).map(str::to_string).collect()
+        };
+        let (from, to) = (split(&ch.from), split(&ch.to));
+        let added: Vec<&str> = to.iter().filter(|p| !from.contains(p)).map(|p| permission_label(lang, p)).collect();
+        let removed: Vec<&str> = from.iter().filter(|p| !to.contains(p)).map(|p| permission_label(lang, p)).collect();
+        return html! {
+            li {
+                span.field-name { (field) ": " }
+                @if !added.is_empty() { span.added { "+ " (added.join(", ")) } " " }
+                @if !removed.is_empty() { span.removed { "− " (removed.join(", ")) } }
+            }
+        };
+    }
+    let show = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(|v| names.value(lang, &ch.field, v));
+    html! {
+        li {
+            span.field-name { (field) ": " }
+            @if ch.from.is_some() {
+                span.before { (show(&ch.from).unwrap_or_else(|| "—".into())) }
+                " → "
+            }
+            span.after { (show(&ch.to).unwrap_or_else(|| "—".into())) }
+        }
+    }
+}
+
+async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) -> Result<Markup, AppError> {
+    user.require("audit.view")?;
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let db = c.tenant().db()?;
+    let tz = c.tenant().timezone();
+    let mut rows = audit::list(db, q.before, AUDIT_PAGE + 1)?;
+    let more = rows.len() > AUDIT_PAGE;
+    rows.truncate(AUDIT_PAGE);
+    let names = Names::load(db)?;
+    let title = t(lang, "admin.audit.title");
+    let body = html! {
+        h1 { (title) }
+        p.muted { (tf(lang, "admin.audit.lead", &[("tz", &c.tenant().info().timezone)])) }
+        @if rows.is_empty() {
+            p.empty { (t(lang, "admin.audit.empty")) }
+        } @else {
+            div.table-wrap {
+                table.data.stack.audit {
+                    thead {
+                        tr {
+                            th { (t(lang, "admin.audit.when")) }
+                            th { (t(lang, "admin.audit.who")) }
+                            th { (t(lang, "admin.audit.event")) }
+                            th { (t(lang, "admin.audit.changes")) }
+                        }
+                    }
+                    tbody {
+                        @for (_, a) in &rows {
+                            tr {
+                                td.nowrap data-label=(t(lang, "admin.audit.when")) { (layout::local_time(a.at, &tz)) }
+                                td data-label=(t(lang, "admin.audit.who")) {
+                                    @if a.actor_id == 0 { (t(lang, "admin.audit.system")) } @else { (a.actor_name) }
+                                }
+                                td data-label=(t(lang, "admin.audit.event")) {
+                                    div {
+                                        strong { (action_label(lang, &a.action)) }
+                                        br;
+                                        span.muted { (names.target(lang, &a.target)) }
+                                    }
+                                }
+                                td data-label=(t(lang, "admin.audit.changes")) {
+                                    @if a.changes.is_empty() {
+                                        span.muted { "—" }
+                                    } @else {
+                                        ul.changes {
+                                            @for ch in &a.changes { (change_item(lang, &names, ch)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        nav.pager aria-label=(t(lang, "admin.audit.pages")) {
+            @if q.before.is_some() {
+                a.button href=(c.url("admin/audit")) { "« " (t(lang, "admin.audit.newest")) }
+            }
+            @if let Some((last, _)) = rows.last().filter(|_| more) {
+                a.button href=(c.url(&format!("admin/audit?before={last}"))) { (t(lang, "admin.audit.older")) " →" }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Audit, None, body))
 }

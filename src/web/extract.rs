@@ -169,7 +169,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Page {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let lang = parts.extensions.get::<CurrentUser>().map(|u| u.lang).unwrap_or_else(|| req_lang(parts));
         let csrf = parts.extensions.get::<CsrfToken>().map(|c| c.0.clone()).unwrap_or_default();
-        Ok(Page { lang, csrf, path: parts.uri.path().to_string() })
+        // The full path: a nested router sees its URI without the `/c/<slug>` prefix.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map(|u| u.path()).unwrap_or(parts.uri.path()).to_string();
+        Ok(Page { lang, csrf, path })
     }
 }
 

@@ -176,3 +176,209 @@ pub fn local_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
 pub fn raw(s: &str) -> PreEscaped<String> {
     PreEscaped(s.to_string())
 }
+
+/// A form's failure, in the user's language, with the field at fault so
+/// that the form can mark it.
+pub struct FormError {
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl FormError {
+    pub fn new(lang: Lang, e: &crate::error::AppError) -> FormError {
+        FormError { message: super::errors::message(lang, &e.info()), field: e.field }
+    }
+
+    /// The message, when `name` is the field at fault.
+    pub fn on(&self, name: &str) -> Option<&str> {
+        (self.field == Some(name)).then_some(self.message.as_str())
+    }
+
+    /// Points the error at another input: a service names its own fields,
+    /// a form may call them differently.
+    pub fn moved(mut self, from: &str, to: &'static str) -> Self {
+        if self.field == Some(from) {
+            self.field = Some(to);
+        }
+        self
+    }
+}
+
+/// The alert above a form, when it failed.
+pub fn form_alert(err: Option<&FormError>) -> Markup {
+    html! {
+        @if let Some(e) = err {
+            p.alert role="alert" { (e.message) }
+        }
+    }
+}
+
+/// A labelled input with a hint and the error of its field, built step by
+/// step: `Input::new(label, name).value(v).required()`.
+pub struct Input<'a> {
+    label: &'a str,
+    name: &'a str,
+    kind: &'a str,
+    value: Option<&'a str>,
+    required: bool,
+    hint: Option<&'a str>,
+    autocomplete: Option<&'a str>,
+    error: Option<&'a str>,
+    readonly: bool,
+    maxlength: Option<usize>,
+    pattern: Option<&'a str>,
+    list: Option<&'a str>,
+    inputmode: Option<&'a str>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(label: &'a str, name: &'a str) -> Self {
+        Input {
+            label,
+            name,
+            kind: "text",
+            value: None,
+            required: false,
+            hint: None,
+            autocomplete: None,
+            error: None,
+            readonly: false,
+            maxlength: None,
+            pattern: None,
+            list: None,
+            inputmode: None,
+        }
+    }
+    pub fn kind(mut self, kind: &'a str) -> Self {
+        self.kind = kind;
+        self
+    }
+    pub fn value(mut self, v: &'a str) -> Self {
+        self.value = Some(v);
+        self
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn hint(mut self, h: &'a str) -> Self {
+        self.hint = Some(h);
+        self
+    }
+    pub fn autocomplete(mut self, a: &'a str) -> Self {
+        self.autocomplete = Some(a);
+        self
+    }
+    /// Shows the error's message under this input when it is about it.
+    pub fn error(mut self, e: Option<&'a FormError>) -> Self {
+        self.error = e.and_then(|e| e.on(self.name));
+        self
+    }
+    pub fn readonly(mut self) -> Self {
+        self.readonly = true;
+        self
+    }
+    pub fn maxlength(mut self, n: usize) -> Self {
+        self.maxlength = Some(n);
+        self
+    }
+    pub fn pattern(mut self, p: &'a str) -> Self {
+        self.pattern = Some(p);
+        self
+    }
+    /// The id of a `<datalist>` with suggestions.
+    pub fn list(mut self, id: &'a str) -> Self {
+        self.list = Some(id);
+        self
+    }
+    pub fn inputmode(mut self, m: &'a str) -> Self {
+        self.inputmode = Some(m);
+        self
+    }
+}
+
+impl maud::Render for Input<'_> {
+    fn render(&self) -> Markup {
+        let id = format!("f-{}", self.name);
+        let hint_id = format!("{id}-hint");
+        let err_id = format!("{id}-error");
+        let describedby = match (self.hint.is_some(), self.error.is_some()) {
+            (true, true) => Some(format!("{hint_id} {err_id}")),
+            (true, false) => Some(hint_id.clone()),
+            (false, true) => Some(err_id.clone()),
+            (false, false) => None,
+        };
+        let autocomplete = self.autocomplete.unwrap_or_else(|| autocomplete(self.name));
+        html! {
+            div.field.invalid[self.error.is_some()] {
+                label for=(id) { (self.label) }
+                input id=(id) type=(self.kind) name=(self.name) value=[self.value] required[self.required]
+                    readonly[self.readonly] autocomplete=(autocomplete) maxlength=[self.maxlength] pattern=[self.pattern]
+                    list=[self.list] inputmode=[self.inputmode] aria-invalid=[self.error.map(|_| "true")]
+                    aria-describedby=[describedby];
+                @if let Some(h) = self.hint {
+                    small.hint id=(hint_id) { (h) }
+                }
+                @if let Some(e) = self.error {
+                    small.field-error id=(err_id) { (e) }
+                }
+            }
+        }
+    }
+}
+
+/// A labelled `<select>`; `options` are `(value, label)` pairs.
+pub fn select(label: &str, name: &str, options: &[(String, String)], selected: &str, err: Option<&FormError>) -> Markup {
+    let id = format!("f-{name}");
+    let error = err.and_then(|e| e.on(name));
+    html! {
+        div.field.invalid[error.is_some()] {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-invalid=[error.map(|_| "true")] {
+                @for (v, l) in options {
+                    option value=(v) selected[v == selected] { (l) }
+                }
+            }
+            @if let Some(e) = error {
+                small.field-error { (e) }
+            }
+        }
+    }
+}
+
+/// A checkbox with its label to the right.
+pub fn checkbox(label: &str, name: &str, checked: bool) -> Markup {
+    html! {
+        label.check {
+            input type="checkbox" name=(name) value="1" checked[checked];
+            span { (label) }
+        }
+    }
+}
+
+/// A one-button form posting to `action` (activate, deactivate…). With
+/// `confirm`, the page asks before sending (`data-confirm`, see app.js).
+pub fn post_button(action: &str, csrf: &str, label: &str, class: &str, confirm: Option<&str>) -> Markup {
+    html! {
+        form.inline method="post" action=(action) {
+            (csrf_field(csrf))
+            button type="submit" class=(class) data-confirm=[confirm] { (label) }
+        }
+    }
+}
+
+/// A password shown once, right after it was generated, with the warning
+/// to copy it now.
+pub fn secret_box(lang: Lang, username: &str, password: &str) -> Markup {
+    html! {
+        div.secret-box role="status" {
+            p.warning { strong { (t(lang, "admin.secret.warning")) } }
+            dl.facts {
+                dt { (t(lang, "admin.secret.username")) }
+                dd { code.secret { (username) } }
+                dt { (t(lang, "admin.secret.password")) }
+                dd { code.secret { (password) } }
+            }
+        }
+    }
+}

@@ -60,7 +60,8 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .merge(platform)
-        .nest("/c/{slug}", tenant)
+        // With the slash, a company's root route is `/c/<slug>/` (its home page).
+        .nest("/c/{slug}/", tenant)
         .fallback(edges::not_found)
         .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), cookies::refresh_session))

@@ -1,0 +1,70 @@
+// The company admin console in a real browser (Chromium via playwright-core):
+// a Russian-speaking admin signs in, sees Russian pages, creates a user with
+// a Cyrillic name and finds them in the list; the new user can sign in with
+// the password that was shown once.
+//
+//   IDORA_BIN=target/debug/idora node tests/browser/admin.test.mjs
+//
+// Starts its own `idora serve --demo` on a free port with a fresh data
+// directory, and stops it at the end, also when a check fails.
+
+import assert from "node:assert/strict";
+import { run, signIn } from "./lib.mjs";
+
+await run("admin console: Russian pages, create a user, find them, they can sign in", async (server, browser) => {
+  const base = server.base;
+  const ctx = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(e.message));
+
+  // Sign in: the dashboard speaks Russian.
+  await signIn(page, `${base}/c/demo/login`, "admin");
+  assert.equal(new URL(page.url()).pathname, "/c/demo/");
+  assert.equal(await page.getAttribute("html", "lang"), "ru");
+  await page.getByRole("heading", { name: /Здравствуйте/ }).waitFor();
+  assert.ok(await page.getByRole("link", { name: "Пользователи" }).first().isVisible(), "the Russian nav is shown");
+
+  // The users list, then the new-user form.
+  await page.getByRole("link", { name: "Пользователи" }).first().click();
+  await page.waitForURL("**/c/demo/admin/users");
+  await page.getByRole("heading", { name: "Пользователи" }).waitFor();
+  await page.getByRole("link", { name: "Новый пользователь" }).click();
+  await page.waitForURL("**/c/demo/admin/users/new");
+
+  // A wrong username keeps what was typed and says why, in Russian.
+  await page.fill("input[name=username]", "Дилноза");
+  await page.fill("input[name=full_name]", "Дилноза Юсупова");
+  await page.evaluate(() => { document.querySelector("form[action$='/admin/users/new']").noValidate = true; });
+  await page.getByRole("button", { name: "Создать пользователя" }).click();
+  await page.locator("p.alert").waitFor();
+  assert.match(await page.locator("p.alert").innerText(), /латинск/i);
+  assert.equal(await page.inputValue("input[name=full_name]"), "Дилноза Юсупова");
+
+  // Now right: a generated password is shown once.
+  await page.fill("input[name=username]", "dilnoza");
+  await page.selectOption("select[name=role]", "employee");
+  await page.getByRole("button", { name: "Создать пользователя" }).click();
+  await page.getByRole("heading", { name: "Пользователь создан" }).waitFor();
+  const secrets = await page.locator("code.secret").allInnerTexts();
+  assert.equal(secrets[0], "dilnoza");
+  const generated = secrets[1];
+  assert.ok(generated && generated.length >= 8, `a generated password is shown (got ${generated})`);
+
+  // The user is in the list with the Cyrillic name.
+  await page.getByRole("link", { name: "К списку пользователей" }).click();
+  await page.waitForURL("**/c/demo/admin/users");
+  const row = page.locator("tbody tr").filter({ has: page.getByRole("link", { name: "dilnoza", exact: true }) });
+  await row.waitFor();
+  assert.match(await row.innerText(), /Дилноза Юсупова/);
+  assert.match(await row.innerText(), /Сотрудник/);
+  assert.deepEqual(pageErrors, [], "no script errors on the pages");
+
+  // And can sign in with the password that was shown.
+  const other = await browser.newContext({ locale: "ru-RU" });
+  const p2 = await other.newPage();
+  await signIn(p2, `${base}/c/demo/login`, "dilnoza", generated);
+  await p2.getByRole("heading", { name: /Здравствуйте, Дилноза Юсупова/ }).waitFor();
+  await other.close();
+  await ctx.close();
+});

@@ -1,0 +1,219 @@
+// Every form of the platform console and the company admin console, in a
+// real browser, in English: companies, departments, branches and their
+// hours, the role matrix, branding with a logo upload, users, the profile
+// and the audit log. Also checks the small scripts (confirmations, the
+// hours editor) and that forms keep what was typed when they fail.
+//
+//   IDORA_BIN=target/debug/idora node tests/browser/console.test.mjs
+
+import assert from "node:assert/strict";
+import { run, signIn } from "./lib.mjs";
+
+// A 1×1 PNG.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+async function submit(page, button) {
+  await Promise.all([page.waitForNavigation(), button.click()]);
+}
+
+function rowOf(page, text) {
+  return page.locator("tbody tr").filter({ hasText: text });
+}
+
+await run("platform console and company admin console, every form", async (server, browser) => {
+  const base = server.base;
+  const ctx = await browser.newContext({ locale: "en-US", viewport: { width: 1366, height: 900 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+
+  // ---------- platform ----------
+  await signIn(page, `${base}/admin/login`, "platform");
+  assert.equal(new URL(page.url()).pathname, "/admin");
+  await page.getByRole("link", { name: "New company" }).click();
+  await page.fill("input[name=name]", "Acme");
+  await page.fill("input[name=slug]", "acme");
+  await page.fill("input[name=admin_username]", "boss");
+  await page.fill("input[name=admin_password]", "boss-password-1");
+  assert.equal(await page.inputValue("input[name=timezone]"), "Asia/Tashkent");
+  await submit(page, page.getByRole("button", { name: "Create company" }));
+  await page.locator("p.notice", { hasText: "acme" }).waitFor();
+  assert.match(await rowOf(page, "Acme").innerText(), /Not open/);
+
+  // The public landing of a closed company says so.
+  const visitor = await browser.newContext({ locale: "en-US" });
+  const v = await visitor.newPage();
+  await v.goto(`${base}/c/acme/`);
+  await v.getByText("Not open yet").waitFor();
+  await v.goto(`${base}/`);
+  assert.equal(await v.getByRole("link", { name: /Acme/ }).count(), 0, "a closed company is not on the portal");
+
+  // Open it; closing asks first, and "cancel" changes nothing.
+  await submit(page, rowOf(page, "Acme").getByRole("button", { name: "Open" }));
+  await page.locator("p.notice", { hasText: "acme is now open" }).waitFor();
+  await v.goto(`${base}/`);
+  await v.getByRole("link", { name: /Acme/ }).waitFor();
+  await v.goto(`${base}/c/acme/`);
+  assert.equal(await v.getByText("Not open yet").count(), 0);
+  page.once("dialog", (d) => d.dismiss());
+  await rowOf(page, "Acme").getByRole("button", { name: "Close" }).click();
+  await page.waitForTimeout(300);
+  assert.match(await rowOf(page, "Acme").innerText(), /Open/);
+  assert.equal(await rowOf(page, "Acme").getByRole("button", { name: "Close" }).count(), 1, "still open after cancel");
+
+  // Edit: a wrong time zone keeps what was typed.
+  await rowOf(page, "Acme").getByRole("link", { name: "Edit" }).click();
+  await page.fill("input[name=name]", "Acme Ltd");
+  await page.fill("input[name=timezone]", "Mars/Base");
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  await page.locator(".field-error", { hasText: "Unknown time zone" }).waitFor();
+  assert.equal(await page.inputValue("input[name=name]"), "Acme Ltd");
+  await page.fill("input[name=timezone]", "Asia/Samarkand");
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  await page.locator("p.notice", { hasText: "acme" }).waitFor();
+  assert.match(await rowOf(page, "Acme Ltd").innerText(), /Asia\/Samarkand/);
+
+  // ---------- company admin ----------
+  await signIn(page, `${base}/c/demo/login`, "admin");
+  assert.equal(new URL(page.url()).pathname, "/c/demo/");
+
+  // Departments: add, refuse a duplicate (keeping the text), rename, switch off and on.
+  await page.getByRole("link", { name: "Departments" }).first().click();
+  await page.fill("form.row-form input[name=name]", "Call centre");
+  await submit(page, page.getByRole("button", { name: "Add" }));
+  await page.locator("p.notice", { hasText: "Created." }).waitFor();
+  await page.fill("form.row-form input[name=name]", "call centre");
+  await submit(page, page.getByRole("button", { name: "Add" }));
+  await page.locator("p.alert", { hasText: "already in use" }).waitFor();
+  assert.equal(await page.inputValue("form.row-form input[name=name]"), "call centre");
+  const dept = page.locator("tbody tr").filter({ has: page.locator("input[value='Call centre']") });
+  await dept.locator("input[name=name]").fill("Contact centre");
+  await submit(page, dept.getByRole("button", { name: "Rename" }));
+  const renamed = page.locator("tbody tr").filter({ has: page.locator("input[value='Contact centre']") });
+  page.once("dialog", (d) => d.accept());
+  await submit(page, renamed.getByRole("button", { name: "Switch off" }));
+  assert.match(await renamed.innerText(), /Switched off/);
+  await submit(page, renamed.getByRole("button", { name: "Switch on" }));
+  assert.match(await renamed.innerText(), /Active/);
+
+  // Branches: the hours editor, a refused order of times, then around the clock.
+  await page.getByRole("link", { name: "Branches" }).first().click();
+  await page.getByRole("link", { name: "New branch" }).click();
+  await page.fill("input[name=name]", "Yunusobod");
+  await page.fill("input[name=address]", "Toshkent, Yunusobod 4");
+  for (const d of ["mon", "tue", "wed", "thu", "fri"]) {
+    await page.fill(`input[name=open_${d}]`, "08:00");
+    await page.fill(`input[name=close_${d}]`, "17:00");
+  }
+  assert.ok(await page.locator("input[name=closed_sun]").isChecked(), "Sunday starts closed");
+  assert.ok(await page.locator("input[name=open_sun]").isDisabled(), "a closed day's times are disabled");
+  await page.locator("input[name=closed_sat]").check();
+  assert.ok(await page.locator("input[name=open_sat]").isDisabled());
+  await page.locator("input[name=closed_sat]").uncheck();
+  assert.ok(await page.locator("input[name=open_sat]").isEnabled());
+  await page.locator("input[name=closed_sat]").check();
+  await page.fill("input[name=close_mon]", "07:00");
+  await submit(page, page.getByRole("button", { name: "Create branch" }));
+  await page.locator("p.alert", { hasText: "Monday" }).waitFor();
+  assert.equal(await page.inputValue("input[name=name]"), "Yunusobod");
+  assert.ok(await page.locator("input[name=closed_sat]").isChecked(), "the closed days survive the error");
+  await page.fill("input[name=close_mon]", "17:00");
+  await submit(page, page.getByRole("button", { name: "Create branch" }));
+  await page.locator("p.notice", { hasText: "Created." }).waitFor();
+  assert.match(await rowOf(page, "Yunusobod").innerText(), /Mon–Fri 08:00–17:00/);
+  await rowOf(page, "Yunusobod").getByRole("link", { name: "Yunusobod" }).click();
+  await page.locator("input[name=always]").check();
+  assert.ok(await page.locator("[data-hours-days]").isHidden(), "around the clock hides the week");
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  assert.match(await rowOf(page, "Yunusobod").innerText(), /Around the clock/);
+
+  // Roles: take chat away from employees with the employee column's Save.
+  await page.getByRole("link", { name: "Roles" }).first().click();
+  const chat = page.locator("input[value='employee:chat.use']");
+  assert.ok(await chat.isChecked());
+  await chat.uncheck();
+  await submit(page, page.getByRole("button", { name: "Save the role Employee" }));
+  await page.locator("p.notice", { hasText: "Saved." }).waitFor();
+  assert.equal(await page.locator("input[value='employee:chat.use']").isChecked(), false);
+  assert.ok(await page.locator("tbody input[type=checkbox][disabled]").first().isChecked(), "the owner keeps everything");
+
+  // Branding: a colour, back to the default, a logo up and down again.
+  await page.getByRole("link", { name: "Branding" }).first().click();
+  await page.locator("input[name=primary_color]").fill("#aa3300");
+  await submit(page, page.getByRole("button", { name: "Save" }).first());
+  await page.locator("p.notice", { hasText: "Saved." }).waitFor();
+  const cssUrl = await page.getAttribute("link[href*='brand.css']", "href");
+  assert.match(await (await fetch(base + cssUrl)).text(), /#aa3300/);
+  await page.locator("input[name=logo]").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
+  assert.ok(await page.locator("img[data-logo-preview]").isVisible(), "the chosen logo is previewed");
+  await submit(page, page.getByRole("button", { name: "Upload logo" }));
+  await page.locator("p.notice", { hasText: "The logo was uploaded." }).waitFor();
+  await page.locator(".topbar img.logo").waitFor();
+  await page.locator("input[name=logo]").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
+  await submit(page, page.getByRole("button", { name: "Upload logo" }));
+  await page.locator("p.alert", { hasText: "PNG, JPEG, WebP or GIF" }).waitFor();
+  page.once("dialog", (d) => d.accept());
+  await submit(page, page.getByRole("button", { name: "Remove logo" }));
+  await page.locator("p.notice", { hasText: "The logo was removed." }).waitFor();
+  assert.equal(await page.locator(".topbar img.logo").count(), 0);
+  await submit(page, page.getByRole("button", { name: "Use the default colour" }));
+  assert.match(await page.inputValue("input[name=primary_color]"), /#1f6feb/);
+
+  // Users: move the manager out of their department and switch them off;
+  // then a generated password.
+  await page.getByRole("link", { name: "Users" }).first().click();
+  await page.getByRole("link", { name: "manager", exact: true }).click();
+  await page.selectOption("select[name=department_id]", "");
+  await page.locator("input[name=active]").uncheck();
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  const manager = page.locator("tbody tr").filter({ has: page.getByRole("link", { name: "manager", exact: true }) });
+  assert.match(await manager.innerText(), /Switched off/);
+  await manager.getByRole("link", { name: "manager", exact: true }).click();
+  page.once("dialog", (d) => d.accept());
+  await submit(page, page.getByRole("button", { name: "Reset password" }));
+  await page.getByRole("heading", { name: "Password reset" }).waitFor();
+  assert.equal((await page.locator("code.secret").allInnerTexts())[0], "manager");
+  // One's own role and switch are not offered.
+  await page.goto(`${base}/c/demo/admin/users`);
+  await page.getByRole("link", { name: "admin", exact: true }).click();
+  assert.equal(await page.locator("select[name=role]").count(), 0);
+  assert.equal(await page.locator("input[name=active]").count(), 0);
+
+  // The audit log tells the story in words.
+  await page.getByRole("link", { name: "Audit log" }).first().click();
+  const log = await page.locator("table.audit").innerText();
+  for (const want of ["Permissions changed", "− Use chat", "Branch created", "Department changed", "Contact centre", "User changed", "Switched off"]) {
+    assert.ok(log.includes(want), `the audit log mentions «${want}»`);
+  }
+  assert.equal(await page.getByRole("link", { name: /Older/ }).count(), 0, "one page only");
+
+  // Profile: Russian from now on; a wrong current password is refused.
+  await page.goto(`${base}/c/demo/profile`);
+  await page.fill("input[name=phone]", "+998 90 123 45 67");
+  await page.selectOption("select[name=language]", "ru");
+  await submit(page, page.locator("form[action$='/profile'] button[type=submit]"));
+  assert.equal(await page.getAttribute("html", "lang"), "ru");
+  await page.locator("p.notice", { hasText: "Сохранено." }).waitFor();
+  assert.match(await page.inputValue("input[name=phone]"), /998/);
+  await page.fill("input[name=current_password]", "not-the-password");
+  await page.fill("input[name=new_password]", "a-new-password-1");
+  await submit(page, page.getByRole("button", { name: "Сменить пароль" }));
+  await page.locator("p.alert").waitFor();
+
+  // An employee has no admin section.
+  const emp = await browser.newContext({ locale: "en-US" });
+  const e = await emp.newPage();
+  await signIn(e, `${base}/c/demo/login`, "employee");
+  assert.equal(await e.locator("nav.tabs").count(), 0);
+  const r = await e.goto(`${base}/c/demo/admin/users`);
+  assert.equal(r.status(), 403);
+  await e.getByText("You do not have permission").waitFor();
+
+  assert.deepEqual(errors, [], "no script errors");
+  await emp.close();
+  await visitor.close();
+  await ctx.close();
+});
