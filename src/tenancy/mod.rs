@@ -14,13 +14,16 @@ use crate::store::{Db, dec, store_err};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// One company as the running process knows it.
 pub struct TenantEntry {
     pub slug: String,
     info: RwLock<CompanyV1>,
     db: OnceLock<Db>,
+    /// Held while the database is being opened: two first users at once
+    /// (a request and the start-up index check) must not both open the file.
+    opening: Mutex<()>,
     /// `tenants/<slug>/`: the database file, the search index, files.
     pub dir: PathBuf,
 }
@@ -50,6 +53,10 @@ impl TenantEntry {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
+        let _opening = self.opening.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = self.db.get() {
+            return Ok(db);
+        }
         let db = Db::open(&self.dir.join("data.redb"), schema::init_tenant)?;
         metrics::gauge!("idora_tenant_databases_open").increment(1.0);
         Ok(self.db.get_or_init(|| db))
@@ -70,6 +77,9 @@ impl TenantEntry {
 pub struct Registry {
     data_dir: PathBuf,
     entries: RwLock<BTreeMap<String, Tenant>>,
+    /// Held while a company is created, so that two creations of one slug
+    /// cannot both pass the "is it free" check and clear each other's folder.
+    pub(crate) creating: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -83,12 +93,12 @@ impl Registry {
             let info = dec::<CompanyRecord>(v.value())?;
             entries.insert(slug.clone(), Registry::entry(data_dir, slug, info));
         }
-        Ok(Registry { data_dir: data_dir.to_path_buf(), entries: RwLock::new(entries) })
+        Ok(Registry { data_dir: data_dir.to_path_buf(), entries: RwLock::new(entries), creating: tokio::sync::Mutex::new(()) })
     }
 
     fn entry(data_dir: &Path, slug: String, info: CompanyV1) -> Tenant {
         let dir = tenant_dir(data_dir, &slug);
-        Arc::new(TenantEntry { slug, info: RwLock::new(info), db: OnceLock::new(), dir })
+        Arc::new(TenantEntry { slug, info: RwLock::new(info), db: OnceLock::new(), opening: Mutex::new(()), dir })
     }
 
     pub fn get(&self, slug: &str) -> Option<Tenant> {

@@ -73,6 +73,7 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
         }
     };
     password::validate(&admin_password)?;
+    let _creating = state.tenants.creating.lock().await;
     if state.tenants.get(slug.as_str()).is_some() {
         return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
     }
