@@ -114,8 +114,8 @@ pub async fn refresh_session(State(state): State<AppState>, mut req: Request, ne
         None => (state.platform.clone(), PLATFORM.to_string(), PLATFORM_REALM),
     };
     let secure = state.config.secure_cookies;
-    match session::refresh(&db, realm, &state.keys, now.as_millisecond(), &ten, &refresh).await {
-        Ok((_, pair)) => {
+    match refresh_once(&state, &db, realm, &ten, &refresh).await {
+        Ok(pair) => {
             req.extensions_mut().insert(FreshAccess(pair.access_token.clone()));
             let mut resp = next.run(req).await;
             for c in session_cookies(&scope, &pair, secure) {
@@ -131,4 +131,35 @@ pub async fn refresh_session(State(state): State<AppState>, mut req: Request, ne
             resp
         }
     }
+}
+
+/// How long a browser may keep sending a refresh cookie that was just
+/// rotated and still get the pair it was exchanged for.
+const ROTATION_GRACE_MS: i64 = 30_000;
+
+type Rotated = std::collections::HashMap<(String, [u8; 32]), (i64, TokenPair)>;
+
+/// Rotates a refresh cookie, once. A browser sends several requests at once
+/// (a page, its htmx calls, a live stream) with the same stale cookies; each
+/// of them gets the pair the first one obtained, instead of the second
+/// looking like a stolen token replayed, which would end the session. After
+/// the grace period a replay revokes the family as before.
+async fn refresh_once(
+    state: &AppState,
+    db: &crate::store::Db,
+    realm: session::Realm,
+    ten: &str,
+    token: &str,
+) -> Result<TokenPair, crate::error::AppError> {
+    static ROTATED: std::sync::LazyLock<tokio::sync::Mutex<Rotated>> = std::sync::LazyLock::new(Default::default);
+    let now_ms = state.now_ms();
+    let key = (ten.to_string(), crate::auth::tokens::token_hash(token));
+    let mut rotated = ROTATED.lock().await;
+    rotated.retain(|_, (at, _)| (now_ms - *at).abs() < ROTATION_GRACE_MS);
+    if let Some((_, pair)) = rotated.get(&key) {
+        return Ok(pair.clone());
+    }
+    let (_, pair) = session::refresh(db, realm, &state.keys, now_ms, ten, token).await?;
+    rotated.insert(key, (now_ms, pair.clone()));
+    Ok(pair)
 }
