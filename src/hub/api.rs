@@ -68,8 +68,11 @@ async fn ws_upgrade(State(state): State<AppState>, user: CurrentUser, ws: WebSoc
 async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Event>>(256);
     let mut tasks = Vec::new();
-    // Every user hears their own topic without asking.
-    tasks.push(forward(state.hub.subscribe(&user.tenant.slug, &format!("user:{}", user.id)), tx.clone()));
+    // Every user hears their own topic without asking. A topic asked for
+    // twice is heard once.
+    let own = format!("user:{}", user.id);
+    let mut heard = std::collections::HashSet::from([own.clone()]);
+    tasks.push(forward(state.hub.subscribe(&user.tenant.slug, &own), tx.clone()));
     let hello = serde_json::json!({"kind": "hello", "user_id": user.id, "topics": [format!("user:{}", user.id)]});
     if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
         return;
@@ -84,7 +87,9 @@ async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
                     Ok(m) => {
                         let (ok, refused): (Vec<String>, Vec<String>) = m.subscribe.into_iter().take(MAX_TOPICS).partition(|t| may_read(&user, t));
                         for t in &ok {
-                            tasks.push(forward(state.hub.subscribe(&user.tenant.slug, t), tx.clone()));
+                            if heard.insert(t.clone()) {
+                                tasks.push(forward(state.hub.subscribe(&user.tenant.slug, t), tx.clone()));
+                            }
                         }
                         serde_json::json!({"kind": "subscribed", "topics": ok, "refused": refused})
                     }
