@@ -1,0 +1,143 @@
+//! Tenant isolation and role changes: a token of one company is refused by
+//! every endpoint of another, and a new role applies to the next request.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Every company endpoint that takes a signed-in user, from the OpenAPI
+/// document the code generates (so that a new endpoint is covered the day
+/// it is added), plus the live endpoints and the console pages.
+fn company_endpoints() -> Vec<(Method, String)> {
+    let doc: Value = serde_json::from_str(&idora::openapi::json()).unwrap();
+    let mut out = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let Some(rest) = path.strip_prefix("/c/{slug}") else { continue };
+        for (method, op) in ops.as_object().unwrap() {
+            let secured = op.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+            if !secured {
+                continue;
+            }
+            out.push((method.to_uppercase().parse().unwrap(), rest.to_string()));
+        }
+    }
+    assert!(out.len() >= 25, "the OpenAPI document names the company endpoints: {out:?}");
+    for (m, p) in [
+        ("GET", "/api/v1/live"),
+        ("GET", "/profile"),
+        ("POST", "/profile"),
+        ("GET", "/admin"),
+        ("GET", "/admin/users"),
+        ("GET", "/admin/users/new"),
+        ("POST", "/admin/users/new"),
+        ("GET", "/admin/users/{id}"),
+        ("POST", "/admin/users/{id}"),
+        ("POST", "/admin/users/{id}/password"),
+        ("GET", "/admin/departments"),
+        ("POST", "/admin/departments"),
+        ("POST", "/admin/departments/{id}"),
+        ("POST", "/admin/departments/{id}/deactivate"),
+        ("GET", "/admin/branches"),
+        ("GET", "/admin/branches/new"),
+        ("POST", "/admin/branches/new"),
+        ("GET", "/admin/branches/{id}"),
+        ("POST", "/admin/branches/{id}"),
+        ("GET", "/admin/roles"),
+        ("POST", "/admin/roles"),
+        ("GET", "/admin/branding"),
+        ("POST", "/admin/branding"),
+        ("GET", "/admin/audit"),
+    ] {
+        out.push((m.parse().unwrap(), p.to_string()));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_of_one_company_is_refused_by_every_endpoint_of_another() {
+    let s = start().await;
+    let a = s.company("alpha", true).await;
+    let b = s.company("bravo", true).await;
+    let root = s.root().await;
+    // Company B has real rows under the ids we will ask for.
+    let dept = s.post(&b.path("/departments"), &b.admin, json!({"name": "Kassa"})).await.check(201).id();
+    let branch = s.post(&b.path("/branches"), &b.admin, json!({"name": "Filial"})).await.check(201).id();
+    assert_eq!(dept, branch, "ids overlap between tables: the test asks for rows that exist");
+    let before = s.get(&b.path("/audit"), &b.admin).await.check(200).body["items"].as_array().unwrap().len();
+
+    let endpoints = company_endpoints();
+    for (method, rest) in &endpoints {
+        let path = format!("/c/bravo{}", rest.replace("{id}", &b.admin_id.to_string()).replace("{role}", "manager"));
+        let api = path.contains("/api/v1");
+        for (who, token) in [("company alpha's admin", &a.admin), ("the platform admin", &root)] {
+            let mut req = s.req(method.clone(), &path, token);
+            if *method != Method::GET {
+                req = if api { req.json(&json!({"name": "hijack", "role": "owner"})) } else { req.form(&[("name", "hijack")]) };
+            }
+            let r = s.send(req).await;
+            assert_eq!(r.status.as_u16(), 403, "{method} {path} with {who}'s token: {} {}", r.status, r.text);
+            if api {
+                assert_eq!(r.kind(), "wrong_company", "{method} {path} with {who}'s token: {}", r.text);
+            }
+        }
+        // And the same endpoint does work for its own company (so the
+        // refusal above is about the company, not a broken route).
+        if *method == Method::GET && api && !rest.ends_with("/live") {
+            let own = s.get(&path, &b.admin).await;
+            let code = own.status.as_u16();
+            assert!(code < 500 && code != 401 && own.kind() != "wrong_company", "{path} for bravo's admin: {} {}", own.status, own.text);
+        }
+    }
+
+    // Company B is untouched: no audit entry, no new department.
+    let after = s.get(&b.path("/audit"), &b.admin).await.check(200).body["items"].as_array().unwrap().len();
+    assert_eq!(after, before);
+    let depts = s.get(&b.path("/departments"), &b.admin).await.check(200);
+    assert_eq!(depts.body.as_array().unwrap().len(), 1);
+
+    // Sessions do not cross either: A's refresh token means nothing to B,
+    // and "logging out" of B with it leaves A's session alone.
+    s.post(&b.path("/auth/refresh"), "", json!({"refresh_token": a.admin_refresh})).await.refused(401, "unauthorized");
+    s.post(&b.path("/auth/logout"), "", json!({"refresh_token": a.admin_refresh})).await.check(204);
+    s.post(&a.path("/auth/refresh"), "", json!({"refresh_token": a.admin_refresh})).await.check(200);
+    // A's username and password do not open B, though both have a "boss".
+    s.post(&a.path("/users"), &a.admin, json!({"username": "only-in-a", "role": "employee", "password": USER_PASSWORD})).await.check(201);
+    s.login("bravo", "only-in-a", USER_PASSWORD).await.refused(401, "invalid_credentials");
+    // A live token of A does not read B's stream.
+    let live = s.post(&a.path("/live/token"), &a.admin, json!({"topics": [format!("user:{}", a.admin_id)]})).await.check(200).str("token");
+    s.get(&format!("{}?token={live}", b.path("/live/events")), "").await.refused(403, "wrong_company");
+}
+
+#[tokio::test]
+async fn a_role_change_applies_to_the_very_next_request() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let (id, token) = s.user(&co, "aziz", "employee").await;
+
+    s.get(&co.path("/users"), &token).await.refused(403, "forbidden");
+
+    // The admin makes them a manager: the same token may now list users.
+    s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"role": "manager"})).await.check(200);
+    s.get(&co.path("/users"), &token).await.check(200);
+    let me = s.get(&co.path("/me"), &token).await.check(200);
+    assert_eq!(me.body["role"], "manager");
+    assert!(me.body["permissions"].as_array().unwrap().contains(&json!("users.view")));
+
+    // The admin takes the permission from the role: refused at once.
+    let r = s.put(&co.path("/roles/manager"), &co.admin, json!({"permissions": ["tasks.create", "chat.use"]})).await.check(200);
+    assert_eq!(r.body["permissions"], json!(["tasks.create", "chat.use"]));
+    s.get(&co.path("/users"), &token).await.refused(403, "forbidden");
+    let me = s.get(&co.path("/me"), &token).await.check(200);
+    assert_eq!(me.body["permissions"], json!(["chat.use", "tasks.create"]), "/me lists them sorted");
+
+    // And gives it back, and more: allowed at once, even to manage users.
+    let perms = json!({"permissions": ["users.view", "users.manage", "chat.use"]});
+    s.put(&co.path("/roles/manager"), &co.admin, perms).await.check(200);
+    s.get(&co.path("/users"), &token).await.check(200);
+    s.post(&co.path("/users"), &token, json!({"username": "newbie", "role": "employee", "password": USER_PASSWORD})).await.check(201);
+
+    // Back to employee: refused again, with the very same token.
+    s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"role": "employee"})).await.check(200);
+    s.get(&co.path("/users"), &token).await.refused(403, "forbidden");
+    s.post(&co.path("/users"), &token, json!({"username": "newbie2", "role": "employee"})).await.refused(403, "forbidden");
+}

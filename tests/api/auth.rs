@@ -1,0 +1,318 @@
+//! Company sessions: login, refresh rotation and reuse, logout, access-token
+//! expiry, lockout with back-off, the per-address rate limit, CSRF for
+//! cookie sessions, and what an inactive company admits.
+
+use crate::common::*;
+use jiff::SignedDuration;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn company_login_refresh_and_logout() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+
+    s.login("acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+    s.login("acme", "ghost", USER_PASSWORD).await.refused(401, "invalid_credentials");
+    s.login("nope", "aziz", USER_PASSWORD).await.refused(404, "not_found");
+    // Usernames are case-insensitive.
+    let pair = s.login("acme", "  AZIZ ", USER_PASSWORD).await.check(200);
+    assert_eq!(pair.body["token_type"], "Bearer");
+    assert_eq!(pair.body["expires_in"], 900);
+    let cookies: Vec<&str> = pair.headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("idora_at=") && c.contains("Path=/c/acme") && c.contains("HttpOnly") && c.contains("SameSite=Strict")),
+        "{cookies:?}"
+    );
+    assert!(cookies.iter().any(|c| c.starts_with("idora_rt=") && c.contains("HttpOnly")), "{cookies:?}");
+
+    let access = pair.str("access_token");
+    let me = s.get(&co.path("/me"), &access).await.check(200);
+    assert_eq!(me.body["username"], "aziz");
+
+    let next = s.post(&co.path("/auth/refresh"), "", json!({"refresh_token": pair.str("refresh_token")})).await.check(200);
+    assert_eq!(next.body["token_type"], "Bearer");
+    assert_eq!(next.body["expires_in"], 900);
+    let access2 = next.str("access_token");
+    s.get(&co.path("/me"), &access2).await.check(200);
+
+    s.post(&co.path("/auth/logout"), "", json!({"refresh_token": next.str("refresh_token")})).await.check(204);
+    // Both access tokens of the session die with it.
+    s.get(&co.path("/me"), &access2).await.refused(401, "unauthorized");
+    s.get(&co.path("/me"), &access).await.refused(401, "unauthorized");
+    s.post(&co.path("/auth/refresh"), "", json!({"refresh_token": next.str("refresh_token")})).await.refused(401, "unauthorized");
+    // Another session of the same user lives on.
+    let other = s.login("acme", "aziz", USER_PASSWORD).await.check(200).str("access_token");
+    s.get(&co.path("/me"), &other).await.check(200);
+    // Bad bodies are told, not crashed on.
+    s.post(&co.path("/auth/login"), "", json!({"username": "aziz"})).await.refused(422, "validation");
+    s.post(&co.path("/auth/refresh"), "", json!({})).await.refused(422, "validation");
+}
+
+#[tokio::test]
+async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let refresh = |t: String| {
+        let s = &s;
+        let path = co.path("/auth/refresh");
+        async move { s.post(&path, "", json!({"refresh_token": t})).await }
+    };
+
+    let first = s.login("acme", "boss", ADMIN_PASSWORD).await.check(200);
+    let r1 = first.str("refresh_token");
+    let second = refresh(r1.clone()).await.check(200);
+    let r2 = second.str("refresh_token");
+    let third = refresh(r2.clone()).await.check(200);
+    let (a3, r3) = (third.str("access_token"), third.str("refresh_token"));
+    assert!(r1 != r2 && r2 != r3);
+    s.get(&co.path("/me"), &a3).await.check(200);
+
+    // Rotation: the old token is refused once used…
+    let reused = refresh(r1).await.refused(401, "token_reused");
+    assert_eq!(reused.message(), msg(idora::web::i18n::Lang::En, "error.token_reused"));
+    // …and presenting it revoked the whole family: the newest refresh token
+    // and the newest access token stop working too.
+    refresh(r3).await.refused(401, "unauthorized");
+    s.get(&co.path("/me"), &a3).await.refused(401, "unauthorized");
+    refresh(r2).await.check(401);
+
+    // The admin's other session (from `company()`) is another family.
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    refresh(co.admin_refresh.clone()).await.check(200);
+}
+
+#[tokio::test]
+async fn an_access_token_expires_after_fifteen_minutes() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    s.advance(SignedDuration::from_mins(14));
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    s.advance(SignedDuration::from_mins(2));
+    s.get(&co.path("/me"), &co.admin).await.refused(401, "unauthorized");
+    // The refresh token (30 days) still gets a new pair.
+    let next = s.post(&co.path("/auth/refresh"), "", json!({"refresh_token": co.admin_refresh})).await.check(200);
+    s.get(&co.path("/me"), &next.str("access_token")).await.check(200);
+    // After 31 days the refresh token is dead as well.
+    s.advance(SignedDuration::from_hours(31 * 24));
+    s.post(&co.path("/auth/refresh"), "", json!({"refresh_token": next.str("refresh_token")})).await.refused(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn an_account_is_locked_with_growing_back_off() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+
+    for _ in 0..5 {
+        s.login("acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+    }
+    // Locked: even the right password is refused, with a wait.
+    let r = s.login("acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((25..=30).contains(&wait), "first lock is 30 s, got {wait}");
+    assert!(r.message().contains('1'), "the message says how many minutes: {}", r.message());
+
+    s.advance(SignedDuration::from_secs(31));
+    // One more failure after the lock: locked again, for longer.
+    s.login("acme", "aziz", "wrong-again").await.refused(401, "invalid_credentials");
+    let r = s.login("acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((55..=60).contains(&wait), "second lock is 60 s, got {wait}");
+    s.advance(SignedDuration::from_secs(31));
+    s.login("acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    s.advance(SignedDuration::from_secs(30));
+    s.login("acme", "aziz", USER_PASSWORD).await.check(200);
+
+    // A success clears the count: one failure no longer locks.
+    s.login("acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+    s.login("acme", "aziz", USER_PASSWORD).await.check(200);
+
+    // Another user of the company was never locked.
+    s.login("acme", "boss", ADMIN_PASSWORD).await.check(200);
+
+    // A new password set by the admin unlocks at once.
+    for _ in 0..5 {
+        s.login("acme", "aziz", "wrong-password").await.check(401);
+    }
+    s.login("acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    let id = s
+        .get(&co.path("/users"), &co.admin)
+        .await
+        .check(200)
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "aziz")
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"password": "brand-new-pass"})).await.check(200);
+    s.login("acme", "aziz", "brand-new-pass").await.check(200);
+}
+
+#[tokio::test]
+async fn platform_logins_lock_too() {
+    let s = start().await;
+    for _ in 0..5 {
+        s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": "wrong-password"})).await.check(401);
+    }
+    s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": ROOT_PASSWORD})).await.refused(429, "account_locked");
+    s.advance(SignedDuration::from_secs(31));
+    s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": ROOT_PASSWORD})).await.check(200);
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited_per_address() {
+    let s = start_with(|c| c.login_per_minute = 4).await;
+    // 1: the platform admin signs in and creates a company (no login there).
+    let root = s.root().await;
+    s.create_company(&root, "acme", "en").await;
+    // 2–4: wrong passwords, told as such.
+    s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": "wrong-password"})).await.refused(401, "invalid_credentials");
+    s.login("acme", "boss", "wrong-password").await.refused(401, "invalid_credentials");
+    s.login("acme", "boss", "wrong-password").await.refused(401, "invalid_credentials");
+    // 5: over the limit, whatever the password and wherever the login.
+    let r = s.login("acme", "boss", ADMIN_PASSWORD).await.refused(429, "rate_limited");
+    let wait: u64 = r.header("retry-after").expect("a Retry-After header").parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": ROOT_PASSWORD})).await.refused(429, "rate_limited");
+    // The login form says so too: the form again, with the reason.
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = s.send(browser.get(s.url("/c/acme/login"))).await.check(200);
+    let csrf = page.cookie("idora_csrf").unwrap();
+    let form = [("username", "boss"), ("password", ADMIN_PASSWORD), ("_csrf", csrf.as_str())];
+    let r = s.send(browser.post(s.url("/c/acme/login")).form(&form)).await.check(200);
+    assert!(r.text.contains(&msg(idora::web::i18n::Lang::En, "error.rate_limited")), "{}", r.text);
+    // Requests that are not logins are not limited.
+    s.get("/api/v1/companies", &root).await.check(200);
+    // The limiter counted the refusals.
+    let metrics = s.get("/metrics", "").await.check(200);
+    assert!(metrics.text.contains("idora_login_rate_limited_total"), "{}", metrics.text);
+}
+
+#[tokio::test]
+async fn cookie_sessions_need_the_csrf_token_and_bearer_requests_do_not() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    // The browser signs in; the session lives in cookies.
+    let r = s.send(browser.post(s.url(&co.path("/auth/login"))).json(&json!({"username": "boss", "password": ADMIN_PASSWORD}))).await;
+    r.check(200);
+    // A read works with the cookie alone and hands out the CSRF cookie.
+    let me = s.send(browser.get(s.url(&co.path("/me")))).await.check(200);
+    assert_eq!(me.body["username"], "boss");
+    let csrf = me.cookie("idora_csrf").expect("a CSRF cookie on the first GET");
+    assert!(csrf.len() >= 32);
+
+    // A state change without the header is refused…
+    let post = |name: &str| browser.post(s.url(&co.path("/departments"))).json(&json!({"name": name}));
+    let r = s.send(post("Kassa")).await.refused(403, "csrf_failed");
+    assert_eq!(r.message(), msg(idora::web::i18n::Lang::En, "error.csrf_failed"));
+    // …so is a wrong token, and so is another site's origin with the right one…
+    s.send(post("Kassa").header("x-csrf-token", "0".repeat(64))).await.refused(403, "csrf_failed");
+    s.send(post("Kassa").header("x-csrf-token", &csrf).header("origin", "http://evil.example")).await.refused(403, "csrf_failed");
+    let patch = browser.patch(s.url(&co.path(&format!("/users/{}", co.admin_id)))).json(&json!({"full_name": "X"}));
+    s.send(patch).await.refused(403, "csrf_failed");
+    // …and nothing was written.
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    assert_eq!(list.body, json!([]));
+
+    // With the token it goes through, from this origin or none.
+    let r = s.send(post("Kassa").header("x-csrf-token", &csrf)).await.check(201);
+    assert_eq!(r.body["name"], "Kassa");
+    s.send(post("Kredit").header("x-csrf-token", &csrf).header("origin", s.base.clone())).await.check(201);
+    // The `_csrf` query parameter works where a header cannot be set.
+    s.send(browser.post(s.url(&format!("{}?_csrf={csrf}", co.path("/departments")))).json(&json!({"name": "IT"}))).await.check(201);
+
+    // A Bearer request carries no ambient credential: no token needed.
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "HR"})).await.check(201);
+    // Even from a client that also holds our cookies.
+    let r = s.send(browser.post(s.url(&co.path("/departments"))).bearer_auth(&co.admin).json(&json!({"name": "Legal"}))).await;
+    r.check(201);
+
+    // Logging out through the form needs the token as a field.
+    let r = s.send(browser.post(s.url("/c/acme/logout")).form(&[("x", "y")])).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+    let r = s.send(browser.post(s.url("/c/acme/logout")).form(&[("_csrf", csrf.as_str())])).await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text);
+    // The cookie session is over.
+    s.send(browser.get(s.url(&co.path("/me")))).await.refused(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn an_inactive_company_admits_only_those_who_set_it_up() {
+    let s = start().await;
+    let co = s.company("acme", false).await;
+    let root = s.root().await;
+
+    // The admin sets the company up while it is closed.
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    let dept = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201).id();
+    s.add_user(&co, "aziz", "employee").await;
+    s.add_user(&co, "dilnoza", "director").await;
+    let body = json!({"username": "malika", "role": "manager", "department_id": dept, "password": USER_PASSWORD});
+    s.post(&co.path("/users"), &co.admin, body).await.check(201);
+
+    // Others are told the company is not open yet — after a right password only.
+    let r = s.login("acme", "aziz", USER_PASSWORD).await.refused(403, "company_inactive");
+    assert_eq!(r.message(), msg(idora::web::i18n::Lang::En, "error.company_inactive"));
+    s.login("acme", "malika", USER_PASSWORD).await.refused(403, "company_inactive");
+    s.login("acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+    // A director also sets up (company.setup).
+    s.login("acme", "dilnoza", USER_PASSWORD).await.check(200);
+
+    // Activation opens it to everyone.
+    s.post("/api/v1/companies/acme/activate", &root, json!({})).await.check(200);
+    let aziz = s.login("acme", "aziz", USER_PASSWORD).await.check(200).str("access_token");
+    s.get(&co.path("/me"), &aziz).await.check(200);
+
+    // Closing it again shuts out existing sessions on their next request.
+    s.post("/api/v1/companies/acme/deactivate", &root, json!({})).await.check(200);
+    s.get(&co.path("/me"), &aziz).await.refused(403, "company_inactive");
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    // The company's public page says it is not open yet.
+    let page = s.send(s.http.request(Method::GET, s.url("/c/acme/login"))).await.check(200);
+    assert!(page.text.contains(&msg(idora::web::i18n::Lang::En, "company.not_open_staff")), "{}", page.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_session_outlives_its_access_token_even_with_parallel_requests() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = s.send(browser.post(s.url(&co.path("/auth/login"))).json(&json!({"username": "boss", "password": ADMIN_PASSWORD}))).await;
+    let first_refresh = login.check(200).cookie("idora_rt").unwrap();
+
+    // The access cookie has run out; the page and its parts ask at once.
+    s.advance(SignedDuration::from_mins(16));
+    let get = |path: &str| s.send(browser.get(s.url(&co.path(path))));
+    let (a, b, c) = tokio::join!(get("/me"), get("/departments"), get("/branches"));
+    for r in [&a, &b, &c] {
+        assert_eq!(r.status.as_u16(), 200, "every parallel request is served: {}", r.text);
+    }
+    let rotated = a.cookie("idora_rt").expect("the middleware rotated the session");
+    assert_ne!(rotated, first_refresh);
+    assert_eq!(b.cookie("idora_rt").as_deref(), Some(rotated.as_str()), "one rotation, shared");
+    s.get(&co.path("/me"), "").await.refused(401, "unauthorized");
+    get("/me").await.check(200);
+
+    // Later, the same again: still signed in.
+    s.advance(SignedDuration::from_mins(16));
+    let (a, b) = tokio::join!(get("/me"), get("/users"));
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200), "{} / {}", a.text, b.text);
+
+    // But a replay of the first refresh cookie, long after it was rotated,
+    // is a stolen token: the whole session ends.
+    s.advance(SignedDuration::from_mins(1));
+    let thief = s.send(s.http.get(s.url(&co.path("/me"))).header("cookie", format!("idora_rt={first_refresh}"))).await;
+    thief.refused(401, "unauthorized");
+    s.advance(SignedDuration::from_mins(16));
+    get("/me").await.refused(401, "unauthorized");
+}

@@ -1,0 +1,248 @@
+//! A real server per test: a fresh data folder, a free port, a clock the test
+//! moves, a platform admin, and small helpers to talk JSON to it.
+
+use idora::app::AppState;
+use idora::clock::ManualClock;
+use idora::config::Config;
+use idora::server::Running;
+use idora::web::i18n::{Lang, t, tf};
+use jiff::SignedDuration;
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub const ROOT: &str = "root";
+pub const ROOT_PASSWORD: &str = "root-secret-1";
+pub const ADMIN_PASSWORD: &str = "admin-secret-1";
+pub const USER_PASSWORD: &str = "user-secret-1";
+
+pub struct Server {
+    pub running: Running,
+    pub clock: Arc<ManualClock>,
+    pub http: Client,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A server with the default test configuration.
+pub async fn start() -> Server {
+    start_with(|_| {}).await
+}
+
+/// A server whose configuration the test may change first (rate limits,
+/// body limit). Logins are not rate-limited unless the test says so.
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        Config { data_dir: dir.path().join("data"), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 10_000, ..Config::default() };
+    tweak(&mut config);
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let state = AppState::open(config, clock.clone()).unwrap();
+    idora::tenancy::service::upsert_platform_admin(&state.platform, state.now_ms(), ROOT, ROOT_PASSWORD.into()).await.unwrap();
+    let running = idora::server::start(state).await.unwrap();
+    let base = running.url();
+    let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    Server { running, clock, http, base, _dir: dir }
+}
+
+/// What a client sees of a response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub body: Value,
+}
+
+impl Resp {
+    pub async fn read(r: reqwest::Response) -> Resp {
+        let status = r.status();
+        assert!(status != StatusCode::INTERNAL_SERVER_ERROR, "the server failed (500) on {}", r.url());
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, headers, text, body }
+    }
+
+    /// Asserts the status and returns the response.
+    #[track_caller]
+    pub fn check(self, status: u16) -> Resp {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        self
+    }
+
+    /// Asserts an error response: status, JSON shape and stable kind.
+    #[track_caller]
+    pub fn refused(self, status: u16, kind: &str) -> Resp {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(self.kind(), kind, "unexpected error kind; body: {}", self.text);
+        assert!(!self.message().is_empty(), "an error has a message: {}", self.text);
+        assert!(
+            self.headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json")),
+            "an API error is JSON: {:?}",
+            self.headers
+        );
+        self
+    }
+
+    pub fn kind(&self) -> &str {
+        self.body["error"]["kind"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn str(&self, key: &str) -> String {
+        self.body[key].as_str().unwrap_or_else(|| panic!("no string {key} in {}", self.text)).to_string()
+    }
+
+    pub fn id(&self) -> u64 {
+        self.body["id"].as_u64().unwrap_or_else(|| panic!("no id in {}", self.text))
+    }
+
+    /// The `Set-Cookie` value of cookie `name`, if the response sets it.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+/// A catalogue message, as the server should say it.
+pub fn msg(lang: Lang, key: &str) -> String {
+    t(lang, key).to_string()
+}
+
+pub fn msg_with(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    tf(lang, key, args)
+}
+
+/// The API path of a company.
+pub fn c(slug: &str, path: &str) -> String {
+    format!("/c/{slug}/api/v1{path}")
+}
+
+/// One company with its first admin signed in.
+pub struct Company {
+    pub slug: String,
+    pub admin: String,
+    pub admin_refresh: String,
+    pub admin_id: u64,
+}
+
+impl Company {
+    pub fn path(&self, path: &str) -> String {
+        c(&self.slug, path)
+    }
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server gracefully and starts it again on the same data
+    /// folder (on a new port).
+    pub async fn restart(self) -> Server {
+        let Server { running, clock, http, _dir, .. } = self;
+        let config = running.state.config.clone();
+        running.shutdown().await.unwrap();
+        let state = AppState::open(config, clock.clone()).unwrap();
+        let running = idora::server::start(state).await.unwrap();
+        let base = running.url();
+        Server { running, clock, http, base, _dir }
+    }
+
+    pub fn advance(&self, by: SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn send(&self, req: RequestBuilder) -> Resp {
+        Resp::read(req.send().await.unwrap()).await
+    }
+
+    /// A request; an empty token sends none.
+    pub fn req(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        let r = self.http.request(method, self.url(path));
+        if token.is_empty() { r } else { r.bearer_auth(token) }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(self.req(Method::GET, path, token)).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(self.req(Method::POST, path, token).json(&body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(self.req(Method::PATCH, path, token).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.send(self.req(Method::PUT, path, token).json(&body)).await
+    }
+
+    /// The platform admin's access token.
+    pub async fn root(&self) -> String {
+        self.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": ROOT_PASSWORD})).await.check(200).str("access_token")
+    }
+
+    /// Creates a company through the platform API, with a known admin password.
+    pub async fn create_company(&self, root: &str, slug: &str, language: &str) -> Resp {
+        let body = json!({
+            "name": format!("{slug} Ltd"),
+            "slug": slug,
+            "language": language,
+            "admin_username": "boss",
+            "admin_password": ADMIN_PASSWORD,
+        });
+        self.post("/api/v1/companies", root, body).await.check(201)
+    }
+
+    /// A company (active or not) with its admin signed in.
+    pub async fn company(&self, slug: &str, active: bool) -> Company {
+        let root = self.root().await;
+        self.create_company(&root, slug, "en").await;
+        if active {
+            self.post(&format!("/api/v1/companies/{slug}/activate"), &root, json!({})).await.check(200);
+        }
+        let pair = self.login(slug, "boss", ADMIN_PASSWORD).await.check(200);
+        let admin = pair.str("access_token");
+        let admin_id = self.get(&c(slug, "/me"), &admin).await.check(200).id();
+        Company { slug: slug.into(), admin, admin_refresh: pair.str("refresh_token"), admin_id }
+    }
+
+    pub async fn login(&self, slug: &str, username: &str, password: &str) -> Resp {
+        self.post(&c(slug, "/auth/login"), "", json!({"username": username, "password": password})).await
+    }
+
+    /// Creates a user with `role` (and the test password); returns the id.
+    pub async fn add_user(&self, co: &Company, username: &str, role: &str) -> u64 {
+        let body = json!({"username": username, "full_name": format!("{username} full"), "role": role, "password": USER_PASSWORD});
+        self.post(&co.path("/users"), &co.admin, body).await.check(201).id()
+    }
+
+    /// Creates a user and signs them in (the company must admit them);
+    /// returns the id and the access token.
+    pub async fn user(&self, co: &Company, username: &str, role: &str) -> (u64, String) {
+        let id = self.add_user(co, username, role).await;
+        let token = self.login(&co.slug, username, USER_PASSWORD).await.check(200).str("access_token");
+        (id, token)
+    }
+}

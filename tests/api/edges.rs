@@ -1,0 +1,146 @@
+//! Service edges: health, readiness, metrics, security headers, request ids,
+//! body limits, malformed input and unknown routes.
+
+use crate::common::*;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+
+    let h = s.get("/healthz", "").await.check(200);
+    assert_eq!(h.body["status"], "ok");
+    let r = s.get("/readyz", "").await.check(200);
+    assert_eq!(r.body["status"], "ready");
+    assert!(r.body["databases_open"].as_u64().unwrap() >= 2, "platform and the open company: {}", r.text);
+
+    let m = s.get("/metrics", "").await.check(200);
+    assert!(m.header("content-type").unwrap().starts_with("text/plain"));
+    assert!(m.text.contains("idora_http_requests_total"), "{}", m.text);
+    assert!(m.text.lines().any(|l| l.starts_with("idora_http_requests_total{") && l.contains("status=\"200\"")), "{}", m.text);
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_a_request_id() {
+    let s = start().await;
+    for path in ["/healthz", "/admin/login", "/api/v1/companies", "/no/such/page", "/api/v1/no-such-thing"] {
+        let r = s.get(path, "").await;
+        let csp = r.header("content-security-policy").unwrap_or_else(|| panic!("CSP on {path}"));
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'") && csp.contains("object-src 'none'"), "{csp}");
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(r.header("referrer-policy").is_some(), "{path}");
+        let id = r.header("x-request-id").unwrap_or_else(|| panic!("a request id on {path}"));
+        assert!(id.len() >= 8, "{id}");
+    }
+    // A request id the client sends comes back, for tracing across hops.
+    let r = s.send(s.http.get(s.url("/healthz")).header("x-request-id", "trace-me-42")).await.check(200);
+    assert_eq!(r.header("x-request-id"), Some("trace-me-42"));
+    let r = s.send(s.http.get(s.url("/api/v1/companies")).header("x-request-id", "trace-me-43")).await.refused(401, "unauthorized");
+    assert_eq!(r.header("x-request-id"), Some("trace-me-43"));
+    // Two requests without one get different ids.
+    let a = s.get("/healthz", "").await;
+    let b = s.get("/healthz", "").await;
+    assert_ne!(a.header("x-request-id"), b.header("x-request-id"));
+    // API answers are not cached.
+    assert_eq!(a.header("cache-control"), Some("no-store"));
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_413() {
+    let s = start_with(|c| c.body_limit = 4096).await;
+    let co = s.company("acme", true).await;
+    let big = "x".repeat(16 * 1024);
+    let r = s.post("/api/v1/auth/login", "", json!({"username": big, "password": "x"})).await.refused(413, "payload_too_large");
+    assert!(!r.message().is_empty());
+    s.post(&co.path("/departments"), &co.admin, json!({"name": big})).await.refused(413, "payload_too_large");
+    // Under the limit all is well.
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+}
+
+#[tokio::test]
+async fn malformed_input_is_a_client_error_never_a_500() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let root = s.root().await;
+    let raw = |method: Method, path: &str, token: &str, ct: &str, body: &'static str| {
+        let mut r = s.req(method, path, token).body(body);
+        if !ct.is_empty() {
+            r = r.header("content-type", ct);
+        }
+        r
+    };
+
+    // Not JSON at all: 400 with what the parser said.
+    let r = s.send(raw(Method::POST, "/api/v1/auth/login", "", "application/json", "{not json")).await.refused(400, "bad_request");
+    assert!(r.body["error"]["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.text);
+    s.send(raw(Method::POST, &co.path("/auth/login"), "", "application/json", "")).await.refused(400, "bad_request");
+    s.send(raw(Method::POST, &co.path("/users"), &co.admin, "application/json", r#"{"username": }"#)).await.refused(400, "bad_request");
+    // JSON of the wrong shape: 422.
+    s.send(raw(Method::POST, &co.path("/auth/login"), "", "application/json", "null")).await.refused(422, "validation");
+    s.send(raw(Method::POST, &co.path("/auth/login"), "", "application/json", "[]")).await.refused(422, "validation");
+    s.send(raw(Method::POST, &co.path("/users"), &co.admin, "application/json", r#"{"username": 5}"#)).await.refused(422, "validation");
+    s.send(raw(Method::PATCH, &co.path(&format!("/users/{}", co.admin_id)), &co.admin, "application/json", r#"{"department_id": -1}"#))
+        .await
+        .refused(422, "validation");
+    s.send(raw(Method::PATCH, &co.path("/branches/1"), &co.admin, "application/json", r#"{"hours": {"mon": [9, 18]}}"#))
+        .await
+        .refused(422, "validation");
+    // Not JSON by its content type: 415.
+    s.send(raw(Method::POST, &co.path("/departments"), &co.admin, "text/plain", r#"{"name":"X"}"#))
+        .await
+        .refused(415, "unsupported_media_type");
+    s.send(raw(Method::POST, "/api/v1/companies", &root, "", r#"{"name":"X"}"#)).await.refused(415, "unsupported_media_type");
+    // Ids and numbers out of range.
+    s.get(&co.path("/users/18446744073709551616"), &co.admin).await.refused(404, "not_found");
+    s.get(&co.path("/users/-1"), &co.admin).await.refused(404, "not_found");
+    s.get(&format!("{}?limit=-5", co.path("/audit")), &co.admin).await.refused(400, "bad_request");
+    s.get(&format!("{}?limit=100000000000000000000", co.path("/audit")), &co.admin).await.refused(400, "bad_request");
+    s.get(&format!("{}?limit=0", co.path("/audit")), &co.admin).await.check(200);
+    // Very long and strange strings are refused, not stored or crashed on.
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "a\u{0}b"})).await.refused(422, "validation");
+    assert_eq!(r.field(), "name");
+    s.post(&co.path("/auth/login"), "", json!({"username": "\u{0}", "password": ""})).await.refused(401, "invalid_credentials");
+    s.post(&co.path("/auth/refresh"), "", json!({"refresh_token": ""})).await.refused(401, "unauthorized");
+    s.send(s.http.get(s.url(&co.path("/me"))).header("authorization", "Bearer")).await.refused(401, "unauthorized");
+    s.send(s.http.get(s.url(&co.path("/me"))).header("authorization", "Basic Zm9vOmJhcg==")).await.refused(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_companies_are_404() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.get("/api/v1/no-such-thing", "").await.refused(404, "not_found");
+    s.get(&co.path("/no-such-thing"), &co.admin).await.refused(404, "not_found");
+    let r = s.get("/c/nobody/api/v1/me", &co.admin).await.refused(404, "not_found");
+    // No company, no company language: Idora's default, Uzbek.
+    assert_eq!(r.message(), msg(idora::web::i18n::Lang::Uz, "error.company_not_found"));
+    s.post("/c/nobody/api/v1/auth/login", "", json!({"username": "boss", "password": ADMIN_PASSWORD})).await.refused(404, "not_found");
+    // A page that does not exist is an HTML page, not JSON.
+    let r = s.get("/no/such/page", "").await.check(404);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"), "{:?}", r.headers);
+    // A method a route does not take is refused as a client error.
+    let root = s.root().await;
+    let r = s.send(s.req(Method::DELETE, "/api/v1/companies", &root)).await;
+    assert_eq!(r.status.as_u16(), 405, "{}", r.text);
+    assert!(!r.kind().is_empty(), "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_restart_many_first_requests_open_a_company_once() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let s = s.restart().await;
+    // The company's database is opened lazily, by whichever request comes
+    // first; eight at once must all be served (none told "unavailable").
+    let me = co.path("/me");
+    let calls: Vec<_> = (0..8).map(|_| s.get(&me, &co.admin)).collect();
+    for r in futures_util::future::join_all(calls).await {
+        r.check(200);
+    }
+    let r = s.get("/readyz", "").await.check(200);
+    assert_eq!(r.body["databases_open"], 2);
+}
