@@ -238,6 +238,27 @@ fn revoke_family_in(tx: &redb::WriteTransaction, family: &[u8], now_ms: i64) -> 
     Ok(())
 }
 
+/// Ends every session of an account except `keep` (a family id in hex, the
+/// session making the change); used when its password changes.
+pub fn revoke_account_in(tx: &redb::WriteTransaction, account_id: u64, keep: Option<&str>, now_ms: i64) -> Result<(), AppError> {
+    let keep = keep.and_then(|k| hex::decode(k).ok());
+    let mut doomed = Vec::new();
+    {
+        let f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+        for row in f.iter().map_err(store_err)? {
+            let (k, v) = row.map_err(store_err)?;
+            let fam = dec::<FamilyRecord>(v.value())?;
+            if fam.account_id == account_id && fam.revoked_at.is_none() && keep.as_deref() != Some(k.value()) {
+                doomed.push(k.value().to_vec());
+            }
+        }
+    }
+    for family in doomed {
+        revoke_family_in(tx, &family, now_ms)?;
+    }
+    Ok(())
+}
+
 /// Whether the session family named by an access token is still alive.
 pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
     let Ok(family) = hex::decode(sid) else { return Ok(false) };

@@ -56,6 +56,10 @@ pub async fn set_role_permissions(
     if role == "owner" {
         return Err(AppError::invalid("role", "validation.owner_fixed"));
     }
+    // Nobody can take away the permission they would need to undo it.
+    if role == actor.role && actor.permissions.is_some() && !permissions.iter().any(|p| p.trim() == "roles.manage") {
+        return Err(AppError::new(ErrorKind::Conflict).with_message("error.own_roles_manage"));
+    }
     let mut perms: Vec<String> = Vec::new();
     for p in permissions {
         let p = p.trim().to_string();
@@ -239,6 +243,9 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: New
 /// password to show once.
 pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Actor, input: NewUser) -> Result<(u64, Option<String>), AppError> {
     actor.require("users.manage")?;
+    if input.role.trim() == "owner" && !is_owner(actor) {
+        return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
+    }
     let (plain, generated) = match input.password.clone().filter(|p| !p.is_empty()) {
         Some(p) => (p, None),
         None => {
@@ -270,7 +277,15 @@ pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Actor, id: u
     if id == actor.id && (patch.active == Some(false) || patch.role.as_deref().is_some_and(|r| r != actor.role)) {
         return Err(AppError::new(ErrorKind::Conflict).with_message("error.cannot_change_self"));
     }
-    apply_user_patch(state, tenant, actor, id, patch).await
+    if patch.role.as_deref().is_some_and(|r| r.trim() == "owner") && !is_owner(actor) {
+        return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
+    }
+    apply_user_patch(state, tenant, actor, id, patch, None).await
+}
+
+/// Only an owner makes or changes owners (the system may too).
+fn is_owner(actor: &Actor) -> bool {
+    actor.permissions.is_none() || actor.role == "owner"
 }
 
 /// Changes a user's own profile: name, phone, language, password.
@@ -290,10 +305,19 @@ pub async fn update_profile(
             return Err(AppError::invalid("current_password", "validation.current_password"));
         }
     }
-    apply_user_patch(state, tenant, &Actor::from(user), user.id, patch).await
+    apply_user_patch(state, tenant, &Actor::from(user), user.id, patch, Some(user.sid.clone())).await
 }
 
-async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, patch: UserPatch) -> Result<AccountV1, AppError> {
+/// Applies a change to a user. A new password ends every other session of
+/// that user (all but `keep_session`, the one making the change).
+async fn apply_user_patch(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    id: u64,
+    patch: UserPatch,
+    keep_session: Option<String>,
+) -> Result<AccountV1, AppError> {
     let full_name = patch.full_name.as_deref().map(|n| parse_name("full_name", n, 120)).transpose()?;
     let phone = match &patch.phone {
         Some(p) => Some(parse_phone(p.as_deref())?),
@@ -321,6 +345,9 @@ async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: 
             let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
             let old = get_record::<AccountRecord>(&users, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
+            if old.role == "owner" && id != who.id && !is_owner(&who) {
+                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
+            }
             let mut u = old.clone();
             let mut ch = Changes::default();
             if let Some(v) = &full_name {
@@ -358,6 +385,7 @@ async fn apply_user_patch(state: &AppState, tenant: &Tenant, actor: &Actor, id: 
                 u.language = v.clone();
             }
             if let Some(h) = &hash {
+                crate::auth::session::revoke_account_in(tx, id, keep_session.as_deref(), now)?;
                 ch.secret("password");
                 u.password_hash = h.clone();
                 u.failed_logins = 0;

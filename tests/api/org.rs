@@ -389,3 +389,50 @@ async fn branding_colour_is_set_and_applied() {
         audit.text
     );
 }
+
+#[tokio::test]
+async fn only_an_owner_makes_or_changes_an_owner() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let body = json!({"username": "boss2", "role": "owner", "password": "long-password-1"});
+    let r = s.post(&co.path("/users"), &co.admin, body).await.refused(403, "forbidden");
+    assert_eq!(r.message(), msg(Lang::En, "error.owner_only"));
+    let (employee, _) = s.user(&co, "aziz", "employee").await;
+    s.patch(&co.path(&format!("/users/{employee}")), &co.admin, json!({"role": "owner"})).await.refused(403, "forbidden");
+    // The platform created this company without an owner; the system gives one.
+    let owner_id = {
+        let state = s.running.state.clone();
+        let tenant = state.tenants.get("acme").unwrap();
+        let input = idora::org::service::NewUser { username: "founder".into(), role: "owner".into(), ..Default::default() };
+        idora::org::service::insert_user(tenant.db().unwrap(), state.now_ms(), None, input, "founder-password".into()).await.unwrap()
+    };
+    let owner = s.login("acme", "founder", "founder-password").await.check(200).str("access_token");
+    // An admin cannot switch the owner off or demote them; the owner can make another owner.
+    s.patch(&co.path(&format!("/users/{owner_id}")), &co.admin, json!({"active": false})).await.refused(403, "forbidden");
+    s.patch(&co.path(&format!("/users/{employee}")), &owner, json!({"role": "owner"})).await.check(200);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_take_role_management_from_their_own_role() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let r = s.put(&co.path("/roles/admin"), &co.admin, json!({"permissions": ["users.view"]})).await.refused(409, "conflict");
+    assert_eq!(r.message(), msg(Lang::En, "error.own_roles_manage"));
+    s.put(&co.path("/roles/admin"), &co.admin, json!({"permissions": ["users.view", "roles.manage"]})).await.check(200);
+}
+
+#[tokio::test]
+async fn a_new_password_ends_the_other_sessions() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let id = s.add_user(&co, "aziz", "employee").await;
+    let first = s.login("acme", "aziz", USER_PASSWORD).await.check(200);
+    let (access, refresh) = (first.str("access_token"), first.str("refresh_token"));
+    s.get(&co.path("/me"), &access).await.check(200);
+    // The admin resets the password: the old session is over at once.
+    s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"password": "brand-new-pass-2"})).await.check(200);
+    s.get(&co.path("/me"), &access).await.refused(401, "unauthorized");
+    let r = s.send(s.http.post(s.url(&co.path("/auth/refresh"))).json(&json!({"refresh_token": refresh}))).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    s.login("acme", "aziz", "brand-new-pass-2").await.check(200);
+}
