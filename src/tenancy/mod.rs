@@ -133,9 +133,9 @@ pub fn tenant_dir(data_dir: &Path, slug: &str) -> PathBuf {
 }
 
 /// Words a company may not take as its slug: they name pages and APIs.
-pub const RESERVED_SLUGS: [&str; 24] = [
+pub const RESERVED_SLUGS: [&str; 26] = [
     "admin", "api", "assets", "auth", "c", "t", "static", "login", "logout", "healthz", "readyz", "metrics", "platform", "www", "idora",
-    "system", "root", "support", "help", "docs", "status", "public", "kiosk", "display",
+    "system", "root", "support", "help", "docs", "status", "public", "kiosk", "display", "new", "lang",
 ];
 
 /// A company slug: `^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$`, not reserved.

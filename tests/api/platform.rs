@@ -120,7 +120,7 @@ async fn bad_company_input_is_refused_with_the_field() {
         assert_eq!(r.field(), "slug", "{bad}: {}", r.text);
     }
     let format_message = s.post("/api/v1/companies", &root, with("slug", json!("ab"))).await.message().to_string();
-    for reserved in ["admin", "api", "assets", "login", "healthz", "metrics", "kiosk"] {
+    for reserved in ["admin", "api", "assets", "login", "healthz", "metrics", "kiosk", "new"] {
         let r = s.post("/api/v1/companies", &root, with("slug", json!(reserved))).await.refused(422, "validation");
         assert_eq!(r.field(), "slug");
         assert_ne!(r.message(), format_message, "a reserved word is told apart from a bad format");
