@@ -27,7 +27,10 @@ pub fn platform_router() -> Router<AppState> {
 }
 
 pub fn tenant_router() -> Router<AppState> {
-    Router::new().route("/login", get(tenant_login_page).post(tenant_login_submit)).route("/logout", axum::routing::post(tenant_logout))
+    Router::new()
+        .route("/login", get(tenant_login_page).post(tenant_login_submit))
+        .route("/logout", axum::routing::post(tenant_logout))
+        .route("/lang", get(switch_company_lang))
 }
 
 #[derive(Deserialize, Default)]
@@ -169,6 +172,25 @@ async fn tenant_logout(State(state): State<AppState>, tenant: Tenant, headers: a
 struct LangQuery {
     set: String,
     next: Option<String>,
+}
+
+/// The language switch on a company's pages: the cookie, and for a
+/// signed-in user their saved language too (it outranks the cookie).
+async fn switch_company_lang(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    user: Result<crate::web::extract::CurrentUser, AppError>,
+    q: Query<LangQuery>,
+) -> Response {
+    if let (Ok(user), Some(lang)) = (user, Lang::parse(&q.set))
+        && user.account.language.as_deref() != Some(lang.code())
+    {
+        let patch = crate::org::service::UserPatch { language: Some(Some(lang.code().to_string())), ..Default::default() };
+        if let Err(e) = crate::org::service::update_profile(&state, &tenant, &user, patch, None).await {
+            tracing::warn!(error = %e, "saving the language failed");
+        }
+    }
+    switch_lang(State(state), q).await
 }
 
 /// Remembers a language choice in a cookie and goes back.

@@ -117,3 +117,20 @@ async fn the_users_saved_language_wins() {
         .refused(422, "validation");
     assert_eq!(r.message(), msg_with(Lang::Ru, "validation.hours_order", &[("day", "tue")]));
 }
+
+#[tokio::test]
+async fn the_language_switch_also_changes_a_signed_in_users_saved_language() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let (id, token) = s.user(&co, "aziz", "employee").await;
+    s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"language": "ru"})).await.check(200);
+    let r = s.send(s.req(Method::GET, "/c/acme/lang?set=uz&next=/c/acme/", &token)).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/c/acme/"));
+    let me = s.get(&co.path(&format!("/users/{id}")), &co.admin).await.check(200);
+    assert_eq!(me.body["language"], "uz", "the saved language follows the switch");
+    // Without a session the switch only sets the cookie, and a foreign `next` is ignored.
+    let r = s.send(s.req(Method::GET, "/c/acme/lang?set=en&next=https://evil.example/", "")).await;
+    assert_eq!(r.header("location"), Some("/"));
+    assert!(r.cookie("idora_lang").is_some_and(|v| v == "en"));
+}
