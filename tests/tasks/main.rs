@@ -554,3 +554,36 @@ async fn a_role_change_is_told_to_that_user() {
     assert_eq!(n["text"], "Ваша роль теперь: Менеджер.");
     assert!(w.notes("operator").await.is_empty(), "nobody else hears of it");
 }
+
+/// Every move by every role, on a task the manager gave the employee of
+/// their own department: allowed (200), refused (403), or not even visible
+/// (404).
+#[tokio::test]
+async fn every_move_by_every_role() {
+    let w = world().await;
+    let roles = ["owner", "director", "admin", "manager", "employee", "operator"];
+    // (move, the state it starts from, expected status per role in `roles` order)
+    let table: [(&str, &[&str], [u16; 6]); 5] = [
+        ("in_progress", &[], [403, 403, 404, 403, 200, 404]),
+        ("pending_review", &["in_progress"], [403, 403, 404, 403, 200, 404]),
+        ("completed", &["in_progress", "pending_review"], [200, 200, 404, 200, 403, 404]),
+        ("redo", &["in_progress", "pending_review"], [200, 200, 404, 200, 403, 404]),
+        ("rejected", &[], [200, 200, 404, 200, 403, 404]),
+    ];
+    for (to, path, expected) in table {
+        for (role, want) in roles.iter().zip(expected) {
+            let id = w.task("manager", "employee", &format!("{to} by {role}")).await["id"].as_u64().unwrap();
+            for step in path {
+                assert_eq!(w.move_to("employee", id, step, None).await.0, StatusCode::OK);
+            }
+            let (s, v) = w.move_to(role, id, to, Some("sabab")).await;
+            assert_eq!(s.as_u16(), want, "{role} moving a task to {to}: {v}");
+            let now = w.get("manager", &format!("/tasks/{id}")).await.1;
+            if want == 200 {
+                assert_eq!(now["status"], to);
+            } else {
+                assert_ne!(now["status"], to, "a refused move changes nothing");
+            }
+        }
+    }
+}
