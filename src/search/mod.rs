@@ -77,7 +77,15 @@ pub fn fold(s: &str) -> String {
         };
         out.push_str(m);
     }
-    out
+    // People write ҳ/х (and Latin h/x) interchangeably, above all in
+    // Russian spelling ("Хисобот" for "Hisobot"); sh and ch stay as they are.
+    let mut folded = String::with_capacity(out.len());
+    let mut prev = ' ';
+    for c in out.chars() {
+        folded.push(if c == 'h' && prev != 's' && prev != 'c' { 'x' } else { c });
+        prev = c;
+    }
+    folded
 }
 
 #[derive(Clone, Copy)]
@@ -451,6 +459,8 @@ mod tests {
         assert_eq!(fold("Шоҳруҳ Ўринбоев"), fold("Shohruh O‘rinboev"));
         assert_eq!(fold("Ғайрат"), fold("G'ayrat"));
         assert_eq!(fold("Хасанова"), "xasanova");
-        assert_eq!(fold("ҲИСОБОТ"), "hisobot");
+        assert_eq!(fold("ҲИСОБОТ"), fold("hisobot"));
+        assert_eq!(fold("Хисобот"), fold("Hisobot"), "Russian х for Uzbek ҳ");
+        assert_eq!(fold("Шоҳруҳ"), "shoxrux", "sh stays sh");
     }
 }
