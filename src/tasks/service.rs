@@ -231,6 +231,10 @@ fn set_status(t: &mut TaskV1, to: TaskStatus, now: i64) {
             }
         }
     }
+    // A finished task has no deadline left to decide on.
+    if is_final(to) {
+        t.deadline_request = None;
+    }
     t.status = to;
     t.updated_at = now;
 }
@@ -765,6 +769,9 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool
             let old = load(tx, id)?;
             if !who2.can_see(&old) {
                 return Err(not_found());
+            }
+            if is_final(old.status) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
             }
             let mut t = old.clone();
             let mut sent = Vec::new();
