@@ -51,10 +51,15 @@ pub fn router() -> Router<AppState> {
 
 // ---------- the frame every signed-in page shares ----------
 
+/// Where a signed-in page belongs, for the navigation. Other features'
+/// pages (tasks, the calendar) use the same frame through [`Ctx`].
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(crate) enum Section {
     Home,
     Profile,
+    Tasks,
+    Calendar,
+    Notifications,
     Users,
     Departments,
     Branches,
@@ -80,6 +85,12 @@ const SECTIONS: [SectionDef; 6] = [
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
+/// Sections every signed-in user has, before the admin ones.
+const STAFF_SECTIONS: [SectionDef; 2] = [
+    SectionDef { section: Section::Tasks, path: "tasks", perm: "", label: "tasks.nav.tasks" },
+    SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
+];
+
 fn about_text(lang: Lang, s: Section) -> &'static str {
     match s {
         Section::Users => t(lang, "dash.about.users"),
@@ -88,36 +99,38 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
         Section::Roles => t(lang, "dash.about.roles"),
         Section::Branding => t(lang, "dash.about.branding"),
         Section::Audit => t(lang, "dash.about.audit"),
-        Section::Home | Section::Profile => "",
+        Section::Tasks => t(lang, "tasks.about.tasks"),
+        Section::Calendar => t(lang, "tasks.about.calendar"),
+        Section::Home | Section::Profile | Section::Notifications => "",
     }
 }
 
 /// The signed-in user and the page context, in the user's language.
-struct Ctx {
-    user: CurrentUser,
-    page: Page,
+pub(crate) struct Ctx {
+    pub(crate) user: CurrentUser,
+    pub(crate) page: Page,
 }
 
 impl Ctx {
-    fn new(user: CurrentUser, page: Page) -> Ctx {
+    pub(crate) fn new(user: CurrentUser, page: Page) -> Ctx {
         let page = page.with_lang(user.lang);
         Ctx { user, page }
     }
 
-    fn lang(&self) -> Lang {
+    pub(crate) fn lang(&self) -> Lang {
         self.page.lang
     }
 
-    fn tenant(&self) -> &Tenant {
+    pub(crate) fn tenant(&self) -> &Tenant {
         &self.user.tenant
     }
 
     /// A path inside this company: `url("admin/users")` → `/c/<slug>/admin/users`.
-    fn url(&self, rest: &str) -> String {
+    pub(crate) fn url(&self, rest: &str) -> String {
         format!("/c/{}/{}", self.user.tenant.slug, rest)
     }
 
-    fn csrf(&self) -> &str {
+    pub(crate) fn csrf(&self) -> &str {
         &self.page.csrf
     }
 
@@ -125,14 +138,14 @@ impl Ctx {
         SECTIONS.iter().filter(|s| self.user.can(s.perm))
     }
 
-    fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
-        let mut nav = Vec::new();
-        if self.sections().next().is_some() {
-            nav.push(NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home });
-            for s in self.sections() {
-                nav.push(NavItem { href: self.url(s.path), label: s.label, active: current == s.section });
-            }
+    /// The page in the staff frame: the navigation, the notification bell
+    /// with the unread count, the toasts and the live script.
+    pub(crate) fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
+        let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home }];
+        for s in STAFF_SECTIONS.iter().chain(self.sections()) {
+            nav.push(NavItem { href: self.url(s.path), label: s.label, active: current == s.section });
         }
+        let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
         let shell = Shell {
             lang: self.lang(),
             title,
@@ -147,7 +160,13 @@ impl Ctx {
             path: &self.page.path,
             notice,
         };
-        layout::render(shell, body)
+        let live = layout::Live {
+            company: &self.user.tenant.slug,
+            bell_href: self.url("notifications"),
+            bell_label: t(self.lang(), "tasks.notifications.title"),
+            unread,
+        };
+        layout::render_live(shell, Some(live), body)
     }
 }
 
@@ -246,7 +265,7 @@ fn dashboard(c: &Ctx) -> Markup {
             p.hint { (t(lang, "dash.inactive")) }
         }
         div.tiles {
-            @for s in c.sections() {
+            @for s in STAFF_SECTIONS.iter().chain(c.sections()) {
                 a.tile href=(c.url(s.path)) {
                     strong { (t(lang, s.label)) }
                     span { (about_text(lang, s.section)) }

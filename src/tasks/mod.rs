@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod ical;
+pub mod pages;
 pub mod service;
 
 use crate::store::schema::TaskStatus;

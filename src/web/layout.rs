@@ -33,6 +33,32 @@ pub struct Shell<'a> {
     pub notice: Option<&'a str>,
 }
 
+/// What a signed-in company page adds to the shell: the notification bell,
+/// a live region for toasts, and the script (`tasks.js`) that keeps them
+/// current over the WebSocket.
+pub struct Live<'a> {
+    /// The company's slug, for the script (`data-company`).
+    pub company: &'a str,
+    /// The notification centre.
+    pub bell_href: String,
+    /// "Notifications", for screen readers and the tooltip.
+    pub bell_label: &'a str,
+    pub unread: usize,
+}
+
+fn bell(live: &Live<'_>) -> Markup {
+    let count = if live.unread > 99 { "99+".to_string() } else { live.unread.to_string() };
+    html! {
+        a.bell href=(live.bell_href) title=(live.bell_label) {
+            svg.bell-icon viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false" {
+                path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" {}
+            }
+            span.visually-hidden { (live.bell_label) }
+            span #bell-count .bell-count hidden[live.unread == 0] { (count) }
+        }
+    }
+}
+
 fn brand_links(tenant: Option<&Tenant>) -> Markup {
     html! {
         @if let Some(t) = tenant {
@@ -42,6 +68,12 @@ fn brand_links(tenant: Option<&Tenant>) -> Markup {
 }
 
 pub fn render(shell: Shell<'_>, body: Markup) -> Markup {
+    render_live(shell, None, body)
+}
+
+/// The shell of a signed-in company page: with the bell, the toasts and
+/// the live script when `live` is given.
+pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Markup {
     let lang = shell.lang;
     let home = match shell.tenant {
         Some(t) => format!("/c/{}/", t.slug),
@@ -63,8 +95,11 @@ pub fn render(shell: Shell<'_>, body: Markup) -> Markup {
                 (brand_links(shell.tenant))
                 script src=(assets::url("vendor/htmx/htmx.min.js")) defer {}
                 script src=(assets::url("app.js")) defer {}
+                @if live.is_some() {
+                    script src=(assets::url("tasks.js")) defer {}
+                }
             }
-            body hx-headers=(format!(r#"{{"x-csrf-token":"{}"}}"#, shell.csrf)) {
+            body hx-headers=(format!(r#"{{"x-csrf-token":"{}"}}"#, shell.csrf)) data-company=[live.as_ref().map(|l| l.company)] {
                 header.topbar {
                     a.brand href=(home) {
                         @if let Some(t) = shell.tenant && crate::org::branding::has_logo(t) {
@@ -73,7 +108,10 @@ pub fn render(shell: Shell<'_>, body: Markup) -> Markup {
                         span { (site_name) }
                     }
                     div.topbar-right {
-                        (lang_switch(lang, shell.path))
+                        (lang_switch(lang, shell.path, shell.tenant))
+                        @if let Some(l) = &live {
+                            (bell(l))
+                        }
                         @if let Some(s) = &shell.signed_in {
                             @if let Some(p) = &s.profile_href {
                                 a.user href=(p) { (s.name) }
@@ -100,13 +138,22 @@ pub fn render(shell: Shell<'_>, body: Markup) -> Markup {
                     }
                     (body)
                 }
+                @if live.is_some() {
+                    div #toasts .toasts aria-live="polite" {}
+                }
                 footer.footer { "Idora" }
             }
         }
     }
 }
 
-fn lang_switch(current: Lang, path: &str) -> Markup {
+/// UZ / RU / EN links. On a company's pages they go through the company, so
+/// that a signed-in user's saved language changes too.
+fn lang_switch(current: Lang, path: &str, tenant: Option<&Tenant>) -> Markup {
+    let base = match tenant {
+        Some(t) => format!("/c/{}/lang", t.slug),
+        None => "/lang".to_string(),
+    };
     let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
     html! {
         span.langs {
@@ -114,7 +161,7 @@ fn lang_switch(current: Lang, path: &str) -> Markup {
                 @if l == current {
                     strong { (l.code().to_uppercase()) }
                 } @else {
-                    a href=(format!("/lang?set={}&next={}", l.code(), next)) hreflang=(l.code()) title=(l.native_name()) { (l.code().to_uppercase()) }
+                    a href=(format!("{base}?set={}&next={}", l.code(), next)) hreflang=(l.code()) title=(l.native_name()) { (l.code().to_uppercase()) }
                 }
             }
         }
