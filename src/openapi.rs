@@ -62,6 +62,7 @@ impl Modify for Bearer {
         crate::tasks::ical::my_feed,
         crate::tasks::api::list_categories,
         crate::tasks::api::create_category,
+        crate::tasks::api::patch_category,
         crate::tasks::api::list_notifications,
         crate::tasks::api::read_notifications,
         crate::org::api::list_audit,

@@ -1583,6 +1583,7 @@ fn action_label(lang: Lang, action: &str) -> String {
         "role.update" => t(lang, "admin.audit.act.role_update"),
         "branding.update" => t(lang, "admin.audit.act.branding_update"),
         "category.create" => t(lang, "admin.audit.act.category_create"),
+        "category.update" => t(lang, "admin.audit.act.category_update"),
         _ => return action.to_string(),
     };
     s.to_string()

@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/me/calendar-feed", get(super::ical::my_feed))
         .route("/calendar/{file}", get(super::ical::feed))
         .route("/api/v1/categories", get(list_categories).post(create_category))
+        .route("/api/v1/categories/{id}", axum::routing::patch(patch_category))
         .route("/api/v1/notifications", get(list_notifications))
         .route("/api/v1/notifications/read", post(read_notifications))
 }
@@ -511,6 +512,29 @@ pub async fn create_category(
     let id = service::create_category(&state, &user.tenant, &Actor::from(&user), &b.name, &b.color).await?;
     let c = service::categories(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).ok_or(crate::error::ErrorKind::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(CategoryOut::new(c.0, c.1))))
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatchIn {
+    pub name: Option<String>,
+    pub color: Option<String>,
+    /// `false` retires the category: tasks keep it, new tasks cannot take it.
+    pub active: Option<bool>,
+}
+
+/// Changes or retires a task category.
+#[utoipa::path(patch, path = "/c/{slug}/api/v1/categories/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+    request_body = CategoryPatchIn, responses((status = 200, body = CategoryOut), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn patch_category(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+    Json(b): Json<CategoryPatchIn>,
+) -> Result<axum::Json<CategoryOut>, AppError> {
+    let c = service::update_category(&state, &user.tenant, &Actor::from(&user), id, b.name, b.color, b.active).await?;
+    Ok(axum::Json(CategoryOut::new(id, c)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

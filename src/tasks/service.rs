@@ -995,6 +995,60 @@ pub async fn create_category(
         .await
 }
 
+/// Renames, recolours, switches off (the way to delete: tasks keep their
+/// category) or back on a category.
+pub async fn update_category(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &crate::audit::Actor,
+    id: u64,
+    name: Option<String>,
+    color: Option<String>,
+    active: Option<bool>,
+) -> Result<CategoryV1, AppError> {
+    if !(actor.can("tasks.assign_any") || actor.can("company.setup")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let name = name.as_deref().map(|n| text("name", n, 60, true)).transpose()?;
+    let color = color
+        .as_deref()
+        .map(|c| crate::org::branding::parse_color(c).map_err(|_| AppError::invalid("color", "validation.color")))
+        .transpose()?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let existing = all_records::<CategoryRecord>(&tx.open_table(CATEGORIES).map_err(store_err)?)?;
+            let old = existing.iter().find(|(i, _)| *i == id).map(|(_, c)| c.clone()).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
+            let mut c = old.clone();
+            if let Some(n) = &name {
+                c.name = n.clone();
+            }
+            if let Some(col) = &color {
+                c.color = col.clone();
+            }
+            if let Some(a) = active {
+                c.active = a;
+            }
+            let clash = existing.iter().any(|(i, o)| *i != id && o.active && o.name.to_lowercase() == c.name.to_lowercase());
+            if c.active && clash {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+            }
+            let mut ch = crate::audit::Changes::default();
+            ch.diff("name", &old.name, &c.name);
+            ch.diff("color", &old.color, &c.color);
+            ch.diff("active", &old.active, &c.active);
+            if ch.is_empty() {
+                return Ok(c);
+            }
+            tx.open_table(CATEGORIES).map_err(store_err)?.insert(id, enc::<CategoryRecord>(c.clone())?.as_slice()).map_err(store_err)?;
+            crate::audit::record(tx, now, &who, "category.update", &format!("category:{id}"), ch.0)?;
+            Ok(c)
+        })
+        .await
+}
+
 /// Points a user has been awarded for completed tasks.
 pub fn points_of(db: &Db, user_id: u64) -> Result<u64, AppError> {
     let tx = db.read()?;

@@ -435,6 +435,19 @@ async fn categories_are_kept_by_admins() {
     let (s, t) = w.post("manager", "/tasks", body).await;
     assert_eq!((s, t["category_id"].clone()), (StatusCode::CREATED, c["id"].clone()));
     assert_eq!(w.get("employee", "/categories").await.1.as_array().unwrap().len(), 1);
+
+    // Renamed, recoloured, then retired: the task keeps it, new tasks cannot take it.
+    let path = format!("/categories/{}", c["id"]);
+    let (s, v) = w.patch("admin", &path, json!({"name": "Hisobotlar", "color": "#0a7d5a"})).await;
+    assert_eq!((s, v["name"].as_str(), v["color"].as_str()), (StatusCode::OK, Some("Hisobotlar"), Some("#0a7d5a")));
+    assert_eq!(w.patch("employee", &path, json!({"active": false})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(w.patch("admin", "/categories/999", json!({"active": false})).await.0, StatusCode::NOT_FOUND);
+    let (s, v) = w.patch("admin", &path, json!({"active": false})).await;
+    assert_eq!((s, v["active"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(w.get("employee", &format!("/tasks/{}", t["id"])).await.1["category_id"], c["id"]);
+    let body = json!({"title": "Cat2", "assignee_id": w.ids["employee"], "deadline": w.later(3), "category_id": c["id"]});
+    let (s, v) = w.post("manager", "/tasks", body).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("category_id")));
 }
 
 /// Polls a search until it finds `want` ids (the index follows the store
