@@ -47,6 +47,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/branding/logo", post(branding_logo))
         .route("/admin/branding/logo/remove", post(branding_logo_remove))
         .route("/admin/audit", get(audit_page))
+        .route("/admin/categories", get(categories_page).post(category_create))
+        .route("/admin/categories/{id}", post(category_save))
+        .route("/admin/categories/{id}/activate", post(category_activate))
+        .route("/admin/categories/{id}/deactivate", post(category_deactivate))
 }
 
 // ---------- the frame every signed-in page shares ----------
@@ -65,6 +69,7 @@ pub(crate) enum Section {
     Branches,
     Roles,
     Branding,
+    Categories,
     Audit,
 }
 
@@ -76,12 +81,13 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 6] = [
+const SECTIONS: [SectionDef; 7] = [
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
     SectionDef { section: Section::Branches, path: "admin/branches", perm: "branches.manage", label: "admin.nav.branches" },
     SectionDef { section: Section::Roles, path: "admin/roles", perm: "roles.manage", label: "admin.nav.roles" },
     SectionDef { section: Section::Branding, path: "admin/branding", perm: "branding.manage", label: "admin.nav.branding" },
+    SectionDef { section: Section::Categories, path: "admin/categories", perm: "company.setup", label: "admin.nav.categories" },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
@@ -99,6 +105,7 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
         Section::Roles => t(lang, "dash.about.roles"),
         Section::Branding => t(lang, "dash.about.branding"),
         Section::Audit => t(lang, "dash.about.audit"),
+        Section::Categories => t(lang, "dash.about.categories"),
         Section::Tasks => t(lang, "tasks.about.tasks"),
         Section::Calendar => t(lang, "tasks.about.calendar"),
         Section::Home | Section::Profile | Section::Notifications => "",
@@ -968,6 +975,152 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
         }
     };
     Ok(c.render(title, Section::Departments, notice, body))
+}
+
+// ---------- task categories ----------
+
+#[derive(Deserialize)]
+struct CategoryForm {
+    name: String,
+    color: String,
+}
+
+struct CategoryFailure<'a> {
+    row: Option<u64>,
+    form: &'a CategoryForm,
+    err: FormError,
+}
+
+fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&str>) -> Result<Markup, AppError> {
+    let lang = c.lang();
+    let mut cats = crate::tasks::service::categories(c.tenant().db()?)?;
+    cats.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.name.to_lowercase().cmp(&b.1.name.to_lowercase())));
+    let new_fail = failure.filter(|f| f.row.is_none());
+    let new_err = new_fail.map(|f| &f.err);
+    let title = t(lang, "admin.categories.title");
+    let body = html! {
+        h1 { (title) }
+        p.muted { (t(lang, "admin.categories.about")) }
+        section.card {
+            h2 { (t(lang, "admin.categories.new")) }
+            (form_alert(new_err))
+            form.row-form method="post" action=(c.url("admin/categories")) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.categories.name"), "name").value(new_fail.map(|f| f.form.name.as_str()).unwrap_or("")).required().maxlength(60).error(new_err))
+                label.field.color-field {
+                    span { (t(lang, "admin.categories.color")) }
+                    input type="color" name="color" value=(new_fail.map(|f| f.form.color.as_str()).unwrap_or("#1f6feb"));
+                }
+                button.primary type="submit" { (t(lang, "admin.categories.add")) }
+            }
+        }
+        @if cats.is_empty() {
+            p.empty { (t(lang, "admin.categories.empty")) }
+        } @else {
+            @if let Some(f) = failure.filter(|f| f.row.is_some()) {
+                p.alert role="alert" { (f.err.message) }
+            }
+            div.table-wrap {
+                table.data.stack {
+                    thead {
+                        tr {
+                            th { (t(lang, "admin.categories.name")) }
+                            th { (t(lang, "admin.users.status")) }
+                            th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
+                        }
+                    }
+                    tbody {
+                        @for (id, cat) in &cats {
+                            @let failed = failure.filter(|f| f.row == Some(*id));
+                            tr.muted-row[!cat.active] {
+                                td.edit-cell {
+                                    form.inline-edit method="post" action=(c.url(&format!("admin/categories/{id}"))) {
+                                        (csrf_field(c.csrf()))
+                                        input type="color" name="color" value=(failed.map(|f| f.form.color.as_str()).unwrap_or(&cat.color))
+                                            aria-label=(t(lang, "admin.categories.color"));
+                                        input type="text" name="name" value=(failed.map(|f| f.form.name.as_str()).unwrap_or(&cat.name)) required maxlength="60"
+                                            aria-label=(t(lang, "admin.categories.name")) aria-invalid=[failed.map(|_| "true")];
+                                        button.small type="submit" { (t(lang, "admin.categories.save")) }
+                                    }
+                                }
+                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, cat.active)) }
+                                td.actions {
+                                    @if cat.active {
+                                        (post_button(&c.url(&format!("admin/categories/{id}/deactivate")), c.csrf(),
+                                            t(lang, "admin.common.deactivate"), "small danger",
+                                            Some(&tf(lang, "admin.categories.confirm_deactivate", &[("name", &cat.name)]))))
+                                    } @else {
+                                        (post_button(&c.url(&format!("admin/categories/{id}/activate")), c.csrf(),
+                                            t(lang, "admin.common.activate"), "small", None))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::Categories, notice, body))
+}
+
+async fn categories_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("company.setup")?;
+    let c = Ctx::new(user, page);
+    categories_view(&c, None, done_notice(c.lang(), &q))
+}
+
+async fn category_create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<CategoryForm>,
+) -> Result<Response, AppError> {
+    user.require("company.setup")?;
+    let c = Ctx::new(user, page);
+    match crate::tasks::service::create_category(&state, c.tenant(), &Actor::from(&c.user), &f.name, &f.color).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=created")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let fail = CategoryFailure { row: None, form: &f, err: form_error(c.lang(), &e) };
+            Ok(categories_view(&c, Some(&fail), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn category_save(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+    Form(f): Form<CategoryForm>,
+) -> Result<Response, AppError> {
+    user.require("company.setup")?;
+    let c = Ctx::new(user, page);
+    let actor = Actor::from(&c.user);
+    match crate::tasks::service::update_category(&state, c.tenant(), &actor, id, Some(f.name.clone()), Some(f.color.clone()), None).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=saved")).into_response()),
+        Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
+            let fail = CategoryFailure { row: Some(id), form: &f, err: form_error(c.lang(), &e) };
+            Ok(categories_view(&c, Some(&fail), None)?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn category_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
+    user.require("company.setup")?;
+    crate::tasks::service::update_category(state, &user.tenant, &Actor::from(&user), id, None, None, Some(active)).await?;
+    let done = if active { "activated" } else { "deactivated" };
+    Ok(Redirect::to(&format!("/c/{}/admin/categories?done={done}", user.tenant.slug)).into_response())
+}
+
+async fn category_activate(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<Response, AppError> {
+    category_set_active(&state, user, id, true).await
+}
+
+async fn category_deactivate(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<Response, AppError> {
+    category_set_active(&state, user, id, false).await
 }
 
 async fn departments_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {

@@ -600,3 +600,30 @@ async fn every_move_by_every_role() {
         }
     }
 }
+
+#[tokio::test]
+async fn admins_keep_categories_on_their_page() {
+    let w = world().await;
+    let page = |who: &'static str| w.http.get(format!("{}/c/demo/admin/categories", w.server.url())).bearer_auth(&w.tokens[who]);
+    let form = w
+        .http
+        .post(format!("{}/c/demo/admin/categories", w.server.url()))
+        .bearer_auth(&w.tokens["admin"])
+        .form(&[("name", "Kredit hujjatlari"), ("color", "#0a7d5a")]);
+    let r = form.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.url().as_str().ends_with("/c/demo/admin/categories?done=created"), "redirected back: {}", r.url());
+    let html = page("admin").header("accept-language", "ru").send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Kredit hujjatlari") && html.contains("#0a7d5a"), "the new category is listed");
+    // A name taken twice is shown on the form, not lost.
+    let again = w
+        .http
+        .post(format!("{}/c/demo/admin/categories", w.server.url()))
+        .bearer_auth(&w.tokens["admin"])
+        .form(&[("name", "kredit HUJJATLARI"), ("color", "#000000")]);
+    let r = again.send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("kredit HUJJATLARI") && html.contains("role=\"alert\""));
+    assert_eq!(page("employee").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+}
