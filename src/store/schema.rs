@@ -56,6 +56,9 @@ pub const TASKS_BY_DEPARTMENT: TableDefinition<(u64, u64), ()> = TableDefinition
 pub const TASKS_BY_DEADLINE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_by_deadline");
 /// (deadline ms, task id) of tasks still open and not yet marked overdue: the overdue job.
 pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_due");
+/// (task id, file id): files attached to a task. The chat issue fills it;
+/// tasks and their API already read it.
+pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
 /// category id → [`CategoryRecord`].
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
@@ -102,6 +105,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_BY_DEPARTMENT)?;
     tx.open_table(TASKS_BY_DEADLINE)?;
     tx.open_table(TASKS_DUE)?;
+    tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
     Ok(())

@@ -74,6 +74,9 @@ pub struct TaskOut {
     pub deadline_request: Option<DeadlineRequestOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<HistoryOut>>,
+    /// Ids of attached files (the task page and `GET /tasks/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<u64>>,
 }
 
 impl TaskOut {
@@ -103,6 +106,7 @@ impl TaskOut {
                 comment: r.comment,
             }),
             history: None,
+            attachments: None,
         }
     }
 }
@@ -238,6 +242,7 @@ pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(i
     let task = service::get(db, &Who::from(&user), id)?;
     let mut out = TaskOut::new(id, task, state.now_ms());
     out.history = Some(service::history_of(db, id)?.into_iter().map(HistoryOut::from).collect());
+    out.attachments = Some(service::attachments_of(db, id)?);
     Ok(axum::Json(out))
 }
 

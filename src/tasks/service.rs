@@ -334,6 +334,17 @@ pub fn get(db: &Db, who: &Who, id: u64) -> Result<TaskV1, AppError> {
     Ok(t)
 }
 
+/// Ids of the files attached to a task, in the order they came.
+pub fn attachments_of(db: &Db, id: u64) -> Result<Vec<u64>, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in t.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
+        out.push(row.map_err(store_err)?.0.value().1);
+    }
+    Ok(out)
+}
+
 pub fn history_of(db: &Db, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
     let tx = db.read()?;
     let t = tx.open_table(TASK_EVENTS).map_err(store_err)?;
@@ -645,6 +656,17 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Who, id: u64) -> Re
             }
             tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            {
+                let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
+                let keys: Vec<(u64, u64)> = files
+                    .range((id, 0)..=(id, u64::MAX))
+                    .map_err(store_err)?
+                    .map(|r| r.map(|(k, _)| k.value()).map_err(store_err))
+                    .collect::<Result<_, _>>()?;
+                for k in keys {
+                    files.remove(k).map_err(store_err)?;
+                }
+            }
             let mut ev = tx.open_table(TASK_EVENTS).map_err(store_err)?;
             let keys: Vec<(u64, u64)> = ev
                 .range((id, 0)..=(id, u64::MAX))

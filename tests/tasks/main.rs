@@ -174,6 +174,7 @@ async fn a_task_goes_from_new_to_completed_and_awards_points() {
         ]
     );
     assert!(full["history"].as_array().unwrap().iter().any(|h| h["comment"] == "Tayyor"));
+    assert_eq!(full["attachments"], json!([]), "no files yet: they come with the chat");
 
     // The employee heard of the task; the manager of each move and, at the
     // end, that everything they handed out is done.
