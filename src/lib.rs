@@ -16,6 +16,7 @@ pub mod notify;
 pub mod openapi;
 pub mod org;
 pub mod phone;
+pub mod queue;
 pub mod search;
 pub mod server;
 pub mod store;

@@ -1737,6 +1737,9 @@ fn action_label(lang: Lang, action: &str) -> String {
         "branding.update" => t(lang, "admin.audit.act.branding_update"),
         "category.create" => t(lang, "admin.audit.act.category_create"),
         "category.update" => t(lang, "admin.audit.act.category_update"),
+        "service.create" => t(lang, "admin.audit.act.service_create"),
+        "service.update" => t(lang, "admin.audit.act.service_update"),
+        "operator.update" => t(lang, "admin.audit.act.operator_update"),
         _ => return action.to_string(),
     };
     s.to_string()

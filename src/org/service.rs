@@ -37,6 +37,18 @@ pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
     }
 }
 
+/// `role_permissions` inside a write transaction.
+pub fn role_permissions_in(tx: &redb::WriteTransaction, role: &str) -> Result<Vec<String>, AppError> {
+    if role == "owner" {
+        return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
+    }
+    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
+    match t.get(role).map_err(store_err)? {
+        Some(v) => Ok(dec::<RoleRecord>(v.value())?.permissions),
+        None => Ok(rbac::default_permissions(role).into_iter().map(String::from).collect()),
+    }
+}
+
 /// Every role with its permissions, in the product's order.
 pub fn roles_matrix(db: &Db) -> Result<Vec<(&'static str, Vec<String>)>, AppError> {
     rbac::ROLES.iter().map(|r| Ok((*r, role_permissions(db, r)?))).collect()

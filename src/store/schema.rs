@@ -59,6 +59,10 @@ pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tas
 /// (task id, file id): files attached to a task. The chat issue fills it;
 /// tasks and their API already read it.
 pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
+/// queue service id → [`ServiceRecord`].
+pub const SERVICES: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_services");
+/// operator's user id → [`OperatorRecord`]: where and what they serve.
+pub const OPERATORS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operators");
 /// category id → [`CategoryRecord`].
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
@@ -106,6 +110,8 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_BY_DEADLINE)?;
     tx.open_table(TASKS_DUE)?;
     tx.open_table(TASK_ATTACHMENTS)?;
+    tx.open_table(SERVICES)?;
+    tx.open_table(OPERATORS)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
     Ok(())
@@ -390,6 +396,41 @@ pub enum NotificationRecord {
 }
 versioned!(NotificationRecord, NotificationV1, V1);
 
+/// A queue service (a kind of visit: cash desk, loans, cards…), offered at
+/// chosen branches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceV1 {
+    pub name_uz: String,
+    pub name_ru: String,
+    pub name_en: String,
+    /// Expected minutes per visit, until real service times are learned.
+    pub minutes: u16,
+    /// The service level: a customer should be called within this many minutes.
+    pub target_wait_minutes: u16,
+    pub branch_ids: Vec<u64>,
+    pub active: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ServiceRecord {
+    V1(ServiceV1),
+}
+versioned!(ServiceRecord, ServiceV1, V1);
+
+/// Where an operator works: one branch, one window, some services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorV1 {
+    pub branch_id: u64,
+    pub window: u16,
+    pub service_ids: Vec<u64>,
+    pub updated_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OperatorRecord {
+    V1(OperatorV1),
+}
+versioned!(OperatorRecord, OperatorV1, V1);
+
 /// Golden bytes: every record version, encoded from a fixed sample, is kept
 /// in `schema/records/<name>.hex`. The test decodes each file and compares
 /// it with the sample, so a change that would make old data unreadable fails
@@ -523,6 +564,20 @@ mod golden {
                 comment: Some("Tayyor".into()),
             }),
         );
+        check(
+            "service.v1",
+            ServiceRecord::V1(ServiceV1 {
+                name_uz: "Kassa".into(),
+                name_ru: "Касса".into(),
+                name_en: "Cash desk".into(),
+                minutes: 7,
+                target_wait_minutes: 15,
+                branch_ids: vec![1, 2],
+                active: true,
+                created_at: 11,
+            }),
+        );
+        check("operator.v1", OperatorRecord::V1(OperatorV1 { branch_id: 1, window: 3, service_ids: vec![1, 4], updated_at: 12 }));
         check("category.v1", CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true }));
         check(
             "notification.v1",

@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::org::api::router())
         .merge(crate::org::pages::router())
         .merge(crate::tasks::api::router())
+        .merge(crate::queue::api::router())
         .merge(crate::tasks::pages::router())
         .layer(timeout);
     let tenant_streams = crate::hub::api::tenant_router();

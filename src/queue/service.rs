@@ -1,0 +1,258 @@
+//! Queue setup: services offered at branches, and operators at windows.
+
+use crate::app::AppState;
+use crate::audit::{self, Actor, Changes};
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::{self, AccountRecord, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, SERVICES, ServiceRecord, ServiceV1};
+use crate::store::{Db, all_records, enc, get_record, next_id, store_err};
+use crate::tenancy::Tenant;
+use crate::web::i18n::Lang;
+use redb::WriteTransaction;
+
+pub const NAME_MAX: usize = 80;
+pub const MINUTES_MAX: u16 = 480;
+pub const WINDOW_MAX: u16 = 999;
+
+/// A service's name in each language; one given for all is used for all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Names {
+    pub uz: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl Names {
+    pub fn same(name: &str) -> Names {
+        Names { uz: name.into(), ru: name.into(), en: name.into() }
+    }
+
+    pub fn of(s: &ServiceV1) -> Names {
+        Names { uz: s.name_uz.clone(), ru: s.name_ru.clone(), en: s.name_en.clone() }
+    }
+
+    fn validated(self) -> Result<Names, AppError> {
+        let one = |v: &str| -> Result<String, AppError> {
+            let v = v.trim();
+            if v.is_empty() {
+                return Err(AppError::invalid("name", "validation.required"));
+            }
+            if v.chars().count() > NAME_MAX || v.chars().any(char::is_control) {
+                return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", NAME_MAX));
+            }
+            Ok(v.to_string())
+        };
+        Ok(Names { uz: one(&self.uz)?, ru: one(&self.ru)?, en: one(&self.en)? })
+    }
+}
+
+/// The name people read in `lang`.
+pub fn service_name(s: &ServiceV1, lang: Lang) -> &str {
+    match lang {
+        Lang::Uz => &s.name_uz,
+        Lang::Ru => &s.name_ru,
+        Lang::En => &s.name_en,
+    }
+}
+
+fn minutes(field: &'static str, m: u16, min: u16) -> Result<u16, AppError> {
+    if m < min || m > MINUTES_MAX {
+        return Err(AppError::invalid(field, "validation.minutes").with_arg("min", min).with_arg("max", MINUTES_MAX));
+    }
+    Ok(m)
+}
+
+/// Every branch id must be an active branch; repeats are dropped.
+fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppError> {
+    let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+    let mut out: Vec<u64> = Vec::new();
+    for &id in ids {
+        match get_record::<BranchRecord>(&t, id)? {
+            Some(b) if b.active => {
+                if !out.contains(&id) {
+                    out.push(id);
+                }
+            }
+            _ => return Err(AppError::invalid("branch_ids", "validation.branch")),
+        }
+    }
+    Ok(out)
+}
+
+pub fn list_services(db: &Db) -> Result<Vec<(u64, ServiceV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)
+}
+
+pub fn get_service(db: &Db, id: u64) -> Result<ServiceV1, AppError> {
+    let tx = db.read()?;
+    get_record::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?, id)?
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ServiceInput {
+    pub names: Option<Names>,
+    pub minutes: Option<u16>,
+    pub target_wait_minutes: Option<u16>,
+    pub branch_ids: Option<Vec<u64>>,
+    pub active: Option<bool>,
+}
+
+pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Actor, input: ServiceInput) -> Result<(u64, ServiceV1), AppError> {
+    actor.require("queue.manage")?;
+    let names = input.names.ok_or_else(|| AppError::invalid("name", "validation.required"))?.validated()?;
+    let minutes_v = minutes("minutes", input.minutes.ok_or_else(|| AppError::invalid("minutes", "validation.required"))?, 1)?;
+    let target = minutes("target_wait_minutes", input.target_wait_minutes.unwrap_or(15), 1)?;
+    let branch_ids = input.branch_ids.unwrap_or_default();
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let branches = check_branches(tx, &branch_ids)?;
+            let existing = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+            if existing.iter().any(|(_, s)| s.active && (s.name_uz.to_lowercase() == names.uz.to_lowercase())) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+            }
+            let s = ServiceV1 {
+                name_uz: names.uz.clone(),
+                name_ru: names.ru.clone(),
+                name_en: names.en.clone(),
+                minutes: minutes_v,
+                target_wait_minutes: target,
+                branch_ids: branches,
+                active: true,
+                created_at: now,
+            };
+            let id = next_id(tx, "service")?;
+            tx.open_table(SERVICES).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            let mut ch = Changes::default();
+            ch.set("name", &s.name_uz);
+            ch.set("minutes", s.minutes);
+            ch.set("branch_ids", format!("{:?}", s.branch_ids));
+            audit::record(tx, now, &who, "service.create", &format!("service:{id}"), ch.0)?;
+            Ok((id, s))
+        })
+        .await
+}
+
+pub async fn update_service(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, input: ServiceInput) -> Result<ServiceV1, AppError> {
+    actor.require("queue.manage")?;
+    let names = input.names.map(Names::validated).transpose()?;
+    let minutes_v = input.minutes.map(|m| minutes("minutes", m, 1)).transpose()?;
+    let target = input.target_wait_minutes.map(|m| minutes("target_wait_minutes", m, 1)).transpose()?;
+    let (branch_ids, active) = (input.branch_ids, input.active);
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let old = get_record::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?, id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))?;
+            let mut s = old.clone();
+            if let Some(n) = &names {
+                s.name_uz = n.uz.clone();
+                s.name_ru = n.ru.clone();
+                s.name_en = n.en.clone();
+            }
+            if let Some(m) = minutes_v {
+                s.minutes = m;
+            }
+            if let Some(m) = target {
+                s.target_wait_minutes = m;
+            }
+            if let Some(b) = &branch_ids {
+                s.branch_ids = check_branches(tx, b)?;
+            }
+            if let Some(a) = active {
+                s.active = a;
+            }
+            let mut ch = Changes::default();
+            ch.diff("name", &old.name_uz, &s.name_uz);
+            ch.diff("name_ru", &old.name_ru, &s.name_ru);
+            ch.diff("name_en", &old.name_en, &s.name_en);
+            ch.diff("minutes", &old.minutes, &s.minutes);
+            ch.diff("target_wait_minutes", &old.target_wait_minutes, &s.target_wait_minutes);
+            ch.diff("branch_ids", &format!("{:?}", old.branch_ids), &format!("{:?}", s.branch_ids));
+            ch.diff("active", &old.active, &s.active);
+            if ch.is_empty() {
+                return Ok(s);
+            }
+            tx.open_table(SERVICES).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            audit::record(tx, now, &who, "service.update", &format!("service:{id}"), ch.0)?;
+            Ok(s)
+        })
+        .await
+}
+
+pub fn get_operator(db: &Db, user_id: u64) -> Result<Option<OperatorV1>, AppError> {
+    let tx = db.read()?;
+    get_record::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?, user_id)
+}
+
+pub fn list_operators(db: &Db) -> Result<Vec<(u64, OperatorV1)>, AppError> {
+    let tx = db.read()?;
+    all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)
+}
+
+/// Puts an operator at a branch's window with the services they serve.
+/// Each service must be offered at that branch, and one window has one
+/// operator.
+pub async fn set_operator(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Actor,
+    user_id: u64,
+    branch_id: u64,
+    window: u16,
+    service_ids: Vec<u64>,
+) -> Result<OperatorV1, AppError> {
+    actor.require("queue.manage")?;
+    if window == 0 || window > WINDOW_MAX {
+        return Err(AppError::invalid("window", "validation.window").with_arg("max", WINDOW_MAX));
+    }
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let user = get_record::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?, user_id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
+            let perms = crate::org::service::role_permissions_in(tx, &user.role)?;
+            if !user.active || !perms.iter().any(|p| p == "queue.operate") {
+                return Err(AppError::invalid("user_id", "validation.not_operator"));
+            }
+            check_branches(tx, &[branch_id]).map_err(|_| AppError::invalid("branch_id", "validation.branch"))?;
+            let services = tx.open_table(SERVICES).map_err(store_err)?;
+            let mut ids: Vec<u64> = Vec::new();
+            for &sid in &service_ids {
+                match get_record::<ServiceRecord>(&services, sid)? {
+                    Some(s) if s.active && s.branch_ids.contains(&branch_id) => {
+                        if !ids.contains(&sid) {
+                            ids.push(sid);
+                        }
+                    }
+                    _ => return Err(AppError::invalid("service_ids", "validation.service_at_branch")),
+                }
+            }
+            drop(services);
+            let mut ops = tx.open_table(OPERATORS).map_err(store_err)?;
+            let all = all_records::<OperatorRecord>(&ops)?;
+            if all.iter().any(|(u, o)| *u != user_id && o.branch_id == branch_id && o.window == window) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.window_taken").with_arg("window", window));
+            }
+            let old = all.iter().find(|(u, _)| *u == user_id).map(|(_, o)| o.clone());
+            let op = OperatorV1 { branch_id, window, service_ids: ids, updated_at: now };
+            ops.insert(user_id, enc::<OperatorRecord>(op.clone())?.as_slice()).map_err(store_err)?;
+            drop(ops);
+            let mut ch = Changes::default();
+            ch.diff_opt("branch_id", &old.as_ref().map(|o| o.branch_id), &Some(op.branch_id));
+            ch.diff_opt("window", &old.as_ref().map(|o| o.window), &Some(op.window));
+            ch.diff_opt("service_ids", &old.as_ref().map(|o| format!("{:?}", o.service_ids)), &Some(format!("{:?}", op.service_ids)));
+            if !ch.is_empty() {
+                audit::record(tx, now, &who, "operator.update", &format!("user:{user_id}"), ch.0)?;
+            }
+            Ok(op)
+        })
+        .await
+}
