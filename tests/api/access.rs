@@ -47,6 +47,15 @@ fn company_endpoints() -> Vec<(Method, String)> {
         ("GET", "/admin/branding"),
         ("POST", "/admin/branding"),
         ("GET", "/admin/audit"),
+        ("GET", "/admin/categories"),
+        ("POST", "/admin/categories"),
+        ("GET", "/tasks"),
+        ("GET", "/tasks/new"),
+        ("POST", "/tasks/new"),
+        ("GET", "/tasks/{id}"),
+        ("GET", "/calendar"),
+        ("GET", "/notifications"),
+        ("POST", "/notifications/read"),
     ] {
         out.push((m.parse().unwrap(), p.to_string()));
     }
