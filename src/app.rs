@@ -24,6 +24,8 @@ pub struct AppInner {
     pub hub: Hub,
     pub search: crate::search::Indexes,
     pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Public queue tickets per client address (a busy kiosk is one address).
+    pub ticket_limiter: DefaultKeyedRateLimiter<IpAddr>,
     pub metrics: PrometheusHandle,
 }
 
@@ -57,6 +59,7 @@ impl AppState {
             hub: Hub::default(),
             search: crate::search::Indexes::default(),
             login_limiter,
+            ticket_limiter: RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))),
             metrics: metrics_handle(),
         })))
     }

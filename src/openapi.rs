@@ -70,6 +70,8 @@ impl Modify for Bearer {
         crate::queue::api::patch_service,
         crate::queue::api::list_operators,
         crate::queue::api::put_operator,
+        crate::queue::api::take_ticket,
+        crate::queue::api::branch_queue,
         crate::org::api::list_audit,
         crate::hub::api::live_token,
     ),

@@ -1,9 +1,12 @@
 //! JSON API for queue setup: services and operators.
 
 use super::service::{self, Names, ServiceInput};
+use super::tickets;
 use crate::app::AppState;
 use crate::audit::Actor;
+use crate::auth::ClientIp;
 use crate::error::AppError;
+use crate::error::ErrorKind;
 use crate::store::schema::{OperatorV1, ServiceV1};
 use crate::web::extract::{CurrentUser, Json, PathId};
 use crate::web::i18n::Lang;
@@ -20,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/services/{id}", axum::routing::patch(patch_service))
         .route("/api/v1/operators", get(list_operators))
         .route("/api/v1/operators/{user_id}", put(put_operator))
+        .route("/api/v1/branches/{branch_id}/tickets", axum::routing::post(take_ticket))
+        .route("/api/v1/branches/{branch_id}/queue", get(branch_queue))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
@@ -140,6 +145,123 @@ pub async fn patch_service(
     };
     let s = service::update_service(&state, &user.tenant, &Actor::from(&user), id, input).await?;
     Ok(axum::Json(ServiceOut::new(id, s, user.lang)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketIn {
+    pub service_id: u64,
+    /// `kiosk`, `online` (public) or `walk_in` (staff).
+    pub source: String,
+    /// `normal`, `disabled`, `elderly`; `vip` by staff only.
+    pub priority: Option<String>,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Estimate {
+    pub low: u32,
+    pub high: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketOut {
+    pub id: u64,
+    pub number: String,
+    pub service_id: u64,
+    pub branch_id: u64,
+    /// `waiting`, `called`, `serving`, `done`, `no_show`, `cancelled`, `transferred`, `expired`.
+    pub status: String,
+    pub priority: String,
+    pub source: String,
+    pub created_at: String,
+    pub window: Option<u16>,
+}
+
+impl TicketOut {
+    fn new(id: u64, t: &crate::store::schema::TicketV1) -> Self {
+        TicketOut {
+            id,
+            number: t.number.clone(),
+            service_id: t.service_id,
+            branch_id: t.branch_id,
+            status: tickets::status_code(t.status).to_string(),
+            priority: tickets::priority_code(t.priority).to_string(),
+            source: match t.source {
+                crate::store::schema::TicketSource::Kiosk => "kiosk",
+                crate::store::schema::TicketSource::Online => "online",
+                crate::store::schema::TicketSource::Bot => "bot",
+                crate::store::schema::TicketSource::WalkIn => "walk_in",
+            }
+            .to_string(),
+            created_at: crate::clock::from_ms(t.created_at).to_string(),
+            window: t.window,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedOut {
+    #[serde(flatten)]
+    pub ticket: TicketOut,
+    pub people_ahead: u32,
+    pub estimate_minutes: Estimate,
+    /// The customer's live tracking page.
+    pub tracking_url: String,
+    pub qr_svg_url: String,
+}
+
+/// Takes a queue ticket. Public for `kiosk` and `online` while the company
+/// is open; `walk_in` is for staff. Rate-limited per client address.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/branches/{branch_id}/tickets", tag = "queue",
+    params(("slug" = String, Path), ("branch_id" = u64, Path)), request_body = TicketIn,
+    responses((status = 201, body = IssuedOut), (status = 403), (status = 404), (status = 409), (status = 422), (status = 429)))]
+pub async fn take_ticket(
+    State(state): State<AppState>,
+    tenant: crate::tenancy::Tenant,
+    ClientIp(ip): ClientIp,
+    user: Result<CurrentUser, AppError>,
+    Path((_, branch)): Path<(String, String)>,
+    Json(b): Json<TicketIn>,
+) -> Result<(StatusCode, axum::Json<IssuedOut>), AppError> {
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+    let staff = user.ok().map(|u| Actor::from(&u));
+    if staff.is_none()
+        && let Err(not_until) = state.ticket_limiter.check_key(&ip)
+    {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        return Err(AppError::new(ErrorKind::RateLimited).with_retry_after(wait.as_secs().max(1)));
+    }
+    let input = tickets::NewTicket { service_id: b.service_id, source: b.source, priority: b.priority, name: b.name, phone: b.phone };
+    let issued = tickets::issue(&state, &tenant, staff.as_ref(), branch_id, input).await?;
+    let token = &issued.ticket.token;
+    let out = IssuedOut {
+        ticket: TicketOut::new(issued.id, &issued.ticket),
+        people_ahead: issued.people_ahead,
+        estimate_minutes: Estimate { low: issued.ticket.quoted_wait.0, high: issued.ticket.quoted_wait.1 },
+        tracking_url: format!("/t/{token}"),
+        qr_svg_url: format!("/t/{token}/qr.svg"),
+    };
+    Ok((StatusCode::CREATED, axum::Json(out)))
+}
+
+/// A branch's waiting and called tickets today, in arrival order.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{branch_id}/queue", tag = "queue",
+    params(("slug" = String, Path), ("branch_id" = u64, Path)),
+    responses((status = 200, body = [TicketOut]), (status = 403)), security(("bearer" = [])))]
+pub async fn branch_queue(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, branch)): Path<(String, String)>,
+) -> Result<axum::Json<Vec<TicketOut>>, AppError> {
+    if !(user.can("queue.operate") || user.can("queue.manage")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound))?;
+    let (day, _, _) = tickets::local_day(state.now_ms(), &user.tenant.timezone());
+    let list = tickets::queue_of(user.tenant.db()?, branch_id, day)?;
+    Ok(axum::Json(list.iter().map(|(id, t)| TicketOut::new(*id, t)).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

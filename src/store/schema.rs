@@ -63,6 +63,12 @@ pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::n
 pub const SERVICES: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_services");
 /// operator's user id → [`OperatorRecord`]: where and what they serve.
 pub const OPERATORS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operators");
+/// ticket id → [`TicketRecord`].
+pub const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_tickets");
+/// (branch id, local day as yyyymmdd, ticket id): a branch's tickets of a day.
+pub const TICKETS_BY_BRANCH_DAY: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_by_branch_day");
+/// tracking token → ticket id.
+pub const TICKETS_BY_TOKEN: TableDefinition<&str, u64> = TableDefinition::new("queue_tickets_by_token");
 /// category id → [`CategoryRecord`].
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
@@ -112,6 +118,9 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(SERVICES)?;
     tx.open_table(OPERATORS)?;
+    tx.open_table(TICKETS)?;
+    tx.open_table(TICKETS_BY_BRANCH_DAY)?;
+    tx.open_table(TICKETS_BY_TOKEN)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
     Ok(())
@@ -431,6 +440,69 @@ pub enum OperatorRecord {
 }
 versioned!(OperatorRecord, OperatorV1, V1);
 
+/// Where a ticket came from; its letter starts the ticket number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketSource {
+    Kiosk,
+    Online,
+    Bot,
+    WalkIn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketPriority {
+    Normal,
+    Vip,
+    Disabled,
+    Elderly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketStatus {
+    Waiting,
+    Called,
+    Serving,
+    Done,
+    NoShow,
+    Cancelled,
+    Transferred,
+    Expired,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketV1 {
+    pub branch_id: u64,
+    pub service_id: u64,
+    pub source: TicketSource,
+    /// `K-001`: source letter and the day's counter at the branch.
+    pub number: String,
+    /// The company's local day, `yyyymmdd`.
+    pub day: u32,
+    pub priority: TicketPriority,
+    pub status: TicketStatus,
+    pub name: Option<String>,
+    /// Normalised `+<digits>`.
+    pub phone: Option<String>,
+    /// The unguessable token of the tracking page.
+    pub token: String,
+    pub created_at: i64,
+    /// Arrival that counts for the queue order (kept across transfers).
+    pub arrived_at: i64,
+    pub called_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub operator_id: Option<u64>,
+    pub window: Option<u16>,
+    pub recalls: u8,
+    /// The wait quoted when the ticket was taken, in minutes (low, high).
+    pub quoted_wait: (u32, u32),
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TicketRecord {
+    V1(TicketV1),
+}
+versioned!(TicketRecord, TicketV1, V1);
+
 /// Golden bytes: every record version, encoded from a fixed sample, is kept
 /// in `schema/records/<name>.hex`. The test decodes each file and compares
 /// it with the sample, so a change that would make old data unreadable fails
@@ -578,6 +650,30 @@ mod golden {
             }),
         );
         check("operator.v1", OperatorRecord::V1(OperatorV1 { branch_id: 1, window: 3, service_ids: vec![1, 4], updated_at: 12 }));
+        check(
+            "ticket.v1",
+            TicketRecord::V1(TicketV1 {
+                branch_id: 1,
+                service_id: 2,
+                source: TicketSource::Kiosk,
+                number: "K-007".into(),
+                day: 20261125,
+                priority: TicketPriority::Elderly,
+                status: TicketStatus::Called,
+                name: Some("Aziz".into()),
+                phone: Some("+998901234567".into()),
+                token: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+                created_at: 13,
+                arrived_at: 13,
+                called_at: Some(14),
+                started_at: None,
+                finished_at: None,
+                operator_id: Some(6),
+                window: Some(3),
+                recalls: 1,
+                quoted_wait: (5, 12),
+            }),
+        );
         check("category.v1", CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true }));
         check(
             "notification.v1",

@@ -18,10 +18,14 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(std::sync::Arc::new(idora::clock::SystemClock)).await
+}
+
+async fn world_with(clock: std::sync::Arc<dyn idora::clock::Clock>) -> World {
     let dir = tempfile::tempdir().unwrap();
     let config =
         Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let state = AppState::open_default(config).unwrap();
+    let state = AppState::open(config, clock).unwrap();
     idora::demo::seed(&state).await.unwrap();
     let server = idora::server::start(state).await.unwrap();
     let mut w = World { server, http: Client::new(), tokens: HashMap::new(), users: HashMap::new(), branches: vec![], _dir: dir };
@@ -166,4 +170,136 @@ async fn operators_sit_at_one_window_serving_services_of_their_branch() {
     assert_eq!(s, StatusCode::FORBIDDEN, "operators do not place themselves");
     let (s, _) = w.call(reqwest::Method::GET, Some("employee"), "/operators", None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+/// Kassa at both branches, the first branch open around the clock.
+async fn kassa(w: &World) -> (u64, u64) {
+    let (a, b) = (w.branches[0], w.branches[1]);
+    let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{a}"), Some(json!({"hours": null}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) =
+        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kassa", "minutes": 6, "branch_ids": [a, b]}))).await;
+    (a, v["id"].as_u64().unwrap())
+}
+
+async fn take(w: &World, who: Option<&str>, branch: u64, body: Value) -> (StatusCode, Value) {
+    w.call(reqwest::Method::POST, who, &format!("/branches/{branch}/tickets"), Some(body)).await
+}
+
+#[tokio::test]
+async fn tickets_are_numbered_per_source_and_branch() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    let (s, t1) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{t1}");
+    assert_eq!((t1["number"].as_str(), t1["status"].as_str(), t1["people_ahead"].as_u64()), (Some("K-001"), Some("waiting"), Some(0)));
+    assert!(t1["tracking_url"].as_str().unwrap().starts_with("/t/") && t1["tracking_url"].as_str().unwrap().len() > 30);
+    let (_, t2) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk", "phone": "90 123 45 67", "priority": "elderly"})).await;
+    assert_eq!((t2["number"].as_str(), t2["people_ahead"].as_u64()), (Some("K-002"), Some(1)));
+    assert!(t2["estimate_minutes"]["high"].as_u64().unwrap() >= t2["estimate_minutes"]["low"].as_u64().unwrap());
+    assert!(t2["estimate_minutes"]["low"].as_u64().unwrap() >= 4, "one person ahead at 6 minutes: {}", t2["estimate_minutes"]);
+    let (_, o1) = take(&w, None, a, json!({"service_id": kassa, "source": "online"})).await;
+    assert_eq!(o1["number"], "O-001", "each source counts on its own");
+    let (s, w1) = take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await;
+    assert_eq!((s, w1["number"].as_str(), w1["priority"].as_str()), (StatusCode::CREATED, Some("W-001"), Some("vip")));
+
+    // Refused: walk-in without staff, VIP from the kiosk, bad phone, unknown source, a service not offered.
+    let (s, _) = take(&w, None, a, json!({"service_id": kassa, "source": "walk_in"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"service_id": kassa, "source": "kiosk", "priority": "vip"}), "priority"),
+        (json!({"service_id": kassa, "source": "kiosk", "phone": "12"}), "phone"),
+        (json!({"service_id": kassa, "source": "fax"}), "source"),
+        (json!({"service_id": 999, "source": "kiosk"}), "service_id"),
+    ] {
+        let (s, v) = take(&w, None, a, body).await;
+        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{v}");
+    }
+    let (s, _) = take(&w, None, 999, json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The queue, in arrival order, for staff only.
+    let (s, q) = w.call(reqwest::Method::GET, Some("operator"), &format!("/branches/{a}/queue"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let numbers: Vec<&str> = q.as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["K-001", "K-002", "O-001", "W-001"]);
+    let (s, _) = w.call(reqwest::Method::GET, Some("employee"), &format!("/branches/{a}/queue"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_kiosk_tickets_at_once_are_all_distinct_and_stored() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    let mut handles = Vec::new();
+    for _ in 0..50 {
+        let (http, url) = (w.http.clone(), format!("{}/c/demo/api/v1/branches/{a}/tickets", w.server.url()));
+        handles.push(tokio::spawn(async move {
+            let r = http.post(url).json(&json!({"service_id": kassa, "source": "kiosk"})).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::CREATED);
+            r.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_string()
+        }));
+    }
+    let mut numbers = Vec::new();
+    for h in handles {
+        numbers.push(h.await.unwrap());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=50).map(|i| format!("K-{i:03}")).collect();
+    assert_eq!(numbers, expected, "50 distinct numbers, none skipped");
+    let (_, q) = w.call(reqwest::Method::GET, Some("operator"), &format!("/branches/{a}/queue"), None).await;
+    assert_eq!(q.as_array().unwrap().len(), 50, "every ticket is stored");
+}
+
+#[tokio::test]
+async fn closed_branches_and_closed_companies_give_no_tickets() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    // Closed every day of the week.
+    let closed = json!({"hours": {"mon": null, "tue": null, "wed": null, "thu": null, "fri": null, "sat": null, "sun": null}});
+    let (s, v) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{a}"), Some(closed)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    assert_eq!(v["error"]["message"], "Filial hozir yopiq.");
+    // A deactivated company takes no tickets at all.
+    let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{a}"), Some(json!({"hours": null}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let state = w.server.state.clone();
+    idora::tenancy::service::update_company(
+        &state,
+        &idora::audit::Actor::system(),
+        "demo",
+        idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let (s, v) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::FORBIDDEN, Some("company_inactive")));
+}
+
+#[tokio::test]
+async fn the_count_starts_again_at_midnight_in_the_companys_time_zone() {
+    // 23:58 in Tashkent (UTC+5) is 18:58 UTC.
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T18:58:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let (a, kassa) = kassa(&w).await;
+    let b = w.branches[1];
+    let (s, b1) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{b}"), Some(json!({"hours": null}))).await;
+    assert_eq!(s, StatusCode::OK, "{b1}");
+    assert_eq!(take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"], "K-001");
+    assert_eq!(take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"], "K-002");
+    assert_eq!(
+        take(&w, None, b, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"],
+        "K-001",
+        "each branch counts on its own"
+    );
+    // 19:01 UTC is already tomorrow in Tashkent (though still today in UTC).
+    clock.advance(jiff::SignedDuration::from_mins(3));
+    assert_eq!(take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"], "K-001");
+    let tenant = w.server.state.tenants.get("demo").unwrap();
+    let db = tenant.db().unwrap();
+    assert_eq!(idora::queue::tickets::counter(db, a, 20261125, 'K').unwrap(), 2);
+    assert_eq!(idora::queue::tickets::counter(db, a, 20261126, 'K').unwrap(), 1);
+    assert_eq!(idora::queue::tickets::count_of_day(db, a, 20261126).unwrap(), 1);
 }
