@@ -25,6 +25,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/operators/{user_id}", put(put_operator))
         .route("/api/v1/branches/{branch_id}/tickets", axum::routing::post(take_ticket))
         .route("/api/v1/branches/{branch_id}/queue", get(branch_queue))
+        .route("/api/v1/operator/call-next", axum::routing::post(call_next))
+        .route("/api/v1/operator/break", axum::routing::post(operator_break))
+        .route("/api/v1/tickets/{id}/recall", axum::routing::post(recall))
+        .route("/api/v1/tickets/{id}/no-show", axum::routing::post(no_show))
+        .route("/api/v1/tickets/{id}/start", axum::routing::post(start))
+        .route("/api/v1/tickets/{id}/finish", axum::routing::post(finish))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
@@ -262,6 +268,113 @@ pub async fn branch_queue(
     let (day, _, _) = tickets::local_day(state.now_ms(), &user.tenant.timezone());
     let list = tickets::queue_of(user.tenant.db()?, branch_id, day)?;
     Ok(axum::Json(list.iter().map(|(id, t)| TicketOut::new(*id, t)).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalledOut {
+    pub ticket: TicketOut,
+    /// Why this ticket, in the caller's language ("VIP", "waited 23 min").
+    pub reason: String,
+    /// The same as a stable code: `priority:vip`, `waited:23`.
+    pub reason_code: String,
+}
+
+fn operate(user: &CurrentUser) -> Result<(), AppError> {
+    if user.can("queue.operate") { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
+}
+
+/// Calls the next customer to the caller's window: 204 when nobody waits.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/operator/call-next", tag = "queue", params(("slug" = String, Path)),
+    responses((status = 200, body = CalledOut), (status = 204), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    operate(&user)?;
+    match super::window::call_next(&state, &user.tenant, user.id).await? {
+        Some((id, t, reason)) => {
+            let out =
+                CalledOut { ticket: TicketOut::new(id, &t), reason: super::window::reason_text(user.lang, &reason), reason_code: reason };
+            Ok(axum::Json(out).into_response())
+        }
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+async fn act(state: AppState, user: CurrentUser, id: String, what: super::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
+    operate(&user)?;
+    let id: u64 = id.parse().map_err(|_| AppError::new(ErrorKind::NotFound))?;
+    let t = super::window::act(&state, &user.tenant, user.id, id, what).await?;
+    Ok(axum::Json(TicketOut::new(id, &t)))
+}
+
+/// Calls the ticket again; after two recalls it is a no-show.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/recall", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn recall(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    act(state, user, id, super::window::Act::Recall).await
+}
+
+/// The called customer did not come.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/no-show", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn no_show(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    act(state, user, id, super::window::Act::NoShow).await
+}
+
+/// The customer has come to the window: service starts.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/start", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn start(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    act(state, user, id, super::window::Act::Start).await
+}
+
+/// Service is over.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/finish", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn finish(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    act(state, user, id, super::window::Act::Finish).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BreakIn {
+    pub on: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakOut {
+    pub on_break: bool,
+    pub reason: Option<String>,
+    pub since: String,
+}
+
+/// Goes on a break (with a reason) or back to the window.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/operator/break", tag = "queue", params(("slug" = String, Path)), request_body = BreakIn,
+    responses((status = 200, body = BreakOut), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn operator_break(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<BreakIn>,
+) -> Result<axum::Json<BreakOut>, AppError> {
+    operate(&user)?;
+    let st = super::window::set_break(&state, &user.tenant, user.id, b.on, b.reason).await?;
+    Ok(axum::Json(BreakOut { on_break: st.on_break, reason: st.break_reason, since: crate::clock::from_ms(st.since).to_string() }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

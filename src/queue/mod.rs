@@ -4,3 +4,4 @@
 pub mod api;
 pub mod service;
 pub mod tickets;
+pub mod window;

@@ -69,6 +69,10 @@ pub const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_tic
 pub const TICKETS_BY_BRANCH_DAY: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_by_branch_day");
 /// tracking token → ticket id.
 pub const TICKETS_BY_TOKEN: TableDefinition<&str, u64> = TableDefinition::new("queue_tickets_by_token");
+/// (ticket id, event id) → [`TicketEventRecord`]: what happened to a ticket.
+pub const TICKET_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("queue_ticket_events");
+/// operator's user id → [`OperatorStateRecord`]: at work, on a break.
+pub const OPERATOR_STATE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operator_state");
 /// category id → [`CategoryRecord`].
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
@@ -121,6 +125,8 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TICKETS)?;
     tx.open_table(TICKETS_BY_BRANCH_DAY)?;
     tx.open_table(TICKETS_BY_TOKEN)?;
+    tx.open_table(TICKET_EVENTS)?;
+    tx.open_table(OPERATOR_STATE)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
     Ok(())
@@ -503,6 +509,36 @@ pub enum TicketRecord {
 }
 versioned!(TicketRecord, TicketV1, V1);
 
+/// One step in a ticket's life: called (and why), started, finished, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketEventV1 {
+    pub at: i64,
+    /// `called`, `recalled`, `started`, `finished`, `no_show`, `cancelled`, `transferred`.
+    pub kind: String,
+    pub operator_id: Option<u64>,
+    pub window: Option<u16>,
+    /// Why this ticket was called: `booked`, `priority:vip`, `waited:23`, `chosen`.
+    pub reason: Option<String>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TicketEventRecord {
+    V1(TicketEventV1),
+}
+versioned!(TicketEventRecord, TicketEventV1, V1);
+
+/// An operator's state at the window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorStateV1 {
+    pub on_break: bool,
+    pub break_reason: Option<String>,
+    pub since: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OperatorStateRecord {
+    V1(OperatorStateV1),
+}
+versioned!(OperatorStateRecord, OperatorStateV1, V1);
+
 /// Golden bytes: every record version, encoded from a fixed sample, is kept
 /// in `schema/records/<name>.hex`. The test decodes each file and compares
 /// it with the sample, so a change that would make old data unreadable fails
@@ -673,6 +709,20 @@ mod golden {
                 recalls: 1,
                 quoted_wait: (5, 12),
             }),
+        );
+        check(
+            "ticket_event.v1",
+            TicketEventRecord::V1(TicketEventV1 {
+                at: 15,
+                kind: "called".into(),
+                operator_id: Some(6),
+                window: Some(3),
+                reason: Some("waited:23".into()),
+            }),
+        );
+        check(
+            "operator_state.v1",
+            OperatorStateRecord::V1(OperatorStateV1 { on_break: true, break_reason: Some("Tushlik".into()), since: 16 }),
         );
         check("category.v1", CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true }));
         check(

@@ -303,3 +303,91 @@ async fn the_count_starts_again_at_midnight_in_the_companys_time_zone() {
     assert_eq!(idora::queue::tickets::counter(db, a, 20261126, 'K').unwrap(), 1);
     assert_eq!(idora::queue::tickets::count_of_day(db, a, 20261126).unwrap(), 1);
 }
+
+/// The operator placed at window 3 of the first branch, serving Kassa.
+async fn at_window(w: &World, branch: u64, service: u64) {
+    let body = json!({"branch_id": branch, "window": 3, "service_ids": [service]});
+    let (s, v) = w.call(reqwest::Method::PUT, Some("admin"), &format!("/operators/{}", w.users["operator"]), Some(body)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+
+async fn op(w: &World, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    w.call(reqwest::Method::POST, Some("operator"), path, Some(body.unwrap_or(json!({})))).await
+}
+
+#[tokio::test]
+async fn who_is_called_next_priority_with_aging_then_arrival() {
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let (a, kassa) = kassa(&w).await;
+    let (_, kredit) =
+        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kredit", "minutes": 20, "branch_ids": [a]}))).await;
+    at_window(&w, a, kassa).await;
+    let (s, _) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "nobody waits yet");
+
+    // 06:00 a normal ticket; 06:05 a kredit ticket (not this window's); 06:22 a VIP.
+    let n1 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"].clone();
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    take(&w, None, a, json!({"service_id": kredit["id"], "source": "kiosk"})).await;
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    let n2 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"].clone();
+    let v1 = take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await.1["number"].clone();
+    // Tokens live 15 minutes; the operator signs in again after the clock moves.
+    let relogin = |w: &World, who: &'static str| {
+        let http = w.http.clone();
+        let url = format!("{}/c/demo/api/v1/auth/login", w.server.url());
+        async move {
+            let r = http.post(url).json(&json!({"username": who, "password": "idora-demo"})).send().await.unwrap();
+            r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    // At 06:10 the VIP (bonus 20) beats the normal ticket that waited 10 min.
+    let (s, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["ticket"]["number"], v1);
+    assert_eq!((c["reason_code"].as_str(), c["reason"].as_str()), (Some("priority:vip"), Some("Ustuvorlik: VIP")));
+    assert_eq!(c["ticket"]["window"], 3);
+    let vip_id = c["ticket"]["id"].as_u64().unwrap();
+    let (s, v) = op(&w, "/operator/call-next", None).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "finish the current customer first");
+    assert_eq!(op(&w, &format!("/tickets/{vip_id}/finish"), None).await.0, StatusCode::CONFLICT, "not started yet");
+    assert_eq!(op(&w, &format!("/tickets/{vip_id}/start"), None).await.1["status"], "serving");
+    assert_eq!(op(&w, &format!("/tickets/{vip_id}/finish"), None).await.1["status"], "done");
+
+    // Aging: a VIP arriving now does not jump a ticket that has waited 25 minutes.
+    clock.advance(jiff::SignedDuration::from_mins(15));
+    let mut w = w;
+    w.tokens.insert("operator", relogin(&w, "operator").await);
+    w.tokens.insert("admin", relogin(&w, "admin").await);
+    take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(c["ticket"]["number"], n1, "waited 25 min beats a fresh VIP");
+    assert_eq!(c["reason_code"], "waited:25");
+    // The recall ladder: two recalls, then a no-show.
+    let id = c["ticket"]["id"].as_u64().unwrap();
+    assert_eq!(op(&w, &format!("/tickets/{id}/recall"), None).await.1["status"], "called");
+    assert_eq!(op(&w, &format!("/tickets/{id}/recall"), None).await.1["status"], "called");
+    assert_eq!(op(&w, &format!("/tickets/{id}/recall"), None).await.1["status"], "no_show");
+    // Then the fresh VIP (20 + 0) against the normal ticket that waited 15: the VIP.
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(c["ticket"]["priority"], "vip");
+    let id = c["ticket"]["id"].as_u64().unwrap();
+    assert_eq!(op(&w, &format!("/tickets/{id}/no-show"), None).await.1["status"], "no_show");
+
+    // A break: no calls until back; the kredit ticket is never this window's.
+    let (s, b) = op(&w, "/operator/break", Some(json!({"on": true, "reason": "Tushlik"}))).await;
+    assert_eq!((s, b["on_break"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(op(&w, "/operator/call-next", None).await.0, StatusCode::CONFLICT);
+    op(&w, "/operator/break", Some(json!({"on": false}))).await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(c["ticket"]["number"], n2);
+    let id = c["ticket"]["id"].as_u64().unwrap();
+    op(&w, &format!("/tickets/{id}/start"), None).await;
+    op(&w, &format!("/tickets/{id}/finish"), None).await;
+    assert_eq!(op(&w, "/operator/call-next", None).await.0, StatusCode::NO_CONTENT, "only the kredit ticket is left");
+
+    // Someone else's ticket, and someone with no window.
+    let (s, _) = w.call(reqwest::Method::POST, Some("admin"), "/operator/call-next", Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
