@@ -4,13 +4,19 @@
 use crate::app::AppState;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-/// Runs the overdue check over every company once.
+/// Runs the minute's jobs over every company once: overdue tasks, and
+/// queue tickets left unserved at the branch's end of day.
 pub async fn overdue_tick(state: &AppState) {
     for tenant in state.tenants.all() {
         match crate::tasks::service::mark_overdue(state, &tenant).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(company = %tenant.slug, tasks = n, "marked overdue"),
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "overdue check failed"),
+        }
+        match crate::queue::tickets::expire_due(state, &tenant).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(company = %tenant.slug, tickets = n, "expired unserved queue tickets"),
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "queue expiry failed"),
         }
     }
 }

@@ -31,6 +31,24 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tickets/{id}/no-show", axum::routing::post(no_show))
         .route("/api/v1/tickets/{id}/start", axum::routing::post(start))
         .route("/api/v1/tickets/{id}/finish", axum::routing::post(finish))
+        .route("/api/v1/tickets/{id}/call", axum::routing::post(call_ticket))
+        .route("/api/v1/tickets/{id}/cancel", axum::routing::post(cancel_ticket))
+        .route("/api/v1/tickets/{id}/transfer", axum::routing::post(transfer_ticket))
+        .route("/api/v1/branches/{branch_id}/slots", get(slots))
+        .route("/api/v1/bookings", axum::routing::post(create_booking))
+        .route("/api/v1/branches/{branch_id}/check-in", axum::routing::post(check_in))
+}
+
+fn rate_limited(state: &AppState, ip: &std::net::IpAddr) -> Result<(), AppError> {
+    if let Err(not_until) = state.ticket_limiter.check_key(ip) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        return Err(AppError::new(ErrorKind::RateLimited).with_retry_after(wait.as_secs().max(1)));
+    }
+    Ok(())
+}
+
+fn path_id(raw: &str) -> Result<u64, AppError> {
+    raw.parse().map_err(|_| AppError::new(ErrorKind::NotFound))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
@@ -177,16 +195,22 @@ pub struct TicketOut {
     pub number: String,
     pub service_id: u64,
     pub branch_id: u64,
-    /// `waiting`, `called`, `serving`, `done`, `no_show`, `cancelled`, `transferred`, `expired`.
+    /// `booked`, `waiting`, `called`, `serving`, `done`, `no_show`, `cancelled`, `transferred`, `expired`.
     pub status: String,
     pub priority: String,
     pub source: String,
     pub created_at: String,
+    /// Arrival that orders the queue (kept across a transfer).
+    pub arrived_at: String,
     pub window: Option<u16>,
+    /// The booked slot's start, for a booking.
+    pub booked_for: Option<String>,
+    /// The ticket this one continues after a transfer.
+    pub transferred_from: Option<u64>,
 }
 
 impl TicketOut {
-    fn new(id: u64, t: &crate::store::schema::TicketV1) -> Self {
+    pub fn new(id: u64, t: &crate::store::schema::TicketV1) -> Self {
         TicketOut {
             id,
             number: t.number.clone(),
@@ -202,7 +226,10 @@ impl TicketOut {
             }
             .to_string(),
             created_at: crate::clock::from_ms(t.created_at).to_string(),
+            arrived_at: crate::clock::from_ms(t.arrived_at).to_string(),
             window: t.window,
+            booked_for: t.booking.as_ref().map(|b| crate::clock::from_ms(b.start).to_string()),
+            transferred_from: t.transferred_from,
         }
     }
 }
@@ -233,23 +260,25 @@ pub async fn take_ticket(
 ) -> Result<(StatusCode, axum::Json<IssuedOut>), AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     let staff = user.ok().map(|u| Actor::from(&u));
-    if staff.is_none()
-        && let Err(not_until) = state.ticket_limiter.check_key(&ip)
-    {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        return Err(AppError::new(ErrorKind::RateLimited).with_retry_after(wait.as_secs().max(1)));
+    if staff.is_none() {
+        rate_limited(&state, &ip)?;
     }
     let input = tickets::NewTicket { service_id: b.service_id, source: b.source, priority: b.priority, name: b.name, phone: b.phone };
     let issued = tickets::issue(&state, &tenant, staff.as_ref(), branch_id, input).await?;
-    let token = &issued.ticket.token;
-    let out = IssuedOut {
-        ticket: TicketOut::new(issued.id, &issued.ticket),
-        people_ahead: issued.people_ahead,
-        estimate_minutes: Estimate { low: issued.ticket.quoted_wait.0, high: issued.ticket.quoted_wait.1 },
-        tracking_url: format!("/t/{token}"),
-        qr_svg_url: format!("/t/{token}/qr.svg"),
-    };
-    Ok((StatusCode::CREATED, axum::Json(out)))
+    Ok((StatusCode::CREATED, axum::Json(IssuedOut::new(&tenant.slug, &issued))))
+}
+
+impl IssuedOut {
+    pub fn new(slug: &str, issued: &tickets::Issued) -> Self {
+        let token = tickets::public_token(slug, &issued.ticket.token);
+        IssuedOut {
+            ticket: TicketOut::new(issued.id, &issued.ticket),
+            people_ahead: issued.people_ahead,
+            estimate_minutes: Estimate { low: issued.ticket.quoted_wait.0, high: issued.ticket.quoted_wait.1 },
+            tracking_url: format!("/t/{token}"),
+            qr_svg_url: format!("/t/{token}/qr.svg"),
+        }
+    }
 }
 
 /// A branch's waiting and called tickets today, in arrival order.
@@ -424,4 +453,160 @@ pub async fn put_operator(
     let user_id: u64 = user_id.parse().map_err(|_| AppError::new(crate::error::ErrorKind::NotFound))?;
     let op = service::set_operator(&state, &user.tenant, &Actor::from(&user), user_id, b.branch_id, b.window, b.service_ids).await?;
     Ok(axum::Json(OperatorOut::new(user_id, op)))
+}
+
+/// Calls this waiting ticket to the caller's window (out of turn).
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/call", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn call_ticket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    operate(&user)?;
+    let id = path_id(&id)?;
+    let t = super::window::call_ticket(&state, &user.tenant, user.id, id).await?;
+    Ok(axum::Json(TicketOut::new(id, &t)))
+}
+
+/// Cancels a ticket that has not been served (staff).
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/cancel", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn cancel_ticket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    let id = path_id(&id)?;
+    let actor = Actor::from(&user);
+    let (id, t) = tickets::cancel(&state, &user.tenant, tickets::Canceller::Staff(&actor), Some(id)).await?;
+    Ok(axum::Json(TicketOut::new(id, &t)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferIn {
+    pub service_id: u64,
+}
+
+/// Sends the customer at the window on to another service; they keep their
+/// number and their place by arrival. Returns the new ticket.
+#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/transfer", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+    request_body = TransferIn, responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn transfer_ticket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, id)): Path<(String, String)>,
+    Json(b): Json<TransferIn>,
+) -> Result<axum::Json<TicketOut>, AppError> {
+    operate(&user)?;
+    let id = path_id(&id)?;
+    let (new_id, t) = super::window::transfer(&state, &user.tenant, user.id, id, b.service_id).await?;
+    Ok(axum::Json(TicketOut::new(new_id, &t)))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct SlotsQuery {
+    pub service_id: Option<u64>,
+    /// `YYYY-MM-DD`, the company's local date.
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlotOut {
+    pub start: String,
+    pub end: String,
+    /// How many more bookings the slot takes.
+    pub free: u32,
+}
+
+/// Bookable slots of a day for a service at a branch (public).
+#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{branch_id}/slots", tag = "queue",
+    params(("slug" = String, Path), ("branch_id" = u64, Path), SlotsQuery),
+    responses((status = 200, body = [SlotOut]), (status = 404), (status = 422)))]
+pub async fn slots(
+    State(state): State<AppState>,
+    tenant: crate::tenancy::Tenant,
+    Path((_, branch)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<SlotsQuery>,
+) -> Result<axum::Json<Vec<SlotOut>>, AppError> {
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+    let service_id = q.service_id.ok_or_else(|| AppError::invalid("service_id", "validation.required"))?;
+    let date = parse_date(q.date.as_deref())?;
+    let list = super::booking::slots(&state, &tenant, branch_id, service_id, date)?;
+    Ok(axum::Json(
+        list.into_iter()
+            .map(|s| SlotOut {
+                start: crate::clock::from_ms(s.start).to_string(),
+                end: crate::clock::from_ms(s.end).to_string(),
+                free: s.free,
+            })
+            .collect(),
+    ))
+}
+
+pub fn parse_date(raw: Option<&str>) -> Result<jiff::civil::Date, AppError> {
+    raw.filter(|d| !d.is_empty())
+        .ok_or_else(|| AppError::invalid("date", "validation.required"))?
+        .parse::<jiff::civil::Date>()
+        .map_err(|_| AppError::invalid("date", "validation.date"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BookingIn {
+    pub branch_id: u64,
+    pub service_id: u64,
+    /// The slot's start, RFC 3339, as given by `/slots`.
+    pub start: String,
+    pub name: String,
+    pub phone: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookingOut {
+    /// Six digits to check in with at the kiosk.
+    pub code: String,
+    pub ticket: IssuedOut,
+}
+
+/// Books a visit for a free slot (public, rate-limited).
+#[utoipa::path(post, path = "/c/{slug}/api/v1/bookings", tag = "queue", params(("slug" = String, Path)), request_body = BookingIn,
+    responses((status = 201, body = BookingOut), (status = 404), (status = 409), (status = 422), (status = 429)))]
+pub async fn create_booking(
+    State(state): State<AppState>,
+    tenant: crate::tenancy::Tenant,
+    ClientIp(ip): ClientIp,
+    Json(b): Json<BookingIn>,
+) -> Result<(StatusCode, axum::Json<BookingOut>), AppError> {
+    rate_limited(&state, &ip)?;
+    let start = b.start.parse::<jiff::Timestamp>().map_err(|_| AppError::invalid("start", "validation.datetime"))?.as_millisecond();
+    let input = super::booking::NewBooking { branch_id: b.branch_id, service_id: b.service_id, start, name: b.name, phone: b.phone };
+    let issued = super::booking::book(&state, &tenant, input).await?;
+    let code = issued.ticket.booking.as_ref().map(|b| format!("{:06}", b.code)).unwrap_or_default();
+    Ok((StatusCode::CREATED, axum::Json(BookingOut { code, ticket: IssuedOut::new(&tenant.slug, &issued) })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInIn {
+    pub code: String,
+}
+
+/// Checks a booked customer in at the branch (the kiosk; public, rate-limited).
+#[utoipa::path(post, path = "/c/{slug}/api/v1/branches/{branch_id}/check-in", tag = "queue",
+    params(("slug" = String, Path), ("branch_id" = u64, Path)), request_body = CheckInIn,
+    responses((status = 200, body = IssuedOut), (status = 404), (status = 409), (status = 422), (status = 429)))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    tenant: crate::tenancy::Tenant,
+    ClientIp(ip): ClientIp,
+    Path((_, branch)): Path<(String, String)>,
+    Json(b): Json<CheckInIn>,
+) -> Result<axum::Json<IssuedOut>, AppError> {
+    rate_limited(&state, &ip)?;
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+    let issued = super::booking::check_in(&state, &tenant, branch_id, &b.code).await?;
+    Ok(axum::Json(IssuedOut::new(&tenant.slug, &issued)))
 }

@@ -1,7 +1,9 @@
-//! The electronic queue: services and operators (setup). Tickets, calling,
-//! the kiosk, the display board and the stats come next (issue #4).
+//! The electronic queue: services and operators (setup), tickets and their
+//! numbers, the operator's window (who is called next), bookings, the
+//! public pages (kiosk, display board, tracking) and the stats.
 
 pub mod api;
+pub mod booking;
 pub mod service;
 pub mod tickets;
 pub mod window;

@@ -6,8 +6,10 @@ use crate::app::AppState;
 use crate::audit::Actor;
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{
-    self, BranchRecord, OPERATORS, OperatorRecord, SEQ, ServiceRecord, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketPriority,
-    TicketRecord, TicketSource, TicketStatus, TicketV1,
+    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
+    OPERATORS, OperatorRecord, OperatorStateRecord, SEQ, SERVICE_TIMES, ServiceRecord, ServiceTimesRecord, TICKET_EVENTS, TICKETS,
+    TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TICKETS_OPEN, TicketEventRecord, TicketEventV1, TicketPriority, TicketRecord, TicketSource,
+    TicketStatus, TicketV1,
 };
 use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -52,7 +54,74 @@ pub fn status_code(s: TicketStatus) -> &'static str {
         TicketStatus::Cancelled => "cancelled",
         TicketStatus::Transferred => "transferred",
         TicketStatus::Expired => "expired",
+        TicketStatus::Booked => "booked",
     }
+}
+
+/// Whether nothing more can happen to a ticket.
+pub fn is_final(s: TicketStatus) -> bool {
+    matches!(s, TicketStatus::Done | TicketStatus::NoShow | TicketStatus::Cancelled | TicketStatus::Transferred | TicketStatus::Expired)
+}
+
+/// Writes a ticket and keeps the index of open tickets in step with its status.
+pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
+    tx.open_table(TICKETS).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
+    let mut open = tx.open_table(TICKETS_OPEN).map_err(store_err)?;
+    if is_final(t.status) {
+        open.remove((t.branch_id, t.day, id)).map_err(store_err)?;
+    } else {
+        open.insert((t.branch_id, t.day, id), ()).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// Adds a step to a ticket's history.
+pub(crate) fn ticket_event(
+    tx: &WriteTransaction,
+    ticket: u64,
+    now: i64,
+    kind: &str,
+    t: &TicketV1,
+    reason: Option<String>,
+) -> Result<(), AppError> {
+    let id = next_id(tx, "ticket_event")?;
+    let ev = TicketEventV1 { at: now, kind: kind.into(), operator_id: t.operator_id, window: t.window, reason };
+    tx.open_table(TICKET_EVENTS).map_err(store_err)?.insert((ticket, id), enc::<TicketEventRecord>(ev)?.as_slice()).map_err(store_err)?;
+    Ok(())
+}
+
+/// Seconds one visit of a service takes: the mean of the latest real
+/// service times once there are at least three, the configured minutes before.
+pub fn service_secs(times: &impl ReadableTable<u64, &'static [u8]>, service_id: u64, minutes: u16) -> Result<u32, AppError> {
+    let learned = get_record::<ServiceTimesRecord>(times, service_id)?.map(|t| t.recent_secs).unwrap_or_default();
+    if learned.len() >= 3 {
+        Ok((learned.iter().map(|s| u64::from(*s)).sum::<u64>() / learned.len() as u64).max(30) as u32)
+    } else {
+        Ok(u32::from(minutes.max(1)) * 60)
+    }
+}
+
+/// Records how long a visit took, keeping the latest 20.
+pub(crate) fn learn_service_time(tx: &WriteTransaction, service_id: u64, secs: u32) -> Result<(), AppError> {
+    let mut table = tx.open_table(SERVICE_TIMES).map_err(store_err)?;
+    let mut times = get_record::<ServiceTimesRecord>(&table, service_id)?.unwrap_or(schema::ServiceTimesV1 { recent_secs: vec![] });
+    times.recent_secs.push(secs);
+    if times.recent_secs.len() > 20 {
+        let extra = times.recent_secs.len() - 20;
+        times.recent_secs.drain(..extra);
+    }
+    table.insert(service_id, enc::<ServiceTimesRecord>(times)?.as_slice()).map_err(store_err)?;
+    Ok(())
+}
+
+/// The quoted wait in minutes (low, high) for `ahead` people, a visit of
+/// `secs` seconds and `operators` serving.
+pub fn quote(ahead: u32, secs: u32, operators: u32) -> (u32, u32) {
+    let expected = u64::from(ahead) * u64::from(secs) / u64::from(operators.max(1));
+    let minutes = |s: u64| s.div_ceil(60) as u32;
+    let low = minutes(expected * 4 / 5);
+    let high = minutes(expected * 5 / 4) + minutes(u64::from(secs)).min(5);
+    (low.min(high), high)
 }
 
 pub fn priority_code(p: TicketPriority) -> &'static str {
@@ -115,11 +184,24 @@ fn waiting_ahead(tx: &WriteTransaction, branch: u64, day: u32, service: u64, bef
     Ok(n)
 }
 
-/// How many operators at the branch serve the service (at least one, so
-/// that a wait can be quoted before anyone has been placed).
-fn operators_serving(tx: &WriteTransaction, branch: u64, service: u64) -> Result<u32, AppError> {
-    let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
-    Ok(ops.iter().filter(|(_, o)| o.branch_id == branch && o.service_ids.contains(&service)).count().max(1) as u32)
+/// How many operators at the branch serve the service and are not on a
+/// break (at least one, so that a wait can be quoted before anyone is placed).
+pub fn operators_serving(
+    ops: &impl ReadableTable<u64, &'static [u8]>,
+    states: &impl ReadableTable<u64, &'static [u8]>,
+    branch: u64,
+    service: u64,
+) -> Result<u32, AppError> {
+    let mut n = 0;
+    for (id, o) in all_records::<OperatorRecord>(ops)? {
+        if o.branch_id == branch
+            && o.service_ids.contains(&service)
+            && !get_record::<OperatorStateRecord>(states, id)?.is_some_and(|s| s.on_break)
+        {
+            n += 1;
+        }
+    }
+    Ok(n.max(1))
 }
 
 /// Takes a ticket. Kiosk and online tickets are public (the company must be
@@ -175,10 +257,14 @@ pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, bra
             let seq = next_id(tx, &format!("ticket:{branch_id}:{day}:{letter}"))?;
             let id = next_id(tx, "ticket")?;
             let ahead = waiting_ahead(tx, branch_id, day, service_id, id)?;
-            let ops = operators_serving(tx, branch_id, service_id)?;
-            let minutes = u32::from(service.minutes);
-            let expected = ahead * minutes / ops;
-            let quoted = (expected * 4 / 5, (expected * 5).div_ceil(4) + minutes.min(5));
+            let ops = operators_serving(
+                &tx.open_table(OPERATORS).map_err(store_err)?,
+                &tx.open_table(OPERATOR_STATE).map_err(store_err)?,
+                branch_id,
+                service_id,
+            )?;
+            let secs = service_secs(&tx.open_table(SERVICE_TIMES).map_err(store_err)?, service_id, service.minutes)?;
+            let quoted = quote(ahead, secs, ops);
             let ticket = TicketV1 {
                 branch_id,
                 service_id,
@@ -199,8 +285,10 @@ pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, bra
                 window: None,
                 recalls: 0,
                 quoted_wait: quoted,
+                booking: None,
+                transferred_from: None,
             };
-            tx.open_table(TICKETS).map_err(store_err)?.insert(id, enc::<TicketRecord>(ticket.clone())?.as_slice()).map_err(store_err)?;
+            put_ticket(tx, id, &ticket)?;
             tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((branch_id, day, id), ()).map_err(store_err)?;
             tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(token.as_str(), id).map_err(store_err)?;
             Ok(Issued { id, ticket, people_ahead: ahead })
@@ -213,6 +301,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, bra
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
     );
+    record_customer(state, &tenant.slug, issued.id, &issued.ticket).await;
     Ok(issued)
 }
 
@@ -261,4 +350,231 @@ pub fn by_token(db: &Db, token: &str) -> Result<Option<(u64, TicketV1)>, AppErro
 /// The service's name for a ticket, in the company language.
 pub fn service_of(db: &Db, id: u64) -> Result<schema::ServiceV1, AppError> {
     get_service(db, id)
+}
+
+/// Notes a ticket against the customer's phone in the platform's
+/// cross-company index ("my queues"). The ticket itself is already stored;
+/// a failure here is logged and does not undo it.
+pub async fn record_customer(state: &AppState, slug: &str, ticket_id: u64, t: &TicketV1) {
+    let Some(phone) = t.phone.clone() else { return };
+    let entry = CustomerTicketV1 {
+        slug: slug.to_string(),
+        ticket_id,
+        token: t.token.clone(),
+        number: t.number.clone(),
+        booked_for: t.booking.as_ref().map(|b| b.start),
+    };
+    let at = t.created_at;
+    let r = state
+        .platform
+        .write(move |tx| {
+            let id = next_id(tx, "customer_ticket")?;
+            tx.open_table(CUSTOMER_TICKETS)
+                .map_err(store_err)?
+                .insert((phone.as_str(), at, id), enc::<CustomerTicketRecord>(entry.clone())?.as_slice())
+                .map_err(store_err)?;
+            Ok(())
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(company = %slug, ticket = ticket_id, error = %e, "could not index the ticket by phone");
+    }
+}
+
+/// A customer's tickets and bookings in every company, newest first.
+pub fn customer_history(platform: &Db, phone: &str, limit: usize) -> Result<Vec<CustomerTicketV1>, AppError> {
+    let phone = crate::phone::Phone::parse(phone)?.into_string();
+    let tx = platform.read()?;
+    let t = tx.open_table(CUSTOMER_TICKETS).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in t.range((phone.as_str(), i64::MIN, 0)..=(phone.as_str(), i64::MAX, u64::MAX)).map_err(store_err)?.rev() {
+        out.push(dec::<CustomerTicketRecord>(row.map_err(store_err)?.1.value())?);
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Where a waiting ticket stands now: people ahead and the wait (low, high).
+pub fn position(db: &Db, id: u64, t: &TicketV1) -> Result<(u32, (u32, u32)), AppError> {
+    if t.status != TicketStatus::Waiting {
+        return Ok((0, (0, 0)));
+    }
+    let tx = db.read()?;
+    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let mut ahead = 0;
+    for row in idx.range((t.branch_id, t.day, 0)..=(t.branch_id, t.day, u64::MAX)).map_err(store_err)? {
+        let other = row.map_err(store_err)?.0.value().2;
+        if other == id {
+            continue;
+        }
+        if let Some(o) = get_record::<TicketRecord>(&tickets, other)?
+            && o.service_id == t.service_id
+            && o.status == TicketStatus::Waiting
+            && (o.arrived_at, other) < (t.arrived_at, id)
+        {
+            ahead += 1;
+        }
+    }
+    let minutes =
+        get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?, t.service_id)?.map(|s| s.minutes).unwrap_or(10);
+    let secs = service_secs(&tx.open_table(SERVICE_TIMES).map_err(store_err)?, t.service_id, minutes)?;
+    let ops = operators_serving(
+        &tx.open_table(OPERATORS).map_err(store_err)?,
+        &tx.open_table(OPERATOR_STATE).map_err(store_err)?,
+        t.branch_id,
+        t.service_id,
+    )?;
+    Ok((ahead, quote(ahead, secs, ops)))
+}
+
+/// Who cancels a ticket: the customer (by the tracking token) or staff.
+pub enum Canceller<'a> {
+    Customer(&'a str),
+    Staff(&'a Actor),
+}
+
+/// Cancels a ticket before it is served. Customers may cancel while
+/// booked or waiting; staff also a called ticket.
+pub async fn cancel(state: &AppState, tenant: &Tenant, who: Canceller<'_>, ticket_id: Option<u64>) -> Result<(u64, TicketV1), AppError> {
+    let now = state.now_ms();
+    let (token, staff) = match who {
+        Canceller::Customer(t) => (Some(t.to_string()), false),
+        Canceller::Staff(a) => {
+            if !(a.can("queue.operate") || a.can("queue.manage")) {
+                return Err(ErrorKind::Forbidden.into());
+            }
+            (None, true)
+        }
+    };
+    let (id, t) = tenant
+        .db()?
+        .write(move |tx| {
+            let id = match (&token, ticket_id) {
+                (Some(tok), _) => {
+                    tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.get(tok.as_str()).map_err(store_err)?.map(|v| v.value())
+                }
+                (None, id) => id,
+            };
+            let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
+            let id = id.ok_or_else(not_found)?;
+            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            let allowed = match t.status {
+                TicketStatus::Waiting | TicketStatus::Booked => true,
+                TicketStatus::Called => staff,
+                _ => false,
+            };
+            if !allowed {
+                return Err(AppError::new(ErrorKind::Conflict)
+                    .with_message("error.ticket_state")
+                    .with_arg("status", status_code(t.status)));
+            }
+            release_booking(tx, &t)?;
+            t.status = TicketStatus::Cancelled;
+            t.finished_at = Some(now);
+            put_ticket(tx, id, &t)?;
+            ticket_event(tx, id, now, "cancelled", &t, Some(if staff { "staff" } else { "customer" }.into()))?;
+            Ok((id, t))
+        })
+        .await?;
+    announce(state, tenant, id, &t, "ticket.changed");
+    Ok((id, t))
+}
+
+/// Frees the slot of a booking that was never checked in.
+pub(crate) fn release_booking(tx: &WriteTransaction, t: &TicketV1) -> Result<(), AppError> {
+    if t.status != TicketStatus::Booked {
+        return Ok(());
+    }
+    if let Some(b) = &t.booking {
+        let mut slots = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
+        let key = (t.branch_id, t.service_id, b.start);
+        let n = slots.get(key).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+        if n <= 1 {
+            slots.remove(key).map_err(store_err)?;
+        } else {
+            slots.insert(key, n - 1).map_err(store_err)?;
+        }
+        tx.open_table(BOOKINGS_BY_CODE).map_err(store_err)?.remove((t.branch_id, t.day, b.code)).map_err(store_err)?;
+    }
+    Ok(())
+}
+
+/// Tells the display board, the branch's operators and the ticket's tracking page.
+pub(crate) fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1, kind: &str) {
+    let data = serde_json::json!({
+        "id": id, "number": t.number, "window": t.window, "status": status_code(t.status), "service_id": t.service_id,
+    });
+    state.hub.publish(&tenant.slug, &format!("queue:branch:{}", t.branch_id), kind, data.clone(), state.now());
+    state.hub.publish(&tenant.slug, &format!("ticket:{}", t.token), kind, data, state.now());
+}
+
+/// Unserved tickets expire at the branch's end of day: every open ticket of
+/// an earlier day, and today's booked, waiting and called tickets once the
+/// branch has closed. Returns how many expired.
+pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
+    let now = state.now_ms();
+    let (today, weekday, minute) = local_day(now, &tenant.timezone());
+    let expired = tenant
+        .db()?
+        .write(move |tx| {
+            let branches = all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)?;
+            let closed_now: Vec<u64> = branches
+                .iter()
+                .filter(|(_, b)| match &b.hours {
+                    None => false,
+                    Some(days) => days.get(weekday).copied().flatten().is_none_or(|(_, close)| minute >= close),
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            let mut due = Vec::new();
+            for row in tx.open_table(TICKETS_OPEN).map_err(store_err)?.iter().map_err(store_err)? {
+                let (branch, day, id) = row.map_err(store_err)?.0.value();
+                if day < today || (day == today && closed_now.contains(&branch)) {
+                    due.push((id, day < today));
+                }
+            }
+            let mut out = Vec::new();
+            for (id, past_day) in due {
+                let Some(mut t) = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)? else { continue };
+                // Someone at the window at closing time is still being served.
+                if t.status == TicketStatus::Serving && !past_day {
+                    continue;
+                }
+                release_booking(tx, &t)?;
+                t.status = TicketStatus::Expired;
+                t.finished_at = Some(now);
+                put_ticket(tx, id, &t)?;
+                ticket_event(tx, id, now, "expired", &t, None)?;
+                out.push((id, t));
+            }
+            Ok(out)
+        })
+        .await?;
+    for (id, t) in &expired {
+        announce(state, tenant, *id, t, "ticket.changed");
+    }
+    Ok(expired.len())
+}
+
+/// The public token of a tracking page, `/t/{slug}-{token}`: it names the
+/// company, so the page needs no cross-company lookup, and the random part
+/// keeps it unguessable.
+pub fn public_token(slug: &str, token: &str) -> String {
+    format!("{slug}-{token}")
+}
+
+/// Splits a public token into the company slug and the ticket's token.
+pub fn split_public_token(public: &str) -> Option<(&str, &str)> {
+    let (slug, token) = public.rsplit_once('-')?;
+    (token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) && !slug.is_empty()).then_some((slug, token))
+}
+
+/// The QR code of a tracking page, as SVG.
+pub fn qr_svg(url: &str) -> Result<String, AppError> {
+    let code =
+        qrcode::QrCode::new(url.as_bytes()).map_err(|_| AppError::invalid("url", "validation.text_too_long").with_arg("max", 500))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
 }

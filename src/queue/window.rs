@@ -1,12 +1,12 @@
 //! The operator's window: who is called next, and what happens to a called
 //! ticket (start, finish, no-show, recall, break).
 
-use super::tickets::{local_day, status_code};
+use super::tickets::{announce, learn_service_time, local_day, put_ticket, status_code, ticket_event};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{
-    OPERATOR_STATE, OPERATORS, OperatorRecord, OperatorStateRecord, OperatorStateV1, OperatorV1, TICKET_EVENTS, TICKETS,
-    TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketEventV1, TicketPriority, TicketRecord, TicketStatus, TicketV1,
+    OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventRecord, OperatorEventV1, OperatorRecord, OperatorStateRecord, OperatorStateV1,
+    OperatorV1, ServiceRecord, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketPriority, TicketRecord, TicketStatus, TicketV1,
 };
 use crate::store::{enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -28,7 +28,7 @@ pub fn priority_bonus(p: TicketPriority) -> i64 {
 /// Times a called ticket may be recalled before it counts as a no-show.
 pub const MAX_RECALLS: u8 = 2;
 
-/// Why a ticket was chosen, as stored: `priority:vip`, `waited:23`, `chosen`.
+/// Why a ticket was chosen, as stored: `booked:14:00`, `priority:vip`, `waited:23`, `chosen`.
 pub fn reason_text(lang: Lang, reason: &str) -> String {
     if let Some(p) = reason.strip_prefix("priority:") {
         let label = match p {
@@ -37,6 +37,9 @@ pub fn reason_text(lang: Lang, reason: &str) -> String {
             _ => crate::web::i18n::t(lang, "queue.priority.elderly"),
         };
         return tf(lang, "queue.reason.priority", &[("priority", label)]);
+    }
+    if let Some(at) = reason.strip_prefix("booked:") {
+        return tf(lang, "queue.reason.booked", &[("time", at)]);
     }
     if let Some(m) = reason.strip_prefix("waited:") {
         return tf(lang, "queue.reason.waited", &[("minutes", m)]);
@@ -51,18 +54,6 @@ fn operator(tx: &WriteTransaction, user_id: u64) -> Result<OperatorV1, AppError>
 
 fn on_break(tx: &WriteTransaction, user_id: u64) -> Result<bool, AppError> {
     Ok(get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE).map_err(store_err)?, user_id)?.is_some_and(|s| s.on_break))
-}
-
-fn event(tx: &WriteTransaction, ticket: u64, now: i64, kind: &str, t: &TicketV1, reason: Option<String>) -> Result<(), AppError> {
-    let id = next_id(tx, "ticket_event")?;
-    let ev = TicketEventV1 { at: now, kind: kind.into(), operator_id: t.operator_id, window: t.window, reason };
-    tx.open_table(TICKET_EVENTS).map_err(store_err)?.insert((ticket, id), enc::<TicketEventRecord>(ev)?.as_slice()).map_err(store_err)?;
-    Ok(())
-}
-
-fn save(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
-    tx.open_table(TICKETS).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
-    Ok(())
 }
 
 /// The ticket this operator has called or is serving, if any.
@@ -82,9 +73,19 @@ fn current(tx: &WriteTransaction, op: &OperatorV1, user_id: u64, day: u32) -> Re
 }
 
 /// Picks the next ticket for an operator: only their services at their
-/// branch; the highest priority bonus plus minutes waited; then arrival.
+/// branch; a checked-in booking whose time has come first (earliest slot);
+/// then the highest priority bonus plus minutes waited; then arrival.
 /// Returns the ticket and why it was chosen.
-pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64) -> Option<(u64, String)> {
+pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Option<(u64, String)> {
+    let booked = candidates
+        .iter()
+        .filter(|(_, t)| services.contains(&t.service_id) && super::booking::booking_due(t, now))
+        .min_by_key(|(id, t)| (t.booking.as_ref().map(|b| b.start), *id));
+    if let Some((id, t)) = booked {
+        let start = t.booking.as_ref().map(|b| b.start).unwrap_or(now);
+        let local = crate::clock::from_ms(start).to_zoned(tz.clone());
+        return Some((*id, format!("booked:{:02}:{:02}", local.hour(), local.minute())));
+    }
     let score = |t: &TicketV1| priority_bonus(t.priority) + (now - t.arrived_at).max(0) / 60_000;
     let best = candidates
         .iter()
@@ -109,7 +110,8 @@ pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64) -> Opt
 /// Calls the next customer to this operator's window; `None` when nobody waits.
 pub async fn call_next(state: &AppState, tenant: &Tenant, user_id: u64) -> Result<Option<(u64, TicketV1, String)>, AppError> {
     let now = state.now_ms();
-    let (day, _, _) = local_day(now, &tenant.timezone());
+    let tz = tenant.timezone();
+    let (day, _, _) = local_day(now, &tz);
     let called = tenant
         .db()?
         .write(move |tx| {
@@ -134,14 +136,14 @@ pub async fn call_next(state: &AppState, tenant: &Tenant, user_id: u64) -> Resul
                 }
                 v
             };
-            let Some((id, reason)) = choose(&candidates, &op.service_ids, now) else { return Ok(None) };
+            let Some((id, reason)) = choose(&candidates, &op.service_ids, now, &tz) else { return Ok(None) };
             let mut t = candidates.into_iter().find(|(i, _)| *i == id).map(|(_, t)| t).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
             t.status = TicketStatus::Called;
             t.called_at = Some(now);
             t.operator_id = Some(user_id);
             t.window = Some(op.window);
-            save(tx, id, &t)?;
-            event(tx, id, now, "called", &t, Some(reason.clone()))?;
+            put_ticket(tx, id, &t)?;
+            ticket_event(tx, id, now, "called", &t, Some(reason.clone()))?;
             Ok(Some((id, t, reason)))
         })
         .await?;
@@ -149,14 +151,6 @@ pub async fn call_next(state: &AppState, tenant: &Tenant, user_id: u64) -> Resul
         announce(state, tenant, *id, t, "ticket.called");
     }
     Ok(called)
-}
-
-/// Tells the display board, the branch's operators and the ticket's tracking page.
-fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1, kind: &str) {
-    let data =
-        serde_json::json!({"id": id, "number": t.number, "window": t.window, "status": status_code(t.status), "service_id": t.service_id});
-    state.hub.publish(&tenant.slug, &format!("queue:branch:{}", t.branch_id), kind, data.clone(), state.now());
-    state.hub.publish(&tenant.slug, &format!("ticket:{}", t.token), kind, data, state.now());
 }
 
 /// What an operator does with the ticket at their window.
@@ -204,12 +198,14 @@ pub async fn act(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64
                 Act::Finish if t.status == TicketStatus::Serving => {
                     t.status = TicketStatus::Done;
                     t.finished_at = Some(now);
+                    let secs = (now - t.started_at.unwrap_or(now)).max(0) / 1000;
+                    learn_service_time(tx, t.service_id, secs.min(i64::from(u32::MAX)) as u32)?;
                     "finished"
                 }
                 _ => return Err(wrong()),
             };
-            save(tx, ticket_id, &t)?;
-            event(tx, ticket_id, now, kind, &t, None)?;
+            put_ticket(tx, ticket_id, &t)?;
+            ticket_event(tx, ticket_id, now, kind, &t, None)?;
             Ok(t)
         })
         .await?;
@@ -243,11 +239,118 @@ pub async fn set_break(
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
             }
             let st = OperatorStateV1 { on_break: on, break_reason: if on { reason.clone() } else { None }, since: now };
+            let was =
+                get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE).map_err(store_err)?, user_id)?.is_some_and(|s| s.on_break);
             tx.open_table(OPERATOR_STATE)
                 .map_err(store_err)?
                 .insert(user_id, enc::<OperatorStateRecord>(st.clone())?.as_slice())
                 .map_err(store_err)?;
+            if was != on {
+                let ev = OperatorEventV1 { at: now, on_break: on, reason: st.break_reason.clone() };
+                let id = next_id(tx, "operator_event")?;
+                tx.open_table(OPERATOR_EVENTS)
+                    .map_err(store_err)?
+                    .insert((user_id, id), enc::<OperatorEventRecord>(ev)?.as_slice())
+                    .map_err(store_err)?;
+            }
             Ok(st)
         })
         .await
+}
+
+/// Calls one chosen waiting ticket at the operator's branch (any service there).
+pub async fn call_ticket(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64) -> Result<TicketV1, AppError> {
+    let now = state.now_ms();
+    let (day, _, _) = local_day(now, &tenant.timezone());
+    let t = tenant
+        .db()?
+        .write(move |tx| {
+            let op = operator(tx, user_id)?;
+            if on_break(tx, user_id)? {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.on_break"));
+            }
+            if current(tx, &op, user_id, day)?.is_some() {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
+            }
+            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, ticket_id)?
+                .filter(|t| t.branch_id == op.branch_id)
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
+            if t.status != TicketStatus::Waiting || t.day != day {
+                return Err(AppError::new(ErrorKind::Conflict)
+                    .with_message("error.ticket_state")
+                    .with_arg("status", status_code(t.status)));
+            }
+            t.status = TicketStatus::Called;
+            t.called_at = Some(now);
+            t.operator_id = Some(user_id);
+            t.window = Some(op.window);
+            put_ticket(tx, ticket_id, &t)?;
+            ticket_event(tx, ticket_id, now, "called", &t, Some("chosen".into()))?;
+            Ok(t)
+        })
+        .await?;
+    announce(state, tenant, ticket_id, &t, "ticket.called");
+    Ok(t)
+}
+
+/// Sends the customer at the window on to another service at the same
+/// branch. The old ticket ends as `transferred`; a new one with the same
+/// number, tracking page and arrival time waits for the new service.
+pub async fn transfer(
+    state: &AppState,
+    tenant: &Tenant,
+    user_id: u64,
+    ticket_id: u64,
+    service_id: u64,
+) -> Result<(u64, TicketV1), AppError> {
+    let now = state.now_ms();
+    let (old, new_id, new) = tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, ticket_id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
+            if t.operator_id != Some(user_id) {
+                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
+            }
+            if !matches!(t.status, TicketStatus::Called | TicketStatus::Serving) {
+                return Err(AppError::new(ErrorKind::Conflict)
+                    .with_message("error.ticket_state")
+                    .with_arg("status", status_code(t.status)));
+            }
+            let target = get_record::<ServiceRecord>(&tx.open_table(crate::store::schema::SERVICES).map_err(store_err)?, service_id)?;
+            if !target.is_some_and(|s| s.active && s.branch_ids.contains(&t.branch_id)) || service_id == t.service_id {
+                return Err(AppError::invalid("service_id", "validation.service_at_branch"));
+            }
+            if let Some(started) = t.started_at {
+                learn_service_time(tx, t.service_id, ((now - started).max(0) / 1000).min(i64::from(u32::MAX)) as u32)?;
+            }
+            t.status = TicketStatus::Transferred;
+            t.finished_at = Some(now);
+            put_ticket(tx, ticket_id, &t)?;
+            let id = next_id(tx, "ticket")?;
+            let new = TicketV1 {
+                service_id,
+                status: TicketStatus::Waiting,
+                called_at: None,
+                started_at: None,
+                finished_at: None,
+                operator_id: None,
+                window: None,
+                recalls: 0,
+                booking: None,
+                transferred_from: Some(ticket_id),
+                created_at: now,
+                ..t.clone()
+            };
+            ticket_event(tx, ticket_id, now, "transferred", &t, Some(format!("to:{id}")))?;
+            put_ticket(tx, id, &new)?;
+            tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((new.branch_id, new.day, id), ()).map_err(store_err)?;
+            tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(new.token.as_str(), id).map_err(store_err)?;
+            ticket_event(tx, id, now, "transferred_in", &new, Some(format!("from:{ticket_id}")))?;
+            Ok((t, id, new))
+        })
+        .await?;
+    announce(state, tenant, ticket_id, &old, "ticket.changed");
+    announce(state, tenant, new_id, &new, "ticket.changed");
+    Ok((new_id, new))
 }

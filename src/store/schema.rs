@@ -26,6 +26,9 @@ pub const COMPANIES: TableDefinition<&str, &[u8]> = TableDefinition::new("compan
 pub const ADMINS: TableDefinition<u64, &[u8]> = TableDefinition::new("admins");
 /// lower-case username → platform admin id.
 pub const ADMINS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("admins_by_name");
+/// (normalised phone, taken at ms, entry id) → [`CustomerTicketRecord`]: every
+/// queue ticket and booking of a customer in any company ("my queues").
+pub const CUSTOMER_TICKETS: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("customer_tickets");
 
 // Company tables (tenants/<slug>/data.redb).
 /// user id → [`AccountRecord`].
@@ -73,6 +76,17 @@ pub const TICKETS_BY_TOKEN: TableDefinition<&str, u64> = TableDefinition::new("q
 pub const TICKET_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("queue_ticket_events");
 /// operator's user id → [`OperatorStateRecord`]: at work, on a break.
 pub const OPERATOR_STATE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operator_state");
+/// (operator's user id, event id) → [`OperatorEventRecord`]: breaks taken, for the stats.
+pub const OPERATOR_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("queue_operator_events");
+/// (branch id, day, ticket id) of tickets not yet final (booked, waiting,
+/// called, serving): what the end-of-day expiry looks at.
+pub const TICKETS_OPEN: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_open");
+/// (branch id, day, booking code) → ticket id: check-in at the kiosk.
+pub const BOOKINGS_BY_CODE: TableDefinition<(u64, u32, u32), u64> = TableDefinition::new("queue_bookings_by_code");
+/// (branch id, service id, slot start ms) → tickets booked in that slot.
+pub const BOOKED_SLOTS: TableDefinition<(u64, u64, i64), u32> = TableDefinition::new("queue_booked_slots");
+/// service id → [`ServiceTimesRecord`]: recent service durations, for the estimate.
+pub const SERVICE_TIMES: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_service_times");
 /// category id → [`CategoryRecord`].
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
@@ -99,6 +113,7 @@ pub fn init_platform(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(COMPANIES)?;
     tx.open_table(ADMINS)?;
     tx.open_table(ADMINS_BY_NAME)?;
+    tx.open_table(CUSTOMER_TICKETS)?;
     Ok(())
 }
 
@@ -127,6 +142,11 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TICKETS_BY_TOKEN)?;
     tx.open_table(TICKET_EVENTS)?;
     tx.open_table(OPERATOR_STATE)?;
+    tx.open_table(OPERATOR_EVENTS)?;
+    tx.open_table(TICKETS_OPEN)?;
+    tx.open_table(BOOKINGS_BY_CODE)?;
+    tx.open_table(BOOKED_SLOTS)?;
+    tx.open_table(SERVICE_TIMES)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
     Ok(())
@@ -473,6 +493,17 @@ pub enum TicketStatus {
     Cancelled,
     Transferred,
     Expired,
+    /// Booked online for a slot, not yet checked in at the branch.
+    Booked,
+}
+
+/// A booked slot and the code to check in with at the kiosk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Booking {
+    pub start: i64,
+    pub end: i64,
+    /// Six digits, unique at the branch that day.
+    pub code: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -502,6 +533,9 @@ pub struct TicketV1 {
     pub recalls: u8,
     /// The wait quoted when the ticket was taken, in minutes (low, high).
     pub quoted_wait: (u32, u32),
+    pub booking: Option<Booking>,
+    /// The ticket this one continues after a transfer to another service.
+    pub transferred_from: Option<u64>,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TicketRecord {
@@ -538,6 +572,45 @@ pub enum OperatorStateRecord {
     V1(OperatorStateV1),
 }
 versioned!(OperatorStateRecord, OperatorStateV1, V1);
+
+/// An operator went on a break or came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorEventV1 {
+    pub at: i64,
+    pub on_break: bool,
+    pub reason: Option<String>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OperatorEventRecord {
+    V1(OperatorEventV1),
+}
+versioned!(OperatorEventRecord, OperatorEventV1, V1);
+
+/// The latest service durations of a service, newest last (at most 20).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceTimesV1 {
+    pub recent_secs: Vec<u32>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ServiceTimesRecord {
+    V1(ServiceTimesV1),
+}
+versioned!(ServiceTimesRecord, ServiceTimesV1, V1);
+
+/// One ticket or booking of a customer, in the platform's phone index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerTicketV1 {
+    pub slug: String,
+    pub ticket_id: u64,
+    pub token: String,
+    pub number: String,
+    pub booked_for: Option<i64>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CustomerTicketRecord {
+    V1(CustomerTicketV1),
+}
+versioned!(CustomerTicketRecord, CustomerTicketV1, V1);
 
 /// Golden bytes: every record version, encoded from a fixed sample, is kept
 /// in `schema/records/<name>.hex`. The test decodes each file and compares
@@ -708,6 +781,8 @@ mod golden {
                 window: Some(3),
                 recalls: 1,
                 quoted_wait: (5, 12),
+                booking: Some(Booking { start: 1_764_064_800_000, end: 1_764_065_400_000, code: 482_913 }),
+                transferred_from: Some(4),
             }),
         );
         check(
@@ -723,6 +798,18 @@ mod golden {
         check(
             "operator_state.v1",
             OperatorStateRecord::V1(OperatorStateV1 { on_break: true, break_reason: Some("Tushlik".into()), since: 16 }),
+        );
+        check("operator_event.v1", OperatorEventRecord::V1(OperatorEventV1 { at: 17, on_break: true, reason: Some("Tushlik".into()) }));
+        check("service_times.v1", ServiceTimesRecord::V1(ServiceTimesV1 { recent_secs: vec![300, 420, 95] }));
+        check(
+            "customer_ticket.v1",
+            CustomerTicketRecord::V1(CustomerTicketV1 {
+                slug: "demo".into(),
+                ticket_id: 7,
+                token: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+                number: "O-004".into(),
+                booked_for: Some(1_764_064_800_000),
+            }),
         );
         check("category.v1", CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true }));
         check(
