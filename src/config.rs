@@ -22,6 +22,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
     pub secure_cookies: bool,
+    /// The address customers' phones reach Idora at (`http://192.168.1.10:8080`),
+    /// for the QR codes on tickets. Without it, the address the kiosk used.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             upload_limit: 10 * 1024 * 1024,
             request_timeout_secs: 30,
             secure_cookies: false,
+            public_url: None,
         }
     }
 }
@@ -51,6 +55,7 @@ pub struct FileConfig {
     pub upload_limit: Option<usize>,
     pub request_timeout_secs: Option<u64>,
     pub secure_cookies: Option<bool>,
+    pub public_url: Option<String>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -104,6 +109,9 @@ impl Config {
         if let Some(v) = f.secure_cookies {
             self.secure_cookies = v;
         }
+        if let Some(v) = f.public_url {
+            self.public_url = Some(v.trim_end_matches('/').to_string());
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -115,6 +123,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_LISTEN") {
             self.listen = parse("IDORA_LISTEN", v)?;
+        }
+        if let Some(v) = get("IDORA_PUBLIC_URL") {
+            self.public_url = Some(v.trim_end_matches('/').to_string());
         }
         if let Some(v) = get("IDORA_LOG_FORMAT") {
             self.log_format = v;

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod booking;
+pub mod live;
 pub mod service;
 pub mod tickets;
 pub mod window;

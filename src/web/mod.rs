@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::queue::api::router())
         .merge(crate::tasks::pages::router())
         .layer(timeout);
-    let tenant_streams = crate::hub::api::tenant_router();
+    let tenant_streams = crate::hub::api::tenant_router().merge(crate::queue::live::tenant_router());
     let tenant = tenant_plain.merge(tenant_streams).layer(from_fn_with_state(state.clone(), extract::resolve_tenant));
 
     let platform = Router::new()
@@ -58,7 +58,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tenancy::pages::router())
         .merge(edges::router())
         .merge(assets::router())
-        .layer(timeout);
+        .layer(timeout)
+        .merge(crate::queue::live::platform_router());
 
     Router::new()
         .merge(platform)

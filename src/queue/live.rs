@@ -1,0 +1,140 @@
+//! The queue's public live edges: the display board's event stream, and a
+//! ticket's tracking status, event stream, QR code and cancel — addressed by
+//! the ticket's public token `/t/{slug}-{token}`, no login.
+
+use super::tickets::{self, split_public_token, status_code};
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use crate::store::schema::TicketV1;
+use crate::tenancy::Tenant;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Company routes (nested under `/c/{slug}/`), without the request timeout.
+pub fn tenant_router() -> Router<AppState> {
+    Router::new().route("/display/{branch_id}/events", get(display_events))
+}
+
+/// Routes at the root: `/t/{token}/…`.
+pub fn platform_router() -> Router<AppState> {
+    Router::new()
+        .route("/t/{token}/status", get(status))
+        .route("/t/{token}/events", get(ticket_events))
+        .route("/t/{token}/qr.svg", get(qr))
+        .route("/t/{token}/cancel", post(cancel))
+}
+
+/// The topic a branch's queue events go to.
+pub fn branch_topic(branch_id: u64) -> String {
+    format!("queue:branch:{branch_id}")
+}
+
+/// Live calls of a branch for its display board (public: numbers and windows only).
+#[utoipa::path(get, path = "/c/{slug}/display/{branch_id}/events", tag = "queue",
+    params(("slug" = String, Path), ("branch_id" = u64, Path)),
+    responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 404)))]
+pub async fn display_events(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((_, branch)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+    crate::org::service::get_branch(tenant.db()?, branch_id)?;
+    Ok(crate::hub::api::sse_response(&state, &tenant.slug, &[branch_topic(branch_id)]).into_response())
+}
+
+/// The company and the ticket behind a public token.
+pub fn resolve(state: &AppState, public: &str) -> Result<(Tenant, u64, TicketV1), AppError> {
+    let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
+    let (slug, token) = split_public_token(public).ok_or_else(not_found)?;
+    let tenant = state.tenants.resolve(slug).map_err(|_| not_found())?;
+    let (id, t) = tickets::by_token(tenant.db()?, token)?.ok_or_else(not_found)?;
+    Ok((tenant, id, t))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackOut {
+    pub number: String,
+    /// `booked`, `waiting`, `called`, `serving`, `done`, `no_show`, `cancelled`, `transferred`, `expired`.
+    pub status: String,
+    pub service_id: u64,
+    pub branch_id: u64,
+    pub people_ahead: u32,
+    pub estimate_minutes: super::api::Estimate,
+    pub window: Option<u16>,
+    pub booked_for: Option<String>,
+    /// Whether the customer may still cancel.
+    pub can_cancel: bool,
+}
+
+pub fn track_out(tenant: &Tenant, id: u64, t: &TicketV1) -> Result<TrackOut, AppError> {
+    let (ahead, (low, high)) = tickets::position(tenant.db()?, id, t)?;
+    Ok(TrackOut {
+        number: t.number.clone(),
+        status: status_code(t.status).to_string(),
+        service_id: t.service_id,
+        branch_id: t.branch_id,
+        people_ahead: ahead,
+        estimate_minutes: super::api::Estimate { low, high },
+        window: t.window,
+        booked_for: t.booking.as_ref().map(|b| crate::clock::from_ms(b.start).to_string()),
+        can_cancel: matches!(t.status, crate::store::schema::TicketStatus::Waiting | crate::store::schema::TicketStatus::Booked),
+    })
+}
+
+/// A ticket's place, estimate and status now (public, by its token).
+#[utoipa::path(get, path = "/t/{token}/status", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, body = TrackOut), (status = 404)))]
+pub async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
+    let (tenant, id, t) = resolve(&state, &token)?;
+    Ok(axum::Json(track_out(&tenant, id, &t)?))
+}
+
+/// Live events for a ticket's tracking page: its own changes and its
+/// branch's calls (each may move its place).
+#[utoipa::path(get, path = "/t/{token}/events", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, description = "text/event-stream"), (status = 404)))]
+pub async fn ticket_events(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
+    let (tenant, _, t) = resolve(&state, &token)?;
+    let topics = [format!("ticket:{}", t.token), branch_topic(t.branch_id)];
+    Ok(crate::hub::api::sse_response(&state, &tenant.slug, &topics).into_response())
+}
+
+/// The QR code of the tracking page, as SVG.
+#[utoipa::path(get, path = "/t/{token}/qr.svg", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml"), (status = 404)))]
+pub async fn qr(State(state): State<AppState>, headers: axum::http::HeaderMap, Path(token): Path<String>) -> Result<Response, AppError> {
+    resolve(&state, &token)?;
+    let url = format!("{}/t/{token}", base_url(&state, &headers));
+    let svg = tickets::qr_svg(&url)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], svg).into_response())
+}
+
+/// Where customers reach Idora: the configured public address, else the
+/// address this request came to (the kiosk's view of the box on the LAN).
+pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(u) = &state.config.public_url {
+        return u.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+        .unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+/// The customer cancels their ticket or booking.
+#[utoipa::path(post, path = "/t/{token}/cancel", tag = "queue", params(("token" = String, Path)),
+    responses((status = 200, body = TrackOut), (status = 404), (status = 409)))]
+pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
+    let (tenant, _, t) = resolve(&state, &token)?;
+    let (id, t) = tickets::cancel(&state, &tenant, tickets::Canceller::Customer(&t.token), None).await?;
+    Ok(axum::Json(track_out(&tenant, id, &t)?))
+}
