@@ -581,7 +581,7 @@ pub async fn create_booking(
     Json(b): Json<BookingIn>,
 ) -> Result<(StatusCode, axum::Json<BookingOut>), AppError> {
     rate_limited(&state, &ip)?;
-    let start = b.start.parse::<jiff::Timestamp>().map_err(|_| AppError::invalid("start", "validation.datetime"))?.as_millisecond();
+    let start = b.start.parse::<jiff::Timestamp>().map_err(|_| AppError::invalid("start", "validation.time"))?.as_millisecond();
     let input = super::booking::NewBooking { branch_id: b.branch_id, service_id: b.service_id, start, name: b.name, phone: b.phone };
     let issued = super::booking::book(&state, &tenant, input).await?;
     let code = issued.ticket.booking.as_ref().map(|b| format!("{:06}", b.code)).unwrap_or_default();
