@@ -26,6 +26,14 @@ pub const USERS: [(&str, &str, &str); 6] = [
 
 /// Seeds the demo when the company does not exist yet. Returns whether it
 /// seeded anything.
+/// The demo queue's services: names in Uzbek, Russian, English; minutes per visit.
+pub const QUEUE_SERVICES: [(&str, &str, &str, u16); 4] = [
+    ("Kassa", "Касса", "Cash desk", 5),
+    ("Kreditlar", "Кредиты", "Loans", 20),
+    ("Plastik kartalar", "Пластиковые карты", "Bank cards", 10),
+    ("Valyuta ayirboshlash", "Обмен валюты", "Currency exchange", 5),
+];
+
 pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     if state.tenants.get(SLUG).is_some() {
         return Ok(false);
@@ -64,7 +72,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     )
     .await
     .map_err(e)?;
-    service::create_branch(
+    let second = service::create_branch(
         state,
         &tenant,
         &system,
@@ -114,6 +122,22 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         };
         service::insert_user(db, state.now_ms(), Some(&system), user, PASSWORD.into()).await.map_err(e)?;
     }
+    // The queue: four services at both branches, the operator at window 1.
+    let mut services = Vec::new();
+    for (uz, ru, en, minutes) in QUEUE_SERVICES {
+        let input = crate::queue::service::ServiceInput {
+            names: Some(crate::queue::service::Names { uz: uz.into(), ru: ru.into(), en: en.into() }),
+            minutes: Some(minutes),
+            target_wait_minutes: Some(15),
+            branch_ids: Some(vec![head, second]),
+            active: None,
+        };
+        services.push(crate::queue::service::create_service(state, &tenant, &system, input).await.map_err(e)?.0);
+    }
+    let (operator, _) = crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, "operator")
+        .map_err(e)?
+        .ok_or_else(|| anyhow::anyhow!("demo: operator missing"))?;
+    crate::queue::service::set_operator(state, &tenant, &system, operator, head, 1, services).await.map_err(e)?;
     update_company(state, &system, SLUG, CompanyPatch { status: Some(CompanyStatus::Active), ..Default::default() }).await.map_err(e)?;
     debug_assert!(USERS.iter().all(|(_, _, r)| rbac::is_role(r)));
     Ok(true)

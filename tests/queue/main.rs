@@ -63,14 +63,14 @@ impl World {
 async fn services_are_offered_at_chosen_branches() {
     let w = world().await;
     let (a, b) = (w.branches[0], w.branches[1]);
-    let body = json!({"name": {"uz": "Kassa", "ru": "Касса", "en": "Cash desk"}, "minutes": 7, "branch_ids": [a, b, a]});
+    let body = json!({"name": {"uz": "Omonatlar", "ru": "Вклады", "en": "Deposits"}, "minutes": 7, "branch_ids": [a, b, a]});
     let (s, kassa) = w.call(reqwest::Method::POST, Some("admin"), "/services", Some(body)).await;
     assert_eq!(s, StatusCode::CREATED, "{kassa}");
     assert_eq!(kassa["branch_ids"], json!([a, b]), "each branch once");
     assert_eq!(kassa["target_wait_minutes"], 15, "a default service level");
-    assert_eq!(kassa["name"], "Kassa", "the company speaks Uzbek");
+    assert_eq!(kassa["name"], "Omonatlar", "the company speaks Uzbek");
     let (_, v) = w.call(reqwest::Method::GET, Some("admin"), "/services", None).await;
-    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v.as_array().unwrap().len(), 1 + idora::demo::QUEUE_SERVICES.len(), "the demo's services and this one");
 
     // One name for all languages is fine; bad input names its field.
     let (s, _) =
@@ -106,8 +106,9 @@ async fn services_are_offered_at_chosen_branches() {
 async fn operators_sit_at_one_window_serving_services_of_their_branch() {
     let w = world().await;
     let (a, b) = (w.branches[0], w.branches[1]);
-    let (_, kassa) =
-        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kassa", "minutes": 7, "branch_ids": [a]}))).await;
+    let (_, kassa) = w
+        .call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Omonatlar", "minutes": 7, "branch_ids": [a]})))
+        .await;
     let (_, kredit) =
         w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kredit", "minutes": 20, "branch_ids": [b]}))).await;
     let operator = w.users["operator"];
@@ -177,8 +178,9 @@ async fn kassa(w: &World) -> (u64, u64) {
     let (a, b) = (w.branches[0], w.branches[1]);
     let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{a}"), Some(json!({"hours": null}))).await;
     assert_eq!(s, StatusCode::OK);
-    let (_, v) =
-        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kassa", "minutes": 6, "branch_ids": [a, b]}))).await;
+    let (_, v) = w
+        .call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Omonatlar", "minutes": 6, "branch_ids": [a, b]})))
+        .await;
     (a, v["id"].as_u64().unwrap())
 }
 
