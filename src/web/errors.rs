@@ -50,6 +50,7 @@ pub fn is_api_path(path: &str) -> bool {
         || path.contains("/api/v1/")
         || path.ends_with("/api/v1")
         || path.ends_with("/events")
+        || (path.starts_with("/t/") && (path.ends_with("/status") || path.ends_with("/cancel")))
         || path.starts_with("/healthz")
         || path.starts_with("/readyz")
         || path.starts_with("/metrics")

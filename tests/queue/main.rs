@@ -393,3 +393,164 @@ async fn who_is_called_next_priority_with_aging_then_arrival() {
     let (s, _) = w.call(reqwest::Method::POST, Some("admin"), "/operator/call-next", Some(json!({}))).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+impl World {
+    /// Signs in again (access tokens live 15 minutes of the test clock).
+    async fn relogin(&mut self, who: &'static str) {
+        let (s, v) = self.call(reqwest::Method::POST, None, "/auth/login", Some(json!({"username": who, "password": "idora-demo"}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        self.tokens.insert(who, v["access_token"].as_str().unwrap().to_string());
+    }
+
+    /// A public tracking call: `/t/{token}/…` at the root.
+    async fn public(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.server.url()));
+        if method == reqwest::Method::POST {
+            req = req.json(&json!({}));
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+fn tracking(t: &Value) -> String {
+    t["tracking_url"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn operators_call_a_chosen_ticket_cancel_and_transfer_keeping_the_arrival() {
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let mut w = world_with(clock.clone()).await;
+    let (a, kassa) = kassa(&w).await;
+    let (_, kredit) =
+        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kredit", "minutes": 20, "branch_ids": [a]}))).await;
+    let kredit = kredit["id"].as_u64().unwrap();
+    at_window(&w, a, kassa).await;
+
+    // 11:00 Tashkent: t1 (kassa); 11:05 k1 (kredit); 11:10 t2, t3 (kassa).
+    let t1 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    let k1 = take(&w, None, a, json!({"service_id": kredit, "source": "kiosk"})).await.1;
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    let t2 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let t3 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+
+    // Called out of turn: t3 before t1 and t2.
+    let t3_id = t3["id"].as_u64().unwrap();
+    let (s, c) = op(&w, &format!("/tickets/{t3_id}/call"), None).await;
+    assert_eq!((s, c["status"].as_str(), c["window"].as_u64()), (StatusCode::OK, Some("called"), Some(3)), "{c}");
+    let (s, _) = op(&w, &format!("/tickets/{}/call", t2["id"]), None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "one customer at a time");
+    // Staff may cancel a called ticket; the customer may not cancel it any more.
+    let (s, v) = w.public(reqwest::Method::POST, &format!("{}/cancel", tracking(&t3))).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{v}");
+    let (s, v) = op(&w, &format!("/tickets/{t3_id}/cancel"), None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("cancelled")));
+    let (s, _) = op(&w, &format!("/tickets/{t3_id}/cancel"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "cancelled once");
+    // The customer cancels a waiting ticket from the tracking page.
+    let (s, v) = w.public(reqwest::Method::POST, &format!("{}/cancel", tracking(&t2))).await;
+    assert_eq!((s, v["status"].as_str(), v["can_cancel"].as_bool()), (StatusCode::OK, Some("cancelled"), Some(false)), "{v}");
+    let (s, _) = w.call(reqwest::Method::POST, Some("employee"), &format!("/tickets/{}/cancel", t1["id"]), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "employees do not run the queue");
+
+    // t1 is called and sent on to kredit at 11:20: same number, its 11:00 arrival kept.
+    clock.advance(jiff::SignedDuration::from_mins(10));
+    w.relogin("operator").await;
+    w.relogin("admin").await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!(c["ticket"]["number"], t1["number"]);
+    let (s, v) = op(&w, &format!("/tickets/{}/transfer", t1["id"]), Some(json!({"service_id": 999}))).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("service_id")));
+    let (s, moved) = op(&w, &format!("/tickets/{}/transfer", t1["id"]), Some(json!({"service_id": kredit}))).await;
+    assert_eq!(s, StatusCode::OK, "{moved}");
+    assert_eq!((moved["number"].as_str(), moved["status"].as_str()), (t1["number"].as_str(), Some("waiting")));
+    assert_eq!(moved["service_id"].as_u64(), Some(kredit));
+    assert_eq!(moved["arrived_at"], t1["arrived_at"], "the arrival is kept");
+    assert_eq!(moved["transferred_from"], t1["id"]);
+    // The customer's tracking page follows the ticket to the new service.
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&t1))).await;
+    assert_eq!((st["status"].as_str(), st["service_id"].as_u64(), st["people_ahead"].as_u64()), (Some("waiting"), Some(kredit), Some(0)));
+    let (_, k1st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&k1))).await;
+    assert_eq!(k1st["people_ahead"], 1, "t1 arrived first, so it is ahead of k1: {k1st}");
+
+    // At a kredit window, t1 (arrived 11:00) goes before k1 (11:05).
+    let body = json!({"branch_id": a, "window": 3, "service_ids": [kredit]});
+    w.call(reqwest::Method::PUT, Some("admin"), &format!("/operators/{}", w.users["operator"]), Some(body)).await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    assert_eq!((c["ticket"]["number"].as_str(), c["ticket"]["id"].as_u64()), (t1["number"].as_str(), moved["id"].as_u64()));
+    let id = c["ticket"]["id"].as_u64().unwrap();
+    assert_eq!(op(&w, &format!("/tickets/{id}/no-show"), None).await.1["status"], "no_show");
+    // A ticket of another branch cannot be called here.
+    let (s, other) = take(&w, None, w.branches[1], json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{other}");
+    let (s, v) = op(&w, &format!("/tickets/{}/call", other["id"]), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+}
+
+#[tokio::test]
+async fn unserved_tickets_expire_at_the_branchs_end_of_day() {
+    // Wednesday 17:50 in Tashkent; the head office closes at 18:00.
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T12:50:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let a = w.branches[0];
+    let (_, services) = w.call(reqwest::Method::GET, Some("admin"), "/services", None).await;
+    let kassa = services[0]["id"].as_u64().unwrap();
+    let late = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let served = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let called = op(&w, &format!("/tickets/{}/call", served["id"]), None).await.1;
+    assert_eq!(called["status"], "called", "{called}");
+    op(&w, &format!("/tickets/{}/start", served["id"]), None).await;
+
+    let state = w.server.state.clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let expire = || idora::queue::tickets::expire_due(&state, &tenant);
+    clock.advance(jiff::SignedDuration::from_mins(9));
+    assert_eq!(expire().await.unwrap(), 0, "17:59: still open");
+    clock.advance(jiff::SignedDuration::from_mins(1));
+    assert_eq!(expire().await.unwrap(), 1, "18:00: the waiting ticket expires");
+    assert_eq!(expire().await.unwrap(), 0, "once");
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&late))).await;
+    assert_eq!((st["status"].as_str(), st["can_cancel"].as_bool()), (Some("expired"), Some(false)));
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&served))).await;
+    assert_eq!(st["status"], "serving", "the customer at the window is still served at closing time");
+    // The next morning what was left of yesterday expires too.
+    clock.advance(jiff::SignedDuration::from_hours(15));
+    assert_eq!(expire().await.unwrap(), 1);
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&served))).await;
+    assert_eq!(st["status"], "expired");
+    let (s, _) = w.public(reqwest::Method::GET, "/t/demo-00000000000000000000000000000000/status").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed() {
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let (a, kassa) = kassa(&w).await; // 6 minutes configured
+    at_window(&w, a, kassa).await;
+    // Three customers served in 2 minutes each.
+    for _ in 0..3 {
+        take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+        let id = op(&w, "/operator/call-next", None).await.1["ticket"]["id"].as_u64().unwrap();
+        op(&w, &format!("/tickets/{id}/start"), None).await;
+        clock.advance(jiff::SignedDuration::from_mins(2));
+        assert_eq!(op(&w, &format!("/tickets/{id}/finish"), None).await.1["status"], "done");
+    }
+    // Now two wait ahead of a new customer: 2 × 2 min = 4 min expected;
+    // quoted 4–7 min (−20 %, +25 % and a visit's margin). With the
+    // configured 6 minutes it would have been 10–20.
+    take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    let (_, t) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk", "phone": "+998 90 123 45 67"})).await;
+    assert_eq!(t["people_ahead"], 2);
+    assert_eq!((t["estimate_minutes"]["low"].as_u64(), t["estimate_minutes"]["high"].as_u64()), (Some(4), Some(7)), "{t}");
+
+    // The phone index across companies ("my queues" in the bot).
+    let history = idora::queue::tickets::customer_history(&w.server.state.platform, "90 123 45 67", 10).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!((history[0].slug.as_str(), history[0].number.as_str()), ("demo", t["number"].as_str().unwrap()));
+    assert!(tracking(&t).ends_with(&history[0].token));
+}
