@@ -1,6 +1,6 @@
 //! Running the HTTP server: bind, serve with client addresses, and stop
-//! gracefully on SIGTERM or Ctrl-C (in-flight requests finish; every
-//! acknowledged write is already durable).
+//! gracefully on SIGTERM or Ctrl-C (in-flight requests finish, live streams
+//! are ended; every acknowledged write is already durable).
 
 use crate::app::{self, AppState};
 use std::net::SocketAddr;
@@ -34,10 +34,14 @@ pub async fn start(state: AppState) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let router = app::router(state.clone());
+    let hub_state = state.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
+                // Live streams never end by themselves: end them, or the
+                // graceful shutdown would wait for every display board.
+                hub_state.hub.close();
             })
             .await
     });

@@ -45,6 +45,11 @@ pub fn may_read(user: &CurrentUser, topic: &str) -> bool {
     if let Some(id) = topic.strip_prefix("user:") {
         return id.parse::<u64>().is_ok_and(|id| id == user.id);
     }
+    // A branch's queue (numbers, windows, statuses) for the staff who work
+    // it; the hub keeps topics per company, so only this company's branches.
+    if let Some(id) = topic.strip_prefix("queue:branch:") {
+        return id.parse::<u64>().is_ok() && (user.can("queue.operate") || user.can("queue.manage"));
+    }
     match topic {
         "audit" => user.can("audit.view"),
         "users" | "roles" => user.can("users.view"),
@@ -78,8 +83,14 @@ async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
         return;
     }
     let mut ping = tokio::time::interval(Duration::from_secs(25));
+    let closed = state.hub.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
+            _ = &mut closed => {
+                let _ = socket.send(Message::Close(None)).await;
+                break;
+            }
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { break };
                 let Message::Text(text) = msg else { continue };
@@ -196,7 +207,7 @@ pub fn sse_response(state: &AppState, realm: &str, topics: &[String]) -> Sse<imp
     });
     // A first event tells the client that its subscriptions are in place.
     let ready = futures_util::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
-    let stream = ready.chain(events);
+    let stream = ready.chain(events).take_until(state.hub.closed());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

@@ -22,9 +22,17 @@ pub struct Event {
     pub at: String,
 }
 
-#[derive(Default)]
 pub struct Hub {
     topics: Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>,
+    /// Turns true when the server stops: open streams (display boards,
+    /// tracking pages, sockets) end so that a graceful shutdown can finish.
+    closing: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { topics: Mutex::default(), closing: tokio::sync::watch::channel(false).0 }
+    }
 }
 
 fn key(realm: &str, topic: &str) -> String {
@@ -44,6 +52,19 @@ impl Hub {
             }
         }
         metrics::counter!("idora_hub_events_total").increment(1);
+    }
+
+    /// Ends every open stream; called when the server begins to stop.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once the server is stopping.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|c| *c).await;
+        }
     }
 
     pub fn subscribe(&self, realm: &str, topic: &str) -> broadcast::Receiver<Arc<Event>> {

@@ -72,8 +72,8 @@ pub struct TrackOut {
     pub can_cancel: bool,
 }
 
-pub fn track_out(tenant: &Tenant, id: u64, t: &TicketV1) -> Result<TrackOut, AppError> {
-    let (ahead, (low, high)) = tickets::position(tenant.db()?, id, t)?;
+pub fn track_out(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1) -> Result<TrackOut, AppError> {
+    let (ahead, (low, high)) = tickets::position(tenant.db()?, id, t, state.now_ms())?;
     Ok(TrackOut {
         number: t.number.clone(),
         status: status_code(t.status).to_string(),
@@ -92,7 +92,7 @@ pub fn track_out(tenant: &Tenant, id: u64, t: &TicketV1) -> Result<TrackOut, App
     responses((status = 200, body = TrackOut), (status = 404)))]
 pub async fn status(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
     let (tenant, id, t) = resolve(&state, &token)?;
-    Ok(axum::Json(track_out(&tenant, id, &t)?))
+    Ok(axum::Json(track_out(&state, &tenant, id, &t)?))
 }
 
 /// Live events for a ticket's tracking page: its own changes and its
@@ -136,5 +136,5 @@ pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
 pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
     let (id, t) = tickets::cancel(&state, &tenant, tickets::Canceller::Customer(&t.token), None).await?;
-    Ok(axum::Json(track_out(&tenant, id, &t)?))
+    Ok(axum::Json(track_out(&state, &tenant, id, &t)?))
 }

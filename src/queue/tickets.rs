@@ -397,7 +397,7 @@ pub fn customer_history(platform: &Db, phone: &str, limit: usize) -> Result<Vec<
 }
 
 /// Where a waiting ticket stands now: people ahead and the wait (low, high).
-pub fn position(db: &Db, id: u64, t: &TicketV1) -> Result<(u32, (u32, u32)), AppError> {
+pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, u32)), AppError> {
     if t.status != TicketStatus::Waiting {
         return Ok((0, (0, 0)));
     }
@@ -410,12 +410,15 @@ pub fn position(db: &Db, id: u64, t: &TicketV1) -> Result<(u32, (u32, u32)), App
         if other == id {
             continue;
         }
+        // A booking whose time has come goes first; otherwise arrival order.
         if let Some(o) = get_record::<TicketRecord>(&tickets, other)?
             && o.service_id == t.service_id
             && o.status == TicketStatus::Waiting
-            && (o.arrived_at, other) < (t.arrived_at, id)
         {
-            ahead += 1;
+            let (o_due, t_due) = (super::booking::booking_due(&o, now), super::booking::booking_due(t, now));
+            if (o_due && !t_due) || (o_due == t_due && (o.arrived_at, other) < (t.arrived_at, id)) {
+                ahead += 1;
+            }
         }
     }
     let minutes =

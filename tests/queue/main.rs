@@ -554,3 +554,18 @@ async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed
     assert_eq!((history[0].slug.as_str(), history[0].number.as_str()), ("demo", t["number"].as_str().unwrap()));
     assert!(tracking(&t).ends_with(&history[0].token));
 }
+
+#[tokio::test]
+async fn the_server_stops_while_display_boards_are_connected() {
+    let w = world().await;
+    let url = format!("{}/c/demo/display/{}/events", w.server.url(), w.branches[0]);
+    let mut board = w.http.get(url).send().await.unwrap();
+    assert_eq!(board.status(), StatusCode::OK);
+    let first = board.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("event: ready"), "{first:?}");
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), w.server.shutdown()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "a graceful stop must not wait for open streams: {stopped:?}");
+    // The board's stream has ended; its EventSource will reconnect.
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(5), async { while let Ok(Some(_)) = board.chunk().await {} }).await;
+    assert!(rest.is_ok(), "the stream ended");
+}
