@@ -89,6 +89,8 @@ impl Modify for Bearer {
         crate::queue::live::ticket_events,
         crate::queue::live::qr,
         crate::queue::live::cancel,
+        crate::queue::stats::api_stats,
+        crate::queue::stats::api_csv,
         crate::org::api::list_audit,
         crate::hub::api::live_token,
     ),

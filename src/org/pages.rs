@@ -71,6 +71,12 @@ pub(crate) enum Section {
     Branding,
     Categories,
     Audit,
+    /// The queue: an operator's window, and its setup in the admin console.
+    Operator,
+    QueueServices,
+    QueueOperators,
+    /// The queue stats (`queue::stats`), linked from the home page.
+    QueueStats,
 }
 
 /// An admin section: where it lives, who may open it, what it is called.
@@ -81,18 +87,21 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 7] = [
+const SECTIONS: [SectionDef; 9] = [
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
     SectionDef { section: Section::Branches, path: "admin/branches", perm: "branches.manage", label: "admin.nav.branches" },
     SectionDef { section: Section::Roles, path: "admin/roles", perm: "roles.manage", label: "admin.nav.roles" },
     SectionDef { section: Section::Branding, path: "admin/branding", perm: "branding.manage", label: "admin.nav.branding" },
     SectionDef { section: Section::Categories, path: "admin/categories", perm: "company.setup", label: "admin.nav.categories" },
+    SectionDef { section: Section::QueueServices, path: "admin/queue/services", perm: "queue.manage", label: "qadmin.nav.services" },
+    SectionDef { section: Section::QueueOperators, path: "admin/queue/operators", perm: "queue.manage", label: "qadmin.nav.operators" },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
-/// Sections every signed-in user has, before the admin ones.
-const STAFF_SECTIONS: [SectionDef; 2] = [
+/// Sections of everyday work, before the admin ones (an empty `perm`: everyone's).
+const STAFF_SECTIONS: [SectionDef; 3] = [
+    SectionDef { section: Section::Operator, path: "operator", perm: "queue.operate", label: "operator.nav" },
     SectionDef { section: Section::Tasks, path: "tasks", perm: "", label: "tasks.nav.tasks" },
     SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
 ];
@@ -108,7 +117,10 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
         Section::Categories => t(lang, "dash.about.categories"),
         Section::Tasks => t(lang, "tasks.about.tasks"),
         Section::Calendar => t(lang, "tasks.about.calendar"),
-        Section::Home | Section::Profile | Section::Notifications => "",
+        Section::Operator => t(lang, "operator.about"),
+        Section::QueueServices => t(lang, "qadmin.about.services"),
+        Section::QueueOperators => t(lang, "qadmin.about.operators"),
+        Section::Home | Section::Profile | Section::Notifications | Section::QueueStats => "",
     }
 }
 
@@ -145,11 +157,15 @@ impl Ctx {
         SECTIONS.iter().filter(|s| self.user.can(s.perm))
     }
 
+    fn staff_sections(&self) -> impl Iterator<Item = &'static SectionDef> + '_ {
+        STAFF_SECTIONS.iter().filter(|s| s.perm.is_empty() || self.user.can(s.perm))
+    }
+
     /// The page in the staff frame: the navigation, the notification bell
     /// with the unread count, the toasts and the live script.
     pub(crate) fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
         let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home }];
-        for s in STAFF_SECTIONS.iter().chain(self.sections()) {
+        for s in self.staff_sections().chain(self.sections()) {
             nav.push(NavItem { href: self.url(s.path), label: s.label, active: current == s.section });
         }
         let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
@@ -272,7 +288,7 @@ fn dashboard(c: &Ctx) -> Markup {
             p.hint { (t(lang, "dash.inactive")) }
         }
         div.tiles {
-            @for s in STAFF_SECTIONS.iter().chain(c.sections()) {
+            @for s in c.staff_sections().chain(c.sections()) {
                 a.tile href=(c.url(s.path)) {
                     strong { (t(lang, s.label)) }
                     span { (about_text(lang, s.section)) }
@@ -282,7 +298,14 @@ fn dashboard(c: &Ctx) -> Markup {
                 strong { (t(lang, "profile.title")) }
                 span { (t(lang, "dash.about.profile")) }
             }
+            @if crate::queue::stats::can_view(&c.user) {
+                a.tile href=(c.url("queue/stats")) {
+                    strong { (t(lang, "stats.title")) }
+                    span { (t(lang, "stats.about")) }
+                }
+            }
         }
+        (crate::queue::staff::dashboard_links(c))
     };
     c.render(title, Section::Home, None, body)
 }

@@ -5,6 +5,10 @@
 pub mod api;
 pub mod booking;
 pub mod live;
+pub mod pages;
 pub mod service;
+pub mod staff;
+pub mod stats;
 pub mod tickets;
+pub mod visit;
 pub mod window;

@@ -31,7 +31,8 @@ pub fn router() -> Router<AppState> {
 
 // ---------- portal ----------
 
-/// `GET /`: the companies that are open, each a link to its own pages.
+/// `GET /`: the companies that are open, each a link to its public page
+/// (`/c/{slug}/visit`: branches, a ticket now, booking a visit).
 async fn portal(State(state): State<AppState>, page: Page) -> Markup {
     let lang = page.lang;
     let mut open: Vec<Tenant> = state.tenants.all().into_iter().filter(|t| t.is_active()).collect();
@@ -59,7 +60,7 @@ async fn portal(State(state): State<AppState>, page: Page) -> Markup {
                 ul.company-list {
                     @for c in &open {
                         li {
-                            a.company-link href=(format!("/c/{}/", c.slug)) {
+                            a.company-link href=(format!("/c/{}/visit", c.slug)) {
                                 span.company-name { (c.info().name) }
                                 span.arrow aria-hidden="true" { "→" }
                             }

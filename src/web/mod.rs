@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::org::pages::router())
         .merge(crate::tasks::api::router())
         .merge(crate::queue::api::router())
+        .merge(crate::queue::pages::tenant_router())
+        .merge(crate::queue::stats::router())
+        .merge(crate::queue::staff::router())
+        .merge(crate::queue::visit::router())
         .merge(crate::tasks::pages::router())
         .layer(timeout);
     let tenant_streams = crate::hub::api::tenant_router().merge(crate::queue::live::tenant_router());
@@ -56,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::pages::platform_router())
         .merge(crate::tenancy::api::router())
         .merge(crate::tenancy::pages::router())
+        .merge(crate::queue::pages::platform_router())
         .merge(edges::router())
         .merge(assets::router())
         .layer(timeout)

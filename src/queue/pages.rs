@@ -1,0 +1,763 @@
+//! The queue's public pages, no login: the touch kiosk that hands out
+//! tickets (`/c/{slug}/kiosk/{branch}`), the display board on the hall's
+//! TV (`/c/{slug}/display/{branch}`) and the customer's tracking page on
+//! their phone (`/t/{slug}-{token}`).
+//!
+//! The pages are drawn here from the store; what they do afterwards lives
+//! in `assets/kiosk.js`, `assets/display.js` and `assets/track.js` (the CSP
+//! allows no inline script), which take tickets through the JSON API and
+//! follow the live event streams of `live.rs`. Their looks are in
+//! `assets/queue.css`. The kiosk and the board speak the company's language
+//! unless the URL says `?lang=`; the tracking page speaks the customer's.
+
+use super::live;
+use super::service::service_name;
+use super::tickets::{self, status_code};
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use crate::org::branding;
+use crate::store::schema::{self, BranchV1, DayHours, ServiceV1, TicketRecord, TicketStatus, TicketV1};
+use crate::store::{Db, get_record, store_err};
+use crate::tenancy::Tenant;
+use crate::web::assets;
+use crate::web::extract::Page;
+use crate::web::i18n::{Lang, t, tf};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use maud::{DOCTYPE, Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Company routes (nested under `/c/{slug}/`).
+pub fn tenant_router() -> Router<AppState> {
+    Router::new().route("/kiosk/{branch_id}", get(kiosk)).route("/display/{branch_id}", get(display))
+}
+
+/// Routes at the root: the tracking page `/t/{token}`.
+pub fn platform_router() -> Router<AppState> {
+    Router::new().route("/t/{token}", get(track))
+}
+
+/// How many calls the display board shows: the newest one large, the rest in a list.
+pub const BOARD_ROWS: usize = 7;
+/// The kiosk goes back to its first screen after this long without a touch.
+pub const KIOSK_IDLE_MS: u64 = 5 * 60 * 1000;
+
+#[derive(Deserialize, Default)]
+pub struct ScreenQuery {
+    lang: Option<String>,
+}
+
+/// A kiosk or a board speaks the company's language unless its URL asks
+/// for another (`?lang=ru`): the device is shared, its browser's settings
+/// and cookies say nothing about the person in front of it.
+fn screen_lang(q: &ScreenQuery, tenant: &Tenant) -> Lang {
+    q.lang.as_deref().and_then(Lang::parse).or_else(|| Lang::parse(&tenant.info().language)).unwrap_or(Lang::Uz)
+}
+
+/// The branch of a path, or 404.
+fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV1), AppError> {
+    let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found");
+    let id: u64 = raw.parse().map_err(|_| not_found())?;
+    let b = crate::org::service::get_branch(tenant.db()?, id)?;
+    Ok((id, b))
+}
+
+/// The active services offered at a branch, in the order they were set up.
+fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppError> {
+    let mut v: Vec<(u64, ServiceV1)> =
+        super::service::list_services(db)?.into_iter().filter(|(_, s)| s.active && s.branch_ids.contains(&branch_id)).collect();
+    v.sort_by_key(|(id, _)| *id);
+    Ok(v)
+}
+
+/// How many wait for each service at a branch today.
+fn waiting_counts(db: &Db, branch_id: u64, day: u32) -> Result<HashMap<u64, usize>, AppError> {
+    let mut out = HashMap::new();
+    for (_, t) in tickets::queue_of(db, branch_id, day)? {
+        if t.status == TicketStatus::Waiting {
+            *out.entry(t.service_id).or_insert(0) += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The day's latest calls, newest first: tickets called to a window and
+/// still called, being served or served. A no-show, a cancelled or a
+/// transferred ticket leaves the board (a transfer is called again).
+fn board_calls(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    let tx = db.read()?;
+    let idx = tx.open_table(schema::TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let all = tx.open_table(schema::TICKETS).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().2;
+        if let Some(t) = get_record::<TicketRecord>(&all, id)?
+            && matches!(t.status, TicketStatus::Called | TicketStatus::Serving | TicketStatus::Done)
+            && t.window.is_some()
+        {
+            out.push((id, t));
+        }
+    }
+    out.sort_by_key(|(id, t)| std::cmp::Reverse((t.called_at.unwrap_or(0), *id)));
+    out.truncate(BOARD_ROWS);
+    Ok(out)
+}
+
+fn hhmm(minutes: u16) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+fn weekday_name(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday.mon"),
+        1 => t(lang, "admin.weekday.tue"),
+        2 => t(lang, "admin.weekday.wed"),
+        3 => t(lang, "admin.weekday.thu"),
+        4 => t(lang, "admin.weekday.fri"),
+        5 => t(lang, "admin.weekday.sat"),
+        _ => t(lang, "admin.weekday.sun"),
+    }
+}
+
+/// The week's hours as lines, days with the same hours together
+/// ("Dushanba – Juma", "09:00–18:00"), and whether a line holds today.
+fn hours_lines(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Vec<(String, String, bool)> {
+    let Some(days) = hours else {
+        return vec![(String::new(), t(lang, "admin.branches.always").to_string(), false)];
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < 7 {
+        let mut j = i;
+        while j + 1 < 7 && days[j + 1] == days[i] {
+            j += 1;
+        }
+        let label =
+            if i == j { weekday_name(lang, i).to_string() } else { format!("{} – {}", weekday_name(lang, i), weekday_name(lang, j)) };
+        let value = match days[i] {
+            Some((o, c)) => format!("{}–{}", hhmm(o), hhmm(c)),
+            None => t(lang, "kiosk.day_closed").to_string(),
+        };
+        out.push((label, value, (i..=j).contains(&today)));
+        i = j + 1;
+    }
+    out
+}
+
+/// When a closed branch opens next: "today at 09:00", "tomorrow…", "Monday…".
+fn next_opening(lang: Lang, hours: &Option<[DayHours; 7]>, weekday: usize, minute: u16) -> Option<String> {
+    let days = hours.as_ref()?;
+    for ahead in 0..8 {
+        let d = (weekday + ahead) % 7;
+        let Some((open, close)) = days.get(d).copied().flatten() else { continue };
+        if ahead == 0 && minute >= open {
+            // Open already (or closed for the rest of today).
+            if minute < close {
+                return None;
+            }
+            continue;
+        }
+        let time = hhmm(open);
+        return Some(match ahead {
+            0 => tf(lang, "kiosk.opens_today", &[("time", &time)]),
+            1 => tf(lang, "kiosk.opens_tomorrow", &[("time", &time)]),
+            _ => tf(lang, "kiosk.opens_on", &[("day", weekday_name(lang, d)), ("time", &time)]),
+        });
+    }
+    None
+}
+
+/// The page's `<head>`: the shared stylesheet, the company's colour, the
+/// queue's stylesheet and the page's own script.
+fn head(title: &str, tenant: &Tenant, script: &str, zoomable: bool) -> Markup {
+    let viewport = if zoomable {
+        "width=device-width, initial-scale=1"
+    } else {
+        // A shared touch screen: no accidental pinch-zoom.
+        "width=device-width, initial-scale=1, maximum-scale=1, user-scalable=no"
+    };
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content=(viewport);
+            meta name="color-scheme" content="light";
+            // No favicon request (and no 404 in the console of a kiosk).
+            link rel="icon" href="data:,";
+            title { (title) " · " (tenant.info().name) }
+            link rel="stylesheet" href=(assets::url("app.css"));
+            link rel="stylesheet" href=(format!("/c/{}/brand.css?v={}", tenant.slug, branding::version(tenant)));
+            link rel="stylesheet" href=(assets::url("queue.css"));
+            script src=(assets::url(script)) defer {}
+        }
+    }
+}
+
+/// The company's logo (when it has one) and name, with a second line.
+fn brand(tenant: &Tenant, second: &str, class: &str) -> Markup {
+    let logo = branding::has_logo(tenant).then(|| format!("/c/{}/logo?v={}", tenant.slug, branding::version(tenant)));
+    html! {
+        div class=(class) {
+            @if let Some(src) = &logo {
+                img.q-logo src=(src) alt="";
+            }
+            div.q-brand-text {
+                strong { (tenant.info().name) }
+                @if !second.is_empty() {
+                    span { (second) }
+                }
+            }
+        }
+    }
+}
+
+/// The time of day and the date in the company's time zone.
+fn clock_text(now_ms: i64, tz: &jiff::tz::TimeZone, lang: Lang) -> (String, String) {
+    let z = crate::clock::from_ms(now_ms).to_zoned(tz.clone());
+    let wd = z.date().weekday().to_monday_zero_offset() as usize;
+    (z.strftime("%H:%M").to_string(), format!("{}, {}", weekday_name(lang, wd), z.strftime("%d.%m.%Y")))
+}
+
+fn tz_name(tenant: &Tenant) -> String {
+    tenant.info().timezone
+}
+
+/// The BCP 47 tag of a language, for speech and number formats.
+fn lang_tag(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Uz => "uz-UZ",
+        Lang::Ru => "ru-RU",
+        Lang::En => "en-US",
+    }
+}
+
+// ---------- the kiosk ----------
+
+/// `GET /c/{slug}/kiosk/{branch}`: the touch screen at the branch's door.
+async fn kiosk(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    page: Page,
+    Path((_, branch)): Path<(String, String)>,
+    Query(q): Query<ScreenQuery>,
+) -> Result<Markup, AppError> {
+    let lang = screen_lang(&q, &tenant);
+    let (branch_id, branch) = branch_of(&tenant, &branch)?;
+    let db = tenant.db()?;
+    let now = state.now_ms();
+    let tz = tenant.timezone();
+    let (day, weekday, minute) = tickets::local_day(now, &tz);
+    let active = tenant.is_active() && branch.active;
+    let open = active && tickets::is_open(&branch.hours, weekday, minute);
+    let services = if open { services_at(db, branch_id)? } else { Vec::new() };
+    let waiting = if open { waiting_counts(db, branch_id, day)? } else { HashMap::new() };
+    let (clock, _) = clock_text(now, &tz, lang);
+    let home = format!("/c/{}/kiosk/{branch_id}", tenant.slug);
+    let default_lang = screen_lang(&ScreenQuery::default(), &tenant);
+    let i18n = serde_json::json!({
+        "minutes": t(lang, "kiosk.minutes"),
+        "ahead": t(lang, "kiosk.ahead_n"),
+        "next": t(lang, "kiosk.nobody_ahead"),
+        "printing": t(lang, "kiosk.printing"),
+        "printed": t(lang, "kiosk.printed"),
+        "back_in": t(lang, "kiosk.back_in"),
+        "wait": t(lang, "kiosk.wait_please"),
+        "closed": t(lang, "kiosk.error.closed"),
+        "busy": t(lang, "kiosk.error.busy"),
+        "phone": t(lang, "kiosk.error.phone"),
+        "name": t(lang, "kiosk.error.name"),
+        "code_not_found": t(lang, "kiosk.error.code_not_found"),
+        "already": t(lang, "kiosk.error.already"),
+        "code_format": t(lang, "kiosk.error.code_format"),
+        "generic": t(lang, "kiosk.error.generic"),
+        "network": t(lang, "kiosk.error.network"),
+    });
+    let title = t(lang, "kiosk.title");
+    let keypad = |kind: &str| {
+        html! {
+            div.keypad data-keypad=(kind) {
+                @for d in ["1", "2", "3", "4", "5", "6", "7", "8", "9"] {
+                    button.key type="button" data-key=(d) { (d) }
+                }
+                button.key.key-soft type="button" data-key="clear" aria-label=(t(lang, "kiosk.clear_all")) { "C" }
+                button.key type="button" data-key="0" { "0" }
+                button.key.key-soft type="button" data-key="back" aria-label=(t(lang, "kiosk.delete")) { "⌫" }
+            }
+        }
+    };
+    Ok(html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(title, &tenant, "kiosk.js", false))
+            body.q-screen.kiosk-body {
+                div.kiosk data-kiosk data-open=(open) data-slug=(tenant.slug) data-branch=(branch_id) data-csrf=(page.csrf)
+                    data-tz=(tz_name(&tenant)) data-home=(home) data-lang=(lang.code()) data-default-lang=(default_lang.code())
+                    data-idle-ms=(KIOSK_IDLE_MS) data-i18n=(i18n.to_string()) {
+                    header.kiosk-head {
+                        (brand(&tenant, &branch.name, "q-brand"))
+                        nav.kiosk-langs aria-label=(t(lang, "kiosk.language")) {
+                            @for l in Lang::ALL {
+                                a.kiosk-lang href=(format!("{home}?lang={}", l.code())) hreflang=(l.code())
+                                    aria-current=[(l == lang).then_some("true")] { (l.native_name()) }
+                            }
+                        }
+                        time.q-clock data-clock { (clock) }
+                    }
+                    main.kiosk-main {
+                        @if !open {
+                            section.kiosk-closed role="status" {
+                                div.kiosk-closed-mark aria-hidden="true" { "☾" }
+                                h1 { (t(lang, "kiosk.closed_title")) }
+                                @if !active {
+                                    p.lead { (t(lang, "kiosk.inactive_text")) }
+                                } @else {
+                                    p.lead { (t(lang, "kiosk.closed_text")) }
+                                    @if let Some(next) = next_opening(lang, &branch.hours, weekday, minute) {
+                                        p.kiosk-next { (next) }
+                                    }
+                                    h2 { (t(lang, "kiosk.hours")) }
+                                    dl.kiosk-hours {
+                                        @for (label, value, today) in hours_lines(lang, &branch.hours, weekday) {
+                                            div.today[today] {
+                                                dt { (label) }
+                                                dd { (value) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        } @else {
+                            section.kiosk-step data-step="start" {
+                                h1 { (t(lang, "kiosk.choose")) }
+                                p.kiosk-lead { (t(lang, "kiosk.choose_hint")) }
+                                @if services.is_empty() {
+                                    p.kiosk-empty { (t(lang, "kiosk.no_services")) }
+                                }
+                                div.kiosk-services.many[services.len() > 6] data-services {
+                                    @for (id, s) in &services {
+                                        @let n = waiting.get(id).copied().unwrap_or(0);
+                                        button.kiosk-service type="button" data-service=(id) data-name=(service_name(s, lang)) {
+                                            span.kiosk-service-name { (service_name(s, lang)) }
+                                            span.kiosk-service-count data-count=(n) {
+                                                @if n == 0 {
+                                                    (t(lang, "kiosk.no_queue"))
+                                                } @else {
+                                                    (tf(lang, "kiosk.waiting", &[("n", &n.to_string())]))
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                                div.kiosk-foot {
+                                    button.kiosk-booking type="button" data-go="booking" { (t(lang, "kiosk.booking")) }
+                                }
+                            }
+                            section.kiosk-step data-step="details" hidden {
+                                h1 data-service-title {}
+                                p.kiosk-lead { (t(lang, "kiosk.details_hint")) }
+                                div.kiosk-details {
+                                    div.kiosk-col {
+                                        p.kiosk-label id="kiosk-phone-label" { (t(lang, "kiosk.phone")) }
+                                        div.kiosk-display.kiosk-phone aria-labelledby="kiosk-phone-label" aria-live="polite" {
+                                            span.prefix { "+998" }
+                                            span data-phone-display {}
+                                        }
+                                        (keypad("phone"))
+                                    }
+                                    div.kiosk-col {
+                                        label.kiosk-label for="kiosk-name" { (t(lang, "kiosk.name")) }
+                                        input.kiosk-input #kiosk-name type="text" name="name" maxlength="80" autocomplete="off" spellcheck="false";
+                                        fieldset.kiosk-priority {
+                                            legend.kiosk-label { (t(lang, "kiosk.priority")) }
+                                            div.kiosk-choices role="radiogroup" {
+                                                @for (code, key) in KIOSK_PRIORITIES {
+                                                    button.kiosk-choice type="button" role="radio" data-priority=(code)
+                                                        aria-checked=(if code == "normal" { "true" } else { "false" }) { (t(lang, key)) }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                                p.kiosk-error role="alert" data-error hidden {}
+                                div.kiosk-actions {
+                                    button.kiosk-back type="button" data-go="start" { (t(lang, "kiosk.back")) }
+                                    button.kiosk-skip type="button" data-take="skip" { (t(lang, "kiosk.skip")) }
+                                    button.kiosk-take.primary type="button" data-take="full" { (t(lang, "kiosk.take")) }
+                                }
+                            }
+                            section.kiosk-step data-step="booking" hidden {
+                                h1 { (t(lang, "kiosk.code_title")) }
+                                p.kiosk-lead { (t(lang, "kiosk.code_hint")) }
+                                div.kiosk-code data-code-display aria-live="polite" {
+                                    @for _ in 0..6 {
+                                        span.digit {}
+                                    }
+                                }
+                                (keypad("code"))
+                                p.kiosk-error role="alert" data-error hidden {}
+                                div.kiosk-actions {
+                                    button.kiosk-back type="button" data-go="start" { (t(lang, "kiosk.back")) }
+                                    button.kiosk-take.primary type="button" data-checkin disabled { (t(lang, "kiosk.check_in")) }
+                                }
+                            }
+                            section.kiosk-step data-step="ticket" hidden {
+                                div.kiosk-ticket-wrap {
+                                    article.ticket.print-area data-ticket {
+                                        p.ticket-company { (tenant.info().name) }
+                                        p.ticket-branch { (branch.name) }
+                                        p.ticket-label { (t(lang, "kiosk.ticket_title")) }
+                                        p.ticket-number data-t="number" {}
+                                        p.ticket-service data-t="service" {}
+                                        dl.ticket-facts {
+                                            div data-row="ahead" {
+                                                dt { (t(lang, "kiosk.ahead")) }
+                                                dd data-t="ahead" {}
+                                            }
+                                            div data-row="wait" {
+                                                dt { (t(lang, "kiosk.wait")) }
+                                                dd data-t="wait" {}
+                                            }
+                                            div data-row="booked" hidden {
+                                                dt { (t(lang, "kiosk.booked_for")) }
+                                                dd data-t="booked" {}
+                                            }
+                                        }
+                                        img.ticket-qr data-t="qr" alt="" width="180" height="180";
+                                        p.ticket-track { (t(lang, "kiosk.track_hint")) }
+                                        p.ticket-time data-t="time" {}
+                                        p.ticket-thanks { (t(lang, "kiosk.thanks")) }
+                                    }
+                                    div.kiosk-after {
+                                        p.kiosk-status role="status" data-ticket-status { (t(lang, "kiosk.printing")) }
+                                        button.kiosk-take.primary type="button" data-go="start" { (t(lang, "kiosk.done")) }
+                                        p.kiosk-countdown data-countdown {}
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+// ---------- the display board ----------
+
+/// `GET /c/{slug}/display/{branch}`: the board on the hall's TV.
+async fn display(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((_, branch)): Path<(String, String)>,
+    Query(q): Query<ScreenQuery>,
+) -> Result<Markup, AppError> {
+    let lang = screen_lang(&q, &tenant);
+    let (branch_id, branch) = branch_of(&tenant, &branch)?;
+    let db = tenant.db()?;
+    let now = state.now_ms();
+    let tz = tenant.timezone();
+    let (day, weekday, minute) = tickets::local_day(now, &tz);
+    let open = tenant.is_active() && branch.active && tickets::is_open(&branch.hours, weekday, minute);
+    let calls = board_calls(db, branch_id, day)?;
+    let services = services_at(db, branch_id)?;
+    let waiting = waiting_counts(db, branch_id, day)?;
+    let names: HashMap<u64, &str> = services.iter().map(|(id, s)| (*id, service_name(s, lang))).collect();
+    let (clock, date) = clock_text(now, &tz, lang);
+    let i18n = serde_json::json!({
+        "say": t(lang, "display.say"),
+        "window": t(lang, "display.window_n"),
+        "now": t(lang, "display.now_calling"),
+        "empty": t(lang, "display.empty"),
+    });
+    let window_text = |w: Option<u16>| tf(lang, "display.window_n", &[("window", &w.unwrap_or(0).to_string())]);
+    let title = t(lang, "display.title");
+    Ok(html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(title, &tenant, "display.js", false))
+            body.q-screen.display-body {
+                div.display data-display data-events=(format!("/c/{}/display/{branch_id}/events", tenant.slug))
+                    data-tz=(tz_name(&tenant)) data-speech=(lang_tag(lang)) data-rows=(BOARD_ROWS) data-i18n=(i18n.to_string()) {
+                    header.display-head {
+                        (brand(&tenant, &branch.name, "q-brand"))
+                        div.display-clock {
+                            time.q-clock data-clock { (clock) }
+                            span.display-date data-sync="date" { (date) }
+                        }
+                    }
+                    main.display-main data-sync="board" {
+                        @match calls.iter().find(|(_, c)| c.status == TicketStatus::Called) {
+                            Some((id, t0)) => {
+                                section.display-now data-now=(id) {
+                                    p.display-caption { (t(lang, "display.now_calling")) }
+                                    p.display-now-number { (t0.number) }
+                                    p.display-now-window { (window_text(t0.window)) }
+                                }
+                            }
+                            None => {
+                                section.display-now.is-empty {
+                                    @if open {
+                                        p.display-idle { (t(lang, "display.empty")) }
+                                    } @else {
+                                        p.display-idle { (t(lang, "display.closed")) }
+                                        p.display-hours {
+                                            @for (label, value, _) in hours_lines(lang, &branch.hours, weekday) {
+                                                span { @if !label.is_empty() { (label) ": " } (value) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        section.display-list {
+                            h2.display-caption { (t(lang, "display.recent")) }
+                            table.display-calls {
+                                thead {
+                                    tr {
+                                        th scope="col" { (t(lang, "display.ticket")) }
+                                        th scope="col" { (t(lang, "display.window")) }
+                                    }
+                                }
+                                tbody data-calls {
+                                    @for (id, tk) in &calls {
+                                        tr class=[match tk.status { TicketStatus::Serving => Some("serving"), TicketStatus::Done => Some("done"), _ => None }] data-call=(id) data-number=(tk.number)
+                                            data-window=(tk.window.unwrap_or(0)) data-status=(status_code(tk.status)) {
+                                            td.num { (tk.number) }
+                                            td.win { (tk.window.unwrap_or(0)) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    footer.display-foot data-sync="waiting" {
+                        span.display-foot-label { (t(lang, "display.waiting")) }
+                        @for (id, _) in &services {
+                            span.display-svc {
+                                span { (names.get(id).copied().unwrap_or("")) }
+                                b { (waiting.get(id).copied().unwrap_or(0)) }
+                            }
+                        }
+                    }
+                    button.display-sound type="button" data-sound-hint hidden { (t(lang, "display.sound_hint")) }
+                    p.display-offline role="status" data-offline hidden { (t(lang, "display.offline")) }
+                }
+            }
+        }
+    })
+}
+
+// ---------- the tracking page ----------
+
+/// Every status a customer may see, in the order of a ticket's life.
+const STATUSES: [&str; 9] = ["booked", "waiting", "called", "serving", "done", "no_show", "cancelled", "transferred", "expired"];
+
+/// The status in a few words ("You are called!").
+fn status_key(s: &str) -> &'static str {
+    match s {
+        "booked" => "track.status.booked",
+        "waiting" => "track.status.waiting",
+        "called" => "track.status.called",
+        "serving" => "track.status.serving",
+        "done" => "track.status.done",
+        "no_show" => "track.status.no_show",
+        "cancelled" => "track.status.cancelled",
+        "transferred" => "track.status.transferred",
+        _ => "track.status.expired",
+    }
+}
+
+/// What the status means for the customer, in a sentence.
+fn note_key(s: &str) -> &'static str {
+    match s {
+        "booked" => "track.note.booked",
+        "waiting" => "track.note.waiting",
+        "called" => "track.note.called",
+        "serving" => "track.note.serving",
+        "done" => "track.note.done",
+        "no_show" => "track.note.no_show",
+        "cancelled" => "track.note.cancelled",
+        "transferred" => "track.note.transferred",
+        _ => "track.note.expired",
+    }
+}
+
+/// The priorities a customer may choose at the kiosk (VIP is given by staff).
+const KIOSK_PRIORITIES: [(&str, &str); 3] =
+    [("normal", "kiosk.priority_normal"), ("disabled", "kiosk.priority_disabled"), ("elderly", "kiosk.priority_elderly")];
+
+/// `GET /t/{slug}-{token}`: the customer's ticket, live, on their phone.
+async fn track(State(state): State<AppState>, page: Page, headers: HeaderMap, Path(token): Path<String>) -> Result<Markup, AppError> {
+    let (tenant, id, tk) = live::resolve(&state, &token).map_err(|_| AppError::new(ErrorKind::NotFound).with_message("track.not_found"))?;
+    let lang = crate::web::errors::request_lang(&headers, Some(&tenant));
+    let db = tenant.db()?;
+    let out = live::track_out(&state, &tenant, id, &tk)?;
+    let service = tickets::service_of(db, tk.service_id).map(|s| service_name(&s, lang).to_string()).unwrap_or_default();
+    let branch = crate::org::service::get_branch(db, tk.branch_id).ok();
+    let tz = tenant.timezone();
+    let status = out.status.as_str();
+    let booked = tk.booking.as_ref().map(|b| crate::clock::from_ms(b.start).to_zoned(tz.clone()).strftime("%d.%m.%Y, %H:%M").to_string());
+    let code = tk.booking.as_ref().map(|b| format!("{:06}", b.code));
+    let wait_tpl = t(lang, "kiosk.minutes");
+    let ahead_tpl = t(lang, "kiosk.ahead_n");
+    let window_tpl = t(lang, "track.go_to_window");
+    let ahead_text = if out.people_ahead == 0 {
+        t(lang, "kiosk.nobody_ahead").to_string()
+    } else {
+        tf(lang, "kiosk.ahead_n", &[("n", &out.people_ahead.to_string())])
+    };
+    let (low, high) = (out.estimate_minutes.low.to_string(), out.estimate_minutes.high.to_string());
+    let wait_text = tf(lang, "kiosk.minutes", &[("low", &low), ("high", &high)]);
+    let window_text = tf(lang, "track.go_to_window", &[("window", &out.window.unwrap_or(0).to_string())]);
+    let shows = |list: &str| list.split(' ').any(|s| s == status);
+    let i18n = serde_json::json!({
+        "cancel_failed": t(lang, "track.cancel_failed"),
+        "network": t(lang, "kiosk.error.network"),
+        "called_title": t(lang, "track.called_title"),
+    });
+    let next: String = form_urlencoded::byte_serialize(page.path.as_bytes()).collect();
+    let title = t(lang, "track.title");
+    let logo = branding::has_logo(&tenant).then(|| format!("/c/{}/logo?v={}", tenant.slug, branding::version(&tenant)));
+    Ok(html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            (head(title, &tenant, "track.js", true))
+            body.track-body {
+                header.topbar {
+                    a.brand href=(format!("/c/{}/", tenant.slug)) {
+                        @if let Some(src) = &logo {
+                            img.logo src=(src) alt="";
+                        }
+                        span { (tenant.info().name) }
+                    }
+                    div.topbar-right {
+                        span.langs {
+                            @for l in Lang::ALL {
+                                @if l == lang {
+                                    strong { (l.code().to_uppercase()) }
+                                } @else {
+                                    a href=(format!("/lang?set={}&next={next}", l.code())) hreflang=(l.code()) title=(l.native_name()) { (l.code().to_uppercase()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                main.track data-track data-token=(token) data-id=(id) data-status=(status) data-number=(tk.number)
+                    data-csrf=(page.csrf) data-i18n=(i18n.to_string()) {
+                    section.track-card {
+                        p.track-where {
+                            strong { (service) }
+                            @if let Some(b) = &branch {
+                                span { (b.name) }
+                                @if !b.address.is_empty() {
+                                    span.track-address { (b.address) }
+                                }
+                            }
+                        }
+                        p.track-label { (t(lang, "track.number")) }
+                        p.track-number { (tk.number) }
+                        p.track-status {
+                            @for s in STATUSES {
+                                span class=(format!("st st-{s}")) data-show=(s) hidden[s != status] { (t(lang, status_key(s))) }
+                            }
+                        }
+                        div.track-called data-show="called" hidden[!shows("called")] {
+                            p.track-window data-f="window" data-tpl=(window_tpl) { (window_text) }
+                        }
+                        dl.track-facts data-show="waiting" hidden[!shows("waiting")] {
+                            div {
+                                dt { (t(lang, "kiosk.ahead")) }
+                                dd data-f="ahead" data-tpl=(ahead_tpl) data-zero=(t(lang, "kiosk.nobody_ahead")) { (ahead_text) }
+                            }
+                            div {
+                                dt { (t(lang, "kiosk.wait")) }
+                                dd data-f="wait" data-tpl=(wait_tpl) { (wait_text) }
+                            }
+                        }
+                        @if let Some(when) = &booked {
+                            dl.track-facts data-show="booked" hidden[!shows("booked")] {
+                                div {
+                                    dt { (t(lang, "kiosk.booked_for")) }
+                                    dd { (when) }
+                                }
+                                @if let Some(c) = &code {
+                                    div {
+                                        dt { (t(lang, "track.code")) }
+                                        dd.track-code { (c) }
+                                    }
+                                }
+                            }
+                        }
+                        @for s in STATUSES {
+                            p.track-note data-show=(s) hidden[s != status] { (t(lang, note_key(s))) }
+                        }
+                        p.track-live data-show="booked waiting called serving" hidden[!shows("booked waiting called serving")] {
+                            span.track-dot aria-hidden="true" {}
+                            (t(lang, "track.live"))
+                        }
+                    }
+                    section.track-cancel data-cancel-box hidden[!out.can_cancel] {
+                        button.danger.wide type="button" data-cancel { (t(lang, "track.cancel")) }
+                        div.track-confirm data-confirm hidden {
+                            p { (t(lang, "track.cancel_confirm")) }
+                            div.track-confirm-actions {
+                                button.danger type="button" data-cancel-yes { (t(lang, "track.cancel_yes")) }
+                                button type="button" data-cancel-no { (t(lang, "track.cancel_no")) }
+                            }
+                        }
+                        p.alert role="alert" data-cancel-error hidden {}
+                    }
+                }
+                footer.footer { "Idora" }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn week() -> Option<[DayHours; 7]> {
+        let d = Some((9 * 60, 18 * 60));
+        Some([d, d, d, d, d, Some((9 * 60, 14 * 60)), None])
+    }
+
+    /// Keys chosen at run time (not seen by the i18n scanner) exist too.
+    #[test]
+    fn every_status_and_priority_has_words() {
+        for lang in Lang::ALL {
+            for s in STATUSES {
+                for key in [status_key(s), note_key(s)] {
+                    assert_ne!(t(lang, key), key, "{key} in {}", lang.code());
+                }
+            }
+            for (_, key) in KIOSK_PRIORITIES {
+                assert_ne!(t(lang, key), key, "{key} in {}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn hours_group_days_with_the_same_hours() {
+        let lines = hours_lines(Lang::En, &week(), 5);
+        let plain: Vec<(&str, &str, bool)> = lines.iter().map(|(a, b, c)| (a.as_str(), b.as_str(), *c)).collect();
+        assert_eq!(plain.len(), 3);
+        assert_eq!(plain[0].1, "09:00–18:00");
+        assert!(!plain[0].2 && plain[1].2, "Saturday is today");
+        assert_eq!(plain[1].1, "09:00–14:00");
+    }
+
+    #[test]
+    fn the_next_opening_is_today_tomorrow_or_a_named_day() {
+        let en = |wd, min| next_opening(Lang::En, &week(), wd, min);
+        assert_eq!(en(0, 8 * 60).as_deref(), Some("Opens today at 09:00"));
+        assert_eq!(en(0, 19 * 60).as_deref(), Some("Opens tomorrow at 09:00"));
+        assert_eq!(en(0, 10 * 60), None, "open now");
+        // Saturday after 14:00: Sunday is closed, Monday opens.
+        assert!(en(5, 15 * 60).is_some_and(|s| s.contains("Monday") && s.contains("09:00")), "{:?}", en(5, 15 * 60));
+        assert_eq!(next_opening(Lang::En, &None, 0, 0), None, "always open");
+    }
+}

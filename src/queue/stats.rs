@@ -1,0 +1,1200 @@
+//! Queue stats for a range of local days: how long people waited, how long
+//! service took, how often the service level was met, who did not come,
+//! when people arrive, how operators spent their day, and how good the
+//! quoted wait was. The JSON and CSV API and the stats page with its charts
+//! (inline SVG, drawn here) live in this file too.
+//!
+//! # Which tickets count
+//!
+//! The tickets of the chosen local days (`TICKETS_BY_BRANCH_DAY`), at one
+//! branch or at every branch. A booking counts from its check-in: a booking
+//! never checked in (still booked, or cancelled or expired before check-in)
+//! is in no figure. A transfer ends the old ticket (`transferred`) and
+//! starts a continuation ticket at the new service; the continuation is not
+//! a new ticket (not *issued*, not an *arrival*), but it is called, waits
+//! and is served like any other.
+//!
+//! # Definitions
+//!
+//! * **issued**: tickets that joined a queue (kiosk, walk-in, checked-in
+//!   bookings), continuations left out.
+//! * **called**: tickets called to a window at least once.
+//! * **wait**: from the start of waiting to the *first* call (a recall does
+//!   not add to it). Waiting starts at `arrived_at` (a booking: its check-in)
+//!   or, for a continuation ticket, at the transfer (`created_at`): the
+//!   customer had already been called once for the first service.
+//!   Average and 90th percentile over called tickets. The percentile is
+//!   nearest-rank: the ⌈0.9·n⌉-th smallest wait.
+//! * **service time**: `started_at → finished_at` of `done` tickets and of
+//!   `transferred` tickets that had started; averaged.
+//! * **service level**: the share of called tickets whose wait was at most
+//!   the service's `target_wait_minutes`.
+//! * **no-show rate**: `no_show` tickets / called tickets.
+//! * **cancelled before call**: `cancelled` tickets never called.
+//! * **expired**: tickets still open when their day ended.
+//! * **arrivals**: issued tickets by the local weekday (Monday first) and
+//!   hour of `arrived_at`.
+//! * **estimate error**: over called tickets that were quoted a wait when
+//!   taken (not bookings, not continuations), the actual wait in minutes is
+//!   compared with the quote `(low, high)`: the mean absolute difference
+//!   between the actual wait and the quote's midpoint `(low + high) / 2`,
+//!   and the share of actual waits with `low ≤ wait ≤ high`.
+//! * **operator time** over the range: *serving* is the sum of their service
+//!   times (as above); *on break* comes from their break events (on → off;
+//!   a break still open runs until now), clipped to the range and to now.
+//!   Each day an operator works, their *working span* runs from their first
+//!   call to their last finished ticket (done, no-show, transferred or
+//!   cancelled at the window); *idle* is that span minus the serving and the
+//!   break time inside it, never below zero. Breaks are not tied to a branch:
+//!   with one branch chosen, an operator's breaks count in full.
+//!
+//! Durations are whole seconds (rounded), shares are percentages with one
+//! decimal, the estimate error is minutes with two decimals. A figure with
+//! nothing to average is `null`.
+
+use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use crate::org::pages::{Ctx, Section};
+use crate::store::schema::{
+    AccountRecord, BRANCHES, BranchRecord, BranchV1, OPERATOR_EVENTS, OPERATORS, OperatorEventRecord, OperatorRecord, SERVICES,
+    ServiceRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketRecord, TicketStatus, TicketV1, USERS,
+};
+use crate::store::{Db, all_records, dec, get_record, store_err};
+use crate::web::extract::{CurrentUser, Page};
+use crate::web::i18n::{Lang, t, tf};
+use crate::web::layout::{FormError, Input, form_alert, select};
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use maud::{Markup, html};
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use utoipa::{IntoParams, ToSchema};
+
+/// The longest range of days the stats cover at once.
+pub const MAX_DAYS: i32 = 366;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/queue-stats", get(api_stats))
+        .route("/api/v1/queue-stats.csv", get(api_csv))
+        .route("/queue/stats", get(stats_page))
+}
+
+/// Who may see the stats: queue managers and those who see every report
+/// (by default the owner, the director and the admin; not operators).
+pub fn can_view(user: &CurrentUser) -> bool {
+    user.can("queue.manage") || user.can("reports.view_all")
+}
+
+// ---------- the figures ----------
+
+/// How good the quoted wait was (see the module's definitions).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EstimateError {
+    /// Called tickets that had a quote.
+    pub samples: u32,
+    /// Mean absolute difference between the actual wait and the quote's midpoint, in minutes.
+    pub mae_minutes: Option<f64>,
+    /// Share of actual waits inside the quoted range, in percent.
+    pub within_range_pct: Option<f64>,
+}
+
+/// The figures of a set of tickets (all of them, or one service's).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Figures {
+    /// Tickets that joined a queue (continuations after a transfer left out).
+    pub issued: u32,
+    /// Tickets called to a window.
+    pub called: u32,
+    /// Tickets served to the end (`done`).
+    pub served: u32,
+    /// Average wait to the first call, in seconds.
+    pub avg_wait_secs: Option<u64>,
+    /// 90th-percentile (nearest-rank) wait to the first call, in seconds.
+    pub p90_wait_secs: Option<u64>,
+    /// Average service time, in seconds.
+    pub avg_service_secs: Option<u64>,
+    /// Called tickets called within their service's target wait.
+    pub within_target: u32,
+    /// `within_target / called`, in percent.
+    pub service_level_pct: Option<f64>,
+    pub no_shows: u32,
+    /// `no_shows / called`, in percent.
+    pub no_show_pct: Option<f64>,
+    /// Cancelled before they were ever called.
+    pub cancelled_before_call: u32,
+    /// Still open when their day ended.
+    pub expired: u32,
+    pub estimate: EstimateError,
+}
+
+/// A service's name in each language.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ServiceNames {
+    pub uz: String,
+    pub ru: String,
+    pub en: String,
+}
+
+/// One service's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ServiceStats {
+    pub service_id: u64,
+    /// In the reader's language.
+    pub name: String,
+    pub names: ServiceNames,
+    /// The service level's target: called within this many minutes.
+    pub target_wait_minutes: u16,
+    pub figures: Figures,
+}
+
+/// One operator's work over the range.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct OperatorStats {
+    pub user_id: u64,
+    pub name: String,
+    /// Tickets this operator called.
+    pub called: u32,
+    /// Of those, served to the end (`done`).
+    pub served: u32,
+    pub no_shows: u32,
+    /// Average service time, in seconds.
+    pub avg_service_secs: Option<u64>,
+    /// Time serving customers, in seconds.
+    pub serving_secs: u64,
+    /// Working span minus serving and breaks, in seconds.
+    pub idle_secs: u64,
+    /// Time on a break, in seconds.
+    pub break_secs: u64,
+}
+
+/// Queue stats of a range of local days.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Stats {
+    /// The first local day, `YYYY-MM-DD`.
+    #[schema(value_type = String, example = "2026-11-25")]
+    pub from: Date,
+    /// The last local day (included), `YYYY-MM-DD`.
+    #[schema(value_type = String, example = "2026-11-25")]
+    pub to: Date,
+    /// The branch; `null` for every branch.
+    pub branch_id: Option<u64>,
+    /// The branch's name; `null` for every branch.
+    pub branch_name: Option<String>,
+    pub overall: Figures,
+    /// Every service offered at the branch(es) or with tickets in the range.
+    pub services: Vec<ServiceStats>,
+    /// Every operator placed at the branch(es) or with tickets in the range.
+    pub operators: Vec<OperatorStats>,
+    /// Arrivals by local weekday (7 rows, Monday first) and hour (24 counts each).
+    pub arrivals: Vec<Vec<u32>>,
+}
+
+impl Stats {
+    /// Service names in the reader's language.
+    pub fn localize(&mut self, lang: Lang) {
+        for s in &mut self.services {
+            s.name = match lang {
+                Lang::Uz => s.names.uz.clone(),
+                Lang::Ru => s.names.ru.clone(),
+                Lang::En => s.names.en.clone(),
+            };
+        }
+    }
+}
+
+/// The nearest-rank percentile `p` (1–100) of sorted values: the ⌈p·n/100⌉-th smallest.
+pub fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (sorted.len() * p).div_ceil(100).clamp(1, sorted.len());
+    sorted.get(rank - 1).copied()
+}
+
+fn round_secs(ms: f64) -> u64 {
+    (ms / 1000.0).round().max(0.0) as u64
+}
+
+fn pct(n: u32, of: u32) -> Option<f64> {
+    (of > 0).then(|| (f64::from(n) * 1000.0 / f64::from(of)).round() / 10.0)
+}
+
+fn mean(v: &[i64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().map(|x| *x as f64).sum::<f64>() / v.len() as f64)
+}
+
+/// Counts and samples, turned into [`Figures`] at the end.
+#[derive(Default)]
+struct Acc {
+    issued: u32,
+    called: u32,
+    served: u32,
+    waits: Vec<i64>,
+    within_target: u32,
+    service: Vec<i64>,
+    no_shows: u32,
+    cancelled_before_call: u32,
+    expired: u32,
+    est_errors: Vec<f64>,
+    est_within: u32,
+}
+
+impl Acc {
+    fn figures(mut self) -> Figures {
+        self.waits.sort_unstable();
+        let est_n = self.est_errors.len() as u32;
+        Figures {
+            issued: self.issued,
+            called: self.called,
+            served: self.served,
+            avg_wait_secs: mean(&self.waits).map(round_secs),
+            p90_wait_secs: percentile(&self.waits, 90).map(|ms| round_secs(ms as f64)),
+            avg_service_secs: mean(&self.service).map(round_secs),
+            within_target: self.within_target,
+            service_level_pct: pct(self.within_target, self.called),
+            no_shows: self.no_shows,
+            no_show_pct: pct(self.no_shows, self.called),
+            cancelled_before_call: self.cancelled_before_call,
+            expired: self.expired,
+            estimate: EstimateError {
+                samples: est_n,
+                mae_minutes: (est_n > 0).then(|| (self.est_errors.iter().sum::<f64>() / f64::from(est_n) * 100.0).round() / 100.0),
+                within_range_pct: pct(self.est_within, est_n),
+            },
+        }
+    }
+}
+
+/// One operator's day: from the first call to the last finish.
+struct DaySpan {
+    first_call: i64,
+    last_finish: Option<i64>,
+    serving: i64,
+}
+
+#[derive(Default)]
+struct OpAcc {
+    called: u32,
+    served: u32,
+    no_shows: u32,
+    service: Vec<i64>,
+    days: BTreeMap<u32, DaySpan>,
+}
+
+/// `yyyymmdd`, as tickets store their day.
+pub fn day_number(d: Date) -> u32 {
+    (d.year() as u32) * 10_000 + (d.month() as u32) * 100 + d.day() as u32
+}
+
+/// The first millisecond of a local day.
+fn day_start(d: Date, tz: &TimeZone) -> Result<i64, AppError> {
+    d.to_zoned(tz.clone()).map(|z| z.timestamp().as_millisecond()).map_err(|_| AppError::invalid("from", "validation.date"))
+}
+
+fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
+    (a.1.min(b.1) - a.0.max(b.0)).max(0)
+}
+
+/// When a ticket was first called: `called_at`, unless it was recalled
+/// (a recall moves `called_at`), then its first `called` event.
+fn first_call(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t: &TicketV1) -> Result<Option<i64>, AppError> {
+    let Some(called) = t.called_at else { return Ok(None) };
+    if t.recalls == 0 {
+        return Ok(Some(called));
+    }
+    for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
+        let ev = dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?;
+        if ev.kind == "called" {
+            return Ok(Some(ev.at.min(called)));
+        }
+    }
+    Ok(Some(called))
+}
+
+/// Whether a ticket joined a queue: a booking only once checked in.
+fn joined(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t: &TicketV1) -> Result<bool, AppError> {
+    if t.booking.is_none() || t.called_at.is_some() {
+        return Ok(true);
+    }
+    match t.status {
+        TicketStatus::Booked => Ok(false),
+        TicketStatus::Cancelled | TicketStatus::Expired => {
+            for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
+                if dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?.kind == "checked_in" {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
+}
+
+/// An operator's breaks as `(start, end)`; one still open ends `now`.
+fn breaks(table: &impl ReadableTable<(u64, u64), &'static [u8]>, user: u64, now: i64) -> Result<Vec<(i64, i64)>, AppError> {
+    let mut out = Vec::new();
+    let mut since: Option<i64> = None;
+    for row in table.range((user, 0)..=(user, u64::MAX)).map_err(store_err)? {
+        let ev = dec::<OperatorEventRecord>(row.map_err(store_err)?.1.value())?;
+        match (ev.on_break, since) {
+            (true, None) => since = Some(ev.at),
+            (false, Some(s)) => {
+                out.push((s, ev.at.max(s)));
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = since {
+        out.push((s, now.max(s)));
+    }
+    Ok(out)
+}
+
+/// Checks a range of days: `from ≤ to`, at most [`MAX_DAYS`] days.
+pub fn check_range(from: Date, to: Date) -> Result<(), AppError> {
+    if from > to {
+        return Err(AppError::invalid("to", "stats.error.order"));
+    }
+    if (to - from).get_days() + 1 > MAX_DAYS {
+        return Err(AppError::invalid("to", "stats.error.range").with_arg("days", MAX_DAYS));
+    }
+    Ok(())
+}
+
+/// Computes the stats of the local days `from..=to` at one branch (or all).
+pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: Date, now_ms: i64) -> Result<Stats, AppError> {
+    check_range(from, to)?;
+    let range = (day_start(from, tz)?, day_start(to.tomorrow().map_err(|_| AppError::invalid("to", "validation.date"))?, tz)?);
+    let tx = db.read()?;
+    let all_branches = all_records::<BranchRecord>(&tx.open_table(BRANCHES).map_err(store_err)?)?;
+    let branch_ids: Vec<u64> = match branch_id {
+        Some(b) if all_branches.iter().any(|(id, _)| *id == b) => vec![b],
+        Some(_) => return Err(AppError::invalid("branch_id", "validation.branch")),
+        None => all_branches.iter().map(|(id, _)| *id).collect(),
+    };
+    let services = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+    let targets: HashMap<u64, i64> = services.iter().map(|(id, s)| (*id, i64::from(s.target_wait_minutes) * 60_000)).collect();
+    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let events = tx.open_table(TICKET_EVENTS).map_err(store_err)?;
+
+    let mut overall = Acc::default();
+    let mut per_service: BTreeMap<u64, Acc> = BTreeMap::new();
+    let mut per_op: BTreeMap<u64, OpAcc> = BTreeMap::new();
+    let mut arrivals = vec![vec![0u32; 24]; 7];
+    let (d0, d1) = (day_number(from), day_number(to));
+    for &b in &branch_ids {
+        for row in idx.range((b, d0, 0)..=(b, d1, u64::MAX)).map_err(store_err)? {
+            let id = row.map_err(store_err)?.0.value().2;
+            let Some(t) = get_record::<TicketRecord>(&tickets, id)? else { continue };
+            if !joined(&events, id, &t)? {
+                continue;
+            }
+            let svc = per_service.entry(t.service_id).or_default();
+            let is_new = t.transferred_from.is_none();
+            if is_new {
+                overall.issued += 1;
+                svc.issued += 1;
+                let z = crate::clock::from_ms(t.arrived_at).to_zoned(tz.clone());
+                let wd = z.date().weekday().to_monday_zero_offset() as usize;
+                if let Some(cell) = arrivals.get_mut(wd).and_then(|r| r.get_mut(z.hour() as usize)) {
+                    *cell += 1;
+                }
+            }
+            let call = first_call(&events, id, &t)?;
+            if let Some(c) = call {
+                let waited_from = if is_new { t.arrived_at } else { t.created_at };
+                let wait = (c - waited_from).max(0);
+                let within = wait <= targets.get(&t.service_id).copied().unwrap_or(i64::MAX);
+                for acc in [&mut overall, &mut *svc] {
+                    acc.called += 1;
+                    acc.waits.push(wait);
+                    acc.within_target += u32::from(within);
+                }
+                if is_new && t.booking.is_none() {
+                    let (low, high) = (f64::from(t.quoted_wait.0), f64::from(t.quoted_wait.1));
+                    let minutes = wait as f64 / 60_000.0;
+                    let inside = low <= minutes && minutes <= high;
+                    for acc in [&mut overall, &mut *svc] {
+                        acc.est_errors.push((minutes - (low + high) / 2.0).abs());
+                        acc.est_within += u32::from(inside);
+                    }
+                }
+            }
+            let service_ms = match (t.status, t.started_at, t.finished_at) {
+                (TicketStatus::Done | TicketStatus::Transferred, Some(s), Some(f)) => Some((f - s).max(0)),
+                _ => None,
+            };
+            for acc in [&mut overall, &mut *svc] {
+                match t.status {
+                    TicketStatus::Done => acc.served += 1,
+                    TicketStatus::NoShow => acc.no_shows += 1,
+                    TicketStatus::Cancelled if call.is_none() => acc.cancelled_before_call += 1,
+                    TicketStatus::Expired => acc.expired += 1,
+                    _ => {}
+                }
+                if let Some(ms) = service_ms {
+                    acc.service.push(ms);
+                }
+            }
+            if let (Some(op), Some(c)) = (t.operator_id, call) {
+                let o = per_op.entry(op).or_default();
+                o.called += 1;
+                match t.status {
+                    TicketStatus::Done => o.served += 1,
+                    TicketStatus::NoShow => o.no_shows += 1,
+                    _ => {}
+                }
+                let day = o.days.entry(t.day).or_insert(DaySpan { first_call: c, last_finish: None, serving: 0 });
+                day.first_call = day.first_call.min(c);
+                if matches!(t.status, TicketStatus::Done | TicketStatus::NoShow | TicketStatus::Transferred | TicketStatus::Cancelled)
+                    && let Some(f) = t.finished_at
+                {
+                    day.last_finish = Some(day.last_finish.map_or(f, |l| l.max(f)));
+                }
+                if let Some(ms) = service_ms {
+                    day.serving += ms;
+                    o.service.push(ms);
+                }
+            }
+        }
+    }
+
+    // Services offered at the branches, and any with tickets.
+    let mut service_out = Vec::new();
+    for (id, s) in &services {
+        let offered = s.active && s.branch_ids.iter().any(|b| branch_ids.contains(b));
+        let acc = per_service.remove(id);
+        if !offered && acc.is_none() {
+            continue;
+        }
+        service_out.push(ServiceStats {
+            service_id: *id,
+            name: s.name_uz.clone(),
+            names: ServiceNames { uz: s.name_uz.clone(), ru: s.name_ru.clone(), en: s.name_en.clone() },
+            target_wait_minutes: s.target_wait_minutes,
+            figures: acc.unwrap_or_default().figures(),
+        });
+    }
+
+    // Operators placed at the branches, and any who called tickets here.
+    let placed = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+    let mut op_ids: BTreeSet<u64> = per_op.keys().copied().collect();
+    op_ids.extend(placed.iter().filter(|(_, o)| branch_ids.contains(&o.branch_id)).map(|(id, _)| *id));
+    let users = tx.open_table(USERS).map_err(store_err)?;
+    let op_events = tx.open_table(OPERATOR_EVENTS).map_err(store_err)?;
+    let window = (range.0, range.1.min(now_ms));
+    let mut operator_out = Vec::new();
+    for id in op_ids {
+        let acc = per_op.remove(&id).unwrap_or_default();
+        let name = match get_record::<AccountRecord>(&users, id)? {
+            Some(a) if !a.full_name.is_empty() => a.full_name,
+            Some(a) => a.username,
+            None => format!("#{id}"),
+        };
+        let bs = breaks(&op_events, id, now_ms)?;
+        let break_ms: i64 = bs.iter().map(|b| overlap(*b, window)).sum();
+        let mut idle_ms = 0;
+        for day in acc.days.values() {
+            let Some(last) = day.last_finish else { continue };
+            let span = (day.first_call, last.max(day.first_call));
+            let on_break: i64 = bs.iter().map(|b| overlap(*b, span)).sum();
+            idle_ms += (span.1 - span.0 - day.serving - on_break).max(0);
+        }
+        operator_out.push(OperatorStats {
+            user_id: id,
+            name,
+            called: acc.called,
+            served: acc.served,
+            no_shows: acc.no_shows,
+            avg_service_secs: mean(&acc.service).map(round_secs),
+            serving_secs: round_secs(acc.service.iter().sum::<i64>() as f64),
+            idle_secs: round_secs(idle_ms as f64),
+            break_secs: round_secs(break_ms as f64),
+        });
+    }
+    operator_out.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.user_id.cmp(&b.user_id)));
+
+    let branch_name = branch_id.and_then(|b| all_branches.iter().find(|(id, _)| *id == b)).map(|(_, b)| b.name.clone());
+    Ok(Stats { from, to, branch_id, branch_name, overall: overall.figures(), services: service_out, operators: operator_out, arrivals })
+}
+
+// ---------- input ----------
+
+/// The stats' filter.
+#[derive(Debug, Deserialize, Default, IntoParams)]
+pub struct StatsQuery {
+    /// A branch id; every branch when left out or empty.
+    pub branch_id: Option<String>,
+    /// The first local day, `YYYY-MM-DD`; today when left out.
+    pub from: Option<String>,
+    /// The last local day, `YYYY-MM-DD`, included; today when left out. At most 366 days from `from`.
+    pub to: Option<String>,
+}
+
+struct Params {
+    branch_id: Option<u64>,
+    from: Date,
+    to: Date,
+}
+
+fn parse_day(raw: Option<&str>, field: &'static str, today: Date) -> Result<Date, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(today),
+        Some(s) => {
+            s.parse::<Date>().ok().filter(|d| (2000..=2200).contains(&d.year())).ok_or_else(|| AppError::invalid(field, "validation.date"))
+        }
+    }
+}
+
+fn params(q: &StatsQuery, today: Date) -> Result<Params, AppError> {
+    let branch_id = match q.branch_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(s.parse::<u64>().map_err(|_| AppError::invalid("branch_id", "validation.branch"))?),
+    };
+    let from = parse_day(q.from.as_deref(), "from", today)?;
+    let to = parse_day(q.to.as_deref(), "to", today)?;
+    check_range(from, to)?;
+    Ok(Params { branch_id, from, to })
+}
+
+fn query(q: Result<Query<StatsQuery>, QueryRejection>) -> Result<StatsQuery, AppError> {
+    q.map(|Query(q)| q)
+        .map_err(|e| AppError::new(ErrorKind::BadRequest).with_message("error.invalid_body").with_arg("detail", e.body_text()))
+}
+
+fn today(state: &AppState, tz: &TimeZone) -> Date {
+    state.now().to_zoned(tz.clone()).date()
+}
+
+/// Computes off the async runtime: a year of tickets is a lot of reading.
+async fn run(state: &AppState, user: &CurrentUser, p: &Params) -> Result<Stats, AppError> {
+    let tenant = user.tenant.clone();
+    let (branch_id, from, to, now) = (p.branch_id, p.from, p.to, state.now_ms());
+    let mut stats = tokio::task::spawn_blocking(move || compute(tenant.db()?, &tenant.timezone(), branch_id, from, to, now))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("stats task: {e}")))??;
+    stats.localize(user.lang);
+    Ok(stats)
+}
+
+// ---------- API ----------
+
+/// Queue stats of a range of local days (default today), at one branch or
+/// all: waits, service times, service level, no-shows, cancellations,
+/// arrivals by weekday and hour, operator time and the estimate's error.
+/// For queue managers and those who see every report.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-stats", tag = "queue", params(("slug" = String, Path), StatsQuery),
+    responses((status = 200, body = Stats), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn api_stats(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<axum::Json<Stats>, AppError> {
+    if !can_view(&user) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let p = params(&query(q)?, today(&state, &user.tenant.timezone()))?;
+    Ok(axum::Json(run(&state, &user, &p).await?))
+}
+
+/// The same stats as CSV for a spreadsheet: a header row, the total, one
+/// row per service and one per operator. UTF-8 with a BOM; in Uzbek and
+/// Russian the separator is `;` and the decimal mark `,` (what Excel
+/// expects there), in English `,` and `.`.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-stats.csv", tag = "queue", params(("slug" = String, Path), StatsQuery),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn api_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    if !can_view(&user) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let p = params(&query(q)?, today(&state, &user.tenant.timezone()))?;
+    let stats = run(&state, &user, &p).await?;
+    let body = csv(user.lang, &stats);
+    let name = format!("queue-stats-{}-{}.csv", stats.from, stats.to);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A number with one decimal at most, in the language's decimal mark.
+fn num(lang: Lang, v: f64) -> String {
+    let s = format!("{v:.1}");
+    let s = s.strip_suffix(".0").map(str::to_string).unwrap_or(s);
+    if lang == Lang::En { s } else { s.replace('.', ",") }
+}
+
+fn num2(lang: Lang, v: f64) -> String {
+    let s = format!("{v:.2}");
+    if lang == Lang::En { s } else { s.replace('.', ",") }
+}
+
+fn csv_field(v: &str, sep: char) -> String {
+    // A leading =, +, - or @ would be a formula to a spreadsheet.
+    let v = if v.starts_with(['=', '+', '-', '@']) { format!("'{v}") } else { v.to_string() };
+    if v.contains([sep, '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
+}
+
+/// The CSV file: BOM, header, total, services, operators.
+pub fn csv(lang: Lang, s: &Stats) -> String {
+    let sep = if lang == Lang::En { ',' } else { ';' };
+    let mins = |secs: Option<u64>| secs.map(|v| num(lang, v as f64 / 60.0)).unwrap_or_default();
+    let pct = |v: Option<f64>| v.map(|v| num(lang, v)).unwrap_or_default();
+    let header = [
+        t(lang, "stats.csv.kind"),
+        t(lang, "stats.csv.name"),
+        t(lang, "stats.csv.issued"),
+        t(lang, "stats.csv.called"),
+        t(lang, "stats.csv.served"),
+        t(lang, "stats.csv.avg_wait"),
+        t(lang, "stats.csv.p90_wait"),
+        t(lang, "stats.csv.avg_service"),
+        t(lang, "stats.csv.service_level"),
+        t(lang, "stats.csv.no_shows"),
+        t(lang, "stats.csv.no_show_pct"),
+        t(lang, "stats.csv.cancelled"),
+        t(lang, "stats.csv.expired"),
+        t(lang, "stats.csv.estimate_mae"),
+        t(lang, "stats.csv.estimate_within"),
+        t(lang, "stats.csv.serving"),
+        t(lang, "stats.csv.idle"),
+        t(lang, "stats.csv.on_break"),
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    let figure_row = |kind: &str, name: &str, f: &Figures| -> Vec<String> {
+        vec![
+            kind.to_string(),
+            name.to_string(),
+            f.issued.to_string(),
+            f.called.to_string(),
+            f.served.to_string(),
+            mins(f.avg_wait_secs),
+            mins(f.p90_wait_secs),
+            mins(f.avg_service_secs),
+            pct(f.service_level_pct),
+            f.no_shows.to_string(),
+            pct(f.no_show_pct),
+            f.cancelled_before_call.to_string(),
+            f.expired.to_string(),
+            f.estimate.mae_minutes.map(|v| num2(lang, v)).unwrap_or_default(),
+            pct(f.estimate.within_range_pct),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]
+    };
+    rows.push(figure_row(t(lang, "stats.csv.total"), s.branch_name.as_deref().unwrap_or(t(lang, "stats.all_branches")), &s.overall));
+    for svc in &s.services {
+        rows.push(figure_row(t(lang, "stats.csv.service"), &svc.name, &svc.figures));
+    }
+    for o in &s.operators {
+        rows.push(vec![
+            t(lang, "stats.csv.operator").to_string(),
+            o.name.clone(),
+            String::new(),
+            o.called.to_string(),
+            o.served.to_string(),
+            String::new(),
+            String::new(),
+            mins(o.avg_service_secs),
+            String::new(),
+            o.no_shows.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            mins(Some(o.serving_secs)),
+            mins(Some(o.idle_secs)),
+            mins(Some(o.break_secs)),
+        ]);
+    }
+    let mut out = String::from('\u{feff}');
+    for r in rows {
+        let line: Vec<String> = r.iter().map(|v| csv_field(v, sep)).collect();
+        out.push_str(&line.join(&sep.to_string()));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+// ---------- the page ----------
+
+/// "7,5 daq".
+fn minutes_text(lang: Lang, secs: u64) -> String {
+    tf(lang, "stats.unit.min", &[("n", &num(lang, secs as f64 / 60.0))])
+}
+
+/// "3 soat 20 daq" / "3 soat" / "20 daq".
+fn duration_text(lang: Lang, secs: u64) -> String {
+    let m = (secs + 30) / 60;
+    if m >= 60 && m.is_multiple_of(60) {
+        tf(lang, "stats.unit.h", &[("h", &(m / 60).to_string())])
+    } else if m >= 60 {
+        tf(lang, "stats.unit.h_min", &[("h", &(m / 60).to_string()), ("m", &(m % 60).to_string())])
+    } else {
+        tf(lang, "stats.unit.min", &[("n", &m.to_string())])
+    }
+}
+
+fn pct_text(lang: Lang, v: f64) -> String {
+    format!("{}%", num(lang, v))
+}
+
+const DASH: &str = "—";
+
+fn opt_min(lang: Lang, v: Option<u64>) -> String {
+    v.map(|s| minutes_text(lang, s)).unwrap_or_else(|| DASH.to_string())
+}
+
+fn opt_pct(lang: Lang, v: Option<f64>) -> String {
+    v.map(|p| pct_text(lang, p)).unwrap_or_else(|| DASH.to_string())
+}
+
+fn weekday_short(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday_short.mon"),
+        1 => t(lang, "admin.weekday_short.tue"),
+        2 => t(lang, "admin.weekday_short.wed"),
+        3 => t(lang, "admin.weekday_short.thu"),
+        4 => t(lang, "admin.weekday_short.fri"),
+        5 => t(lang, "admin.weekday_short.sat"),
+        _ => t(lang, "admin.weekday_short.sun"),
+    }
+}
+
+fn figure_card(label: &str, value: String, sub: Option<String>, tone: Option<&'static str>) -> Markup {
+    let class = match tone {
+        Some(t) => format!("stat-card {t}"),
+        None => "stat-card".to_string(),
+    };
+    html! {
+        div class=(class) {
+            span.stat-label { (label) }
+            strong.stat-value { (value) }
+            @if let Some(s) = sub {
+                span.stat-sub { (s) }
+            }
+        }
+    }
+}
+
+fn cards(lang: Lang, f: &Figures) -> Markup {
+    let level_tone = f.service_level_pct.map(|p| {
+        if p >= 80.0 {
+            "good"
+        } else if p >= 60.0 {
+            "fair"
+        } else {
+            "poor"
+        }
+    });
+    html! {
+        div.stat-cards {
+            (figure_card(t(lang, "stats.card.issued"), f.issued.to_string(),
+                Some(tf(lang, "stats.card.issued_sub", &[("called", &f.called.to_string()), ("served", &f.served.to_string())])), None))
+            (figure_card(t(lang, "stats.card.avg_wait"), opt_min(lang, f.avg_wait_secs), Some(t(lang, "stats.card.avg_wait_sub").to_string()), None))
+            (figure_card(t(lang, "stats.card.p90_wait"), opt_min(lang, f.p90_wait_secs), Some(t(lang, "stats.card.p90_sub").to_string()), None))
+            (figure_card(t(lang, "stats.card.avg_service"), opt_min(lang, f.avg_service_secs), None, None))
+            (figure_card(t(lang, "stats.card.service_level"), opt_pct(lang, f.service_level_pct),
+                (f.called > 0).then(|| tf(lang, "stats.card.service_level_sub",
+                    &[("n", &f.within_target.to_string()), ("of", &f.called.to_string())])), level_tone))
+            (figure_card(t(lang, "stats.card.no_show"), opt_pct(lang, f.no_show_pct),
+                (f.called > 0).then(|| tf(lang, "stats.card.no_show_sub", &[("n", &f.no_shows.to_string()), ("of", &f.called.to_string())])), None))
+            (figure_card(t(lang, "stats.card.cancelled"), f.cancelled_before_call.to_string(),
+                Some(tf(lang, "stats.card.expired_sub", &[("n", &f.expired.to_string())])), None))
+            (figure_card(t(lang, "stats.card.estimate"),
+                f.estimate.mae_minutes.map(|m| format!("±{}", tf(lang, "stats.unit.min", &[("n", &num(lang, m))]))).unwrap_or_else(|| DASH.to_string()),
+                f.estimate.within_range_pct.map(|p| tf(lang, "stats.card.estimate_sub",
+                    &[("pct", &pct_text(lang, p)), ("n", &f.estimate.samples.to_string())])), None))
+        }
+    }
+}
+
+/// Arrivals by weekday and hour: a grid of squares, darker for more.
+fn heatmap(lang: Lang, arrivals: &[Vec<u32>]) -> Markup {
+    const CW: usize = 30;
+    const CH: usize = 24;
+    const GAP: usize = 3;
+    const LEFT: usize = 30;
+    const TOP: usize = 18;
+    let max = arrivals.iter().flatten().copied().max().unwrap_or(0);
+    // Office hours at least, widened to every hour with an arrival.
+    let (mut lo, mut hi) = (9usize, 18usize);
+    for row in arrivals {
+        for (h, n) in row.iter().enumerate() {
+            if *n > 0 {
+                lo = lo.min(h);
+                hi = hi.max(h + 1);
+            }
+        }
+    }
+    let width = LEFT + (hi - lo) * (CW + GAP);
+    let height = TOP + 7 * (CH + GAP);
+    let busiest = arrivals
+        .iter()
+        .enumerate()
+        .flat_map(|(d, row)| row.iter().enumerate().map(move |(h, n)| (*n, d, h)))
+        .filter(|(n, _, _)| *n > 0)
+        .max_by_key(|(n, d, h)| (*n, std::cmp::Reverse((*d, *h))));
+    html! {
+        div.chart-scroll {
+            svg.heatmap viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height) role="img" aria-labelledby="hm-title hm-desc" {
+                title #hm-title { (t(lang, "stats.chart.arrivals")) }
+                desc #hm-desc {
+                    @if let Some((n, d, h)) = busiest {
+                        (tf(lang, "stats.chart.busiest", &[("day", weekday_short(lang, d)), ("hour", &format!("{h:02}:00")), ("n", &n.to_string())]))
+                    }
+                }
+                @for h in lo..hi {
+                    text.hm-hour x=(LEFT + (h - lo) * (CW + GAP) + CW / 2) y="12" text-anchor="middle" { (format!("{h:02}")) }
+                }
+                @for (d, row) in arrivals.iter().enumerate() {
+                    @let y = TOP + d * (CH + GAP);
+                    text.hm-day x="0" y=(y + CH / 2 + 4) { (weekday_short(lang, d)) }
+                    @for h in lo..hi {
+                        @let n = row.get(h).copied().unwrap_or(0);
+                        @let x = LEFT + (h - lo) * (CW + GAP);
+                        @let level = if max == 0 { 0.0 } else { f64::from(n) / f64::from(max) };
+                        @if n == 0 {
+                            rect.hm-zero x=(x) y=(y) width=(CW) height=(CH) rx="3" {
+                                title { (weekday_short(lang, d)) " " (format!("{h:02}:00")) ": 0" }
+                            }
+                        } @else {
+                            rect.hm-cell x=(x) y=(y) width=(CW) height=(CH) rx="3" fill-opacity=(format!("{:.2}", 0.15 + 0.85 * level)) {
+                                title { (weekday_short(lang, d)) " " (format!("{h:02}:00")) ": " (n) }
+                            }
+                            text.hm-num.on[level > 0.5] x=(x + CW / 2) y=(y + CH / 2 + 4) text-anchor="middle" { (n) }
+                        }
+                    }
+                }
+            }
+        }
+        p.chart-note.muted { (t(lang, "stats.chart.arrivals_note")) }
+    }
+}
+
+/// Average wait of each service as a bar, its target as a line across it.
+fn wait_bars(lang: Lang, services: &[ServiceStats]) -> Markup {
+    let scale =
+        services.iter().map(|s| s.figures.avg_wait_secs.unwrap_or(0).max(u64::from(s.target_wait_minutes) * 60)).max().unwrap_or(0).max(60)
+            as f64
+            * 1.15;
+    let x = |secs: u64| (secs as f64 / scale * 1000.0).round();
+    html! {
+        ul.bars {
+            @for s in services {
+                @let target = u64::from(s.target_wait_minutes) * 60;
+                @let over = s.figures.avg_wait_secs.is_some_and(|w| w > target);
+                li {
+                    div.bar-label {
+                        span.bar-name { (s.name) }
+                        span.bar-value {
+                            (opt_min(lang, s.figures.avg_wait_secs))
+                            span.muted { " · " (tf(lang, "stats.chart.target", &[("value", &minutes_text(lang, target))])) }
+                        }
+                    }
+                    svg.bar viewBox="0 0 1000 20" preserveAspectRatio="none" aria-hidden="true" {
+                        rect.bar-track x="0" y="4" width="1000" height="12" {}
+                        @if let Some(w) = s.figures.avg_wait_secs {
+                            rect class=(if over { "bar-fill over" } else { "bar-fill" }) x="0" y="4" width=(x(w)) height="12" {}
+                        }
+                        line.bar-target x1=(x(target)) x2=(x(target)) y1="0" y2="20" vector-effect="non-scaling-stroke" {}
+                    }
+                }
+            }
+        }
+        p.legend {
+            span.nowrap { span.swatch.sw-wait {} (t(lang, "stats.chart.legend_wait")) }
+            span.nowrap { span.swatch.sw-over {} (t(lang, "stats.chart.legend_over")) }
+            span.nowrap { span.swatch.sw-target {} (t(lang, "stats.chart.legend_target")) }
+        }
+    }
+}
+
+/// Each operator's serving, idle and break time as one stacked bar.
+fn operator_bars(lang: Lang, ops: &[OperatorStats]) -> Markup {
+    let scale = ops.iter().map(|o| o.serving_secs + o.idle_secs + o.break_secs).max().unwrap_or(0).max(60) as f64;
+    let w = |secs: u64| (secs as f64 / scale * 1000.0).round();
+    html! {
+        ul.bars {
+            @for o in ops {
+                li {
+                    div.bar-label {
+                        span.bar-name { (o.name) }
+                        span.bar-value.muted {
+                            (t(lang, "stats.op.serving")) " " (duration_text(lang, o.serving_secs)) " · "
+                            (t(lang, "stats.op.idle")) " " (duration_text(lang, o.idle_secs)) " · "
+                            (t(lang, "stats.op.on_break")) " " (duration_text(lang, o.break_secs))
+                        }
+                    }
+                    svg.bar viewBox="0 0 1000 20" preserveAspectRatio="none" aria-hidden="true" {
+                        rect.bar-track x="0" y="4" width="1000" height="12" {}
+                        rect.seg-serving x="0" y="4" width=(w(o.serving_secs)) height="12" {}
+                        rect.seg-idle x=(w(o.serving_secs)) y="4" width=(w(o.idle_secs)) height="12" {}
+                        rect.seg-break x=(w(o.serving_secs) + w(o.idle_secs)) y="4" width=(w(o.break_secs)) height="12" {}
+                    }
+                }
+            }
+        }
+        p.legend {
+            span.nowrap { span.swatch.sw-serving {} (t(lang, "stats.op.serving")) }
+            span.nowrap { span.swatch.sw-idle {} (t(lang, "stats.op.idle")) }
+            span.nowrap { span.swatch.sw-break {} (t(lang, "stats.op.on_break")) }
+        }
+    }
+}
+
+fn service_table(lang: Lang, services: &[ServiceStats]) -> Markup {
+    let h = |k: &'static str| t(lang, k);
+    html! {
+        div.table-wrap {
+            table.data.stack.stats-table {
+                thead {
+                    tr {
+                        th { (h("stats.col.service")) }
+                        th.num { (h("stats.col.issued")) }
+                        th.num { (h("stats.col.called")) }
+                        th.num { (h("stats.col.avg_wait")) }
+                        th.num { (h("stats.col.p90_wait")) }
+                        th.num { (h("stats.col.avg_service")) }
+                        th.num { (h("stats.col.service_level")) }
+                        th.num { (h("stats.col.no_shows")) }
+                        th.num { (h("stats.col.cancelled")) }
+                        th.num { (h("stats.col.expired")) }
+                    }
+                }
+                tbody {
+                    @for s in services {
+                        @let f = &s.figures;
+                        tr {
+                            td { (s.name) br; small.muted { (tf(lang, "stats.chart.target", &[("value", &minutes_text(lang, u64::from(s.target_wait_minutes) * 60))])) } }
+                            td.num data-label=(h("stats.col.issued")) { (f.issued) }
+                            td.num data-label=(h("stats.col.called")) { (f.called) }
+                            td.num data-label=(h("stats.col.avg_wait")) { (opt_min(lang, f.avg_wait_secs)) }
+                            td.num data-label=(h("stats.col.p90_wait")) { (opt_min(lang, f.p90_wait_secs)) }
+                            td.num data-label=(h("stats.col.avg_service")) { (opt_min(lang, f.avg_service_secs)) }
+                            td.num data-label=(h("stats.col.service_level")) { (opt_pct(lang, f.service_level_pct)) }
+                            td.num data-label=(h("stats.col.no_shows")) { (f.no_shows) }
+                            td.num data-label=(h("stats.col.cancelled")) { (f.cancelled_before_call) }
+                            td.num data-label=(h("stats.col.expired")) { (f.expired) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn operator_table(lang: Lang, ops: &[OperatorStats]) -> Markup {
+    let h = |k: &'static str| t(lang, k);
+    html! {
+        div.table-wrap {
+            table.data.stack.stats-table {
+                thead {
+                    tr {
+                        th { (h("stats.col.operator")) }
+                        th.num { (h("stats.col.called")) }
+                        th.num { (h("stats.col.served")) }
+                        th.num { (h("stats.col.no_shows")) }
+                        th.num { (h("stats.col.avg_service")) }
+                        th.num { (h("stats.op.serving")) }
+                        th.num { (h("stats.op.idle")) }
+                        th.num { (h("stats.op.on_break")) }
+                    }
+                }
+                tbody {
+                    @for o in ops {
+                        tr {
+                            td { (o.name) }
+                            td.num data-label=(h("stats.col.called")) { (o.called) }
+                            td.num data-label=(h("stats.col.served")) { (o.served) }
+                            td.num data-label=(h("stats.col.no_shows")) { (o.no_shows) }
+                            td.num data-label=(h("stats.col.avg_service")) { (opt_min(lang, o.avg_service_secs)) }
+                            td.num data-label=(h("stats.op.serving")) { (duration_text(lang, o.serving_secs)) }
+                            td.num data-label=(h("stats.op.idle")) { (duration_text(lang, o.idle_secs)) }
+                            td.num data-label=(h("stats.op.on_break")) { (duration_text(lang, o.break_secs)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn query_string(branch: &str, from: &str, to: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("branch_id", branch)
+        .append_pair("from", from)
+        .append_pair("to", to)
+        .finish()
+}
+
+/// `GET /c/<slug>/queue/stats`: the filter, the figures, the charts and the tables.
+async fn stats_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    q: Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    if !can_view(&user) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let q = q.map(|Query(q)| q).unwrap_or_default();
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let tz = c.tenant().timezone();
+    let today = today(&state, &tz);
+    let branches: Vec<(u64, BranchV1)> = crate::org::service::list_branches(c.tenant().db()?)?;
+    let result = match params(&q, today) {
+        Ok(p) => run(&state, &c.user, &p).await.map(|s| (p, s)),
+        Err(e) => Err(e),
+    };
+    // A bad filter is shown next to the form, as every form here does
+    // (an error status would be replaced by the error page).
+    let (err, stats) = match result {
+        Ok((_, s)) => (None, Some(s)),
+        Err(e) if e.kind == ErrorKind::Validation => (Some(FormError::new(lang, &e)), None),
+        Err(e) => return Err(e),
+    };
+    // What the form shows: the parsed values, else what was typed.
+    let shown = |raw: &Option<String>, parsed: Option<Date>| match parsed {
+        Some(d) => d.to_string(),
+        None => raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).unwrap_or_else(|| today.to_string()),
+    };
+    let from_v = shown(&q.from, stats.as_ref().map(|s| s.from));
+    let to_v = shown(&q.to, stats.as_ref().map(|s| s.to));
+    let branch_v = q.branch_id.as_deref().map(str::trim).unwrap_or("").to_string();
+    let mut options = vec![(String::new(), t(lang, "stats.all_branches").to_string())];
+    for (id, b) in &branches {
+        if b.active || branch_v == id.to_string() {
+            options.push((id.to_string(), b.name.clone()));
+        }
+    }
+    let title = t(lang, "stats.title");
+    let csv_href = c.url(&format!("api/v1/queue-stats.csv?{}", query_string(&branch_v, &from_v, &to_v)));
+    let branch_name = stats.as_ref().and_then(|s| s.branch_name.clone()).unwrap_or_else(|| t(lang, "stats.all_branches").to_string());
+    let body = html! {
+        div.page-head {
+            h1 { (title) }
+            @if stats.is_some() {
+                a.button href=(csv_href) download { (t(lang, "stats.download_csv")) }
+            }
+        }
+        form.filters.stats-filter method="get" action=(c.url("queue/stats")) {
+            (form_alert(err.as_ref()))
+            div.filter-grid {
+                (select(t(lang, "stats.filter.branch"), "branch_id", &options, &branch_v, err.as_ref()))
+                (Input::new(t(lang, "stats.filter.from"), "from").kind("date").value(&from_v).error(err.as_ref()))
+                (Input::new(t(lang, "stats.filter.to"), "to").kind("date").value(&to_v).error(err.as_ref()))
+            }
+            div.filter-actions {
+                button.primary type="submit" { (t(lang, "stats.filter.show")) }
+                a.button href=(c.url("queue/stats")) { (t(lang, "stats.filter.today")) }
+            }
+        }
+        @if let Some(s) = &stats {
+            p.muted.stats-period {
+                (branch_name) " · "
+                @if s.from == s.to { (s.from.to_string()) } @else { (s.from.to_string()) " — " (s.to.to_string()) }
+            }
+            @if s.overall.issued == 0 && s.overall.called == 0 {
+                p.empty { (t(lang, "stats.empty")) }
+            } @else {
+                (cards(lang, &s.overall))
+                div.stats-charts {
+                    section.card.chart-card {
+                        h2 { (t(lang, "stats.chart.arrivals")) }
+                        (heatmap(lang, &s.arrivals))
+                    }
+                    section.card.chart-card {
+                        h2 { (t(lang, "stats.chart.waits")) }
+                        (wait_bars(lang, &s.services))
+                    }
+                }
+            }
+            h2 { (t(lang, "stats.by_service")) }
+            (service_table(lang, &s.services))
+            h2 { (t(lang, "stats.by_operator")) }
+            @if s.operators.iter().all(|o| o.called == 0 && o.break_secs == 0) {
+                p.empty { (t(lang, "stats.no_operators")) }
+            } @else {
+                section.card.chart-card {
+                    h3 { (t(lang, "stats.chart.operators")) }
+                    (operator_bars(lang, &s.operators))
+                }
+                (operator_table(lang, &s.operators))
+            }
+            details.stats-help {
+                summary { (t(lang, "stats.help.title")) }
+                ul {
+                    li { (t(lang, "stats.help.wait")) }
+                    li { (t(lang, "stats.help.service_level")) }
+                    li { (t(lang, "stats.help.estimate")) }
+                    li { (t(lang, "stats.help.operators")) }
+                }
+            }
+        }
+    };
+    Ok(c.render(title, Section::QueueStats, None, body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentile() {
+        assert_eq!(percentile(&[], 90), None);
+        assert_eq!(percentile(&[5], 90), Some(5));
+        // n = 10: rank ⌈9⌉ = 9.
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), Some(9));
+        // n = 6: rank ⌈5.4⌉ = 6.
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6], 90), Some(6));
+        assert_eq!(percentile(&[1, 2, 3, 4, 5, 6], 50), Some(3));
+    }
+
+    #[test]
+    fn ranges_are_ordered_and_at_most_366_days() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        assert!(check_range(d("2026-01-01"), d("2026-12-31")).is_ok());
+        assert!(check_range(d("2024-01-01"), d("2024-12-31")).is_ok(), "366 days of a leap year");
+        assert!(check_range(d("2026-01-01"), d("2027-01-01")).is_ok(), "366 days counting both ends");
+        assert!(check_range(d("2026-01-01"), d("2027-01-02")).is_err());
+        assert!(check_range(d("2026-02-02"), d("2026-02-01")).is_err());
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("Kassa", ';'), "Kassa");
+        assert_eq!(csv_field("a;b", ';'), "\"a;b\"");
+        assert_eq!(csv_field("say \"hi\"", ','), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=1+1", ','), "'=1+1");
+    }
+
+    #[test]
+    fn numbers_use_the_languages_decimal_mark() {
+        assert_eq!(num(Lang::Ru, 7.26), "7,3");
+        assert_eq!(num(Lang::En, 7.0), "7");
+        assert_eq!(num(Lang::Uz, 66.666), "66,7");
+    }
+}
