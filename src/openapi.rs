@@ -84,6 +84,8 @@ impl Modify for Bearer {
         crate::queue::api::slots,
         crate::queue::api::create_booking,
         crate::queue::api::check_in,
+        crate::queue::api::get_settings,
+        crate::queue::api::put_settings,
         crate::queue::live::display_events,
         crate::queue::live::status,
         crate::queue::live::ticket_events,

@@ -1763,6 +1763,7 @@ fn action_label(lang: Lang, action: &str) -> String {
         "service.create" => t(lang, "admin.audit.act.service_create"),
         "service.update" => t(lang, "admin.audit.act.service_update"),
         "operator.update" => t(lang, "admin.audit.act.operator_update"),
+        "queue.settings" => t(lang, "admin.audit.act.queue_settings"),
         _ => return action.to_string(),
     };
     s.to_string()

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/branches/{branch_id}/slots", get(slots))
         .route("/api/v1/bookings", axum::routing::post(create_booking))
         .route("/api/v1/branches/{branch_id}/check-in", axum::routing::post(check_in))
+        .route("/api/v1/queue-settings", get(get_settings).put(put_settings))
 }
 
 fn rate_limited(state: &AppState, ip: &std::net::IpAddr) -> Result<(), AppError> {
@@ -609,4 +610,35 @@ pub async fn check_in(
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     let issued = super::booking::check_in(&state, &tenant, branch_id, &b.code).await?;
     Ok(axum::Json(IssuedOut::new(&tenant.slug, &issued)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettingsJson {
+    /// Times a called ticket may be recalled before it counts as a no-show (0–5; default 2).
+    pub max_recalls: u8,
+}
+
+/// The company's queue rules.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
+    responses((status = 200, body = QueueSettingsJson), (status = 403)), security(("bearer" = [])))]
+pub async fn get_settings(user: CurrentUser) -> Result<axum::Json<QueueSettingsJson>, AppError> {
+    if !(user.can("queue.manage") || user.can("queue.operate")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let s = service::settings(user.tenant.db()?)?;
+    Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
+}
+
+/// Changes the company's queue rules.
+#[utoipa::path(put, path = "/c/{slug}/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
+    request_body = QueueSettingsJson, responses((status = 200, body = QueueSettingsJson), (status = 403), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<QueueSettingsJson>,
+) -> Result<axum::Json<QueueSettingsJson>, AppError> {
+    let s = service::set_settings(&state, &user.tenant, &Actor::from(&user), b.max_recalls).await?;
+    Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
 }

@@ -3,11 +3,14 @@
 use crate::app::AppState;
 use crate::audit::{self, Actor, Changes};
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, AccountRecord, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, SERVICES, ServiceRecord, ServiceV1};
+use crate::store::schema::{
+    self, AccountRecord, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, QueueSettingsRecord, QueueSettingsV1, SERVICES,
+    ServiceRecord, ServiceV1,
+};
 use crate::store::{Db, all_records, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
 use crate::web::i18n::Lang;
-use redb::WriteTransaction;
+use redb::{ReadableTable, WriteTransaction};
 
 pub const NAME_MAX: usize = 80;
 pub const MINUTES_MAX: u16 = 480;
@@ -253,6 +256,49 @@ pub async fn set_operator(
                 audit::record(tx, now, &who, "operator.update", &format!("user:{user_id}"), ch.0)?;
             }
             Ok(op)
+        })
+        .await
+}
+
+/// Recalls allowed before a no-show when the company has not chosen.
+pub const DEFAULT_MAX_RECALLS: u8 = 2;
+/// The most recalls a company may allow.
+pub const RECALLS_LIMIT: u8 = 5;
+
+/// The company's queue rules, read inside a transaction.
+pub fn settings_in(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<QueueSettingsV1, AppError> {
+    Ok(match table.get("queue").map_err(store_err)? {
+        Some(v) => crate::store::dec::<QueueSettingsRecord>(v.value())?,
+        None => QueueSettingsV1 { max_recalls: DEFAULT_MAX_RECALLS },
+    })
+}
+
+/// The company's queue rules.
+pub fn settings(db: &Db) -> Result<QueueSettingsV1, AppError> {
+    let tx = db.read()?;
+    settings_in(&tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?)
+}
+
+/// Changes the queue rules (queue managers), with an audit entry.
+pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Actor, max_recalls: u8) -> Result<QueueSettingsV1, AppError> {
+    actor.require("queue.manage")?;
+    if max_recalls > RECALLS_LIMIT {
+        return Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", RECALLS_LIMIT));
+    }
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut table = tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?;
+            let old = settings_in(&table)?;
+            let new = QueueSettingsV1 { max_recalls };
+            table.insert("queue", enc::<QueueSettingsRecord>(new.clone())?.as_slice()).map_err(store_err)?;
+            drop(table);
+            let mut ch = Changes::default();
+            ch.diff("max_recalls", &old.max_recalls, &new.max_recalls);
+            audit::record(tx, now, &who, "queue.settings", "queue", ch.0)?;
+            Ok(new)
         })
         .await
 }

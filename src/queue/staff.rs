@@ -7,7 +7,7 @@
 
 use super::service::{self, Names, ServiceInput, service_name};
 use super::tickets::{self, Canceller, NewTicket, local_day};
-use super::window::{self, Act, MAX_RECALLS};
+use super::window::{self, Act};
 use crate::app::AppState;
 use crate::audit::Actor;
 use crate::error::{AppError, ErrorKind};
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/operator/walk-in", post(walk_in))
         .route("/operator/tickets/{id}/{action}", post(ticket_action))
         .route("/admin/queue/services", get(services_page))
+        .route("/admin/queue/settings", post(settings_submit))
         .route("/admin/queue/services/new", get(service_new_page).post(service_new_submit))
         .route("/admin/queue/services/{id}", get(service_edit_page).post(service_edit_submit))
         .route("/admin/queue/operators", get(operators_page))
@@ -192,6 +193,8 @@ struct Desk {
     today: Today,
     now: i64,
     tz: TimeZone,
+    /// Recalls allowed before a no-show (the company's setting).
+    max_recalls: u8,
 }
 
 impl Desk {
@@ -213,6 +216,7 @@ impl Desk {
             today: Today::default(),
             now,
             tz,
+            max_recalls: service::settings(db)?.max_recalls,
         };
         let Some(op) = op else { return Ok(desk) };
         desk.branch = crate::org::service::get_branch(db, op.branch_id).ok();
@@ -409,7 +413,7 @@ fn current_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
     };
     let act = |a: &str| c.url(&format!("operator/tickets/{id}/{a}"));
     let called = tk.status == TicketStatus::Called;
-    let left = MAX_RECALLS.saturating_sub(tk.recalls);
+    let left = desk.max_recalls.saturating_sub(tk.recalls);
     let transfer_err = Failed::on(failed, "transfer");
     let options = desk.transfer_options(lang, tk.service_id);
     html! {
@@ -817,6 +821,38 @@ fn branch_names(db: &Db) -> Result<HashMap<u64, BranchV1>, AppError> {
 async fn services_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
+    services_view(&c, admin_notice(c.lang(), &q), None)
+}
+
+#[derive(Deserialize)]
+struct SettingsForm {
+    max_recalls: String,
+}
+
+/// Saves the queue rules; a bad value shows the page again with what was typed.
+async fn settings_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<SettingsForm>,
+) -> Result<Response, AppError> {
+    manage(&user)?;
+    let c = Ctx::new(user, page);
+    let saved = match f.max_recalls.trim().parse::<u8>() {
+        Ok(n) => service::set_settings(&state, c.tenant(), &Actor::from(&c.user), n).await.map(|_| ()),
+        Err(_) => Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", service::RECALLS_LIMIT)),
+    };
+    match saved {
+        Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
+        Err(e) if e.field.is_some() => {
+            let err = FormError::new(c.lang(), &e);
+            Ok(services_view(&c, None, Some((f.max_recalls.as_str(), &err)))?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&str, &FormError)>) -> Result<Markup, AppError> {
     let lang = c.lang();
     let db = c.tenant().db()?;
     let branches = branch_names(db)?;
@@ -824,6 +860,10 @@ async fn services_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>
     list.sort_by(|a, b| {
         b.1.active.cmp(&a.1.active).then_with(|| service_name(&a.1, lang).to_lowercase().cmp(&service_name(&b.1, lang).to_lowercase()))
     });
+    let typed_recalls = match settings_err {
+        Some((typed, _)) => typed.to_string(),
+        None => service::settings(db)?.max_recalls.to_string(),
+    };
     let title = t(lang, "qadmin.services.title");
     let body = html! {
         div.page-head {
@@ -882,8 +922,20 @@ async fn services_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>
                 }
             }
         }
+        section.card.qadmin-rules {
+            h2 { (t(lang, "qadmin.rules.title")) }
+            form method="post" action=(c.url("admin/queue/settings")) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "qadmin.rules.max_recalls"), "max_recalls")
+                    .kind("number")
+                    .value(&typed_recalls)
+                    .hint(t(lang, "qadmin.rules.max_recalls_hint"))
+                    .error(settings_err.map(|(_, e)| e)))
+                button.primary type="submit" { (t(lang, "admin.common.save")) }
+            }
+        }
     };
-    Ok(c.render(title, Section::QueueServices, admin_notice(lang, &q), body))
+    Ok(c.render(title, Section::QueueServices, notice, body))
 }
 
 /// The service form as typed: repeated `branch_ids` fields need pairs.

@@ -25,9 +25,6 @@ pub fn priority_bonus(p: TicketPriority) -> i64 {
     }
 }
 
-/// Times a called ticket may be recalled before it counts as a no-show.
-pub const MAX_RECALLS: u8 = 2;
-
 /// Why a ticket was chosen, as stored: `booked:14:00`, `priority:vip`, `waited:23`, `chosen`.
 pub fn reason_text(lang: Lang, reason: &str) -> String {
     if let Some(p) = reason.strip_prefix("priority:") {
@@ -175,7 +172,8 @@ pub async fn act(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64
             let wrong = || AppError::new(ErrorKind::Conflict).with_message("error.ticket_state").with_arg("status", status_code(t.status));
             let kind = match what {
                 Act::Recall if t.status == TicketStatus::Called => {
-                    if t.recalls >= MAX_RECALLS {
+                    let max = super::service::settings_in(&tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?)?.max_recalls;
+                    if t.recalls >= max {
                         t.status = TicketStatus::NoShow;
                         t.finished_at = Some(now);
                         "no_show"

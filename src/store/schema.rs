@@ -41,7 +41,7 @@ pub const DEPARTMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("depar
 pub const BRANCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("branches");
 /// role name → [`RoleRecord`]; a role with no row has the default permissions.
 pub const ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("roles");
-/// setting name → record (`branding` → [`BrandingRecord`]).
+/// setting name → record (`branding` → [`BrandingRecord`], `queue` → [`QueueSettingsRecord`]).
 pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 /// blob name → raw bytes (the logo).
 pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
@@ -573,6 +573,18 @@ pub enum OperatorStateRecord {
 }
 versioned!(OperatorStateRecord, OperatorStateV1, V1);
 
+/// The company's queue rules (`SETTINGS["queue"]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueSettingsV1 {
+    /// Times a called ticket may be recalled before it counts as a no-show.
+    pub max_recalls: u8,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum QueueSettingsRecord {
+    V1(QueueSettingsV1),
+}
+versioned!(QueueSettingsRecord, QueueSettingsV1, V1);
+
 /// An operator went on a break or came back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperatorEventV1 {
@@ -800,6 +812,7 @@ mod golden {
             OperatorStateRecord::V1(OperatorStateV1 { on_break: true, break_reason: Some("Tushlik".into()), since: 16 }),
         );
         check("operator_event.v1", OperatorEventRecord::V1(OperatorEventV1 { at: 17, on_break: true, reason: Some("Tushlik".into()) }));
+        check("queue_settings.v1", QueueSettingsRecord::V1(QueueSettingsV1 { max_recalls: 3 }));
         check("service_times.v1", ServiceTimesRecord::V1(ServiceTimesV1 { recent_secs: vec![300, 420, 95] }));
         check(
             "customer_ticket.v1",

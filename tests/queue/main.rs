@@ -569,3 +569,25 @@ async fn the_server_stops_while_display_boards_are_connected() {
     let rest = tokio::time::timeout(std::time::Duration::from_secs(5), async { while let Ok(Some(_)) = board.chunk().await {} }).await;
     assert!(rest.is_ok(), "the stream ended");
 }
+
+#[tokio::test]
+async fn the_company_chooses_how_many_recalls_come_before_a_no_show() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    at_window(&w, a, kassa).await;
+    let (s, v) = w.call(reqwest::Method::GET, Some("operator"), "/queue-settings", None).await;
+    assert_eq!((s, v["max_recalls"].as_u64()), (StatusCode::OK, Some(2)), "two by default");
+    let (s, v) = w.call(reqwest::Method::PUT, Some("admin"), "/queue-settings", Some(json!({"max_recalls": 9}))).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("max_recalls")));
+    let (s, _) = w.call(reqwest::Method::PUT, Some("operator"), "/queue-settings", Some(json!({"max_recalls": 1}))).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "operators do not set the rules");
+    let (s, v) = w.call(reqwest::Method::PUT, Some("admin"), "/queue-settings", Some(json!({"max_recalls": 1}))).await;
+    assert_eq!((s, v["max_recalls"].as_u64()), (StatusCode::OK, Some(1)));
+
+    take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    let id = op(&w, "/operator/call-next", None).await.1["ticket"]["id"].as_u64().unwrap();
+    assert_eq!(op(&w, &format!("/tickets/{id}/recall"), None).await.1["status"], "called", "one recall");
+    assert_eq!(op(&w, &format!("/tickets/{id}/recall"), None).await.1["status"], "no_show", "then a no-show");
+    let (_, audit) = w.call(reqwest::Method::GET, Some("admin"), "/audit", None).await;
+    assert!(audit.to_string().contains("queue.settings"), "{audit}");
+}
