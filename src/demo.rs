@@ -153,6 +153,9 @@ pub fn banner(base: &str) -> String {
         s.push_str(&format!("      {role:<9} {u:<9} ({name})\n"));
     }
     s.push_str(&format!("  Company admin     {base}/c/{SLUG}/admin\n"));
+    s.push_str(&format!("  Queue kiosk       {base}/c/{SLUG}/kiosk/1     display board {base}/c/{SLUG}/display/1\n"));
+    s.push_str(&format!("  Operator window   {base}/c/{SLUG}/operator    (as operator)\n"));
+    s.push_str(&format!("  Customers' page   {base}/c/{SLUG}/visit       online tickets and booking\n"));
     s.push_str("\n  These are demo passwords: do not keep real data in a demo.\n");
     s
 }
