@@ -56,6 +56,19 @@ fn company_endpoints() -> Vec<(Method, String)> {
         ("GET", "/calendar"),
         ("GET", "/notifications"),
         ("POST", "/notifications/read"),
+        ("GET", "/operator"),
+        ("GET", "/operator/queue"),
+        ("POST", "/operator/call-next"),
+        ("POST", "/operator/break"),
+        ("POST", "/operator/walk-in"),
+        ("POST", "/operator/tickets/{id}/cancel"),
+        ("GET", "/admin/queue/services"),
+        ("POST", "/admin/queue/services/new"),
+        ("POST", "/admin/queue/services/{id}"),
+        ("POST", "/admin/queue/settings"),
+        ("GET", "/admin/queue/operators"),
+        ("POST", "/admin/queue/operators/{id}"),
+        ("GET", "/queue/stats"),
     ] {
         out.push((m.parse().unwrap(), p.to_string()));
     }
