@@ -70,6 +70,7 @@ impl Modify for Bearer {
         crate::queue::api::patch_service,
         crate::queue::api::list_operators,
         crate::queue::api::put_operator,
+        crate::queue::api::delete_operator,
         crate::queue::api::take_ticket,
         crate::queue::api::branch_queue,
         crate::queue::api::call_next,

@@ -1764,6 +1764,7 @@ fn action_label(lang: Lang, action: &str) -> String {
         "service.update" => t(lang, "admin.audit.act.service_update"),
         "operator.update" => t(lang, "admin.audit.act.operator_update"),
         "queue.settings" => t(lang, "admin.audit.act.queue_settings"),
+        "operator.remove" => t(lang, "admin.audit.act.operator_remove"),
         _ => return action.to_string(),
     };
     s.to_string()

@@ -22,7 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/services", get(list_services).post(create_service))
         .route("/api/v1/services/{id}", axum::routing::patch(patch_service))
         .route("/api/v1/operators", get(list_operators))
-        .route("/api/v1/operators/{user_id}", put(put_operator))
+        .route("/api/v1/operators/{user_id}", put(put_operator).delete(delete_operator))
         .route("/api/v1/branches/{branch_id}/tickets", axum::routing::post(take_ticket))
         .route("/api/v1/branches/{branch_id}/queue", get(branch_queue))
         .route("/api/v1/operator/call-next", axum::routing::post(call_next))
@@ -641,4 +641,17 @@ pub async fn put_settings(
 ) -> Result<axum::Json<QueueSettingsJson>, AppError> {
     let s = service::set_settings(&state, &user.tenant, &Actor::from(&user), b.max_recalls).await?;
     Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
+}
+
+/// Takes an operator off their window (refused while they serve someone).
+#[utoipa::path(delete, path = "/c/{slug}/api/v1/operators/{user_id}", tag = "queue", params(("slug" = String, Path), ("user_id" = u64, Path)),
+    responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn delete_operator(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((_, user_id)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let user_id = path_id(&user_id)?;
+    service::remove_operator(&state, &user.tenant, &Actor::from(&user), user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -260,6 +260,39 @@ pub async fn set_operator(
         .await
 }
 
+/// Takes an operator off their window. Refused while they have a customer
+/// called or at the window, so nobody is left without an operator.
+pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Actor, user_id: u64) -> Result<(), AppError> {
+    actor.require("queue.manage")?;
+    let now = state.now_ms();
+    let who = actor.clone();
+    tenant
+        .db()?
+        .write(move |tx| {
+            let mut ops = tx.open_table(OPERATORS).map_err(store_err)?;
+            let Some(old) = get_record::<OperatorRecord>(&ops, user_id)? else {
+                return Err(AppError::new(ErrorKind::NotFound).with_message("error.not_at_window"));
+            };
+            let open = tx.open_table(schema::TICKETS_OPEN).map_err(store_err)?;
+            let tickets = tx.open_table(schema::TICKETS).map_err(store_err)?;
+            for row in open.range((old.branch_id, 0, 0)..=(old.branch_id, u32::MAX, u64::MAX)).map_err(store_err)? {
+                let id = row.map_err(store_err)?.0.value().2;
+                if let Some(t) = get_record::<schema::TicketRecord>(&tickets, id)?
+                    && t.operator_id == Some(user_id)
+                    && matches!(t.status, schema::TicketStatus::Called | schema::TicketStatus::Serving)
+                {
+                    return Err(AppError::new(ErrorKind::Conflict).with_message("error.operator_busy").with_arg("number", t.number));
+                }
+            }
+            ops.remove(user_id).map_err(store_err)?;
+            let mut ch = Changes::default();
+            ch.diff_opt("window", &Some(old.window), &None);
+            audit::record(tx, now, &who, "operator.remove", &format!("user:{user_id}"), ch.0)?;
+            Ok(())
+        })
+        .await
+}
+
 /// Recalls allowed before a no-show when the company has not chosen.
 pub const DEFAULT_MAX_RECALLS: u8 = 2;
 /// The most recalls a company may allow.

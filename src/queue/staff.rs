@@ -20,7 +20,7 @@ use crate::store::{Db, dec, get_record, store_err};
 use crate::web::assets;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::i18n::{Lang, role_label, t, tf};
-use crate::web::layout::{FormError, Input, csrf_field, form_alert, select};
+use crate::web::layout::{FormError, Input, csrf_field, form_alert, post_button, select};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/queue/services/{id}", get(service_edit_page).post(service_edit_submit))
         .route("/admin/queue/operators", get(operators_page))
         .route("/admin/queue/operators/{id}", get(operator_edit_page).post(operator_edit_submit))
+        .route("/admin/queue/operators/{id}/remove", post(operator_remove_submit))
 }
 
 // ---------- reading what the pages show ----------
@@ -1293,6 +1294,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
     let mut services: Vec<(u64, ServiceV1)> = service::list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     services.sort_by_key(|(_, s)| service_name(s, lang).to_lowercase());
     let svc_err = err.and_then(|e| e.on("service_ids"));
+    let placed = service::get_operator(db, user_id)?.is_some();
     let title = t(lang, "qadmin.operators.edit_title");
     let body = html! {
         p.back { a href=(c.url("admin/queue/operators")) { "← " (t(lang, "qadmin.operators.title")) } }
@@ -1325,6 +1327,13 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
                 div.form-actions {
                     button.primary type="submit" { (t(lang, "admin.common.save")) }
                     a.button href=(c.url("admin/queue/operators")) { (t(lang, "admin.common.cancel")) }
+                }
+            }
+            @if placed {
+                div.qadmin-remove {
+                    p.muted.small { (t(lang, "qadmin.operators.remove_hint")) }
+                    (post_button(&c.url(&format!("admin/queue/operators/{user_id}/remove")), c.csrf(), t(lang, "qadmin.operators.remove"),
+                        "danger", Some(t(lang, "qadmin.operators.remove_confirm"))))
                 }
             }
         }
@@ -1402,6 +1411,36 @@ async fn operator_edit_submit(
             if e.message_key == Some("error.window_taken") {
                 err.field = Some("window");
             }
+            Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Takes the operator off their window; a refusal (a customer at the window)
+/// shows the form again with the reason.
+async fn operator_remove_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    PathId(id): PathId,
+) -> Result<Response, AppError> {
+    manage(&user)?;
+    let c = Ctx::new(user, page);
+    match service::remove_operator(&state, c.tenant(), &Actor::from(&c.user), id).await {
+        Ok(()) => Ok(Redirect::to(&c.url("admin/queue/operators?done=saved")).into_response()),
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            let db = c.tenant().db()?;
+            let who = account(db, id)?;
+            let f = match service::get_operator(db, id)? {
+                Some(op) => PlaceForm {
+                    branch_id: op.branch_id.to_string(),
+                    window: op.window.to_string(),
+                    service_ids: op.service_ids.iter().map(u64::to_string).collect(),
+                },
+                None => PlaceForm::default(),
+            };
+            let err = FormError::new(c.lang(), &e);
             Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
         }
         Err(e) => Err(e),

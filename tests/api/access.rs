@@ -68,6 +68,7 @@ fn company_endpoints() -> Vec<(Method, String)> {
         ("POST", "/admin/queue/settings"),
         ("GET", "/admin/queue/operators"),
         ("POST", "/admin/queue/operators/{id}"),
+        ("POST", "/admin/queue/operators/{id}/remove"),
         ("GET", "/queue/stats"),
     ] {
         out.push((m.parse().unwrap(), p.to_string()));

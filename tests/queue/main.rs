@@ -591,3 +591,28 @@ async fn the_company_chooses_how_many_recalls_come_before_a_no_show() {
     let (_, audit) = w.call(reqwest::Method::GET, Some("admin"), "/audit", None).await;
     assert!(audit.to_string().contains("queue.settings"), "{audit}");
 }
+
+#[tokio::test]
+async fn an_operator_leaves_the_window_only_when_nobody_is_at_it() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    at_window(&w, a, kassa).await;
+    let me = w.users["operator"];
+    take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    let number = c["ticket"]["number"].as_str().unwrap().to_string();
+    let (s, v) = w.call(reqwest::Method::DELETE, Some("admin"), &format!("/operators/{me}"), None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(&number), "the message names the customer: {v}");
+    let (s, _) = w.call(reqwest::Method::DELETE, Some("operator"), &format!("/operators/{me}"), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    op(&w, &format!("/tickets/{}/no-show", c["ticket"]["id"]), None).await;
+    let (s, _) = w.call(reqwest::Method::DELETE, Some("admin"), &format!("/operators/{me}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, list) = w.call(reqwest::Method::GET, Some("admin"), "/operators", None).await;
+    assert!(list.as_array().unwrap().iter().all(|o| o["user_id"] != me), "{list}");
+    let (s, v) = op(&w, "/operator/call-next", None).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "no window, no calls: {v}");
+    let (s, _) = w.call(reqwest::Method::DELETE, Some("admin"), &format!("/operators/{me}"), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
