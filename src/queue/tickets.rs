@@ -8,8 +8,8 @@ use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
     OPERATORS, OperatorRecord, OperatorStateRecord, SEQ, SERVICE_TIMES, ServiceRecord, ServiceTimesRecord, TICKET_EVENTS, TICKETS,
-    TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TICKETS_OPEN, TicketEventRecord, TicketEventV1, TicketPriority, TicketRecord, TicketSource,
-    TicketStatus, TicketV1,
+    TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TICKETS_OPEN, TICKETS_WAITING, TicketEventRecord, TicketEventV1, TicketPriority, TicketRecord,
+    TicketSource, TicketStatus, TicketV1,
 };
 use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -63,7 +63,9 @@ pub fn is_final(s: TicketStatus) -> bool {
     matches!(s, TicketStatus::Done | TicketStatus::NoShow | TicketStatus::Cancelled | TicketStatus::Transferred | TicketStatus::Expired)
 }
 
-/// Writes a ticket and keeps the index of open tickets in step with its status.
+/// Writes a ticket and keeps the indexes of open and of waiting tickets in
+/// step with its status. (A ticket never changes branch, day or service:
+/// a transfer makes a new ticket.)
 pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
     tx.open_table(TICKETS).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
     let mut open = tx.open_table(TICKETS_OPEN).map_err(store_err)?;
@@ -72,7 +74,36 @@ pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result
     } else {
         open.insert((t.branch_id, t.day, id), ()).map_err(store_err)?;
     }
+    let mut waiting = tx.open_table(TICKETS_WAITING).map_err(store_err)?;
+    if t.status == TicketStatus::Waiting {
+        waiting.insert((t.branch_id, t.day, t.service_id, id), ()).map_err(store_err)?;
+    } else {
+        waiting.remove((t.branch_id, t.day, t.service_id, id)).map_err(store_err)?;
+    }
     Ok(())
+}
+
+/// The waiting tickets of a branch's day (of one service, or all), in id order.
+pub fn waiting_of(
+    waiting: &impl ReadableTable<(u64, u32, u64, u64), ()>,
+    tickets: &impl ReadableTable<u64, &'static [u8]>,
+    branch: u64,
+    day: u32,
+    service: Option<u64>,
+) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    let (lo, hi) = match service {
+        Some(s) => ((branch, day, s, 0), (branch, day, s, u64::MAX)),
+        None => ((branch, day, 0, 0), (branch, day, u64::MAX, u64::MAX)),
+    };
+    let mut out = Vec::new();
+    for row in waiting.range(lo..=hi).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().3;
+        if let Some(t) = get_record::<TicketRecord>(tickets, id)? {
+            out.push((id, t));
+        }
+    }
+    out.sort_by_key(|(id, _)| *id);
+    Ok(out)
 }
 
 /// Adds a step to a ticket's history.
@@ -167,21 +198,11 @@ pub struct Issued {
     pub people_ahead: u32,
 }
 
-/// Waiting tickets of the same service at the branch that day, ahead of `before`.
+/// Waiting tickets of the same service at the branch that day, ahead of
+/// `before` (a new ticket's id: everyone waiting is ahead of it).
 fn waiting_ahead(tx: &WriteTransaction, branch: u64, day: u32, service: u64, before: u64) -> Result<u32, AppError> {
-    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
-    let mut n = 0;
-    for row in idx.range((branch, day, 0)..(branch, day, before)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
-            && t.service_id == service
-            && t.status == TicketStatus::Waiting
-        {
-            n += 1;
-        }
-    }
-    Ok(n)
+    let idx = tx.open_table(TICKETS_WAITING).map_err(store_err)?;
+    Ok(idx.range((branch, day, service, 0)..(branch, day, service, before)).map_err(store_err)?.count() as u32)
 }
 
 /// How many operators at the branch serve the service and are not on a
@@ -402,23 +423,17 @@ pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, 
         return Ok((0, (0, 0)));
     }
     let tx = db.read()?;
-    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
     let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let waiting = waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tickets, t.branch_id, t.day, Some(t.service_id))?;
     let mut ahead = 0;
-    for row in idx.range((t.branch_id, t.day, 0)..=(t.branch_id, t.day, u64::MAX)).map_err(store_err)? {
-        let other = row.map_err(store_err)?.0.value().2;
-        if other == id {
+    for (other, o) in &waiting {
+        if *other == id {
             continue;
         }
         // A booking whose time has come goes first; otherwise arrival order.
-        if let Some(o) = get_record::<TicketRecord>(&tickets, other)?
-            && o.service_id == t.service_id
-            && o.status == TicketStatus::Waiting
-        {
-            let (o_due, t_due) = (super::booking::booking_due(&o, now), super::booking::booking_due(t, now));
-            if (o_due && !t_due) || (o_due == t_due && (o.arrived_at, other) < (t.arrived_at, id)) {
-                ahead += 1;
-            }
+        let (o_due, t_due) = (super::booking::booking_due(o, now), super::booking::booking_due(t, now));
+        if (o_due && !t_due) || (o_due == t_due && (o.arrived_at, *other) < (t.arrived_at, id)) {
+            ahead += 1;
         }
     }
     let minutes =

@@ -55,7 +55,7 @@ fn on_break(tx: &WriteTransaction, user_id: u64) -> Result<bool, AppError> {
 
 /// The ticket this operator has called or is serving, if any.
 fn current(tx: &WriteTransaction, op: &OperatorV1, user_id: u64, day: u32) -> Result<Option<(u64, TicketV1)>, AppError> {
-    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let idx = tx.open_table(crate::store::schema::TICKETS_OPEN).map_err(store_err)?;
     let tickets = tx.open_table(TICKETS).map_err(store_err)?;
     for row in idx.range((op.branch_id, day, 0)..=(op.branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
@@ -119,20 +119,13 @@ pub async fn call_next(state: &AppState, tenant: &Tenant, user_id: u64) -> Resul
             if current(tx, &op, user_id, day)?.is_some() {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
             }
-            let candidates: Vec<(u64, TicketV1)> = {
-                let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-                let tickets = tx.open_table(TICKETS).map_err(store_err)?;
-                let mut v = Vec::new();
-                for row in idx.range((op.branch_id, day, 0)..=(op.branch_id, day, u64::MAX)).map_err(store_err)? {
-                    let id = row.map_err(store_err)?.0.value().2;
-                    if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
-                        && t.status == TicketStatus::Waiting
-                    {
-                        v.push((id, t));
-                    }
-                }
-                v
-            };
+            let candidates = super::tickets::waiting_of(
+                &tx.open_table(crate::store::schema::TICKETS_WAITING).map_err(store_err)?,
+                &tx.open_table(TICKETS).map_err(store_err)?,
+                op.branch_id,
+                day,
+                None,
+            )?;
             let Some((id, reason)) = choose(&candidates, &op.service_ids, now, &tz) else { return Ok(None) };
             let mut t = candidates.into_iter().find(|(i, _)| *i == id).map(|(_, t)| t).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
             t.status = TicketStatus::Called;

@@ -81,6 +81,9 @@ pub const OPERATOR_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition:
 /// (branch id, day, ticket id) of tickets not yet final (booked, waiting,
 /// called, serving): what the end-of-day expiry looks at.
 pub const TICKETS_OPEN: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_open");
+/// (branch id, day, service id, ticket id) of waiting tickets: places in
+/// line and the candidates of a call, without reading the day's other tickets.
+pub const TICKETS_WAITING: TableDefinition<(u64, u32, u64, u64), ()> = TableDefinition::new("queue_tickets_waiting");
 /// (branch id, day, booking code) → ticket id: check-in at the kiosk.
 pub const BOOKINGS_BY_CODE: TableDefinition<(u64, u32, u32), u64> = TableDefinition::new("queue_bookings_by_code");
 /// (branch id, service id, slot start ms) → tickets booked in that slot.
@@ -144,6 +147,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(OPERATOR_STATE)?;
     tx.open_table(OPERATOR_EVENTS)?;
     tx.open_table(TICKETS_OPEN)?;
+    tx.open_table(TICKETS_WAITING)?;
     tx.open_table(BOOKINGS_BY_CODE)?;
     tx.open_table(BOOKED_SLOTS)?;
     tx.open_table(SERVICE_TIMES)?;
