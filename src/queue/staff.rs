@@ -784,7 +784,10 @@ pub(crate) fn dashboard_links(c: &Ctx) -> Markup {
         @if !branches.is_empty() {
             section.qscreens {
                 h2 { (t(lang, "qadmin.screens.title")) }
-                p.muted { (t(lang, "qadmin.screens.about")) }
+                p.muted {
+                    (t(lang, "qadmin.screens.about")) " "
+                    a href=(c.url("visit")) target="_blank" rel="noopener" { (t(lang, "qadmin.screens.visit")) }
+                }
                 ul.qscreens-list {
                     @for (id, b) in &branches {
                         li {
