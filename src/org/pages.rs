@@ -219,34 +219,10 @@ fn form_error(lang: Lang, e: &AppError) -> FormError {
         if *k == "day"
             && let Some(i) = WEEKDAYS.iter().position(|d| d == v)
         {
-            *v = weekday_name(lang, i).to_string();
+            *v = crate::web::i18n::weekday_name(lang, i).to_string();
         }
     }
     FormError { message: crate::web::errors::message(lang, &info), field: e.field }
-}
-
-fn weekday_name(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday.mon"),
-        1 => t(lang, "admin.weekday.tue"),
-        2 => t(lang, "admin.weekday.wed"),
-        3 => t(lang, "admin.weekday.thu"),
-        4 => t(lang, "admin.weekday.fri"),
-        5 => t(lang, "admin.weekday.sat"),
-        _ => t(lang, "admin.weekday.sun"),
-    }
-}
-
-fn weekday_short(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday_short.mon"),
-        1 => t(lang, "admin.weekday_short.tue"),
-        2 => t(lang, "admin.weekday_short.wed"),
-        3 => t(lang, "admin.weekday_short.thu"),
-        4 => t(lang, "admin.weekday_short.fri"),
-        5 => t(lang, "admin.weekday_short.sat"),
-        _ => t(lang, "admin.weekday_short.sun"),
-    }
 }
 
 fn active_badge(lang: Lang, active: bool) -> Markup {
@@ -377,9 +353,9 @@ fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
         }
         if let Some((o, c)) = days[i] {
             let span = if i == j {
-                weekday_short(lang, i).to_string()
+                crate::web::i18n::weekday_short(lang, i).to_string()
             } else {
-                format!("{}–{}", weekday_short(lang, i), weekday_short(lang, j))
+                format!("{}–{}", crate::web::i18n::weekday_short(lang, i), crate::web::i18n::weekday_short(lang, j))
             };
             parts.push(format!("{span} {}–{}", format_hhmm(o), format_hhmm(c)));
         }
@@ -1356,7 +1332,7 @@ fn branch_view(c: &Ctx, id: Option<u64>, f: &BranchForm, err: Option<&FormError>
                         }
                         @for (i, code) in WEEKDAYS.iter().enumerate() {
                             @let (open, close, closed) = &f.days[i];
-                            @let day = weekday_name(lang, i);
+                            @let day = crate::web::i18n::weekday_name(lang, i);
                             div.hours-row data-hours-row="" {
                                 span.day { (day) }
                                 (time_input(&format!("open_{code}"), open, &format!("{day}: {}", t(lang, "admin.branches.opens"))))

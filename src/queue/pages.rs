@@ -110,18 +110,6 @@ fn hhmm(minutes: u16) -> String {
     format!("{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-fn weekday_name(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday.mon"),
-        1 => t(lang, "admin.weekday.tue"),
-        2 => t(lang, "admin.weekday.wed"),
-        3 => t(lang, "admin.weekday.thu"),
-        4 => t(lang, "admin.weekday.fri"),
-        5 => t(lang, "admin.weekday.sat"),
-        _ => t(lang, "admin.weekday.sun"),
-    }
-}
-
 /// The week's hours as lines, days with the same hours together
 /// ("Dushanba – Juma", "09:00–18:00"), and whether a line holds today.
 fn hours_lines(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Vec<(String, String, bool)> {
@@ -135,8 +123,11 @@ fn hours_lines(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Vec<(
         while j + 1 < 7 && days[j + 1] == days[i] {
             j += 1;
         }
-        let label =
-            if i == j { weekday_name(lang, i).to_string() } else { format!("{} – {}", weekday_name(lang, i), weekday_name(lang, j)) };
+        let label = if i == j {
+            crate::web::i18n::weekday_name(lang, i).to_string()
+        } else {
+            format!("{} – {}", crate::web::i18n::weekday_name(lang, i), crate::web::i18n::weekday_name(lang, j))
+        };
         let value = match days[i] {
             Some((o, c)) => format!("{}–{}", hhmm(o), hhmm(c)),
             None => t(lang, "kiosk.day_closed").to_string(),
@@ -164,7 +155,7 @@ fn next_opening(lang: Lang, hours: &Option<[DayHours; 7]>, weekday: usize, minut
         return Some(match ahead {
             0 => tf(lang, "kiosk.opens_today", &[("time", &time)]),
             1 => tf(lang, "kiosk.opens_tomorrow", &[("time", &time)]),
-            _ => tf(lang, "kiosk.opens_on", &[("day", weekday_name(lang, d)), ("time", &time)]),
+            _ => tf(lang, "kiosk.opens_on", &[("day", crate::web::i18n::weekday_name(lang, d)), ("time", &time)]),
         });
     }
     None
@@ -217,7 +208,7 @@ fn brand(tenant: &Tenant, second: &str, class: &str) -> Markup {
 fn clock_text(now_ms: i64, tz: &jiff::tz::TimeZone, lang: Lang) -> (String, String) {
     let z = crate::clock::from_ms(now_ms).to_zoned(tz.clone());
     let wd = z.date().weekday().to_monday_zero_offset() as usize;
-    (z.strftime("%H:%M").to_string(), format!("{}, {}", weekday_name(lang, wd), z.strftime("%d.%m.%Y")))
+    (z.strftime("%H:%M").to_string(), format!("{}, {}", crate::web::i18n::weekday_name(lang, wd), z.strftime("%d.%m.%Y")))
 }
 
 fn tz_name(tenant: &Tenant) -> String {

@@ -770,18 +770,6 @@ fn opt_pct(lang: Lang, v: Option<f64>) -> String {
     v.map(|p| pct_text(lang, p)).unwrap_or_else(|| DASH.to_string())
 }
 
-fn weekday_short(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday_short.mon"),
-        1 => t(lang, "admin.weekday_short.tue"),
-        2 => t(lang, "admin.weekday_short.wed"),
-        3 => t(lang, "admin.weekday_short.thu"),
-        4 => t(lang, "admin.weekday_short.fri"),
-        5 => t(lang, "admin.weekday_short.sat"),
-        _ => t(lang, "admin.weekday_short.sun"),
-    }
-}
-
 fn figure_card(label: &str, value: String, sub: Option<String>, tone: Option<&'static str>) -> Markup {
     let class = match tone {
         Some(t) => format!("stat-card {t}"),
@@ -862,7 +850,7 @@ fn heatmap(lang: Lang, arrivals: &[Vec<u32>]) -> Markup {
                 title #hm-title { (t(lang, "stats.chart.arrivals")) }
                 desc #hm-desc {
                     @if let Some((n, d, h)) = busiest {
-                        (tf(lang, "stats.chart.busiest", &[("day", weekday_short(lang, d)), ("hour", &format!("{h:02}:00")), ("n", &n.to_string())]))
+                        (tf(lang, "stats.chart.busiest", &[("day", crate::web::i18n::weekday_short(lang, d)), ("hour", &format!("{h:02}:00")), ("n", &n.to_string())]))
                     }
                 }
                 @for h in lo..hi {
@@ -870,18 +858,18 @@ fn heatmap(lang: Lang, arrivals: &[Vec<u32>]) -> Markup {
                 }
                 @for (d, row) in arrivals.iter().enumerate() {
                     @let y = TOP + d * (CH + GAP);
-                    text.hm-day x="0" y=(y + CH / 2 + 4) { (weekday_short(lang, d)) }
+                    text.hm-day x="0" y=(y + CH / 2 + 4) { (crate::web::i18n::weekday_short(lang, d)) }
                     @for h in lo..hi {
                         @let n = row.get(h).copied().unwrap_or(0);
                         @let x = LEFT + (h - lo) * (CW + GAP);
                         @let level = if max == 0 { 0.0 } else { f64::from(n) / f64::from(max) };
                         @if n == 0 {
                             rect.hm-zero x=(x) y=(y) width=(CW) height=(CH) rx="3" {
-                                title { (weekday_short(lang, d)) " " (format!("{h:02}:00")) ": 0" }
+                                title { (crate::web::i18n::weekday_short(lang, d)) " " (format!("{h:02}:00")) ": 0" }
                             }
                         } @else {
                             rect.hm-cell x=(x) y=(y) width=(CW) height=(CH) rx="3" fill-opacity=(format!("{:.2}", 0.15 + 0.85 * level)) {
-                                title { (weekday_short(lang, d)) " " (format!("{h:02}:00")) ": " (n) }
+                                title { (crate::web::i18n::weekday_short(lang, d)) " " (format!("{h:02}:00")) ": " (n) }
                             }
                             text.hm-num.on[level > 0.5] x=(x + CW / 2) y=(y + CH / 2 + 4) text-anchor="middle" { (n) }
                         }

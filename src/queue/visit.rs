@@ -79,30 +79,6 @@ fn branches(state: &AppState, tenant: &Tenant) -> Result<Vec<BranchView>, AppErr
     Ok(out)
 }
 
-fn weekday_name(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday.mon"),
-        1 => t(lang, "admin.weekday.tue"),
-        2 => t(lang, "admin.weekday.wed"),
-        3 => t(lang, "admin.weekday.thu"),
-        4 => t(lang, "admin.weekday.fri"),
-        5 => t(lang, "admin.weekday.sat"),
-        _ => t(lang, "admin.weekday.sun"),
-    }
-}
-
-fn weekday_short(lang: Lang, i: usize) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday_short.mon"),
-        1 => t(lang, "admin.weekday_short.tue"),
-        2 => t(lang, "admin.weekday_short.wed"),
-        3 => t(lang, "admin.weekday_short.thu"),
-        4 => t(lang, "admin.weekday_short.fri"),
-        5 => t(lang, "admin.weekday_short.sat"),
-        _ => t(lang, "admin.weekday_short.sun"),
-    }
-}
-
 fn month_name(lang: Lang, m: i8) -> &'static str {
     match m {
         1 => t(lang, "visit.month.m01"),
@@ -143,7 +119,7 @@ fn weekday_of(date: Date) -> usize {
 
 /// "26-noyabr, payshanba" / "Четверг, 26 ноября" / "Thursday, 26 November".
 fn date_long(lang: Lang, date: Date) -> String {
-    let weekday = weekday_name(lang, weekday_of(date));
+    let weekday = crate::web::i18n::weekday_name(lang, weekday_of(date));
     let weekday = if lang == Lang::Uz { weekday.to_lowercase() } else { weekday.to_string() };
     tf(lang, "visit.date", &[("day", &date.day().to_string()), ("month", month_name(lang, date.month())), ("weekday", &weekday)])
 }
@@ -350,7 +326,7 @@ fn hours_table(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Marku
                 tbody {
                     @for d in 0..7 {
                         tr.today[d == today] aria-current=[(d == today).then_some("date")] {
-                            th scope="row" { (weekday_name(lang, d)) }
+                            th scope="row" { (crate::web::i18n::weekday_name(lang, d)) }
                             @match day_hours(hours, d) {
                                 Some((o, c)) => {
                                     td { (format_hhmm(o)) "–" (format_hhmm(c)) }
@@ -602,7 +578,7 @@ fn book_view(
                 h2 { span.step-no { "2" } (t(lang, "visit.booking.step_day")) }
                 ul.visit-days {
                     @for (i, d) in days.iter().enumerate() {
-                        @let label = match i { 0 => t(lang, "visit.today").to_string(), 1 => t(lang, "visit.tomorrow").to_string(), _ => weekday_short(lang, weekday_of(d.date)).to_string() };
+                        @let label = match i { 0 => t(lang, "visit.today").to_string(), 1 => t(lang, "visit.tomorrow").to_string(), _ => crate::web::i18n::weekday_short(lang, weekday_of(d.date)).to_string() };
                         @let when = format!("{} {}", d.date.day(), month_short(lang, d.date.month()));
                         li {
                             @if d.closed || d.free == 0 {

@@ -179,6 +179,32 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// A weekday's name, Monday = 0.
+pub fn weekday_name(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday.mon"),
+        1 => t(lang, "admin.weekday.tue"),
+        2 => t(lang, "admin.weekday.wed"),
+        3 => t(lang, "admin.weekday.thu"),
+        4 => t(lang, "admin.weekday.fri"),
+        5 => t(lang, "admin.weekday.sat"),
+        _ => t(lang, "admin.weekday.sun"),
+    }
+}
+
+/// A weekday's short name (Mon, Du, Пн), Monday = 0.
+pub fn weekday_short(lang: Lang, i: usize) -> &'static str {
+    match i {
+        0 => t(lang, "admin.weekday_short.mon"),
+        1 => t(lang, "admin.weekday_short.tue"),
+        2 => t(lang, "admin.weekday_short.wed"),
+        3 => t(lang, "admin.weekday_short.thu"),
+        4 => t(lang, "admin.weekday_short.fri"),
+        5 => t(lang, "admin.weekday_short.sat"),
+        _ => t(lang, "admin.weekday_short.sun"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
