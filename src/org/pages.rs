@@ -166,7 +166,15 @@ impl Ctx {
     pub(crate) fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
         let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home }];
         for s in self.staff_sections().chain(self.sections()) {
-            nav.push(NavItem { href: self.url(s.path), label: s.label, active: current == s.section });
+            // The queue's setup pages share one tab; they link each other.
+            let (label, active) = match s.section {
+                Section::QueueOperators => continue,
+                Section::QueueServices => {
+                    ("qadmin.nav.queue", matches!(current, Section::QueueServices | Section::QueueOperators | Section::QueueStats))
+                }
+                _ => (s.label, current == s.section),
+            };
+            nav.push(NavItem { href: self.url(s.path), label, active });
         }
         let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
         let shell = Shell {

@@ -856,6 +856,28 @@ async fn settings_submit(
     }
 }
 
+/// The queue setup pages' own tabs: services, operators, stats.
+pub(crate) fn queue_subnav(c: &Ctx, current: Section) -> Markup {
+    let lang = c.lang();
+    let mut links: Vec<(Section, &str, &str)> = Vec::new();
+    if c.user.can("queue.manage") {
+        links.push((Section::QueueServices, "admin/queue/services", t(lang, "qadmin.nav.services")));
+        links.push((Section::QueueOperators, "admin/queue/operators", t(lang, "qadmin.nav.operators")));
+    }
+    if c.user.can("queue.manage") || c.user.can("reports.view_all") {
+        links.push((Section::QueueStats, "queue/stats", t(lang, "qadmin.nav.stats")));
+    }
+    html! {
+        @if links.len() > 1 {
+            nav.subnav aria-label=(t(lang, "qadmin.nav.queue")) {
+                @for (section, path, label) in &links {
+                    a.active[*section == current] href=(c.url(path)) aria-current=[(*section == current).then_some("page")] { (label) }
+                }
+            }
+        }
+    }
+}
+
 fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&str, &FormError)>) -> Result<Markup, AppError> {
     let lang = c.lang();
     let db = c.tenant().db()?;
@@ -870,6 +892,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
     };
     let title = t(lang, "qadmin.services.title");
     let body = html! {
+        (queue_subnav(c, Section::QueueServices))
         div.page-head {
             h1 { (title) }
             a.button.primary href=(c.url("admin/queue/services/new")) { (t(lang, "qadmin.services.new")) }
@@ -1194,6 +1217,7 @@ async fn operators_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery
     }
     let title = t(lang, "qadmin.operators.title");
     let body = html! {
+        (queue_subnav(&c, Section::QueueOperators))
         h1 { (title) }
         p.muted { (t(lang, "qadmin.operators.about")) }
         @if users.is_empty() {

@@ -1082,6 +1082,7 @@ async fn stats_page(
     let csv_href = c.url(&format!("api/v1/queue-stats.csv?{}", query_string(&branch_v, &from_v, &to_v)));
     let branch_name = stats.as_ref().and_then(|s| s.branch_name.clone()).unwrap_or_else(|| t(lang, "stats.all_branches").to_string());
     let body = html! {
+        (super::staff::queue_subnav(&c, Section::QueueStats))
         div.page-head {
             h1 { (title) }
             @if stats.is_some() {
