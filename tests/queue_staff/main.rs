@@ -507,3 +507,33 @@ async fn operators_hear_their_branch_queue_live() {
     let sub = next_json(&mut other).await;
     assert_eq!(sub["refused"], json!([topic]), "an employee does not hear the queue");
 }
+
+#[tokio::test]
+async fn an_admin_sets_the_recall_count_and_takes_an_operator_off_the_window() {
+    let w = world().await;
+    let admin = w.browser("admin").await;
+    // The rules on the services page: a bad count keeps what was typed and says why.
+    let page = admin.post("admin/queue/settings", &[("max_recalls", "9")]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(&tf(UZ, "validation.max_recalls", &[("max", "5")])), "{}", page.html);
+    assert!(page.html.contains("value=\"9\""), "what was typed stays");
+    let page = admin.post("admin/queue/settings", &[("max_recalls", "3")]).await;
+    assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/services"));
+    assert!(page.html.contains(t(UZ, "admin.notice.saved")) && page.html.contains("value=\"3\""));
+    let (_, v) = w.api(Method::GET, Some("admin"), "/queue-settings", None).await;
+    assert_eq!(v["max_recalls"], 3);
+
+    // The operator has a customer at the window: not taken off; after, taken off.
+    let operator = w.users["operator"];
+    let (id, number) = w.kiosk("Kassa").await;
+    let (s, _) = w.api(Method::POST, Some("operator"), &format!("/tickets/{id}/call"), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let page = admin.post(&format!("admin/queue/operators/{operator}/remove"), &[]).await;
+    assert!(page.html.contains(&tf(UZ, "error.operator_busy", &[("number", &number)])), "{}", page.html);
+    w.api(Method::POST, Some("operator"), &format!("/tickets/{id}/no-show"), Some(json!({}))).await;
+    let page = admin.post(&format!("admin/queue/operators/{operator}/remove"), &[]).await;
+    assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/operators"));
+    assert!(page.html.contains(t(UZ, "qadmin.operators.not_placed")), "listed as not placed");
+    let op = w.browser("operator").await;
+    assert!(op.get("operator").await.html.contains(t(UZ, "operator.no_window.title")));
+}
