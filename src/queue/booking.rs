@@ -41,9 +41,12 @@ fn grid(branch: &BranchV1, service: &ServiceV1, date: Date, tz: &TimeZone) -> Ve
         },
     };
     let step = service.minutes.max(10);
+    // Minutes from the day's midnight (1440 is the next midnight: a branch
+    // may close at 24:00).
+    let midnight = date.at(0, 0, 0, 0).to_zoned(tz.clone()).ok();
     let at = |m: u16| -> Option<i64> {
-        let dt = date.at((m / 60) as i8, (m % 60) as i8, 0, 0);
-        dt.to_zoned(tz.clone()).ok().map(|z| z.timestamp().as_millisecond())
+        let z = midnight.as_ref()?.checked_add(jiff::SignedDuration::from_mins(i64::from(m))).ok()?;
+        Some(z.timestamp().as_millisecond())
     };
     let mut out = Vec::new();
     let mut m = open;

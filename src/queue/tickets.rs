@@ -529,12 +529,16 @@ pub(crate) fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1,
     state.hub.publish(&tenant.slug, &format!("ticket:{}", t.token), kind, data, state.now());
 }
 
-/// Unserved tickets expire at the branch's end of day: every open ticket of
-/// an earlier day, and today's booked, waiting and called tickets once the
-/// branch has closed. Returns how many expired.
+/// Unserved tickets expire at the branch's end of day: once the branch has
+/// closed, today's booked and waiting tickets; a customer already called or
+/// at a window is left to the operator until the next day. Every open
+/// ticket of an earlier day expires too, except, at a branch open around
+/// the clock, one called or served since yesterday. Returns how many expired.
 pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     let now = state.now_ms();
-    let (today, weekday, minute) = local_day(now, &tenant.timezone());
+    let tz = tenant.timezone();
+    let (today, weekday, minute) = local_day(now, &tz);
+    let (yesterday, _, _) = local_day(now - 24 * 3_600_000, &tz);
     let expired = tenant
         .db()?
         .write(move |tx| {
@@ -547,18 +551,19 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
                 })
                 .map(|(id, _)| *id)
                 .collect();
+            let round_clock: Vec<u64> = branches.iter().filter(|(_, b)| b.hours.is_none()).map(|(id, _)| *id).collect();
             let mut due = Vec::new();
             for row in tx.open_table(TICKETS_OPEN).map_err(store_err)?.iter().map_err(store_err)? {
                 let (branch, day, id) = row.map_err(store_err)?.0.value();
                 if day < today || (day == today && closed_now.contains(&branch)) {
-                    due.push((id, day < today));
+                    due.push((id, branch, day));
                 }
             }
             let mut out = Vec::new();
-            for (id, past_day) in due {
+            for (id, branch, day) in due {
                 let Some(mut t) = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)? else { continue };
-                // Someone at the window at closing time is still being served.
-                if t.status == TicketStatus::Serving && !past_day {
+                let at_window = matches!(t.status, TicketStatus::Called | TicketStatus::Serving);
+                if at_window && (day == today || (day == yesterday && round_clock.contains(&branch))) {
                     continue;
                 }
                 release_booking(tx, &t)?;

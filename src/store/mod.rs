@@ -151,10 +151,18 @@ fn commit_batch(db: &Database, mut batch: Vec<Pending>) {
         let mut outputs = Vec::with_capacity(batch.len());
         let mut failed: Option<(usize, AppError)> = None;
         for (i, p) in batch.iter_mut().enumerate() {
-            match (p.job)(&tx) {
-                Ok(v) => outputs.push(v),
-                Err(e) => {
+            // A job that panics (a bug) fails alone, like a job that errs:
+            // the writer thread must outlive it, or the company could not
+            // write at all until a restart.
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (p.job)(&tx)));
+            match run {
+                Ok(Ok(v)) => outputs.push(v),
+                Ok(Err(e)) => {
                     failed = Some((i, e));
+                    break;
+                }
+                Err(_) => {
+                    failed = Some((i, AppError::internal(anyhow::anyhow!("a write job panicked"))));
                     break;
                 }
             }
@@ -244,4 +252,25 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     #[allow(clippy::expect_used)]
     getrandom::fill(&mut b).expect("operating system random source");
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_write_fails_alone_and_the_writer_lives_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.redb"), schema::init_tenant).unwrap();
+        let r: Result<(), AppError> = db
+            .write(|_tx| -> Result<(), AppError> {
+                let v: Vec<u8> = Vec::new();
+                let _ = v[usize::from(v.is_empty())]; // a bug: out of bounds
+                Ok(())
+            })
+            .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Internal);
+        let id = db.write(|tx| next_id(tx, "after")).await.unwrap();
+        assert_eq!(id, 1, "the next write goes through");
+    }
 }

@@ -616,3 +616,40 @@ async fn an_operator_leaves_the_window_only_when_nobody_is_at_it() {
     let (s, _) = w.call(reqwest::Method::DELETE, Some("admin"), &format!("/operators/{me}"), None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn at_a_round_the_clock_branch_midnight_keeps_the_customer_at_the_window() {
+    // 23:50 in Tashkent; the branch never closes, and closes its day at 24:00 for bookings.
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T18:50:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let (a, kassa) = kassa(&w).await; // hours: none (always open)
+    at_window(&w, a, kassa).await;
+    let waiting = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let called = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    assert_eq!(op(&w, &format!("/tickets/{}/call", called["id"]), None).await.1["status"], "called");
+    let state = w.server.state.clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    clock.advance(jiff::SignedDuration::from_mins(14)); // 00:04 (tokens live 15 minutes)
+    assert_eq!(idora::queue::tickets::expire_due(&state, &tenant).await.unwrap(), 1, "yesterday's waiting ticket");
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&waiting))).await;
+    assert_eq!(st["status"], "expired");
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&called))).await;
+    assert_eq!(st["status"], "called", "the customer walking to the window is not thrown out at midnight");
+    assert_eq!(op(&w, &format!("/tickets/{}/start", called["id"]), None).await.1["status"], "serving");
+
+    // Slots run up to midnight: 24:00 closing hours do not break the slot grid.
+    let all_day = json!({"hours": {"mon": ["09:00", "24:00"], "tue": ["09:00", "24:00"], "wed": ["09:00", "24:00"],
+        "thu": ["09:00", "24:00"], "fri": ["09:00", "24:00"], "sat": ["09:00", "24:00"], "sun": ["09:00", "24:00"]}});
+    let b = w.branches[1];
+    let (s, v) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{b}"), Some(all_day)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, slots) = w.call(reqwest::Method::GET, None, &format!("/branches/{b}/slots?service_id={kassa}&date=2026-11-27"), None).await;
+    assert_eq!(s, StatusCode::OK, "{slots}");
+    let last = slots.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["end"], "2026-11-27T19:00:00Z", "the last slot ends at midnight in Tashkent: {last}");
+    let body = json!({"branch_id": b, "service_id": kassa, "start": last["start"], "name": "Ali", "phone": "+998901234567"});
+    let (s, v) = w.call(reqwest::Method::POST, None, "/bookings", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, _) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    assert_eq!(s, StatusCode::CREATED, "the company still writes");
+}
