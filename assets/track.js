@@ -14,7 +14,6 @@
   var T = {};
   try { T = JSON.parse(root.getAttribute("data-i18n") || "{}"); } catch (e) { T = {}; }
   var base = "/t/" + root.getAttribute("data-token");
-  var myId = root.getAttribute("data-id");
   var csrf = root.getAttribute("data-csrf") || "";
   var status = root.getAttribute("data-status");
   var title = document.title;
@@ -86,9 +85,11 @@
     });
     ["ticket.called", "ticket.changed", "ticket.issued"].forEach(function (kind) {
       es.addEventListener(kind, function (m) {
-        var d = null;
-        try { d = JSON.parse(m.data).data; } catch (e) { d = null; }
-        var mine = d && String(d.id) === myId;
+        var ev = null;
+        try { ev = JSON.parse(m.data); } catch (e) { ev = null; }
+        // This ticket's own topic (it follows the ticket across a transfer,
+        // which gives it a new id); the branch's topic only moves its place.
+        var mine = !!(ev && typeof ev.topic === "string" && ev.topic.indexOf("ticket:") === 0);
         // Called again (a recall): tell the customer again.
         if (mine && kind === "ticket.called" && status === "called") ring();
         refresh(mine ? 50 : 800);

@@ -294,7 +294,8 @@ pub async fn branch_queue(
     if !(user.can("queue.operate") || user.can("queue.manage")) {
         return Err(ErrorKind::Forbidden.into());
     }
-    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound))?;
+    let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+    crate::org::service::get_branch(user.tenant.db()?, branch_id)?;
     let (day, _, _) = tickets::local_day(state.now_ms(), &user.tenant.timezone());
     let list = tickets::queue_of(user.tenant.db()?, branch_id, day)?;
     Ok(axum::Json(list.iter().map(|(id, t)| TicketOut::new(*id, t)).collect()))

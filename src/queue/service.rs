@@ -170,6 +170,13 @@ pub async fn update_service(state: &AppState, tenant: &Tenant, actor: &Actor, id
             if let Some(a) = active {
                 s.active = a;
             }
+            // Two active services never share a name (renaming or switching one back on).
+            if s.active {
+                let others = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+                if others.iter().any(|(o, x)| *o != id && x.active && x.name_uz.to_lowercase() == s.name_uz.to_lowercase()) {
+                    return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
+                }
+            }
             let mut ch = Changes::default();
             ch.diff("name", &old.name_uz, &s.name_uz);
             ch.diff("name_ru", &old.name_ru, &s.name_ru);
@@ -245,6 +252,9 @@ pub async fn set_operator(
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.window_taken").with_arg("window", window));
             }
             let old = all.iter().find(|(u, _)| *u == user_id).map(|(_, o)| o.clone());
+            if let Some(o) = old.as_ref().filter(|o| o.branch_id != branch_id) {
+                refuse_if_busy(tx, o.branch_id, user_id)?;
+            }
             let op = OperatorV1 { branch_id, window, service_ids: ids, updated_at: now };
             ops.insert(user_id, enc::<OperatorRecord>(op.clone())?.as_slice()).map_err(store_err)?;
             drop(ops);
@@ -260,6 +270,22 @@ pub async fn set_operator(
         .await
 }
 
+/// Refuses to move an operator who has a customer called or at the window.
+fn refuse_if_busy(tx: &WriteTransaction, branch_id: u64, user_id: u64) -> Result<(), AppError> {
+    let open = tx.open_table(schema::TICKETS_OPEN).map_err(store_err)?;
+    let tickets = tx.open_table(schema::TICKETS).map_err(store_err)?;
+    for row in open.range((branch_id, 0, 0)..=(branch_id, u32::MAX, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().2;
+        if let Some(t) = get_record::<schema::TicketRecord>(&tickets, id)?
+            && t.operator_id == Some(user_id)
+            && matches!(t.status, schema::TicketStatus::Called | schema::TicketStatus::Serving)
+        {
+            return Err(AppError::new(ErrorKind::Conflict).with_message("error.operator_busy").with_arg("number", t.number));
+        }
+    }
+    Ok(())
+}
+
 /// Takes an operator off their window. Refused while they have a customer
 /// called or at the window, so nobody is left without an operator.
 pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Actor, user_id: u64) -> Result<(), AppError> {
@@ -273,17 +299,7 @@ pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Actor, u
             let Some(old) = get_record::<OperatorRecord>(&ops, user_id)? else {
                 return Err(AppError::new(ErrorKind::NotFound).with_message("error.not_at_window"));
             };
-            let open = tx.open_table(schema::TICKETS_OPEN).map_err(store_err)?;
-            let tickets = tx.open_table(schema::TICKETS).map_err(store_err)?;
-            for row in open.range((old.branch_id, 0, 0)..=(old.branch_id, u32::MAX, u64::MAX)).map_err(store_err)? {
-                let id = row.map_err(store_err)?.0.value().2;
-                if let Some(t) = get_record::<schema::TicketRecord>(&tickets, id)?
-                    && t.operator_id == Some(user_id)
-                    && matches!(t.status, schema::TicketStatus::Called | schema::TicketStatus::Serving)
-                {
-                    return Err(AppError::new(ErrorKind::Conflict).with_message("error.operator_busy").with_arg("number", t.number));
-                }
-            }
+            refuse_if_busy(tx, old.branch_id, user_id)?;
             ops.remove(user_id).map_err(store_err)?;
             let mut ch = Changes::default();
             ch.diff_opt("window", &Some(old.window), &None);

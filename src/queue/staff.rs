@@ -828,7 +828,8 @@ async fn services_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>
     services_view(&c, admin_notice(c.lang(), &q), None)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct SettingsForm {
     max_recalls: String,
 }

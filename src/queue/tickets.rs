@@ -277,7 +277,23 @@ pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, bra
             let letter = source_letter(source);
             let seq = next_id(tx, &format!("ticket:{branch_id}:{day}:{letter}"))?;
             let id = next_id(tx, "ticket")?;
-            let ahead = waiting_ahead(tx, branch_id, day, service_id, id)?;
+            // A normal ticket taken now is called after everyone already
+            // waiting (they have waited longer, or have priority): a count
+            // of the index is enough. A priority ticket may go ahead of some.
+            let ahead = if priority == TicketPriority::Normal {
+                waiting_ahead(tx, branch_id, day, service_id, id)?
+            } else {
+                let waiting = waiting_of(
+                    &tx.open_table(TICKETS_WAITING).map_err(store_err)?,
+                    &tx.open_table(TICKETS).map_err(store_err)?,
+                    branch_id,
+                    day,
+                    Some(service_id),
+                )?;
+                // The new ticket's place in `window::call_order`: waited 0 minutes.
+                let mine = (1, -super::window::priority_bonus(priority), now, id);
+                waiting.iter().filter(|(other, o)| super::window::call_order(*other, o, now) < mine).count() as u32
+            };
             let ops = operators_serving(
                 &tx.open_table(OPERATORS).map_err(store_err)?,
                 &tx.open_table(OPERATOR_STATE).map_err(store_err)?,
@@ -425,17 +441,9 @@ pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, 
     let tx = db.read()?;
     let tickets = tx.open_table(TICKETS).map_err(store_err)?;
     let waiting = waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tickets, t.branch_id, t.day, Some(t.service_id))?;
-    let mut ahead = 0;
-    for (other, o) in &waiting {
-        if *other == id {
-            continue;
-        }
-        // A booking whose time has come goes first; otherwise arrival order.
-        let (o_due, t_due) = (super::booking::booking_due(o, now), super::booking::booking_due(t, now));
-        if (o_due && !t_due) || (o_due == t_due && (o.arrived_at, *other) < (t.arrived_at, id)) {
-            ahead += 1;
-        }
-    }
+    // Ahead: whoever the operators would call before this ticket now.
+    let mine = super::window::call_order(id, t, now);
+    let ahead = waiting.iter().filter(|(other, o)| *other != id && super::window::call_order(*other, o, now) < mine).count() as u32;
     let minutes =
         get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?, t.service_id)?.map(|s| s.minutes).unwrap_or(10);
     let secs = service_secs(&tx.open_table(SERVICE_TIMES).map_err(store_err)?, t.service_id, minutes)?;
@@ -467,6 +475,12 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, who: Canceller<'_>, ticke
             (None, true)
         }
     };
+    // An operator (without queue.manage) cancels only at their own branch,
+    // and a called ticket only at their own window.
+    let operator_only = match who {
+        Canceller::Staff(a) if !a.can("queue.manage") => Some(a.id),
+        _ => None,
+    };
     let (id, t) = tenant
         .db()?
         .write(move |tx| {
@@ -479,6 +493,12 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, who: Canceller<'_>, ticke
             let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
             let id = id.ok_or_else(not_found)?;
             let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            if let Some(me) = operator_only {
+                let at = get_record::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?, me)?.map(|o| o.branch_id);
+                if at != Some(t.branch_id) || (t.status == TicketStatus::Called && t.operator_id != Some(me)) {
+                    return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
+                }
+            }
             let allowed = match t.status {
                 TicketStatus::Waiting | TicketStatus::Booked => true,
                 TicketStatus::Called => staff,

@@ -69,25 +69,27 @@ fn current(tx: &WriteTransaction, op: &OperatorV1, user_id: u64, day: u32) -> Re
     Ok(None)
 }
 
-/// Picks the next ticket for an operator: only their services at their
-/// branch; a checked-in booking whose time has come first (earliest slot);
-/// then the highest priority bonus plus minutes waited; then arrival.
-/// Returns the ticket and why it was chosen.
-pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Option<(u64, String)> {
-    let booked = candidates
-        .iter()
-        .filter(|(_, t)| services.contains(&t.service_id) && super::booking::booking_due(t, now))
-        .min_by_key(|(id, t)| (t.booking.as_ref().map(|b| b.start), *id));
-    if let Some((id, t)) = booked {
-        let start = t.booking.as_ref().map(|b| b.start).unwrap_or(now);
-        let local = crate::clock::from_ms(start).to_zoned(tz.clone());
-        return Some((*id, format!("booked:{:02}:{:02}", local.hour(), local.minute())));
+/// The order in which waiting tickets are called, smallest first: a
+/// checked-in booking whose time has come (earliest slot first), then the
+/// highest priority bonus plus minutes waited, then arrival, then id.
+pub fn call_order(id: u64, t: &TicketV1, now: i64) -> (u8, i64, i64, u64) {
+    match &t.booking {
+        Some(b) if super::booking::booking_due(t, now) => (0, b.start, 0, id),
+        _ => (1, -(priority_bonus(t.priority) + (now - t.arrived_at).max(0) / 60_000), t.arrived_at, id),
     }
-    let score = |t: &TicketV1| priority_bonus(t.priority) + (now - t.arrived_at).max(0) / 60_000;
+}
+
+/// Picks the next ticket for an operator: only their services at their
+/// branch, first in [`call_order`]. Returns the ticket and why it was chosen.
+pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Option<(u64, String)> {
     let best = candidates
         .iter()
         .filter(|(_, t)| t.status == TicketStatus::Waiting && services.contains(&t.service_id))
-        .max_by(|(ia, a), (ib, b)| score(a).cmp(&score(b)).then_with(|| b.arrived_at.cmp(&a.arrived_at)).then_with(|| ib.cmp(ia)))?;
+        .min_by_key(|(id, t)| call_order(*id, t, now))?;
+    if let Some(b) = best.1.booking.as_ref().filter(|_| super::booking::booking_due(&best.1, now)) {
+        let local = crate::clock::from_ms(b.start).to_zoned(tz.clone());
+        return Some((best.0, format!("booked:{:02}:{:02}", local.hour(), local.minute())));
+    }
     let (id, t) = best;
     let waited = (now - t.arrived_at).max(0) / 60_000;
     // Would arrival order alone have chosen it? Then waiting is the reason.

@@ -197,11 +197,12 @@ async fn tickets_are_numbered_per_source_and_branch() {
     assert_eq!((t1["number"].as_str(), t1["status"].as_str(), t1["people_ahead"].as_u64()), (Some("K-001"), Some("waiting"), Some(0)));
     assert!(t1["tracking_url"].as_str().unwrap().starts_with("/t/") && t1["tracking_url"].as_str().unwrap().len() > 30);
     let (_, t2) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk", "phone": "90 123 45 67", "priority": "elderly"})).await;
-    assert_eq!((t2["number"].as_str(), t2["people_ahead"].as_u64()), (Some("K-002"), Some(1)));
-    assert!(t2["estimate_minutes"]["high"].as_u64().unwrap() >= t2["estimate_minutes"]["low"].as_u64().unwrap());
-    assert!(t2["estimate_minutes"]["low"].as_u64().unwrap() >= 4, "one person ahead at 6 minutes: {}", t2["estimate_minutes"]);
+    assert_eq!((t2["number"].as_str(), t2["people_ahead"].as_u64()), (Some("K-002"), Some(0)), "the elderly go first: {t2}");
     let (_, o1) = take(&w, None, a, json!({"service_id": kassa, "source": "online"})).await;
     assert_eq!(o1["number"], "O-001", "each source counts on its own");
+    assert_eq!(o1["people_ahead"], 2);
+    assert!(o1["estimate_minutes"]["high"].as_u64().unwrap() >= o1["estimate_minutes"]["low"].as_u64().unwrap());
+    assert!(o1["estimate_minutes"]["low"].as_u64().unwrap() >= 9, "two ahead at 6 minutes: {}", o1["estimate_minutes"]);
     let (s, w1) = take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await;
     assert_eq!((s, w1["number"].as_str(), w1["priority"].as_str()), (StatusCode::CREATED, Some("W-001"), Some("vip")));
 
@@ -333,8 +334,13 @@ async fn who_is_called_next_priority_with_aging_then_arrival() {
     clock.advance(jiff::SignedDuration::from_mins(5));
     take(&w, None, a, json!({"service_id": kredit["id"], "source": "kiosk"})).await;
     clock.advance(jiff::SignedDuration::from_mins(5));
-    let n2 = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"].clone();
-    let v1 = take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await.1["number"].clone();
+    let n2_ticket = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let n2 = n2_ticket["number"].clone();
+    let vip = take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await.1;
+    assert_eq!(vip["people_ahead"], 0, "the VIP is told they are next: {vip}");
+    let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&n2_ticket))).await;
+    assert_eq!(st["people_ahead"], 2, "the VIP and the earlier ticket are ahead of the second: {st}");
+    let v1 = vip["number"].clone();
     // Tokens live 15 minutes; the operator signs in again after the clock moves.
     let relogin = |w: &World, who: &'static str| {
         let http = w.http.clone();
@@ -652,4 +658,43 @@ async fn at_a_round_the_clock_branch_midnight_keeps_the_customer_at_the_window()
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let (s, _) = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
     assert_eq!(s, StatusCode::CREATED, "the company still writes");
+}
+
+#[tokio::test]
+async fn operators_act_at_their_own_branch_and_names_stay_unique() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    let b = w.branches[1];
+    at_window(&w, a, kassa).await;
+    // A waiting ticket at the other branch is not this operator's to cancel.
+    w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{b}"), Some(json!({"hours": null}))).await;
+    let (s, there) = take(&w, Some("operator"), b, json!({"service_id": kassa, "source": "walk_in"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{there}");
+    let (s, v) = op(&w, &format!("/tickets/{}/cancel", there["id"]), None).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+    let (s, _) = w.call(reqwest::Method::POST, Some("admin"), &format!("/tickets/{}/cancel", there["id"]), Some(json!({}))).await;
+    assert_eq!(s, StatusCode::OK, "a queue manager may");
+    // Not moved to another branch while a customer is called to the window.
+    take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await;
+    let (_, c) = op(&w, "/operator/call-next", None).await;
+    let body = json!({"branch_id": b, "window": 3, "service_ids": [kassa]});
+    let (s, v) = w.call(reqwest::Method::PUT, Some("admin"), &format!("/operators/{}", w.users["operator"]), Some(body)).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains(c["ticket"]["number"].as_str().unwrap()), "{v}");
+    // An unknown branch has no queue.
+    let (s, v) = w.call(reqwest::Method::GET, Some("operator"), "/branches/9999/queue", None).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{v}");
+    // Renaming onto another active service's name, or switching a twin back on, is refused.
+    let (_, services) = w.call(reqwest::Method::GET, Some("admin"), "/services", None).await;
+    let first = services[0]["id"].as_u64().unwrap();
+    let (s, _) = w
+        .call(reqwest::Method::PATCH, Some("admin"), &format!("/services/{kassa}"), Some(json!({"name": services[0]["names"]["uz"]})))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    w.call(reqwest::Method::PATCH, Some("admin"), &format!("/services/{first}"), Some(json!({"active": false}))).await;
+    let (s, twin) =
+        w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": services[0]["names"]["uz"], "minutes": 5}))).await;
+    assert_eq!(s, StatusCode::CREATED, "{twin}");
+    let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/services/{first}"), Some(json!({"active": true}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "two active services would share a name");
 }

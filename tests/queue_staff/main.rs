@@ -517,6 +517,9 @@ async fn an_admin_sets_the_recall_count_and_takes_an_operator_off_the_window() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.html.contains(&tf(UZ, "validation.max_recalls", &[("max", "5")])), "{}", page.html);
     assert!(page.html.contains("value=\"9\""), "what was typed stays");
+    let page = admin.post("admin/queue/settings", &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "an empty form is answered on the form");
+    assert!(page.html.contains(&tf(UZ, "validation.max_recalls", &[("max", "5")])));
     let page = admin.post("admin/queue/settings", &[("max_recalls", "3")]).await;
     assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/services"));
     assert!(page.html.contains(t(UZ, "admin.notice.saved")) && page.html.contains("value=\"3\""));
