@@ -63,8 +63,34 @@ fn capacity(ops: &[(u64, schema::OperatorV1)], branch_id: u64, service_id: u64) 
     ops.iter().filter(|(_, o)| o.branch_id == branch_id && o.service_ids.contains(&service_id)).count().max(1) as u32
 }
 
-fn booked(table: &impl ReadableTable<(u64, u64, i64), u32>, branch_id: u64, service_id: u64, start: i64) -> Result<u32, AppError> {
-    Ok(table.get((branch_id, service_id, start)).map_err(store_err)?.map(|v| v.value()).unwrap_or(0))
+/// The services whose bookings take the time of the operators who serve
+/// `service_id` at the branch (itself included), with their slot length in
+/// ms: one operator serving four services is not booked four times at 09:00.
+fn sharing(ops: &[(u64, schema::OperatorV1)], services: &[(u64, ServiceV1)], branch_id: u64, service_id: u64) -> Vec<(u64, i64)> {
+    let mine: Vec<&schema::OperatorV1> =
+        ops.iter().filter(|(_, o)| o.branch_id == branch_id && o.service_ids.contains(&service_id)).map(|(_, o)| o).collect();
+    services
+        .iter()
+        .filter(|(id, _)| *id == service_id || mine.iter().any(|o| o.service_ids.contains(id)))
+        .map(|(id, s)| (*id, i64::from(s.minutes.max(10)) * 60_000))
+        .collect()
+}
+
+/// Bookings at the branch, of the sharing services, whose slots overlap `[start, end)`.
+fn booked(
+    table: &impl ReadableTable<(u64, u64, i64), u32>,
+    branch_id: u64,
+    sharing: &[(u64, i64)],
+    start: i64,
+    end: i64,
+) -> Result<u32, AppError> {
+    let mut n = 0;
+    for (sid, step) in sharing {
+        for row in table.range((branch_id, *sid, start - step + 1)..(branch_id, *sid, end)).map_err(store_err)? {
+            n += row.map_err(store_err)?.1.value();
+        }
+    }
+    Ok(n)
 }
 
 fn branch_and_service(
@@ -103,14 +129,16 @@ pub fn slots(state: &AppState, tenant: &Tenant, branch_id: u64, service_id: u64,
         branch_id,
         service_id,
     )?;
-    let cap = capacity(&all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?, branch_id, service_id);
+    let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+    let cap = capacity(&ops, branch_id, service_id);
+    let shared = sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?)?, branch_id, service_id);
     let taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
     let mut out = Vec::new();
     for (start, end) in grid(&branch, &service, date, &tz) {
         if start <= now {
             continue;
         }
-        let free = cap.saturating_sub(booked(&taken, branch_id, service_id, start)?);
+        let free = cap.saturating_sub(booked(&taken, branch_id, &shared, start, end)?);
         out.push(Slot { start, end, free });
     }
     Ok(out)
@@ -163,13 +191,16 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
             let Some(&(_, end)) = grid(&branch, &service, date, &tz).iter().find(|(s, _)| *s == start) else {
                 return Err(AppError::invalid("start", "validation.slot_unknown"));
             };
-            let cap = capacity(&all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?, branch_id, service_id);
+            let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+            let cap = capacity(&ops, branch_id, service_id);
+            let shared =
+                sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?)?, branch_id, service_id);
             let mut taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
-            let n = booked(&taken, branch_id, service_id, start)?;
-            if n >= cap {
+            if booked(&taken, branch_id, &shared, start, end)? >= cap {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.slot_taken"));
             }
-            taken.insert((branch_id, service_id, start), n + 1).map_err(store_err)?;
+            let here = taken.get((branch_id, service_id, start)).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+            taken.insert((branch_id, service_id, start), here + 1).map_err(store_err)?;
             drop(taken);
             let mut codes = tx.open_table(BOOKINGS_BY_CODE).map_err(store_err)?;
             let code = loop {

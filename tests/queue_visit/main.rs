@@ -255,6 +255,14 @@ async fn a_slot_is_booked_once_and_cancelling_frees_it() {
     let (s, v) = w.book(w.b1, w.kassa, &nine, "Bobur", "+998 91 000 00 00").await;
     assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{v}");
     assert_eq!(v["error"]["message"], "Bu vaqt band. Boshqasini tanlang.");
+    // The one operator at the head office serves every service: at 09:00 they
+    // are booked, so no other service can be booked then either (a credit
+    // visit of 20 minutes from 09:00 would overlap too).
+    let (s, v) = w.book(w.b1, w.kredit, &nine, "Bobur", "+998 91 000 00 00").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, kredit_slots) = w.slots(w.b1, &format!("service_id={}&date=2026-11-26", w.kredit)).await;
+    assert_eq!(kredit_slots[0]["free"], 0, "the 09:00–09:20 credit slot overlaps the booked 09:00–09:10: {kredit_slots}");
+    assert_eq!(kredit_slots[1]["free"], 1);
     // Another branch has its own slots and its own numbers.
     let (s, v) = w.book(w.b2, w.kassa, &nine, "Bobur", "+998 91 000 00 00").await;
     assert_eq!((s, v["ticket"]["number"].as_str()), (StatusCode::CREATED, Some("O-001")), "{v}");
