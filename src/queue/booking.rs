@@ -171,7 +171,8 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
     let phone = crate::phone::Phone::parse(input.phone.trim())?.into_string();
     let tz = tenant.timezone();
     let date = crate::clock::from_ms(input.start).to_zoned(tz.clone()).date();
-    check_date(state, &tz, date)?;
+    // The request names the slot by its start: a day out of range is that field's fault.
+    check_date(state, &tz, date).map_err(|e| if e.field == Some("date") { AppError { field: Some("start"), ..e } } else { e })?;
     let now = state.now_ms();
     if input.start <= now {
         return Err(AppError::invalid("start", "validation.slot_taken"));
@@ -259,6 +260,7 @@ pub async fn check_in(state: &AppState, tenant: &Tenant, branch_id: u64, code: &
     if !tenant.is_active() {
         return Err(ErrorKind::CompanyInactive.into());
     }
+    crate::org::service::get_branch(tenant.db()?, branch_id)?;
     let now = state.now_ms();
     let (day, _, _) = local_day(now, &tenant.timezone());
     let issued = tenant

@@ -297,7 +297,7 @@ pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Actor, u
         .write(move |tx| {
             let mut ops = tx.open_table(OPERATORS).map_err(store_err)?;
             let Some(old) = get_record::<OperatorRecord>(&ops, user_id)? else {
-                return Err(AppError::new(ErrorKind::NotFound).with_message("error.not_at_window"));
+                return Err(AppError::new(ErrorKind::NotFound).with_message("error.no_window"));
             };
             refuse_if_busy(tx, old.branch_id, user_id)?;
             ops.remove(user_id).map_err(store_err)?;

@@ -311,7 +311,10 @@ pub async fn transfer(
                     .with_arg("status", status_code(t.status)));
             }
             let target = get_record::<ServiceRecord>(&tx.open_table(crate::store::schema::SERVICES).map_err(store_err)?, service_id)?;
-            if !target.is_some_and(|s| s.active && s.branch_ids.contains(&t.branch_id)) || service_id == t.service_id {
+            if service_id == t.service_id {
+                return Err(AppError::invalid("service_id", "validation.transfer_same"));
+            }
+            if !target.is_some_and(|s| s.active && s.branch_ids.contains(&t.branch_id)) {
                 return Err(AppError::invalid("service_id", "validation.service_at_branch"));
             }
             if let Some(started) = t.started_at {

@@ -275,7 +275,7 @@ async fn a_slot_is_booked_once_and_cancelling_frees_it() {
         (&at("2026-11-26", "09:05") as &str, "Bobur", "90 123 45 67", "start"),
         (&at("2026-11-25", "09:00"), "Bobur", "90 123 45 67", "start"),
         (&at("2026-11-29", "10:00"), "Bobur", "90 123 45 67", "start"),
-        (&at("2026-12-30", "10:00"), "Bobur", "90 123 45 67", "date"),
+        (&at("2026-12-30", "10:00"), "Bobur", "90 123 45 67", "start"),
     ] {
         let (s, v) = w.book(w.b1, w.kredit, start, name, phone).await;
         assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{start} {name} {phone}: {v}");
