@@ -310,17 +310,12 @@ pub struct CalledOut {
     pub reason_code: String,
 }
 
-fn operate(user: &CurrentUser) -> Result<(), AppError> {
-    if user.can("queue.operate") { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
-}
-
 /// Calls the next customer to the caller's window: 204 when nobody waits.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/operator/call-next", tag = "queue", params(("slug" = String, Path)),
     responses((status = 200, body = CalledOut), (status = 204), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    operate(&user)?;
-    match super::window::call_next(&state, &user.tenant, user.id).await? {
+    match super::window::call_next(&state, &user.tenant, &Actor::from(&user)).await? {
         Some((id, t, reason)) => {
             let out =
                 CalledOut { ticket: TicketOut::new(id, &t), reason: super::window::reason_text(user.lang, &reason), reason_code: reason };
@@ -331,9 +326,8 @@ pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Resu
 }
 
 async fn act(state: AppState, user: CurrentUser, id: String, what: super::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
-    operate(&user)?;
     let id: u64 = id.parse().map_err(|_| AppError::new(ErrorKind::NotFound))?;
-    let t = super::window::act(&state, &user.tenant, user.id, id, what).await?;
+    let t = super::window::act(&state, &user.tenant, &Actor::from(&user), id, what).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
 
@@ -403,8 +397,7 @@ pub async fn operator_break(
     user: CurrentUser,
     Json(b): Json<BreakIn>,
 ) -> Result<axum::Json<BreakOut>, AppError> {
-    operate(&user)?;
-    let st = super::window::set_break(&state, &user.tenant, user.id, b.on, b.reason).await?;
+    let st = super::window::set_break(&state, &user.tenant, &Actor::from(&user), b.on, b.reason).await?;
     Ok(axum::Json(BreakOut { on_break: st.on_break, reason: st.break_reason, since: crate::clock::from_ms(st.since).to_string() }))
 }
 
@@ -465,9 +458,8 @@ pub async fn call_ticket(
     user: CurrentUser,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    operate(&user)?;
     let id = path_id(&id)?;
-    let t = super::window::call_ticket(&state, &user.tenant, user.id, id).await?;
+    let t = super::window::call_ticket(&state, &user.tenant, &Actor::from(&user), id).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
 
@@ -502,9 +494,8 @@ pub async fn transfer_ticket(
     Path((_, id)): Path<(String, String)>,
     Json(b): Json<TransferIn>,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    operate(&user)?;
     let id = path_id(&id)?;
-    let (new_id, t) = super::window::transfer(&state, &user.tenant, user.id, id, b.service_id).await?;
+    let (new_id, t) = super::window::transfer(&state, &user.tenant, &Actor::from(&user), id, b.service_id).await?;
     Ok(axum::Json(TicketOut::new(new_id, &t)))
 }
 

@@ -678,7 +678,7 @@ fn desk_failed(state: &AppState, mut c: Ctx, form: &'static str, input: DeskForm
 async fn call_next(State(state): State<AppState>, user: CurrentUser, page: Page) -> Result<Response, AppError> {
     operate(&user)?;
     let c = Ctx::new(user, page);
-    match window::call_next(&state, c.tenant(), c.user.id).await {
+    match window::call_next(&state, c.tenant(), &Actor::from(&c.user)).await {
         Ok(Some((_, tk, _))) => Ok(back_to_desk(&c, "called", &tk.number)),
         Ok(None) => Ok(back_to_desk(&c, "empty", "")),
         Err(e) => desk_failed(&state, c, "desk", DeskForm::default(), e),
@@ -698,10 +698,10 @@ async fn ticket_action(
     let action = params.get("action").map(String::as_str).unwrap_or("");
     let c = Ctx::new(user, page);
     let tenant = c.tenant().clone();
-    let me = c.user.id;
-    let acted = |what: Act| window::act(&state, &tenant, me, id, what);
+    let me = Actor::from(&c.user);
+    let acted = |what: Act| window::act(&state, &tenant, &me, id, what);
     let (form, result): (&'static str, Result<(&'static str, String), AppError>) = match action {
-        "call" => ("desk", window::call_ticket(&state, &tenant, me, id).await.map(|t| ("called", t.number))),
+        "call" => ("desk", window::call_ticket(&state, &tenant, &me, id).await.map(|t| ("called", t.number))),
         "recall" => {
             ("desk", acted(Act::Recall).await.map(|t| (if t.status == TicketStatus::NoShow { "no_show" } else { "recalled" }, t.number)))
         }
@@ -714,7 +714,7 @@ async fn ticket_action(
         }
         "transfer" => {
             let moved = match f.to_service.trim().parse::<u64>() {
-                Ok(to) => window::transfer(&state, &tenant, me, id, to).await.map(|(_, t)| ("transferred", t.number)),
+                Ok(to) => window::transfer(&state, &tenant, &me, id, to).await.map(|(_, t)| ("transferred", t.number)),
                 Err(_) => Err(AppError::invalid("service_id", "validation.required")),
             };
             ("transfer", moved)
@@ -731,7 +731,7 @@ async fn break_submit(State(state): State<AppState>, user: CurrentUser, page: Pa
     operate(&user)?;
     let c = Ctx::new(user, page);
     let on = f.on.trim() == "1";
-    match window::set_break(&state, c.tenant(), c.user.id, on, Some(f.reason.clone())).await {
+    match window::set_break(&state, c.tenant(), &Actor::from(&c.user), on, Some(f.reason.clone())).await {
         Ok(_) => Ok(back_to_desk(&c, if on { "break_on" } else { "break_off" }, "")),
         Err(e) => desk_failed(&state, c, "break", f, e),
     }

@@ -3,6 +3,7 @@
 
 use super::tickets::{announce, learn_service_time, local_day, put_ticket, status_code, ticket_event};
 use crate::app::AppState;
+use crate::audit::Actor;
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{
     OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventRecord, OperatorEventV1, OperatorRecord, OperatorStateRecord, OperatorStateV1,
@@ -42,6 +43,13 @@ pub fn reason_text(lang: Lang, reason: &str) -> String {
         return tf(lang, "queue.reason.waited", &[("minutes", m)]);
     }
     crate::web::i18n::t(lang, "queue.reason.chosen").to_string()
+}
+
+/// Everything at a window needs the operator's permission; the window is
+/// the actor's own.
+fn operating(actor: &Actor) -> Result<u64, AppError> {
+    actor.require("queue.operate")?;
+    Ok(actor.id)
 }
 
 fn operator(tx: &WriteTransaction, user_id: u64) -> Result<OperatorV1, AppError> {
@@ -107,7 +115,8 @@ pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &j
 }
 
 /// Calls the next customer to this operator's window; `None` when nobody waits.
-pub async fn call_next(state: &AppState, tenant: &Tenant, user_id: u64) -> Result<Option<(u64, TicketV1, String)>, AppError> {
+pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Actor) -> Result<Option<(u64, TicketV1, String)>, AppError> {
+    let user_id = operating(actor)?;
     let now = state.now_ms();
     let tz = tenant.timezone();
     let (day, _, _) = local_day(now, &tz);
@@ -154,7 +163,8 @@ pub enum Act {
     Finish,
 }
 
-pub async fn act(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64, what: Act) -> Result<TicketV1, AppError> {
+pub async fn act(state: &AppState, tenant: &Tenant, actor: &Actor, ticket_id: u64, what: Act) -> Result<TicketV1, AppError> {
+    let user_id = operating(actor)?;
     let now = state.now_ms();
     let t = tenant
         .db()?
@@ -214,10 +224,11 @@ pub async fn act(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64
 pub async fn set_break(
     state: &AppState,
     tenant: &Tenant,
-    user_id: u64,
+    actor: &Actor,
     on: bool,
     reason: Option<String>,
 ) -> Result<OperatorStateV1, AppError> {
+    let user_id = operating(actor)?;
     let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 120) {
         return Err(AppError::invalid("reason", "validation.text_too_long").with_arg("max", 120));
@@ -252,7 +263,8 @@ pub async fn set_break(
 }
 
 /// Calls one chosen waiting ticket at the operator's branch (any service there).
-pub async fn call_ticket(state: &AppState, tenant: &Tenant, user_id: u64, ticket_id: u64) -> Result<TicketV1, AppError> {
+pub async fn call_ticket(state: &AppState, tenant: &Tenant, actor: &Actor, ticket_id: u64) -> Result<TicketV1, AppError> {
+    let user_id = operating(actor)?;
     let now = state.now_ms();
     let (day, _, _) = local_day(now, &tenant.timezone());
     let t = tenant
@@ -292,10 +304,11 @@ pub async fn call_ticket(state: &AppState, tenant: &Tenant, user_id: u64, ticket
 pub async fn transfer(
     state: &AppState,
     tenant: &Tenant,
-    user_id: u64,
+    actor: &Actor,
     ticket_id: u64,
     service_id: u64,
 ) -> Result<(u64, TicketV1), AppError> {
+    let user_id = operating(actor)?;
     let now = state.now_ms();
     let (old, new_id, new) = tenant
         .db()?
