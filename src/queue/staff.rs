@@ -887,6 +887,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
     list.sort_by(|a, b| {
         b.1.active.cmp(&a.1.active).then_with(|| service_name(&a.1, lang).to_lowercase().cmp(&service_name(&b.1, lang).to_lowercase()))
     });
+    let ops = service::list_operators(db)?;
     let typed_recalls = match settings_err {
         Some((typed, _)) => typed.to_string(),
         None => service::settings(db)?.max_recalls.to_string(),
@@ -932,6 +933,14 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                                         span.late { (t(lang, "qadmin.services.no_branch")) }
                                     } @else {
                                         (names.join(", "))
+                                    }
+                                    @let unserved: Vec<&str> = s.branch_ids.iter()
+                                        .filter(|b| !ops.iter().any(|(_, o)| o.branch_id == **b && o.service_ids.contains(id)))
+                                        .filter_map(|b| branches.get(b).map(|b| b.name.as_str()))
+                                        .collect();
+                                    @if s.active && !unserved.is_empty() {
+                                        br;
+                                        small.late { (tf(lang, "qadmin.services.unserved", &[("branches", &unserved.join(", "))])) }
                                     }
                                 }
                                 td data-label=(t(lang, "admin.users.status")) {

@@ -523,6 +523,8 @@ async fn an_admin_sets_the_recall_count_and_takes_an_operator_off_the_window() {
     let page = admin.post("admin/queue/settings", &[("max_recalls", "3")]).await;
     assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/services"));
     assert!(page.html.contains(t(UZ, "admin.notice.saved")) && page.html.contains("value=\"3\""));
+    // Nobody serves the demo's services at the second branch: the list says so.
+    assert!(page.html.contains(&tf(UZ, "qadmin.services.unserved", &[("branches", "Chilonzor filiali")])), "{}", page.html);
     let (_, v) = w.api(Method::GET, Some("admin"), "/queue-settings", None).await;
     assert_eq!(v["max_recalls"], 3);
 
