@@ -940,7 +940,9 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                                         .collect();
                                     @if s.active && !unserved.is_empty() {
                                         br;
-                                        small.late { (tf(lang, "qadmin.services.unserved", &[("branches", &unserved.join(", "))])) }
+                                        small.qadmin-unserved title=(t(lang, "qadmin.services.unserved_hint")) {
+                                            (tf(lang, "qadmin.services.unserved", &[("branches", &unserved.join(", "))]))
+                                        }
                                     }
                                 }
                                 td data-label=(t(lang, "admin.users.status")) {
