@@ -255,12 +255,19 @@ pub async fn take_ticket(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     user: Result<CurrentUser, AppError>,
     Path((_, branch)): Path<(String, String)>,
     Json(b): Json<TicketIn>,
 ) -> Result<(StatusCode, axum::Json<IssuedOut>), AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    let staff = user.ok().map(|u| Actor::from(&u));
+    // Public callers send no credentials; a client that sends a bearer
+    // token that no longer works is told so, not treated as the public.
+    let staff = match user {
+        Ok(u) => Some(Actor::from(&u)),
+        Err(e) if headers.contains_key(axum::http::header::AUTHORIZATION) => return Err(e),
+        Err(_) => None,
+    };
     if staff.is_none() {
         rate_limited(&state, &ip)?;
     }

@@ -698,3 +698,12 @@ async fn operators_act_at_their_own_branch_and_names_stay_unique() {
     let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/services/{first}"), Some(json!({"active": true}))).await;
     assert_eq!(s, StatusCode::CONFLICT, "two active services would share a name");
 }
+
+#[tokio::test]
+async fn a_stale_staff_token_is_refused_not_taken_for_the_public() {
+    let w = world().await;
+    let (a, kassa) = kassa(&w).await;
+    let url = format!("{}/c/demo/api/v1/branches/{a}/tickets", w.server.url());
+    let r = w.http.post(url).bearer_auth("not-a-token").json(&json!({"service_id": kassa, "source": "walk_in"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a bad token says so");
+}
