@@ -78,8 +78,12 @@ pub async fn login(
 ) -> Result<(u64, AccountV1, TokenPair), AppError> {
     let LoginInput { db, realm, keys, now_ms, ten, username, password } = input;
     let found = find_by_username(db, realm, username)?;
-    if let Some((_, acc)) = &found
-        && let Some(until) = acc.locked_until
+    let phantom_key = format!("{ten}/{}", username.trim().to_lowercase());
+    let locked_until = match &found {
+        Some((_, acc)) => acc.locked_until,
+        None => phantom::locked_until(&phantom_key),
+    };
+    if let Some(until) = locked_until
         && until > now_ms
     {
         let secs = ((until - now_ms) / 1000).max(1) as u64;
@@ -87,6 +91,9 @@ pub async fn login(
     }
     let ok = password::verify(password.to_string(), found.as_ref().map(|(_, a)| a.password_hash.clone())).await?;
     let Some((id, acc)) = found else {
+        // An unknown name fails and locks exactly like a known one, so the
+        // answers do not tell which usernames exist.
+        phantom::fail(&phantom_key, now_ms);
         return Err(password::invalid_credentials());
     };
     if !ok {
@@ -268,4 +275,39 @@ pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
         Some(v) => dec::<FamilyRecord>(v.value())?.revoked_at.is_none(),
         None => false,
     })
+}
+
+/// Failed logins for usernames that do not exist, kept in memory so that
+/// they lock like real accounts. Bounded: the oldest entries go first.
+mod phantom {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    const MAX_ENTRIES: usize = 10_000;
+
+    /// username key → (failures in a row, locked until, last failure), in ms.
+    type Failures = HashMap<String, (u32, Option<i64>, i64)>;
+
+    fn table() -> &'static Mutex<Failures> {
+        static T: std::sync::OnceLock<Mutex<Failures>> = std::sync::OnceLock::new();
+        T.get_or_init(|| Mutex::new(HashMap::new()))
+    }
+
+    pub fn locked_until(key: &str) -> Option<i64> {
+        table().lock().unwrap_or_else(|e| e.into_inner()).get(key).and_then(|(_, until, _)| *until)
+    }
+
+    pub fn fail(key: &str, now_ms: i64) {
+        let mut t = table().lock().unwrap_or_else(|e| e.into_inner());
+        if t.len() >= MAX_ENTRIES
+            && !t.contains_key(key)
+            && let Some(oldest) = t.iter().min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone())
+        {
+            t.remove(&oldest);
+        }
+        let e = t.entry(key.to_string()).or_insert((0, None, now_ms));
+        e.0 = e.0.saturating_add(1);
+        e.1 = super::lock_secs(e.0).map(|s| now_ms + s * 1000);
+        e.2 = now_ms;
+    }
 }

@@ -103,6 +103,23 @@ async fn an_access_token_expires_after_fifteen_minutes() {
 }
 
 #[tokio::test]
+async fn an_unknown_username_locks_like_a_real_one() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    // The same answers, in the same order, for a real and a made-up name:
+    // nobody learns which usernames exist.
+    for name in ["aziz", "nobody-here"] {
+        for _ in 0..5 {
+            s.login("acme", name, "wrong-password").await.refused(401, "invalid_credentials");
+        }
+        let r = s.login("acme", name, "wrong-password").await.refused(429, "account_locked");
+        let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!((25..=30).contains(&wait), "{name}: first lock is 30 s, got {wait}");
+    }
+}
+
+#[tokio::test]
 async fn an_account_is_locked_with_growing_back_off() {
     let s = start().await;
     let co = s.company("acme", true).await;
