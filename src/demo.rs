@@ -48,6 +48,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         language: Some("uz".into()),
         admin_username: "admin".into(),
         admin_password: Some(PASSWORD.into()),
+        admin_role: None,
     };
     let created = create_company(state, &system, input).await.map_err(e)?;
     let tenant = created.tenant;

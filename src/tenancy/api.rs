@@ -65,6 +65,8 @@ pub struct CompanyIn {
     pub admin_username: String,
     /// Leave out to have one generated and returned once.
     pub admin_password: Option<String>,
+    /// The first account's role: `admin` (default) or `owner` (the founder).
+    pub admin_role: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -113,6 +115,7 @@ pub async fn create(
         language: b.language,
         admin_username: b.admin_username,
         admin_password: b.admin_password,
+        admin_role: b.admin_role,
     };
     let c = service::create_company(&state, &Actor::from(&admin), input).await?;
     let info = c.tenant.info();

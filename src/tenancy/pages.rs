@@ -213,6 +213,7 @@ struct NewCompanyForm {
     language: String,
     admin_username: String,
     admin_password: String,
+    admin_role: String,
 }
 
 fn timezones_datalist() -> Markup {
@@ -254,6 +255,11 @@ fn new_company_form(page: &Page, admin: &PlatformAdmin, f: &NewCompanyForm, err:
                         .maxlength(32).autocomplete("off").hint(t(lang, "admin.users.username_hint")).error(err))
                     (Input::new(t(lang, "platform.field.admin_password"), "admin_password").kind("password").autocomplete("new-password")
                         .hint(t(lang, "platform.new.password_hint")).error(err))
+                    (select(t(lang, "platform.field.admin_role"), "admin_role", &[
+                        ("admin".to_string(), t(lang, "role.admin").to_string()),
+                        ("owner".to_string(), t(lang, "role.owner").to_string()),
+                    ], if f.admin_role.is_empty() { "admin" } else { f.admin_role.as_str() }, err))
+                    p.muted.small { (t(lang, "platform.new.role_hint")) }
                 }
                 div.form-actions {
                     button.primary type="submit" { (t(lang, "platform.new.submit")) }
@@ -280,6 +286,7 @@ async fn new_company_submit(State(state): State<AppState>, admin: PlatformAdmin,
         language: Some(f.language.clone()).filter(|s| !s.is_empty()),
         admin_username: f.admin_username.clone(),
         admin_password: Some(f.admin_password.clone()).filter(|s| !s.is_empty()),
+        admin_role: Some(f.admin_role.clone()).filter(|s| !s.is_empty()),
     };
     match service::create_company(&state, &Actor::from(&admin), input).await {
         Ok(c) => match c.generated_password {

@@ -23,6 +23,9 @@ pub struct NewCompany {
     pub admin_username: String,
     /// None: generated and returned once.
     pub admin_password: Option<String>,
+    /// The first account's role: `admin` (default) or `owner` (the founder,
+    /// who alone can later make other owners).
+    pub admin_role: Option<String>,
 }
 
 pub struct CreatedCompany {
@@ -65,6 +68,11 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
     let timezone = parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))?;
     let language = parse_lang(input.language.as_deref().unwrap_or("uz"))?;
     let admin_username = parse_username(&input.admin_username)?;
+    let first_role = match input.admin_role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        None | Some("admin") => "admin",
+        Some("owner") => "owner",
+        Some(_) => return Err(AppError::invalid("admin_role", "validation.first_role")),
+    };
     let (admin_password, generated) = match input.admin_password.filter(|p| !p.is_empty()) {
         Some(p) => (p, None),
         None => {
@@ -85,7 +93,7 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
     }
     let now = state.now_ms();
     let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
-    let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: "admin".into(), ..Default::default() };
+    let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: first_role.into(), ..Default::default() };
     insert_user(&db, now, Some(&Actor::system()), first, admin_password).await?;
     let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };
     let rec = info.clone();

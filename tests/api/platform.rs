@@ -67,9 +67,21 @@ async fn companies_are_created_listed_and_opened() {
     assert!(generated.len() >= 12, "{generated}");
     s.login("orient-bank-2", "chief", &generated).await.check(200);
 
+    // The founder can be the first account: an owner, who may make owners.
+    let body = json!({"name": "Founders", "slug": "founders", "admin_username": "asoschi", "admin_password": ADMIN_PASSWORD, "admin_role": "owner"});
+    s.post("/api/v1/companies", &root, body).await.check(201);
+    let token = s.login("founders", "asoschi", ADMIN_PASSWORD).await.check(200).str("access_token");
+    let me = s.get("/c/founders/api/v1/me", &token).await.check(200);
+    assert_eq!(me.body["role"], "owner", "{}", me.text);
+    let second = json!({"username": "sherik", "role": "owner", "password": "long-pass-123"});
+    s.post("/c/founders/api/v1/users", &token, second).await.check(201);
+    let bad = json!({"name": "X", "slug": "xroles", "admin_username": "boss", "admin_role": "boss"});
+    let r = s.post("/api/v1/companies", &root, bad).await.refused(422, "validation");
+    assert_eq!(r.body["error"]["field"], "admin_role");
+
     let list = s.get("/api/v1/companies", &root).await.check(200);
     let rows = list.body.as_array().unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     let orient = rows.iter().find(|c| c["slug"] == "orient-bank-2").unwrap();
     assert_eq!(orient["name"], "Orient Bank");
     assert_eq!(orient["status"], "inactive");
