@@ -332,8 +332,7 @@ pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Resu
     }
 }
 
-async fn act(state: AppState, user: CurrentUser, id: String, what: super::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
-    let id: u64 = id.parse().map_err(|_| AppError::new(ErrorKind::NotFound))?;
+async fn act(state: AppState, user: CurrentUser, id: u64, what: super::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
     let t = super::window::act(&state, &user.tenant, &Actor::from(&user), id, what).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
@@ -341,44 +340,28 @@ async fn act(state: AppState, user: CurrentUser, id: String, what: super::window
 /// Calls the ticket again; after two recalls it is a no-show.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/recall", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
-pub async fn recall(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<axum::Json<TicketOut>, AppError> {
+pub async fn recall(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, super::window::Act::Recall).await
 }
 
 /// The called customer did not come.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/no-show", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
-pub async fn no_show(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<axum::Json<TicketOut>, AppError> {
+pub async fn no_show(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, super::window::Act::NoShow).await
 }
 
 /// The customer has come to the window: service starts.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/start", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
-pub async fn start(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<axum::Json<TicketOut>, AppError> {
+pub async fn start(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, super::window::Act::Start).await
 }
 
 /// Service is over.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/finish", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
-pub async fn finish(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<axum::Json<TicketOut>, AppError> {
+pub async fn finish(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, super::window::Act::Finish).await
 }
 
@@ -452,7 +435,7 @@ pub async fn put_operator(
     Path((_, user_id)): Path<(String, String)>,
     Json(b): Json<OperatorIn>,
 ) -> Result<axum::Json<OperatorOut>, AppError> {
-    let user_id: u64 = user_id.parse().map_err(|_| AppError::new(crate::error::ErrorKind::NotFound))?;
+    let user_id = path_id(&user_id)?;
     let op = service::set_operator(&state, &user.tenant, &Actor::from(&user), user_id, b.branch_id, b.window, b.service_ids).await?;
     Ok(axum::Json(OperatorOut::new(user_id, op)))
 }
@@ -460,12 +443,7 @@ pub async fn put_operator(
 /// Calls this waiting ticket to the caller's window (out of turn).
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/call", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
-pub async fn call_ticket(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<axum::Json<TicketOut>, AppError> {
-    let id = path_id(&id)?;
+pub async fn call_ticket(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     let t = super::window::call_ticket(&state, &user.tenant, &Actor::from(&user), id).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
@@ -476,9 +454,8 @@ pub async fn call_ticket(
 pub async fn cancel_ticket(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
+    PathId(id): PathId,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    let id = path_id(&id)?;
     let actor = Actor::from(&user);
     let (id, t) = tickets::cancel(&state, &user.tenant, tickets::Canceller::Staff(&actor), Some(id)).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
@@ -498,10 +475,9 @@ pub struct TransferIn {
 pub async fn transfer_ticket(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path((_, id)): Path<(String, String)>,
+    PathId(id): PathId,
     Json(b): Json<TransferIn>,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    let id = path_id(&id)?;
     let (new_id, t) = super::window::transfer(&state, &user.tenant, &Actor::from(&user), id, b.service_id).await?;
     Ok(axum::Json(TicketOut::new(new_id, &t)))
 }

@@ -73,17 +73,6 @@ fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppErro
     Ok(v)
 }
 
-/// How many wait for each service at a branch today.
-fn waiting_counts(db: &Db, branch_id: u64, day: u32) -> Result<HashMap<u64, usize>, AppError> {
-    let mut out = HashMap::new();
-    for (_, t) in tickets::queue_of(db, branch_id, day)? {
-        if t.status == TicketStatus::Waiting {
-            *out.entry(t.service_id).or_insert(0) += 1;
-        }
-    }
-    Ok(out)
-}
-
 /// The day's latest calls, newest first: tickets called to a window and
 /// still called, being served or served. A no-show, a cancelled or a
 /// transferred ticket leaves the board (a transfer is called again).
@@ -243,7 +232,7 @@ async fn kiosk(
     let active = tenant.is_active() && branch.active;
     let open = active && tickets::is_open(&branch.hours, weekday, minute);
     let services = if open { services_at(db, branch_id)? } else { Vec::new() };
-    let waiting = if open { waiting_counts(db, branch_id, day)? } else { HashMap::new() };
+    let waiting = if open { tickets::waiting_counts(db, branch_id, day)? } else { HashMap::new() };
     let (clock, _) = clock_text(now, &tz, lang);
     let home = format!("/c/{}/kiosk/{branch_id}", tenant.slug);
     let default_lang = screen_lang(&ScreenQuery::default(), &tenant);
@@ -453,7 +442,7 @@ async fn display(
     let open = tenant.is_active() && branch.active && tickets::is_open(&branch.hours, weekday, minute);
     let calls = board_calls(db, branch_id, day)?;
     let services = services_at(db, branch_id)?;
-    let waiting = waiting_counts(db, branch_id, day)?;
+    let waiting = tickets::waiting_counts(db, branch_id, day)?;
     let names: HashMap<u64, &str> = services.iter().map(|(id, s)| (*id, service_name(s, lang))).collect();
     let (clock, date) = clock_text(now, &tz, lang);
     let i18n = serde_json::json!({

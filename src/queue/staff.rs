@@ -222,10 +222,8 @@ impl Desk {
         let Some(op) = op else { return Ok(desk) };
         desk.branch = crate::org::service::get_branch(db, op.branch_id).ok();
         desk.current = current_ticket(db, op.branch_id, day, c.user.id)?;
-        desk.waiting = tickets::queue_of(db, op.branch_id, day)?
-            .into_iter()
-            .filter(|(_, t)| t.status == TicketStatus::Waiting && op.service_ids.contains(&t.service_id))
-            .collect();
+        desk.waiting = tickets::waiting_at(db, op.branch_id, day)?;
+        desk.waiting.retain(|(_, t)| op.service_ids.contains(&t.service_id));
         desk.next = window::choose(&desk.waiting, &op.service_ids, now, &desk.tz).map(|(id, _)| id);
         desk.today = today_of_operator(db, op.branch_id, day, c.user.id)?;
         desk.op = Some(op);

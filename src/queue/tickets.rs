@@ -374,6 +374,27 @@ pub fn counter(db: &Db, branch_id: u64, day: u32, letter: char) -> Result<u64, A
     Ok(t.get(format!("ticket:{branch_id}:{day}:{letter}").as_str()).map_err(store_err)?.map(|v| v.value()).unwrap_or(0))
 }
 
+/// A branch's waiting tickets of a day, in arrival order.
+pub fn waiting_at(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    let tx = db.read()?;
+    let mut w =
+        waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tx.open_table(TICKETS).map_err(store_err)?, branch_id, day, None)?;
+    w.sort_by_key(|(id, t)| (t.arrived_at, *id));
+    Ok(w)
+}
+
+/// How many wait for each service at a branch on a day (from the
+/// waiting index: no ticket is read).
+pub fn waiting_counts(db: &Db, branch_id: u64, day: u32) -> Result<std::collections::HashMap<u64, usize>, AppError> {
+    let tx = db.read()?;
+    let idx = tx.open_table(TICKETS_WAITING).map_err(store_err)?;
+    let mut out = std::collections::HashMap::new();
+    for row in idx.range((branch_id, day, 0, 0)..=(branch_id, day, u64::MAX, u64::MAX)).map_err(store_err)? {
+        *out.entry(row.map_err(store_err)?.0.value().2).or_insert(0) += 1;
+    }
+    Ok(out)
+}
+
 /// A ticket by its tracking token.
 pub fn by_token(db: &Db, token: &str) -> Result<Option<(u64, TicketV1)>, AppError> {
     let tx = db.read()?;

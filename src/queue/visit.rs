@@ -6,7 +6,7 @@
 
 use super::booking::{self, EARLY_MS, GRACE_MS, NewBooking, Slot};
 use super::service::{list_services, service_name};
-use super::tickets::{self, NewTicket, is_open, local_day, public_token, queue_of};
+use super::tickets::{self, NewTicket, is_open, local_day, public_token};
 use crate::app::AppState;
 use crate::auth::ClientIp;
 use crate::error::{AppError, ErrorKind};
@@ -24,7 +24,6 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::HashMap;
 
 /// How many days the booking page offers, today first.
 pub const DAYS_SHOWN: i64 = 14;
@@ -62,12 +61,7 @@ fn branches(state: &AppState, tenant: &Tenant) -> Result<Vec<BranchView>, AppErr
     let services: Vec<(u64, ServiceV1)> = list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     let mut out = Vec::new();
     for (id, branch) in list_branches(db)?.into_iter().filter(|(_, b)| b.active) {
-        let mut waiting: HashMap<u64, usize> = HashMap::new();
-        for (_, tk) in queue_of(db, id, day)? {
-            if tk.status == TicketStatus::Waiting {
-                *waiting.entry(tk.service_id).or_default() += 1;
-            }
-        }
+        let waiting = tickets::waiting_counts(db, id, day)?;
         let offers = services
             .iter()
             .filter(|(_, s)| s.branch_ids.contains(&id))

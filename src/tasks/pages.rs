@@ -190,31 +190,6 @@ fn day_month(lang: Lang, d: Date) -> String {
     tf(lang, "tasks.calendar.day_month", &[("day", &d.day().to_string()), ("month", month_of(lang, d.month()))])
 }
 
-/// Monday is 0.
-fn weekday_short(lang: Lang, i: i8) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday_short.mon"),
-        1 => t(lang, "admin.weekday_short.tue"),
-        2 => t(lang, "admin.weekday_short.wed"),
-        3 => t(lang, "admin.weekday_short.thu"),
-        4 => t(lang, "admin.weekday_short.fri"),
-        5 => t(lang, "admin.weekday_short.sat"),
-        _ => t(lang, "admin.weekday_short.sun"),
-    }
-}
-
-fn weekday_name(lang: Lang, i: i8) -> &'static str {
-    match i {
-        0 => t(lang, "admin.weekday.mon"),
-        1 => t(lang, "admin.weekday.tue"),
-        2 => t(lang, "admin.weekday.wed"),
-        3 => t(lang, "admin.weekday.thu"),
-        4 => t(lang, "admin.weekday.fri"),
-        5 => t(lang, "admin.weekday.sat"),
-        _ => t(lang, "admin.weekday.sun"),
-    }
-}
-
 fn done_notice(lang: Lang, done: &str) -> Option<&'static str> {
     Some(match done {
         "created" => t(lang, "tasks.notice.created"),
@@ -1499,14 +1474,14 @@ fn month_view(c: &Ctx, first: Date, today: Date) -> Result<Markup, AppError> {
             }
         }
         div.cal-month {
-            @for i in 0..7 {
-                div.cal-dow aria-hidden="true" { (weekday_short(lang, i)) }
+            @for i in 0..7usize {
+                div.cal-dow aria-hidden="true" { (crate::web::i18n::weekday_short(lang, i)) }
             }
             @for d in &days {
                 @let items = by_day.get(d);
                 div class=(day_class(*d, first, today, items.is_some())) {
                     div.cal-date {
-                        span.cal-wd { (weekday_name(lang, d.weekday().to_monday_zero_offset())) ", " }
+                        span.cal-wd { (crate::web::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " }
                         span.cal-num { (d.day()) }
                         span.cal-mon { " " (month_of(lang, d.month())) }
                         @if *d == today {
@@ -1554,7 +1529,7 @@ fn week_view(c: &Ctx, names: &Names, monday: Date, today: Date) -> Result<Markup
             @for d in &days {
                 section.week-day.today[*d == today] {
                     h3 {
-                        (weekday_name(lang, d.weekday().to_monday_zero_offset())) ", " (day_month(lang, *d))
+                        (crate::web::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " (day_month(lang, *d))
                         @if *d == today { " " span.badge.brand { (t(lang, "tasks.calendar.today")) } }
                     }
                     @if let Some(items) = by_day.get(d) {
