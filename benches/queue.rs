@@ -19,7 +19,7 @@
 
 use idora::app::AppState;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -94,7 +94,7 @@ impl Demo {
         };
         let state = AppState::open_default(config).expect("state");
         idora::demo::seed(&state).await.expect("demo");
-        let server = idora::server::start(state).await.expect("server");
+        let server = idora::web::server::start(state).await.expect("server");
         let base = server.url();
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
 

@@ -117,7 +117,7 @@ async fn main() {
     };
     let state = AppState::open_default(config).expect("state");
     idora::demo::seed(&state).await.expect("demo");
-    let server = idora::server::start(state).await.expect("server");
+    let server = idora::web::server::start(state).await.expect("server");
     let base = server.url();
     let http = reqwest::Client::builder().pool_max_idle_per_host(128).build().expect("client");
     let login: Value = http

@@ -1,4 +1,6 @@
-//! Application state and router assembly.
+//! The shared application state that every front-end (web, bot, jobs)
+//! passes to the core. It holds no router, rate limiter or metrics handle:
+//! those belong to the web layer.
 
 use crate::auth::tokens::Keys;
 use crate::clock::{Clock, SystemClock};
@@ -7,13 +9,8 @@ use crate::error::AppError;
 use crate::hub::Hub;
 use crate::store::{Db, schema};
 use crate::tenancy::Registry;
-use axum::Router;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 pub struct AppInner {
     pub config: Config,
@@ -23,13 +20,9 @@ pub struct AppInner {
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
     pub search: crate::search::Indexes,
-    pub login_limiter: DefaultKeyedRateLimiter<IpAddr>,
-    /// Public queue tickets per client address (a busy kiosk is one address).
-    pub ticket_limiter: DefaultKeyedRateLimiter<IpAddr>,
-    pub metrics: PrometheusHandle,
 }
 
-/// Everything a handler needs; cheap to clone.
+/// Everything the core needs; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<AppInner>);
 
@@ -48,8 +41,6 @@ impl AppState {
         let platform = Db::open(&config.data_dir.join("platform.redb"), schema::init_platform).map_err(anyhow_err)?;
         let tenants = Registry::load(&platform, &config.data_dir).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
-        let per_minute = NonZeroU32::new(config.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
-        let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
         Ok(AppState(Arc::new(AppInner {
             config,
             platform,
@@ -58,9 +49,6 @@ impl AppState {
             clock,
             hub: Hub::default(),
             search: crate::search::Indexes::default(),
-            login_limiter,
-            ticket_limiter: RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))),
-            metrics: metrics_handle(),
         })))
     }
 
@@ -79,24 +67,4 @@ impl AppState {
 
 fn anyhow_err(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
-}
-
-/// The process-wide Prometheus recorder, installed once.
-fn metrics_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            // Another recorder may already be installed (tests embedding
-            // several apps); the handle still renders this one's figures.
-            let _ = metrics::set_global_recorder(recorder);
-            handle
-        })
-        .clone()
-}
-
-/// The whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    crate::web::router(state)
 }

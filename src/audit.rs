@@ -2,40 +2,17 @@
 //! transaction as the change it describes, so that neither exists without
 //! the other.
 
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::store::schema::{AUDIT, AuditRecord, AuditV1, FieldChange};
 use crate::store::{enc, next_id, store_err};
 use redb::WriteTransaction;
 
-/// Who acts: a user, a platform admin, or the system itself (first start,
-/// demo, scheduled jobs). `permissions: None` may do anything.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: u64,
-    pub name: String,
-    pub role: String,
-    pub permissions: Option<std::collections::HashSet<String>>,
-}
-
-impl Actor {
-    pub fn system() -> Actor {
-        Actor { id: 0, name: "system".into(), role: "owner".into(), permissions: None }
-    }
-
-    pub fn can(&self, perm: &str) -> bool {
-        self.permissions.as_ref().is_none_or(|p| p.contains(perm))
-    }
-
-    pub fn require(&self, perm: &str) -> Result<(), AppError> {
-        if self.can(perm) { Ok(()) } else { Err(crate::error::ErrorKind::Forbidden.into()) }
-    }
-}
-
 /// Appends one entry; returns its id.
 pub fn record(
     tx: &WriteTransaction,
     now_ms: i64,
-    actor: &Actor,
+    actor: &Caller,
     action: &str,
     target: &str,
     changes: Vec<FieldChange>,
@@ -43,8 +20,8 @@ pub fn record(
     let id = next_id(tx, "audit")?;
     let rec = AuditV1 {
         at: now_ms,
-        actor_id: actor.id,
-        actor_name: actor.name.clone(),
+        actor_id: actor.id(),
+        actor_name: actor.name(),
         action: action.to_string(),
         target: target.to_string(),
         changes,

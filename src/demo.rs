@@ -3,7 +3,7 @@
 //! newcomer can click through every role at once.
 
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::auth::rbac;
 use crate::org::service::{self, BranchInput, NewUser, parse_hours};
 use crate::store::schema::CompanyStatus;
@@ -40,7 +40,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     }
     let e = |e: crate::error::AppError| anyhow::anyhow!("demo: {e}");
     upsert_platform_admin(&state.platform, state.now_ms(), PLATFORM_ADMIN, PASSWORD.into()).await.map_err(e)?;
-    let system = Actor::system();
+    let system = Caller::System;
     let input = NewCompany {
         name: "Demo Bank".into(),
         slug: SLUG.into(),
@@ -121,7 +121,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             password: None,
             language: None,
         };
-        service::insert_user(db, state.now_ms(), Some(&system), user, PASSWORD.into()).await.map_err(e)?;
+        service::insert_user(db, state.now_ms(), &system, user, PASSWORD.into()).await.map_err(e)?;
     }
     // The queue: four services at both branches, the operator at window 1.
     let mut services = Vec::new();

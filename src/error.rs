@@ -1,11 +1,11 @@
 //! One error type for every entry point.
 //!
-//! A domain service returns an [`AppError`] with a stable [`ErrorKind`]. The
-//! web layer turns it into JSON for the API or a page for browsers, in the
-//! caller's language (see `web::errors`); the bot will turn it into a reply.
+//! A domain service returns an [`AppError`] with a stable [`ErrorKind`] and a
+//! catalogue key. Nothing here knows HTTP: the web layer maps a kind to a
+//! status and renders JSON or a page (`web::errors`), the CLI prints
+//! [`ErrorInfo::message`], and the bot will send it as a reply — all in the
+//! caller's language.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -76,27 +76,6 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
-        }
-    }
-
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::Unauthorized | ErrorKind::InvalidCredentials | ErrorKind::TokenReused => StatusCode::UNAUTHORIZED,
-            ErrorKind::AccountLocked | ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::AccountInactive
-            | ErrorKind::Forbidden
-            | ErrorKind::CsrfFailed
-            | ErrorKind::WrongCompany
-            | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -172,6 +151,15 @@ impl AppError {
     }
 }
 
+impl ErrorInfo {
+    /// The translated message of the error.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        let key = self.message_key.map(str::to_string).unwrap_or_else(|| self.kind.message_key());
+        let args: Vec<(&str, &str)> = self.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        crate::i18n::tf(lang, &key, &args)
+    }
+}
+
 impl From<ErrorKind> for AppError {
     fn from(kind: ErrorKind) -> Self {
         AppError::new(kind)
@@ -192,25 +180,5 @@ impl fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        if self.kind == ErrorKind::Internal || self.kind == ErrorKind::Unavailable {
-            tracing::error!(error = %self, "request failed");
-        }
-        let status = self.kind.status();
-        // The renderer in web::errors replaces this body with a translated
-        // one; the English JSON stays for responses that bypass it.
-        let body = serde_json::json!({"error": {"kind": self.kind.code(), "message": self.kind.code()}});
-        let mut resp = (status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after
-            && let Ok(v) = secs.to_string().parse()
-        {
-            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-        }
-        resp.extensions_mut().insert(self.info());
-        resp
-    }
-}
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -142,7 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            print!("{}", idora::openapi::json());
+            print!("{}", idora::web::openapi::json());
             Ok(())
         }
         Command::Version => {
@@ -154,7 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A validation error in plain English for the command line.
 fn describe(e: &idora::error::AppError) -> String {
-    let msg = idora::web::errors::message(idora::web::i18n::Lang::En, &e.info());
+    let msg = idora::web::errors::message(idora::i18n::Lang::En, &e.info());
     match e.field {
         Some(f) => format!("{f}: {msg}"),
         None => msg,
@@ -166,8 +166,8 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         idora::demo::seed(&state).await?;
     }
-    let running = idora::server::start(state).await?;
-    let mut jobs = idora::cron::start(running.state.clone()).await?;
+    let running = idora::web::server::start(state).await?;
+    let mut jobs = idora::jobs::start(running.state.clone()).await?;
     // Open every company's search index in the background, rebuilding any
     // that lags its database (after a crash or a restore).
     let s = running.state.clone();
@@ -188,7 +188,7 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     } else {
         println!("Idora is listening on {base} (platform console: {base}/admin)");
     }
-    idora::server::shutdown_signal().await;
+    idora::web::server::shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = jobs.shutdown().await;
     running.shutdown().await?;

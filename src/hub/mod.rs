@@ -4,8 +4,6 @@
 //! subscriber can reach another company's events. Within a company a topic is
 //! a short path such as `user:7`, `audit` or (later) `queue:branch:3`.
 
-pub mod api;
-
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -8,10 +8,10 @@
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::i18n::{Lang, t, tf};
 use crate::store::schema::{self, AccountRecord, AccountV1, NOTIFICATIONS, NotificationRecord, NotificationV1, TaskStatus, TaskV1};
 use crate::store::{Db, dec, enc, next_id, store_err};
 use crate::tenancy::Tenant;
-use crate::web::i18n::{Lang, t, tf};
 use redb::{ReadableTable, WriteTransaction};
 
 /// Something that happened, told by a domain service.
@@ -174,7 +174,7 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
         "task_approval" => tf(lang, "notify.task_approval", &a),
         "task_extension" => tf(lang, "notify.task_extension", &a),
         "tasks_all_done" => t(lang, "notify.tasks_all_done").to_string(),
-        "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::web::i18n::role_label(lang, arg(note, "role")))]),
+        "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::i18n::role_label(lang, arg(note, "role")))]),
         _ => note.kind.clone(),
     }
 }

@@ -2,13 +2,12 @@
 //! that company through `/c/<slug>/brand.css` and `/c/<slug>/logo`.
 
 use crate::app::AppState;
-use crate::audit::{self, Actor, Changes};
+use crate::audit::{self, Changes};
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{self, BrandingRecord, BrandingV1};
 use crate::store::{Db, dec, enc, store_err};
 use crate::tenancy::Tenant;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use redb::ReadableTable;
 
 pub const DEFAULT_COLOR: &str = "#1f6feb";
@@ -68,7 +67,7 @@ pub struct BrandingChange {
     pub remove_logo: bool,
 }
 
-pub async fn update(state: &AppState, tenant: &Tenant, actor: &Actor, change: BrandingChange) -> Result<BrandingV1, AppError> {
+pub async fn update(state: &AppState, tenant: &Tenant, actor: &Caller, change: BrandingChange) -> Result<BrandingV1, AppError> {
     actor.require("branding.manage")?;
     let color = match change.primary_color {
         Some(Some(c)) if !c.trim().is_empty() => Some(Some(parse_color(&c)?)),
@@ -128,29 +127,17 @@ pub async fn update(state: &AppState, tenant: &Tenant, actor: &Actor, change: Br
         .await
 }
 
-/// `GET /c/<slug>/brand.css`: the company's colour as CSS variables.
-pub async fn brand_css(tenant: Tenant) -> Result<Response, AppError> {
-    let b = get(tenant.db()?)?;
-    let color = b.primary_color.unwrap_or_else(|| DEFAULT_COLOR.to_string());
-    let css = format!(":root{{--brand:{color};}}\n");
-    let mut r = css.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
-    Ok(r)
+/// The company's colour as CSS variables (served as `/c/<slug>/brand.css`).
+pub fn css(db: &Db) -> Result<String, AppError> {
+    let color = get(db)?.primary_color.unwrap_or_else(|| DEFAULT_COLOR.to_string());
+    Ok(format!(":root{{--brand:{color};}}\n"))
 }
 
-/// `GET /c/<slug>/logo`: the logo image.
-pub async fn logo(tenant: Tenant) -> Result<Response, AppError> {
-    let db = tenant.db()?;
-    let b = get(db)?;
-    let Some(ct) = b.logo_content_type else { return Err(ErrorKind::NotFound.into()) };
+/// The logo image and its content type; not found when the company has none.
+pub fn logo(db: &Db) -> Result<(String, Vec<u8>), AppError> {
+    let Some(ct) = get(db)?.logo_content_type else { return Err(ErrorKind::NotFound.into()) };
     let tx = db.read()?;
     let t = tx.open_table(schema::BLOBS).map_err(store_err)?;
     let bytes = t.get("logo").map_err(store_err)?.map(|v| v.value().to_vec()).ok_or(ErrorKind::NotFound)?;
-    let mut r = bytes.into_response();
-    if let Ok(v) = HeaderValue::from_str(&ct) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
-    Ok(r)
+    Ok((ct, bytes))
 }

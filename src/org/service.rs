@@ -2,7 +2,9 @@
 //! matrix. Every rule lives here; the API and the pages only call in.
 
 use crate::app::AppState;
-use crate::audit::{self, Actor, Changes};
+use crate::audit::{self, Changes};
+use crate::auth::Caller;
+use crate::auth::Principal;
 use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
 use crate::phone::Phone;
@@ -11,16 +13,9 @@ use crate::store::schema::{
 };
 use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use crate::web::extract::CurrentUser;
 use redb::ReadableTable;
 
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-
-impl From<&CurrentUser> for Actor {
-    fn from(u: &CurrentUser) -> Actor {
-        Actor { id: u.id, name: u.display_name().to_string(), role: u.account.role.clone(), permissions: Some(u.permissions.clone()) }
-    }
-}
 
 // ---------- roles ----------
 
@@ -57,7 +52,7 @@ pub fn roles_matrix(db: &Db) -> Result<Vec<(&'static str, Vec<String>)>, AppErro
 pub async fn set_role_permissions(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     role: &str,
     permissions: Vec<String>,
 ) -> Result<Vec<String>, AppError> {
@@ -69,7 +64,7 @@ pub async fn set_role_permissions(
         return Err(AppError::invalid("role", "validation.owner_fixed"));
     }
     // Nobody can take away the permission they would need to undo it.
-    if role == actor.role && actor.permissions.is_some() && !permissions.iter().any(|p| p.trim() == "roles.manage") {
+    if actor.role() == Some(role) && !permissions.iter().any(|p| p.trim() == "roles.manage") {
         return Err(AppError::new(ErrorKind::Conflict).with_message("error.own_roles_manage"));
     }
     let mut perms: Vec<String> = Vec::new();
@@ -146,7 +141,7 @@ fn parse_role(r: &str) -> Result<String, AppError> {
 fn parse_language(l: Option<&str>) -> Result<Option<String>, AppError> {
     match l.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(l) => crate::web::i18n::Lang::parse(l)
+        Some(l) => crate::i18n::Lang::parse(l)
             .filter(|x| x.code() == l)
             .map(|x| Some(x.code().to_string()))
             .ok_or_else(|| AppError::invalid("language", "validation.language")),
@@ -199,9 +194,9 @@ pub struct NewUser {
     pub language: Option<String>,
 }
 
-/// Creates a user in a company database with no actor checks: for the
-/// company's first admin and the demo. Returns the new id.
-pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: NewUser, password_plain: String) -> Result<u64, AppError> {
+/// Creates a user in a company database with no permission checks: for the
+/// company's first admin and the demo (the caller is written to the audit log). Returns the new id.
+pub async fn insert_user(db: &Db, now_ms: i64, actor: &Caller, input: NewUser, password_plain: String) -> Result<u64, AppError> {
     let username = parse_username(&input.username)?;
     let full_name = parse_name("full_name", &input.full_name, 120)?;
     let phone = parse_phone(input.phone.as_deref())?;
@@ -210,7 +205,7 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: New
     password::validate(&password_plain)?;
     let hash = password::hash(password_plain).await?;
     let (dept, branch) = (input.department_id, input.branch_id);
-    let actor = actor.cloned();
+    let actor = actor.clone();
     db.write(move |tx| {
         let mut names = tx.open_table(schema::USERS_BY_NAME).map_err(store_err)?;
         if names.get(username.as_str()).map_err(store_err)?.is_some() {
@@ -237,15 +232,13 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: New
             locked_until: None,
         };
         tx.open_table(schema::USERS).map_err(store_err)?.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
-        if let Some(a) = &actor {
-            let mut ch = Changes::default();
-            ch.set("username", &username);
-            ch.set("role", &role);
-            if !full_name.is_empty() {
-                ch.set("full_name", &full_name);
-            }
-            audit::record(tx, now_ms, a, "user.create", &format!("user:{id}"), ch.0)?;
+        let mut ch = Changes::default();
+        ch.set("username", &username);
+        ch.set("role", &role);
+        if !full_name.is_empty() {
+            ch.set("full_name", &full_name);
         }
+        audit::record(tx, now_ms, &actor, "user.create", &format!("user:{id}"), ch.0)?;
         Ok(id)
     })
     .await
@@ -253,9 +246,9 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: Option<&Actor>, input: New
 
 /// Creates a user. Returns the id and, when none was given, the generated
 /// password to show once.
-pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Actor, input: NewUser) -> Result<(u64, Option<String>), AppError> {
+pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Caller, input: NewUser) -> Result<(u64, Option<String>), AppError> {
     actor.require("users.manage")?;
-    if input.role.trim() == "owner" && !is_owner(actor) {
+    if input.role.trim() == "owner" && !actor.acts_as_owner() {
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
     }
     let (plain, generated) = match input.password.clone().filter(|p| !p.is_empty()) {
@@ -265,7 +258,7 @@ pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Actor, input
             (p.clone(), Some(p))
         }
     };
-    let id = insert_user(tenant.db()?, state.now_ms(), Some(actor), input, plain).await?;
+    let id = insert_user(tenant.db()?, state.now_ms(), actor, input, plain).await?;
     state.hub.publish(&tenant.slug, "users", "user.created", serde_json::json!({"id": id}), state.now());
     Ok((id, generated))
 }
@@ -284,27 +277,22 @@ pub struct UserPatch {
     pub language: Option<Option<String>>,
 }
 
-pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, patch: UserPatch) -> Result<AccountV1, AppError> {
+pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Caller, id: u64, patch: UserPatch) -> Result<AccountV1, AppError> {
     actor.require("users.manage")?;
-    if id == actor.id && (patch.active == Some(false) || patch.role.as_deref().is_some_and(|r| r != actor.role)) {
+    if id == actor.id() && (patch.active == Some(false) || patch.role.as_deref().is_some_and(|r| Some(r) != actor.role())) {
         return Err(AppError::new(ErrorKind::Conflict).with_message("error.cannot_change_self"));
     }
-    if patch.role.as_deref().is_some_and(|r| r.trim() == "owner") && !is_owner(actor) {
+    if patch.role.as_deref().is_some_and(|r| r.trim() == "owner") && !actor.acts_as_owner() {
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
     }
     apply_user_patch(state, tenant, actor, id, patch, None).await
-}
-
-/// Only an owner makes or changes owners (the system may too).
-fn is_owner(actor: &Actor) -> bool {
-    actor.permissions.is_none() || actor.role == "owner"
 }
 
 /// Changes a user's own profile: name, phone, language, password.
 pub async fn update_profile(
     state: &AppState,
     tenant: &Tenant,
-    user: &CurrentUser,
+    user: &Principal,
     patch: UserPatch,
     current_password: Option<String>,
 ) -> Result<AccountV1, AppError> {
@@ -317,7 +305,7 @@ pub async fn update_profile(
             return Err(AppError::invalid("current_password", "validation.current_password"));
         }
     }
-    apply_user_patch(state, tenant, &Actor::from(user), user.id, patch, Some(user.sid.clone())).await
+    apply_user_patch(state, tenant, &Caller::from(user), user.id, patch, Some(user.sid.clone())).await
 }
 
 /// Applies a change to a user. A new password ends every other session of
@@ -325,7 +313,7 @@ pub async fn update_profile(
 async fn apply_user_patch(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     id: u64,
     patch: UserPatch,
     keep_session: Option<String>,
@@ -349,7 +337,7 @@ async fn apply_user_patch(
     };
     let now = state.now_ms();
     let who = actor.clone();
-    let lang = crate::web::i18n::Lang::parse(&tenant.info().language).unwrap_or(crate::web::i18n::Lang::Uz);
+    let lang = crate::i18n::Lang::parse(&tenant.info().language).unwrap_or(crate::i18n::Lang::Uz);
     let (dept, branch, active) = (patch.department_id, patch.branch_id, patch.active);
     let (updated, role_changed, sent) = tenant
         .db()?
@@ -357,7 +345,7 @@ async fn apply_user_patch(
             let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
             let old = get_record::<AccountRecord>(&users, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
-            if old.role == "owner" && id != who.id && !is_owner(&who) {
+            if old.role == "owner" && id != who.id() && !who.acts_as_owner() {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
             }
             let mut u = old.clone();
@@ -412,7 +400,7 @@ async fn apply_user_patch(
             let role_changed = u.role != old.role;
             audit::record(tx, now, &who, "user.update", &format!("user:{id}"), ch.0)?;
             let sent = if role_changed {
-                crate::notify::plan(tx, now, who.id, lang, crate::notify::Notice::RoleChanged { user_id: id, role: &u.role })?
+                crate::notify::plan(tx, now, who.id(), lang, crate::notify::Notice::RoleChanged { user_id: id, role: &u.role })?
             } else {
                 Vec::new()
             };
@@ -447,7 +435,7 @@ fn name_taken<V>(rows: &[(u64, V)], name: &str, except: Option<u64>, name_of: im
     })
 }
 
-pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Actor, name: &str) -> Result<u64, AppError> {
+pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller, name: &str) -> Result<u64, AppError> {
     actor.require("departments.manage")?;
     let name = parse_required_name("name", name, 80)?;
     let now = state.now_ms();
@@ -474,7 +462,7 @@ pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Actor,
 pub async fn update_department(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     id: u64,
     name: Option<String>,
     active: Option<bool>,
@@ -580,7 +568,7 @@ pub struct BranchInput {
     pub active: Option<bool>,
 }
 
-pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Actor, input: BranchInput) -> Result<u64, AppError> {
+pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, input: BranchInput) -> Result<u64, AppError> {
     actor.require("branches.manage")?;
     let name = parse_required_name("name", input.name.as_deref().unwrap_or(""), 120)?;
     let address = parse_name("address", input.address.as_deref().unwrap_or(""), 300)?;
@@ -608,7 +596,7 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Actor, inp
         .await
 }
 
-pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, input: BranchInput) -> Result<BranchV1, AppError> {
+pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id: u64, input: BranchInput) -> Result<BranchV1, AppError> {
     actor.require("branches.manage")?;
     let name = input.name.as_deref().map(|n| parse_required_name("name", n, 120)).transpose()?;
     let address = input.address.as_deref().map(|a| parse_name("address", a, 300)).transpose()?;

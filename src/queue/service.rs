@@ -1,15 +1,16 @@
 //! Queue setup: services offered at branches, and operators at windows.
 
 use crate::app::AppState;
-use crate::audit::{self, Actor, Changes};
+use crate::audit::{self, Changes};
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 use crate::store::schema::{
     self, AccountRecord, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, QueueSettingsRecord, QueueSettingsV1, SERVICES,
     ServiceRecord, ServiceV1,
 };
 use crate::store::{Db, all_records, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use crate::web::i18n::Lang;
 use redb::{ReadableTable, WriteTransaction};
 
 pub const NAME_MAX: usize = 80;
@@ -101,7 +102,7 @@ pub struct ServiceInput {
     pub active: Option<bool>,
 }
 
-pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Actor, input: ServiceInput) -> Result<(u64, ServiceV1), AppError> {
+pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, input: ServiceInput) -> Result<(u64, ServiceV1), AppError> {
     actor.require("queue.manage")?;
     let names = input.names.ok_or_else(|| AppError::invalid("name", "validation.required"))?.validated()?;
     let minutes_v = minutes("minutes", input.minutes.ok_or_else(|| AppError::invalid("minutes", "validation.required"))?, 1)?;
@@ -139,7 +140,13 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Actor, in
         .await
 }
 
-pub async fn update_service(state: &AppState, tenant: &Tenant, actor: &Actor, id: u64, input: ServiceInput) -> Result<ServiceV1, AppError> {
+pub async fn update_service(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Caller,
+    id: u64,
+    input: ServiceInput,
+) -> Result<ServiceV1, AppError> {
     actor.require("queue.manage")?;
     let names = input.names.map(Names::validated).transpose()?;
     let minutes_v = input.minutes.map(|m| minutes("minutes", m, 1)).transpose()?;
@@ -211,7 +218,7 @@ pub fn list_operators(db: &Db) -> Result<Vec<(u64, OperatorV1)>, AppError> {
 pub async fn set_operator(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     user_id: u64,
     branch_id: u64,
     window: u16,
@@ -288,7 +295,7 @@ fn refuse_if_busy(tx: &WriteTransaction, branch_id: u64, user_id: u64) -> Result
 
 /// Takes an operator off their window. Refused while they have a customer
 /// called or at the window, so nobody is left without an operator.
-pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Actor, user_id: u64) -> Result<(), AppError> {
+pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Caller, user_id: u64) -> Result<(), AppError> {
     actor.require("queue.manage")?;
     let now = state.now_ms();
     let who = actor.clone();
@@ -329,7 +336,7 @@ pub fn settings(db: &Db) -> Result<QueueSettingsV1, AppError> {
 }
 
 /// Changes the queue rules (queue managers), with an audit entry.
-pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Actor, max_recalls: u8) -> Result<QueueSettingsV1, AppError> {
+pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Caller, max_recalls: u8) -> Result<QueueSettingsV1, AppError> {
     actor.require("queue.manage")?;
     if max_recalls > RECALLS_LIMIT {
         return Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", RECALLS_LIMIT));

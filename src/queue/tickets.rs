@@ -3,7 +3,7 @@
 
 use super::service::get_service;
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
@@ -228,9 +228,9 @@ pub fn operators_serving(
 /// Takes a ticket. Kiosk and online tickets are public (the company must be
 /// open for business); walk-in tickets are entered by staff, who alone may
 /// give VIP priority.
-pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, branch_id: u64, input: NewTicket) -> Result<Issued, AppError> {
+pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u64, input: NewTicket) -> Result<Issued, AppError> {
     let source = parse_source(&input.source).ok_or_else(|| AppError::invalid("source", "validation.ticket_source"))?;
-    let is_staff = staff.is_some_and(|a| a.can("queue.operate") || a.can("queue.manage"));
+    let is_staff = who.can("queue.operate") || who.can("queue.manage");
     match source {
         TicketSource::Bot => return Err(AppError::invalid("source", "validation.ticket_source")),
         TicketSource::WalkIn if !is_staff => return Err(AppError::new(ErrorKind::Forbidden)),
@@ -333,7 +333,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, staff: Option<&Actor>, bra
         .await?;
     state.hub.publish(
         &tenant.slug,
-        &format!("queue:branch:{branch_id}"),
+        &branch_topic(branch_id),
         "ticket.issued",
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
@@ -477,31 +477,19 @@ pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, 
     Ok((ahead, quote(ahead, secs, ops)))
 }
 
-/// Who cancels a ticket: the customer (by the tracking token) or staff.
-pub enum Canceller<'a> {
-    Customer(&'a str),
-    Staff(&'a Actor),
-}
-
-/// Cancels a ticket before it is served. Customers may cancel while
-/// booked or waiting; staff also a called ticket.
-pub async fn cancel(state: &AppState, tenant: &Tenant, who: Canceller<'_>, ticket_id: Option<u64>) -> Result<(u64, TicketV1), AppError> {
+/// Cancels a ticket before it is served: the customer holding its tracking
+/// token (`Caller::Customer`, `ticket_id` unused) while it is booked or
+/// waiting; staff (`queue.operate` or `queue.manage`) by id, also once called.
+pub async fn cancel(state: &AppState, tenant: &Tenant, who: &Caller, ticket_id: Option<u64>) -> Result<(u64, TicketV1), AppError> {
     let now = state.now_ms();
     let (token, staff) = match who {
-        Canceller::Customer(t) => (Some(t.to_string()), false),
-        Canceller::Staff(a) => {
-            if !(a.can("queue.operate") || a.can("queue.manage")) {
-                return Err(ErrorKind::Forbidden.into());
-            }
-            (None, true)
-        }
+        Caller::Customer(t) => (Some(t.clone()), false),
+        _ if who.can("queue.operate") || who.can("queue.manage") => (None, true),
+        _ => return Err(ErrorKind::Forbidden.into()),
     };
     // An operator (without queue.manage) cancels only at their own branch,
     // and a called ticket only at their own window.
-    let operator_only = match who {
-        Canceller::Staff(a) if !a.can("queue.manage") => Some(a.id),
-        _ => None,
-    };
+    let operator_only = (staff && !who.can("queue.manage")).then(|| who.id());
     let (id, t) = tenant
         .db()?
         .write(move |tx| {
@@ -566,7 +554,7 @@ pub(crate) fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1,
     let data = serde_json::json!({
         "id": id, "number": t.number, "window": t.window, "status": status_code(t.status), "service_id": t.service_id,
     });
-    state.hub.publish(&tenant.slug, &format!("queue:branch:{}", t.branch_id), kind, data.clone(), state.now());
+    state.hub.publish(&tenant.slug, &branch_topic(t.branch_id), kind, data.clone(), state.now());
     state.hub.publish(&tenant.slug, &format!("ticket:{}", t.token), kind, data, state.now());
 }
 
@@ -641,4 +629,43 @@ pub fn qr_svg(url: &str) -> Result<String, AppError> {
     let code =
         qrcode::QrCode::new(url.as_bytes()).map_err(|_| AppError::invalid("url", "validation.text_too_long").with_arg("max", 500))?;
     Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
+}
+
+/// The topic a branch's queue events go to.
+pub fn branch_topic(branch_id: u64) -> String {
+    format!("queue:branch:{branch_id}")
+}
+
+/// The company and the ticket behind a public token.
+pub fn resolve_public(state: &AppState, public: &str) -> Result<(Tenant, u64, TicketV1), AppError> {
+    let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
+    let (slug, token) = split_public_token(public).ok_or_else(not_found)?;
+    let tenant = state.tenants.resolve(slug).map_err(|_| not_found())?;
+    let (id, t) = by_token(tenant.db()?, token)?.ok_or_else(not_found)?;
+    Ok((tenant, id, t))
+}
+
+/// How many calls the display board shows.
+pub const BOARD_ROWS: usize = 7;
+
+/// The day's latest calls, newest first: tickets called to a window and
+/// still called, being served or served. A no-show, a cancelled or a
+/// transferred ticket leaves the board (a transfer is called again).
+pub fn board_calls(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    let tx = db.read()?;
+    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let all = tx.open_table(TICKETS).map_err(store_err)?;
+    let mut out = Vec::new();
+    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().2;
+        if let Some(t) = get_record::<TicketRecord>(&all, id)?
+            && matches!(t.status, TicketStatus::Called | TicketStatus::Serving | TicketStatus::Done)
+            && t.window.is_some()
+        {
+            out.push((id, t));
+        }
+    }
+    out.sort_by_key(|(id, t)| std::cmp::Reverse((t.called_at.unwrap_or(0), *id)));
+    out.truncate(BOARD_ROWS);
+    Ok(out)
 }

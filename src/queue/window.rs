@@ -3,15 +3,16 @@
 
 use super::tickets::{announce, learn_service_time, local_day, put_ticket, status_code, ticket_event};
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::{Lang, tf};
 use crate::store::schema::{
     OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventRecord, OperatorEventV1, OperatorRecord, OperatorStateRecord, OperatorStateV1,
-    OperatorV1, ServiceRecord, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketPriority, TicketRecord, TicketStatus, TicketV1,
+    OperatorV1, ServiceRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketEventRecord, TicketPriority,
+    TicketRecord, TicketStatus, TicketV1,
 };
-use crate::store::{enc, get_record, next_id, store_err};
+use crate::store::{Db, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use crate::web::i18n::{Lang, tf};
 use redb::{ReadableTable, WriteTransaction};
 
 /// Minutes of waiting a priority is worth: a VIP jumps 20 minutes ahead,
@@ -30,9 +31,9 @@ pub fn priority_bonus(p: TicketPriority) -> i64 {
 pub fn reason_text(lang: Lang, reason: &str) -> String {
     if let Some(p) = reason.strip_prefix("priority:") {
         let label = match p {
-            "vip" => crate::web::i18n::t(lang, "queue.priority.vip"),
-            "disabled" => crate::web::i18n::t(lang, "queue.priority.disabled"),
-            _ => crate::web::i18n::t(lang, "queue.priority.elderly"),
+            "vip" => crate::i18n::t(lang, "queue.priority.vip"),
+            "disabled" => crate::i18n::t(lang, "queue.priority.disabled"),
+            _ => crate::i18n::t(lang, "queue.priority.elderly"),
         };
         return tf(lang, "queue.reason.priority", &[("priority", label)]);
     }
@@ -42,14 +43,14 @@ pub fn reason_text(lang: Lang, reason: &str) -> String {
     if let Some(m) = reason.strip_prefix("waited:") {
         return tf(lang, "queue.reason.waited", &[("minutes", m)]);
     }
-    crate::web::i18n::t(lang, "queue.reason.chosen").to_string()
+    crate::i18n::t(lang, "queue.reason.chosen").to_string()
 }
 
 /// Everything at a window needs the operator's permission; the window is
 /// the actor's own.
-fn operating(actor: &Actor) -> Result<u64, AppError> {
+fn operating(actor: &Caller) -> Result<u64, AppError> {
     actor.require("queue.operate")?;
-    Ok(actor.id)
+    Ok(actor.id())
 }
 
 fn operator(tx: &WriteTransaction, user_id: u64) -> Result<OperatorV1, AppError> {
@@ -115,7 +116,7 @@ pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &j
 }
 
 /// Calls the next customer to this operator's window; `None` when nobody waits.
-pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Actor) -> Result<Option<(u64, TicketV1, String)>, AppError> {
+pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Caller) -> Result<Option<(u64, TicketV1, String)>, AppError> {
     let user_id = operating(actor)?;
     let now = state.now_ms();
     let tz = tenant.timezone();
@@ -163,7 +164,7 @@ pub enum Act {
     Finish,
 }
 
-pub async fn act(state: &AppState, tenant: &Tenant, actor: &Actor, ticket_id: u64, what: Act) -> Result<TicketV1, AppError> {
+pub async fn act(state: &AppState, tenant: &Tenant, actor: &Caller, ticket_id: u64, what: Act) -> Result<TicketV1, AppError> {
     let user_id = operating(actor)?;
     let now = state.now_ms();
     let t = tenant
@@ -224,7 +225,7 @@ pub async fn act(state: &AppState, tenant: &Tenant, actor: &Actor, ticket_id: u6
 pub async fn set_break(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     on: bool,
     reason: Option<String>,
 ) -> Result<OperatorStateV1, AppError> {
@@ -263,7 +264,7 @@ pub async fn set_break(
 }
 
 /// Calls one chosen waiting ticket at the operator's branch (any service there).
-pub async fn call_ticket(state: &AppState, tenant: &Tenant, actor: &Actor, ticket_id: u64) -> Result<TicketV1, AppError> {
+pub async fn call_ticket(state: &AppState, tenant: &Tenant, actor: &Caller, ticket_id: u64) -> Result<TicketV1, AppError> {
     let user_id = operating(actor)?;
     let now = state.now_ms();
     let (day, _, _) = local_day(now, &tenant.timezone());
@@ -304,7 +305,7 @@ pub async fn call_ticket(state: &AppState, tenant: &Tenant, actor: &Actor, ticke
 pub async fn transfer(
     state: &AppState,
     tenant: &Tenant,
-    actor: &Actor,
+    actor: &Caller,
     ticket_id: u64,
     service_id: u64,
 ) -> Result<(u64, TicketV1), AppError> {
@@ -362,4 +363,70 @@ pub async fn transfer(
     announce(state, tenant, ticket_id, &old, "ticket.changed");
     announce(state, tenant, new_id, &new, "ticket.changed");
     Ok((new_id, new))
+}
+
+// ---------- what the operator's page shows ----------
+
+/// An operator's break state, if they ever had one.
+pub fn operator_state(db: &Db, user_id: u64) -> Result<Option<OperatorStateV1>, AppError> {
+    let tx = db.read()?;
+    get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE).map_err(store_err)?, user_id)
+}
+
+/// The ticket an operator has called or is serving today at their branch,
+/// with why it was called (the stored reason code of its last call).
+pub fn current_ticket(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Option<(u64, TicketV1, Option<String>)>, AppError> {
+    let tx = db.read()?;
+    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let mut found = None;
+    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().2;
+        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+            && t.operator_id == Some(user_id)
+            && matches!(t.status, TicketStatus::Called | TicketStatus::Serving)
+        {
+            found = Some((id, t));
+            break;
+        }
+    }
+    let Some((id, t)) = found else { return Ok(None) };
+    let events = tx.open_table(TICKET_EVENTS).map_err(store_err)?;
+    let mut reason = None;
+    for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
+        let ev = dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?;
+        if ev.kind == "called" {
+            reason = ev.reason;
+        }
+    }
+    Ok(Some((id, t, reason)))
+}
+
+/// What an operator did today at a branch: customers served to the end,
+/// and the mean time from start to finish in seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Today {
+    pub served: usize,
+    pub mean_secs: Option<i64>,
+}
+
+pub fn today_of_operator(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Today, AppError> {
+    let tx = db.read()?;
+    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let (mut served, mut timed, mut total) = (0usize, 0i64, 0i64);
+    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
+        let id = row.map_err(store_err)?.0.value().2;
+        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+            && t.operator_id == Some(user_id)
+            && t.status == TicketStatus::Done
+        {
+            served += 1;
+            if let (Some(s), Some(f)) = (t.started_at, t.finished_at) {
+                timed += 1;
+                total += (f - s).max(0);
+            }
+        }
+    }
+    Ok(Today { served, mean_secs: (timed > 0).then(|| total / timed / 1000) })
 }

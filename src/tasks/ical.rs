@@ -2,19 +2,14 @@
 //! phone calendars subscribe to: the tasks a user was given or gave, by
 //! deadline.
 
-use super::service::{self, Filter, Who};
+use super::service::{self, Filter};
 use super::status_label;
 use crate::app::AppState;
+use crate::auth::{Caller, Principal};
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 use crate::store::schema::{TaskStatus, TaskV1};
 use crate::tenancy::Tenant;
-use crate::web::extract::CurrentUser;
-use crate::web::i18n::Lang;
-use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 fn scope(tenant: &str, user_id: u64) -> String {
     format!("ical:{tenant}:{user_id}")
@@ -26,21 +21,9 @@ pub fn feed_path(state: &AppState, tenant: &Tenant, user_id: u64) -> String {
     format!("/c/{}/calendar/{user_id}-{token}.ics", tenant.slug)
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedOut {
-    /// Path of the personal iCalendar feed; keep it secret.
-    pub path: String,
-}
-
-/// The caller's personal calendar feed URL.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/me/calendar-feed", tag = "tasks", params(("slug" = String, Path)),
-    responses((status = 200, body = FeedOut)), security(("bearer" = [])))]
-pub async fn my_feed(State(state): State<AppState>, user: CurrentUser) -> axum::Json<FeedOut> {
-    axum::Json(FeedOut { path: feed_path(&state, &user.tenant, user.id) })
-}
-
-/// `GET /c/<slug>/calendar/<id>-<token>.ics`
-pub async fn feed(State(state): State<AppState>, tenant: Tenant, Path((_, file)): Path<(String, String)>) -> Result<Response, AppError> {
+/// The feed behind `/c/<slug>/calendar/<file>`: `file` is `<id>-<token>.ics`;
+/// a wrong token, an unknown or switched-off user is "not found".
+pub fn feed(state: &AppState, tenant: &Tenant, file: &str) -> Result<String, AppError> {
     let not_found = || AppError::new(ErrorKind::NotFound);
     let stem = file.strip_suffix(".ics").ok_or_else(not_found)?;
     let (id, token) = stem.split_once('-').ok_or_else(not_found)?;
@@ -49,13 +32,12 @@ pub async fn feed(State(state): State<AppState>, tenant: Tenant, Path((_, file))
         return Err(not_found());
     }
     let db = tenant.db()?;
-    let account = crate::org::service::get_user(db, user_id).map_err(|_| not_found())?;
-    if !account.active {
-        return Err(not_found());
-    }
-    let lang = account.language.as_deref().and_then(Lang::parse).or_else(|| Lang::parse(&tenant.info().language)).unwrap_or(Lang::Uz);
-    let who =
-        Who { id: user_id, name: account.full_name.clone(), department_id: account.department_id, permissions: Some(Default::default()) };
+    // The feed reads as its owner would, as they are now: a switched-off
+    // account (or a closed company) has no feed.
+    let company_lang = Lang::parse(&tenant.info().language).unwrap_or(Lang::Uz);
+    let user = Principal::load(tenant, user_id, String::new(), company_lang).map_err(|_| not_found())?;
+    let lang = user.lang;
+    let who = Caller::from(&user);
     let mut tasks = Vec::new();
     for filter in [Filter { assignee_id: Some(user_id), ..Filter::default() }, Filter { creator_id: Some(user_id), ..Filter::default() }] {
         let (items, _) = service::list(db, &who, &filter, None, 500)?;
@@ -63,8 +45,7 @@ pub async fn feed(State(state): State<AppState>, tenant: Tenant, Path((_, file))
     }
     tasks.sort_by_key(|(id, _)| *id);
     tasks.dedup_by_key(|(id, _)| *id);
-    let body = render(&tenant.slug, &tenant.info().name, lang, state.now_ms(), &tasks);
-    Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")], body).into_response())
+    Ok(render(&tenant.slug, &tenant.info().name, lang, state.now_ms(), &tasks))
 }
 
 fn stamp(ms: i64) -> String {

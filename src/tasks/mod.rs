@@ -1,12 +1,10 @@
 //! Tasks: assignment, approval, review, points, history and the overdue job.
 
-pub mod api;
 pub mod ical;
-pub mod pages;
 pub mod service;
 
+use crate::i18n::{Lang, t};
 use crate::store::schema::TaskStatus;
-use crate::web::i18n::{Lang, t};
 
 pub const STATUSES: [TaskStatus; 9] = [
     TaskStatus::AwaitingApproval,

@@ -4,7 +4,9 @@
 
 use super::{is_final, status_code};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
     self, AccountRecord, CATEGORIES, CategoryRecord, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
@@ -12,78 +14,182 @@ use crate::store::schema::{
 };
 use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use crate::web::extract::CurrentUser;
-use crate::web::i18n::Lang;
 use redb::{ReadableTable, WriteTransaction};
-use std::collections::HashSet;
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 5000;
 pub const COMMENT_MAX: usize = 2000;
 pub const POINTS_MAX: u32 = 1000;
 
-/// Who acts on tasks: a company user with their permissions and department,
-/// or the system (the overdue job).
-#[derive(Debug, Clone)]
-pub struct Who {
-    pub id: u64,
-    pub name: String,
-    pub department_id: Option<u64>,
-    /// `None`: the system, which may do anything.
-    pub permissions: Option<HashSet<String>>,
-}
-
-impl Who {
-    pub fn system() -> Who {
-        Who { id: 0, name: "system".into(), department_id: None, permissions: None }
-    }
-
-    pub fn can(&self, perm: &str) -> bool {
-        self.permissions.as_ref().is_none_or(|p| p.contains(perm))
-    }
-
+/// What a caller may do with a task: the task rules as questions about a
+/// caller. Pages and the bot ask them; they never re-derive them.
+impl Caller {
     fn same_department(&self, dept: Option<u64>) -> bool {
-        self.department_id.is_some() && self.department_id == dept
+        let mine = self.department_id();
+        mine.is_some() && mine == dept
     }
 
     /// May see the task: everything with `tasks.view_all`, the department's
     /// tasks with `tasks.view_department`, and always one's own.
-    pub fn can_see(&self, t: &TaskV1) -> bool {
+    pub fn can_see_task(&self, t: &TaskV1) -> bool {
         self.can("tasks.view_all")
-            || t.creator_id == self.id
-            || t.assignee_id == self.id
+            || t.creator_id == self.id()
+            || t.assignee_id == self.id()
             || (self.can("tasks.view_department") && self.same_department(t.department_id))
     }
 
     /// May edit, reassign or delete it: its creator, a director, or a
     /// manager of its department.
-    pub fn can_manage(&self, t: &TaskV1) -> bool {
-        t.creator_id == self.id
+    pub fn can_manage_task(&self, t: &TaskV1) -> bool {
+        t.creator_id == self.id()
             || (self.can("tasks.view_all") && self.can("tasks.assign_any"))
             || (self.can("tasks.create") && self.can("tasks.view_department") && self.same_department(t.department_id))
     }
 
     /// May accept, send back or reject submitted work.
-    pub fn can_review(&self, t: &TaskV1) -> bool {
-        t.creator_id == self.id
+    pub fn can_review_task(&self, t: &TaskV1) -> bool {
+        t.creator_id == self.id()
             || (self.can("tasks.review") && (self.can("tasks.view_all") || self.same_department(t.department_id)))
             || (self.can("tasks.approve") && self.can("tasks.view_all"))
     }
 }
 
-impl From<&CurrentUser> for Who {
-    fn from(u: &CurrentUser) -> Who {
-        Who {
-            id: u.id,
-            name: u.display_name().to_string(),
-            department_id: u.account.department_id,
-            permissions: Some(u.permissions.clone()),
+/// A move a caller can make on a task. [`allowed_moves`] is the one table of
+/// who may make which move when; every command below refuses exactly what
+/// it leaves out, and pages, the API and the bot show exactly what it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// The assignee starts work (`in_progress`).
+    Start,
+    /// The assignee hands the work in (`pending_review`).
+    Submit,
+    /// A reviewer accepts the work (`completed`).
+    Complete,
+    /// A reviewer sends it back (`redo`).
+    Redo,
+    /// A reviewer rejects the task (`rejected`).
+    Reject,
+    /// A director approves a task assigned across departments.
+    Approve,
+    /// A director declines it.
+    Decline,
+    /// A requested deadline is accepted.
+    ApproveDeadline,
+    /// A requested deadline is refused.
+    DeclineDeadline,
+    /// A new deadline, set at once.
+    SetDeadline,
+    /// A new deadline, asked for (someone else decides).
+    RequestDeadline,
+    /// Title, description, points, assignee, category, deadline.
+    Edit,
+    Delete,
+}
+
+impl Move {
+    pub const ALL: [Move; 13] = [
+        Move::Start,
+        Move::Submit,
+        Move::Complete,
+        Move::Redo,
+        Move::Reject,
+        Move::Approve,
+        Move::Decline,
+        Move::ApproveDeadline,
+        Move::DeclineDeadline,
+        Move::SetDeadline,
+        Move::RequestDeadline,
+        Move::Edit,
+        Move::Delete,
+    ];
+
+    /// The stable name API clients and bot buttons use.
+    pub fn code(self) -> &'static str {
+        match self {
+            Move::Start => "start",
+            Move::Submit => "submit",
+            Move::Complete => "complete",
+            Move::Redo => "redo",
+            Move::Reject => "reject",
+            Move::Approve => "approve",
+            Move::Decline => "decline",
+            Move::ApproveDeadline => "approve_deadline",
+            Move::DeclineDeadline => "decline_deadline",
+            Move::SetDeadline => "set_deadline",
+            Move::RequestDeadline => "request_deadline",
+            Move::Edit => "edit",
+            Move::Delete => "delete",
+        }
+    }
+
+    /// The move that takes a task to `to` through [`change_status`].
+    pub fn to_status(to: TaskStatus) -> Option<Move> {
+        match to {
+            TaskStatus::InProgress => Some(Move::Start),
+            TaskStatus::PendingReview => Some(Move::Submit),
+            TaskStatus::Completed => Some(Move::Complete),
+            TaskStatus::Redo => Some(Move::Redo),
+            TaskStatus::Rejected => Some(Move::Reject),
+            _ => None,
         }
     }
 }
 
+/// The moves `who` may make on `task` now; nothing for a task they cannot see.
+///
+/// * the assignee starts a new, sent-back or late (not started) task, and
+///   hands in one in progress (or late while in progress);
+/// * a reviewer ([`Caller::can_review_task`]) completes or sends back
+///   handed-in work, and rejects any open task;
+/// * a director (`tasks.approve`) approves or declines a task assigned
+///   across departments, and decides any deadline;
+/// * whoever manages the task ([`Caller::can_manage_task`]) edits it while
+///   it is open, sets its deadline unless it is late (then they ask a
+///   director), decides a requested deadline unless the task is late, and
+///   deletes it before work starts (those who see every task, at any time);
+/// * the assignee asks for a later deadline on an open task.
+pub fn allowed_moves(who: &Caller, task: &TaskV1) -> Vec<Move> {
+    use TaskStatus::*;
+    if !who.can_see_task(task) {
+        return Vec::new();
+    }
+    let s = task.status;
+    let mine = task.assignee_id == who.id();
+    let working = task.working_since.is_some();
+    let review = who.can_review_task(task);
+    let manage = who.can_manage_task(task);
+    let director = who.can("tasks.approve");
+    let open = !is_final(s) && s != AwaitingApproval;
+    let may_deadline = open && (mine || manage || director);
+    let sets_deadline = director || (manage && s != Overdue);
+    let rows = [
+        (Move::Start, mine && (matches!(s, New | Redo) || (s == Overdue && !working))),
+        (Move::Submit, mine && (s == InProgress || (s == Overdue && working))),
+        (Move::Complete, review && s == PendingReview),
+        (Move::Redo, review && s == PendingReview),
+        (Move::Reject, review && matches!(s, New | InProgress | PendingReview | Redo | Overdue)),
+        (Move::Approve, director && s == AwaitingApproval),
+        (Move::Decline, director && s == AwaitingApproval),
+        (Move::ApproveDeadline, open && task.deadline_request.is_some() && (director || (s != Overdue && manage))),
+        (Move::DeclineDeadline, open && task.deadline_request.is_some() && (director || (s != Overdue && manage))),
+        (Move::SetDeadline, may_deadline && sets_deadline),
+        (Move::RequestDeadline, may_deadline && !sets_deadline),
+        (Move::Edit, manage && !is_final(s)),
+        (Move::Delete, manage && (matches!(s, New | AwaitingApproval | Declined) || who.can("tasks.view_all"))),
+    ];
+    rows.into_iter().filter(|(_, ok)| *ok).map(|(m, _)| m).collect()
+}
+
+fn may(who: &Caller, task: &TaskV1, m: Move) -> bool {
+    allowed_moves(who, task).contains(&m)
+}
+
 fn not_found() -> AppError {
     AppError::new(ErrorKind::NotFound).with_message("error.task_not_found")
+}
+
+fn closed() -> AppError {
+    AppError::new(ErrorKind::Conflict).with_message("error.task_closed")
 }
 
 fn forbidden_move() -> AppError {
@@ -192,12 +298,12 @@ struct Line {
     comment: Option<String>,
 }
 
-fn history(tx: &WriteTransaction, now: i64, who: &Who, task_id: u64, line: Line) -> Result<(), AppError> {
+fn history(tx: &WriteTransaction, now: i64, who: &Caller, task_id: u64, line: Line) -> Result<(), AppError> {
     let id = next_id(tx, "task_event")?;
     let ev = TaskEventV1 {
         at: now,
-        actor_id: who.id,
-        actor_name: who.name.clone(),
+        actor_id: who.id(),
+        actor_name: who.name(),
         kind: line.kind.to_string(),
         field: line.field.map(str::to_string),
         from: line.from,
@@ -257,7 +363,7 @@ pub struct NewTask {
     pub category_id: Option<u64>,
 }
 
-pub async fn create(state: &AppState, tenant: &Tenant, who: &Who, input: NewTask) -> Result<(u64, TaskV1), AppError> {
+pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewTask) -> Result<(u64, TaskV1), AppError> {
     if !who.can("tasks.create") {
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_create"));
     }
@@ -279,12 +385,12 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Who, input: NewTask
         .write(move |tx| {
             let assignee = active_user(tx, assignee_id)?;
             check_category(tx, category_id)?;
-            let inside = who2.can("tasks.assign_any") || assignee_id == who2.id || who2.same_department(assignee.department_id);
+            let inside = who2.can("tasks.assign_any") || assignee_id == who2.id() || who2.same_department(assignee.department_id);
             let status = if inside { TaskStatus::New } else { TaskStatus::AwaitingApproval };
             let task = TaskV1 {
                 title: title.clone(),
                 description: description.clone(),
-                creator_id: who2.id,
+                creator_id: who2.id(),
                 assignee_id,
                 department_id: assignee.department_id,
                 category_id,
@@ -307,7 +413,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Who, input: NewTask
             history(tx, now, &who2, id, Line { kind: "created", to: Some(status_code(status).into()), ..Line::default() })?;
             let notice =
                 if inside { Notice::Assigned { task_id: id, task: &task } } else { Notice::ApprovalNeeded { task_id: id, task: &task } };
-            let sent = notify::plan(tx, now, who2.id, lang, notice)?;
+            let sent = notify::plan(tx, now, who2.id(), lang, notice)?;
             Ok((id, task, sent))
         })
         .await?;
@@ -324,10 +430,10 @@ fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
 
 // ---------- read ----------
 
-pub fn get(db: &Db, who: &Who, id: u64) -> Result<TaskV1, AppError> {
+pub fn get(db: &Db, who: &Caller, id: u64) -> Result<TaskV1, AppError> {
     let tx = db.read()?;
     let t = get_record::<TaskRecord>(&tx.open_table(TASKS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
-    if !who.can_see(&t) {
+    if !who.can_see_task(&t) {
         // Not a 403: whether a task exists is itself not for everyone.
         return Err(not_found());
     }
@@ -385,7 +491,7 @@ pub type Page = (Vec<(u64, TaskV1)>, Option<u64>);
 /// Tasks the caller may see that match `filter`, newest first, `limit` at
 /// most, with ids below `cursor`. Returns the next cursor when there may be
 /// more.
-pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usize) -> Result<Page, AppError> {
+pub fn list(db: &Db, who: &Caller, filter: &Filter, cursor: Option<u64>, limit: usize) -> Result<Page, AppError> {
     let tx = db.read()?;
     let tasks = tx.open_table(TASKS).map_err(store_err)?;
     let upper = cursor.unwrap_or(u64::MAX);
@@ -408,9 +514,9 @@ pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usi
         } else {
             // Own tasks (given and received) and, for a manager, the
             // department's: newest first across the indexes, each once.
-            let mut sources = vec![by(TASKS_BY_ASSIGNEE, who.id)?.peekable(), by(TASKS_BY_CREATOR, who.id)?.peekable()];
+            let mut sources = vec![by(TASKS_BY_ASSIGNEE, who.id())?.peekable(), by(TASKS_BY_CREATOR, who.id())?.peekable()];
             if who.can("tasks.view_department")
-                && let Some(d) = who.department_id
+                && let Some(d) = who.department_id()
             {
                 sources.push(by(TASKS_BY_DEPARTMENT, d)?.peekable());
             }
@@ -422,7 +528,7 @@ pub fn list(db: &Db, who: &Who, filter: &Filter, cursor: Option<u64>, limit: usi
     for id in ids {
         let id = id?;
         let Some(t) = get_record::<TaskRecord>(&tasks, id)? else { continue };
-        if !who.can_see(&t) || !filter.matches(&t) {
+        if !who.can_see_task(&t) || !filter.matches(&t) {
             continue;
         }
         if out.len() == limit {
@@ -463,7 +569,7 @@ impl Iterator for MergeDesc {
 }
 
 /// Tasks the caller may see with a deadline in `[from, to]`, by deadline.
-pub fn calendar(db: &Db, who: &Who, from: i64, to: i64, limit: usize) -> Result<Vec<(u64, TaskV1)>, AppError> {
+pub fn calendar(db: &Db, who: &Caller, from: i64, to: i64, limit: usize) -> Result<Vec<(u64, TaskV1)>, AppError> {
     let tx = db.read()?;
     let tasks = tx.open_table(TASKS).map_err(store_err)?;
     let idx = tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?;
@@ -472,7 +578,7 @@ pub fn calendar(db: &Db, who: &Who, from: i64, to: i64, limit: usize) -> Result<
         let (k, _) = row.map_err(store_err)?;
         let id = k.value().1;
         if let Some(t) = get_record::<TaskRecord>(&tasks, id)?
-            && who.can_see(&t)
+            && who.can_see_task(&t)
         {
             out.push((id, t));
             if out.len() >= limit {
@@ -497,7 +603,7 @@ pub struct TaskPatch {
 
 /// Whether a deadline change needs a director's decision: the task is late
 /// and the one changing it is not a director.
-fn needs_approval(who: &Who, t: &TaskV1) -> bool {
+fn needs_approval(who: &Caller, t: &TaskV1) -> bool {
     t.status == TaskStatus::Overdue && !who.can("tasks.approve")
 }
 
@@ -513,7 +619,7 @@ fn apply_deadline(t: &mut TaskV1, deadline: i64, now: i64) {
     t.updated_at = now;
 }
 
-pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch: TaskPatch) -> Result<TaskV1, AppError> {
+pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, patch: TaskPatch) -> Result<TaskV1, AppError> {
     let title = patch.title.as_deref().map(|s| text("title", s, TITLE_MAX, true)).transpose()?;
     let description = patch.description.as_deref().map(|s| text("description", s, DESCRIPTION_MAX, false)).transpose()?;
     let deadline = patch.deadline.as_deref().map(|s| parse_time("deadline", s)).transpose()?;
@@ -528,14 +634,11 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
-            if !who2.can_see(&old) {
+            if !who2.can_see_task(&old) {
                 return Err(not_found());
             }
-            if !who2.can_manage(&old) {
-                return Err(forbidden_move());
-            }
-            if is_final(old.status) {
-                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
+            if !may(&who2, &old, Move::Edit) {
+                return Err(if who2.can_manage_task(&old) { closed() } else { forbidden_move() });
             }
             let mut t = old.clone();
             let mut lines = Vec::new();
@@ -578,7 +681,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch
                 && a != old.assignee_id
             {
                 let assignee = active_user(tx, a)?;
-                if !(who2.can("tasks.assign_any") || a == who2.id || who2.same_department(assignee.department_id)) {
+                if !(who2.can("tasks.assign_any") || a == who2.id() || who2.same_department(assignee.department_id)) {
                     return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_outside_department"));
                 }
                 lines.push(field("assignee_id", old.assignee_id.to_string(), a.to_string()));
@@ -592,7 +695,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch
                 && d != old.deadline
             {
                 if needs_approval(&who2, &old) {
-                    t.deadline_request = Some(DeadlineRequest { deadline: d, by: who2.id, at: now, comment: None });
+                    t.deadline_request = Some(DeadlineRequest { deadline: d, by: who2.id(), at: now, comment: None });
                     lines.push(Line {
                         kind: "extension_requested",
                         field: Some("deadline"),
@@ -616,12 +719,12 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Who, id: u64, patch
                 history(tx, now, &who2, id, l)?;
             }
             if reassigned {
-                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::Assigned { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::Assigned { task_id: id, task: &t })?);
             } else if deadline_moved {
-                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
             }
             if requested {
-                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::ExtensionRequested { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::ExtensionRequested { task_id: id, task: &t })?);
             }
             Ok((t, sent))
         })
@@ -634,17 +737,16 @@ fn ms_str(ms: i64) -> String {
     crate::clock::from_ms(ms).to_string()
 }
 
-pub async fn delete(state: &AppState, tenant: &Tenant, who: &Who, id: u64) -> Result<(), AppError> {
+pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) -> Result<(), AppError> {
     let who2 = who.clone();
     tenant
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
-            if !who2.can_see(&old) {
+            if !who2.can_see_task(&old) {
                 return Err(not_found());
             }
-            let started = !matches!(old.status, TaskStatus::New | TaskStatus::AwaitingApproval | TaskStatus::Declined);
-            if !who2.can_manage(&old) || (started && !who2.can("tasks.view_all")) {
+            if !may(&who2, &old, Move::Delete) {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_delete"));
             }
             next_id(tx, crate::search::TASK_REV)?;
@@ -689,7 +791,7 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Who, id: u64) -> Re
 pub async fn change_status(
     state: &AppState,
     tenant: &Tenant,
-    who: &Who,
+    who: &Caller,
     id: u64,
     to: TaskStatus,
     note: Option<String>,
@@ -704,33 +806,19 @@ pub async fn change_status(
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
-            if !who2.can_see(&old) {
+            if !who2.can_see_task(&old) {
                 return Err(not_found());
             }
             let from = old.status;
-            let working = old.working_since.is_some();
-            let (allowed_from, actor_ok) = match to {
-                TaskStatus::InProgress => (
-                    matches!(from, TaskStatus::New | TaskStatus::Redo) || (from == TaskStatus::Overdue && !working),
-                    old.assignee_id == who2.id,
-                ),
-                TaskStatus::PendingReview => {
-                    (from == TaskStatus::InProgress || (from == TaskStatus::Overdue && working), old.assignee_id == who2.id)
-                }
-                TaskStatus::Completed | TaskStatus::Redo => (from == TaskStatus::PendingReview, who2.can_review(&old)),
-                _ => (
-                    matches!(
-                        from,
-                        TaskStatus::New | TaskStatus::InProgress | TaskStatus::PendingReview | TaskStatus::Redo | TaskStatus::Overdue
-                    ),
-                    who2.can_review(&old),
-                ),
-            };
-            if !actor_ok {
-                return Err(forbidden_move());
-            }
-            if !allowed_from {
-                return Err(transition(from, to));
+            let mv = Move::to_status(to).ok_or_else(|| AppError::invalid("status", "validation.task_status"))?;
+            if !may(&who2, &old, mv) {
+                // The caller's part in this move decides the refusal: theirs
+                // to make but not now (409), or not theirs at all (403).
+                let party = match mv {
+                    Move::Start | Move::Submit => old.assignee_id == who2.id(),
+                    _ => who2.can_review_task(&old),
+                };
+                return Err(if party { transition(from, to) } else { forbidden_move() });
             }
             let mut t = old.clone();
             set_status(&mut t, to, now);
@@ -745,9 +833,9 @@ pub async fn change_status(
             }
             save(tx, id, Some(&old), &t)?;
             history(tx, now, &who2, id, status_line(from, to, note.clone()))?;
-            let mut sent = notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?;
+            let mut sent = notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?;
             if is_final(to) && all_done(tx, t.creator_id)? {
-                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::AllCompleted { creator_id: t.creator_id })?);
+                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::AllCompleted { creator_id: t.creator_id })?);
             }
             Ok((t, sent))
         })
@@ -773,15 +861,15 @@ fn all_done(tx: &WriteTransaction, creator: u64) -> Result<bool, AppError> {
 
 /// A director's yes: to a task assigned across departments (it becomes
 /// `new`), or to a requested deadline change.
-pub async fn approve(state: &AppState, tenant: &Tenant, who: &Who, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
+pub async fn approve(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
     decide(state, tenant, who, id, true, note).await
 }
 
-pub async fn decline(state: &AppState, tenant: &Tenant, who: &Who, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
+pub async fn decline(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, note: Option<String>) -> Result<TaskV1, AppError> {
     decide(state, tenant, who, id, false, note).await
 }
 
-async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool, note: Option<String>) -> Result<TaskV1, AppError> {
+async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: bool, note: Option<String>) -> Result<TaskV1, AppError> {
     let note = comment(note.as_deref(), false)?;
     let now = state.now_ms();
     let (who2, lang) = (who.clone(), company_lang(tenant));
@@ -789,16 +877,16 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
-            if !who2.can_see(&old) {
+            if !who2.can_see_task(&old) {
                 return Err(not_found());
             }
             if is_final(old.status) {
-                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
+                return Err(closed());
             }
             let mut t = old.clone();
             let mut sent = Vec::new();
             if old.status == TaskStatus::AwaitingApproval {
-                if !who2.can("tasks.approve") {
+                if !may(&who2, &old, if yes { Move::Approve } else { Move::Decline }) {
                     return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_needs_director"));
                 }
                 let to = if yes { TaskStatus::New } else { TaskStatus::Declined };
@@ -811,14 +899,13 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool
                     id,
                     Line { kind: if yes { "approved" } else { "declined" }, comment: note.clone(), ..status_line(old.status, to, None) },
                 )?;
-                sent.extend(notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?);
                 if yes {
-                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::Assigned { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::Assigned { task_id: id, task: &t })?);
                 }
             } else if let Some(req) = old.deadline_request.clone() {
                 // A late task's deadline is a director's call; otherwise its creator's too.
-                let may = who2.can("tasks.approve") || (old.status != TaskStatus::Overdue && who2.can_manage(&old));
-                if !may {
+                if !may(&who2, &old, if yes { Move::ApproveDeadline } else { Move::DeclineDeadline }) {
                     return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_needs_director"));
                 }
                 if yes {
@@ -843,9 +930,9 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool
                     },
                 )?;
                 if yes {
-                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
                 } else {
-                    sent.extend(notify::plan(tx, now, who2.id, lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?);
                 }
             } else {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_nothing_to_approve"));
@@ -861,7 +948,7 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Who, id: u64, yes: bool
 pub async fn extension(
     state: &AppState,
     tenant: &Tenant,
-    who: &Who,
+    who: &Caller,
     id: u64,
     deadline: &str,
     note: Option<String>,
@@ -877,17 +964,17 @@ pub async fn extension(
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
-            if !who2.can_see(&old) {
+            if !who2.can_see_task(&old) {
                 return Err(not_found());
             }
             if is_final(old.status) || old.status == TaskStatus::AwaitingApproval {
-                return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_closed"));
+                return Err(closed());
             }
-            if !(old.assignee_id == who2.id || who2.can_manage(&old) || who2.can("tasks.approve")) {
+            let direct = may(&who2, &old, Move::SetDeadline);
+            if !direct && !may(&who2, &old, Move::RequestDeadline) {
                 return Err(forbidden_move());
             }
             let mut t = old.clone();
-            let direct = who2.can("tasks.approve") || (who2.can_manage(&old) && !needs_approval(&who2, &old));
             let sent = if direct {
                 apply_deadline(&mut t, deadline, now);
                 save(tx, id, Some(&old), &t)?;
@@ -904,9 +991,9 @@ pub async fn extension(
                         comment: note.clone(),
                     },
                 )?;
-                notify::plan(tx, now, who2.id, lang, Notice::DeadlineChanged { task_id: id, task: &t })?
+                notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?
             } else {
-                t.deadline_request = Some(DeadlineRequest { deadline, by: who2.id, at: now, comment: note.clone() });
+                t.deadline_request = Some(DeadlineRequest { deadline, by: who2.id(), at: now, comment: note.clone() });
                 t.updated_at = now;
                 save(tx, id, Some(&old), &t)?;
                 history(
@@ -922,7 +1009,7 @@ pub async fn extension(
                         comment: note.clone(),
                     },
                 )?;
-                notify::plan(tx, now, who2.id, lang, Notice::ExtensionRequested { task_id: id, task: &t })?
+                notify::plan(tx, now, who2.id(), lang, Notice::ExtensionRequested { task_id: id, task: &t })?
             };
             Ok((t, sent))
         })
@@ -939,7 +1026,7 @@ pub async fn extension(
 pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     let now = state.now_ms();
     let lang = company_lang(tenant);
-    let system = Who::system();
+    let system = Caller::System;
     let (ids, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -984,13 +1071,7 @@ pub fn categories(db: &Db) -> Result<Vec<(u64, CategoryV1)>, AppError> {
     all_records::<CategoryRecord>(&tx.open_table(CATEGORIES).map_err(store_err)?)
 }
 
-pub async fn create_category(
-    state: &AppState,
-    tenant: &Tenant,
-    actor: &crate::audit::Actor,
-    name: &str,
-    color: &str,
-) -> Result<u64, AppError> {
+pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, name: &str, color: &str) -> Result<u64, AppError> {
     if !(actor.can("tasks.assign_any") || actor.can("company.setup")) {
         return Err(ErrorKind::Forbidden.into());
     }
@@ -1022,7 +1103,7 @@ pub async fn create_category(
 pub async fn update_category(
     state: &AppState,
     tenant: &Tenant,
-    actor: &crate::audit::Actor,
+    actor: &Caller,
     id: u64,
     name: Option<String>,
     color: Option<String>,

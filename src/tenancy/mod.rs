@@ -4,8 +4,6 @@
 //! Invariant: a request is resolved to one [`Tenant`] before any company data
 //! is read, and a tenant's handlers only ever see that tenant's [`Db`].
 
-pub mod api;
-pub mod pages;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};

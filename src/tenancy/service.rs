@@ -3,13 +3,14 @@
 
 use super::{Slug, Tenant, tenant_dir};
 use crate::app::AppState;
-use crate::audit::{self, Actor, Changes};
+use crate::audit::{self, Changes};
+use crate::auth::Caller;
 use crate::auth::password;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 use crate::org::service::{NewUser, insert_user, parse_username};
 use crate::store::schema::{self, AccountRecord, AccountV1, CompanyRecord, CompanyStatus, CompanyV1};
 use crate::store::{Db, enc, next_id, store_err};
-use crate::web::i18n::Lang;
 use redb::ReadableTable;
 
 pub const DEFAULT_TIMEZONE: &str = "Asia/Tashkent";
@@ -60,9 +61,19 @@ fn parse_lang(s: &str) -> Result<String, AppError> {
         .ok_or_else(|| AppError::invalid("language", "validation.language"))
 }
 
+/// Companies are made and changed from the platform console (or by Idora
+/// itself: the demo); no company user may, whatever their role.
+fn require_platform(actor: &Caller) -> Result<(), AppError> {
+    match actor {
+        Caller::Platform { .. } | Caller::System => Ok(()),
+        _ => Err(ErrorKind::Forbidden.into()),
+    }
+}
+
 /// Creates a company: its database file with the first admin, then the
 /// platform record. A new company starts inactive.
-pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) -> Result<CreatedCompany, AppError> {
+pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany) -> Result<CreatedCompany, AppError> {
+    require_platform(actor)?;
     let name = parse_company_name(&input.name)?;
     let slug = Slug::parse(input.slug.trim())?;
     let timezone = parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))?;
@@ -94,7 +105,7 @@ pub async fn create_company(state: &AppState, actor: &Actor, input: NewCompany) 
     let now = state.now_ms();
     let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
     let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: first_role.into(), ..Default::default() };
-    insert_user(&db, now, Some(&Actor::system()), first, admin_password).await?;
+    insert_user(&db, now, actor, first, admin_password).await?;
     let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };
     let rec = info.clone();
     let slug_s = slug.as_str().to_string();
@@ -137,7 +148,8 @@ pub fn status_str(s: CompanyStatus) -> &'static str {
     }
 }
 
-pub async fn update_company(state: &AppState, actor: &Actor, slug: &str, patch: CompanyPatch) -> Result<Tenant, AppError> {
+pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch: CompanyPatch) -> Result<Tenant, AppError> {
+    require_platform(actor)?;
     let tenant = state.tenants.resolve(slug)?;
     let name = patch.name.as_deref().map(parse_company_name).transpose()?;
     let timezone = patch.timezone.as_deref().map(parse_timezone).transpose()?;

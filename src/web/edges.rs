@@ -43,8 +43,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
-    let mut r = state.metrics.render().into_response();
+async fn metrics_text(State(_state): State<AppState>) -> Response {
+    let mut r = metrics_handle().render().into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }
@@ -80,4 +80,19 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     metrics::counter!("idora_http_requests_total", "method" => method.clone(), "status" => status).increment(1);
     metrics::histogram!("idora_http_request_seconds", "method" => method).record(start.elapsed().as_secs_f64());
     resp
+}
+
+/// The process-wide Prometheus recorder, installed once.
+pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (tests embedding
+            // several apps); the handle still renders this one's figures.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }

@@ -7,9 +7,9 @@
 //! an HTML page for browsers, where a missing login redirects to the login page.
 
 use super::cookies;
-use super::i18n::{Lang, tf};
 use crate::app::AppState;
-use crate::error::{ErrorInfo, ErrorKind};
+use crate::error::{AppError, ErrorInfo, ErrorKind};
+use crate::i18n::Lang;
 use crate::tenancy::Tenant;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -77,9 +77,49 @@ fn info_from_status(status: StatusCode) -> ErrorInfo {
 
 /// The translated message of an error.
 pub fn message(lang: Lang, info: &ErrorInfo) -> String {
-    let key = info.message_key.map(str::to_string).unwrap_or_else(|| info.kind.message_key());
-    let args: Vec<(&str, &str)> = info.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    tf(lang, &key, &args)
+    info.message(lang)
+}
+
+/// The HTTP status of an error kind.
+pub fn status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::BadRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthorized | ErrorKind::InvalidCredentials | ErrorKind::TokenReused => StatusCode::UNAUTHORIZED,
+        ErrorKind::AccountLocked | ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::AccountInactive
+        | ErrorKind::Forbidden
+        | ErrorKind::CsrfFailed
+        | ErrorKind::WrongCompany
+        | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.kind == ErrorKind::Internal || self.kind == ErrorKind::Unavailable {
+            tracing::error!(error = %self, "request failed");
+        }
+        let status = status(self.kind);
+        // The renderer in web::errors replaces this body with a translated
+        // one; the English JSON stays for responses that bypass it.
+        let body = serde_json::json!({"error": {"kind": self.kind.code(), "message": self.kind.code()}});
+        let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            resp.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp.extensions_mut().insert(self.info());
+        resp
+    }
 }
 
 pub async fn localize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

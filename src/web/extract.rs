@@ -5,11 +5,11 @@
 use super::cookies::{self, FreshAccess};
 use super::csrf::CsrfToken;
 use super::errors::{LangSlot, ReqLang};
-use super::i18n::Lang;
 use crate::app::AppState;
 use crate::auth::session::{self, PLATFORM_REALM, TENANT_REALM};
 use crate::auth::tokens::{Claims, PLATFORM};
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 use crate::store::schema::AccountV1;
 use crate::tenancy::Tenant;
 use axum::extract::rejection::JsonRejection;
@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Resolves `/c/{slug}` to its company and keeps it in the request.
 pub async fn resolve_tenant(
@@ -62,38 +62,21 @@ fn access_token(parts: &Parts, cookie: &str) -> Option<String> {
     bearer(parts).or_else(|| parts.extensions.get::<FreshAccess>().map(|f| f.0.clone())).or_else(|| cookies::get(&parts.headers, cookie))
 }
 
-/// A signed-in company user, with the permissions of their role as they
-/// are now (a role change applies to the very next request).
-#[derive(Clone)]
-pub struct CurrentUser {
-    pub id: u64,
-    pub account: AccountV1,
-    pub permissions: HashSet<String>,
-    pub tenant: Tenant,
-    pub sid: String,
-    pub lang: Lang,
-}
-
-impl CurrentUser {
-    pub fn can(&self, perm: &str) -> bool {
-        self.permissions.contains(perm)
-    }
-
-    pub fn require(&self, perm: &str) -> Result<(), AppError> {
-        if self.can(perm) { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
-    }
-
-    pub fn display_name(&self) -> &str {
-        if self.account.full_name.is_empty() { &self.account.username } else { &self.account.full_name }
-    }
-}
+/// A signed-in company user: the core's [`Principal`], resolved from the
+/// request's token and session.
+pub type CurrentUser = crate::auth::Principal;
 
 fn user_lang(account: &AccountV1, parts: &Parts) -> Lang {
-    let lang = account.language.as_deref().and_then(Lang::parse).unwrap_or_else(|| req_lang(parts));
+    let lang = crate::auth::account_lang(account, req_lang(parts));
+    set_lang(parts, lang);
+    lang
+}
+
+/// Errors and pages of this request speak `lang` from now on.
+fn set_lang(parts: &Parts, lang: Lang) {
     if let Some(slot) = parts.extensions.get::<LangSlot>() {
         slot.set(lang);
     }
-    lang
 }
 
 impl FromRequestParts<AppState> for CurrentUser {
@@ -112,18 +95,20 @@ impl FromRequestParts<AppState> for CurrentUser {
         if !session::family_alive(db, &claims.sid)? {
             return Err(ErrorKind::Unauthorized.into());
         }
-        let account = session::get_account(db, TENANT_REALM, claims.sub)?.ok_or(ErrorKind::Unauthorized)?;
-        let lang = user_lang(&account, parts);
-        if !account.active {
-            return Err(ErrorKind::AccountInactive.into());
+        match crate::auth::Principal::load(&tenant, claims.sub, claims.sid, req_lang(parts)) {
+            Ok(user) => {
+                set_lang(parts, user.lang);
+                parts.extensions.insert(user.clone());
+                Ok(user)
+            }
+            Err(e) => {
+                // A refusal (switched off, company closed) in the user's own language.
+                if let Ok(Some(account)) = session::get_account(db, TENANT_REALM, claims.sub) {
+                    user_lang(&account, parts);
+                }
+                Err(e)
+            }
         }
-        let permissions: HashSet<String> = crate::org::service::role_permissions(db, &account.role)?.into_iter().collect();
-        if !tenant.is_active() && !permissions.contains("company.setup") {
-            return Err(ErrorKind::CompanyInactive.into());
-        }
-        let user = CurrentUser { id: claims.sub, account, permissions, tenant, sid: claims.sid, lang };
-        parts.extensions.insert(user.clone());
-        Ok(user)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The page shell and small shared components (maud).
 
 use super::assets;
-use super::i18n::{Lang, t};
+use crate::i18n::{Lang, t};
 use crate::tenancy::Tenant;
 use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, PreEscaped, html};

@@ -2,14 +2,18 @@
 //! (request id, logs, metrics, security headers, limits, language, cookie
 //! sessions, CSRF), error rendering, assets and the page layout.
 
+pub mod api;
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
 pub mod edges;
 pub mod errors;
 pub mod extract;
-pub mod i18n;
 pub mod layout;
+pub mod limits;
+pub mod openapi;
+pub mod pages;
+pub mod server;
 
 use crate::app::AppState;
 use axum::Router;
@@ -35,42 +39,44 @@ impl MakeRequestId for MakeId {
 
 /// Assembles every feature's router and the middleware around them.
 pub fn router(state: AppState) -> Router {
+    edges::metrics_handle();
     let timeout =
         TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(state.config.request_timeout_secs));
 
     // Company routes: resolved to one tenant before any handler runs.
     let tenant_plain = Router::new()
-        .merge(crate::auth::api::tenant_router())
-        .merge(crate::auth::pages::tenant_router())
-        .merge(crate::org::api::router())
-        .merge(crate::org::pages::router())
-        .merge(crate::tasks::api::router())
-        .merge(crate::queue::api::router())
-        .merge(crate::queue::pages::tenant_router())
-        .merge(crate::queue::stats::router())
-        .merge(crate::queue::staff::router())
-        .merge(crate::queue::visit::router())
-        .merge(crate::tasks::pages::router())
+        .merge(crate::web::api::auth::tenant_router())
+        .merge(crate::web::pages::auth::tenant_router())
+        .merge(crate::web::api::org::router())
+        .merge(crate::web::pages::org::router())
+        .merge(crate::web::api::tasks::router())
+        .merge(crate::web::api::queue::router())
+        .merge(crate::web::pages::queue::tenant_router())
+        .merge(crate::web::pages::stats::router())
+        .merge(crate::web::pages::queue_staff::router())
+        .merge(crate::web::pages::visit::router())
+        .merge(crate::web::pages::tasks::router())
         .layer(timeout);
-    let tenant_streams = crate::hub::api::tenant_router().merge(crate::queue::live::tenant_router());
+    let tenant_streams = crate::web::api::live::tenant_router().merge(crate::web::api::track::tenant_router());
     let tenant = tenant_plain.merge(tenant_streams).layer(from_fn_with_state(state.clone(), extract::resolve_tenant));
 
     let platform = Router::new()
-        .merge(crate::auth::api::platform_router())
-        .merge(crate::auth::pages::platform_router())
-        .merge(crate::tenancy::api::router())
-        .merge(crate::tenancy::pages::router())
-        .merge(crate::queue::pages::platform_router())
+        .merge(crate::web::api::auth::platform_router())
+        .merge(crate::web::pages::auth::platform_router())
+        .merge(crate::web::api::companies::router())
+        .merge(crate::web::pages::platform::router())
+        .merge(crate::web::pages::queue::platform_router())
         .merge(edges::router())
         .merge(assets::router())
         .layer(timeout)
-        .merge(crate::queue::live::platform_router());
+        .merge(crate::web::api::track::platform_router());
 
     Router::new()
         .merge(platform)
         // With the slash, a company's root route is `/c/<slug>/` (its home page).
         .nest("/c/{slug}/", tenant)
         .fallback(edges::not_found)
+        .layer(axum::Extension(std::sync::Arc::new(limits::Limits::new(&state.config))))
         .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), cookies::refresh_session))
         .layer(from_fn_with_state(state.clone(), errors::localize))

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 /// document the code generates (so that a new endpoint is covered the day
 /// it is added), plus the live endpoints and the console pages.
 fn company_endpoints() -> Vec<(Method, String)> {
-    let doc: Value = serde_json::from_str(&idora::openapi::json()).unwrap();
+    let doc: Value = serde_json::from_str(&idora::web::openapi::json()).unwrap();
     let mut out = Vec::new();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         let Some(rest) = path.strip_prefix("/c/{slug}") else { continue };

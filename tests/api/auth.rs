@@ -73,7 +73,7 @@ async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
 
     // Rotation: the old token is refused once used…
     let reused = refresh(r1).await.refused(401, "token_reused");
-    assert_eq!(reused.message(), msg(idora::web::i18n::Lang::En, "error.token_reused"));
+    assert_eq!(reused.message(), msg(idora::i18n::Lang::En, "error.token_reused"));
     // …and presenting it revoked the whole family: the newest refresh token
     // and the newest access token stop working too.
     refresh(r3).await.refused(401, "unauthorized");
@@ -205,7 +205,7 @@ async fn logins_are_rate_limited_per_address() {
     let csrf = page.cookie("idora_csrf").unwrap();
     let form = [("username", "boss"), ("password", ADMIN_PASSWORD), ("_csrf", csrf.as_str())];
     let r = s.send(browser.post(s.url("/c/acme/login")).form(&form)).await.check(200);
-    assert!(r.text.contains(&msg(idora::web::i18n::Lang::En, "error.rate_limited")), "{}", r.text);
+    assert!(r.text.contains(&msg(idora::i18n::Lang::En, "error.rate_limited")), "{}", r.text);
     // Requests that are not logins are not limited.
     s.get("/api/v1/companies", &root).await.check(200);
     // The limiter counted the refusals.
@@ -231,7 +231,7 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_requests_do_not() {
     // A state change without the header is refused…
     let post = |name: &str| browser.post(s.url(&co.path("/departments"))).json(&json!({"name": name}));
     let r = s.send(post("Kassa")).await.refused(403, "csrf_failed");
-    assert_eq!(r.message(), msg(idora::web::i18n::Lang::En, "error.csrf_failed"));
+    assert_eq!(r.message(), msg(idora::i18n::Lang::En, "error.csrf_failed"));
     // …so is a wrong token, and so is another site's origin with the right one…
     s.send(post("Kassa").header("x-csrf-token", "0".repeat(64))).await.refused(403, "csrf_failed");
     s.send(post("Kassa").header("x-csrf-token", &csrf).header("origin", "http://evil.example")).await.refused(403, "csrf_failed");
@@ -279,7 +279,7 @@ async fn an_inactive_company_admits_only_those_who_set_it_up() {
 
     // Others are told the company is not open yet — after a right password only.
     let r = s.login("acme", "aziz", USER_PASSWORD).await.refused(403, "company_inactive");
-    assert_eq!(r.message(), msg(idora::web::i18n::Lang::En, "error.company_inactive"));
+    assert_eq!(r.message(), msg(idora::i18n::Lang::En, "error.company_inactive"));
     s.login("acme", "malika", USER_PASSWORD).await.refused(403, "company_inactive");
     s.login("acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
     // A director also sets up (company.setup).
@@ -296,7 +296,7 @@ async fn an_inactive_company_admits_only_those_who_set_it_up() {
     s.get(&co.path("/me"), &co.admin).await.check(200);
     // The company's public page says it is not open yet.
     let page = s.send(s.http.request(Method::GET, s.url("/c/acme/login"))).await.check(200);
-    assert!(page.text.contains(&msg(idora::web::i18n::Lang::En, "company.not_open_staff")), "{}", page.text);
+    assert!(page.text.contains(&msg(idora::i18n::Lang::En, "company.not_open_staff")), "{}", page.text);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

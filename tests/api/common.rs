@@ -4,8 +4,8 @@
 use idora::app::AppState;
 use idora::clock::ManualClock;
 use idora::config::Config;
-use idora::server::Running;
-use idora::web::i18n::{Lang, t, tf};
+use idora::i18n::{Lang, t, tf};
+use idora::web::server::Running;
 use jiff::SignedDuration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
@@ -40,7 +40,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
     let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
     let state = AppState::open(config, clock.clone()).unwrap();
     idora::tenancy::service::upsert_platform_admin(&state.platform, state.now_ms(), ROOT, ROOT_PASSWORD.into()).await.unwrap();
-    let running = idora::server::start(state).await.unwrap();
+    let running = idora::web::server::start(state).await.unwrap();
     let base = running.url();
     let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     Server { running, clock, http, base, _dir: dir }
@@ -163,7 +163,7 @@ impl Server {
         let config = running.state.config.clone();
         running.shutdown().await.unwrap();
         let state = AppState::open(config, clock.clone()).unwrap();
-        let running = idora::server::start(state).await.unwrap();
+        let running = idora::web::server::start(state).await.unwrap();
         let base = running.url();
         Server { running, clock, http, base, _dir }
     }

@@ -117,7 +117,7 @@ async fn unknown_routes_and_companies_are_404() {
     s.get(&co.path("/no-such-thing"), &co.admin).await.refused(404, "not_found");
     let r = s.get("/c/nobody/api/v1/me", &co.admin).await.refused(404, "not_found");
     // No company, no company language: Idora's default, Uzbek.
-    assert_eq!(r.message(), msg(idora::web::i18n::Lang::Uz, "error.company_not_found"));
+    assert_eq!(r.message(), msg(idora::i18n::Lang::Uz, "error.company_not_found"));
     s.post("/c/nobody/api/v1/auth/login", "", json!({"username": "boss", "password": ADMIN_PASSWORD})).await.refused(404, "not_found");
     // A page that does not exist is an HTML page, not JSON.
     let r = s.get("/no/such/page", "").await.check(404);

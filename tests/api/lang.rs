@@ -2,7 +2,7 @@
 //! language cookie, then `Accept-Language`, then the company's language.
 
 use crate::common::*;
-use idora::web::i18n::Lang;
+use idora::i18n::Lang;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The company admin's API: me, users, departments, branches, roles, audit.
 
 use crate::common::*;
-use idora::web::i18n::Lang;
+use idora::i18n::Lang;
 use serde_json::{Value, json};
 
 fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
@@ -404,7 +404,15 @@ async fn only_an_owner_makes_or_changes_an_owner() {
         let state = s.running.state.clone();
         let tenant = state.tenants.get("acme").unwrap();
         let input = idora::org::service::NewUser { username: "founder".into(), role: "owner".into(), ..Default::default() };
-        idora::org::service::insert_user(tenant.db().unwrap(), state.now_ms(), None, input, "founder-password".into()).await.unwrap()
+        idora::org::service::insert_user(
+            tenant.db().unwrap(),
+            state.now_ms(),
+            &idora::auth::Caller::System,
+            input,
+            "founder-password".into(),
+        )
+        .await
+        .unwrap()
     };
     let owner = s.login("acme", "founder", "founder-password").await.check(200).str("access_token");
     // An admin cannot switch the owner off or demote them; the owner can make another owner.

@@ -3,7 +3,7 @@
 
 use idora::app::AppState;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -27,7 +27,7 @@ async fn world_with(clock: std::sync::Arc<dyn idora::clock::Clock>) -> World {
         Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
     let state = AppState::open(config, clock).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    let server = idora::server::start(state).await.unwrap();
+    let server = idora::web::server::start(state).await.unwrap();
     let mut w = World { server, http: Client::new(), tokens: HashMap::new(), users: HashMap::new(), branches: vec![], _dir: dir };
     for who in ["admin", "director", "operator", "employee"] {
         let (s, v) = w.call(reqwest::Method::POST, None, "/auth/login", Some(json!({"username": who, "password": "idora-demo"}))).await;
@@ -271,7 +271,7 @@ async fn closed_branches_and_closed_companies_give_no_tickets() {
     let state = w.server.state.clone();
     idora::tenancy::service::update_company(
         &state,
-        &idora::audit::Actor::system(),
+        &idora::auth::Caller::System,
         "demo",
         idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
     )

@@ -6,7 +6,7 @@
 use idora::app::AppState;
 use idora::clock::ManualClock;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -34,7 +34,7 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::new(WEDNESDAY_10.parse().unwrap()));
     let state = AppState::open(config, clock.clone()).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    let server = idora::server::start(state).await.unwrap();
+    let server = idora::web::server::start(state).await.unwrap();
     let http = Client::new();
     let mut w = World { server, clock, http, operator: String::new(), admin: String::new(), branches: vec![], services: vec![], _dir: dir };
     w.operator = w.login("operator").await;
@@ -234,7 +234,7 @@ async fn the_kiosk_is_closed_outside_working_hours_and_while_the_company_is_inac
     // A company that is not open for business hands out no tickets.
     idora::tenancy::service::update_company(
         &w.server.state,
-        &idora::audit::Actor::system(),
+        &idora::auth::Caller::System,
         "demo",
         idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
     )

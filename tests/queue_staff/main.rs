@@ -4,8 +4,8 @@
 use futures_util::{SinkExt, StreamExt};
 use idora::app::AppState;
 use idora::config::Config;
-use idora::server::Running;
-use idora::web::i18n::{Lang, t, tf};
+use idora::i18n::{Lang, t, tf};
+use idora::web::server::Running;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -33,7 +33,7 @@ async fn world() -> World {
         Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
     let state = AppState::open(config, std::sync::Arc::new(idora::clock::SystemClock)).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    let server = idora::server::start(state).await.unwrap();
+    let server = idora::web::server::start(state).await.unwrap();
     let mut w = World {
         server,
         http: Client::new(),

@@ -4,7 +4,7 @@
 use idora::app::AppState;
 use idora::clock::ManualClock;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use jiff::SignedDuration;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -33,7 +33,7 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::new(OPENING.parse().unwrap()));
     let state = AppState::open(config, clock.clone()).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    let server = idora::server::start(state).await.unwrap();
+    let server = idora::web::server::start(state).await.unwrap();
     let mut w =
         World { server, http: Client::new(), clock, tokens: Default::default(), branches: vec![], services: HashMap::new(), _dir: dir };
     let (_, branches) = w.call(Method::GET, Some("admin"), "/branches", None).await;

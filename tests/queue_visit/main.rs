@@ -12,7 +12,7 @@
 use idora::app::AppState;
 use idora::clock::ManualClock;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use jiff::Timestamp;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -43,7 +43,7 @@ async fn world() -> World {
         Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
     let state = AppState::open(config, clock.clone()).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    let server = idora::server::start(state).await.unwrap();
+    let server = idora::web::server::start(state).await.unwrap();
     let tenant = server.state.tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
     let branches = idora::org::service::list_branches(db).unwrap();
@@ -593,7 +593,7 @@ async fn in_russian_and_when_the_company_is_not_open() {
 
     idora::tenancy::service::update_company(
         &w.server.state,
-        &idora::audit::Actor::system(),
+        &idora::auth::Caller::System,
         "demo",
         idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
     )

@@ -6,7 +6,7 @@ use futures_util::{SinkExt, StreamExt};
 use idora::app::AppState;
 use idora::clock::ManualClock;
 use idora::config::Config;
-use idora::server::Running;
+use idora::web::server::Running;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ async fn open(dir: &std::path::Path, clock: Arc<ManualClock>) -> Running {
         Config { data_dir: dir.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
     let state = AppState::open(config, clock).unwrap();
     idora::demo::seed(&state).await.unwrap();
-    idora::server::start(state).await.unwrap()
+    idora::web::server::start(state).await.unwrap()
 }
 
 /// The demo company on a real server, everyone signed in.
@@ -367,7 +367,7 @@ async fn a_restart_does_not_notify_twice() {
     let tenant = state.tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
     let employee = idora::org::service::list_users(db).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
-    let who = idora::tasks::service::Who::system();
+    let who = idora::auth::Caller::System;
     let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(1)).to_string();
     let input = idora::tasks::service::NewTask { title: "R".into(), assignee_id: employee, deadline, ..Default::default() };
     idora::tasks::service::create(&state, &tenant, &who, input).await.unwrap();
@@ -510,7 +510,7 @@ async fn a_lagging_index_is_rebuilt_at_start() {
     for title in ["Birinchi", "Ikkinchi"] {
         let input =
             idora::tasks::service::NewTask { title: title.into(), assignee_id: employee, deadline: deadline.clone(), ..Default::default() };
-        idora::tasks::service::create(&state, &tenant, &idora::tasks::service::Who::system(), input).await.unwrap();
+        idora::tasks::service::create(&state, &tenant, &idora::auth::Caller::System, input).await.unwrap();
     }
     server.shutdown().await.unwrap();
     drop((state, tenant));

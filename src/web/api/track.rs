@@ -2,9 +2,10 @@
 //! ticket's tracking status, event stream, QR code and cancel — addressed by
 //! the ticket's public token `/t/{slug}-{token}`, no login.
 
-use super::tickets::{self, split_public_token, status_code};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
+pub use crate::queue::tickets::resolve_public as resolve;
+use crate::queue::tickets::{self, branch_topic, status_code};
 use crate::store::schema::TicketV1;
 use crate::tenancy::Tenant;
 use axum::Router;
@@ -29,11 +30,6 @@ pub fn platform_router() -> Router<AppState> {
         .route("/t/{token}/cancel", post(cancel))
 }
 
-/// The topic a branch's queue events go to.
-pub fn branch_topic(branch_id: u64) -> String {
-    format!("queue:branch:{branch_id}")
-}
-
 /// Live calls of a branch for its display board (public: numbers and windows only).
 #[utoipa::path(get, path = "/c/{slug}/display/{branch_id}/events", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)),
@@ -45,16 +41,7 @@ pub async fn display_events(
 ) -> Result<Response, AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     crate::org::service::get_branch(tenant.db()?, branch_id)?;
-    Ok(crate::hub::api::sse_response(&state, &tenant.slug, &[branch_topic(branch_id)]).into_response())
-}
-
-/// The company and the ticket behind a public token.
-pub fn resolve(state: &AppState, public: &str) -> Result<(Tenant, u64, TicketV1), AppError> {
-    let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
-    let (slug, token) = split_public_token(public).ok_or_else(not_found)?;
-    let tenant = state.tenants.resolve(slug).map_err(|_| not_found())?;
-    let (id, t) = tickets::by_token(tenant.db()?, token)?.ok_or_else(not_found)?;
-    Ok((tenant, id, t))
+    Ok(crate::web::api::live::sse_response(&state, &tenant.slug, &[branch_topic(branch_id)]).into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -65,7 +52,7 @@ pub struct TrackOut {
     pub service_id: u64,
     pub branch_id: u64,
     pub people_ahead: u32,
-    pub estimate_minutes: super::api::Estimate,
+    pub estimate_minutes: crate::web::api::queue::Estimate,
     pub window: Option<u16>,
     pub booked_for: Option<String>,
     /// Whether the customer may still cancel.
@@ -80,7 +67,7 @@ pub fn track_out(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1) -> Re
         service_id: t.service_id,
         branch_id: t.branch_id,
         people_ahead: ahead,
-        estimate_minutes: super::api::Estimate { low, high },
+        estimate_minutes: crate::web::api::queue::Estimate { low, high },
         window: t.window,
         booked_for: t.booking.as_ref().map(|b| crate::clock::from_ms(b.start).to_string()),
         can_cancel: matches!(t.status, crate::store::schema::TicketStatus::Waiting | crate::store::schema::TicketStatus::Booked),
@@ -102,7 +89,7 @@ pub async fn status(State(state): State<AppState>, Path(token): Path<String>) ->
 pub async fn ticket_events(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
     let topics = [format!("ticket:{}", t.token), branch_topic(t.branch_id)];
-    Ok(crate::hub::api::sse_response(&state, &tenant.slug, &topics).into_response())
+    Ok(crate::web::api::live::sse_response(&state, &tenant.slug, &topics).into_response())
 }
 
 /// The QR code of the tracking page, as SVG.
@@ -135,6 +122,6 @@ pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
     responses((status = 200, body = TrackOut), (status = 404), (status = 409)))]
 pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
-    let (id, t) = tickets::cancel(&state, &tenant, tickets::Canceller::Customer(&t.token), None).await?;
+    let (id, t) = tickets::cancel(&state, &tenant, &crate::auth::Caller::Customer(t.token.clone()), None).await?;
     Ok(axum::Json(track_out(&state, &tenant, id, &t)?))
 }

@@ -4,16 +4,17 @@
 //! and the audit log. Every change goes through `org::service` (or
 //! `org::branding`); these handlers only read forms and draw pages.
 
-use super::branding::{self, BrandingChange};
-use super::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
 use crate::app::AppState;
-use crate::audit::{self, Actor};
+use crate::audit;
+use crate::auth::Caller;
 use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::{Lang, role_label, t, tf};
+use crate::org::branding::{self, BrandingChange};
+use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
 use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1, FieldChange};
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Page, PathId};
-use crate::web::i18n::{Lang, role_label, t, tf};
 use crate::web::layout::{
     self, FormError, Input, NavItem, Shell, SignedIn, checkbox, csrf_field, form_alert, post_button, secret_box, select,
 };
@@ -227,7 +228,7 @@ fn form_error(lang: Lang, e: &AppError) -> FormError {
         if *k == "day"
             && let Some(i) = WEEKDAYS.iter().position(|d| d == v)
         {
-            *v = crate::web::i18n::weekday_name(lang, i).to_string();
+            *v = crate::i18n::weekday_name(lang, i).to_string();
         }
     }
     FormError { message: crate::web::errors::message(lang, &info), field: e.field }
@@ -289,7 +290,7 @@ fn dashboard(c: &Ctx) -> Markup {
                 }
             }
         }
-        (crate::queue::staff::dashboard_links(c))
+        (crate::web::pages::queue_staff::dashboard_links(c))
     };
     c.render(title, Section::Home, None, body)
 }
@@ -361,9 +362,9 @@ fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
         }
         if let Some((o, c)) = days[i] {
             let span = if i == j {
-                crate::web::i18n::weekday_short(lang, i).to_string()
+                crate::i18n::weekday_short(lang, i).to_string()
             } else {
-                format!("{}–{}", crate::web::i18n::weekday_short(lang, i), crate::web::i18n::weekday_short(lang, j))
+                format!("{}–{}", crate::i18n::weekday_short(lang, i), crate::i18n::weekday_short(lang, j))
             };
             parts.push(format!("{span} {}–{}", format_hhmm(o), format_hhmm(c)));
         }
@@ -714,7 +715,7 @@ async fn user_new_submit(
         password: Some(f.password.clone()).filter(|p| !p.is_empty()),
         language: Some(f.language.clone()).filter(|l| !l.is_empty()),
     };
-    match service::create_user(&state, c.tenant(), &Actor::from(&c.user), input).await {
+    match service::create_user(&state, c.tenant(), &Caller::from(&c.user), input).await {
         Ok((_, None)) => Ok(Redirect::to(&c.url("admin/users?done=created")).into_response()),
         Ok((id, Some(pw))) => {
             let created = service::get_user(c.tenant().db()?, id)?;
@@ -838,7 +839,7 @@ async fn user_edit_submit(
         password: None,
         language: Some(Some(f.language.clone()).filter(|l| !l.is_empty())),
     };
-    match service::update_user(&state, c.tenant(), &Actor::from(&c.user), id, patch).await {
+    match service::update_user(&state, c.tenant(), &Caller::from(&c.user), id, patch).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/users?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let err = form_error(c.lang(), &e);
@@ -877,7 +878,7 @@ async fn user_password_submit(
         (f.password.clone(), None)
     };
     let patch = UserPatch { password: Some(plain), ..Default::default() };
-    match service::update_user(&state, c.tenant(), &Actor::from(&c.user), id, patch).await {
+    match service::update_user(&state, c.tenant(), &Caller::from(&c.user), id, patch).await {
         Ok(_) => match generated {
             None => Ok(Redirect::to(&c.url(&format!("admin/users/{id}?done=password"))).into_response()),
             Some(pw) => {
@@ -1085,7 +1086,7 @@ async fn category_create(
 ) -> Result<Response, AppError> {
     user.require("company.setup")?;
     let c = Ctx::new(user, page);
-    match crate::tasks::service::create_category(&state, c.tenant(), &Actor::from(&c.user), &f.name, &f.color).await {
+    match crate::tasks::service::create_category(&state, c.tenant(), &Caller::from(&c.user), &f.name, &f.color).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = CategoryFailure { row: None, form: &f, err: form_error(c.lang(), &e) };
@@ -1104,7 +1105,7 @@ async fn category_save(
 ) -> Result<Response, AppError> {
     user.require("company.setup")?;
     let c = Ctx::new(user, page);
-    let actor = Actor::from(&c.user);
+    let actor = Caller::from(&c.user);
     match crate::tasks::service::update_category(&state, c.tenant(), &actor, id, Some(f.name.clone()), Some(f.color.clone()), None).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
@@ -1117,7 +1118,7 @@ async fn category_save(
 
 async fn category_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
     user.require("company.setup")?;
-    crate::tasks::service::update_category(state, &user.tenant, &Actor::from(&user), id, None, None, Some(active)).await?;
+    crate::tasks::service::update_category(state, &user.tenant, &Caller::from(&user), id, None, None, Some(active)).await?;
     let done = if active { "activated" } else { "deactivated" };
     Ok(Redirect::to(&format!("/c/{}/admin/categories?done={done}", user.tenant.slug)).into_response())
 }
@@ -1144,7 +1145,7 @@ async fn department_create(
 ) -> Result<Response, AppError> {
     user.require("departments.manage")?;
     let c = Ctx::new(user, page);
-    match service::create_department(&state, c.tenant(), &Actor::from(&c.user), &f.name).await {
+    match service::create_department(&state, c.tenant(), &Caller::from(&c.user), &f.name).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = DeptFailure { row: None, typed: &f.name, err: form_error(c.lang(), &e) };
@@ -1163,7 +1164,7 @@ async fn department_rename(
 ) -> Result<Response, AppError> {
     user.require("departments.manage")?;
     let c = Ctx::new(user, page);
-    match service::update_department(&state, c.tenant(), &Actor::from(&c.user), id, Some(f.name.clone()), None).await {
+    match service::update_department(&state, c.tenant(), &Caller::from(&c.user), id, Some(f.name.clone()), None).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = DeptFailure { row: Some(id), typed: &f.name, err: form_error(c.lang(), &e) };
@@ -1174,7 +1175,7 @@ async fn department_rename(
 }
 
 async fn department_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
-    service::update_department(state, &user.tenant, &Actor::from(&user), id, None, Some(active)).await?;
+    service::update_department(state, &user.tenant, &Caller::from(&user), id, None, Some(active)).await?;
     let done = if active { "activated" } else { "deactivated" };
     Ok(Redirect::to(&format!("/c/{}/admin/departments?done={done}", user.tenant.slug)).into_response())
 }
@@ -1340,7 +1341,7 @@ fn branch_view(c: &Ctx, id: Option<u64>, f: &BranchForm, err: Option<&FormError>
                         }
                         @for (i, code) in WEEKDAYS.iter().enumerate() {
                             @let (open, close, closed) = &f.days[i];
-                            @let day = crate::web::i18n::weekday_name(lang, i);
+                            @let day = crate::i18n::weekday_name(lang, i);
                             div.hours-row data-hours-row="" {
                                 span.day { (day) }
                                 (time_input(&format!("open_{code}"), open, &format!("{day}: {}", t(lang, "admin.branches.opens"))))
@@ -1387,7 +1388,7 @@ async fn branch_new_submit(
     let result = match f.hours() {
         Ok(hours) => {
             let input = BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: None };
-            service::create_branch(&state, c.tenant(), &Actor::from(&c.user), input).await.map(|_| ())
+            service::create_branch(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ())
         }
         Err(e) => Err(e),
     };
@@ -1422,7 +1423,7 @@ async fn branch_edit_submit(
         Ok(hours) => {
             let input =
                 BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: Some(f.active) };
-            service::update_branch(&state, c.tenant(), &Actor::from(&c.user), id, input).await.map(|_| ())
+            service::update_branch(&state, c.tenant(), &Caller::from(&c.user), id, input).await.map(|_| ())
         }
         Err(e) => Err(e),
     };
@@ -1560,7 +1561,7 @@ async fn roles_submit(
     let which = pairs.iter().find(|(k, _)| k == "role").map(|(_, v)| v.clone()).unwrap_or_else(|| "*".into());
     let chosen: Vec<(&str, &str)> = pairs.iter().filter(|(k, _)| k == "p").filter_map(|(_, v)| v.split_once(':')).collect();
     let current = service::roles_matrix(c.tenant().db()?)?;
-    let actor = Actor::from(&c.user);
+    let actor = Caller::from(&c.user);
     for (role, before) in current {
         if role == "owner" || (which != "*" && which != role) {
             continue;
@@ -1669,7 +1670,7 @@ async fn branding_color(
     let c = Ctx::new(user, page);
     let color = if checked(&f.reset) { None } else { Some(f.primary_color.clone()) };
     let change = BrandingChange { primary_color: Some(color), logo: None, remove_logo: false };
-    match branding::update(&state, c.tenant(), &Actor::from(&c.user), change).await {
+    match branding::update(&state, c.tenant(), &Caller::from(&c.user), change).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);
@@ -1702,7 +1703,7 @@ async fn branding_logo(State(state): State<AppState>, user: CurrentUser, page: P
         return Ok(branding_view(&c, None, Some(&err), None)?.into_response());
     }
     let change = BrandingChange { primary_color: None, logo: Some(logo), remove_logo: false };
-    match branding::update(&state, c.tenant(), &Actor::from(&c.user), change).await {
+    match branding::update(&state, c.tenant(), &Caller::from(&c.user), change).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=logo")).into_response()),
         Err(e) if matches!(e.kind, ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType) => {
             let err = form_error(lang, &e);
@@ -1719,7 +1720,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
 
 async fn branding_logo_remove(State(state): State<AppState>, user: CurrentUser) -> Result<Response, AppError> {
     let change = BrandingChange { primary_color: None, logo: None, remove_logo: true };
-    branding::update(&state, &user.tenant, &Actor::from(&user), change).await?;
+    branding::update(&state, &user.tenant, &Caller::from(&user), change).await?;
     Ok(Redirect::to(&format!("/c/{}/admin/branding?done=logo_removed", user.tenant.slug)).into_response())
 }
 

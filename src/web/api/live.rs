@@ -7,10 +7,10 @@
 //! topics, so that pages without a session (display boards, tracking pages)
 //! can listen with exactly the rights they were given.
 
-use super::Event;
 use crate::app::AppState;
 use crate::auth::tokens::Claims;
 use crate::error::{AppError, ErrorKind};
+use crate::hub::Event;
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json};
 use axum::Router;

@@ -5,22 +5,20 @@
 //! `queue::window` or `queue::tickets`; these handlers read forms, draw
 //! pages and show the services' errors on the form that failed.
 
-use super::service::{self, Names, ServiceInput, service_name};
-use super::tickets::{self, Canceller, NewTicket, local_day};
-use super::window::{self, Act};
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::org::pages::{Ctx, Section};
-use crate::store::schema::{
-    AccountV1, BranchV1, OPERATOR_STATE, OperatorStateRecord, OperatorStateV1, OperatorV1, ServiceV1, TICKET_EVENTS, TICKETS,
-    TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketPriority, TicketRecord, TicketStatus, TicketV1,
-};
-use crate::store::{Db, dec, get_record, store_err};
+use crate::i18n::{Lang, role_label, t, tf};
+use crate::queue::service::{self, Names, ServiceInput, service_name};
+use crate::queue::tickets::{self, NewTicket, local_day};
+use crate::queue::window::{self, Act};
+use crate::queue::window::{Today, current_ticket, operator_state, today_of_operator};
+use crate::store::Db;
+use crate::store::schema::{AccountV1, BranchV1, OperatorStateV1, OperatorV1, ServiceV1, TicketPriority, TicketStatus, TicketV1};
 use crate::web::assets;
 use crate::web::extract::{CurrentUser, Page, PathId};
-use crate::web::i18n::{Lang, role_label, t, tf};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, post_button, select};
+use crate::web::pages::org::{Ctx, Section};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -45,72 +43,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/queue/operators", get(operators_page))
         .route("/admin/queue/operators/{id}", get(operator_edit_page).post(operator_edit_submit))
         .route("/admin/queue/operators/{id}/remove", post(operator_remove_submit))
-}
-
-// ---------- reading what the pages show ----------
-
-/// An operator's break state, if they ever had one.
-pub fn operator_state(db: &Db, user_id: u64) -> Result<Option<OperatorStateV1>, AppError> {
-    let tx = db.read()?;
-    get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE).map_err(store_err)?, user_id)
-}
-
-/// The ticket an operator has called or is serving today at their branch,
-/// with why it was called (the stored reason code of its last call).
-pub fn current_ticket(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Option<(u64, TicketV1, Option<String>)>, AppError> {
-    let tx = db.read()?;
-    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
-    let mut found = None;
-    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
-            && t.operator_id == Some(user_id)
-            && matches!(t.status, TicketStatus::Called | TicketStatus::Serving)
-        {
-            found = Some((id, t));
-            break;
-        }
-    }
-    let Some((id, t)) = found else { return Ok(None) };
-    let events = tx.open_table(TICKET_EVENTS).map_err(store_err)?;
-    let mut reason = None;
-    for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
-        let ev = dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?;
-        if ev.kind == "called" {
-            reason = ev.reason;
-        }
-    }
-    Ok(Some((id, t, reason)))
-}
-
-/// What an operator did today at a branch: customers served to the end,
-/// and the mean time from start to finish in seconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Today {
-    pub served: usize,
-    pub mean_secs: Option<i64>,
-}
-
-pub fn today_of_operator(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Today, AppError> {
-    let tx = db.read()?;
-    let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
-    let (mut served, mut timed, mut total) = (0usize, 0i64, 0i64);
-    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
-            && t.operator_id == Some(user_id)
-            && t.status == TicketStatus::Done
-        {
-            served += 1;
-            if let (Some(s), Some(f)) = (t.started_at, t.finished_at) {
-                timed += 1;
-                total += (f - s).max(0);
-            }
-        }
-    }
-    Ok(Today { served, mean_secs: (timed > 0).then(|| total / timed / 1000) })
 }
 
 // ---------- small helpers ----------
@@ -332,7 +264,7 @@ async fn queue_fragment(State(state): State<AppState>, user: CurrentUser, page: 
 /// What changes as the branch's queue moves: `operator.js` re-reads it
 /// when the branch's topic has news.
 fn live_part(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
-    let topic = desk.op.as_ref().map(|o| super::live::branch_topic(o.branch_id));
+    let topic = desk.op.as_ref().map(|o| crate::queue::tickets::branch_topic(o.branch_id));
     html! {
         div.op-main #op-live data-op-topic=[topic] data-op-url=(c.url("operator/queue")) {
             (current_card(c, desk, failed))
@@ -676,7 +608,7 @@ fn desk_failed(state: &AppState, mut c: Ctx, form: &'static str, input: DeskForm
 async fn call_next(State(state): State<AppState>, user: CurrentUser, page: Page) -> Result<Response, AppError> {
     operate(&user)?;
     let c = Ctx::new(user, page);
-    match window::call_next(&state, c.tenant(), &Actor::from(&c.user)).await {
+    match window::call_next(&state, c.tenant(), &Caller::from(&c.user)).await {
         Ok(Some((_, tk, _))) => Ok(back_to_desk(&c, "called", &tk.number)),
         Ok(None) => Ok(back_to_desk(&c, "empty", "")),
         Err(e) => desk_failed(&state, c, "desk", DeskForm::default(), e),
@@ -696,7 +628,7 @@ async fn ticket_action(
     let action = params.get("action").map(String::as_str).unwrap_or("");
     let c = Ctx::new(user, page);
     let tenant = c.tenant().clone();
-    let me = Actor::from(&c.user);
+    let me = Caller::from(&c.user);
     let acted = |what: Act| window::act(&state, &tenant, &me, id, what);
     let (form, result): (&'static str, Result<(&'static str, String), AppError>) = match action {
         "call" => ("desk", window::call_ticket(&state, &tenant, &me, id).await.map(|t| ("called", t.number))),
@@ -707,8 +639,8 @@ async fn ticket_action(
         "start" => ("desk", acted(Act::Start).await.map(|t| ("started", t.number))),
         "finish" => ("desk", acted(Act::Finish).await.map(|t| ("finished", t.number))),
         "cancel" => {
-            let actor = Actor::from(&c.user);
-            ("desk", tickets::cancel(&state, &tenant, Canceller::Staff(&actor), Some(id)).await.map(|(_, t)| ("cancelled", t.number)))
+            let actor = Caller::from(&c.user);
+            ("desk", tickets::cancel(&state, &tenant, &actor, Some(id)).await.map(|(_, t)| ("cancelled", t.number)))
         }
         "transfer" => {
             let moved = match f.to_service.trim().parse::<u64>() {
@@ -729,7 +661,7 @@ async fn break_submit(State(state): State<AppState>, user: CurrentUser, page: Pa
     operate(&user)?;
     let c = Ctx::new(user, page);
     let on = f.on.trim() == "1";
-    match window::set_break(&state, c.tenant(), &Actor::from(&c.user), on, Some(f.reason.clone())).await {
+    match window::set_break(&state, c.tenant(), &Caller::from(&c.user), on, Some(f.reason.clone())).await {
         Ok(_) => Ok(back_to_desk(&c, if on { "break_on" } else { "break_off" }, "")),
         Err(e) => desk_failed(&state, c, "break", f, e),
     }
@@ -738,7 +670,7 @@ async fn break_submit(State(state): State<AppState>, user: CurrentUser, page: Pa
 async fn walk_in(State(state): State<AppState>, user: CurrentUser, page: Page, Form(f): Form<DeskForm>) -> Result<Response, AppError> {
     operate(&user)?;
     let c = Ctx::new(user, page);
-    let actor = Actor::from(&c.user);
+    let actor = Caller::from(&c.user);
     let issued = async {
         let op = service::get_operator(c.tenant().db()?, c.user.id)?
             .ok_or_else(|| AppError::new(ErrorKind::Conflict).with_message("error.not_at_window"))?;
@@ -750,7 +682,7 @@ async fn walk_in(State(state): State<AppState>, user: CurrentUser, page: Page, F
             name: Some(f.name.clone()),
             phone: Some(f.phone.clone()),
         };
-        tickets::issue(&state, c.tenant(), Some(&actor), op.branch_id, input).await
+        tickets::issue(&state, c.tenant(), &actor, op.branch_id, input).await
     }
     .await;
     match issued {
@@ -842,7 +774,7 @@ async fn settings_submit(
     manage(&user)?;
     let c = Ctx::new(user, page);
     let saved = match f.max_recalls.trim().parse::<u8>() {
-        Ok(n) => service::set_settings(&state, c.tenant(), &Actor::from(&c.user), n).await.map(|_| ()),
+        Ok(n) => service::set_settings(&state, c.tenant(), &Caller::from(&c.user), n).await.map(|_| ()),
         Err(_) => Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", service::RECALLS_LIMIT)),
     };
     match saved {
@@ -1135,7 +1067,7 @@ async fn service_new_submit(
     let c = Ctx::new(user, page);
     let f = ServiceForm::from_pairs(&pairs);
     let created = match f.input(false) {
-        Ok(input) => service::create_service(&state, c.tenant(), &Actor::from(&c.user), input).await.map(|_| ()),
+        Ok(input) => service::create_service(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match created {
@@ -1164,7 +1096,7 @@ async fn service_edit_submit(
     service::get_service(c.tenant().db()?, id)?;
     let f = ServiceForm::from_pairs(&pairs);
     let saved = match f.input(true) {
-        Ok(input) => service::update_service(&state, c.tenant(), &Actor::from(&c.user), id, input).await.map(|_| ()),
+        Ok(input) => service::update_service(&state, c.tenant(), &Caller::from(&c.user), id, input).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match saved {
@@ -1438,7 +1370,7 @@ async fn operator_edit_submit(
         for s in &f.service_ids {
             ids.push(s.trim().parse::<u64>().map_err(|_| AppError::invalid("service_ids", "validation.service_at_branch"))?);
         }
-        service::set_operator(&state, c.tenant(), &Actor::from(&c.user), id, branch_id, window, ids).await
+        service::set_operator(&state, c.tenant(), &Caller::from(&c.user), id, branch_id, window, ids).await
     }
     .await;
     match placed {
@@ -1464,7 +1396,7 @@ async fn operator_remove_submit(
 ) -> Result<Response, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
-    match service::remove_operator(&state, c.tenant(), &Actor::from(&c.user), id).await {
+    match service::remove_operator(&state, c.tenant(), &Caller::from(&c.user), id).await {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/operators?done=saved")).into_response()),
         Err(e) if e.kind == ErrorKind::Conflict => {
             let db = c.tenant().db()?;

@@ -2,7 +2,7 @@
 //! gracefully on SIGTERM or Ctrl-C (in-flight requests finish, live streams
 //! are ended; every acknowledged write is already durable).
 
-use crate::app::{self, AppState};
+use crate::app::AppState;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
@@ -33,7 +33,7 @@ pub async fn start(state: AppState) -> std::io::Result<Running> {
     let listener = TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = app::router(state.clone());
+    let router = crate::web::router(state.clone());
     let hub_state = state.clone();
     let task = tokio::spawn(async move {
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())

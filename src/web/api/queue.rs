@@ -1,15 +1,15 @@
 //! JSON API for queue setup: services and operators.
 
-use super::service::{self, Names, ServiceInput};
-use super::tickets;
 use crate::app::AppState;
-use crate::audit::Actor;
-use crate::auth::ClientIp;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::error::ErrorKind;
+use crate::i18n::Lang;
+use crate::queue::service::{self, Names, ServiceInput};
+use crate::queue::tickets;
 use crate::store::schema::{OperatorV1, ServiceV1};
 use crate::web::extract::{CurrentUser, Json, PathId};
-use crate::web::i18n::Lang;
+use crate::web::limits::ClientIp;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -38,14 +38,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/bookings", axum::routing::post(create_booking))
         .route("/api/v1/branches/{branch_id}/check-in", axum::routing::post(check_in))
         .route("/api/v1/queue-settings", get(get_settings).put(put_settings))
-}
-
-fn rate_limited(state: &AppState, ip: &std::net::IpAddr) -> Result<(), AppError> {
-    if let Err(not_until) = state.ticket_limiter.check_key(ip) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        return Err(AppError::new(ErrorKind::RateLimited).with_retry_after(wait.as_secs().max(1)));
-    }
-    Ok(())
 }
 
 fn path_id(raw: &str) -> Result<u64, AppError> {
@@ -147,7 +139,7 @@ pub async fn create_service(
         branch_ids: Some(b.branch_ids),
         active: None,
     };
-    let (id, s) = service::create_service(&state, &user.tenant, &Actor::from(&user), input).await?;
+    let (id, s) = service::create_service(&state, &user.tenant, &Caller::from(&user), input).await?;
     Ok((StatusCode::CREATED, axum::Json(ServiceOut::new(id, s, user.lang))))
 }
 
@@ -168,7 +160,7 @@ pub async fn patch_service(
         branch_ids: b.branch_ids,
         active: b.active,
     };
-    let s = service::update_service(&state, &user.tenant, &Actor::from(&user), id, input).await?;
+    let s = service::update_service(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(ServiceOut::new(id, s, user.lang)))
 }
 
@@ -254,7 +246,7 @@ pub struct IssuedOut {
 pub async fn take_ticket(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     headers: axum::http::HeaderMap,
     user: Result<CurrentUser, AppError>,
     Path((_, branch)): Path<(String, String)>,
@@ -263,16 +255,16 @@ pub async fn take_ticket(
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     // Public callers send no credentials; a client that sends a bearer
     // token that no longer works is told so, not treated as the public.
-    let staff = match user {
-        Ok(u) => Some(Actor::from(&u)),
+    let caller = match user {
+        Ok(u) => Caller::from(&u),
         Err(e) if headers.contains_key(axum::http::header::AUTHORIZATION) => return Err(e),
-        Err(_) => None,
+        Err(_) => Caller::Public,
     };
-    if staff.is_none() {
-        rate_limited(&state, &ip)?;
+    if matches!(caller, Caller::Public) {
+        limits.check_ticket(ip)?;
     }
     let input = tickets::NewTicket { service_id: b.service_id, source: b.source, priority: b.priority, name: b.name, phone: b.phone };
-    let issued = tickets::issue(&state, &tenant, staff.as_ref(), branch_id, input).await?;
+    let issued = tickets::issue(&state, &tenant, &caller, branch_id, input).await?;
     Ok((StatusCode::CREATED, axum::Json(IssuedOut::new(&tenant.slug, &issued))))
 }
 
@@ -322,18 +314,21 @@ pub struct CalledOut {
     responses((status = 200, body = CalledOut), (status = 204), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
-    match super::window::call_next(&state, &user.tenant, &Actor::from(&user)).await? {
+    match crate::queue::window::call_next(&state, &user.tenant, &Caller::from(&user)).await? {
         Some((id, t, reason)) => {
-            let out =
-                CalledOut { ticket: TicketOut::new(id, &t), reason: super::window::reason_text(user.lang, &reason), reason_code: reason };
+            let out = CalledOut {
+                ticket: TicketOut::new(id, &t),
+                reason: crate::queue::window::reason_text(user.lang, &reason),
+                reason_code: reason,
+            };
             Ok(axum::Json(out).into_response())
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
 
-async fn act(state: AppState, user: CurrentUser, id: u64, what: super::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
-    let t = super::window::act(&state, &user.tenant, &Actor::from(&user), id, what).await?;
+async fn act(state: AppState, user: CurrentUser, id: u64, what: crate::queue::window::Act) -> Result<axum::Json<TicketOut>, AppError> {
+    let t = crate::queue::window::act(&state, &user.tenant, &Caller::from(&user), id, what).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
 
@@ -341,28 +336,28 @@ async fn act(state: AppState, user: CurrentUser, id: u64, what: super::window::A
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/recall", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn recall(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
-    act(state, user, id, super::window::Act::Recall).await
+    act(state, user, id, crate::queue::window::Act::Recall).await
 }
 
 /// The called customer did not come.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/no-show", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn no_show(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
-    act(state, user, id, super::window::Act::NoShow).await
+    act(state, user, id, crate::queue::window::Act::NoShow).await
 }
 
 /// The customer has come to the window: service starts.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/start", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn start(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
-    act(state, user, id, super::window::Act::Start).await
+    act(state, user, id, crate::queue::window::Act::Start).await
 }
 
 /// Service is over.
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/finish", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn finish(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
-    act(state, user, id, super::window::Act::Finish).await
+    act(state, user, id, crate::queue::window::Act::Finish).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -387,7 +382,7 @@ pub async fn operator_break(
     user: CurrentUser,
     Json(b): Json<BreakIn>,
 ) -> Result<axum::Json<BreakOut>, AppError> {
-    let st = super::window::set_break(&state, &user.tenant, &Actor::from(&user), b.on, b.reason).await?;
+    let st = crate::queue::window::set_break(&state, &user.tenant, &Caller::from(&user), b.on, b.reason).await?;
     Ok(axum::Json(BreakOut { on_break: st.on_break, reason: st.break_reason, since: crate::clock::from_ms(st.since).to_string() }))
 }
 
@@ -436,7 +431,7 @@ pub async fn put_operator(
     Json(b): Json<OperatorIn>,
 ) -> Result<axum::Json<OperatorOut>, AppError> {
     let user_id = path_id(&user_id)?;
-    let op = service::set_operator(&state, &user.tenant, &Actor::from(&user), user_id, b.branch_id, b.window, b.service_ids).await?;
+    let op = service::set_operator(&state, &user.tenant, &Caller::from(&user), user_id, b.branch_id, b.window, b.service_ids).await?;
     Ok(axum::Json(OperatorOut::new(user_id, op)))
 }
 
@@ -444,7 +439,7 @@ pub async fn put_operator(
 #[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/call", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn call_ticket(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
-    let t = super::window::call_ticket(&state, &user.tenant, &Actor::from(&user), id).await?;
+    let t = crate::queue::window::call_ticket(&state, &user.tenant, &Caller::from(&user), id).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
 
@@ -456,8 +451,8 @@ pub async fn cancel_ticket(
     user: CurrentUser,
     PathId(id): PathId,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    let actor = Actor::from(&user);
-    let (id, t) = tickets::cancel(&state, &user.tenant, tickets::Canceller::Staff(&actor), Some(id)).await?;
+    let actor = Caller::from(&user);
+    let (id, t) = tickets::cancel(&state, &user.tenant, &actor, Some(id)).await?;
     Ok(axum::Json(TicketOut::new(id, &t)))
 }
 
@@ -478,7 +473,7 @@ pub async fn transfer_ticket(
     PathId(id): PathId,
     Json(b): Json<TransferIn>,
 ) -> Result<axum::Json<TicketOut>, AppError> {
-    let (new_id, t) = super::window::transfer(&state, &user.tenant, &Actor::from(&user), id, b.service_id).await?;
+    let (new_id, t) = crate::queue::window::transfer(&state, &user.tenant, &Caller::from(&user), id, b.service_id).await?;
     Ok(axum::Json(TicketOut::new(new_id, &t)))
 }
 
@@ -510,7 +505,7 @@ pub async fn slots(
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     let service_id = q.service_id.ok_or_else(|| AppError::invalid("service_id", "validation.required"))?;
     let date = parse_date(q.date.as_deref())?;
-    let list = super::booking::slots(&state, &tenant, branch_id, service_id, date)?;
+    let list = crate::queue::booking::slots(&state, &tenant, branch_id, service_id, date)?;
     Ok(axum::Json(
         list.into_iter()
             .map(|s| SlotOut {
@@ -553,13 +548,13 @@ pub struct BookingOut {
 pub async fn create_booking(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Json(b): Json<BookingIn>,
 ) -> Result<(StatusCode, axum::Json<BookingOut>), AppError> {
-    rate_limited(&state, &ip)?;
+    limits.check_ticket(ip)?;
     let start = b.start.parse::<jiff::Timestamp>().map_err(|_| AppError::invalid("start", "validation.time"))?.as_millisecond();
-    let input = super::booking::NewBooking { branch_id: b.branch_id, service_id: b.service_id, start, name: b.name, phone: b.phone };
-    let issued = super::booking::book(&state, &tenant, input).await?;
+    let input = crate::queue::booking::NewBooking { branch_id: b.branch_id, service_id: b.service_id, start, name: b.name, phone: b.phone };
+    let issued = crate::queue::booking::book(&state, &tenant, input).await?;
     let code = issued.ticket.booking.as_ref().map(|b| format!("{:06}", b.code)).unwrap_or_default();
     Ok((StatusCode::CREATED, axum::Json(BookingOut { code, ticket: IssuedOut::new(&tenant.slug, &issued) })))
 }
@@ -577,13 +572,13 @@ pub struct CheckInIn {
 pub async fn check_in(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Path((_, branch)): Path<(String, String)>,
     Json(b): Json<CheckInIn>,
 ) -> Result<axum::Json<IssuedOut>, AppError> {
-    rate_limited(&state, &ip)?;
+    limits.check_ticket(ip)?;
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    let issued = super::booking::check_in(&state, &tenant, branch_id, &b.code).await?;
+    let issued = crate::queue::booking::check_in(&state, &tenant, branch_id, &b.code).await?;
     Ok(axum::Json(IssuedOut::new(&tenant.slug, &issued)))
 }
 
@@ -614,7 +609,7 @@ pub async fn put_settings(
     user: CurrentUser,
     Json(b): Json<QueueSettingsJson>,
 ) -> Result<axum::Json<QueueSettingsJson>, AppError> {
-    let s = service::set_settings(&state, &user.tenant, &Actor::from(&user), b.max_recalls).await?;
+    let s = service::set_settings(&state, &user.tenant, &Caller::from(&user), b.max_recalls).await?;
     Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
 }
 
@@ -627,6 +622,6 @@ pub async fn delete_operator(
     Path((_, user_id)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
     let user_id = path_id(&user_id)?;
-    service::remove_operator(&state, &user.tenant, &Actor::from(&user), user_id).await?;
+    service::remove_operator(&state, &user.tenant, &Caller::from(&user), user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

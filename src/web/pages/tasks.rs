@@ -4,16 +4,17 @@
 //! through `tasks::service`, whose errors the pages show; these handlers
 //! only read forms and draw pages, in the company's time zone.
 
-use super::service::{self, Filter, NewTask, TaskPatch, Who};
-use super::{STATUSES, is_final, parse_status, status_code, status_label};
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::org::pages::{Ctx, Section};
+use crate::i18n::{Lang, t, tf};
 use crate::store::Db;
 use crate::store::schema::{AccountV1, CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
+use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
+use crate::tasks::{STATUSES, is_final, parse_status, status_code, status_label};
 use crate::web::extract::{CurrentUser, Page, PathId};
-use crate::web::i18n::{Lang, t, tf};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, local_time, post_button, select};
+use crate::web::pages::org::{Ctx, Section};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -484,7 +485,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let mut f = Filter { status: parse_status(q.status.trim()), ..Filter::default() };
     match tab {
         Tab::Mine => f.assignee_id = Some(c.user.id),
@@ -622,7 +623,7 @@ fn board(c: &Ctx, names: &Names, q: &ListQuery, now: i64) -> Result<Markup, AppE
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let view_all = c.user.can("tasks.view_all");
     let first_dept = || {
         let mut ds: Vec<(&u64, &DepartmentV1)> = names.depts.iter().filter(|(_, d)| d.active).collect();
@@ -801,7 +802,7 @@ async fn new_submit(State(state): State<AppState>, user: CurrentUser, page: Page
                 points,
                 category_id: opt_id(&f.category_id),
             };
-            service::create(&state, c.tenant(), &Who::from(&c.user), input).await
+            service::create(&state, c.tenant(), &Caller::from(&c.user), input).await
         }
         Err(e) => Err(e),
     };
@@ -836,25 +837,26 @@ struct Moves {
 }
 
 impl Moves {
-    fn of(who: &Who, task: &TaskV1) -> Moves {
-        use TaskStatus::*;
-        let s = task.status;
-        let mine = task.assignee_id == who.id;
-        let working = task.working_since.is_some();
-        let review = who.can_review(task);
-        let manage = who.can_manage(task);
-        let director = who.can("tasks.approve");
-        let open = !is_final(s) && s != AwaitingApproval;
+    /// The buttons the page shows: exactly the core's allowed moves.
+    fn of(who: &Caller, task: &TaskV1) -> Moves {
+        let m = service::allowed_moves(who, task);
+        let has = |x: Move| m.contains(&x);
         Moves {
-            start: mine && (matches!(s, New | Redo) || (s == Overdue && !working)),
-            submit: mine && (s == InProgress || (s == Overdue && working)),
-            complete: review && s == PendingReview,
-            reject: review && matches!(s, New | InProgress | PendingReview | Redo | Overdue),
-            decide_task: director && s == AwaitingApproval,
-            decide_deadline: open && task.deadline_request.is_some() && (director || (s != Overdue && manage)),
-            deadline: (open && (mine || manage || director)).then_some(director || (manage && s != Overdue)),
-            edit: manage && !is_final(s),
-            delete: manage && (matches!(s, New | AwaitingApproval | Declined) || who.can("tasks.view_all")),
+            start: has(Move::Start),
+            submit: has(Move::Submit),
+            complete: has(Move::Complete),
+            reject: has(Move::Reject),
+            decide_task: has(Move::Approve),
+            decide_deadline: has(Move::ApproveDeadline),
+            deadline: if has(Move::SetDeadline) {
+                Some(true)
+            } else if has(Move::RequestDeadline) {
+                Some(false)
+            } else {
+                None
+            },
+            edit: has(Move::Edit),
+            delete: has(Move::Delete),
         }
     }
 
@@ -903,7 +905,7 @@ async fn task_page(
 ) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
     let db = c.tenant().db()?;
-    service::get(db, &Who::from(&c.user), id)?;
+    service::get(db, &Caller::from(&c.user), id)?;
     // Opening a task reads what the bell said about it.
     let unread: Vec<u64> =
         crate::notify::list(db, c.user.id, true, 500)?.into_iter().filter(|(_, n)| n.task_id == Some(id)).map(|(n, _)| n).collect();
@@ -917,7 +919,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let task = service::get(db, &who, id)?;
     let history = service::history_of(db, id)?;
     let names = Names::load(db)?;
@@ -1230,7 +1232,7 @@ async fn act(
     let mut c = Ctx::new(user, page);
     let lang = c.lang();
     let tz = c.tenant().timezone();
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let tenant = c.tenant().clone();
     let note = Some(f.comment.trim().to_string()).filter(|s| !s.is_empty()).map(|s| lines(&s));
     let moved = |to: TaskStatus| service::change_status(&state, &tenant, &who, id, to, note.clone());
@@ -1293,7 +1295,7 @@ fn edit_view(c: &Ctx, id: u64, f: &TaskForm, err: Option<&FormError>) -> Result<
 
 async fn edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let task = service::get(c.tenant().db()?, &who, id)?;
     if !Moves::of(&who, &task).edit {
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_not_allowed"));
@@ -1311,7 +1313,7 @@ async fn edit_submit(
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let tz = c.tenant().timezone();
-    let who = Who::from(&c.user);
+    let who = Caller::from(&c.user);
     let task = service::get(c.tenant().db()?, &who, id)?;
     let was = TaskForm::of(&task, &tz);
     let description = lines(&f.description);
@@ -1378,7 +1380,7 @@ fn tasks_by_day(c: &Ctx, first: Date, last: Date) -> Result<HashMap<Date, Vec<(u
     let from = day_start(first, &tz);
     let to = day_start(last.tomorrow().unwrap_or(last), &tz) - 1;
     let mut by_day: HashMap<Date, Vec<(u64, TaskV1)>> = HashMap::new();
-    for (id, task) in service::calendar(c.tenant().db()?, &Who::from(&c.user), from, to, 2000)? {
+    for (id, task) in service::calendar(c.tenant().db()?, &Caller::from(&c.user), from, to, 2000)? {
         by_day.entry(zoned(task.deadline, &tz).date()).or_default().push((id, task));
     }
     Ok(by_day)
@@ -1475,13 +1477,13 @@ fn month_view(c: &Ctx, first: Date, today: Date) -> Result<Markup, AppError> {
         }
         div.cal-month {
             @for i in 0..7usize {
-                div.cal-dow aria-hidden="true" { (crate::web::i18n::weekday_short(lang, i)) }
+                div.cal-dow aria-hidden="true" { (crate::i18n::weekday_short(lang, i)) }
             }
             @for d in &days {
                 @let items = by_day.get(d);
                 div class=(day_class(*d, first, today, items.is_some())) {
                     div.cal-date {
-                        span.cal-wd { (crate::web::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " }
+                        span.cal-wd { (crate::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " }
                         span.cal-num { (d.day()) }
                         span.cal-mon { " " (month_of(lang, d.month())) }
                         @if *d == today {
@@ -1529,7 +1531,7 @@ fn week_view(c: &Ctx, names: &Names, monday: Date, today: Date) -> Result<Markup
             @for d in &days {
                 section.week-day.today[*d == today] {
                     h3 {
-                        (crate::web::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " (day_month(lang, *d))
+                        (crate::i18n::weekday_name(lang, d.weekday().to_monday_zero_offset() as usize)) ", " (day_month(lang, *d))
                         @if *d == today { " " span.badge.brand { (t(lang, "tasks.calendar.today")) } }
                     }
                     @if let Some(items) = by_day.get(d) {
@@ -1569,7 +1571,7 @@ fn request_host(headers: &HeaderMap) -> String {
 
 fn ical_box(state: &AppState, c: &Ctx, headers: &HeaderMap) -> Markup {
     let lang = c.lang();
-    let path = super::ical::feed_path(state, c.tenant(), c.user.id);
+    let path = crate::tasks::ical::feed_path(state, c.tenant(), c.user.id);
     let host = request_host(headers);
     let https = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let url = format!("{}://{host}{path}", if https { "https" } else { "http" });

@@ -4,18 +4,18 @@
 //! (branch and service, day, time, name and phone) and ends on a
 //! confirmation with the check-in code. Plain forms; htmx only saves a click.
 
-use super::booking::{self, EARLY_MS, GRACE_MS, NewBooking, Slot};
-use super::service::{list_services, service_name};
-use super::tickets::{self, NewTicket, is_open, local_day, public_token};
 use crate::app::AppState;
-use crate::auth::ClientIp;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::{Lang, t, tf};
 use crate::org::service::{format_hhmm, list_branches};
+use crate::queue::booking::{self, EARLY_MS, GRACE_MS, NewBooking, Slot};
+use crate::queue::service::{list_services, service_name};
+use crate::queue::tickets::{self, NewTicket, is_open, local_day, public_token};
 use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus, TicketV1};
 use crate::tenancy::Tenant;
 use crate::web::extract::Page;
-use crate::web::i18n::{Lang, t, tf};
 use crate::web::layout::{self, FormError, Input, Shell, csrf_field, form_alert};
+use crate::web::limits::ClientIp;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -113,7 +113,7 @@ fn weekday_of(date: Date) -> usize {
 
 /// "26-noyabr, payshanba" / "Четверг, 26 ноября" / "Thursday, 26 November".
 fn date_long(lang: Lang, date: Date) -> String {
-    let weekday = crate::web::i18n::weekday_name(lang, weekday_of(date));
+    let weekday = crate::i18n::weekday_name(lang, weekday_of(date));
     let weekday = if lang == Lang::Uz { weekday.to_lowercase() } else { weekday.to_string() };
     tf(lang, "visit.date", &[("day", &date.day().to_string()), ("month", month_name(lang, date.month())), ("weekday", &weekday)])
 }
@@ -183,15 +183,6 @@ fn path_with_query(page: &Page, query: Option<&str>) -> String {
         Some(q) => format!("{}?{q}", page.path),
         None => page.path.clone(),
     }
-}
-
-/// Refuses a public form post when this address has sent too many.
-fn rate_limited(state: &AppState, ip: &std::net::IpAddr) -> Result<(), AppError> {
-    if let Err(not_until) = state.ticket_limiter.check_key(ip) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
-        return Err(AppError::new(ErrorKind::RateLimited).with_retry_after(wait.as_secs().max(1)));
-    }
-    Ok(())
 }
 
 fn parse_id(s: &str) -> Option<u64> {
@@ -320,7 +311,7 @@ fn hours_table(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Marku
                 tbody {
                     @for d in 0..7 {
                         tr.today[d == today] aria-current=[(d == today).then_some("date")] {
-                            th scope="row" { (crate::web::i18n::weekday_name(lang, d)) }
+                            th scope="row" { (crate::i18n::weekday_name(lang, d)) }
                             @match day_hours(hours, d) {
                                 Some((o, c)) => {
                                     td { (format_hhmm(o)) "–" (format_hhmm(c)) }
@@ -390,7 +381,7 @@ async fn take_ticket(
     State(state): State<AppState>,
     tenant: Tenant,
     page: Page,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Form(f): Form<TicketForm>,
 ) -> Result<Response, AppError> {
     if !tenant.is_active() {
@@ -398,12 +389,12 @@ async fn take_ticket(
     }
     let lang = page.lang;
     let result = async {
-        rate_limited(&state, &ip)?;
+        limits.check_ticket(ip)?;
         let branch_id = parse_id(&f.branch).ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
         let service_id = parse_id(&f.service).ok_or_else(|| AppError::invalid("service_id", "validation.service_at_branch"))?;
         let input =
             NewTicket { service_id, source: "online".into(), priority: None, name: Some(f.name.clone()), phone: Some(f.phone.clone()) };
-        tickets::issue(&state, &tenant, None, branch_id, input).await
+        tickets::issue(&state, &tenant, &crate::auth::Caller::Public, branch_id, input).await
     }
     .await;
     match result {
@@ -572,7 +563,7 @@ fn book_view(
                 h2 { span.step-no { "2" } (t(lang, "visit.booking.step_day")) }
                 ul.visit-days {
                     @for (i, d) in days.iter().enumerate() {
-                        @let label = match i { 0 => t(lang, "visit.today").to_string(), 1 => t(lang, "visit.tomorrow").to_string(), _ => crate::web::i18n::weekday_short(lang, weekday_of(d.date)).to_string() };
+                        @let label = match i { 0 => t(lang, "visit.today").to_string(), 1 => t(lang, "visit.tomorrow").to_string(), _ => crate::i18n::weekday_short(lang, weekday_of(d.date)).to_string() };
                         @let when = format!("{} {}", d.date.day(), month_short(lang, d.date.month()));
                         li {
                             @if d.closed || d.free == 0 {
@@ -704,7 +695,7 @@ async fn book_submit(
     State(state): State<AppState>,
     tenant: Tenant,
     page: Page,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Form(f): Form<BookForm>,
 ) -> Result<Response, AppError> {
     if !tenant.is_active() {
@@ -723,7 +714,7 @@ async fn book_submit(
         return Ok(book_view(&state, &tenant, &page, Some(&raw), &q, Some(&f), None)?.into_response());
     }
     let result = async {
-        rate_limited(&state, &ip)?;
+        limits.check_ticket(ip)?;
         let not_offered = || AppError::invalid("start", "validation.slot_unknown");
         let branch_id = parse_id(&f.branch).ok_or_else(not_offered)?;
         let service_id = parse_id(&f.service).ok_or_else(not_offered)?;

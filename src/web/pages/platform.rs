@@ -2,14 +2,14 @@
 //! platform console where platform admins create, edit, activate and
 //! deactivate companies.
 
-use super::Tenant;
-use super::service::{self, CompanyPatch, DEFAULT_TIMEZONE, NewCompany};
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::AppError;
+use crate::i18n::{Lang, t, tf};
 use crate::store::schema::CompanyStatus;
+use crate::tenancy::Tenant;
+use crate::tenancy::service::{self, CompanyPatch, DEFAULT_TIMEZONE, NewCompany};
 use crate::web::extract::{Page, PlatformAdmin};
-use crate::web::i18n::{Lang, t, tf};
 use crate::web::layout::{self, FormError, Input, NavItem, Shell, SignedIn, csrf_field, form_alert, post_button, select};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -288,7 +288,7 @@ async fn new_company_submit(State(state): State<AppState>, admin: PlatformAdmin,
         admin_password: Some(f.admin_password.clone()).filter(|s| !s.is_empty()),
         admin_role: Some(f.admin_role.clone()).filter(|s| !s.is_empty()),
     };
-    match service::create_company(&state, &Actor::from(&admin), input).await {
+    match service::create_company(&state, &Caller::from(&admin), input).await {
         Ok(c) => match c.generated_password {
             None => Redirect::to(&format!("/admin?done=created&slug={}", c.tenant.slug)).into_response(),
             Some(pw) => {
@@ -397,7 +397,7 @@ async fn edit_company_submit(
     let tenant = state.tenants.resolve(&slug)?;
     let patch =
         CompanyPatch { name: Some(f.name.clone()), timezone: Some(f.timezone.clone()), language: Some(f.language.clone()), status: None };
-    match service::update_company(&state, &Actor::from(&admin), &slug, patch).await {
+    match service::update_company(&state, &Caller::from(&admin), &slug, patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin?done=saved&slug={slug}")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = FormError::new(page.lang, &e);
@@ -409,7 +409,7 @@ async fn edit_company_submit(
 
 async fn set_status(state: &AppState, admin: &PlatformAdmin, slug: &str, status: CompanyStatus) -> Result<Response, AppError> {
     let patch = CompanyPatch { status: Some(status), ..Default::default() };
-    service::update_company(state, &Actor::from(admin), slug, patch).await?;
+    service::update_company(state, &Caller::from(admin), slug, patch).await?;
     let done = if status == CompanyStatus::Active { "activated" } else { "deactivated" };
     Ok(Redirect::to(&format!("/admin?done={done}&slug={slug}")).into_response())
 }

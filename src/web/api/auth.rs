@@ -1,14 +1,14 @@
 //! Login, refresh and logout over JSON, for platform admins and company
 //! users, and `GET /me`.
 
-use super::session::{self, LoginInput, PLATFORM_REALM, TENANT_REALM, TokenPair};
-use super::tokens::PLATFORM;
-use super::{ClientIp, check_login_rate};
 use crate::app::AppState;
+use crate::auth::session::{self, LoginInput, PLATFORM_REALM, TENANT_REALM, TokenPair};
+use crate::auth::tokens::PLATFORM;
 use crate::error::{AppError, ErrorKind};
 use crate::tenancy::Tenant;
 use crate::web::cookies::{self, Scope};
 use crate::web::extract::{CurrentUser, Json};
+use crate::web::limits::{ClientIp, Limits};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -73,15 +73,21 @@ fn tenant_scope(t: &Tenant) -> Scope {
     responses((status = 200, body = TokenPair), (status = 401), (status = 429)))]
 pub async fn platform_login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Json(body): Json<LoginBody>,
 ) -> Result<Response, AppError> {
-    let pair = platform_login_pair(&state, ip, &body.username, &body.password).await?;
+    let pair = platform_login_pair(&state, &limits, ip, &body.username, &body.password).await?;
     Ok(with_cookies(pair, &platform_scope(), state.config.secure_cookies))
 }
 
-pub async fn platform_login_pair(state: &AppState, ip: std::net::IpAddr, username: &str, password: &str) -> Result<TokenPair, AppError> {
-    check_login_rate(state, ip)?;
+pub async fn platform_login_pair(
+    state: &AppState,
+    limits: &Limits,
+    ip: std::net::IpAddr,
+    username: &str,
+    password: &str,
+) -> Result<TokenPair, AppError> {
+    limits.check_login(ip)?;
     let input = LoginInput {
         db: &state.platform,
         realm: PLATFORM_REALM,
@@ -118,21 +124,22 @@ pub async fn platform_logout(State(state): State<AppState>, Json(body): Json<Ref
 pub async fn tenant_login(
     State(state): State<AppState>,
     tenant: Tenant,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Json(body): Json<LoginBody>,
 ) -> Result<Response, AppError> {
-    let pair = tenant_login_pair(&state, &tenant, ip, &body.username, &body.password).await?;
+    let pair = tenant_login_pair(&state, &limits, &tenant, ip, &body.username, &body.password).await?;
     Ok(with_cookies(pair, &tenant_scope(&tenant), state.config.secure_cookies))
 }
 
 pub async fn tenant_login_pair(
     state: &AppState,
+    limits: &Limits,
     tenant: &Tenant,
     ip: std::net::IpAddr,
     username: &str,
     password: &str,
 ) -> Result<TokenPair, AppError> {
-    check_login_rate(state, ip)?;
+    limits.check_login(ip)?;
     let db = tenant.db()?;
     let input = LoginInput { db, realm: TENANT_REALM, keys: &state.keys, now_ms: state.now_ms(), ten: &tenant.slug, username, password };
     let active = tenant.is_active();

@@ -1,12 +1,12 @@
 //! JSON API for tasks, categories, the calendar and notifications.
 
-use super::service::{self, Filter, NewTask, TaskPatch, Who};
-use super::{parse_status, status_code};
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::AppError;
-use crate::org::api::double_option;
 use crate::store::schema::{CategoryV1, TaskEventV1, TaskV1};
+use crate::tasks::service::{self, Filter, NewTask, TaskPatch};
+use crate::tasks::{parse_status, status_code};
+use crate::web::api::org::double_option;
 use crate::web::extract::{CurrentUser, Json, PathId};
 use axum::Router;
 use axum::body::Bytes;
@@ -26,8 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tasks/{id}/extension", post(extension))
         .route("/api/v1/calendar", get(calendar))
         .route("/api/v1/search/tasks", get(search_tasks))
-        .route("/api/v1/me/calendar-feed", get(super::ical::my_feed))
-        .route("/calendar/{file}", get(super::ical::feed))
+        .route("/api/v1/me/calendar-feed", get(crate::web::api::ical::my_feed))
+        .route("/calendar/{file}", get(crate::web::api::ical::feed))
         .route("/api/v1/categories", get(list_categories).post(create_category))
         .route("/api/v1/categories/{id}", axum::routing::patch(patch_category))
         .route("/api/v1/notifications", get(list_notifications))
@@ -77,6 +77,12 @@ pub struct TaskOut {
     /// Ids of attached files (the task page and `GET /tasks/{id}` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachments: Option<Vec<u64>>,
+    /// What the caller may do with the task now (`GET /tasks/{id}` only):
+    /// `start`, `submit`, `complete`, `redo`, `reject`, `approve`, `decline`,
+    /// `approve_deadline`, `decline_deadline`, `set_deadline`,
+    /// `request_deadline`, `edit`, `delete`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_moves: Option<Vec<&'static str>>,
 }
 
 impl TaskOut {
@@ -107,6 +113,7 @@ impl TaskOut {
             }),
             history: None,
             attachments: None,
+            allowed_moves: None,
         }
     }
 }
@@ -173,7 +180,7 @@ pub async fn create_task(
         points: b.points,
         category_id: b.category_id,
     };
-    let (id, task) = service::create(&state, &user.tenant, &Who::from(&user), input).await?;
+    let (id, task) = service::create(&state, &user.tenant, &Caller::from(&user), input).await?;
     Ok((StatusCode::CREATED, axum::Json(TaskOut::new(id, task, state.now_ms()))))
 }
 
@@ -229,7 +236,7 @@ pub async fn list_tasks(
 ) -> Result<axum::Json<TaskPage>, AppError> {
     let filter = q.filter()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let (items, next_cursor) = service::list(user.tenant.db()?, &Who::from(&user), &filter, q.cursor, limit)?;
+    let (items, next_cursor) = service::list(user.tenant.db()?, &Caller::from(&user), &filter, q.cursor, limit)?;
     let now = state.now_ms();
     Ok(axum::Json(TaskPage { items: items.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect(), next_cursor }))
 }
@@ -239,8 +246,11 @@ pub async fn list_tasks(
     responses((status = 200, body = TaskOut), (status = 404)), security(("bearer" = [])))]
 pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TaskOut>, AppError> {
     let db = user.tenant.db()?;
-    let task = service::get(db, &Who::from(&user), id)?;
+    let who = Caller::from(&user);
+    let task = service::get(db, &who, id)?;
+    let moves = service::allowed_moves(&who, &task).into_iter().map(|m| m.code()).collect();
     let mut out = TaskOut::new(id, task, state.now_ms());
+    out.allowed_moves = Some(moves);
     out.history = Some(service::history_of(db, id)?.into_iter().map(HistoryOut::from).collect());
     out.attachments = Some(service::attachments_of(db, id)?);
     Ok(axum::Json(out))
@@ -278,7 +288,7 @@ pub async fn patch_task(
         assignee_id: b.assignee_id,
         category_id: b.category_id,
     };
-    let task = service::update(&state, &user.tenant, &Who::from(&user), id, patch).await?;
+    let task = service::update(&state, &user.tenant, &Caller::from(&user), id, patch).await?;
     Ok(axum::Json(TaskOut::new(id, task, state.now_ms())))
 }
 
@@ -286,7 +296,7 @@ pub async fn patch_task(
 #[utoipa::path(delete, path = "/c/{slug}/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn delete_task(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<StatusCode, AppError> {
-    service::delete(&state, &user.tenant, &Who::from(&user), id).await?;
+    service::delete(&state, &user.tenant, &Caller::from(&user), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -309,7 +319,7 @@ pub async fn set_status(
     Json(b): Json<StatusIn>,
 ) -> Result<axum::Json<TaskOut>, AppError> {
     let to = parse_status(&b.status).ok_or_else(|| AppError::invalid("status", "validation.task_status"))?;
-    let task = service::change_status(&state, &user.tenant, &Who::from(&user), id, to, b.comment).await?;
+    let task = service::change_status(&state, &user.tenant, &Caller::from(&user), id, to, b.comment).await?;
     Ok(axum::Json(TaskOut::new(id, task, state.now_ms())))
 }
 
@@ -339,7 +349,7 @@ pub async fn approve(
     body: Bytes,
 ) -> Result<axum::Json<TaskOut>, AppError> {
     let comment = optional_body::<CommentIn>(&body)?.comment;
-    let task = service::approve(&state, &user.tenant, &Who::from(&user), id, comment).await?;
+    let task = service::approve(&state, &user.tenant, &Caller::from(&user), id, comment).await?;
     Ok(axum::Json(TaskOut::new(id, task, state.now_ms())))
 }
 
@@ -353,7 +363,7 @@ pub async fn decline(
     body: Bytes,
 ) -> Result<axum::Json<TaskOut>, AppError> {
     let comment = optional_body::<CommentIn>(&body)?.comment;
-    let task = service::decline(&state, &user.tenant, &Who::from(&user), id, comment).await?;
+    let task = service::decline(&state, &user.tenant, &Caller::from(&user), id, comment).await?;
     Ok(axum::Json(TaskOut::new(id, task, state.now_ms())))
 }
 
@@ -373,7 +383,7 @@ pub async fn extension(
     PathId(id): PathId,
     Json(b): Json<ExtensionIn>,
 ) -> Result<axum::Json<TaskOut>, AppError> {
-    let task = service::extension(&state, &user.tenant, &Who::from(&user), id, &b.deadline, b.comment).await?;
+    let task = service::extension(&state, &user.tenant, &Caller::from(&user), id, &b.deadline, b.comment).await?;
     Ok(axum::Json(TaskOut::new(id, task, state.now_ms())))
 }
 
@@ -400,7 +410,7 @@ pub async fn calendar(
         return Err(AppError::invalid("to", "validation.range"));
     }
     let now = state.now_ms();
-    let items = service::calendar(user.tenant.db()?, &Who::from(&user), from, to, 2000)?;
+    let items = service::calendar(user.tenant.db()?, &Caller::from(&user), from, to, 2000)?;
     Ok(axum::Json(items.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect()))
 }
 
@@ -469,7 +479,7 @@ pub async fn search_tasks(
     let index = state.search.get(&user.tenant)?;
     let (ids, total) = index.search(&query, scope, limit)?;
     let db = user.tenant.db()?;
-    let who = Who::from(&user);
+    let who = Caller::from(&user);
     let now = state.now_ms();
     // The store has the last word on what a task says and who may see it.
     let items = ids.into_iter().filter_map(|id| service::get(db, &who, id).ok().map(|t| TaskOut::new(id, t, now))).collect();
@@ -514,7 +524,7 @@ pub async fn create_category(
     user: CurrentUser,
     Json(b): Json<CategoryIn>,
 ) -> Result<(StatusCode, axum::Json<CategoryOut>), AppError> {
-    let id = service::create_category(&state, &user.tenant, &Actor::from(&user), &b.name, &b.color).await?;
+    let id = service::create_category(&state, &user.tenant, &Caller::from(&user), &b.name, &b.color).await?;
     let c = service::categories(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).ok_or(crate::error::ErrorKind::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(CategoryOut::new(c.0, c.1))))
 }
@@ -538,7 +548,7 @@ pub async fn patch_category(
     PathId(id): PathId,
     Json(b): Json<CategoryPatchIn>,
 ) -> Result<axum::Json<CategoryOut>, AppError> {
-    let c = service::update_category(&state, &user.tenant, &Actor::from(&user), id, b.name, b.color, b.active).await?;
+    let c = service::update_category(&state, &user.tenant, &Caller::from(&user), id, b.name, b.color, b.active).await?;
     Ok(axum::Json(CategoryOut::new(id, c)))
 }
 

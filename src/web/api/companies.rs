@@ -1,11 +1,11 @@
 //! Platform JSON API: companies.
 
-use super::Tenant;
-use super::service::{self, CompanyPatch, NewCompany, status_str};
 use crate::app::AppState;
-use crate::audit::Actor;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::store::schema::CompanyStatus;
+use crate::tenancy::Tenant;
+use crate::tenancy::service::{self, CompanyPatch, NewCompany, status_str};
 use crate::web::extract::{Json, PlatformAdmin};
 use axum::Router;
 use axum::extract::{Path, State};
@@ -22,9 +22,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/companies/{slug}/deactivate", post(deactivate))
 }
 
-impl From<&PlatformAdmin> for Actor {
-    fn from(a: &PlatformAdmin) -> Actor {
-        Actor { id: a.id, name: a.account.username.clone(), role: "platform_admin".into(), permissions: None }
+impl From<&PlatformAdmin> for Caller {
+    fn from(a: &PlatformAdmin) -> Caller {
+        Caller::Platform { id: a.id, name: a.account.username.clone() }
     }
 }
 
@@ -117,7 +117,7 @@ pub async fn create(
         admin_password: b.admin_password,
         admin_role: b.admin_role,
     };
-    let c = service::create_company(&state, &Actor::from(&admin), input).await?;
+    let c = service::create_company(&state, &Caller::from(&admin), input).await?;
     let info = c.tenant.info();
     Ok((
         StatusCode::CREATED,
@@ -141,7 +141,7 @@ pub async fn update(
     Json(b): Json<CompanyPatchIn>,
 ) -> Result<axum::Json<CompanyOut>, AppError> {
     let patch = CompanyPatch { name: b.name, timezone: b.timezone, language: b.language, status: None };
-    let t = service::update_company(&state, &Actor::from(&admin), &slug, patch).await?;
+    let t = service::update_company(&state, &Caller::from(&admin), &slug, patch).await?;
     Ok(axum::Json(CompanyOut::new(&t)))
 }
 
@@ -152,7 +152,7 @@ async fn set_status(
     status: CompanyStatus,
 ) -> Result<axum::Json<CompanyStatusOut>, AppError> {
     let patch = CompanyPatch { status: Some(status), ..Default::default() };
-    let t = service::update_company(state, &Actor::from(admin), slug, patch).await?;
+    let t = service::update_company(state, &Caller::from(admin), slug, patch).await?;
     Ok(axum::Json(CompanyStatusOut { slug: t.slug.clone(), status: status_str(t.info().status).into() }))
 }
 

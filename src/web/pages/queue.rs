@@ -10,18 +10,18 @@
 //! `assets/queue.css`. The kiosk and the board speak the company's language
 //! unless the URL says `?lang=`; the tracking page speaks the customer's.
 
-use super::live;
-use super::service::service_name;
-use super::tickets::{self, status_code};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::{Lang, t, tf};
 use crate::org::branding;
-use crate::store::schema::{self, BranchV1, DayHours, ServiceV1, TicketRecord, TicketStatus, TicketV1};
-use crate::store::{Db, get_record, store_err};
+use crate::queue::service::service_name;
+use crate::queue::tickets::{self, status_code};
+use crate::store::Db;
+use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus};
 use crate::tenancy::Tenant;
+use crate::web::api::track as live;
 use crate::web::assets;
 use crate::web::extract::Page;
-use crate::web::i18n::{Lang, t, tf};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -40,8 +40,8 @@ pub fn platform_router() -> Router<AppState> {
     Router::new().route("/t/{token}", get(track))
 }
 
-/// How many calls the display board shows: the newest one large, the rest in a list.
-pub const BOARD_ROWS: usize = 7;
+use crate::queue::tickets::BOARD_ROWS;
+
 /// The kiosk goes back to its first screen after this long without a touch.
 pub const KIOSK_IDLE_MS: u64 = 5 * 60 * 1000;
 
@@ -68,31 +68,9 @@ fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV1), AppError> {
 /// The active services offered at a branch, in the order they were set up.
 fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppError> {
     let mut v: Vec<(u64, ServiceV1)> =
-        super::service::list_services(db)?.into_iter().filter(|(_, s)| s.active && s.branch_ids.contains(&branch_id)).collect();
+        crate::queue::service::list_services(db)?.into_iter().filter(|(_, s)| s.active && s.branch_ids.contains(&branch_id)).collect();
     v.sort_by_key(|(id, _)| *id);
     Ok(v)
-}
-
-/// The day's latest calls, newest first: tickets called to a window and
-/// still called, being served or served. A no-show, a cancelled or a
-/// transferred ticket leaves the board (a transfer is called again).
-fn board_calls(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
-    let tx = db.read()?;
-    let idx = tx.open_table(schema::TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let all = tx.open_table(schema::TICKETS).map_err(store_err)?;
-    let mut out = Vec::new();
-    for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&all, id)?
-            && matches!(t.status, TicketStatus::Called | TicketStatus::Serving | TicketStatus::Done)
-            && t.window.is_some()
-        {
-            out.push((id, t));
-        }
-    }
-    out.sort_by_key(|(id, t)| std::cmp::Reverse((t.called_at.unwrap_or(0), *id)));
-    out.truncate(BOARD_ROWS);
-    Ok(out)
 }
 
 fn hhmm(minutes: u16) -> String {
@@ -113,9 +91,9 @@ fn hours_lines(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Vec<(
             j += 1;
         }
         let label = if i == j {
-            crate::web::i18n::weekday_name(lang, i).to_string()
+            crate::i18n::weekday_name(lang, i).to_string()
         } else {
-            format!("{} – {}", crate::web::i18n::weekday_name(lang, i), crate::web::i18n::weekday_name(lang, j))
+            format!("{} – {}", crate::i18n::weekday_name(lang, i), crate::i18n::weekday_name(lang, j))
         };
         let value = match days[i] {
             Some((o, c)) => format!("{}–{}", hhmm(o), hhmm(c)),
@@ -144,7 +122,7 @@ fn next_opening(lang: Lang, hours: &Option<[DayHours; 7]>, weekday: usize, minut
         return Some(match ahead {
             0 => tf(lang, "kiosk.opens_today", &[("time", &time)]),
             1 => tf(lang, "kiosk.opens_tomorrow", &[("time", &time)]),
-            _ => tf(lang, "kiosk.opens_on", &[("day", crate::web::i18n::weekday_name(lang, d)), ("time", &time)]),
+            _ => tf(lang, "kiosk.opens_on", &[("day", crate::i18n::weekday_name(lang, d)), ("time", &time)]),
         });
     }
     None
@@ -197,7 +175,7 @@ fn brand(tenant: &Tenant, second: &str, class: &str) -> Markup {
 fn clock_text(now_ms: i64, tz: &jiff::tz::TimeZone, lang: Lang) -> (String, String) {
     let z = crate::clock::from_ms(now_ms).to_zoned(tz.clone());
     let wd = z.date().weekday().to_monday_zero_offset() as usize;
-    (z.strftime("%H:%M").to_string(), format!("{}, {}", crate::web::i18n::weekday_name(lang, wd), z.strftime("%d.%m.%Y")))
+    (z.strftime("%H:%M").to_string(), format!("{}, {}", crate::i18n::weekday_name(lang, wd), z.strftime("%d.%m.%Y")))
 }
 
 fn tz_name(tenant: &Tenant) -> String {
@@ -440,7 +418,7 @@ async fn display(
     let tz = tenant.timezone();
     let (day, weekday, minute) = tickets::local_day(now, &tz);
     let open = tenant.is_active() && branch.active && tickets::is_open(&branch.hours, weekday, minute);
-    let calls = board_calls(db, branch_id, day)?;
+    let calls = crate::queue::tickets::board_calls(db, branch_id, day)?;
     let services = services_at(db, branch_id)?;
     let waiting = tickets::waiting_counts(db, branch_id, day)?;
     let names: HashMap<u64, &str> = services.iter().map(|(id, s)| (*id, service_name(s, lang))).collect();

@@ -1,16 +1,16 @@
 //! Login and logout pages, and the language switch.
 
-use super::ClientIp;
-use super::api::{platform_login_pair, tenant_login_pair};
-use super::session;
 use crate::app::AppState;
+use crate::auth::session;
 use crate::error::AppError;
+use crate::i18n::{Lang, t};
 use crate::tenancy::Tenant;
+use crate::web::api::auth::{platform_login_pair, tenant_login_pair};
 use crate::web::cookies::{self, Scope};
 use crate::web::errors::message;
 use crate::web::extract::Page;
-use crate::web::i18n::{Lang, t};
 use crate::web::layout::{self, Shell, csrf_field, field};
+use crate::web::limits::ClientIp;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -79,7 +79,7 @@ fn login_form(page: &Page, tenant: Option<&Tenant>, action: &str, next: Option<&
                     p.alert role="alert" { (e) }
                 }
                 @if let Some(t) = tenant && !t.is_active() {
-                    p.hint { (crate::web::i18n::t(lang, "company.not_open_staff")) }
+                    p.hint { (crate::i18n::t(lang, "company.not_open_staff")) }
                 }
                 form method="post" action=(action) {
                     (csrf_field(&page.csrf))
@@ -97,8 +97,13 @@ async fn platform_login_page(page: Page, Query(q): Query<NextQuery>) -> Markup {
     login_form(&page, None, "/admin/login", q.next.as_deref(), None, "")
 }
 
-async fn platform_login_submit(State(state): State<AppState>, page: Page, ClientIp(ip): ClientIp, Form(f): Form<LoginForm>) -> Response {
-    match platform_login_pair(&state, ip, &f.username, &f.password).await {
+async fn platform_login_submit(
+    State(state): State<AppState>,
+    page: Page,
+    ClientIp(ip, limits): ClientIp,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    match platform_login_pair(&state, &limits, ip, &f.username, &f.password).await {
         Ok(pair) => {
             let to = safe_next(f.next.as_deref(), "/admin");
             start_session(Redirect::to(&to).into_response(), &cookies::scope_of("/"), &pair, state.config.secure_cookies)
@@ -116,11 +121,11 @@ async fn tenant_login_submit(
     State(state): State<AppState>,
     page: Page,
     tenant: Tenant,
-    ClientIp(ip): ClientIp,
+    ClientIp(ip, limits): ClientIp,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let home = format!("/c/{}/", tenant.slug);
-    match tenant_login_pair(&state, &tenant, ip, &f.username, &f.password).await {
+    match tenant_login_pair(&state, &limits, &tenant, ip, &f.username, &f.password).await {
         Ok(pair) => {
             let to = safe_next(f.next.as_deref(), &home);
             let scope = cookies::scope_of(&home);

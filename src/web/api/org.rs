@@ -1,10 +1,11 @@
 //! JSON API for users, departments, branches, roles, branding and the audit log.
 
-use super::branding::{self, BrandingChange};
-use super::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
 use crate::app::AppState;
-use crate::audit::{self, Actor};
+use crate::audit;
+use crate::auth::Caller;
 use crate::error::AppError;
+use crate::org::branding::{self, BrandingChange};
+use crate::org::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
 use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1};
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json, PathId};
@@ -27,8 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/roles/{role}", put(put_role))
         .route("/api/v1/branding", get(get_branding).patch(patch_branding))
         .route("/api/v1/audit", get(list_audit))
-        .route("/brand.css", get(branding::brand_css))
-        .route("/logo", get(branding::logo))
+        .route("/brand.css", get(crate::web::pages::branding::brand_css))
+        .route("/logo", get(crate::web::pages::branding::logo))
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`) in a PATCH body.
@@ -147,7 +148,7 @@ pub async fn create_user(
         password: body.password,
         language: body.language,
     };
-    let (id, password) = service::create_user(&state, &user.tenant, &Actor::from(&user), input).await?;
+    let (id, password) = service::create_user(&state, &user.tenant, &Caller::from(&user), input).await?;
     let created = service::get_user(user.tenant.db()?, id)?;
     Ok((StatusCode::CREATED, axum::Json(CreatedUser { user: UserOut::new(id, created), password })))
 }
@@ -181,7 +182,7 @@ pub async fn patch_user(
         password: b.password,
         language: b.language,
     };
-    let updated = service::update_user(&state, &user.tenant, &Actor::from(&user), id, patch).await?;
+    let updated = service::update_user(&state, &user.tenant, &Caller::from(&user), id, patch).await?;
     Ok(axum::Json(UserOut::new(id, updated)))
 }
 
@@ -230,7 +231,7 @@ pub async fn create_department(
     user: CurrentUser,
     Json(b): Json<DepartmentIn>,
 ) -> Result<(StatusCode, axum::Json<DepartmentOut>), AppError> {
-    let id = service::create_department(&state, &user.tenant, &Actor::from(&user), &b.name).await?;
+    let id = service::create_department(&state, &user.tenant, &Caller::from(&user), &b.name).await?;
     let d = service::list_departments(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).map(|(_, d)| d);
     let d = d.ok_or_else(|| AppError::internal(anyhow::anyhow!("department {id} vanished")))?;
     Ok((StatusCode::CREATED, axum::Json(DepartmentOut::new(id, d))))
@@ -245,7 +246,7 @@ pub async fn patch_department(
     PathId(id): PathId,
     Json(b): Json<DepartmentPatchIn>,
 ) -> Result<axum::Json<DepartmentOut>, AppError> {
-    let d = service::update_department(&state, &user.tenant, &Actor::from(&user), id, b.name, b.active).await?;
+    let d = service::update_department(&state, &user.tenant, &Caller::from(&user), id, b.name, b.active).await?;
     Ok(axum::Json(DepartmentOut::new(id, d)))
 }
 
@@ -355,7 +356,7 @@ pub async fn create_branch(
 ) -> Result<(StatusCode, axum::Json<BranchOut>), AppError> {
     let hours = b.hours.map(HoursJson::parse).transpose()?;
     let input = BranchInput { name: Some(b.name), address: Some(b.address), hours: Some(hours), active: None };
-    let id = service::create_branch(&state, &user.tenant, &Actor::from(&user), input).await?;
+    let id = service::create_branch(&state, &user.tenant, &Caller::from(&user), input).await?;
     Ok((StatusCode::CREATED, axum::Json(BranchOut::new(id, service::get_branch(user.tenant.db()?, id)?))))
 }
 
@@ -374,7 +375,7 @@ pub async fn patch_branch(
         None => None,
     };
     let input = BranchInput { name: b.name, address: b.address, hours, active: b.active };
-    let updated = service::update_branch(&state, &user.tenant, &Actor::from(&user), id, input).await?;
+    let updated = service::update_branch(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(BranchOut::new(id, updated)))
 }
 
@@ -411,7 +412,7 @@ pub async fn put_role(
     Path((_, role)): Path<(String, String)>,
     Json(b): Json<RoleIn>,
 ) -> Result<axum::Json<RoleOut>, AppError> {
-    let perms = service::set_role_permissions(&state, &user.tenant, &Actor::from(&user), &role, b.permissions).await?;
+    let perms = service::set_role_permissions(&state, &user.tenant, &Caller::from(&user), &role, b.permissions).await?;
     Ok(axum::Json(RoleOut { role, permissions: perms, editable: true }))
 }
 
@@ -456,7 +457,7 @@ pub async fn patch_branding(
     Json(b): Json<BrandingIn>,
 ) -> Result<axum::Json<BrandingOut>, AppError> {
     let change = BrandingChange { primary_color: b.primary_color, logo: None, remove_logo: false };
-    branding::update(&state, &user.tenant, &Actor::from(&user), change).await?;
+    branding::update(&state, &user.tenant, &Caller::from(&user), change).await?;
     Ok(axum::Json(branding_out(&user.tenant)?))
 }
 

@@ -1,0 +1,32 @@
+//! The personal calendar feed over HTTP: its secret URL for the caller and
+//! the `.ics` file itself (the rules live in `tasks::ical`).
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::tasks::ical::feed_path;
+use crate::tenancy::Tenant;
+use crate::web::extract::CurrentUser;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedOut {
+    /// Path of the personal iCalendar feed; keep it secret.
+    pub path: String,
+}
+
+/// The caller's personal calendar feed URL.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/me/calendar-feed", tag = "tasks", params(("slug" = String, Path)),
+    responses((status = 200, body = FeedOut)), security(("bearer" = [])))]
+pub async fn my_feed(State(state): State<AppState>, user: CurrentUser) -> axum::Json<FeedOut> {
+    axum::Json(FeedOut { path: feed_path(&state, &user.tenant, user.id) })
+}
+
+/// `GET /c/<slug>/calendar/<id>-<token>.ics`
+pub async fn feed(State(state): State<AppState>, tenant: Tenant, Path((_, file)): Path<(String, String)>) -> Result<Response, AppError> {
+    let body = crate::tasks::ical::feed(&state, &tenant, &file)?;
+    Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")], body).into_response())
+}

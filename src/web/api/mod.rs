@@ -1,0 +1,11 @@
+//! The JSON API under `/api/v1` and `/c/<slug>/api/v1`, and the live and
+//! public edges: each file parses input, calls the core and renders JSON.
+
+pub mod auth;
+pub mod companies;
+pub mod ical;
+pub mod live;
+pub mod org;
+pub mod queue;
+pub mod tasks;
+pub mod track;

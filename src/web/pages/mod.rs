@@ -1,0 +1,12 @@
+//! Server-rendered pages (maud + htmx): each file parses a form or a query,
+//! calls the core and renders HTML.
+
+pub mod auth;
+pub mod branding;
+pub mod org;
+pub mod platform;
+pub mod queue;
+pub mod queue_staff;
+pub mod stats;
+pub mod tasks;
+pub mod visit;
