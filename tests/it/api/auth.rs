@@ -2,7 +2,7 @@
 //! expiry, lockout with back-off, the per-address rate limit, CSRF for
 //! cookie sessions, and what an inactive company admits.
 
-use crate::common::*;
+use crate::support::*;
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::json;

@@ -1,0 +1,18 @@
+//! Every HTTP-level test of Idora in one binary: CI links the crate for this
+//! and for the kill -9 test (`tests/durability.rs`), not once per feature.
+//!
+//! Each test starts its own real server (a fresh data folder, a free port on
+//! loopback, a clock the test may move) through [`support`], so they run in
+//! parallel. One module per area:
+//!
+//! - `api`: the platform and company HTTP contract, sessions, isolation,
+//!   the live hub, the service edges and languages;
+//! - `tasks`: the task workflow, deadlines, search, calendar, notifications;
+//! - `queue`: the electronic queue — setup, public pages, the staff side,
+//!   statistics, booked visits.
+
+mod support;
+
+mod api;
+mod queue;
+mod tasks;
