@@ -4,7 +4,7 @@
 //! moves it (the demo branches open Mon–Fri 09:00–18:00).
 
 use crate::support::*;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Wednesday 2026-11-25, 10:00 in Tashkent (UTC+5).
@@ -98,7 +98,7 @@ async fn the_kiosk_takes_a_ticket_the_way_its_script_does() {
     let w = world().await;
     let a = w.branches[0];
     // The browser keeps cookies like the kiosk's does.
-    let kiosk = Client::builder().cookie_store(true).build().unwrap();
+    let kiosk = cookie_client(true);
     let html = kiosk.get(w.s.url(&format!("/c/demo/kiosk/{a}"))).send().await.unwrap().text().await.unwrap();
     let csrf = attr(&html, "data-kiosk", "data-csrf");
     assert!(csrf.len() >= 32, "the page carries the browser's CSRF token");
@@ -264,7 +264,7 @@ async fn the_tracking_page_follows_a_ticket_until_it_is_cancelled() {
     assert!(html.contains(">Hech kim<"), "nobody ahead now");
 
     // The customer cancels from the page: JSON, with the page's CSRF token.
-    let phone = Client::builder().cookie_store(true).build().unwrap();
+    let phone = cookie_client(true);
     let html = phone.get(w.s.url(&url)).send().await.unwrap().text().await.unwrap();
     let csrf = attr(&html, "data-track", "data-csrf");
     let r = phone.post(w.s.url(&format!("{url}/cancel"))).send().await.unwrap();

@@ -21,10 +21,16 @@ pub struct Seen {
     pub html: String,
 }
 
+/// A bare browser: it keeps cookies, and follows redirects or shows them.
+pub fn cookie_client(follow_redirects: bool) -> Client {
+    let policy = if follow_redirects { reqwest::redirect::Policy::default() } else { reqwest::redirect::Policy::none() };
+    Client::builder().cookie_store(true).redirect(policy).build().unwrap()
+}
+
 impl Server {
     /// A browser that signed in through the company's login form and landed home.
     pub async fn browser(&self, slug: &str, username: &str, password: &str) -> Browser {
-        let http = Client::builder().cookie_store(true).build().unwrap();
+        let http = cookie_client(true);
         let company = self.url(&format!("/c/{slug}/"));
         let login = http.get(format!("{company}login")).send().await.unwrap().text().await.unwrap();
         let csrf = csrf_of(&login);
