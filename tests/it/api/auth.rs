@@ -2,7 +2,7 @@
 //! expiry, lockout with back-off, the per-address rate limit, CSRF for
 //! cookie sessions, and what an inactive company admits.
 
-use crate::common::*;
+use crate::support::*;
 use jiff::SignedDuration;
 use reqwest::Method;
 use serde_json::json;
@@ -200,7 +200,7 @@ async fn logins_are_rate_limited_per_address() {
     assert!((1..=60).contains(&wait), "{wait}");
     s.post("/api/v1/auth/login", "", json!({"username": ROOT, "password": ROOT_PASSWORD})).await.refused(429, "rate_limited");
     // The login form says so too: the form again, with the reason.
-    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let browser = cookie_client(true);
     let page = s.send(browser.get(s.url("/c/acme/login"))).await.check(200);
     let csrf = page.cookie("idora_csrf").unwrap();
     let form = [("username", "boss"), ("password", ADMIN_PASSWORD), ("_csrf", csrf.as_str())];
@@ -217,7 +217,7 @@ async fn logins_are_rate_limited_per_address() {
 async fn cookie_sessions_need_the_csrf_token_and_bearer_requests_do_not() {
     let s = start().await;
     let co = s.company("acme", true).await;
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = cookie_client(false);
 
     // The browser signs in; the session lives in cookies.
     let r = s.send(browser.post(s.url(&co.path("/auth/login"))).json(&json!({"username": "boss", "password": ADMIN_PASSWORD}))).await;
@@ -303,7 +303,7 @@ async fn an_inactive_company_admits_only_those_who_set_it_up() {
 async fn a_browser_session_outlives_its_access_token_even_with_parallel_requests() {
     let s = start().await;
     let co = s.company("acme", true).await;
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let browser = cookie_client(false);
     let login = s.send(browser.post(s.url(&co.path("/auth/login"))).json(&json!({"username": "boss", "password": ADMIN_PASSWORD}))).await;
     let first_refresh = login.check(200).cookie("idora_rt").unwrap();
 

@@ -1,66 +1,34 @@
 //! The staff side of the queue through a real server and signed-in browsers
 //! (cookies, CSRF): the operator's page and the queue setup pages.
 
-use futures_util::{SinkExt, StreamExt};
-use idora::app::AppState;
-use idora::config::Config;
+use crate::support::*;
+use futures_util::SinkExt;
 use idora::i18n::{Lang, t, tf};
-use idora::web::server::Running;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const UZ: Lang = Lang::Uz;
 
 struct World {
-    server: Running,
-    http: Client,
+    s: Server,
     tokens: HashMap<&'static str, String>,
     users: HashMap<String, u64>,
     /// The demo's branches: the head office (open around the clock here) and the second.
     branches: Vec<u64>,
     /// The demo's services by Uzbek name.
     services: HashMap<String, u64>,
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let state = AppState::open(config, std::sync::Arc::new(idora::clock::SystemClock)).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    let server = idora::web::server::start(state).await.unwrap();
-    let mut w = World {
-        server,
-        http: Client::new(),
-        tokens: HashMap::new(),
-        users: HashMap::new(),
-        branches: vec![],
-        services: HashMap::new(),
-        _dir: dir,
-    };
+    let s = demo_on_system_clock().await;
+    let mut tokens = HashMap::new();
     for who in ["admin", "operator", "employee"] {
-        let (s, v) = w.api(Method::POST, None, "/auth/login", Some(json!({"username": who, "password": "idora-demo"}))).await;
-        assert_eq!(s, StatusCode::OK);
-        w.tokens.insert(who, v["access_token"].as_str().unwrap().to_string());
+        tokens.insert(who, s.demo_token(who).await);
     }
-    let (_, users) = w.api(Method::GET, Some("admin"), "/users", None).await;
-    for u in users.as_array().unwrap() {
-        w.users.insert(u["username"].as_str().unwrap().to_string(), u["id"].as_u64().unwrap());
-    }
-    let (_, branches) = w.api(Method::GET, Some("admin"), "/branches", None).await;
-    let mut branches: Vec<(u64, String)> =
-        branches.as_array().unwrap().iter().map(|b| (b["id"].as_u64().unwrap(), b["name"].as_str().unwrap().to_string())).collect();
-    branches.sort();
-    w.branches = branches.into_iter().map(|(id, _)| id).collect();
-    let (_, services) = w.api(Method::GET, Some("admin"), "/services", None).await;
-    for s in services.as_array().unwrap() {
-        w.services.insert(s["names"]["uz"].as_str().unwrap().to_string(), s["id"].as_u64().unwrap());
-    }
+    let (users, branches, services) = (s.demo_users().await, s.demo_branches().await, s.demo_services().await);
+    let w = World { s, tokens, users, branches, services };
     // The head office takes tickets at any hour, so that the test runs any day.
     let head = w.branches[0];
     let (s, _) = w.api(Method::PATCH, Some("admin"), &format!("/branches/{head}"), Some(json!({"hours": null}))).await;
@@ -69,94 +37,21 @@ async fn world() -> World {
 }
 
 impl World {
+    /// A call to the demo company's API as `who` (or nobody).
     async fn api(&self, method: Method, who: Option<&str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}/c/demo/api/v1{path}", self.server.url()));
-        if let Some(w) = who {
-            req = req.bearer_auth(&self.tokens[w]);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        self.s.call(method, &c(DEMO, path), who.map(|w| self.tokens[w].as_str()), body).await
     }
 
     /// A kiosk ticket at the head office; returns its id and number.
     async fn kiosk(&self, service: &str) -> (u64, String) {
-        let body = json!({"service_id": self.services[service], "source": "kiosk"});
-        let (s, v) = self.api(Method::POST, None, &format!("/branches/{}/tickets", self.branches[0]), Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let v = self.s.kiosk_ticket(self.branches[0], self.services[service]).await;
         (v["id"].as_u64().unwrap(), v["number"].as_str().unwrap().to_string())
     }
 
-    /// A browser signed in through the login form.
+    /// A demo account's browser, signed in through the login form.
     async fn browser(&self, who: &str) -> Browser {
-        let http = Client::builder().cookie_store(true).build().unwrap();
-        let base = self.server.url().to_string();
-        let login = http.get(format!("{base}/c/demo/login")).send().await.unwrap().text().await.unwrap();
-        let csrf = csrf_of(&login);
-        let r = http
-            .post(format!("{base}/c/demo/login"))
-            .form(&[("username", who), ("password", "idora-demo"), ("_csrf", csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.url().path().ends_with("/c/demo/"), "signed in and home: {}", r.url());
-        Browser { http, base, csrf }
+        self.s.browser(DEMO, who, idora::demo::PASSWORD).await
     }
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"_csrf\" value=\"").expect("a form with the CSRF field") + "name=\"_csrf\" value=\"".len();
-    html[at..].split('"').next().unwrap().to_string()
-}
-
-struct Browser {
-    http: Client,
-    base: String,
-    csrf: String,
-}
-
-/// A page as the browser got it.
-struct Seen {
-    status: StatusCode,
-    path: String,
-    query: String,
-    html: String,
-}
-
-impl Browser {
-    async fn get(&self, path: &str) -> Seen {
-        let r = self.http.get(format!("{}/c/demo/{path}", self.base)).send().await.unwrap();
-        seen(r).await
-    }
-
-    /// Submits a form (with the CSRF field) and follows the redirect.
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Seen {
-        let mut form: Vec<(&str, &str)> = fields.to_vec();
-        form.push(("_csrf", self.csrf.as_str()));
-        let r = self.http.post(format!("{}/c/demo/{path}", self.base)).form(&form).send().await.unwrap();
-        seen(r).await
-    }
-}
-
-async fn seen(r: reqwest::Response) -> Seen {
-    let status = r.status();
-    let path = r.url().path().to_string();
-    let query = r.url().query().unwrap_or("").to_string();
-    Seen { status, path, query, html: r.text().await.unwrap() }
-}
-
-/// The text of the element with this class, roughly: what follows `class="…">`.
-fn text_of<'a>(html: &'a str, class: &str) -> Option<&'a str> {
-    let marker = format!("class=\"{class}\"");
-    let at = html.find(&marker)? + marker.len();
-    let rest = &html[at..];
-    let start = rest.find('>')? + 1;
-    Some(rest[start..].split('<').next().unwrap_or(""))
 }
 
 /// The markup between `<section … id="op-queue"` and its end.
@@ -427,18 +322,7 @@ async fn an_admin_places_an_operator_at_a_window() {
     let id = v["id"].as_u64().unwrap();
 
     // Not placed yet: the operator is told to ask.
-    let http = Client::builder().cookie_store(true).build().unwrap();
-    let base = w.server.url().to_string();
-    let login = http.get(format!("{base}/c/demo/login")).send().await.unwrap().text().await.unwrap();
-    let csrf = csrf_of(&login);
-    let r = http
-        .post(format!("{base}/c/demo/login"))
-        .form(&[("username", "kassir2"), ("password", "long-pass-123"), ("_csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    let kassir = Browser { http, base, csrf };
+    let kassir = w.s.browser(DEMO, "kassir2", "long-pass-123").await;
     let page = kassir.get("operator").await;
     assert!(page.html.contains(t(UZ, "operator.no_window.title")), "no window yet");
 
@@ -475,24 +359,8 @@ async fn an_admin_places_an_operator_at_a_window() {
 async fn operators_hear_their_branch_queue_live() {
     let w = world().await;
     let topic = format!("queue:branch:{}", w.branches[0]);
-    let connect = |who: &str| {
-        let url = format!("{}/c/demo/api/v1/live", w.server.url()).replace("http://", "ws://");
-        let mut req = url.into_client_request().unwrap();
-        req.headers_mut().insert("authorization", format!("Bearer {}", w.tokens[who]).parse().unwrap());
-        req
-    };
+    let connect = |who: &str| ws_request(&w.s, DEMO, &w.tokens[who]);
     let (mut ws, _) = tokio_tungstenite::connect_async(connect("operator")).await.unwrap();
-    async fn next_json<S>(ws: &mut S) -> Value
-    where
-        S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-    {
-        loop {
-            let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message in time").unwrap().unwrap();
-            if let Message::Text(t) = msg {
-                return serde_json::from_str(t.as_str()).unwrap();
-            }
-        }
-    }
     assert_eq!(next_json(&mut ws).await["kind"], "hello");
     ws.send(Message::Text(json!({"subscribe": [topic]}).to_string().into())).await.unwrap();
     let sub = next_json(&mut ws).await;

@@ -3,135 +3,54 @@
 //! its live stream. The clock is Wednesday 10:00 in Tashkent unless a test
 //! moves it (the demo branches open Mon–Fri 09:00–18:00).
 
-use idora::app::AppState;
-use idora::clock::ManualClock;
-use idora::config::Config;
-use idora::web::server::Running;
-use reqwest::{Client, StatusCode};
+use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Wednesday 2026-11-25, 10:00 in Tashkent (UTC+5).
 const WEDNESDAY_10: &str = "2026-11-25T05:00:00Z";
 
 struct World {
-    server: Running,
-    clock: Arc<ManualClock>,
-    http: Client,
+    s: Server,
     operator: String,
-    admin: String,
     branches: Vec<u64>,
     /// The demo's services, in order: Kassa, Kreditlar, Plastik kartalar, Valyuta ayirboshlash.
     services: Vec<u64>,
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let clock = Arc::new(ManualClock::new(WEDNESDAY_10.parse().unwrap()));
-    let state = AppState::open(config, clock.clone()).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    let server = idora::web::server::start(state).await.unwrap();
-    let http = Client::new();
-    let mut w = World { server, clock, http, operator: String::new(), admin: String::new(), branches: vec![], services: vec![], _dir: dir };
-    w.operator = w.login("operator").await;
-    w.admin = w.login("admin").await;
-    let (_, branches) = w.api(reqwest::Method::GET, Some(&w.admin), "/branches", None).await;
-    w.branches = branches.as_array().unwrap().iter().map(|b| b["id"].as_u64().unwrap()).collect();
-    w.branches.sort();
-    let (_, services) = w.api(reqwest::Method::GET, Some(&w.admin), "/services", None).await;
-    w.services = services.as_array().unwrap().iter().map(|s| s["id"].as_u64().unwrap()).collect();
-    w.services.sort();
-    w
+    let s = demo_at(WEDNESDAY_10).await;
+    let operator = s.demo_token("operator").await;
+    let branches = s.demo_branches().await;
+    let mut services: Vec<u64> = s.demo_services().await.into_values().collect();
+    services.sort();
+    World { s, operator, branches, services }
 }
 
 impl World {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url())
-    }
-
-    async fn login(&self, who: &str) -> String {
-        let r = self
-            .http
-            .post(self.url("/c/demo/api/v1/auth/login"))
-            .json(&json!({"username": who, "password": "idora-demo"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-    }
-
+    /// A call to the demo company's API.
     async fn api(&self, method: reqwest::Method, token: Option<&str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, self.url(&format!("/c/demo/api/v1{path}")));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        self.s.call(method, &c(DEMO, path), token, body).await
     }
 
     /// A kiosk ticket for the `i`-th demo service at the first branch.
     async fn take(&self, i: usize) -> Value {
-        let body = json!({"service_id": self.services[i], "source": "kiosk"});
-        let (s, v) = self.api(reqwest::Method::POST, None, &format!("/branches/{}/tickets", self.branches[0]), Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v
+        self.s.kiosk_ticket(self.branches[0], self.services[i]).await
     }
 
     async fn call_next(&self) -> Value {
-        let (s, v) = self.api(reqwest::Method::POST, Some(&self.operator), "/operator/call-next", Some(json!({}))).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+        self.s.call_next(&self.operator).await
     }
 
     /// A page as a browser gets it: the status and the HTML.
     async fn page(&self, path: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
-        let mut req = self.http.get(self.url(path)).header("accept", "text/html");
+        let mut req = self.s.web.get(self.s.url(path)).header("accept", "text/html");
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
         let r = req.send().await.unwrap();
         (r.status(), r.text().await.unwrap())
     }
-}
-
-/// The value of `attr="…"` on the element that has `marker`.
-fn attr(html: &str, marker: &str, attr: &str) -> String {
-    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not in the page"));
-    let tag_end = html[at..].find('>').map(|i| at + i).unwrap_or(html.len());
-    let start = html[..at].rfind('<').unwrap_or(0);
-    let tag = &html[start..tag_end];
-    let key = format!("{attr}=\"");
-    let from = tag.find(&key).unwrap_or_else(|| panic!("no {attr} in {tag}")) + key.len();
-    tag[from..].split('"').next().unwrap_or("").to_string()
-}
-
-/// Reads a server-sent event stream until `needle` has arrived (10 s at most).
-async fn read_until(resp: &mut reqwest::Response, buf: &mut String, needle: &str) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !buf.contains(needle) {
-        match tokio::time::timeout_at(deadline, resp.chunk()).await {
-            Ok(Ok(Some(bytes))) => buf.push_str(&String::from_utf8_lossy(&bytes)),
-            _ => return false,
-        }
-    }
-    true
-}
-
-/// The `data:` of the first event of `kind` in a stream's text, as JSON.
-fn event_data(buf: &str, kind: &str) -> Value {
-    let at = buf.find(&format!("event: {kind}")).unwrap_or_else(|| panic!("no {kind} in {buf}"));
-    let line = buf[at..].lines().find(|l| l.starts_with("data:")).unwrap_or("");
-    serde_json::from_str(line.trim_start_matches("data:").trim()).unwrap_or(Value::Null)
 }
 
 #[tokio::test]
@@ -179,11 +98,11 @@ async fn the_kiosk_takes_a_ticket_the_way_its_script_does() {
     let w = world().await;
     let a = w.branches[0];
     // The browser keeps cookies like the kiosk's does.
-    let kiosk = Client::builder().cookie_store(true).build().unwrap();
-    let html = kiosk.get(w.url(&format!("/c/demo/kiosk/{a}"))).send().await.unwrap().text().await.unwrap();
+    let kiosk = cookie_client(true);
+    let html = kiosk.get(w.s.url(&format!("/c/demo/kiosk/{a}"))).send().await.unwrap().text().await.unwrap();
     let csrf = attr(&html, "data-kiosk", "data-csrf");
     assert!(csrf.len() >= 32, "the page carries the browser's CSRF token");
-    let url = w.url(&format!("/c/demo/api/v1/branches/{a}/tickets"));
+    let url = w.s.url(&format!("/c/demo/api/v1/branches/{a}/tickets"));
     let body = json!({"service_id": w.services[2], "source": "kiosk", "priority": "elderly", "name": "Aziza", "phone": "+998901234567"});
     let r = kiosk.post(&url).header("x-csrf-token", &csrf).json(&body).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -197,7 +116,7 @@ async fn the_kiosk_takes_a_ticket_the_way_its_script_does() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "phone");
     // A wrong booking code at the check-in is a 404 the kiosk explains.
     let r = kiosk
-        .post(w.url(&format!("/c/demo/api/v1/branches/{a}/check-in")))
+        .post(w.s.url(&format!("/c/demo/api/v1/branches/{a}/check-in")))
         .header("x-csrf-token", &csrf)
         .json(&json!({"code": "123456"}))
         .send()
@@ -214,7 +133,7 @@ async fn the_kiosk_is_closed_outside_working_hours_and_while_the_company_is_inac
     let w = world().await;
     let a = w.branches[0];
     // Wednesday 20:00 in Tashkent: after hours.
-    w.clock.set("2026-11-25T15:00:00Z".parse().unwrap());
+    w.s.clock().set("2026-11-25T15:00:00Z".parse().unwrap());
     let (s, html) = w.page(&format!("/c/demo/kiosk/{a}"), &[]).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(attr(&html, "data-kiosk", "data-open"), "false");
@@ -223,17 +142,17 @@ async fn the_kiosk_is_closed_outside_working_hours_and_while_the_company_is_inac
     assert!(html.contains("Ish vaqti") && html.contains("09:00–18:00") && html.contains("09:00–14:00"), "the working hours");
     assert!(!html.contains("data-service="), "no services to tap");
     // Saturday 15:00, after Saturday's short hours: Sunday is a day off, so Monday.
-    w.clock.set("2026-11-28T10:00:00Z".parse().unwrap());
+    w.s.clock().set("2026-11-28T10:00:00Z".parse().unwrap());
     let (_, html) = w.page(&format!("/c/demo/kiosk/{a}"), &[]).await;
     assert!(html.contains("Dushanba kuni soat 09:00 da ochiladi"), "{html}");
     // Back in working hours: open.
-    w.clock.set(WEDNESDAY_10.parse().unwrap());
+    w.s.clock().set(WEDNESDAY_10.parse().unwrap());
     let (_, html) = w.page(&format!("/c/demo/kiosk/{a}"), &[]).await;
     assert_eq!(attr(&html, "data-kiosk", "data-open"), "true");
 
     // A company that is not open for business hands out no tickets.
     idora::tenancy::service::update_company(
-        &w.server.state,
+        w.s.state(),
         &idora::auth::Caller::System,
         "demo",
         idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
@@ -264,17 +183,15 @@ async fn the_display_board_shows_the_calls_and_streams_them_live() {
     assert!(html.contains("Chorshanba, 25.11.2026"), "and the date");
 
     // The live stream: subscribed before the call.
-    let mut stream = w.http.get(w.url(&format!("/c/demo/display/{a}/events"))).send().await.unwrap();
+    let mut stream = w.s.web.get(w.s.url(&format!("/c/demo/display/{a}/events"))).send().await.unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     let mut buf = String::new();
-    assert!(read_until(&mut stream, &mut buf, "event: ready").await, "{buf}");
+    sse_until(&mut stream, &mut buf, "ready").await;
 
     let called = w.call_next().await;
     assert_eq!(called["ticket"]["number"], first["number"]);
-    assert!(read_until(&mut stream, &mut buf, "event: ticket.called").await, "{buf}");
-    assert!(read_until(&mut stream, &mut buf, "\n\n").await);
-    let ev = event_data(&buf, "ticket.called");
+    let ev = sse_until(&mut stream, &mut buf, "ticket.called").await;
     assert_eq!(ev["kind"], "ticket.called");
     assert_eq!(ev["data"]["number"], first["number"], "{ev}");
     assert_eq!(ev["data"]["window"], 1, "{ev}");
@@ -300,7 +217,7 @@ async fn the_display_board_shows_the_calls_and_streams_them_live() {
         let (s, _) = w.api(reqwest::Method::POST, Some(&w.operator), &format!("/tickets/{id}/{step}"), Some(json!({}))).await;
         assert_eq!(s, StatusCode::OK);
     }
-    assert!(read_until(&mut stream, &mut buf, "\"status\":\"done\"").await, "{buf}");
+    sse_with(&mut stream, &mut buf, "\"status\":\"done\"").await;
     let (_, html) = w.page(&format!("/c/demo/display/{a}"), &[]).await;
     assert!(html.contains(&format!("class=\"done\" data-call=\"{id}\" data-number=\"{number}\"")), "{html}");
     assert!(html.contains("display-now is-empty"), "nobody is on the way to a window now: {html}");
@@ -336,24 +253,24 @@ async fn the_tracking_page_follows_a_ticket_until_it_is_cancelled() {
     assert!(en.contains("Your number") && en.contains("Cash desk"), "the chosen language wins");
 
     // Live: the ticket's stream hears its branch's calls and its own changes.
-    let mut stream = w.http.get(w.url(&format!("{url}/events"))).send().await.unwrap();
+    let mut stream = w.s.web.get(w.s.url(&format!("{url}/events"))).send().await.unwrap();
     assert_eq!(stream.status(), StatusCode::OK);
     let mut buf = String::new();
-    assert!(read_until(&mut stream, &mut buf, "event: ready").await);
+    sse_until(&mut stream, &mut buf, "ready").await;
     let called = w.call_next().await;
     assert_eq!(called["ticket"]["number"], first["number"]);
-    assert!(read_until(&mut stream, &mut buf, "event: ticket.called").await, "{buf}");
+    sse_until(&mut stream, &mut buf, "ticket.called").await;
     let (_, html) = w.page(&url, &[]).await;
     assert!(html.contains(">Hech kim<"), "nobody ahead now");
 
     // The customer cancels from the page: JSON, with the page's CSRF token.
-    let phone = Client::builder().cookie_store(true).build().unwrap();
-    let html = phone.get(w.url(&url)).send().await.unwrap().text().await.unwrap();
+    let phone = cookie_client(true);
+    let html = phone.get(w.s.url(&url)).send().await.unwrap().text().await.unwrap();
     let csrf = attr(&html, "data-track", "data-csrf");
-    let r = phone.post(w.url(&format!("{url}/cancel"))).send().await.unwrap();
+    let r = phone.post(w.s.url(&format!("{url}/cancel"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "not without the token");
     let r = phone
-        .post(w.url(&format!("{url}/cancel")))
+        .post(w.s.url(&format!("{url}/cancel")))
         .header("x-csrf-token", &csrf)
         .header("accept", "application/json")
         .send()
@@ -362,13 +279,13 @@ async fn the_tracking_page_follows_a_ticket_until_it_is_cancelled() {
     assert_eq!(r.status(), StatusCode::OK);
     let out: Value = r.json().await.unwrap();
     assert_eq!((out["status"].as_str(), out["can_cancel"].as_bool()), (Some("cancelled"), Some(false)));
-    assert!(read_until(&mut stream, &mut buf, "\"status\":\"cancelled\"").await, "{buf}");
-    assert!(buf.contains("event: ticket.changed"));
+    let (kind, _) = sse_with(&mut stream, &mut buf, "\"status\":\"cancelled\"").await;
+    assert_eq!(kind, "ticket.changed");
     let (_, html) = w.page(&url, &[]).await;
     assert!(html.contains("Bekor qilindi"), "the cancelled status");
     assert!(html.contains("Bu chipta endi amal qilmaydi"));
     assert!(html.contains("data-cancel-box hidden"), "no cancel button any more");
-    let r = phone.post(w.url(&format!("{url}/cancel"))).header("x-csrf-token", &csrf).send().await.unwrap();
+    let r = phone.post(w.s.url(&format!("{url}/cancel"))).header("x-csrf-token", &csrf).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT, "only once");
 }
 
@@ -410,7 +327,7 @@ async fn a_called_ticket_shows_its_window_and_a_booking_its_time_and_code() {
 async fn the_qr_code_is_an_svg_and_an_unknown_ticket_is_a_clear_404() {
     let w = world().await;
     let t = w.take(0).await;
-    let r = w.http.get(w.url(t["qr_svg_url"].as_str().unwrap())).send().await.unwrap();
+    let r = w.s.web.get(w.s.url(t["qr_svg_url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "image/svg+xml");
     assert!(r.text().await.unwrap().contains("<svg"));

@@ -1,84 +1,55 @@
 //! Queue stats through HTTP: one scripted morning at the demo bank's head
 //! office, every figure checked against a value worked out by hand.
 
-use idora::app::AppState;
-use idora::clock::ManualClock;
-use idora::config::Config;
-use idora::web::server::Running;
+use crate::support::*;
 use jiff::SignedDuration;
-use reqwest::{Client, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 struct World {
-    server: Running,
-    http: Client,
-    clock: Arc<ManualClock>,
+    s: Server,
     /// Access tokens and when they were taken (they live 15 minutes).
     tokens: std::sync::Mutex<HashMap<&'static str, (String, jiff::Timestamp)>>,
     branches: Vec<u64>,
     /// Demo service ids by their Uzbek name.
     services: HashMap<String, u64>,
-    _dir: tempfile::TempDir,
 }
 
 /// Wednesday 2026-11-25, 09:00 in Tashkent (UTC+5): the head office opens.
 const OPENING: &str = "2026-11-25T04:00:00Z";
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let clock = Arc::new(ManualClock::new(OPENING.parse().unwrap()));
-    let state = AppState::open(config, clock.clone()).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    let server = idora::web::server::start(state).await.unwrap();
-    let mut w =
-        World { server, http: Client::new(), clock, tokens: Default::default(), branches: vec![], services: HashMap::new(), _dir: dir };
-    let (_, branches) = w.call(Method::GET, Some("admin"), "/branches", None).await;
-    w.branches = branches.as_array().unwrap().iter().map(|b| b["id"].as_u64().unwrap()).collect();
-    let (_, services) = w.call(Method::GET, Some("admin"), "/services", None).await;
-    for s in services.as_array().unwrap() {
-        w.services.insert(s["names"]["uz"].as_str().unwrap().to_string(), s["id"].as_u64().unwrap());
-    }
-    w
+    let s = demo_at(OPENING).await;
+    let (branches, services) = (s.demo_branches().await, s.demo_services().await);
+    World { s, tokens: Default::default(), branches, services }
 }
 
 impl World {
     /// A fresh access token of a demo user (signed in again once ten minutes old).
     async fn token(&self, who: &'static str) -> String {
-        let now = idora::clock::Clock::now(&*self.clock);
+        let now = self.s.now();
         if let Some((t, at)) = self.tokens.lock().unwrap().get(who)
             && now.duration_since(*at) < SignedDuration::from_mins(10)
         {
             return t.clone();
         }
-        let body = json!({"username": who, "password": "idora-demo"});
-        let r = self.http.post(self.url("/auth/login")).json(&body).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK);
-        let v: Value = r.json().await.unwrap();
-        let t = v["access_token"].as_str().unwrap().to_string();
+        let t = self.s.demo_token(who).await;
         self.tokens.lock().unwrap().insert(who, (t.clone(), now));
         t
     }
 
+    /// A URL of the demo company's API.
     fn url(&self, path: &str) -> String {
-        format!("{}/c/demo/api/v1{path}", self.server.url())
+        self.s.url(&c(DEMO, path))
     }
 
     async fn call(&self, method: Method, who: Option<&'static str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, self.url(path));
-        if let Some(w) = who {
-            req = req.bearer_auth(self.token(w).await);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let token = match who {
+            Some(w) => Some(self.token(w).await),
+            None => None,
+        };
+        self.s.call(method, &c(DEMO, path), token.as_deref(), body).await
     }
 
     /// Sets the clock to a local time of the day, `"09:03"`.
@@ -86,14 +57,12 @@ impl World {
         let (h, m) = hhmm.split_once(':').unwrap();
         let start: jiff::Timestamp = OPENING.parse().unwrap();
         let mins = (h.parse::<i64>().unwrap() - 9) * 60 + m.parse::<i64>().unwrap();
-        self.clock.set(start + SignedDuration::from_mins(mins));
+        self.s.clock().set(start + SignedDuration::from_mins(mins));
     }
 
     /// A kiosk ticket at the head office: (id, quote (low, high), tracking token).
     async fn kiosk(&self, service: &str) -> (u64, (u64, u64), String) {
-        let body = json!({"service_id": self.services[service], "source": "kiosk"});
-        let (s, v) = self.call(Method::POST, None, &format!("/branches/{}/tickets", self.branches[0]), Some(body)).await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let v = self.s.kiosk_ticket(self.branches[0], self.services[service]).await;
         let est = &v["estimate_minutes"];
         let token = v["tracking_url"].as_str().unwrap().trim_start_matches("/t/").to_string();
         (v["id"].as_u64().unwrap(), (est["low"].as_u64().unwrap(), est["high"].as_u64().unwrap()), token)
@@ -107,7 +76,7 @@ impl World {
 
     /// Calls the next customer and checks who it is.
     async fn call_next(&self, expect: u64) {
-        let v = self.op("/operator/call-next", None).await;
+        let v = self.s.call_next(&self.token("operator").await).await;
         assert_eq!(v["ticket"]["id"].as_u64(), Some(expect), "{v}");
     }
 
@@ -161,7 +130,7 @@ async fn a_scripted_morning_gives_the_figures_worked_out_by_hand() {
     w.at("09:15");
     let (_t6, q6, token6) = w.kiosk("Kassa").await;
     w.at("09:20");
-    let r = w.http.post(format!("{}/t/{token6}/cancel", w.server.url())).json(&json!({})).send().await.unwrap();
+    let r = w.s.web.post(format!("{}/t/{token6}/cancel", w.s.base)).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     w.at("09:31");
     w.op(&format!("/tickets/{t3}/finish"), None).await;
@@ -280,13 +249,13 @@ async fn a_scripted_morning_gives_the_figures_worked_out_by_hand() {
     assert_eq!(before["operators"][0]["break_secs"], 0, "breaks are clipped to the range");
 
     // The CSV: a BOM, the header, the total, one row per service and per operator.
-    let r = w
-        .http
-        .get(w.url(&format!("/queue-stats.csv?branch_id={head}&from=2026-11-25&to=2026-11-25")))
-        .bearer_auth(w.token("director").await)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        w.s.web
+            .get(w.url(&format!("/queue-stats.csv?branch_id={head}&from=2026-11-25&to=2026-11-25")))
+            .bearer_auth(w.token("director").await)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/csv; charset=utf-8");
     let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
@@ -305,7 +274,7 @@ async fn a_scripted_morning_gives_the_figures_worked_out_by_hand() {
     assert!(lines[6].ends_with(";49;14;15"), "serving, idle, break minutes: {}", lines[6]);
 
     // The page draws it.
-    let r = w.http.get(format!("{}/c/demo/queue/stats", w.server.url())).bearer_auth(w.token("director").await).send().await.unwrap();
+    let r = w.s.web.get(format!("{}/c/demo/queue/stats", w.s.base)).bearer_auth(w.token("director").await).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains("Navbat statistikasi") && html.contains("<svg") && html.contains("Nilufar Xasanova"), "{html}");
@@ -317,9 +286,9 @@ async fn only_managers_see_the_stats_and_bad_input_is_refused() {
     for who in ["employee", "operator"] {
         let (s, v) = w.stats(who, "").await;
         assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{who}");
-        let r = w.http.get(w.url("/queue-stats.csv")).bearer_auth(w.token(who).await).send().await.unwrap();
+        let r = w.s.web.get(w.url("/queue-stats.csv")).bearer_auth(w.token(who).await).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
-        let r = w.http.get(format!("{}/c/demo/queue/stats", w.server.url())).bearer_auth(w.token(who).await).send().await.unwrap();
+        let r = w.s.web.get(format!("{}/c/demo/queue/stats", w.s.base)).bearer_auth(w.token(who).await).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
     let (s, _) = w.call(Method::GET, None, "/queue-stats", None).await;
@@ -336,20 +305,20 @@ async fn only_managers_see_the_stats_and_bad_input_is_refused() {
     ] {
         let (s, v) = w.stats("director", query).await;
         assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{query}: {v}");
-        let r = w.http.get(w.url(&format!("/queue-stats.csv{query}"))).bearer_auth(w.token("director").await).send().await.unwrap();
+        let r = w.s.web.get(w.url(&format!("/queue-stats.csv{query}"))).bearer_auth(w.token("director").await).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{query}");
     }
     // 366 days is the longest range.
     let (s, v) = w.stats("director", "?from=2025-11-25&to=2026-11-25").await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // The page shows a bad date next to the form, as every form does.
-    let r = w
-        .http
-        .get(format!("{}/c/demo/queue/stats?from=2026-13-01", w.server.url()))
-        .bearer_auth(w.token("director").await)
-        .send()
-        .await
-        .unwrap();
+    let r =
+        w.s.web
+            .get(format!("{}/c/demo/queue/stats?from=2026-13-01", w.s.base))
+            .bearer_auth(w.token("director").await)
+            .send()
+            .await
+            .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("role=\"alert\""));
 }

@@ -2,104 +2,74 @@
 //! departments, deadlines and extensions, history, visibility, the overdue
 //! job with an injected clock, and notifications on a real WebSocket.
 
-use futures_util::{SinkExt, StreamExt};
-use idora::app::AppState;
-use idora::clock::ManualClock;
-use idora::config::Config;
-use idora::web::server::Running;
+use crate::support::*;
+use futures_util::SinkExt;
 use jiff::{SignedDuration, Timestamp};
-use reqwest::{Client, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const START: &str = "2026-11-25T06:00:00Z";
-
-struct World {
-    server: Running,
-    clock: Arc<ManualClock>,
-    http: Client,
-    tokens: HashMap<&'static str, String>,
-    ids: HashMap<&'static str, u64>,
-    _dir: tempfile::TempDir,
-}
-
-async fn open(dir: &std::path::Path, clock: Arc<ManualClock>) -> Running {
-    let config =
-        Config { data_dir: dir.to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let state = AppState::open(config, clock).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    idora::web::server::start(state).await.unwrap()
-}
+/// The demo company's people, by username.
+const PEOPLE: [&str; 6] = ["owner", "director", "admin", "manager", "employee", "operator"];
 
 /// The demo company on a real server, everyone signed in.
-impl World {
-    /// Moves time on; access tokens live 15 minutes, so everyone signs in again.
-    async fn advance(&mut self, by: SignedDuration) {
-        self.clock.advance(by);
-        for who in ["owner", "director", "admin", "manager", "employee", "operator"] {
-            let r = self.post_raw(None, "/auth/login", json!({"username": who, "password": "idora-demo"})).await;
-            assert_eq!(r.0, StatusCode::OK, "{who} logs in again: {}", r.1);
-            self.tokens.insert(who, r.1["access_token"].as_str().unwrap().to_string());
-        }
-    }
+struct World {
+    s: Server,
+    tokens: HashMap<&'static str, String>,
+    ids: HashMap<&'static str, u64>,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
-    let server = open(dir.path(), clock.clone()).await;
-    let http = Client::new();
-    let mut w = World { server, clock, http, tokens: HashMap::new(), ids: HashMap::new(), _dir: dir };
-    for who in ["owner", "director", "admin", "manager", "employee", "operator"] {
-        let r = w.post_raw(None, "/auth/login", json!({"username": who, "password": "idora-demo"})).await;
-        assert_eq!(r.0, StatusCode::OK, "{who} logs in: {}", r.1);
-        w.tokens.insert(who, r.1["access_token"].as_str().unwrap().to_string());
-    }
-    let users = w.get("owner", "/users").await;
-    for u in users.1.as_array().unwrap() {
-        let name = u["username"].as_str().unwrap();
-        let key = ["owner", "director", "admin", "manager", "employee", "operator"].into_iter().find(|k| *k == name).unwrap();
-        w.ids.insert(key, u["id"].as_u64().unwrap());
-    }
+    let s = demo_at(START).await;
+    let users = s.demo_users().await;
+    let ids = PEOPLE.into_iter().map(|who| (who, users[who])).collect();
+    let mut w = World { s, tokens: HashMap::new(), ids };
+    w.sign_in().await;
     w
 }
 
 impl World {
+    /// Everyone signs in (again).
+    async fn sign_in(&mut self) {
+        for who in PEOPLE {
+            self.tokens.insert(who, self.s.demo_token(who).await);
+        }
+    }
+
+    /// Moves time on; access tokens live 15 minutes, so everyone signs in again.
+    async fn advance(&mut self, by: SignedDuration) {
+        self.s.advance(by);
+        self.sign_in().await;
+    }
+
+    /// A URL of the demo company's API.
     fn url(&self, path: &str) -> String {
-        format!("{}/c/demo/api/v1{path}", self.server.url())
+        self.s.url(&c(DEMO, path))
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        self.s.send(req).await.pair()
     }
 
-    async fn post_raw(&self, who: Option<&str>, path: &str, body: Value) -> (StatusCode, Value) {
-        let mut req = self.http.post(self.url(path)).json(&body);
-        if let Some(w) = who {
-            req = req.bearer_auth(&self.tokens[w]);
-        }
-        self.send(req).await
+    async fn call(&self, method: Method, who: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.s.call(method, &c(DEMO, path), Some(&self.tokens[who]), body).await
     }
 
     async fn post(&self, who: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.post_raw(Some(who), path, body).await
+        self.call(Method::POST, who, path, Some(body)).await
     }
 
     async fn get(&self, who: &str, path: &str) -> (StatusCode, Value) {
-        self.send(self.http.get(self.url(path)).bearer_auth(&self.tokens[who])).await
+        self.call(Method::GET, who, path, None).await
     }
 
     async fn patch(&self, who: &str, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.http.patch(self.url(path)).bearer_auth(&self.tokens[who]).json(&body)).await
+        self.call(Method::PATCH, who, path, Some(body)).await
     }
 
     fn later(&self, hours: i64) -> String {
-        (self.clock.now_ts() + SignedDuration::from_hours(hours)).to_string()
+        (self.s.now() + SignedDuration::from_hours(hours)).to_string()
     }
 
     /// A task from `creator` to `assignee`, due in a day; returns its JSON.
@@ -121,15 +91,7 @@ impl World {
     }
 }
 
-trait Now {
-    fn now_ts(&self) -> Timestamp;
-}
-impl Now for ManualClock {
-    fn now_ts(&self) -> Timestamp {
-        idora::clock::Clock::now(self)
-    }
-}
-
+/// The stable kind of an error response.
 fn kind(err: &Value) -> &str {
     err["error"]["kind"].as_str().unwrap_or("")
 }
@@ -302,7 +264,7 @@ async fn each_role_sees_what_it_should() {
     // The calendar shows deadlines in range, to those who may see them.
     let from = w.later(0);
     let to = w.later(48);
-    let cal = w.send(w.http.get(w.url("/calendar")).query(&[("from", &from), ("to", &to)]).bearer_auth(&w.tokens["employee"])).await;
+    let cal = w.send(w.s.web.get(w.url("/calendar")).query(&[("from", &from), ("to", &to)]).bearer_auth(&w.tokens["employee"])).await;
     assert_eq!(cal.0, StatusCode::OK);
     assert_eq!(cal.1.as_array().unwrap().len(), 1);
 }
@@ -315,7 +277,7 @@ async fn the_overdue_job_marks_late_tasks_once_and_they_can_still_be_finished() 
     let on_time = w.task("manager", "employee", "Vaqtida").await["id"].as_u64().unwrap();
     w.move_to("employee", id, "in_progress", None).await;
 
-    let state = w.server.state.clone();
+    let state = w.s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 0, "nothing is late yet");
     w.advance(SignedDuration::from_hours(2)).await;
@@ -360,10 +322,8 @@ async fn the_overdue_job_marks_late_tasks_once_and_they_can_still_be_finished() 
 
 #[tokio::test]
 async fn a_restart_does_not_notify_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
-    let server = open(dir.path(), clock.clone()).await;
-    let state = server.state.clone();
+    let s = demo_at(START).await;
+    let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
     let employee = idora::org::service::list_users(db).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
@@ -371,13 +331,12 @@ async fn a_restart_does_not_notify_twice() {
     let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(1)).to_string();
     let input = idora::tasks::service::NewTask { title: "R".into(), assignee_id: employee, deadline, ..Default::default() };
     idora::tasks::service::create(&state, &tenant, &who, input).await.unwrap();
-    clock.advance(SignedDuration::from_hours(3));
+    s.advance(SignedDuration::from_hours(3));
     assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 1);
-    server.shutdown().await.unwrap();
     drop((state, tenant));
 
-    let server = open(dir.path(), clock.clone()).await;
-    let state = server.state.clone();
+    let s = s.restart().await;
+    let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 0);
     let notes = idora::notify::list(tenant.db().unwrap(), employee, false, 100).unwrap();
@@ -387,12 +346,8 @@ async fn a_restart_does_not_notify_twice() {
 #[tokio::test]
 async fn a_notification_arrives_on_the_websocket() {
     let w = world().await;
-    let url = w.url("/live").replace("http://", "ws://");
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {}", w.tokens["employee"]).parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-    let hello: Value = serde_json::from_str(ws.next().await.unwrap().unwrap().to_text().unwrap()).unwrap();
-    assert_eq!(hello["kind"], "hello");
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request(&w.s, DEMO, &w.tokens["employee"])).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["kind"], "hello");
     ws.send(tokio_tungstenite::tungstenite::Message::Text(r#"{"subscribe":["tasks"]}"#.into())).await.unwrap();
 
     // The employee reads Russian.
@@ -400,17 +355,12 @@ async fn a_notification_arrives_on_the_websocket() {
     assert_eq!(s, StatusCode::OK);
     let id = w.task("manager", "employee", "Сверка кассы").await["id"].as_u64().unwrap();
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut got = None;
-    while got.is_none() {
-        let msg = tokio::time::timeout_at(deadline, ws.next()).await.expect("an event within 5 s").unwrap().unwrap();
-        let Ok(text) = msg.to_text() else { continue };
-        let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let ev = loop {
+        let v = next_json(&mut ws).await;
         if v["kind"] == "notification" {
-            got = Some(v);
+            break v;
         }
-    }
-    let ev = got.unwrap();
+    };
     assert_eq!(ev["topic"], format!("user:{}", w.ids["employee"]));
     assert_eq!(ev["data"]["task_id"], id);
     assert_eq!(ev["data"]["text"], "Новая задача для вас: «Сверка кассы» от Malika Yusupova.");
@@ -456,7 +406,7 @@ async fn categories_are_kept_by_admins() {
 async fn search_until(w: &World, who: &str, query: &[(&str, &str)], want: usize) -> Value {
     let mut last = Value::Null;
     for _ in 0..100 {
-        let r = w.send(w.http.get(w.url("/search/tasks")).query(query).bearer_auth(&w.tokens[who])).await;
+        let r = w.send(w.s.web.get(w.url("/search/tasks")).query(query).bearer_auth(&w.tokens[who])).await;
         assert_eq!(r.0, StatusCode::OK, "{}", r.1);
         last = r.1;
         if last["items"].as_array().unwrap().len() == want {
@@ -487,7 +437,7 @@ async fn search_finds_latin_and_cyrillic_alike() {
     assert_eq!(r["items"][0]["id"], a, "the start of a word is enough");
     search_until(&w, "director", &[("q", "hisobot"), ("status", "completed")], 0).await;
     search_until(&w, "director", &[("q", "hisobot"), ("status", "new")], 1).await;
-    let far = (w.clock.now_ts() + SignedDuration::from_hours(24 * 30)).to_string();
+    let far = (w.s.now() + SignedDuration::from_hours(24 * 30)).to_string();
     search_until(&w, "director", &[("due_from", far.as_str())], 0).await;
     // An operator finds only what they may see.
     search_until(&w, "operator", &[("q", "hisobot")], 0).await;
@@ -499,10 +449,8 @@ async fn search_finds_latin_and_cyrillic_alike() {
 
 #[tokio::test]
 async fn a_lagging_index_is_rebuilt_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
-    let server = open(dir.path(), clock.clone()).await;
-    let state = server.state.clone();
+    let s = demo_at(START).await;
+    let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     let employee =
         idora::org::service::list_users(tenant.db().unwrap()).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
@@ -512,12 +460,16 @@ async fn a_lagging_index_is_rebuilt_at_start() {
             idora::tasks::service::NewTask { title: title.into(), assignee_id: employee, deadline: deadline.clone(), ..Default::default() };
         idora::tasks::service::create(&state, &tenant, &idora::auth::Caller::System, input).await.unwrap();
     }
-    server.shutdown().await.unwrap();
     drop((state, tenant));
     // The index is lost (a crash, a restore from an old backup).
-    std::fs::remove_dir_all(dir.path().join("tenants/demo/index")).ok();
-    let server = open(dir.path(), clock).await;
-    let state = server.state.clone();
+    let s = s
+        .restart_after(|data| {
+            let index = data.join("tenants/demo/index");
+            assert!(index.is_dir(), "the index lives at {}", index.display());
+            std::fs::remove_dir_all(index).unwrap();
+        })
+        .await;
+    let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     let index = state.search.get(&tenant).unwrap();
     let (ids, total) =
@@ -538,7 +490,7 @@ async fn the_personal_calendar_feed_parses_and_stays_private() {
     assert!(path.starts_with("/c/demo/calendar/") && path.ends_with(".ics"), "{path}");
 
     // No sign-in: the secret URL is the key, as phone calendars need.
-    let r = w.http.get(format!("{}{path}", w.server.url())).send().await.unwrap();
+    let r = w.s.web.get(format!("{}{path}", w.s.base)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
     let body = r.text().await.unwrap();
@@ -553,9 +505,9 @@ async fn the_personal_calendar_feed_parses_and_stays_private() {
 
     // A guessed or altered token finds nothing.
     let forged = path.replace(".ics", "0.ics");
-    assert_eq!(w.http.get(format!("{}{forged}", w.server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(w.s.web.get(format!("{}{forged}", w.s.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     let other = path.replacen(&format!("/{}-", w.ids["employee"]), &format!("/{}-", w.ids["operator"]), 1);
-    assert_eq!(w.http.get(format!("{}{other}", w.server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(w.s.web.get(format!("{}{other}", w.s.base)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -605,26 +557,167 @@ async fn every_move_by_every_role() {
 #[tokio::test]
 async fn admins_keep_categories_on_their_page() {
     let w = world().await;
-    let page = |who: &'static str| w.http.get(format!("{}/c/demo/admin/categories", w.server.url())).bearer_auth(&w.tokens[who]);
-    let form = w
-        .http
-        .post(format!("{}/c/demo/admin/categories", w.server.url()))
-        .bearer_auth(&w.tokens["admin"])
-        .form(&[("name", "Kredit hujjatlari"), ("color", "#0a7d5a")]);
+    let page = |who: &'static str| w.s.web.get(format!("{}/c/demo/admin/categories", w.s.base)).bearer_auth(&w.tokens[who]);
+    let form =
+        w.s.web
+            .post(format!("{}/c/demo/admin/categories", w.s.base))
+            .bearer_auth(&w.tokens["admin"])
+            .form(&[("name", "Kredit hujjatlari"), ("color", "#0a7d5a")]);
     let r = form.send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.url().as_str().ends_with("/c/demo/admin/categories?done=created"), "redirected back: {}", r.url());
     let html = page("admin").header("accept-language", "ru").send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Kredit hujjatlari") && html.contains("#0a7d5a"), "the new category is listed");
     // A name taken twice is shown on the form, not lost.
-    let again = w
-        .http
-        .post(format!("{}/c/demo/admin/categories", w.server.url()))
-        .bearer_auth(&w.tokens["admin"])
-        .form(&[("name", "kredit HUJJATLARI"), ("color", "#000000")]);
+    let again =
+        w.s.web
+            .post(format!("{}/c/demo/admin/categories", w.s.base))
+            .bearer_auth(&w.tokens["admin"])
+            .form(&[("name", "kredit HUJJATLARI"), ("color", "#000000")]);
     let r = again.send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains("kredit HUJJATLARI") && html.contains("role=\"alert\""));
     assert_eq!(page("employee").send().await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
+/// The task states the offered-equals-accepted walk starts from, and how a
+/// fresh task gets there (manager → employee unless the state needs
+/// otherwise).
+const SETUPS: [&str; 11] = [
+    "new",
+    "new_with_deadline_request",
+    "awaiting_approval",
+    "in_progress",
+    "pending_review",
+    "redo",
+    "completed",
+    "rejected",
+    "declined",
+    "overdue",
+    "overdue_working",
+];
+
+/// One API action and the moves of `allowed_moves` that it makes: the
+/// approve/decline endpoints decide whatever waits (a task across
+/// departments, or a requested deadline); the extension endpoint sets or
+/// asks for a deadline.
+const ACTIONS: [(&str, &[&str]); 10] = [
+    ("start", &["start"]),
+    ("submit", &["submit"]),
+    ("complete", &["complete"]),
+    ("redo", &["redo"]),
+    ("reject", &["reject"]),
+    ("approve", &["approve", "approve_deadline"]),
+    ("decline", &["decline", "decline_deadline"]),
+    ("extension", &["set_deadline", "request_deadline"]),
+    ("edit", &["edit"]),
+    ("delete", &["delete"]),
+];
+
+impl World {
+    /// `n` fresh tasks in the state `setup`.
+    async fn tasks_in(&mut self, setup: &str, n: usize) -> Vec<u64> {
+        let across = matches!(setup, "awaiting_approval" | "declined");
+        let assignee = if across { "operator" } else { "employee" };
+        let late = setup.starts_with("overdue");
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let deadline = self.later(if late { 1 } else { 24 });
+            let body = json!({"title": format!("{setup} {i}"), "assignee_id": self.ids[assignee], "deadline": deadline, "points": 5});
+            let (s, v) = self.post("manager", "/tasks", body).await;
+            assert_eq!(s, StatusCode::CREATED, "{v}");
+            let id = v["id"].as_u64().unwrap();
+            let steps: &[(&str, &str)] = match setup {
+                "in_progress" | "overdue_working" => &[("employee", "in_progress")],
+                "pending_review" => &[("employee", "in_progress"), ("employee", "pending_review")],
+                "redo" => &[("employee", "in_progress"), ("employee", "pending_review"), ("manager", "redo")],
+                "completed" => &[("employee", "in_progress"), ("employee", "pending_review"), ("manager", "completed")],
+                "rejected" => &[("manager", "rejected")],
+                _ => &[],
+            };
+            for (who, to) in steps {
+                let (s, v) = self.move_to(who, id, to, Some("sabab")).await;
+                assert_eq!(s, StatusCode::OK, "{who} → {to}: {v}");
+            }
+            if setup == "declined" {
+                assert_eq!(self.post("director", &format!("/tasks/{id}/decline"), json!({})).await.0, StatusCode::OK);
+            }
+            if setup == "new_with_deadline_request" {
+                let (s, v) = self.post("employee", &format!("/tasks/{id}/extension"), json!({"deadline": self.later(48)})).await;
+                assert!(v["deadline_request"].is_object(), "{s} {v}");
+            }
+            ids.push(id);
+        }
+        if late {
+            self.advance(SignedDuration::from_hours(2)).await;
+            let state = self.s.state().clone();
+            let tenant = state.tenants.get("demo").unwrap();
+            idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap();
+        }
+        for id in &ids {
+            let want = setup.split("_with").next().unwrap().trim_end_matches("_working");
+            assert_eq!(self.get("manager", &format!("/tasks/{id}")).await.1["status"], want, "{setup}");
+        }
+        ids
+    }
+
+    async fn act(&self, who: &str, id: u64, action: &str) -> (StatusCode, Value) {
+        let status = |to: &'static str| json!({"status": to, "comment": "sabab"});
+        let path = format!("/tasks/{id}");
+        match action {
+            "start" => self.post(who, &format!("{path}/status"), status("in_progress")).await,
+            "submit" => self.post(who, &format!("{path}/status"), status("pending_review")).await,
+            "complete" => self.post(who, &format!("{path}/status"), status("completed")).await,
+            "redo" => self.post(who, &format!("{path}/status"), status("redo")).await,
+            "reject" => self.post(who, &format!("{path}/status"), status("rejected")).await,
+            "approve" | "decline" => self.post(who, &format!("{path}/{action}"), json!({})).await,
+            "extension" => self.post(who, &format!("{path}/extension"), json!({"deadline": self.later(72)})).await,
+            "edit" => self.patch(who, &path, json!({"title": "Yangi nom"})).await,
+            "delete" => self.call(Method::DELETE, who, &path, None).await,
+            _ => unreachable!(),
+        }
+    }
+}
+
+/// For every role and every state a task can be in, what `GET /tasks/{id}`
+/// offers in `allowed_moves` is exactly what the API then accepts: an
+/// offered move succeeds, any other is refused and changes nothing.
+#[tokio::test]
+async fn allowed_moves_are_exactly_the_accepted_moves() {
+    let mut w = world().await;
+    let mut offered_somewhere = std::collections::BTreeSet::new();
+    for setup in SETUPS {
+        let mut ids = w.tasks_in(setup, PEOPLE.len() * ACTIONS.len()).await.into_iter();
+        for who in PEOPLE {
+            for (action, moves) in ACTIONS {
+                let id = ids.next().unwrap();
+                let (s, task) = w.get(who, &format!("/tasks/{id}")).await;
+                let offered: Vec<String> = if s == StatusCode::NOT_FOUND {
+                    Vec::new()
+                } else {
+                    assert_eq!(s, StatusCode::OK, "{task}");
+                    task["allowed_moves"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
+                };
+                offered_somewhere.extend(offered.iter().cloned());
+                let expect = moves.iter().any(|m| offered.iter().any(|o| o == m));
+                let before = w.get("owner", &format!("/tasks/{id}")).await.1;
+                let (s, v) = w.act(who, id, action).await;
+                assert_eq!(s.is_success(), expect, "{who} on a {setup} task, {action}: offered {offered:?}, answered {s} {v}");
+                if !expect {
+                    assert!(s.is_client_error(), "{who} {setup} {action}: {s} {v}");
+                    let after = w.get("owner", &format!("/tasks/{id}")).await.1;
+                    assert_eq!(before, after, "a refused {action} changes nothing");
+                }
+                if action == "extension" && expect {
+                    let set = offered.iter().any(|o| o == "set_deadline");
+                    assert_eq!(v["deadline_request"].is_object(), !set, "{who} {setup}: set at once or asked for: {v}");
+                }
+            }
+        }
+    }
+    // The walk reached every move at least once.
+    for m in ACTIONS.iter().flat_map(|(_, m)| m.iter()) {
+        assert!(offered_somewhere.contains(*m), "{m} was never offered");
+    }
 }

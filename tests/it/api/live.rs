@@ -1,35 +1,9 @@
 //! The live hub over a real WebSocket and a real SSE stream.
 
-use crate::common::*;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
-use std::time::Duration;
+use crate::support::*;
+use futures_util::SinkExt;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn ws_request(s: &Server, slug: &str, token: &str) -> tokio_tungstenite::tungstenite::handshake::client::Request {
-    let url = s.url(&c(slug, "/live")).replace("http://", "ws://");
-    let mut req = url.into_client_request().unwrap();
-    if !token.is_empty() {
-        req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    }
-    req
-}
-
-/// The next JSON text message of the socket (pings skipped).
-async fn next_json<S>(ws: &mut S) -> Value
-where
-    S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("a message in time").expect("the socket is open").unwrap();
-        if let Message::Text(t) = msg {
-            return serde_json::from_str(t.as_str()).unwrap();
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_hears_its_users_role_change() {
@@ -89,32 +63,6 @@ async fn a_websocket_hears_its_users_role_change() {
     };
     assert_eq!(ev["data"], json!({"id": id, "role": "employee"}), "the first event after is our own user's");
     ws.close(None).await.unwrap();
-}
-
-/// Reads the SSE stream until an event of `kind` arrives; returns its data.
-async fn sse_until(resp: &mut reqwest::Response, buf: &mut String, kind: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        // Complete events end with a blank line.
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
-            let mut event = "message";
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("event:") {
-                    event = v.trim();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim());
-                }
-            }
-            if event == kind {
-                return serde_json::from_str(&data).unwrap_or(Value::Null);
-            }
-        }
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.unwrap_or_else(|_| panic!("no {kind} event in time")).unwrap();
-        let chunk = chunk.unwrap_or_else(|| panic!("the stream ended before {kind}"));
-        buf.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

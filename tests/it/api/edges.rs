@@ -1,7 +1,7 @@
 //! Service edges: health, readiness, metrics, security headers, request ids,
 //! body limits, malformed input and unknown routes.
 
-use crate::common::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! The company admin's API: me, users, departments, branches, roles, audit.
 
-use crate::common::*;
+use crate::support::*;
 use idora::i18n::Lang;
 use serde_json::{Value, json};
 

@@ -1,8 +1,19 @@
-//! A real server per test: a fresh data folder, a free port, a clock the test
-//! moves, a platform admin, and small helpers to talk JSON to it.
+//! The one test-support module: a real server per test (a fresh data folder,
+//! a free port, a clock the test moves), the JSON, page and live-stream
+//! helpers every area uses, and the demo company's people and places.
+//!
+//! Two kinds of server: [`start`] gives an empty platform with its admin
+//! (`root`), where a test creates the companies it needs; [`demo`] gives the
+//! demo company (`/c/demo`, Demo Bank) as `idora demo` seeds it.
+
+mod live;
+mod page;
+
+pub use live::*;
+pub use page::*;
 
 use idora::app::AppState;
-use idora::clock::ManualClock;
+use idora::clock::{Clock, ManualClock, SystemClock};
 use idora::config::Config;
 use idora::i18n::{Lang, t, tf};
 use idora::web::server::Running;
@@ -10,40 +21,74 @@ use jiff::SignedDuration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub const ROOT: &str = "root";
 pub const ROOT_PASSWORD: &str = "root-secret-1";
 pub const ADMIN_PASSWORD: &str = "admin-secret-1";
 pub const USER_PASSWORD: &str = "user-secret-1";
+/// The demo company's slug; every demo account's password is `idora::demo::PASSWORD`.
+pub const DEMO: &str = idora::demo::SLUG;
 
 pub struct Server {
     pub running: Running,
-    pub clock: Arc<ManualClock>,
+    /// The clock the server reads; `manual` when the test moves it.
+    clock: Arc<dyn Clock>,
+    manual: Option<Arc<ManualClock>>,
+    /// An API client: no cookies, redirects shown rather than followed.
     pub http: Client,
+    /// A plain browser without cookies: follows redirects.
+    pub web: Client,
     pub base: String,
     _dir: tempfile::TempDir,
 }
 
-/// A server with the default test configuration.
+/// An empty platform with its admin, on a test clock standing at now.
 pub async fn start() -> Server {
     start_with(|_| {}).await
 }
 
-/// A server whose configuration the test may change first (rate limits,
-/// body limit). Logins are not rate-limited unless the test says so.
+/// Like [`start`], with a configuration the test may change first (rate
+/// limits, body limit). Logins are not rate-limited unless the test says so.
 pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let s = boot(clock.clone(), Some(clock), tweak).await;
+    idora::tenancy::service::upsert_platform_admin(&s.running.state.platform, s.running.state.now_ms(), ROOT, ROOT_PASSWORD.into())
+        .await
+        .unwrap();
+    s
+}
+
+/// The demo company on a clock the test moves.
+pub async fn demo(clock: Arc<ManualClock>) -> Server {
+    let s = boot(clock.clone(), Some(clock), |_| {}).await;
+    idora::demo::seed(&s.running.state).await.unwrap();
+    s
+}
+
+/// The demo company at `rfc3339` on a clock the test moves.
+pub async fn demo_at(rfc3339: &str) -> Server {
+    demo(Arc::new(ManualClock::new(rfc3339.parse().unwrap()))).await
+}
+
+/// The demo company on the system clock (time passes by itself).
+pub async fn demo_on_system_clock() -> Server {
+    let s = boot(Arc::new(SystemClock), None, |_| {}).await;
+    idora::demo::seed(&s.running.state).await.unwrap();
+    s
+}
+
+async fn boot(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, tweak: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config =
         Config { data_dir: dir.path().join("data"), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 10_000, ..Config::default() };
     tweak(&mut config);
-    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
     let state = AppState::open(config, clock.clone()).unwrap();
-    idora::tenancy::service::upsert_platform_admin(&state.platform, state.now_ms(), ROOT, ROOT_PASSWORD.into()).await.unwrap();
     let running = idora::web::server::start(state).await.unwrap();
     let base = running.url();
     let http = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { running, clock, http, base, _dir: dir }
+    Server { running, clock, manual, http, web: Client::new(), base, _dir: dir }
 }
 
 /// What a client sees of a response.
@@ -84,6 +129,16 @@ impl Resp {
             self.headers
         );
         self
+    }
+
+    /// The status and the body as JSON (a string if it is not JSON, null
+    /// if empty), for tests that match on both at once.
+    pub fn pair(self) -> (StatusCode, Value) {
+        let body = match self.body {
+            Value::Null if !self.text.is_empty() && self.text != "null" => Value::String(self.text),
+            body => body,
+        };
+        (self.status, body)
     }
 
     pub fn kind(&self) -> &str {
@@ -156,20 +211,42 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// The application state behind the server (for what no endpoint shows).
+    pub fn state(&self) -> &AppState {
+        &self.running.state
+    }
+
     /// Stops the server gracefully and starts it again on the same data
     /// folder (on a new port).
     pub async fn restart(self) -> Server {
-        let Server { running, clock, http, _dir, .. } = self;
+        self.restart_after(|_| {}).await
+    }
+
+    /// Like [`Server::restart`], doing `offline` to the data folder while
+    /// the server is down (what a crash or a restored backup leaves).
+    pub async fn restart_after(self, offline: impl FnOnce(&std::path::Path)) -> Server {
+        let Server { running, clock, manual, http, web, _dir, .. } = self;
         let config = running.state.config.clone();
         running.shutdown().await.unwrap();
+        offline(&config.data_dir);
         let state = AppState::open(config, clock.clone()).unwrap();
         let running = idora::web::server::start(state).await.unwrap();
         let base = running.url();
-        Server { running, clock, http, base, _dir }
+        Server { running, clock, manual, http, web, base, _dir }
+    }
+
+    /// The test clock; the server must run on one.
+    pub fn clock(&self) -> &ManualClock {
+        self.manual.as_deref().expect("this server runs on a test clock")
+    }
+
+    /// What the server takes for now.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
     }
 
     pub fn advance(&self, by: SignedDuration) {
-        self.clock.advance(by);
+        self.clock().advance(by);
     }
 
     pub async fn send(&self, req: RequestBuilder) -> Resp {
@@ -196,6 +273,17 @@ impl Server {
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send(self.req(Method::PUT, path, token).json(&body)).await
+    }
+
+    /// One JSON round trip as a status and a value: `path` from the root,
+    /// an optional bearer token and JSON body. A body that is not JSON comes
+    /// back as a string, an empty one as null.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.req(method, path, token.unwrap_or(""));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await.pair()
     }
 
     /// The platform admin's access token.
@@ -244,5 +332,54 @@ impl Server {
         let id = self.add_user(co, username, role).await;
         let token = self.login(&co.slug, username, USER_PASSWORD).await.check(200).str("access_token");
         (id, token)
+    }
+}
+
+/// The demo company: its accounts (`owner`, `director`, `admin`, `manager`,
+/// `employee`, `operator`), branches and queue services.
+impl Server {
+    /// A demo account's fresh access token.
+    pub async fn demo_token(&self, username: &str) -> String {
+        self.login(DEMO, username, idora::demo::PASSWORD).await.check(200).str("access_token")
+    }
+
+    /// The demo accounts' ids by username.
+    pub async fn demo_users(&self) -> HashMap<String, u64> {
+        let admin = self.demo_token("admin").await;
+        let users = self.get(&c(DEMO, "/users"), &admin).await.check(200).body;
+        users.as_array().unwrap().iter().map(|u| (u["username"].as_str().unwrap().to_string(), u["id"].as_u64().unwrap())).collect()
+    }
+
+    /// A kiosk ticket of the demo company (201 expected); returns its JSON.
+    pub async fn kiosk_ticket(&self, branch: u64, service: u64) -> Value {
+        let body = json!({"service_id": service, "source": "kiosk"});
+        let (s, v) = self.call(Method::POST, &c(DEMO, &format!("/branches/{branch}/tickets")), None, Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    }
+
+    /// The demo operator signed in with `token` calls the next customer
+    /// (200 expected); returns the answer.
+    pub async fn call_next(&self, token: &str) -> Value {
+        let (s, v) = self.call(Method::POST, &c(DEMO, "/operator/call-next"), Some(token), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    /// The demo branches' ids, the head office (Bosh ofis) first.
+    pub async fn demo_branches(&self) -> Vec<u64> {
+        let admin = self.demo_token("admin").await;
+        let branches = self.get(&c(DEMO, "/branches"), &admin).await.check(200).body;
+        let mut ids: Vec<u64> = branches.as_array().unwrap().iter().map(|b| b["id"].as_u64().unwrap()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// The demo queue services' ids by their Uzbek name (Kassa, Kreditlar,
+    /// Plastik kartalar, Valyuta ayirboshlash).
+    pub async fn demo_services(&self) -> HashMap<String, u64> {
+        let admin = self.demo_token("admin").await;
+        let services = self.get(&c(DEMO, "/services"), &admin).await.check(200).body;
+        services.as_array().unwrap().iter().map(|s| (s["names"]["uz"].as_str().unwrap().to_string(), s["id"].as_u64().unwrap())).collect()
     }
 }

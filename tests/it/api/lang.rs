@@ -1,7 +1,7 @@
 //! Errors speak the caller's language: the user's own setting, then the
 //! language cookie, then `Accept-Language`, then the company's language.
 
-use crate::common::*;
+use crate::support::*;
 use idora::i18n::Lang;
 use reqwest::Method;
 use serde_json::json;

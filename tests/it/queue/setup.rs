@@ -1,61 +1,53 @@
 //! Queue setup through HTTP: services offered at branches, operators at
 //! windows.
 
-use idora::app::AppState;
-use idora::config::Config;
-use idora::web::server::Running;
-use reqwest::{Client, StatusCode};
+use crate::support::*;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 struct World {
-    server: Running,
-    http: Client,
+    s: Server,
     tokens: HashMap<&'static str, String>,
     users: HashMap<String, u64>,
     branches: Vec<u64>,
-    _dir: tempfile::TempDir,
 }
 
+/// The demo company on the system clock.
 async fn world() -> World {
-    world_with(std::sync::Arc::new(idora::clock::SystemClock)).await
+    signed_in(demo_on_system_clock().await).await
 }
 
-async fn world_with(clock: std::sync::Arc<dyn idora::clock::Clock>) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let state = AppState::open(config, clock).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    let server = idora::web::server::start(state).await.unwrap();
-    let mut w = World { server, http: Client::new(), tokens: HashMap::new(), users: HashMap::new(), branches: vec![], _dir: dir };
+/// The demo company on a clock the test moves.
+async fn world_with(clock: Arc<idora::clock::ManualClock>) -> World {
+    signed_in(demo(clock).await).await
+}
+
+async fn signed_in(s: Server) -> World {
+    let (users, branches) = (s.demo_users().await, s.demo_branches().await);
+    let mut w = World { s, tokens: HashMap::new(), users, branches };
     for who in ["admin", "director", "operator", "employee"] {
-        let (s, v) = w.call(reqwest::Method::POST, None, "/auth/login", Some(json!({"username": who, "password": "idora-demo"}))).await;
-        assert_eq!(s, StatusCode::OK);
-        w.tokens.insert(who, v["access_token"].as_str().unwrap().to_string());
+        w.relogin(who).await;
     }
-    let (_, users) = w.call(reqwest::Method::GET, Some("admin"), "/users", None).await;
-    for u in users.as_array().unwrap() {
-        w.users.insert(u["username"].as_str().unwrap().to_string(), u["id"].as_u64().unwrap());
-    }
-    let (_, branches) = w.call(reqwest::Method::GET, Some("admin"), "/branches", None).await;
-    w.branches = branches.as_array().unwrap().iter().map(|b| b["id"].as_u64().unwrap()).collect();
     w
 }
 
 impl World {
+    /// A call to the demo company's API as `who` (or nobody).
     async fn call(&self, method: reqwest::Method, who: Option<&str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}/c/demo/api/v1{path}", self.server.url()));
-        if let Some(w) = who {
-            req = req.bearer_auth(&self.tokens[w]);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        self.s.call(method, &c(DEMO, path), who.map(|w| self.tokens[w].as_str()), body).await
+    }
+
+    /// Signs in (again: access tokens live 15 minutes of the test clock).
+    async fn relogin(&mut self, who: &'static str) {
+        self.tokens.insert(who, self.s.demo_token(who).await);
+    }
+
+    /// A public tracking call: `/t/{token}/…` at the root.
+    async fn public(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+        let body = (method == reqwest::Method::POST).then(|| json!({}));
+        self.s.call(method, path, None, body).await
     }
 }
 
@@ -236,7 +228,7 @@ async fn fifty_kiosk_tickets_at_once_are_all_distinct_and_stored() {
     let (a, kassa) = kassa(&w).await;
     let mut handles = Vec::new();
     for _ in 0..50 {
-        let (http, url) = (w.http.clone(), format!("{}/c/demo/api/v1/branches/{a}/tickets", w.server.url()));
+        let (http, url) = (w.s.web.clone(), format!("{}/c/demo/api/v1/branches/{a}/tickets", w.s.base));
         handles.push(tokio::spawn(async move {
             let r = http.post(url).json(&json!({"service_id": kassa, "source": "kiosk"})).send().await.unwrap();
             assert_eq!(r.status(), StatusCode::CREATED);
@@ -268,7 +260,7 @@ async fn closed_branches_and_closed_companies_give_no_tickets() {
     // A deactivated company takes no tickets at all.
     let (s, _) = w.call(reqwest::Method::PATCH, Some("admin"), &format!("/branches/{a}"), Some(json!({"hours": null}))).await;
     assert_eq!(s, StatusCode::OK);
-    let state = w.server.state.clone();
+    let state = w.s.state().clone();
     idora::tenancy::service::update_company(
         &state,
         &idora::auth::Caller::System,
@@ -284,7 +276,7 @@ async fn closed_branches_and_closed_companies_give_no_tickets() {
 #[tokio::test]
 async fn the_count_starts_again_at_midnight_in_the_companys_time_zone() {
     // 23:58 in Tashkent (UTC+5) is 18:58 UTC.
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T18:58:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T18:58:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;
     let (a, kassa) = kassa(&w).await;
     let b = w.branches[1];
@@ -300,7 +292,7 @@ async fn the_count_starts_again_at_midnight_in_the_companys_time_zone() {
     // 19:01 UTC is already tomorrow in Tashkent (though still today in UTC).
     clock.advance(jiff::SignedDuration::from_mins(3));
     assert_eq!(take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1["number"], "K-001");
-    let tenant = w.server.state.tenants.get("demo").unwrap();
+    let tenant = w.s.state().tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
     assert_eq!(idora::queue::tickets::counter(db, a, 20261125, 'K').unwrap(), 2);
     assert_eq!(idora::queue::tickets::counter(db, a, 20261126, 'K').unwrap(), 1);
@@ -320,7 +312,7 @@ async fn op(w: &World, path: &str, body: Option<Value>) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn who_is_called_next_priority_with_aging_then_arrival() {
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;
     let (a, kassa) = kassa(&w).await;
     let (_, kredit) =
@@ -341,15 +333,6 @@ async fn who_is_called_next_priority_with_aging_then_arrival() {
     let (_, st) = w.public(reqwest::Method::GET, &format!("{}/status", tracking(&n2_ticket))).await;
     assert_eq!(st["people_ahead"], 2, "the VIP and the earlier ticket are ahead of the second: {st}");
     let v1 = vip["number"].clone();
-    // Tokens live 15 minutes; the operator signs in again after the clock moves.
-    let relogin = |w: &World, who: &'static str| {
-        let http = w.http.clone();
-        let url = format!("{}/c/demo/api/v1/auth/login", w.server.url());
-        async move {
-            let r = http.post(url).json(&json!({"username": who, "password": "idora-demo"})).send().await.unwrap();
-            r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
-        }
-    };
     // At 06:10 the VIP (bonus 20) beats the normal ticket that waited 10 min.
     let (s, c) = op(&w, "/operator/call-next", None).await;
     assert_eq!(s, StatusCode::OK, "{c}");
@@ -366,8 +349,9 @@ async fn who_is_called_next_priority_with_aging_then_arrival() {
     // Aging: a VIP arriving now does not jump a ticket that has waited 25 minutes.
     clock.advance(jiff::SignedDuration::from_mins(15));
     let mut w = w;
-    w.tokens.insert("operator", relogin(&w, "operator").await);
-    w.tokens.insert("admin", relogin(&w, "admin").await);
+    // Tokens live 15 minutes; the operator signs in again after the clock moves.
+    w.relogin("operator").await;
+    w.relogin("admin").await;
     take(&w, Some("operator"), a, json!({"service_id": kassa, "source": "walk_in", "priority": "vip"})).await;
     let (_, c) = op(&w, "/operator/call-next", None).await;
     assert_eq!(c["ticket"]["number"], n1, "waited 25 min beats a fresh VIP");
@@ -400,34 +384,13 @@ async fn who_is_called_next_priority_with_aging_then_arrival() {
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 
-impl World {
-    /// Signs in again (access tokens live 15 minutes of the test clock).
-    async fn relogin(&mut self, who: &'static str) {
-        let (s, v) = self.call(reqwest::Method::POST, None, "/auth/login", Some(json!({"username": who, "password": "idora-demo"}))).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        self.tokens.insert(who, v["access_token"].as_str().unwrap().to_string());
-    }
-
-    /// A public tracking call: `/t/{token}/…` at the root.
-    async fn public(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.server.url()));
-        if method == reqwest::Method::POST {
-            req = req.json(&json!({}));
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-}
-
 fn tracking(t: &Value) -> String {
     t["tracking_url"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]
 async fn operators_call_a_chosen_ticket_cancel_and_transfer_keeping_the_arrival() {
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
     let mut w = world_with(clock.clone()).await;
     let (a, kassa) = kassa(&w).await;
     let (_, kredit) =
@@ -499,7 +462,7 @@ async fn operators_call_a_chosen_ticket_cancel_and_transfer_keeping_the_arrival(
 #[tokio::test]
 async fn unserved_tickets_expire_at_the_branchs_end_of_day() {
     // Wednesday 17:50 in Tashkent; the head office closes at 18:00.
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T12:50:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T12:50:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;
     let a = w.branches[0];
     let (_, services) = w.call(reqwest::Method::GET, Some("admin"), "/services", None).await;
@@ -510,7 +473,7 @@ async fn unserved_tickets_expire_at_the_branchs_end_of_day() {
     assert_eq!(called["status"], "called", "{called}");
     op(&w, &format!("/tickets/{}/start", served["id"]), None).await;
 
-    let state = w.server.state.clone();
+    let state = w.s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     let expire = || idora::queue::tickets::expire_due(&state, &tenant);
     clock.advance(jiff::SignedDuration::from_mins(9));
@@ -533,7 +496,7 @@ async fn unserved_tickets_expire_at_the_branchs_end_of_day() {
 
 #[tokio::test]
 async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed() {
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;
     let (a, kassa) = kassa(&w).await; // 6 minutes configured
     at_window(&w, a, kassa).await;
@@ -555,7 +518,7 @@ async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed
     assert_eq!((t["estimate_minutes"]["low"].as_u64(), t["estimate_minutes"]["high"].as_u64()), (Some(4), Some(7)), "{t}");
 
     // The phone index across companies ("my queues" in the bot).
-    let history = idora::queue::tickets::customer_history(&w.server.state.platform, "90 123 45 67", 10).unwrap();
+    let history = idora::queue::tickets::customer_history(&w.s.state().platform, "90 123 45 67", 10).unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!((history[0].slug.as_str(), history[0].number.as_str()), ("demo", t["number"].as_str().unwrap()));
     assert!(tracking(&t).ends_with(&history[0].token));
@@ -564,12 +527,12 @@ async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed
 #[tokio::test]
 async fn the_server_stops_while_display_boards_are_connected() {
     let w = world().await;
-    let url = format!("{}/c/demo/display/{}/events", w.server.url(), w.branches[0]);
-    let mut board = w.http.get(url).send().await.unwrap();
+    let url = format!("{}/c/demo/display/{}/events", w.s.base, w.branches[0]);
+    let mut board = w.s.web.get(url).send().await.unwrap();
     assert_eq!(board.status(), StatusCode::OK);
     let first = board.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains("event: ready"), "{first:?}");
-    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), w.server.shutdown()).await;
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), w.s.running.shutdown()).await;
     assert!(matches!(stopped, Ok(Ok(()))), "a graceful stop must not wait for open streams: {stopped:?}");
     // The board's stream has ended; its EventSource will reconnect.
     let rest = tokio::time::timeout(std::time::Duration::from_secs(5), async { while let Ok(Some(_)) = board.chunk().await {} }).await;
@@ -626,14 +589,14 @@ async fn an_operator_leaves_the_window_only_when_nobody_is_at_it() {
 #[tokio::test]
 async fn at_a_round_the_clock_branch_midnight_keeps_the_customer_at_the_window() {
     // 23:50 in Tashkent; the branch never closes, and closes its day at 24:00 for bookings.
-    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T18:50:00Z".parse().unwrap()));
+    let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T18:50:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;
     let (a, kassa) = kassa(&w).await; // hours: none (always open)
     at_window(&w, a, kassa).await;
     let waiting = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
     let called = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
     assert_eq!(op(&w, &format!("/tickets/{}/call", called["id"]), None).await.1["status"], "called");
-    let state = w.server.state.clone();
+    let state = w.s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     clock.advance(jiff::SignedDuration::from_mins(14)); // 00:04 (tokens live 15 minutes)
     assert_eq!(idora::queue::tickets::expire_due(&state, &tenant).await.unwrap(), 1, "yesterday's waiting ticket");
@@ -703,7 +666,7 @@ async fn operators_act_at_their_own_branch_and_names_stay_unique() {
 async fn a_stale_staff_token_is_refused_not_taken_for_the_public() {
     let w = world().await;
     let (a, kassa) = kassa(&w).await;
-    let url = format!("{}/c/demo/api/v1/branches/{a}/tickets", w.server.url());
-    let r = w.http.post(url).bearer_auth("not-a-token").json(&json!({"service_id": kassa, "source": "walk_in"})).send().await.unwrap();
+    let url = format!("{}/c/demo/api/v1/branches/{a}/tickets", w.s.base);
+    let r = w.s.web.post(url).bearer_auth("not-a-token").json(&json!({"service_id": kassa, "source": "walk_in"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a bad token says so");
 }

@@ -2,13 +2,9 @@
 //! platform and company APIs, sessions (rotation, reuse, expiry, lockout,
 //! rate limits, CSRF), tenant isolation, role changes, the live hub, the
 //! service edges and the languages errors are told in.
-//!
-//! One test binary (link time on a small machine); every test starts its own
-//! server with its own data folder, so they run in parallel.
 
 mod access;
 mod auth;
-mod common;
 mod edges;
 mod lang;
 mod live;

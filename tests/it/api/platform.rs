@@ -1,6 +1,6 @@
 //! Platform admins: their sessions and the companies they create and open.
 
-use crate::common::*;
+use crate::support::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

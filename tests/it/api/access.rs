@@ -1,7 +1,7 @@
 //! Tenant isolation and role changes: a token of one company is refused by
 //! every endpoint of another, and a new role applies to the next request.
 
-use crate::common::*;
+use crate::support::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

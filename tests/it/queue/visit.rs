@@ -9,59 +9,38 @@
 //! at window 1 of branch 1 serves all four (one booking per slot there, and
 //! one at branch 2, where nobody sits yet).
 
-use idora::app::AppState;
-use idora::clock::ManualClock;
-use idora::config::Config;
-use idora::web::server::Running;
+use crate::support::*;
 use jiff::Timestamp;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 const NOW: &str = "2026-11-25T05:00:00Z";
 
 struct World {
-    server: Running,
+    s: Server,
     /// A browser: cookies kept, redirects shown rather than followed.
     http: Client,
-    /// An API client: no cookies (a session cookie would ask for CSRF tokens).
-    api: Client,
-    clock: Arc<ManualClock>,
     /// Branch 1 (Bosh ofis), branch 2 (Chilonzor filiali).
     b1: u64,
     b2: u64,
     /// Kassa (5 min), Kreditlar (20 min).
     kassa: u64,
     kredit: u64,
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let clock = Arc::new(ManualClock::new(NOW.parse().unwrap()));
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        Config { data_dir: dir.path().to_path_buf(), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 1000, ..Config::default() };
-    let state = AppState::open(config, clock.clone()).unwrap();
-    idora::demo::seed(&state).await.unwrap();
-    let server = idora::web::server::start(state).await.unwrap();
-    let tenant = server.state.tenants.get("demo").unwrap();
+    let s = demo_at(NOW).await;
+    let tenant = s.state().tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
     let branches = idora::org::service::list_branches(db).unwrap();
     let find_branch = |name: &str| branches.iter().find(|(_, b)| b.name == name).unwrap().0;
     let services = idora::queue::service::list_services(db).unwrap();
     let find_service = |name: &str| services.iter().find(|(_, s)| s.name_uz == name).unwrap().0;
-    let http = Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    World {
-        b1: find_branch("Bosh ofis"),
-        b2: find_branch("Chilonzor filiali"),
-        kassa: find_service("Kassa"),
-        kredit: find_service("Kreditlar"),
-        server,
-        http,
-        api: Client::new(),
-        clock,
-        _dir: dir,
-    }
+    let http = cookie_client(false);
+    let (b1, b2) = (find_branch("Bosh ofis"), find_branch("Chilonzor filiali"));
+    let (kassa, kredit) = (find_service("Kassa"), find_service("Kreditlar"));
+    drop(tenant);
+    World { s, http, b1, b2, kassa, kredit }
 }
 
 /// A Tashkent wall-clock time on a day, as UTC RFC 3339.
@@ -76,21 +55,12 @@ fn ms(rfc3339: &str) -> i64 {
 
 impl World {
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url())
+        self.s.url(path)
     }
 
+    /// A call to the demo company's API (without cookies).
     async fn api(&self, method: Method, token: Option<&str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.api.request(method, self.url(&format!("/c/demo/api/v1{path}")));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        self.s.call(method, &c(DEMO, path), token, body).await
     }
 
     async fn slots(&self, branch: u64, query: &str) -> (StatusCode, Value) {
@@ -107,25 +77,16 @@ impl World {
     }
 
     async fn kiosk(&self, branch: u64, service: u64) -> String {
-        let (s, v) = self
-            .api(Method::POST, None, &format!("/branches/{branch}/tickets"), Some(json!({"service_id": service, "source": "kiosk"})))
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        v["number"].as_str().unwrap().to_string()
+        self.s.kiosk_ticket(branch, service).await["number"].as_str().unwrap().to_string()
     }
 
     /// Signs the operator in (tokens live 15 minutes; the clock moves).
     async fn operator(&self) -> String {
-        let (s, v) =
-            self.api(Method::POST, None, "/auth/login", Some(json!({"username": "operator", "password": idora::demo::PASSWORD}))).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v["access_token"].as_str().unwrap().to_string()
+        self.s.demo_token("operator").await
     }
 
     async fn call_next(&self, token: &str) -> Value {
-        let (s, v) = self.api(Method::POST, Some(token), "/operator/call-next", Some(json!({}))).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
+        self.s.call_next(token).await
     }
 
     /// Starts and finishes the ticket at the operator's window.
@@ -137,7 +98,7 @@ impl World {
     }
 
     fn advance_to(&self, rfc3339: &str) {
-        self.clock.set(rfc3339.parse().unwrap());
+        self.s.clock().set(rfc3339.parse().unwrap());
     }
 
     async fn get_page(&self, path: &str) -> (StatusCode, String) {
@@ -152,21 +113,6 @@ impl World {
         let location = r.headers().get(header::LOCATION).map(|v| v.to_str().unwrap().to_string());
         (status, location, r.text().await.unwrap())
     }
-}
-
-/// The CSRF token a page gave its forms.
-fn csrf_of(html: &str) -> String {
-    let at = html.find(r#"name="_csrf" value=""#).expect("a form with a CSRF field");
-    let rest = &html[at + r#"name="_csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-/// The text of the element with this id (no nested markup).
-fn text_of_id(html: &str, id: &str) -> String {
-    let at = html.find(&format!(r#"id="{id}""#)).unwrap_or_else(|| panic!("no #{id} in the page"));
-    let rest = &html[at..];
-    let open = rest.find('>').unwrap() + 1;
-    rest[open..open + rest[open..].find('<').unwrap()].to_string()
 }
 
 fn starts(list: &Value) -> Vec<String> {
@@ -583,7 +529,8 @@ async fn in_russian_and_when_the_company_is_not_open() {
     let w = world().await;
     let (_, page) = w.get_page(&format!("/c/demo/visit/book?branch={}&service={}&date=2026-11-26", w.b1, w.kassa)).await;
     // The language switch comes back to the same step.
-    let next: String = form_urlencoded_encode(&format!("/c/demo/visit/book?branch={}&service={}&date=2026-11-26", w.b1, w.kassa));
+    let back = format!("/c/demo/visit/book?branch={}&service={}&date=2026-11-26", w.b1, w.kassa);
+    let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
     let switch = format!("/c/demo/lang?set=ru&amp;next={next}");
     assert!(page.contains(&switch), "a language link back to this step");
     let r = w.http.get(w.url(&switch.replace("&amp;", "&"))).send().await.unwrap();
@@ -592,7 +539,7 @@ async fn in_russian_and_when_the_company_is_not_open() {
     assert!(ru.contains("Запись на визит") && ru.contains("Четверг, 26 ноября") && ru.contains("Касса"), "in Russian");
 
     idora::tenancy::service::update_company(
-        &w.server.state,
+        w.s.state(),
         &idora::auth::Caller::System,
         "demo",
         idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
@@ -607,16 +554,6 @@ async fn in_russian_and_when_the_company_is_not_open() {
     }
     let (_, portal) = w.get_page("/").await;
     assert!(!portal.contains("/c/demo/visit"), "an inactive company is not on the portal");
-}
-
-fn form_urlencoded_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => (b as char).to_string(),
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

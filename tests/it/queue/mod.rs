@@ -1,0 +1,8 @@
+//! The electronic queue over HTTP against the real server, on the demo
+//! company (Demo Bank).
+
+mod pages;
+mod setup;
+mod staff;
+mod stats;
+mod visit;
