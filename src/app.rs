@@ -48,6 +48,7 @@ impl AppState {
         let platform = Db::open(&config.data_dir.join("platform.redb"), schema::init_platform).map_err(anyhow_err)?;
         let tenants = Registry::load(&platform, &config.data_dir).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
+        let search = crate::search::Indexes::new(config.search_writer_memory);
         let per_minute = NonZeroU32::new(config.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));
         Ok(AppState(Arc::new(AppInner {
@@ -57,7 +58,7 @@ impl AppState {
             keys,
             clock,
             hub: Hub::default(),
-            search: crate::search::Indexes::default(),
+            search,
             login_limiter,
             ticket_limiter: RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))),
             metrics: metrics_handle(),
