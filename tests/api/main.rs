@@ -9,6 +9,7 @@
 mod access;
 mod auth;
 mod common;
+mod due;
 mod edges;
 mod lang;
 mod live;
