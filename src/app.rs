@@ -41,15 +41,8 @@ impl AppState {
         let platform = Db::open(&config.data_dir.join("platform.redb"), schema::init_platform).map_err(anyhow_err)?;
         let tenants = Registry::load(&platform, &config.data_dir).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
-        Ok(AppState(Arc::new(AppInner {
-            config,
-            platform,
-            tenants,
-            keys,
-            clock,
-            hub: Hub::default(),
-            search: crate::search::Indexes::default(),
-        })))
+        let search = crate::search::Indexes::new(config.search_writer_memory);
+        Ok(AppState(Arc::new(AppInner { config, platform, tenants, keys, clock, hub: Hub::default(), search })))
     }
 
     pub fn open_default(config: Config) -> anyhow::Result<AppState> {

@@ -25,6 +25,9 @@ pub struct Config {
     /// The address customers' phones reach Idora at (`http://192.168.1.10:8080`),
     /// for the QR codes on tickets. Without it, the address the kiosk used.
     pub public_url: Option<String>,
+    /// Memory of each company's search index writer, in bytes (at least
+    /// tantivy's minimum for one thread, 15 MB, which is the default).
+    pub search_writer_memory: usize,
 }
 
 impl Default for Config {
@@ -39,6 +42,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             secure_cookies: false,
             public_url: None,
+            search_writer_memory: crate::search::WRITER_MEMORY_MIN,
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
+    pub search_writer_memory: Option<usize>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -112,6 +117,9 @@ impl Config {
         if let Some(v) = f.public_url {
             self.public_url = Some(v.trim_end_matches('/').to_string());
         }
+        if let Some(v) = f.search_writer_memory {
+            self.search_writer_memory = v;
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -135,6 +143,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_SECURE_COOKIES") {
             self.secure_cookies = parse("IDORA_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = get("IDORA_SEARCH_WRITER_MEMORY") {
+            self.search_writer_memory = parse("IDORA_SEARCH_WRITER_MEMORY", v)?;
         }
         Ok(())
     }

@@ -5,8 +5,9 @@
 mod tests {
     use std::path::{Path, PathBuf};
 
-    /// The front-ends: they parse, call the core and render.
-    const FRONT_ENDS: [&str; 2] = ["web", "bot"];
+    /// The front-ends: they parse, call the core and render (the jobs are
+    /// the front-end of the clock).
+    const FRONT_ENDS: [&str; 3] = ["web", "bot", "jobs"];
 
     /// What the core must never name.
     const FRONT_END_NAMES: [&str; 10] =

@@ -136,7 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("no such company");
             }
             for t in tenants {
-                let n = idora::search::reindex(&t).map_err(|e| anyhow::anyhow!("{}: {e}", t.slug))?;
+                let n = idora::search::reindex(&t, state.config.search_writer_memory).map_err(|e| anyhow::anyhow!("{}: {e}", t.slug))?;
                 println!("{}: {n} tasks indexed", t.slug);
             }
             Ok(())
@@ -168,16 +168,9 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     }
     let running = idora::web::server::start(state).await?;
     let mut jobs = idora::jobs::start(running.state.clone()).await?;
-    // Open every company's search index in the background, rebuilding any
-    // that lags its database (after a crash or a restore).
-    let s = running.state.clone();
-    tokio::task::spawn_blocking(move || {
-        for t in s.tenants.all() {
-            if let Err(e) = s.search.get(&t) {
-                tracing::warn!(company = %t.slug, error = %e, "search index not opened");
-            }
-        }
-    });
+    // No company database is opened here: each opens on first use (a
+    // request, or the jobs when its work falls due), and its search index
+    // is checked then and rebuilt in the background if it lags.
     let base = match running.addr.ip().is_unspecified() {
         true => format!("http://127.0.0.1:{}", running.addr.port()),
         false => running.url(),

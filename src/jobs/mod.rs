@@ -1,22 +1,88 @@
 //! Scheduled jobs (tokio-cron-scheduler). Each job calls a domain service,
 //! the same function the tests call directly with an injected clock.
+//!
+//! The minute's tick visits only companies whose due time has come
+//! ([`crate::tenancy::TenantEntry::due`]): an idle company is not opened and
+//! costs no fsync. A company's due time is the earliest of its open tasks'
+//! deadlines and the closing times of branches with tickets still open; it
+//! is lowered by the writes that add such work (`due_at`), recomputed from
+//! the store after every visit, and kept in `platform.redb` so a company
+//! not opened since start is still visited when its work falls due.
 
 use crate::app::AppState;
+use crate::error::AppError;
+use crate::tenancy::Tenant;
+use crate::tenancy::due::next_due;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-/// Runs the minute's jobs over every company once: overdue tasks, and
-/// queue tickets left unserved at the branch's end of day.
-pub async fn overdue_tick(state: &AppState) {
+/// Runs the minute's jobs over every company whose work is due: overdue
+/// tasks, and queue tickets left unserved at the branch's end of day.
+/// Returns how many companies it visited.
+pub async fn overdue_tick(state: &AppState) -> usize {
+    let now = state.now_ms();
+    let mut visited = 0;
     for tenant in state.tenants.all() {
-        match crate::tasks::service::mark_overdue(state, &tenant).await {
+        // A company a request opened is looked at once, which also finds
+        // work whose due time a crash kept from being saved.
+        let opened_unchecked = tenant.open_db().is_some() && !tenant.due_checked();
+        if tenant.due() > now && !opened_unchecked {
+            continue;
+        }
+        visited += 1;
+        if let Err(e) = visit(state, &tenant, now).await {
+            tracing::warn!(company = %tenant.slug, error = %e, "scheduled jobs failed");
+        }
+        // First use since start: open its search index too, which its
+        // worker rebuilds in the background if it lags the store (opening
+        // itself is quick).
+        if opened_unchecked && let Err(e) = state.search.get(&tenant) {
+            tracing::warn!(company = %tenant.slug, error = %e, "search index not opened");
+        }
+    }
+    if let Err(e) = state.tenants.save_due(&state.platform).await {
+        tracing::warn!(error = %e, "due times not saved");
+    }
+    visited
+}
+
+/// Looks at one company: reads what is due, runs only the jobs with work
+/// (a job with nothing to do would still commit), and settles its next due time.
+async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppError> {
+    let generation = tenant.due_generation();
+    let (tasks, tickets) = next_due(tenant, now)?;
+    let mut worked = false;
+    if tasks <= now {
+        worked = true;
+        match crate::tasks::service::mark_overdue(state, tenant).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(company = %tenant.slug, tasks = n, "marked overdue"),
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "overdue check failed"),
         }
-        match crate::queue::tickets::expire_due(state, &tenant).await {
+    }
+    if tickets <= now {
+        worked = true;
+        match crate::queue::tickets::expire_due(state, tenant).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(company = %tenant.slug, tickets = n, "expired unserved queue tickets"),
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "queue expiry failed"),
+        }
+    }
+    let (tasks, tickets) = if worked { next_due(tenant, now)? } else { (tasks, tickets) };
+    // Work the jobs could not finish now (a deadline this very millisecond)
+    // is looked at again on the next tick.
+    tenant.settle_due(generation, tasks.min(tickets));
+    Ok(())
+}
+
+/// Saves lowered due times to `platform.redb` soon after they change, so
+/// a restart still knows them (a crash in between loses at most the last
+/// second's, which the first visit of that company recomputes).
+async fn save_due_loop(state: AppState) {
+    loop {
+        state.tenants.due_changed.notified().await;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if let Err(e) = state.tenants.save_due(&state.platform).await {
+            tracing::warn!(error = %e, "due times not saved");
         }
     }
 }
@@ -30,10 +96,13 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
     sched
         .add(Job::new_async("5 * * * * *", move |_id, _lock| {
             let s = s.clone();
-            Box::pin(async move { overdue_tick(&s).await })
+            Box::pin(async move {
+                overdue_tick(&s).await;
+            })
         })?)
         .await?;
     sched.start().await?;
+    tokio::spawn(save_due_loop(state.clone()));
     // Catch up at once after a restart instead of waiting for the minute.
     tokio::spawn(async move { overdue_tick(&state).await });
     Ok(sched)

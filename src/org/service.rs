@@ -339,6 +339,7 @@ async fn apply_user_patch(
     let who = actor.clone();
     let lang = crate::i18n::Lang::parse(&tenant.info().language).unwrap_or(crate::i18n::Lang::Uz);
     let (dept, branch, active) = (patch.department_id, patch.branch_id, patch.active);
+    let renamed = full_name.is_some();
     let (updated, role_changed, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -397,6 +398,9 @@ async fn apply_user_patch(
             u.updated_at = now;
             users.insert(id, enc::<AccountRecord>(u.clone())?.as_slice()).map_err(store_err)?;
             drop(users);
+            if u.full_name != old.full_name {
+                crate::search::names_changed(tx)?;
+            }
             let role_changed = u.role != old.role;
             audit::record(tx, now, &who, "user.update", &format!("user:{id}"), ch.0)?;
             let sent = if role_changed {
@@ -408,6 +412,9 @@ async fn apply_user_patch(
         })
         .await?;
     crate::notify::deliver(state, tenant, sent);
+    if renamed {
+        state.search.user_renamed(tenant, id);
+    }
     if role_changed {
         state.hub.publish(
             &tenant.slug,

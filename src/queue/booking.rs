@@ -282,6 +282,7 @@ pub async fn check_in(state: &AppState, tenant: &Tenant, branch_id: u64, code: &
         .await?;
     let (id, t) = issued;
     announce(state, tenant, id, &t, "ticket.issued");
+    crate::tenancy::due::ticket_taken(tenant, &t);
     let (ahead, _) = super::tickets::position(tenant.db()?, id, &t, now)?;
     Ok(Issued { id, ticket: t, people_ahead: ahead })
 }

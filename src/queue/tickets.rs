@@ -338,6 +338,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
     );
+    crate::tenancy::due::ticket_taken(tenant, &issued.ticket);
     record_customer(state, &tenant.slug, issued.id, &issued.ticket).await;
     Ok(issued)
 }

@@ -362,6 +362,7 @@ pub async fn transfer(
         .await?;
     announce(state, tenant, ticket_id, &old, "ticket.changed");
     announce(state, tenant, new_id, &new, "ticket.changed");
+    crate::tenancy::due::ticket_taken(tenant, &new);
     Ok((new_id, new))
 }
 

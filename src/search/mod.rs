@@ -4,18 +4,21 @@
 //! The task service tells the index which task changed ([`Indexes::touch`]);
 //! a background worker per company reads the task's current state from the
 //! store, replaces its document and commits in small batches. Each commit
-//! carries the store's task revision as its payload; an index whose payload
-//! lags the store is rebuilt (at start, and by `idora reindex`).
+//! carries the store's task revision as its payload, which task writes and
+//! user renames ([`names_changed`]) move on; an index whose payload differs
+//! from the store is rebuilt by its worker when the index is first opened
+//! (in the background), and by `idora reindex`. Each company's index opens
+//! under its own lock, so one company's rebuild never holds up another's.
 //!
 //! Uzbek is written in Latin and Cyrillic, and names in both, so every text
 //! goes through [`fold`] (Cyrillic to Uzbek Latin, apostrophes dropped,
 //! lower case) before it is indexed or searched: "Aziz" finds "Азиз".
 
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, AccountRecord, SEQ, TASKS, TaskRecord, TaskStatus, TaskV1};
-use crate::store::{Db, dec, get_record, store_err};
+use crate::store::schema::{self, AccountRecord, SEQ, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TaskRecord, TaskStatus, TaskV1};
+use crate::store::{Db, dec, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use redb::ReadableTable;
+use redb::{ReadableTable, WriteTransaction};
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
@@ -125,6 +128,10 @@ fn search_err(e: tantivy::TantivyError) -> AppError {
 
 enum Msg {
     Touch(u64),
+    /// A user's name changed: every task they are assignee or creator of.
+    User(u64),
+    /// The index lags the store: write it again from the store.
+    Rebuild,
     Flush(oneshot::Sender<()>),
 }
 
@@ -150,34 +157,89 @@ impl Drop for TaskIndex {
     }
 }
 
-/// Every company's index, opened on first use.
+/// One company's place in [`Indexes`]: its own lock, held while that
+/// company's index is opened, so no other company waits for it.
 #[derive(Default)]
+struct Slot(Mutex<Option<Arc<TaskIndex>>>);
+
+/// Every company's index, opened on first use.
 pub struct Indexes {
-    open: Mutex<HashMap<String, Arc<TaskIndex>>>,
+    open: Mutex<HashMap<String, Arc<Slot>>>,
+    /// Memory of each company's index writer, in bytes.
+    writer_memory: usize,
 }
 
+impl Default for Indexes {
+    fn default() -> Self {
+        Indexes::new(WRITER_MEMORY_MIN)
+    }
+}
+
+/// The least memory tantivy lets an index writer with one thread have
+/// (`MEMORY_BUDGET_NUM_BYTES_MIN`, not exported).
+pub const WRITER_MEMORY_MIN: usize = 15_000_000;
+
 impl Indexes {
-    /// The index of `tenant`, opened (and repaired when it lags) on first use.
+    /// Each company's writer gets `writer_memory` bytes (at least the
+    /// minimum tantivy allows).
+    pub fn new(writer_memory: usize) -> Indexes {
+        Indexes { open: Mutex::new(HashMap::new()), writer_memory: writer_memory.max(WRITER_MEMORY_MIN) }
+    }
+
+    /// The index of `tenant`, opened on first use. An index that lags the
+    /// store is rebuilt by its worker in the background: this returns at
+    /// once, searches see the old contents until then, and
+    /// [`TaskIndex::flush`] waits for the rebuild.
     pub fn get(&self, tenant: &Tenant) -> Result<Arc<TaskIndex>, AppError> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = open.get(&tenant.slug) {
+        let slot = {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            open.entry(tenant.slug.clone()).or_default().clone()
+        };
+        let mut idx = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = idx.as_ref() {
             return Ok(i.clone());
         }
-        let idx = Arc::new(TaskIndex::open(tenant)?);
-        open.insert(tenant.slug.clone(), idx.clone());
-        Ok(idx)
+        let i = Arc::new(TaskIndex::open(tenant, self.writer_memory)?);
+        *idx = Some(i.clone());
+        Ok(i)
+    }
+
+    /// The index of `tenant` if it is open.
+    pub fn opened(&self, tenant: &Tenant) -> Option<Arc<TaskIndex>> {
+        let slot = self.open.lock().unwrap_or_else(|e| e.into_inner()).get(&tenant.slug).cloned()?;
+        slot.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Tells the index that a task changed. Never fails the caller: the
-    /// store is the truth and a lagging index is repaired at start.
+    /// store is the truth and a lagging index is repaired when next opened.
     pub fn touch(&self, tenant: &Tenant, task_id: u64) {
+        self.send(tenant, Msg::Touch(task_id));
+    }
+
+    /// Tells the index that a user's name changed, after the commit that
+    /// changed it (which called [`names_changed`]): their tasks are indexed
+    /// again under the new name.
+    pub fn user_renamed(&self, tenant: &Tenant, user_id: u64) {
+        self.send(tenant, Msg::User(user_id));
+    }
+
+    fn send(&self, tenant: &Tenant, m: Msg) {
         match self.get(tenant) {
             Ok(i) => {
-                let _ = i.tx.send(Msg::Touch(task_id));
+                let _ = i.tx.send(m);
             }
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "search index unavailable"),
         }
     }
+}
+
+/// In the transaction of any change to what the index holds other than a
+/// task itself (a user's name): moves the store's revision on, so an index
+/// that missed the change (a crash before the worker applied it) is seen
+/// to lag and is rebuilt. Task writes bump it in `tasks::service::save`.
+pub fn names_changed(tx: &WriteTransaction) -> Result<(), AppError> {
+    next_id(tx, TASK_REV)?;
+    Ok(())
 }
 
 fn store_rev(db: &Db) -> Result<u64, AppError> {
@@ -256,21 +318,26 @@ fn open_index(dir: &Path) -> Result<(Index, Fields), AppError> {
     Ok((index, fields))
 }
 
+/// The store revision an index was last committed at.
+fn indexed_rev(index: &Index) -> Result<u64, AppError> {
+    Ok(index.load_metas().map_err(search_err)?.payload.and_then(|p| p.parse().ok()).unwrap_or(0))
+}
+
 impl TaskIndex {
-    fn open(tenant: &Tenant) -> Result<TaskIndex, AppError> {
+    fn open(tenant: &Tenant, writer_memory: usize) -> Result<TaskIndex, AppError> {
         let db = tenant.db()?.clone();
         let dir = tenant.dir.join("index");
         let (index, fields) = open_index(&dir)?;
-        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).map_err(search_err)?;
-        let indexed: u64 = index.load_metas().map_err(search_err)?.payload.and_then(|p| p.parse().ok()).unwrap_or(0);
+        let writer: IndexWriter = index.writer_with_num_threads(1, writer_memory).map_err(search_err)?;
+        let indexed = indexed_rev(&index)?;
         let rev = store_rev(&db)?;
-        // Behind the store (a crash) or ahead of it (a restored older database).
-        if indexed != rev {
-            let n = rebuild(&mut writer, &fields, &db)?;
-            tracing::info!(company = %tenant.slug, tasks = n, "search index rebuilt");
-        }
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(search_err)?;
         let (tx, rx) = mpsc::unbounded_channel();
+        // Behind the store (a crash, a rename the worker never applied) or
+        // ahead of it (a restored older database): the worker's first job.
+        if indexed != rev {
+            let _ = tx.send(Msg::Rebuild);
+        }
         let worker_reader: IndexReader = Clone::clone(&reader);
         let slug = tenant.slug.clone();
         let worker = std::thread::Builder::new()
@@ -280,7 +347,8 @@ impl TaskIndex {
         Ok(TaskIndex { reader, fields, tx, worker: Some(worker) })
     }
 
-    /// Waits until every change sent so far is searchable.
+    /// Waits until every change sent so far (and a rebuild the index
+    /// needed when it was opened) is searchable.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).is_ok() {
@@ -294,27 +362,59 @@ impl TaskIndex {
 fn worker(mut writer: IndexWriter, reader: IndexReader, f: Fields, db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, slug: String) {
     while let Some(first) = rx.blocking_recv() {
         let mut ids = Vec::new();
+        let mut users = Vec::new();
         let mut waiting = Vec::new();
+        let mut rebuild_now = false;
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
                 Msg::Touch(id) => ids.push(id),
+                Msg::User(id) => users.push(id),
+                Msg::Rebuild => rebuild_now = true,
                 Msg::Flush(done) => waiting.push(done),
             }
             if ids.len() < BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        if !ids.is_empty()
-            && let Err(e) = apply(&mut writer, &f, &db, &mut ids)
-        {
-            tracing::warn!(company = %slug, error = %e, "search index update failed");
+        if rebuild_now {
+            // Everything is written again: the batch's changes are in it.
+            match rebuild(&mut writer, &f, &db) {
+                Ok(n) => tracing::info!(company = %slug, tasks = n, "search index rebuilt"),
+                Err(e) => tracing::warn!(company = %slug, error = %e, "search index rebuild failed"),
+            }
+        } else if !ids.is_empty() || !users.is_empty() {
+            let result = tasks_of(&db, &users).and_then(|more| {
+                ids.extend(more);
+                apply(&mut writer, &f, &db, &mut ids)
+            });
+            if let Err(e) = result {
+                tracing::warn!(company = %slug, error = %e, "search index update failed");
+            }
         }
         let _ = reader.reload();
         for w in waiting {
             let _ = w.send(());
         }
     }
+}
+
+/// The tasks `users` are assignee or creator of, from the store's indexes.
+fn tasks_of(db: &Db, users: &[u64]) -> Result<Vec<u64>, AppError> {
+    let mut out = Vec::new();
+    if users.is_empty() {
+        return Ok(out);
+    }
+    let tx = db.read()?;
+    for table in [TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR] {
+        let t = tx.open_table(table).map_err(store_err)?;
+        for &u in users {
+            for row in t.range((u, 0)..=(u, u64::MAX)).map_err(store_err)? {
+                out.push(row.map_err(store_err)?.0.value().1);
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> Result<(), AppError> {
@@ -434,10 +534,10 @@ impl TaskIndex {
 }
 
 /// `idora reindex`: rebuilds one company's index from its store.
-pub fn reindex(tenant: &Tenant) -> Result<usize, AppError> {
+pub fn reindex(tenant: &Tenant, writer_memory: usize) -> Result<usize, AppError> {
     let db = tenant.db()?;
     let (index, fields) = open_index(&tenant.dir.join("index"))?;
-    let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).map_err(|e| {
+    let mut writer: IndexWriter = index.writer_with_num_threads(1, writer_memory.max(WRITER_MEMORY_MIN)).map_err(|e| {
         if matches!(e, tantivy::TantivyError::LockFailure(..)) {
             AppError::new(ErrorKind::Unavailable).with_detail("the index is in use: stop the server first".into())
         } else {

@@ -423,6 +423,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
 
 /// After a commit: push notifications and tell live pages the task changed.
 fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
+    crate::tenancy::due::task_changed(tenant, id);
     state.search.touch(tenant, id);
     notify::deliver(state, tenant, sent);
     state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());

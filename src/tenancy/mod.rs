@@ -4,6 +4,7 @@
 //! Invariant: a request is resolved to one [`Tenant`] before any company data
 //! is read, and a tenant's handlers only ever see that tenant's [`Db`].
 
+pub mod due;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};
@@ -13,6 +14,25 @@ use redb::ReadableTable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// Each company's next due time (UTC ms) in `platform.redb`, so that the
+/// minute's jobs know which companies to open without opening them. It may
+/// be early (a visit finds nothing and computes it again), never late.
+pub const COMPANY_DUE: redb::TableDefinition<&str, i64> = redb::TableDefinition::new("company_due");
+
+/// When the jobs must next look at a company, as the running process knows it.
+#[derive(Debug, Clone, Copy)]
+struct Due {
+    /// `i64::MIN`: unknown (look at once); `i64::MAX`: nothing due.
+    at: i64,
+    /// Bumped by every lowering, so a visit that computed a later time from
+    /// an older snapshot does not raise it over work added meanwhile.
+    generation: u64,
+    /// Changed since it was last written to `platform.redb`.
+    dirty: bool,
+    /// Computed from the company's own store since this process opened it.
+    checked: bool,
+}
 
 /// One company as the running process knows it.
 pub struct TenantEntry {
@@ -24,6 +44,9 @@ pub struct TenantEntry {
     opening: Mutex<()>,
     /// `tenants/<slug>/`: the database file, the search index, files.
     pub dir: PathBuf,
+    due: Mutex<Due>,
+    /// Wakes the saver of due times (shared by every company).
+    due_changed: Arc<tokio::sync::Notify>,
 }
 
 pub type Tenant = Arc<TenantEntry>;
@@ -68,6 +91,54 @@ impl TenantEntry {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    fn due_lock(&self) -> std::sync::MutexGuard<'_, Due> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When the scheduled jobs must next look at this company (UTC ms):
+    /// `i64::MIN` when unknown, `i64::MAX` when nothing is due.
+    pub fn due(&self) -> i64 {
+        self.due_lock().at
+    }
+
+    /// Work falls due at `ms` (a task's deadline, a queue branch's closing
+    /// time with tickets open): lowers the company's due time if that is
+    /// earlier. Call it from every write that adds due work; it costs a
+    /// lock and, when it lowers the time, one small platform write later.
+    pub fn due_at(&self, ms: i64) {
+        let mut d = self.due_lock();
+        d.generation += 1;
+        if ms < d.at {
+            d.at = ms;
+            d.dirty = true;
+            self.due_changed.notify_one();
+        }
+    }
+
+    /// The current generation, read before a visit computes the due time.
+    pub fn due_generation(&self) -> u64 {
+        self.due_lock().generation
+    }
+
+    /// Sets the due time a visit computed from the store; work added since
+    /// `generation` keeps its (earlier) time.
+    pub fn settle_due(&self, generation: u64, next: i64) {
+        let mut d = self.due_lock();
+        let next = if d.generation == generation { next } else { next.min(d.at) };
+        if next != d.at {
+            d.at = next;
+            d.dirty = true;
+        }
+        d.checked = true;
+    }
+
+    /// Whether the due time was computed from this company's store since
+    /// the process opened it (a company opened by a request is looked at
+    /// once, which also repairs a due time lost in a crash).
+    pub fn due_checked(&self) -> bool {
+        self.due_lock().checked
+    }
 }
 
 /// All companies, loaded from `platform.redb` at start (records only: no
@@ -78,6 +149,8 @@ pub struct Registry {
     /// Held while a company is created, so that two creations of one slug
     /// cannot both pass the "is it free" check and clear each other's folder.
     pub(crate) creating: tokio::sync::Mutex<()>,
+    /// Told when a company's due time was lowered (see [`Registry::save_due`]).
+    pub due_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Registry {
@@ -85,18 +158,35 @@ impl Registry {
         let tx = platform.read()?;
         let t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
         let mut entries = BTreeMap::new();
+        let due_changed = Arc::new(tokio::sync::Notify::new());
         for row in t.iter().map_err(store_err)? {
             let (k, v) = row.map_err(store_err)?;
             let slug = k.value().to_string();
             let info = dec::<CompanyRecord>(v.value())?;
-            entries.insert(slug.clone(), Registry::entry(data_dir, slug, info));
+            entries.insert(slug.clone(), Registry::entry(data_dir, slug, info, i64::MIN, &due_changed));
         }
-        Ok(Registry { data_dir: data_dir.to_path_buf(), entries: RwLock::new(entries), creating: tokio::sync::Mutex::new(()) })
+        // The due times saved by the last run; a company without one
+        // (created by an older version) is looked at on the first tick.
+        match tx.open_table(COMPANY_DUE) {
+            Ok(t) => {
+                for row in t.iter().map_err(store_err)? {
+                    let (k, v) = row.map_err(store_err)?;
+                    if let Some(e) = entries.get(k.value()) {
+                        e.due_lock().at = v.value();
+                    }
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(store_err(e)),
+        }
+        Ok(Registry { data_dir: data_dir.to_path_buf(), entries: RwLock::new(entries), creating: tokio::sync::Mutex::new(()), due_changed })
     }
 
-    fn entry(data_dir: &Path, slug: String, info: CompanyV1) -> Tenant {
+    fn entry(data_dir: &Path, slug: String, info: CompanyV1, due: i64, due_changed: &Arc<tokio::sync::Notify>) -> Tenant {
         let dir = tenant_dir(data_dir, &slug);
-        Arc::new(TenantEntry { slug, info: RwLock::new(info), db: OnceLock::new(), opening: Mutex::new(()), dir })
+        let due = Mutex::new(Due { at: due, generation: 0, dirty: false, checked: false });
+        let due_changed = due_changed.clone();
+        Arc::new(TenantEntry { slug, info: RwLock::new(info), db: OnceLock::new(), opening: Mutex::new(()), dir, due, due_changed })
     }
 
     pub fn get(&self, slug: &str) -> Option<Tenant> {
@@ -115,7 +205,10 @@ impl Registry {
     /// Adds a new company with its database already open: the file cannot
     /// be opened a second time while the first handle's writer winds down.
     pub(crate) fn insert(&self, slug: String, info: CompanyV1, db: Db) -> Tenant {
-        let e = Registry::entry(&self.data_dir, slug.clone(), info);
+        // A new company has nothing due; saved with the next due times.
+        let e = Registry::entry(&self.data_dir, slug.clone(), info, i64::MAX, &self.due_changed);
+        e.due_lock().dirty = true;
+        self.due_changed.notify_one();
         let _ = e.db.set(db);
         self.entries.write().unwrap_or_else(|e| e.into_inner()).insert(slug, e.clone());
         e
@@ -123,6 +216,35 @@ impl Registry {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Writes the due times that changed to `platform.redb`, in one
+    /// transaction (none when nothing changed). Returns how many.
+    pub async fn save_due(&self, platform: &Db) -> Result<usize, AppError> {
+        let changed: Vec<Tenant> = self.all().into_iter().filter(|t| t.due_lock().dirty).collect();
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        for t in &changed {
+            t.due_lock().dirty = false;
+        }
+        let list = changed.clone();
+        let saved = platform
+            .write(move |tx| {
+                let mut table = tx.open_table(COMPANY_DUE).map_err(store_err)?;
+                for t in &list {
+                    // The newest value when the job runs, not when it was queued.
+                    table.insert(t.slug.as_str(), t.due()).map_err(store_err)?;
+                }
+                Ok(list.len())
+            })
+            .await;
+        if saved.is_err() {
+            for t in &changed {
+                t.due_lock().dirty = true;
+            }
+        }
+        saved
     }
 }
 

@@ -471,12 +471,71 @@ async fn a_lagging_index_is_rebuilt_at_start() {
         .await;
     let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
+    // Opening the index returns at once; the rebuild runs behind it.
     let index = state.search.get(&tenant).unwrap();
+    index.flush().await;
     let (ids, total) =
         index.search(&idora::search::SearchQuery { text: "ikkinchi".into(), ..Default::default() }, idora::search::Scope::All, 10).unwrap();
     assert_eq!((ids.len(), total), (1, 1));
     let (_, all) = index.search(&idora::search::SearchQuery::default(), idora::search::Scope::All, 10).unwrap();
     assert_eq!(all, 2);
+}
+
+#[tokio::test]
+async fn a_renamed_user_is_found_by_the_new_name() {
+    let w = world().await;
+    let a = w.task("manager", "employee", "Ombor sanog'i").await["id"].as_u64().unwrap();
+    let b = w.task("director", "employee", "Kassa hisoboti").await["id"].as_u64().unwrap();
+    search_until(&w, "director", &[("assignee", "Bekzod")], 2).await;
+    search_until(&w, "director", &[("assignee", "Zafar")], 0).await;
+
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["employee"]), json!({"full_name": "Зафар Қодиров"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = search_until(&w, "director", &[("assignee", "Zafar Qodirov")], 2).await;
+    let mut found: Vec<u64> = r["items"].as_array().unwrap().iter().map(|i| i["id"].as_u64().unwrap()).collect();
+    found.sort_unstable();
+    assert_eq!(found, vec![a.min(b), a.max(b)]);
+    search_until(&w, "director", &[("assignee", "Bekzod")], 0).await;
+    // The creator's name too.
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["manager"]), json!({"full_name": "Nodira Rahimova"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let r = search_until(&w, "director", &[("creator", "nodira")], 1).await;
+    assert_eq!(r["items"][0]["id"], a);
+}
+
+#[tokio::test]
+async fn a_rename_the_index_missed_is_repaired_when_the_index_opens() {
+    let s = demo_at(START).await;
+    let state = s.state().clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let employee =
+        idora::org::service::list_users(tenant.db().unwrap()).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
+    let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(5)).to_string();
+    let input = idora::tasks::service::NewTask { title: "Birinchi".into(), assignee_id: employee, deadline, ..Default::default() };
+    idora::tasks::service::create(&state, &tenant, &idora::auth::Caller::System, input).await.unwrap();
+    state.search.get(&tenant).unwrap().flush().await;
+    // The name changes and the process dies before the index hears of it.
+    tenant
+        .db()
+        .unwrap()
+        .write(move |tx| {
+            let mut users = tx.open_table(idora::store::schema::USERS).unwrap();
+            let mut u = idora::store::get_record::<idora::store::schema::AccountRecord>(&users, employee)?.unwrap();
+            u.full_name = "Jasur Toshmatov".into();
+            users.insert(employee, idora::store::enc::<idora::store::schema::AccountRecord>(u)?.as_slice()).unwrap();
+            idora::search::names_changed(tx)
+        })
+        .await
+        .unwrap();
+    drop((state, tenant));
+    let s = s.restart().await;
+    let state = s.state().clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let index = state.search.get(&tenant).unwrap();
+    index.flush().await;
+    let q = idora::search::SearchQuery { assignee: "jasur".into(), ..Default::default() };
+    let (ids, _) = index.search(&q, idora::search::Scope::All, 10).unwrap();
+    assert_eq!(ids.len(), 1, "the index noticed it lagged and was rebuilt");
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 
 mod access;
 mod auth;
+mod due;
 mod edges;
 mod lang;
 mod live;

@@ -495,6 +495,41 @@ async fn unserved_tickets_expire_at_the_branchs_end_of_day() {
 }
 
 #[tokio::test]
+async fn the_minute_tick_expires_tickets_when_their_branch_closes() {
+    // Wednesday 17:50 in Tashkent; the head office closes at 18:00.
+    let clock = std::sync::Arc::new(idora::clock::ManualClock::new("2026-11-25T12:50:00Z".parse().unwrap()));
+    let w = world_with(clock.clone()).await;
+    let state = w.s.state().clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    let a = w.branches[0];
+    let (_, services) = w.call(reqwest::Method::GET, Some("admin"), "/services", None).await;
+    let kassa = services[0]["id"].as_u64().unwrap();
+    idora::jobs::overdue_tick(&state).await;
+    let late = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    let served = take(&w, None, a, json!({"service_id": kassa, "source": "kiosk"})).await.1;
+    op(&w, &format!("/tickets/{}/call", served["id"]), None).await;
+    op(&w, &format!("/tickets/{}/start", served["id"]), None).await;
+    let closing = "2026-11-25T13:00:00Z".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    assert!(tenant.due() <= closing, "taking a ticket makes the company due by closing time");
+    let status = |t: &Value| {
+        let path = format!("{}/status", tracking(t));
+        let w = &w;
+        async move { w.public(reqwest::Method::GET, &path).await.1["status"].as_str().unwrap_or_default().to_string() }
+    };
+
+    clock.advance(jiff::SignedDuration::from_mins(9));
+    idora::jobs::overdue_tick(&state).await;
+    assert_eq!(status(&late).await, "waiting", "17:59: still open");
+    clock.advance(jiff::SignedDuration::from_mins(1));
+    idora::jobs::overdue_tick(&state).await;
+    assert_eq!(status(&late).await, "expired", "18:00: the waiting ticket expires");
+    assert_eq!(status(&served).await, "serving", "the customer at the window is still served");
+    clock.advance(jiff::SignedDuration::from_hours(15));
+    idora::jobs::overdue_tick(&state).await;
+    assert_eq!(status(&served).await, "expired", "the next morning what was left expires too");
+}
+
+#[tokio::test]
 async fn the_wait_estimate_learns_from_real_service_times_and_phones_are_indexed() {
     let clock = Arc::new(idora::clock::ManualClock::new("2026-11-25T06:00:00Z".parse().unwrap()));
     let w = world_with(clock.clone()).await;

@@ -1,0 +1,119 @@
+//! A company's next due time: when its overdue job or its ticket expiry
+//! next has work. Writes that add such work lower it (`task_changed`,
+//! `ticket_taken`); the minute's jobs visit only companies whose time has
+//! come and then settle it from the store (`next_due`).
+
+use crate::error::AppError;
+use crate::store::schema::{
+    self, BranchRecord, DayHours, TASKS, TASKS_DUE, TICKETS, TICKETS_OPEN, TaskRecord, TicketRecord, TicketStatus, TicketV1,
+};
+use crate::store::{Db, get_record, store_err};
+use crate::tenancy::Tenant;
+use redb::ReadableTable;
+use std::collections::HashMap;
+
+/// When a branch's tickets of local day `day` (`yyyymmdd`) expire: at the
+/// branch's closing time that day, or at the next midnight for a branch
+/// open round the clock (UTC ms).
+pub fn ticket_expiry(tz: &jiff::tz::TimeZone, hours: &Option<[DayHours; 7]>, day: u32) -> i64 {
+    let Ok(date) = jiff::civil::Date::new((day / 10_000) as i16, ((day / 100) % 100) as i8, (day % 100) as i8) else {
+        return i64::MIN;
+    };
+    let at = |date: jiff::civil::Date, minute: u16| -> i64 {
+        let dt = date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0);
+        tz.to_ambiguous_zoned(dt).compatible().map(|z| z.timestamp().as_millisecond()).unwrap_or(i64::MIN)
+    };
+    let midnight = || date.tomorrow().map(|d| at(d, 0)).unwrap_or(i64::MAX);
+    match hours {
+        None => midnight(),
+        Some(days) => {
+            let weekday = date.weekday().to_monday_zero_offset() as usize;
+            match days.get(weekday).copied().flatten() {
+                // A closing time past midnight is not one a branch can set; midnight then.
+                Some((_, close)) if close < 24 * 60 => at(date, close),
+                Some(_) => midnight(),
+                // Closed all day: the tickets are due at once.
+                None => at(date, 0),
+            }
+        }
+    }
+}
+
+/// After a task is written: its company is due by the task's deadline
+/// (early for a task that is finished, which a visit then settles).
+pub fn task_changed(tenant: &Tenant, task_id: u64) {
+    let deadline = tenant.db().and_then(|db| {
+        let tx = db.read()?;
+        let task = get_record::<TaskRecord>(&tx.open_table(TASKS).map_err(store_err)?, task_id)?;
+        Ok(task.map(|t| t.deadline))
+    });
+    match deadline {
+        Ok(Some(at)) => tenant.due_at(at),
+        Ok(None) => {}
+        Err(_) => tenant.due_at(i64::MIN),
+    }
+}
+
+/// After a ticket is taken: its company is due when its branch closes.
+pub fn ticket_taken(tenant: &Tenant, ticket: &TicketV1) {
+    let due = tenant.db().and_then(|db| {
+        let tx = db.read()?;
+        let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, ticket.branch_id)?;
+        Ok(ticket_expiry(&tenant.timezone(), &branch.and_then(|b| b.hours), ticket.day))
+    });
+    match due {
+        Ok(at) => tenant.due_at(at),
+        // Unknown: look at the company on the next tick.
+        Err(_) => tenant.due_at(i64::MIN),
+    }
+}
+
+/// The next time the overdue job and the ticket expiry have work in this
+/// company, read from its store: `(tasks, tickets)`, `i64::MAX` for none.
+/// Mirrors the rules of `mark_overdue` and `expire_due`, erring early.
+pub fn next_due(tenant: &Tenant, now: i64) -> Result<(i64, i64), AppError> {
+    let db: &Db = tenant.db()?;
+    let tx = db.read()?;
+    let tasks = match tx.open_table(TASKS_DUE) {
+        Ok(t) => t.first().map_err(store_err)?.map(|(k, _)| k.value().0).unwrap_or(i64::MAX),
+        Err(redb::TableError::TableDoesNotExist(_)) => i64::MAX,
+        Err(e) => return Err(store_err(e)),
+    };
+    let open = match tx.open_table(TICKETS_OPEN) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok((tasks, i64::MAX)),
+        Err(e) => return Err(store_err(e)),
+    };
+    let mut first = open.iter().map_err(store_err)?.peekable();
+    if first.peek().is_none() {
+        return Ok((tasks, i64::MAX));
+    }
+    let tz = tenant.timezone();
+    let branches: HashMap<u64, Option<[DayHours; 7]>> = {
+        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+        crate::store::all_records::<BranchRecord>(&t)?.into_iter().map(|(id, b)| (id, b.hours)).collect()
+    };
+    let (today, _, _) = crate::queue::tickets::local_day(now, &tz);
+    let (yesterday, _, _) = crate::queue::tickets::local_day(now - 24 * 3_600_000, &tz);
+    let next_midnight = ticket_expiry(&tz, &None, today);
+    let records = tx.open_table(TICKETS).map_err(store_err)?;
+    let mut expiry: HashMap<(u64, u32), i64> = HashMap::new();
+    let mut tickets = i64::MAX;
+    for row in first {
+        let (branch, day, id) = row.map_err(store_err)?.0.value();
+        let hours = branches.get(&branch).cloned().flatten();
+        let at = *expiry.entry((branch, day)).or_insert_with(|| ticket_expiry(&tz, &hours, day));
+        let at = if at > now {
+            at
+        } else {
+            // Past its time: expired now, unless it is at a window, which
+            // keeps it for the day (a round-the-clock branch: one day more).
+            let at_window =
+                get_record::<TicketRecord>(&records, id)?.is_some_and(|t| matches!(t.status, TicketStatus::Called | TicketStatus::Serving));
+            let kept = at_window && (day == today || (day == yesterday && hours.is_none()));
+            if kept { next_midnight } else { at }
+        };
+        tickets = tickets.min(at);
+    }
+    Ok((tasks, tickets))
+}
