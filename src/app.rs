@@ -5,7 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::store::{Db, schema};
+use crate::store::{Db, DbOptions, migrate};
 use crate::tenancy::Registry;
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -45,8 +45,9 @@ impl AppState {
     /// databases are opened later, on first use.
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let platform = Db::open(&config.data_dir.join("platform.redb"), schema::init_platform).map_err(anyhow_err)?;
-        let tenants = Registry::load(&platform, &config.data_dir).map_err(anyhow_err)?;
+        let options = DbOptions { write_queue: config.write_queue };
+        let platform = Db::create(&config.data_dir.join("platform.redb"), &migrate::PLATFORM, options).map_err(anyhow_err)?;
+        let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
         let per_minute = NonZeroU32::new(config.login_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         let login_limiter = RateLimiter::keyed(Quota::per_minute(per_minute));

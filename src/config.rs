@@ -25,6 +25,8 @@ pub struct Config {
     /// The address customers' phones reach Idora at (`http://192.168.1.10:8080`),
     /// for the QR codes on tickets. Without it, the address the kiosk used.
     pub public_url: Option<String>,
+    /// Writes one database file queues before answering 503 (busy, retry).
+    pub write_queue: usize,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             secure_cookies: false,
             public_url: None,
+            write_queue: crate::store::WRITE_QUEUE,
         }
     }
 }
@@ -56,6 +59,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
+    pub write_queue: Option<usize>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -111,6 +115,9 @@ impl Config {
         }
         if let Some(v) = f.public_url {
             self.public_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = f.write_queue {
+            self.write_queue = v.max(1);
         }
     }
 

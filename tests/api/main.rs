@@ -14,3 +14,4 @@ mod lang;
 mod live;
 mod org;
 mod platform;
+mod store;
