@@ -182,8 +182,13 @@ impl Db {
         out.downcast::<T>().map(|b| *b).map_err(|_| AppError::internal(anyhow::anyhow!("write result of unexpected type")))
     }
 
-    /// A consistent read snapshot. Reads never wait for writers.
+    /// A consistent read snapshot. Reads never wait for writers. After a
+    /// failed commit redb refuses reads too (its state on disk is unknown),
+    /// so they are `unavailable` like writes, not internal errors.
     pub fn read(&self) -> Result<ReadTransaction, AppError> {
+        if let Some(why) = self.inner.health.failed.get() {
+            return Err(self.refused(why));
+        }
         self.inner.db.begin_read().map_err(|e| at(self.path(), e))
     }
 
@@ -199,7 +204,7 @@ impl Db {
     /// no longer reads), in words for `/readyz` and the log. `None`: healthy.
     pub fn problem(&self) -> Option<String> {
         if let Some(why) = self.inner.health.failed.get() {
-            return Some(format!("writes stopped after a failed commit ({why})"));
+            return Some(format!("stopped after a failed commit ({why})"));
         }
         self.ping().err().map(|e| format!("does not read ({e})"))
     }
@@ -214,8 +219,7 @@ impl Db {
     }
 
     fn refused(&self, why: &str) -> AppError {
-        AppError::new(ErrorKind::Unavailable)
-            .with_detail(format!("{}: writes stopped after a failed commit ({why})", self.path().display()))
+        AppError::new(ErrorKind::Unavailable).with_detail(format!("{}: stopped after a failed commit ({why})", self.path().display()))
     }
 
     fn stopped(&self) -> AppError {
@@ -338,6 +342,11 @@ fn commit_batch(db: &Database, path: &Path, health: &Health, mut batch: Vec<Pend
         }
         if let Some((i, err)) = failed {
             let _ = tx.abort();
+            // The file itself failed under the job (an I/O error): not the
+            // job's fault, and no later write can be trusted either.
+            if let Some(io) = storage_failure(&err) {
+                return stop(batch, path, health, &io);
+            }
             let bad = batch.remove(i);
             let _ = bad.reply.send(Err(err));
             continue;
@@ -365,22 +374,29 @@ fn stop(batch: Vec<Pending>, path: &Path, health: &Health, why: &str) {
 
 fn fail_all(batch: Vec<Pending>, path: &Path, why: &str) {
     for p in batch {
-        let _ =
-            p.reply.send(Err(AppError::new(ErrorKind::Unavailable)
-                .with_detail(format!("{}: writes stopped after a failed commit ({why})", path.display()))));
+        let _ = p.reply.send(Err(
+            AppError::new(ErrorKind::Unavailable).with_detail(format!("{}: stopped after a failed commit ({why})", path.display()))
+        ));
     }
 }
 
 /// A redb failure at `path`, as an internal error that names the file.
 pub fn at<E: Into<redb::Error>>(path: &Path, e: E) -> AppError {
     let e: redb::Error = e.into();
-    AppError::internal(anyhow::anyhow!("store {}: {e}", path.display()))
+    AppError::internal(anyhow::Error::new(e).context(format!("store {}", path.display())))
+}
+
+/// The failure of the file underneath (I/O, or redb refusing after one),
+/// as opposed to a job's own error: then the database must stop.
+fn storage_failure(e: &AppError) -> Option<String> {
+    let r = e.source.as_ref()?.downcast_ref::<redb::Error>()?;
+    matches!(r, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)).then(|| r.to_string())
 }
 
 /// Maps any redb failure to an internal error with its cause kept for the log.
 pub fn store_err<E: Into<redb::Error>>(e: E) -> AppError {
     let e: redb::Error = e.into();
-    AppError::internal(anyhow::anyhow!("store: {e}"))
+    AppError::internal(anyhow::Error::new(e).context("store"))
 }
 
 /// Encodes a record with postcard.
