@@ -132,3 +132,49 @@ async fn check_deep_finds_the_one_index_row_that_is_gone() {
     assert!(out.contains("BAD tenants/acme/data.redb: 1 index mismatch(es)"), "{out}");
     assert!(out.contains(&format!("users_by_name: missing \"ali\" → {ali}")), "{out}");
 }
+
+/// The deep check's rules agree with the code that writes the indexes: a
+/// company that went through the task workflow (assigned, moved, finished,
+/// marked overdue, a department's) has no mismatch.
+#[tokio::test]
+async fn check_deep_agrees_with_the_task_workflow() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let dept = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201).id();
+    let (_, director) = s.user(&co, "dina", "director").await;
+    let ali = s.add_user(&co, "ali", "employee").await;
+    s.patch(&co.path(&format!("/users/{ali}")), &co.admin, json!({"department_id": dept})).await.check(200);
+    let ali_token = s.login("acme", "ali", USER_PASSWORD).await.check(200).str("access_token");
+    let soon = (idora::clock::Clock::now(&*s.clock) + jiff::SignedDuration::from_hours(1)).to_string();
+    let mut ids = Vec::new();
+    for title in ["a", "b", "c"] {
+        let body = json!({"title": title, "assignee_id": ali, "deadline": soon, "points": 5});
+        ids.push(s.post(&co.path("/tasks"), &director, body).await.check(201).id());
+    }
+    s.post(&co.path(&format!("/tasks/{}/status", ids[0])), &ali_token, json!({"status": "in_progress"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &ali_token, json!({"status": "in_progress"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &ali_token, json!({"status": "pending_review"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &director, json!({"status": "completed"})).await.check(200);
+    s.advance(jiff::SignedDuration::from_hours(2));
+    let state = &s.running.state;
+    let tenant = state.tenants.get("acme").unwrap();
+    assert_eq!(idora::tasks::service::mark_overdue(state, &tenant).await.unwrap(), 2);
+
+    let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
+    assert_eq!(found, vec![], "no mismatch after the real workflow");
+    assert_eq!(idora::store::check::verify_platform(&state.platform).unwrap(), vec![]);
+    // And it is not blind: a task's due entry put back after the job took it out is stray.
+    let db = tenant.db().unwrap().clone();
+    db.write(|tx| {
+        let t =
+            idora::store::get_record::<idora::store::schema::TaskRecord>(&tx.open_table(idora::store::schema::TASKS).unwrap(), 1)?.unwrap();
+        tx.open_table(idora::store::schema::TASKS_DUE).unwrap().insert((t.deadline, 1), ()).map_err(idora::store::store_err)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let found = idora::store::check::verify_tenant(&db).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].index, "tasks_due");
+    assert_eq!(found[0].problem, idora::store::check::Problem::Stray);
+}
