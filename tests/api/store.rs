@@ -178,3 +178,40 @@ async fn check_deep_agrees_with_the_task_workflow() {
     assert_eq!(found[0].index, "tasks_due");
     assert_eq!(found[0].problem, idora::store::check::Problem::Stray);
 }
+
+/// The same for the queue: tickets taken, called, served, transferred and
+/// cancelled through the API leave every ticket index as the check computes it.
+#[tokio::test]
+async fn check_deep_agrees_with_the_queue() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let branch = s.post(&co.path("/branches"), &co.admin, json!({"name": "Bosh ofis"})).await.check(201).id();
+    let kassa =
+        s.post(&co.path("/services"), &co.admin, json!({"name": "Kassa", "minutes": 5, "branch_ids": [branch]})).await.check(201).id();
+    let kredit =
+        s.post(&co.path("/services"), &co.admin, json!({"name": "Kredit", "minutes": 5, "branch_ids": [branch]})).await.check(201).id();
+    let (op_id, op) = s.user(&co, "opa", "operator").await;
+    s.put(&co.path(&format!("/operators/{op_id}")), &co.admin, json!({"branch_id": branch, "window": 1, "service_ids": [kassa, kredit]}))
+        .await
+        .check(200);
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(
+            s.post(&co.path(&format!("/branches/{branch}/tickets")), &co.admin, json!({"service_id": kassa, "source": "walk_in"}))
+                .await
+                .check(201)
+                .id(),
+        );
+    }
+    let called = s.post(&co.path("/operator/call-next"), &op, json!({})).await.check(200).body["ticket"]["id"].as_u64().unwrap();
+    s.post(&co.path(&format!("/tickets/{called}/start")), &op, json!({})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{called}/finish")), &op, json!({})).await.check(200);
+    let next = s.post(&co.path("/operator/call-next"), &op, json!({})).await.check(200).body["ticket"]["id"].as_u64().unwrap();
+    s.post(&co.path(&format!("/tickets/{next}/start")), &op, json!({})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{next}/transfer")), &op, json!({"service_id": kredit})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{}/cancel", ids[3])), &co.admin, json!({})).await.check(200);
+
+    let tenant = s.running.state.tenants.get("acme").unwrap();
+    let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
+    assert_eq!(found, vec![], "no mismatch after the real queue");
+}
