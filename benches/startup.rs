@@ -25,12 +25,12 @@ fn free_port() -> u16 {
 /// A data folder with `n` companies (and their empty databases).
 async fn prepare(dir: &Path, n: usize) {
     std::fs::create_dir_all(dir).unwrap();
-    let platform = Db::open(&dir.join("platform.redb"), schema::init_platform).unwrap();
+    let platform = Db::create(&dir.join("platform.redb"), &idora::store::migrate::PLATFORM, idora::store::DbOptions::default()).unwrap();
     let slugs: Vec<String> = (0..n).map(|i| format!("company-{i:04}")).collect();
     for slug in &slugs {
         let tdir = idora::tenancy::tenant_dir(dir, slug);
         std::fs::create_dir_all(&tdir).unwrap();
-        drop(Db::open(&tdir.join("data.redb"), schema::init_tenant).unwrap());
+        drop(Db::create(&tdir.join("data.redb"), &idora::store::migrate::TENANT, idora::store::DbOptions::default()).unwrap());
     }
     platform
         .write(move |tx| {

@@ -7,7 +7,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::store::{Db, schema};
+use crate::store::{Db, DbOptions, migrate};
 use crate::tenancy::Registry;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -38,8 +38,9 @@ impl AppState {
     /// databases are opened later, on first use.
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let platform = Db::open(&config.data_dir.join("platform.redb"), schema::init_platform).map_err(anyhow_err)?;
-        let tenants = Registry::load(&platform, &config.data_dir).map_err(anyhow_err)?;
+        let options = DbOptions { write_queue: config.write_queue };
+        let platform = Db::create(&config.data_dir.join("platform.redb"), &migrate::PLATFORM, options).map_err(anyhow_err)?;
+        let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
         let search = crate::search::Indexes::new(config.search_writer_memory);
         Ok(AppState(Arc::new(AppInner { config, platform, tenants, keys, clock, hub: Hub::default(), search })))

@@ -28,6 +28,8 @@ pub struct Config {
     /// Memory of each company's search index writer, in bytes (at least
     /// tantivy's minimum for one thread, 15 MB, which is the default).
     pub search_writer_memory: usize,
+    /// Writes one database file queues before answering 503 (busy, retry).
+    pub write_queue: usize,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             secure_cookies: false,
             public_url: None,
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
+            write_queue: crate::store::WRITE_QUEUE,
         }
     }
 }
@@ -61,6 +64,7 @@ pub struct FileConfig {
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
     pub search_writer_memory: Option<usize>,
+    pub write_queue: Option<usize>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -119,6 +123,9 @@ impl Config {
         }
         if let Some(v) = f.search_writer_memory {
             self.search_writer_memory = v;
+        }
+        if let Some(v) = f.write_queue {
+            self.write_queue = v.max(1);
         }
     }
 

@@ -37,12 +37,16 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Open and verify every database.
+    /// Open and verify every database (upgrading older ones); with --deep,
+    /// also compare every index with its rows. Exits non-zero on any problem.
     Check {
         #[arg(long)]
         config: Option<PathBuf>,
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Verify every secondary index against its rows and list each mismatch.
+        #[arg(long)]
+        deep: bool,
     },
     /// Rebuild the task search index of every company (or one) from its
     /// database. Run it with the server stopped.
@@ -124,9 +128,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} platform admin {username}", if created { "created" } else { "updated password of" });
             Ok(())
         }
-        Command::Check { config, data } => {
+        Command::Check { config, data, deep } => {
             let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
-            check(cfg)
+            check(cfg, deep)
         }
         Command::Reindex { config, data, company } => {
             let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
@@ -188,22 +192,37 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check(cfg: Config) -> anyhow::Result<()> {
+fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
+    use idora::store::check::{Mismatch, verify_platform, verify_tenant};
     let state = AppState::open_default(cfg)?;
     let mut problems = 0;
-    state.platform.ping().map_err(|e| anyhow::anyhow!("platform.redb: {e}"))?;
-    println!("ok  platform.redb");
-    for t in state.tenants.all() {
-        match t.db().and_then(|db| db.ping()) {
-            Ok(()) => println!("ok  tenants/{}/data.redb", t.slug),
-            Err(e) => {
-                problems += 1;
-                println!("BAD tenants/{}/data.redb: {e}", t.slug);
+    let mut report = |name: &str, result: Result<Vec<Mismatch>, idora::error::AppError>| match result {
+        Ok(m) if m.is_empty() => println!("ok  {name}"),
+        Ok(m) => {
+            problems += m.len();
+            println!("BAD {name}: {} index mismatch(es)", m.len());
+            for x in m {
+                println!("    {x}");
             }
+        }
+        Err(e) => {
+            problems += 1;
+            println!("BAD {name}: {e}");
+        }
+    };
+    let deep_check = |r: Result<(), idora::error::AppError>, v: &dyn Fn() -> Result<Vec<Mismatch>, idora::error::AppError>| {
+        r.and_then(|()| if deep { v() } else { Ok(Vec::new()) })
+    };
+    report("platform.redb", deep_check(state.platform.ping(), &|| verify_platform(&state.platform)));
+    for t in state.tenants.all() {
+        let name = format!("tenants/{}/data.redb", t.slug);
+        match t.db() {
+            Ok(db) => report(&name, deep_check(db.ping(), &|| verify_tenant(db))),
+            Err(e) => report(&name, Err(e)),
         }
     }
     if problems > 0 {
-        anyhow::bail!("{problems} database(s) failed the check");
+        anyhow::bail!("{problems} problem(s) found");
     }
     Ok(())
 }

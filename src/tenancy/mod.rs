@@ -9,7 +9,7 @@ pub mod service;
 
 use crate::error::{AppError, ErrorKind};
 use crate::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1};
-use crate::store::{Db, dec, store_err};
+use crate::store::{Db, DbOptions, dec, migrate, store_err};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,10 @@ pub struct TenantEntry {
     due: Mutex<Due>,
     /// Wakes the saver of due times (shared by every company).
     due_changed: Arc<tokio::sync::Notify>,
+    options: DbOptions,
+    /// Why the database could not be opened the last time it was tried
+    /// (missing file, newer schema): for `/readyz`.
+    open_failure: Mutex<Option<String>>,
 }
 
 pub type Tenant = Arc<TenantEntry>;
@@ -69,7 +73,9 @@ impl TenantEntry {
         *self.info.write().unwrap_or_else(|e| e.into_inner()) = info;
     }
 
-    /// The company's database, opened on first use and kept open.
+    /// The company's database, opened on first use and kept open. The file
+    /// must exist (only company creation makes one): a missing or unreadable
+    /// file is `unavailable` (503) with the file named in the log.
     pub fn db(&self) -> Result<&Db, AppError> {
         if let Some(db) = self.db.get() {
             return Ok(db);
@@ -78,9 +84,36 @@ impl TenantEntry {
         if let Some(db) = self.db.get() {
             return Ok(db);
         }
-        let db = Db::open(&self.dir.join("data.redb"), schema::init_tenant)?;
+        let db = match Db::open(&self.db_path(), &migrate::TENANT, self.options) {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::error!(company = %self.slug, error = %e, "company database not opened");
+                *self.open_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.detail.clone().unwrap_or_else(|| e.to_string()));
+                return Err(e);
+            }
+        };
+        *self.open_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
         metrics::gauge!("idora_tenant_databases_open").increment(1.0);
         Ok(self.db.get_or_init(|| db))
+    }
+
+    /// `tenants/<slug>/data.redb`.
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.join("data.redb")
+    }
+
+    /// Why this company cannot be served, in words for `/readyz` (no data
+    /// folder path: the file is named relative to it). `None`: healthy, or
+    /// not opened yet and its file is there.
+    pub fn problem(&self) -> Option<String> {
+        let file = format!("tenants/{}/data.redb", self.slug);
+        if let Some(db) = self.db.get() {
+            return db.problem().map(|p| format!("{file}: {p}"));
+        }
+        if !self.db_path().exists() {
+            return Some(format!("{file} is missing"));
+        }
+        self.open_failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|_| format!("{file} could not be opened (see the log)"))
     }
 
     /// Whether the database is open (for readiness).
@@ -145,6 +178,7 @@ impl TenantEntry {
 /// company database is opened until it is used).
 pub struct Registry {
     data_dir: PathBuf,
+    options: DbOptions,
     entries: RwLock<BTreeMap<String, Tenant>>,
     /// Held while a company is created, so that two creations of one slug
     /// cannot both pass the "is it free" check and clear each other's folder.
@@ -154,7 +188,7 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn load(platform: &Db, data_dir: &Path) -> Result<Registry, AppError> {
+    pub fn load(platform: &Db, data_dir: &Path, options: DbOptions) -> Result<Registry, AppError> {
         let tx = platform.read()?;
         let t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
         let mut entries = BTreeMap::new();
@@ -163,7 +197,7 @@ impl Registry {
             let (k, v) = row.map_err(store_err)?;
             let slug = k.value().to_string();
             let info = dec::<CompanyRecord>(v.value())?;
-            entries.insert(slug.clone(), Registry::entry(data_dir, slug, info, i64::MIN, &due_changed));
+            entries.insert(slug.clone(), Registry::entry(data_dir, slug, info, i64::MIN, &due_changed, options));
         }
         // The due times saved by the last run; a company without one
         // (created by an older version) is looked at on the first tick.
@@ -179,14 +213,42 @@ impl Registry {
             Err(redb::TableError::TableDoesNotExist(_)) => {}
             Err(e) => return Err(store_err(e)),
         }
-        Ok(Registry { data_dir: data_dir.to_path_buf(), entries: RwLock::new(entries), creating: tokio::sync::Mutex::new(()), due_changed })
+        Ok(Registry {
+            data_dir: data_dir.to_path_buf(),
+            options,
+            entries: RwLock::new(entries),
+            creating: tokio::sync::Mutex::new(()),
+            due_changed,
+        })
     }
 
-    fn entry(data_dir: &Path, slug: String, info: CompanyV1, due: i64, due_changed: &Arc<tokio::sync::Notify>) -> Tenant {
+    fn entry(
+        data_dir: &Path,
+        slug: String,
+        info: CompanyV1,
+        due: i64,
+        due_changed: &Arc<tokio::sync::Notify>,
+        options: DbOptions,
+    ) -> Tenant {
         let dir = tenant_dir(data_dir, &slug);
         let due = Mutex::new(Due { at: due, generation: 0, dirty: false, checked: false });
         let due_changed = due_changed.clone();
-        Arc::new(TenantEntry { slug, info: RwLock::new(info), db: OnceLock::new(), opening: Mutex::new(()), dir, due, due_changed })
+        Arc::new(TenantEntry {
+            slug,
+            info: RwLock::new(info),
+            db: OnceLock::new(),
+            opening: Mutex::new(()),
+            dir,
+            due,
+            due_changed,
+            options,
+            open_failure: Mutex::new(None),
+        })
+    }
+
+    /// How company databases are run (write queue size).
+    pub fn db_options(&self) -> DbOptions {
+        self.options
     }
 
     pub fn get(&self, slug: &str) -> Option<Tenant> {
@@ -206,7 +268,7 @@ impl Registry {
     /// be opened a second time while the first handle's writer winds down.
     pub(crate) fn insert(&self, slug: String, info: CompanyV1, db: Db) -> Tenant {
         // A new company has nothing due; saved with the next due times.
-        let e = Registry::entry(&self.data_dir, slug.clone(), info, i64::MAX, &self.due_changed);
+        let e = Registry::entry(&self.data_dir, slug.clone(), info, i64::MAX, &self.due_changed, self.options);
         e.due_lock().dirty = true;
         self.due_changed.notify_one();
         let _ = e.db.set(db);

@@ -103,7 +103,8 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
         std::fs::remove_dir_all(&dir).map_err(|e| AppError::internal(anyhow::anyhow!("clear {}: {e}", dir.display())))?;
     }
     let now = state.now_ms();
-    let db = Db::open(&dir.join("data.redb"), schema::init_tenant)?;
+    // The one place a company file is made; everywhere else a missing file is an error.
+    let db = Db::create(&dir.join("data.redb"), &crate::store::migrate::TENANT, state.tenants.db_options())?;
     let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: first_role.into(), ..Default::default() };
     insert_user(&db, now, actor, first, admin_password).await?;
     let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };

@@ -20,26 +20,29 @@ async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Every open database answers a read.
+/// Every database can serve: the platform file and every open company file
+/// read and take writes, and no company's file is missing or refused. When
+/// one cannot, 503 with `detail` saying which company and what failed
+/// (files named relative to the data folder; the log has the full paths).
 async fn readyz(State(state): State<AppState>) -> Response {
     let mut failing = Vec::new();
-    if state.platform.ping().is_err() {
-        failing.push("platform".to_string());
+    if let Some(p) = state.platform.problem() {
+        failing.push(format!("platform.redb: {p}"));
     }
     let mut open = 0;
     for t in state.tenants.all() {
-        if let Some(db) = t.open_db() {
+        if t.open_db().is_some() {
             open += 1;
-            if db.ping().is_err() {
-                failing.push(t.slug.clone());
-            }
+        }
+        if let Some(p) = t.problem() {
+            failing.push(format!("company {}: {p}", t.slug));
         }
     }
     if failing.is_empty() {
         Json(serde_json::json!({"status": "ready", "databases_open": open + 1})).into_response()
     } else {
         tracing::error!(?failing, "readiness check failed");
-        AppError::new(ErrorKind::Unavailable).into_response()
+        AppError::new(ErrorKind::Unavailable).with_arg("detail", failing.join("; ")).into_response()
     }
 }
 

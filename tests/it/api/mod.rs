@@ -11,3 +11,4 @@ mod lang;
 mod live;
 mod org;
 mod platform;
+mod store;

@@ -1,0 +1,222 @@
+//! `idora check --deep`: every secondary index against the rows it indexes.
+//!
+//! Each index is computed afresh from its rows, with the same rule the code
+//! that writes it keeps (`tasks::service::save`, `queue::tickets::put_ticket`,
+//! booking and release), and compared entry by entry with what is stored. A
+//! missing entry hides a row from a list or a job; a stray one points at
+//! nothing or at the wrong state. Read-only: it reports, never repairs.
+//!
+//! Not checked: the platform's phone index of customers' tickets (written
+//! after the company's commit, in another file, and allowed to miss an entry
+//! after a crash) and the token tables (their rows are the index).
+
+use super::{Db, at, dec};
+use crate::error::AppError;
+use crate::store::schema::{self, AccountRecord, TaskRecord, TaskStatus, TicketEventRecord, TicketRecord, TicketStatus};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, TableHandle};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Debug};
+use std::path::Path;
+
+/// One difference between an index and its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The index table's name.
+    pub index: String,
+    /// The entry, as `key` or `key → value`.
+    pub entry: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The rows call for it; the index lacks it.
+    Missing,
+    /// The index has it; no row calls for it.
+    Stray,
+    /// The key is there with another value (the expected one in `entry`).
+    WrongValue,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.problem {
+            Problem::Missing => "missing",
+            Problem::Stray => "stray",
+            Problem::WrongValue => "wrong value, expected",
+        };
+        write!(f, "{}: {what} {}", self.index, self.entry)
+    }
+}
+
+/// Checks the indexes of a company's `data.redb`.
+pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
+    let tx = db.read()?;
+    let p = db.path();
+    let mut out = Vec::new();
+
+    // Users by name.
+    let users = tx.open_table(schema::USERS).map_err(|e| at(p, e))?;
+    let mut by_name = BTreeMap::new();
+    for row in users.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        by_name.insert(dec::<AccountRecord>(v.value())?.username.to_lowercase(), k.value());
+    }
+    compare(&mut out, schema::USERS_BY_NAME, by_name, read_map(&tx, p, schema::USERS_BY_NAME, |k, v| (k.to_string(), v))?);
+
+    // Tasks: by assignee, creator, department, deadline; the overdue job's work.
+    let (mut assignee, mut creator, mut department, mut deadline, mut due) =
+        (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let tasks = tx.open_table(schema::TASKS).map_err(|e| at(p, e))?;
+    for row in tasks.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        let (id, t) = (k.value(), dec::<TaskRecord>(v.value())?);
+        assignee.insert((t.assignee_id, id));
+        creator.insert((t.creator_id, id));
+        if let Some(d) = t.department_id {
+            department.insert((d, id));
+        }
+        deadline.insert((t.deadline, id));
+        if !crate::tasks::is_final(t.status) && t.status != TaskStatus::Overdue {
+            due.insert((t.deadline, id));
+        }
+    }
+    compare_set(&mut out, schema::TASKS_BY_ASSIGNEE, assignee, read_set(&tx, p, schema::TASKS_BY_ASSIGNEE, |k| k)?);
+    compare_set(&mut out, schema::TASKS_BY_CREATOR, creator, read_set(&tx, p, schema::TASKS_BY_CREATOR, |k| k)?);
+    compare_set(&mut out, schema::TASKS_BY_DEPARTMENT, department, read_set(&tx, p, schema::TASKS_BY_DEPARTMENT, |k| k)?);
+    compare_set(&mut out, schema::TASKS_BY_DEADLINE, deadline, read_set(&tx, p, schema::TASKS_BY_DEADLINE, |k| k)?);
+    compare_set(&mut out, schema::TASKS_DUE, due, read_set(&tx, p, schema::TASKS_DUE, |k| k)?);
+
+    // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
+    let mut checked_in = BTreeSet::new();
+    let events = tx.open_table(schema::TICKET_EVENTS).map_err(|e| at(p, e))?;
+    for row in events.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        if dec::<TicketEventRecord>(v.value())?.kind == "checked_in" {
+            checked_in.insert(k.value().0);
+        }
+    }
+    let (mut day, mut open, mut waiting) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut token, mut codes, mut slots) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::<(u64, u64, i64), u32>::new());
+    let tickets = tx.open_table(schema::TICKETS).map_err(|e| at(p, e))?;
+    for row in tickets.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        let (id, t) = (k.value(), dec::<TicketRecord>(v.value())?);
+        day.insert((t.branch_id, t.day, id));
+        // A transfer's new ticket keeps the token, which then leads to it:
+        // the latest (highest) id of a token wins.
+        let e = token.entry(t.token.clone()).or_insert(id);
+        *e = (*e).max(id);
+        if !crate::queue::tickets::is_final(t.status) {
+            open.insert((t.branch_id, t.day, id));
+        }
+        if t.status == TicketStatus::Waiting {
+            waiting.insert((t.branch_id, t.day, t.service_id, id));
+        }
+        // A booking holds its code and its slot until it is cancelled or
+        // expires before check-in (`release_booking`).
+        if let Some(b) = &t.booking {
+            let released = matches!(t.status, TicketStatus::Cancelled | TicketStatus::Expired) && !checked_in.contains(&id);
+            if !released {
+                codes.insert((t.branch_id, t.day, b.code), id);
+                *slots.entry((t.branch_id, t.service_id, b.start)).or_default() += 1;
+            }
+        }
+    }
+    compare_set(&mut out, schema::TICKETS_BY_BRANCH_DAY, day, read_set(&tx, p, schema::TICKETS_BY_BRANCH_DAY, |k| k)?);
+    compare(&mut out, schema::TICKETS_BY_TOKEN, token, read_map(&tx, p, schema::TICKETS_BY_TOKEN, |k, v| (k.to_string(), v))?);
+    compare_set(&mut out, schema::TICKETS_OPEN, open, read_set(&tx, p, schema::TICKETS_OPEN, |k| k)?);
+    compare_set(&mut out, schema::TICKETS_WAITING, waiting, read_set(&tx, p, schema::TICKETS_WAITING, |k| k)?);
+    compare(&mut out, schema::BOOKINGS_BY_CODE, codes, read_map(&tx, p, schema::BOOKINGS_BY_CODE, |k, v| (k, v))?);
+    compare(&mut out, schema::BOOKED_SLOTS, slots, read_map(&tx, p, schema::BOOKED_SLOTS, |k, v| (k, v))?);
+    Ok(out)
+}
+
+/// Checks the indexes of `platform.redb`.
+pub fn verify_platform(db: &Db) -> Result<Vec<Mismatch>, AppError> {
+    let tx = db.read()?;
+    let p = db.path();
+    let mut out = Vec::new();
+    let admins = tx.open_table(schema::ADMINS).map_err(|e| at(p, e))?;
+    let mut by_name = BTreeMap::new();
+    for row in admins.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        by_name.insert(dec::<AccountRecord>(v.value())?.username.to_lowercase(), k.value());
+    }
+    compare(&mut out, schema::ADMINS_BY_NAME, by_name, read_map(&tx, p, schema::ADMINS_BY_NAME, |k, v| (k.to_string(), v))?);
+    Ok(out)
+}
+
+/// The keys of an index whose values are `()`, made owned by `own`.
+fn read_set<K, KO>(
+    tx: &ReadTransaction,
+    p: &Path,
+    def: TableDefinition<K, ()>,
+    own: impl Fn(K::SelfType<'_>) -> KO,
+) -> Result<BTreeSet<KO>, AppError>
+where
+    K: redb::Key + 'static,
+    KO: Ord,
+{
+    let t = tx.open_table(def).map_err(|e| at(p, e))?;
+    let mut out = BTreeSet::new();
+    for row in t.iter().map_err(|e| at(p, e))? {
+        out.insert(own(row.map_err(|e| at(p, e))?.0.value()));
+    }
+    Ok(out)
+}
+
+/// The entries of an index with values, made owned by `own`.
+fn read_map<K, V, KO, VO>(
+    tx: &ReadTransaction,
+    p: &Path,
+    def: TableDefinition<K, V>,
+    own: impl Fn(K::SelfType<'_>, V::SelfType<'_>) -> (KO, VO),
+) -> Result<BTreeMap<KO, VO>, AppError>
+where
+    K: redb::Key + 'static,
+    V: redb::Value + 'static,
+    KO: Ord,
+{
+    let t = tx.open_table(def).map_err(|e| at(p, e))?;
+    let mut out = BTreeMap::new();
+    for row in t.iter().map_err(|e| at(p, e))? {
+        let (k, v) = row.map_err(|e| at(p, e))?;
+        let (k, v) = own(k.value(), v.value());
+        out.insert(k, v);
+    }
+    Ok(out)
+}
+
+fn compare_set<K: Ord + Debug>(out: &mut Vec<Mismatch>, def: impl TableHandle, expected: BTreeSet<K>, actual: BTreeSet<K>) {
+    let index = def.name().to_string();
+    for k in expected.difference(&actual) {
+        out.push(Mismatch { index: index.clone(), entry: format!("{k:?}"), problem: Problem::Missing });
+    }
+    for k in actual.difference(&expected) {
+        out.push(Mismatch { index: index.clone(), entry: format!("{k:?}"), problem: Problem::Stray });
+    }
+}
+
+fn compare<K: Ord + Debug, V: PartialEq + Debug>(
+    out: &mut Vec<Mismatch>,
+    def: impl TableHandle,
+    expected: BTreeMap<K, V>,
+    actual: BTreeMap<K, V>,
+) {
+    let index = def.name().to_string();
+    for (k, v) in &expected {
+        match actual.get(k) {
+            None => out.push(Mismatch { index: index.clone(), entry: format!("{k:?} → {v:?}"), problem: Problem::Missing }),
+            Some(a) if a != v => {
+                out.push(Mismatch { index: index.clone(), entry: format!("{k:?} → {v:?} (found {a:?})"), problem: Problem::WrongValue })
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, v) in &actual {
+        if !expected.contains_key(k) {
+            out.push(Mismatch { index: index.clone(), entry: format!("{k:?} → {v:?}"), problem: Problem::Stray });
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The store refuses to lie: a missing company file, an overloaded write
+//! queue, a failed commit and a damaged index are each told as what they
+//! are (503 `unavailable`, `/readyz`, `idora check --deep`), never hidden.
+
+use crate::support::*;
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Holds the company's writer thread in a long write until released, as a
+/// slow disk would.
+fn stall_writer(db: &idora::store::Db) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
+    let (started, release) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+    let (s, r) = (started.clone(), release.clone());
+    let db = db.clone();
+    let held = tokio::spawn(async move {
+        db.write(move |_tx| {
+            s.store(true, Ordering::SeqCst);
+            let until = std::time::Instant::now() + Duration::from_secs(20);
+            while !r.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    });
+    while !started.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (release, held)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_write_queue_answers_503_with_retry_after_and_recovers() {
+    let s = start_with(|c| c.write_queue = 1).await;
+    let co = s.company("acme", true).await;
+    let tenant = s.running.state.tenants.get("acme").unwrap();
+    let db = tenant.db().unwrap().clone();
+    let (release, held) = stall_writer(&db);
+    // One write waits in the queue (its size is 1) ...
+    let queued = {
+        let db = db.clone();
+        tokio::spawn(async move { db.write(|tx| idora::store::next_id(tx, "queued")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // ... so the next one is refused at once, not queued without bound.
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    assert_eq!(r.header("retry-after"), Some("1"), "{:?}", r.headers);
+
+    release.store(true, Ordering::SeqCst);
+    held.await.unwrap();
+    assert_eq!(queued.await.unwrap().unwrap(), 1, "the queued write went through");
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+    s.get("/readyz", "").await.check(200);
+}
+
+#[tokio::test]
+async fn after_a_failed_commit_the_company_refuses_writes_and_readyz_says_why() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let other = s.company("beta", true).await;
+    s.get("/readyz", "").await.check(200);
+    // The disk under acme's file fails: its next sync is an I/O error.
+    s.running.state.tenants.get("acme").unwrap().db().unwrap().inject_io_failure();
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    // Later writes are refused without trying the file again ...
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa 2"})).await.refused(503, "unavailable");
+    // ... and so are reads (redb's state after a failed fsync is unknown),
+    // as 503, not 500; the other company is untouched.
+    s.get(&co.path("/me"), &co.admin).await.refused(503, "unavailable");
+    s.post(&other.path("/departments"), &other.admin, json!({"name": "Kassa"})).await.check(201);
+
+    let r = s.get("/readyz", "").await.refused(503, "unavailable");
+    let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("company acme") && detail.contains("failed commit"), "{}", r.text);
+    assert!(!detail.contains("beta"), "only the failing company is named: {}", r.text);
+    assert!(!detail.contains(&s.running.state.config.data_dir.display().to_string()), "no full paths: {}", r.text);
+}
+
+#[tokio::test]
+async fn a_company_whose_file_is_missing_is_unavailable_and_never_recreated() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let s = s.restart().await; // nothing open yet
+    let file = s.running.state.config.data_dir.join("tenants/acme/data.redb");
+    std::fs::remove_file(&file).unwrap();
+
+    let r = s.get(&co.path("/me"), &co.admin).await.refused(503, "unavailable");
+    assert!(!r.text.contains("data.redb"), "the answer names no file: {}", r.text);
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    assert!(!file.exists(), "no silent new empty file");
+
+    let r = s.get("/readyz", "").await.refused(503, "unavailable");
+    let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("company acme") && detail.contains("tenants/acme/data.redb is missing"), "{}", r.text);
+}
+
+fn idora_check(data: &std::path::Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idora"))
+        .args(["check", "--deep", "--data"])
+        .arg(data)
+        .env("IDORA_LOG", "error")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn check_deep_finds_the_one_index_row_that_is_gone() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let ali = s.add_user(&co, "ali", "employee").await;
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+    let data = s.running.state.config.data_dir.clone();
+    let running = s.running;
+    running.shutdown().await.unwrap();
+
+    let (ok, out) = idora_check(&data);
+    assert!(ok, "a healthy data folder passes: {out}");
+    assert!(out.contains("ok  platform.redb") && out.contains("ok  tenants/acme/data.redb"), "{out}");
+
+    {
+        let db = redb::Database::open(data.join("tenants/acme/data.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(idora::store::schema::USERS_BY_NAME).unwrap().remove("ali").unwrap();
+        tx.commit().unwrap();
+    }
+    let (ok, out) = idora_check(&data);
+    assert!(!ok, "a damaged index fails the check: {out}");
+    assert!(out.contains("BAD tenants/acme/data.redb: 1 index mismatch(es)"), "{out}");
+    assert!(out.contains(&format!("users_by_name: missing \"ali\" → {ali}")), "{out}");
+}
+
+/// The deep check's rules agree with the code that writes the indexes: a
+/// company that went through the task workflow (assigned, moved, finished,
+/// marked overdue, a department's) has no mismatch.
+#[tokio::test]
+async fn check_deep_agrees_with_the_task_workflow() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let dept = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201).id();
+    let (_, director) = s.user(&co, "dina", "director").await;
+    let ali = s.add_user(&co, "ali", "employee").await;
+    s.patch(&co.path(&format!("/users/{ali}")), &co.admin, json!({"department_id": dept})).await.check(200);
+    let ali_token = s.login("acme", "ali", USER_PASSWORD).await.check(200).str("access_token");
+    let soon = (s.now() + jiff::SignedDuration::from_hours(1)).to_string();
+    let mut ids = Vec::new();
+    for title in ["a", "b", "c"] {
+        let body = json!({"title": title, "assignee_id": ali, "deadline": soon, "points": 5});
+        ids.push(s.post(&co.path("/tasks"), &director, body).await.check(201).id());
+    }
+    s.post(&co.path(&format!("/tasks/{}/status", ids[0])), &ali_token, json!({"status": "in_progress"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &ali_token, json!({"status": "in_progress"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &ali_token, json!({"status": "pending_review"})).await.check(200);
+    s.post(&co.path(&format!("/tasks/{}/status", ids[1])), &director, json!({"status": "completed"})).await.check(200);
+    s.advance(jiff::SignedDuration::from_hours(2));
+    let state = &s.running.state;
+    let tenant = state.tenants.get("acme").unwrap();
+    assert_eq!(idora::tasks::service::mark_overdue(state, &tenant).await.unwrap(), 2);
+
+    let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
+    assert_eq!(found, vec![], "no mismatch after the real workflow");
+    assert_eq!(idora::store::check::verify_platform(&state.platform).unwrap(), vec![]);
+    // And it is not blind: a task's due entry put back after the job took it out is stray.
+    let db = tenant.db().unwrap().clone();
+    db.write(|tx| {
+        let t =
+            idora::store::get_record::<idora::store::schema::TaskRecord>(&tx.open_table(idora::store::schema::TASKS).unwrap(), 1)?.unwrap();
+        tx.open_table(idora::store::schema::TASKS_DUE).unwrap().insert((t.deadline, 1), ()).map_err(idora::store::store_err)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let found = idora::store::check::verify_tenant(&db).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].index, "tasks_due");
+    assert_eq!(found[0].problem, idora::store::check::Problem::Stray);
+}
+
+/// The same for the queue: tickets taken, called, served, transferred and
+/// cancelled through the API leave every ticket index as the check computes it.
+#[tokio::test]
+async fn check_deep_agrees_with_the_queue() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let branch = s.post(&co.path("/branches"), &co.admin, json!({"name": "Bosh ofis"})).await.check(201).id();
+    let kassa =
+        s.post(&co.path("/services"), &co.admin, json!({"name": "Kassa", "minutes": 5, "branch_ids": [branch]})).await.check(201).id();
+    let kredit =
+        s.post(&co.path("/services"), &co.admin, json!({"name": "Kredit", "minutes": 5, "branch_ids": [branch]})).await.check(201).id();
+    let (op_id, op) = s.user(&co, "opa", "operator").await;
+    s.put(&co.path(&format!("/operators/{op_id}")), &co.admin, json!({"branch_id": branch, "window": 1, "service_ids": [kassa, kredit]}))
+        .await
+        .check(200);
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        ids.push(
+            s.post(&co.path(&format!("/branches/{branch}/tickets")), &co.admin, json!({"service_id": kassa, "source": "walk_in"}))
+                .await
+                .check(201)
+                .id(),
+        );
+    }
+    let called = s.post(&co.path("/operator/call-next"), &op, json!({})).await.check(200).body["ticket"]["id"].as_u64().unwrap();
+    s.post(&co.path(&format!("/tickets/{called}/start")), &op, json!({})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{called}/finish")), &op, json!({})).await.check(200);
+    let next = s.post(&co.path("/operator/call-next"), &op, json!({})).await.check(200).body["ticket"]["id"].as_u64().unwrap();
+    s.post(&co.path(&format!("/tickets/{next}/start")), &op, json!({})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{next}/transfer")), &op, json!({"service_id": kredit})).await.check(200);
+    s.post(&co.path(&format!("/tickets/{}/cancel", ids[3])), &co.admin, json!({})).await.check(200);
+
+    let tenant = s.running.state.tenants.get("acme").unwrap();
+    let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
+    assert_eq!(found, vec![], "no mismatch after the real queue");
+}
