@@ -65,6 +65,9 @@ pub fn default_permissions(role: &str) -> Vec<&'static str> {
             "roles.manage",
             "branding.manage",
             "audit.view",
+            // Reads every task and finds any by search (the admin search of
+            // the brief); moving, reviewing or assigning needs more.
+            "tasks.view_all",
             "queue.manage",
             "reports.view_all",
             "chat.use",

@@ -845,6 +845,31 @@ pub async fn change_status(
     Ok(task)
 }
 
+/// Searches the tasks `who` may see: the index narrows by what they may
+/// see (every task, their department's and their own, or their own), then
+/// the store has the last word on what a task says and who may see it.
+/// Returns the tasks in the index's order and the index's total.
+pub fn search(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Caller,
+    query: &crate::search::SearchQuery,
+    limit: usize,
+) -> Result<(Vec<(u64, TaskV1)>, usize), AppError> {
+    use crate::search::Scope;
+    let scope = if who.can("tasks.view_all") {
+        Scope::All
+    } else if who.can("tasks.view_department") {
+        Scope::Department { user_id: who.id(), department_id: who.department_id() }
+    } else {
+        Scope::Own { user_id: who.id() }
+    };
+    let (ids, total) = state.search.get(tenant)?.search(query, scope, limit)?;
+    let db = tenant.db()?;
+    let items = ids.into_iter().filter_map(|id| get(db, who, id).ok().map(|t| (id, t))).collect();
+    Ok((items, total))
+}
+
 /// Whether every task `creator` handed out is finished.
 fn all_done(tx: &WriteTransaction, creator: u64) -> Result<bool, AppError> {
     let by = tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?;

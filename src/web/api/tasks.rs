@@ -468,21 +468,10 @@ pub async fn search_tasks(
         due_from: f.due_from,
         due_to: f.due_to,
     };
-    let scope = if user.can("tasks.view_all") {
-        crate::search::Scope::All
-    } else if user.can("tasks.view_department") {
-        crate::search::Scope::Department { user_id: user.id, department_id: user.account.department_id }
-    } else {
-        crate::search::Scope::Own { user_id: user.id }
-    };
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
-    let index = state.search.get(&user.tenant)?;
-    let (ids, total) = index.search(&query, scope, limit)?;
-    let db = user.tenant.db()?;
-    let who = Caller::from(&user);
+    let (found, total) = service::search(&state, &user.tenant, &Caller::from(&user), &query, limit)?;
     let now = state.now_ms();
-    // The store has the last word on what a task says and who may see it.
-    let items = ids.into_iter().filter_map(|id| service::get(db, &who, id).ok().map(|t| TaskOut::new(id, t, now))).collect();
+    let items = found.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect();
     Ok(axum::Json(SearchResult { items, total }))
 }
 

@@ -510,18 +510,9 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
             due_to: f.due_to,
             ..Default::default()
         };
-        let scope = if c.user.can("tasks.view_all") {
-            crate::search::Scope::All
-        } else if c.user.can("tasks.view_department") {
-            crate::search::Scope::Department { user_id: c.user.id, department_id: c.user.account.department_id }
-        } else {
-            crate::search::Scope::Own { user_id: c.user.id }
-        };
-        let (ids, total) = state.search.get(c.tenant())?.search(&query, scope, 100)?;
-        // The store has the last word on what a task says and who may see it.
-        let items: Vec<(u64, TaskV1)> = ids
+        let (found, total) = service::search(&state, c.tenant(), &who, &query, 100)?;
+        let items: Vec<(u64, TaskV1)> = found
             .into_iter()
-            .filter_map(|id| service::get(db, &who, id).ok().map(|t| (id, t)))
             .filter(|(_, t)| f.assignee_id.is_none_or(|a| a == t.assignee_id) && f.category_id.is_none_or(|k| Some(k) == t.category_id))
             .collect();
         (items, None, Some(total))
