@@ -34,7 +34,12 @@ impl Names {
         Names { uz: s.name_uz.clone(), ru: s.name_ru.clone(), en: s.name_en.clone() }
     }
 
+    /// Checks the names; an empty Russian or English name takes the Uzbek
+    /// one, for every channel alike (page, API, bot).
     fn validated(self) -> Result<Names, AppError> {
+        let uz = self.uz.trim().to_string();
+        let or_uz = |v: &str| if v.trim().is_empty() { uz.clone() } else { v.to_string() };
+        let (ru, en) = (or_uz(&self.ru), or_uz(&self.en));
         let one = |v: &str| -> Result<String, AppError> {
             let v = v.trim();
             if v.is_empty() {
@@ -45,7 +50,7 @@ impl Names {
             }
             Ok(v.to_string())
         };
-        Ok(Names { uz: one(&self.uz)?, ru: one(&self.ru)?, en: one(&self.en)? })
+        Ok(Names { uz: one(&uz)?, ru: one(&ru)?, en: one(&en)? })
     }
 }
 

@@ -47,7 +47,11 @@ fn path_id(raw: &str) -> Result<u64, AppError> {
 #[derive(Debug, Serialize, Deserialize, ToSchema, Clone)]
 pub struct NamesJson {
     pub uz: String,
+    /// Empty or left out: the Uzbek name.
+    #[serde(default)]
     pub ru: String,
+    /// Empty or left out: the Uzbek name.
+    #[serde(default)]
     pub en: String,
 }
 

@@ -952,8 +952,6 @@ impl ServiceForm {
     /// The service's input. A Russian or English name left empty is the
     /// Uzbek one.
     fn input(&self, with_active: bool) -> Result<ServiceInput, AppError> {
-        let uz = self.name_uz.trim();
-        let or_uz = |v: &str| if v.trim().is_empty() { uz.to_string() } else { v.trim().to_string() };
         let number = |field: &'static str, v: &str| -> Result<u16, AppError> {
             let v = v.trim();
             if v.is_empty() {
@@ -967,7 +965,7 @@ impl ServiceForm {
             branch_ids.push(b.trim().parse::<u64>().map_err(|_| AppError::invalid("branch_ids", "validation.branch"))?);
         }
         Ok(ServiceInput {
-            names: Some(Names { uz: uz.to_string(), ru: or_uz(&self.name_ru), en: or_uz(&self.name_en) }),
+            names: Some(Names { uz: self.name_uz.clone(), ru: self.name_ru.clone(), en: self.name_en.clone() }),
             minutes: Some(number("minutes", &self.minutes)?),
             target_wait_minutes: Some(number("target_wait_minutes", &self.target)?),
             branch_ids: Some(branch_ids),
@@ -1427,14 +1425,15 @@ mod tests {
     }
 
     #[test]
-    fn a_service_form_fills_missing_names_and_reads_numbers() {
+    fn a_service_form_reads_names_and_numbers() {
         let pairs: Vec<(String, String)> =
             [("name_uz", "Omonat"), ("minutes", "7"), ("target_wait_minutes", "20"), ("branch_ids", "1"), ("branch_ids", "2")]
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
         let input = ServiceForm::from_pairs(&pairs).input(false).unwrap();
-        assert_eq!(input.names, Some(Names::same("Omonat")));
+        // Missing names stay empty here: the core fills them from Uzbek.
+        assert_eq!(input.names, Some(Names { uz: "Omonat".into(), ru: String::new(), en: String::new() }));
         assert_eq!((input.minutes, input.target_wait_minutes, input.branch_ids), (Some(7), Some(20), Some(vec![1, 2])));
         let bad = ServiceForm { name_uz: "X".into(), minutes: "ten".into(), target: "5".into(), ..Default::default() };
         assert_eq!(bad.input(false).unwrap_err().field, Some("minutes"));

@@ -68,6 +68,11 @@ async fn services_are_offered_at_chosen_branches() {
     let (s, _) =
         w.call(reqwest::Method::POST, Some("admin"), "/services", Some(json!({"name": "Kredit", "minutes": 20, "branch_ids": [a]}))).await;
     assert_eq!(s, StatusCode::CREATED);
+    // Empty Russian and English names take the Uzbek one, as on the setup page.
+    let body = json!({"name": {"uz": "Ipoteka", "ru": " ", "en": ""}, "minutes": 30, "branch_ids": [a]});
+    let (s, v) = w.call(reqwest::Method::POST, Some("admin"), "/services", Some(body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!((v["names"]["ru"].as_str(), v["names"]["en"].as_str()), (Some("Ipoteka"), Some("Ipoteka")), "{v}");
     for (body, field) in [
         (json!({"name": "", "minutes": 5}), "name"),
         (json!({"name": "X", "minutes": 0}), "minutes"),
