@@ -25,6 +25,17 @@ pub struct Config {
     /// The address customers' phones reach Idora at (`http://192.168.1.10:8080`),
     /// for the QR codes on tickets. Without it, the address the kiosk used.
     pub public_url: Option<String>,
+    /// Page cache of each database file (the platform's and every
+    /// company's), in MiB. Memory for cached data is at most this times the
+    /// number of open files; 16 keeps a thousand companies on one box.
+    pub cache_mb: usize,
+}
+
+impl Config {
+    /// [`Config::cache_mb`] in bytes, for `Db::open_with_cache`.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 impl Default for Config {
@@ -39,6 +50,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             secure_cookies: false,
             public_url: None,
+            cache_mb: 16,
         }
     }
 }
@@ -56,6 +68,7 @@ pub struct FileConfig {
     pub request_timeout_secs: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
+    pub cache_mb: Option<usize>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -112,6 +125,9 @@ impl Config {
         if let Some(v) = f.public_url {
             self.public_url = Some(v.trim_end_matches('/').to_string());
         }
+        if let Some(v) = f.cache_mb {
+            self.cache_mb = v;
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -135,6 +151,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_SECURE_COOKIES") {
             self.secure_cookies = parse("IDORA_SECURE_COOKIES", v)?;
+        }
+        if let Some(v) = get("IDORA_CACHE_MB") {
+            self.cache_mb = parse("IDORA_CACHE_MB", v)?;
         }
         Ok(())
     }
@@ -170,5 +189,17 @@ mod tests {
         c.apply_file(f);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
         assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.cache_mb, 16);
+    }
+
+    #[test]
+    fn cache_size_from_file_and_env() {
+        let mut c = Config::default();
+        assert_eq!(c.cache_bytes(), 16 * 1024 * 1024);
+        c.apply_file(toml::from_str("cache_mb = 8").unwrap());
+        assert_eq!(c.cache_bytes(), 8 * 1024 * 1024);
+        c.apply_env(|k| (k == "IDORA_CACHE_MB").then(|| "4".to_string())).unwrap();
+        assert_eq!(c.cache_mb, 4);
+        assert!(c.apply_env(|k| (k == "IDORA_CACHE_MB").then(|| "lots".to_string())).is_err());
     }
 }

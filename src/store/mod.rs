@@ -55,14 +55,30 @@ impl Drop for Inner {
     }
 }
 
+/// The page cache each database file gets unless told otherwise: 16 MiB
+/// (`Config::cache_mb`). redb's own default, 1 GiB per file, would let a
+/// box with many companies grow without bound as their data is read.
+pub const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 impl Db {
-    /// Opens (or creates) a database file and makes sure every table in
-    /// `tables` exists, so that read transactions never meet a missing table.
+    /// Opens (or creates) a database file with the default page cache
+    /// ([`DEFAULT_CACHE_BYTES`]); see [`Db::open_with_cache`].
     pub fn open(path: &Path, init: fn(&WriteTransaction) -> Result<(), redb::Error>) -> Result<Db, AppError> {
+        Db::open_with_cache(path, init, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) a database file whose page cache holds at most
+    /// `cache_bytes`, and makes sure every table `init` names exists, so
+    /// that read transactions never meet a missing table.
+    pub fn open_with_cache(
+        path: &Path,
+        init: fn(&WriteTransaction) -> Result<(), redb::Error>,
+        cache_bytes: usize,
+    ) -> Result<Db, AppError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| AppError::internal(anyhow::anyhow!("create {}: {e}", parent.display())))?;
         }
-        let db = Database::create(path).map_err(|e| match e {
+        let db = Database::builder().set_cache_size(cache_bytes).create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => {
                 AppError::new(ErrorKind::Unavailable).with_detail(format!("{} is already open by another process", path.display()))
             }

@@ -12,5 +12,6 @@ mod common;
 mod edges;
 mod lang;
 mod live;
+mod notify;
 mod org;
 mod platform;
