@@ -38,7 +38,7 @@ impl AppState {
     /// databases are opened later, on first use.
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let options = DbOptions { write_queue: config.write_queue };
+        let options = DbOptions { write_queue: config.write_queue, cache_bytes: config.cache_bytes() };
         let platform = Db::create(&config.data_dir.join("platform.redb"), &migrate::PLATFORM, options).map_err(anyhow_err)?;
         let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;

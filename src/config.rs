@@ -30,6 +30,17 @@ pub struct Config {
     pub search_writer_memory: usize,
     /// Writes one database file queues before answering 503 (busy, retry).
     pub write_queue: usize,
+    /// Page cache of each database file (the platform's and every
+    /// company's), in MiB. Memory for cached data is at most this times the
+    /// number of open files; 16 keeps a thousand companies on one box.
+    pub cache_mb: usize,
+}
+
+impl Config {
+    /// [`Config::cache_mb`] in bytes, for `Db::open_with_cache`.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 impl Default for Config {
@@ -46,6 +57,7 @@ impl Default for Config {
             public_url: None,
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
             write_queue: crate::store::WRITE_QUEUE,
+            cache_mb: 16,
         }
     }
 }
@@ -65,6 +77,7 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub search_writer_memory: Option<usize>,
     pub write_queue: Option<usize>,
+    pub cache_mb: Option<usize>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -127,6 +140,9 @@ impl Config {
         if let Some(v) = f.write_queue {
             self.write_queue = v.max(1);
         }
+        if let Some(v) = f.cache_mb {
+            self.cache_mb = v;
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -153,6 +169,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_SEARCH_WRITER_MEMORY") {
             self.search_writer_memory = parse("IDORA_SEARCH_WRITER_MEMORY", v)?;
+        }
+        if let Some(v) = get("IDORA_CACHE_MB") {
+            self.cache_mb = parse("IDORA_CACHE_MB", v)?;
         }
         Ok(())
     }
@@ -188,5 +207,17 @@ mod tests {
         c.apply_file(f);
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
         assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.cache_mb, 16);
+    }
+
+    #[test]
+    fn cache_size_from_file_and_env() {
+        let mut c = Config::default();
+        assert_eq!(c.cache_bytes(), 16 * 1024 * 1024);
+        c.apply_file(toml::from_str("cache_mb = 8").unwrap());
+        assert_eq!(c.cache_bytes(), 8 * 1024 * 1024);
+        c.apply_env(|k| (k == "IDORA_CACHE_MB").then(|| "4".to_string())).unwrap();
+        assert_eq!(c.cache_mb, 4);
+        assert!(c.apply_env(|k| (k == "IDORA_CACHE_MB").then(|| "lots".to_string())).is_err());
     }
 }

@@ -88,3 +88,23 @@ pub fn default_permissions(role: &str) -> Vec<&'static str> {
     };
     list.to_vec()
 }
+
+// ---------- what a role means ----------
+//
+// The rules speak of people by what their permissions let them do, never by
+// a role's name, so that a company that edits its matrix (say, lets admins
+// approve tasks) gets rules and notifications that follow. These are the
+// meanings the rules use; `has` answers whether the person holds a permission.
+
+/// Acts as a director: approves tasks assigned across departments and
+/// decides deadlines of late tasks.
+pub fn acts_as_director(has: impl Fn(&str) -> bool) -> bool {
+    has("tasks.approve")
+}
+
+/// Manages their own department's tasks: hands out, reviews and sees the
+/// department's work (without seeing the whole company's, which is a
+/// director's view).
+pub fn manages_department(has: impl Fn(&str) -> bool) -> bool {
+    has("tasks.create") && has("tasks.review") && has("tasks.view_department") && !has("tasks.view_all")
+}

@@ -7,12 +7,17 @@
 //! them to the live hub (and, in a later issue, to Telegram).
 
 use crate::app::AppState;
+use crate::auth::rbac;
 use crate::error::AppError;
 use crate::i18n::{Lang, t, tf};
-use crate::store::schema::{self, AccountRecord, AccountV1, NOTIFICATIONS, NotificationRecord, NotificationV1, TaskStatus, TaskV1};
-use crate::store::{Db, dec, enc, next_id, store_err};
+use crate::store::schema::{
+    self, AccountRecord, AccountV1, META, NOTIFICATIONS, NOTIFICATIONS_UNREAD, NotificationRecord, NotificationV1, TaskStatus, TaskV1,
+    UNREAD_COUNTS,
+};
+use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
-use redb::{ReadableTable, WriteTransaction};
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
+use std::collections::HashMap;
 
 /// Something that happened, told by a domain service.
 pub enum Notice<'a> {
@@ -62,28 +67,66 @@ pub struct Sent {
     pub lang: Lang,
 }
 
-fn read_users(tx: &WriteTransaction) -> Result<Vec<(u64, AccountV1)>, AppError> {
+/// Accounts `plan` looks at: everyone when a notice goes to a role, else
+/// only the actor and the named recipients (one lookup each), so telling an
+/// assignee reads two rows whatever the company's size.
+fn accounts(tx: &WriteTransaction, everyone: bool, ids: &[u64]) -> Result<HashMap<u64, AccountV1>, AppError> {
     let t = tx.open_table(schema::USERS).map_err(store_err)?;
-    let mut out = Vec::new();
-    for row in t.iter().map_err(store_err)? {
-        let (k, v) = row.map_err(store_err)?;
-        out.push((k.value(), dec::<AccountRecord>(v.value())?));
+    let mut out = HashMap::new();
+    if everyone {
+        for (id, a) in all_records::<AccountRecord>(&t)? {
+            out.insert(id, a);
+        }
+    } else {
+        for &id in ids {
+            if let Some(a) = get_record::<AccountRecord>(&t, id)? {
+                out.insert(id, a);
+            }
+        }
     }
     Ok(out)
 }
 
 /// Decides who hears about `notice` (never the person who caused it, never
-/// a switched-off account) and stores their notifications in `tx`.
+/// a switched-off account) and stores their notifications in `tx`, with
+/// each recipient's unread index row and unread count.
 pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, notice: Notice<'_>) -> Result<Vec<Sent>, AppError> {
-    let users = read_users(tx)?;
-    let account = |id: u64| users.iter().find(|(u, _)| *u == id).map(|(_, a)| a);
-    let with_role = |role: &str, dept: Option<Option<u64>>| -> Vec<u64> {
+    // Who the notice names directly, and whether it also goes to a role.
+    let (named, by_role): (Vec<u64>, bool) = match &notice {
+        Notice::Assigned { task, .. } | Notice::DeadlineChanged { task, .. } => (vec![task.assignee_id], false),
+        Notice::Overdue { task, .. } => (vec![task.assignee_id, task.creator_id], false),
+        Notice::StatusChanged { task, .. } => (vec![task.creator_id, task.assignee_id], true),
+        Notice::ApprovalNeeded { .. } => (vec![], true),
+        Notice::ExtensionRequested { task, .. } => (vec![task.creator_id], true),
+        Notice::AllCompleted { creator_id } => (vec![*creator_id], false),
+        Notice::RoleChanged { user_id, .. } => (vec![*user_id], false),
+    };
+    let mut ids = named;
+    ids.push(actor_id);
+    let users = accounts(tx, by_role, &ids)?;
+    let account = |id: u64| users.get(&id);
+    // What each role may do, read once: recipients follow permissions (a
+    // company that lets admins approve tasks tells its admins), not role names.
+    let mut perms: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+    if by_role {
+        for a in users.values() {
+            if !perms.contains_key(&a.role) {
+                let p = crate::org::service::role_permissions_in(tx, &a.role)?;
+                perms.insert(a.role.clone(), p.into_iter().collect());
+            }
+        }
+    }
+    let who = |meaning: fn(&dyn Fn(&str) -> bool) -> bool, dept: Option<Option<u64>>| -> Vec<u64> {
         users
             .iter()
-            .filter(|(_, a)| a.active && a.role == role && dept.is_none_or(|d| d.is_some() && a.department_id == d))
+            .filter(|(_, a)| {
+                let has = |p: &str| perms.get(&a.role).is_some_and(|set| set.contains(p));
+                a.active && meaning(&has) && dept.is_none_or(|d| d.is_some() && a.department_id == d)
+            })
             .map(|(id, _)| *id)
             .collect()
     };
+    let directors = || who(|has| rbac::acts_as_director(has), None);
     let actor_name = account(actor_id).map(|a| if a.full_name.is_empty() { a.username.clone() } else { a.full_name.clone() });
 
     type Args = Vec<(String, String)>;
@@ -91,7 +134,7 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, 
         Notice::Assigned { task_id, task } => ("task_assigned", Some(*task_id), title(task), vec![task.assignee_id]),
         Notice::StatusChanged { task_id, task } => {
             let mut to = vec![task.creator_id];
-            to.extend(with_role("manager", Some(task.department_id)));
+            to.extend(who(|has| rbac::manages_department(has), Some(task.department_id)));
             if matches!(
                 task.status,
                 TaskStatus::Redo | TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::New | TaskStatus::Declined
@@ -104,10 +147,10 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, 
         }
         Notice::DeadlineChanged { task_id, task } => ("task_deadline", Some(*task_id), title(task), vec![task.assignee_id]),
         Notice::Overdue { task_id, task } => ("task_overdue", Some(*task_id), title(task), vec![task.assignee_id, task.creator_id]),
-        Notice::ApprovalNeeded { task_id, task } => ("task_approval", Some(*task_id), title(task), with_role("director", None)),
+        Notice::ApprovalNeeded { task_id, task } => ("task_approval", Some(*task_id), title(task), directors()),
         Notice::ExtensionRequested { task_id, task } => {
             let mut to = vec![task.creator_id];
-            to.extend(with_role("director", None));
+            to.extend(directors());
             ("task_extension", Some(*task_id), title(task), to)
         }
         Notice::AllCompleted { creator_id } => ("tasks_all_done", None, vec![], vec![*creator_id]),
@@ -121,17 +164,66 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, 
     // "Everything you handed out is done" is news even to the one who closed the last task.
     let tell_actor = matches!(notice, Notice::AllCompleted { .. });
     to.retain(|u| (tell_actor || *u != actor_id) && account(*u).is_some_and(|a| a.active));
+    if to.is_empty() {
+        return Ok(Vec::new());
+    }
 
+    backfill_unread(tx)?;
     let mut sent = Vec::new();
     let mut table = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
+    let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     for user_id in to {
         let note = NotificationV1 { at: now, kind: kind.to_string(), task_id, args: args.clone(), read: false };
         let id = next_id(tx, "notification")?;
         table.insert((user_id, id), enc::<NotificationRecord>(note.clone())?.as_slice()).map_err(store_err)?;
+        unread.insert((user_id, id), ()).map_err(store_err)?;
+        let n = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+        counts.insert(user_id, n + 1).map_err(store_err)?;
         let lang = account(user_id).and_then(|a| a.language.as_deref()).and_then(Lang::parse).unwrap_or(default_lang);
         sent.push(Sent { user_id, id, note, lang });
     }
     Ok(sent)
+}
+
+/// The [`META`] key that says the unread index and counts are complete.
+const UNREAD_READY: &str = "notifications_unread_v1";
+
+/// Builds the unread index and every user's unread count from the
+/// notifications, once per database: a file written before they existed
+/// gets them on its first notification write. Returns whether it ran.
+/// Every write that touches notifications calls it first.
+pub fn backfill_unread(tx: &WriteTransaction) -> Result<bool, AppError> {
+    let mut meta = tx.open_table(META).map_err(store_err)?;
+    if meta.get(UNREAD_READY).map_err(store_err)?.is_some() {
+        return Ok(false);
+    }
+    let notes = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
+    let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
+    unread.retain(|_, _| false).map_err(store_err)?;
+    counts.retain(|_, _| false).map_err(store_err)?;
+    let mut per_user: HashMap<u64, u64> = HashMap::new();
+    for row in notes.iter().map_err(store_err)? {
+        let (k, v) = row.map_err(store_err)?;
+        if !dec::<NotificationRecord>(v.value())?.read {
+            let (user_id, id) = k.value();
+            unread.insert((user_id, id), ()).map_err(store_err)?;
+            *per_user.entry(user_id).or_default() += 1;
+        }
+    }
+    for (user_id, n) in per_user {
+        counts.insert(user_id, n).map_err(store_err)?;
+    }
+    meta.insert(UNREAD_READY, [1u8].as_slice()).map_err(store_err)?;
+    Ok(true)
+}
+
+/// Whether `tx` sees a complete unread index (false only on a file from
+/// before it that no notification write has touched yet).
+fn unread_ready(tx: &ReadTransaction) -> Result<bool, AppError> {
+    let meta = tx.open_table(META).map_err(store_err)?;
+    Ok(meta.get(UNREAD_READY).map_err(store_err)?.is_some())
 }
 
 fn title(task: &TaskV1) -> Vec<(String, String)> {
@@ -179,11 +271,22 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
     }
 }
 
-/// A user's notifications, newest first.
+/// A user's notifications, newest first. The unread ones come from the
+/// unread index, so a long read history is never walked.
 pub fn list(db: &Db, user_id: u64, unread_only: bool, limit: usize) -> Result<Vec<(u64, NotificationV1)>, AppError> {
     let tx = db.read()?;
     let t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
     let mut out = Vec::new();
+    if unread_only && unread_ready(&tx)? {
+        let idx = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
+        for row in idx.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)?.rev().take(limit) {
+            let id = row.map_err(store_err)?.0.value().1;
+            if let Some(v) = t.get((user_id, id)).map_err(store_err)? {
+                out.push((id, dec::<NotificationRecord>(v.value())?));
+            }
+        }
+        return Ok(out);
+    }
     for row in t.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)?.rev() {
         let (k, v) = row.map_err(store_err)?;
         let n = dec::<NotificationRecord>(v.value())?;
@@ -198,8 +301,15 @@ pub fn list(db: &Db, user_id: u64, unread_only: bool, limit: usize) -> Result<Ve
     Ok(out)
 }
 
+/// How many of a user's notifications are unread: one counter read.
 pub fn unread_count(db: &Db, user_id: u64) -> Result<usize, AppError> {
     let tx = db.read()?;
+    if unread_ready(&tx)? {
+        let counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
+        let n = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+        return Ok(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    // A file from before the counts, not yet written to: count the old way.
     let t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
     let mut n = 0;
     for row in t.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
@@ -215,27 +325,330 @@ pub fn unread_count(db: &Db, user_id: u64) -> Result<usize, AppError> {
 /// empty). Others' notifications are not touched. Returns how many changed.
 pub async fn mark_read(db: &Db, user_id: u64, ids: Vec<u64>) -> Result<usize, AppError> {
     db.write(move |tx| {
-        let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+        backfill_unread(tx)?;
+        let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
         let keys: Vec<u64> = if ids.is_empty() {
             let mut all = Vec::new();
-            for row in t.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
+            for row in unread.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
                 all.push(row.map_err(store_err)?.0.value().1);
             }
             all
         } else {
             ids.clone()
         };
-        let mut changed = 0;
+        let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+        let mut changed: u64 = 0;
         for id in keys {
             let Some(bytes) = t.get((user_id, id)).map_err(store_err)?.map(|v| v.value().to_vec()) else { continue };
             let mut n = dec::<NotificationRecord>(&bytes)?;
             if !n.read {
                 n.read = true;
                 t.insert((user_id, id), enc::<NotificationRecord>(n)?.as_slice()).map_err(store_err)?;
+                unread.remove((user_id, id)).map_err(store_err)?;
                 changed += 1;
             }
         }
-        Ok(changed)
+        if changed > 0 {
+            let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
+            let left = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0).saturating_sub(changed);
+            if left == 0 {
+                counts.remove(user_id).map_err(store_err)?;
+            } else {
+                counts.insert(user_id, left).map_err(store_err)?;
+            }
+        }
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     })
     .await
+}
+
+/// Most notifications one prune transaction removes, so the nightly job
+/// never holds the company's writer for long.
+const PRUNE_BATCH: usize = 5_000;
+
+/// Removes read notifications older than `keep_days` days before `now_ms`
+/// (unread ones stay, however old, so unread counts never change). Walks
+/// each user's notifications from the oldest and stops at the first young
+/// one (ids grow with time), in transactions of at most [`PRUNE_BATCH`]
+/// removals. Returns how many were removed. Meant for a nightly job.
+pub async fn prune(db: &Db, now_ms: i64, keep_days: u32) -> Result<usize, AppError> {
+    let cutoff = now_ms.saturating_sub(i64::from(keep_days).saturating_mul(86_400_000));
+    let mut removed = 0;
+    // Where the next batch starts: (user id, notification id).
+    let mut from: (u64, u64) = (0, 0);
+    loop {
+        let start = from;
+        let (n, next) = db
+            .write(move |tx| {
+                backfill_unread(tx)?;
+                let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+                let mut old: Vec<(u64, u64)> = Vec::new();
+                let mut at = start;
+                let mut next = None;
+                'users: loop {
+                    let mut skip_user = None;
+                    for row in t.range(at..).map_err(store_err)? {
+                        let (k, v) = row.map_err(store_err)?;
+                        let key = k.value();
+                        if old.len() >= PRUNE_BATCH {
+                            next = Some(key);
+                            break 'users;
+                        }
+                        let note = dec::<NotificationRecord>(v.value())?;
+                        if note.at >= cutoff {
+                            skip_user = Some(key.0);
+                            break;
+                        }
+                        if note.read {
+                            old.push(key);
+                        }
+                    }
+                    match skip_user.and_then(|u| u.checked_add(1)) {
+                        Some(u) => at = (u, 0),
+                        None => break,
+                    }
+                }
+                for key in &old {
+                    t.remove(*key).map_err(store_err)?;
+                }
+                Ok((old.len(), next))
+            })
+            .await?;
+        removed += n;
+        match next {
+            Some(k) => from = k,
+            None => return Ok(removed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::schema::{TaskStatus, USERS};
+
+    const DAY: i64 = 86_400_000;
+
+    fn account(name: &str, role: &str) -> AccountV1 {
+        AccountV1 {
+            username: name.into(),
+            full_name: String::new(),
+            phone: None,
+            role: role.into(),
+            department_id: Some(1),
+            branch_id: None,
+            active: true,
+            password_hash: String::new(),
+            language: None,
+            created_at: 0,
+            updated_at: 0,
+            failed_logins: 0,
+            locked_until: None,
+        }
+    }
+
+    fn task(creator_id: u64, assignee_id: u64) -> TaskV1 {
+        TaskV1 {
+            title: "kassa".into(),
+            description: String::new(),
+            creator_id,
+            assignee_id,
+            department_id: Some(1),
+            category_id: None,
+            points: 0,
+            start_at: None,
+            deadline: 10 * DAY,
+            status: TaskStatus::New,
+            created_at: 0,
+            updated_at: 0,
+            spent_ms: 0,
+            working_since: None,
+            redo_count: 0,
+            overdue_at: None,
+            completed_at: None,
+            points_awarded: 0,
+            deadline_request: None,
+        }
+    }
+
+    /// A company file with a director (1) and two employees (2, 3).
+    async fn company() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("data.redb"), &crate::store::migrate::TENANT, Default::default()).unwrap();
+        db.write(|tx| {
+            let mut t = tx.open_table(USERS).map_err(store_err)?;
+            for (id, name, role) in [(1, "boss", "director"), (2, "ali", "employee"), (3, "vali", "employee")] {
+                t.insert(id, enc::<AccountRecord>(account(name, role))?.as_slice()).map_err(store_err)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        (dir, db)
+    }
+
+    /// The director gives `user` a task at `now`; returns the notification id.
+    async fn assign(db: &Db, now: i64, user: u64) -> u64 {
+        let sent = db
+            .write(move |tx| {
+                let t = task(1, user);
+                plan(tx, now, 1, Lang::Uz, Notice::Assigned { task_id: 7, task: &t })
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1);
+        sent[0].id
+    }
+
+    /// The unread count the old code computed: every notification decoded.
+    fn scanned(db: &Db, user: u64) -> usize {
+        let tx = db.read().unwrap();
+        let t = tx.open_table(NOTIFICATIONS).unwrap();
+        t.range((user, 0)..=(user, u64::MAX))
+            .unwrap()
+            .filter(|r| !dec::<NotificationRecord>(r.as_ref().unwrap().1.value()).unwrap().read)
+            .count()
+    }
+
+    fn rows(db: &Db, user: u64) -> usize {
+        let tx = db.read().unwrap();
+        let t = tx.open_table(NOTIFICATIONS).unwrap();
+        t.range((user, 0)..=(user, u64::MAX)).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn counts_stay_right_through_create_read_and_prune() {
+        let (_dir, db) = company().await;
+        let mut ali = Vec::new();
+        for day in 0..10 {
+            ali.push(assign(&db, day * DAY, 2).await);
+        }
+        assign(&db, 0, 3).await;
+        assert_eq!((unread_count(&db, 2).unwrap(), unread_count(&db, 3).unwrap(), unread_count(&db, 1).unwrap()), (10, 1, 0));
+
+        // Read three of Ali's (one twice, one of Vali's ids: not his, untouched).
+        let vali_id = list(&db, 3, false, 10).unwrap()[0].0;
+        assert_eq!(mark_read(&db, 2, vec![ali[0], ali[1], ali[1], ali[5], vali_id]).await.unwrap(), 3);
+        assert_eq!(unread_count(&db, 2).unwrap(), 7);
+        assert_eq!(unread_count(&db, 3).unwrap(), 1);
+        let unread: Vec<u64> = list(&db, 2, true, 100).unwrap().into_iter().map(|(id, _)| id).collect();
+        let mut want: Vec<u64> = ali.iter().copied().filter(|id| ![ali[0], ali[1], ali[5]].contains(id)).collect();
+        want.reverse();
+        assert_eq!(unread, want, "the unread list, newest first");
+        assert_eq!(list(&db, 2, true, 2).unwrap().len(), 2, "the limit holds");
+        assert_eq!(mark_read(&db, 2, vec![ali[0]]).await.unwrap(), 0, "already read");
+
+        // On day 13, keeping 7 days removes read notifications from before
+        // day 6: the read ones of days 0, 1 and 5; the unread stay.
+        let gone = prune(&db, 13 * DAY, 7).await.unwrap();
+        assert_eq!(gone, 3, "the three read ones of days 0, 1 and 5");
+        assert_eq!(rows(&db, 2), 7);
+        assert_eq!(rows(&db, 3), 1, "Vali's unread one of day 0 stays");
+        assert_eq!(unread_count(&db, 2).unwrap(), 7);
+        assert_eq!(unread_count(&db, 2).unwrap(), scanned(&db, 2));
+
+        // Read everything, then prune far in the future: all of Ali's go, counts stay 0.
+        assert_eq!(mark_read(&db, 2, Vec::new()).await.unwrap(), 7);
+        assert_eq!((unread_count(&db, 2).unwrap(), list(&db, 2, true, 100).unwrap().len()), (0, 0));
+        assert_eq!(prune(&db, 100 * DAY, 30).await.unwrap(), 7);
+        assert_eq!(rows(&db, 2), 0);
+        assert_eq!(unread_count(&db, 3).unwrap(), 1);
+        // New notifications after a prune count from zero.
+        assign(&db, 101 * DAY, 2).await;
+        assert_eq!(unread_count(&db, 2).unwrap(), 1);
+        assert_eq!(prune(&db, 101 * DAY, 0).await.unwrap(), 0, "unread ones are never pruned");
+    }
+
+    #[tokio::test]
+    async fn prune_works_in_batches_across_users() {
+        let (_dir, db) = company().await;
+        let n = PRUNE_BATCH + 7;
+        db.write(move |tx| {
+            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            for i in 0..n as u64 {
+                let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: true };
+                t.insert((2 + i % 2, i + 1), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+            }
+            let mut seq = tx.open_table(schema::SEQ).map_err(store_err)?;
+            seq.insert("notification", n as u64).map_err(store_err)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assign(&db, 5 * DAY, 2).await;
+        assert_eq!(prune(&db, 5 * DAY, 1).await.unwrap(), n);
+        assert_eq!((rows(&db, 2), rows(&db, 3)), (1, 0));
+        assert_eq!(unread_count(&db, 2).unwrap(), 1);
+    }
+
+    /// A file written before the counts existed: notifications without
+    /// their unread index, counts or the marker.
+    #[tokio::test]
+    async fn an_old_file_is_backfilled_once() {
+        let (_dir, db) = company().await;
+        db.write(|tx| {
+            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            for i in 1..=6u64 {
+                let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: i <= 2 };
+                t.insert((2, i), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+            }
+            let note = NotificationV1 { at: 0, kind: "role_changed".into(), task_id: None, args: vec![], read: false };
+            t.insert((3, 7), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+            let mut seq = tx.open_table(schema::SEQ).map_err(store_err)?;
+            seq.insert("notification", 7).map_err(store_err)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        // Before any write: counted from the rows, listed from the rows.
+        assert_eq!((unread_count(&db, 2).unwrap(), unread_count(&db, 3).unwrap()), (4, 1));
+        assert_eq!(list(&db, 2, true, 100).unwrap().iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![6, 5, 4, 3]);
+
+        // The first notification written fills the index and counts.
+        let id = assign(&db, DAY, 2).await;
+        assert_eq!((unread_count(&db, 2).unwrap(), unread_count(&db, 3).unwrap()), (5, 1));
+        assert_eq!(list(&db, 2, true, 100).unwrap().iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![id, 6, 5, 4, 3]);
+        assert_eq!(mark_read(&db, 3, Vec::new()).await.unwrap(), 1);
+        assert_eq!(unread_count(&db, 3).unwrap(), 0);
+
+        // Recorded: it does not run again (it would undo nothing, but costs a scan).
+        assert!(!db.write(backfill_unread).await.unwrap());
+        assert_eq!(unread_count(&db, 2).unwrap(), 5);
+        assert_eq!(unread_count(&db, 2).unwrap(), scanned(&db, 2));
+    }
+
+    /// `mark_read` on an old file backfills first, so its subtraction lands on a true count.
+    #[tokio::test]
+    async fn reading_first_on_an_old_file_keeps_counts_right() {
+        let (_dir, db) = company().await;
+        db.write(|tx| {
+            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            for i in 1..=3u64 {
+                let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: false };
+                t.insert((2, i), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(mark_read(&db, 2, vec![1]).await.unwrap(), 1);
+        assert_eq!(unread_count(&db, 2).unwrap(), 2);
+        assert_eq!(list(&db, 2, true, 10).unwrap().len(), 2);
+    }
+
+    /// Telling one assignee reads only the accounts it names, and a role
+    /// notice still reaches the role.
+    #[tokio::test]
+    async fn role_notices_reach_the_role() {
+        let (_dir, db) = company().await;
+        let sent = db
+            .write(|tx| {
+                let t = task(2, 3);
+                plan(tx, 0, 2, Lang::Uz, Notice::ApprovalNeeded { task_id: 9, task: &t })
+            })
+            .await
+            .unwrap();
+        assert_eq!(sent.iter().map(|s| s.user_id).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(unread_count(&db, 1).unwrap(), 1);
+    }
 }

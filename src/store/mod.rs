@@ -52,11 +52,13 @@ struct Pending {
 pub struct DbOptions {
     /// Writes queued before `write` refuses with 503 (at least 1).
     pub write_queue: usize,
+    /// The file's page cache, in bytes ([`DEFAULT_CACHE_BYTES`] by default).
+    pub cache_bytes: usize,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        DbOptions { write_queue: WRITE_QUEUE }
+        DbOptions { write_queue: WRITE_QUEUE, cache_bytes: DEFAULT_CACHE_BYTES }
     }
 }
 
@@ -98,6 +100,11 @@ impl Drop for Inner {
     }
 }
 
+/// The page cache each database file gets unless told otherwise: 16 MiB
+/// (`Config::cache_mb`). redb's own default, 1 GiB per file, would let a
+/// box with many companies grow without bound as their data is read.
+pub const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 impl Db {
     /// Opens a database file, creating it when it does not exist yet: the
     /// platform file on first start, and a new company (only
@@ -126,7 +133,7 @@ impl Db {
         })?;
         let health = Arc::new(Health::default());
         let backend = Backend { file: FileBackend::new(file).map_err(|e| at(path, e))?, fault: health.fault.clone() };
-        let db = Database::builder().create_with_backend(backend).map_err(|e| match e {
+        let db = Database::builder().set_cache_size(opts.cache_bytes).create_with_backend(backend).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => {
                 AppError::new(ErrorKind::Unavailable).with_detail(format!("{} is already open by another process", path.display()))
             }
@@ -478,7 +485,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_with_retry_after() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, DbOptions { write_queue: 2 }).unwrap();
+        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, DbOptions { write_queue: 2, ..DbOptions::default() }).unwrap();
         let (started, release) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         let (s, r) = (started.clone(), release.clone());
         let held = tokio::spawn({

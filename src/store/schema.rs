@@ -94,6 +94,13 @@ pub const SERVICE_TIMES: TableDefinition<u64, &[u8]> = TableDefinition::new("que
 pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
 /// (user id, notification id) → [`NotificationRecord`].
 pub const NOTIFICATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("notifications");
+/// (user id, notification id) of every unread notification, written with
+/// [`NOTIFICATIONS`]: the unread list and "mark all read" without the read history.
+pub const NOTIFICATIONS_UNREAD: TableDefinition<(u64, u64), ()> = TableDefinition::new("notifications_unread");
+/// user id → how many of their notifications are unread, kept in the same
+/// transaction as [`NOTIFICATIONS`]. A file from before this table is
+/// backfilled once (`notify::backfill_unread`, recorded in [`META`]).
+pub const UNREAD_COUNTS: TableDefinition<u64, u64> = TableDefinition::new("notification_unread_counts");
 
 /// The layout of the tables this build writes, kept in every file's `meta`
 /// table under [`VERSION_KEY`] (one byte). A file of an older version is
@@ -159,6 +166,8 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(SERVICE_TIMES)?;
     tx.open_table(CATEGORIES)?;
     tx.open_table(NOTIFICATIONS)?;
+    tx.open_table(NOTIFICATIONS_UNREAD)?;
+    tx.open_table(UNREAD_COUNTS)?;
     Ok(())
 }
 

@@ -784,3 +784,30 @@ async fn allowed_moves_are_exactly_the_accepted_moves() {
         assert!(offered_somewhere.contains(*m), "{m} was never offered");
     }
 }
+
+/// Who hears of a task follows what their role may do, not its name: a
+/// company that lets its admins approve tasks tells them when an approval
+/// waits, and stops telling them when it takes that back.
+#[tokio::test]
+async fn approval_notices_follow_the_permission_not_the_role_name() {
+    let w = world().await;
+    let roles = w.get("owner", "/roles").await.1;
+    let admin = roles.as_array().unwrap().iter().find(|r| r["role"] == "admin").unwrap();
+    let mut perms: Vec<String> = admin["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let before = perms.clone();
+    perms.push("tasks.approve".into());
+    let (s, v) = w.call(Method::PUT, "owner", "/roles/admin", Some(json!({"permissions": perms}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let id = w.task("manager", "operator", "Yangi kassa").await["id"].as_u64().unwrap();
+    let told = |notes: Vec<Value>| notes.iter().any(|n| n["kind"] == "task_approval" && n["task_id"] == id);
+    assert!(told(w.notes("director").await), "the director still hears");
+    assert!(told(w.notes("admin").await), "an admin who may approve hears too");
+    assert!(!told(w.notes("manager").await), "the one who asked is not told of their own request");
+
+    let (s, _) = w.call(Method::PUT, "owner", "/roles/admin", Some(json!({"permissions": before}))).await;
+    assert_eq!(s, StatusCode::OK);
+    let id2 = w.task("manager", "operator", "Yana bir").await["id"].as_u64().unwrap();
+    let told2 = w.notes("admin").await.iter().any(|n| n["kind"] == "task_approval" && n["task_id"] == id2);
+    assert!(!told2, "without the permission, no notice");
+}

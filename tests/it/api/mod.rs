@@ -9,6 +9,7 @@ mod due;
 mod edges;
 mod lang;
 mod live;
+mod notify;
 mod org;
 mod platform;
 mod store;
