@@ -1,4 +1,5 @@
-//! Password hashing (argon2id) and the rules a new password must meet.
+//! Password hashing (argon2id, on one dedicated thread) and the rules a new
+//! password must meet.
 
 use crate::error::{AppError, ErrorKind};
 use argon2::Argon2;
@@ -29,18 +30,43 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("hash: {e}")))
 }
 
-/// Hashes with argon2id on a blocking thread.
+type Work = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on the one hashing thread. argon2id takes 19 MiB per hash; on
+/// the runtime's blocking pool every thread kept its own freed copy in its
+/// own malloc arena (over 200 MB of RSS after a few logins). One thread
+/// keeps one, and hashes wait their turn (logins are rate-limited anyway).
+async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    static QUEUE: OnceLock<Option<std::sync::mpsc::Sender<Work>>> = OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Work>();
+        let spawned = std::thread::Builder::new().name("argon2".into()).spawn(move || {
+            while let Ok(work) = rx.recv() {
+                work();
+            }
+        });
+        spawned.ok().map(|_| tx)
+    });
+    let queue = queue.as_ref().ok_or_else(|| AppError::internal(anyhow::anyhow!("no hashing thread")))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    queue
+        .send(Box::new(move || {
+            let _ = tx.send(f());
+        }))
+        .map_err(|_| AppError::internal(anyhow::anyhow!("hashing thread gone")))?;
+    rx.await.map_err(|_| AppError::internal(anyhow::anyhow!("hashing thread dropped the work")))
+}
+
+/// Hashes with argon2id on the hashing thread.
 pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("hash task: {e}")))?
+    on_hasher(move || hash_blocking(&password)).await?
 }
 
 /// Verifies on a blocking thread. With no stored hash it still spends the
 /// same work on a dummy hash, so that a login for an unknown user takes as
 /// long as one for a known user.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+    on_hasher(move || {
         let dummy = dummy_hash();
         let (phc, real) = match &stored {
             Some(s) => (s.as_str(), true),
@@ -50,8 +76,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
         let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok(ok && real)
     })
-    .await
-    .map_err(|e| AppError::internal(anyhow::anyhow!("verify task: {e}")))?
+    .await?
 }
 
 fn dummy_hash() -> &'static str {
