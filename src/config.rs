@@ -37,7 +37,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// [`Config::cache_mb`] in bytes, for `Db::open_with_cache`.
+    /// [`Config::cache_mb`] in bytes, for `DbOptions::cache_bytes`.
     pub fn cache_bytes(&self) -> usize {
         self.cache_mb.saturating_mul(1024 * 1024)
     }

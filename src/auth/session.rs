@@ -311,3 +311,58 @@ mod phantom {
         e.2 = now_ms;
     }
 }
+
+/// Most rows one pruning transaction removes, so that a large backlog never
+/// holds the writer for long.
+const PRUNE_BATCH: usize = 2_000;
+
+/// Removes what no login can use any more: refresh tokens past their
+/// expiry, and families revoked longer ago than a refresh token lives (every
+/// token of theirs has expired by then, so a reuse can no longer be seen).
+/// Returns how many rows went.
+pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
+    let mut removed = 0;
+    loop {
+        let n = db
+            .write(move |tx| {
+                let mut gone = 0;
+                let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+                let mut dead = Vec::new();
+                for row in t.iter().map_err(store_err)? {
+                    let (k, v) = row.map_err(store_err)?;
+                    if dec::<RefreshRecord>(v.value())?.expires_at < now_ms {
+                        dead.push(k.value().to_vec());
+                        if dead.len() >= PRUNE_BATCH {
+                            break;
+                        }
+                    }
+                }
+                for k in &dead {
+                    t.remove(k.as_slice()).map_err(store_err)?;
+                }
+                gone += dead.len();
+                drop(t);
+                let cutoff = now_ms - REFRESH_TTL_SECS * 1000;
+                let mut f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+                let mut dead = Vec::new();
+                for row in f.iter().map_err(store_err)? {
+                    let (k, v) = row.map_err(store_err)?;
+                    if dec::<FamilyRecord>(v.value())?.revoked_at.is_some_and(|at| at < cutoff) {
+                        dead.push(k.value().to_vec());
+                        if dead.len() >= PRUNE_BATCH {
+                            break;
+                        }
+                    }
+                }
+                for k in &dead {
+                    f.remove(k.as_slice()).map_err(store_err)?;
+                }
+                Ok(gone + dead.len())
+            })
+            .await?;
+        removed += n;
+        if n < PRUNE_BATCH {
+            return Ok(removed);
+        }
+    }
+}

@@ -87,6 +87,33 @@ async fn save_due_loop(state: AppState) {
     }
 }
 
+/// Read notifications are kept this long.
+pub const KEEP_READ_NOTIFICATIONS_DAYS: u32 = 90;
+
+/// The nightly clean-up: expired refresh tokens and long-revoked sessions
+/// (the platform's and each company's), and read notifications older than
+/// [`KEEP_READ_NOTIFICATIONS_DAYS`]. Only companies open in this process
+/// are visited: one not used since start has nothing new to clean, and
+/// opening it would cost what an idle company must not.
+pub async fn nightly(state: &AppState) {
+    let now = state.now_ms();
+    match crate::auth::session::prune(&state.platform, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(rows = n, "pruned platform sessions"),
+        Err(e) => tracing::warn!(error = %e, "platform session pruning failed"),
+    }
+    for tenant in state.tenants.all() {
+        let Some(db) = tenant.open_db() else { continue };
+        let sessions = crate::auth::session::prune(db, now).await;
+        let notes = crate::notify::prune(db, now, KEEP_READ_NOTIFICATIONS_DAYS).await;
+        match (sessions, notes) {
+            (Ok(s), Ok(n)) if s + n > 0 => tracing::info!(company = %tenant.slug, sessions = s, notifications = n, "pruned"),
+            (Ok(_), Ok(_)) => {}
+            (Err(e), _) | (_, Err(e)) => tracing::warn!(company = %tenant.slug, error = %e, "pruning failed"),
+        }
+    }
+}
+
 /// Starts the scheduler with every job. Dropping the returned scheduler
 /// does not stop it; call `shutdown` on the way out.
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
@@ -99,6 +126,14 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
             Box::pin(async move {
                 overdue_tick(&s).await;
             })
+        })?)
+        .await?;
+    let s = state.clone();
+    // 22:15 UTC, a quiet hour from Tashkent (03:15) to Moscow (01:15).
+    sched
+        .add(Job::new_async("0 15 22 * * *", move |_id, _lock| {
+            let s = s.clone();
+            Box::pin(async move { nightly(&s).await })
         })?)
         .await?;
     sched.start().await?;

@@ -87,6 +87,9 @@ fn accounts(tx: &WriteTransaction, everyone: bool, ids: &[u64]) -> Result<HashMa
     Ok(out)
 }
 
+/// A role meaning of `rbac`, asked of one person's permissions.
+type Meaning = fn(&dyn Fn(&str) -> bool) -> bool;
+
 /// Decides who hears about `notice` (never the person who caused it, never
 /// a switched-off account) and stores their notifications in `tx`, with
 /// each recipient's unread index row and unread count.
@@ -116,7 +119,7 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, 
             }
         }
     }
-    let who = |meaning: fn(&dyn Fn(&str) -> bool) -> bool, dept: Option<Option<u64>>| -> Vec<u64> {
+    let who = |meaning: Meaning, dept: Option<Option<u64>>| -> Vec<u64> {
         users
             .iter()
             .filter(|(_, a)| {

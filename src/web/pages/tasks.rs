@@ -510,7 +510,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
             due_to: f.due_to,
             ..Default::default()
         };
-        let (found, total) = service::search(&state, c.tenant(), &who, &query, 100)?;
+        let (found, total) = service::search(state, c.tenant(), &who, &query, 100)?;
         let items: Vec<(u64, TaskV1)> = found
             .into_iter()
             .filter(|(_, t)| f.assignee_id.is_none_or(|a| a == t.assignee_id) && f.category_id.is_none_or(|k| Some(k) == t.category_id))

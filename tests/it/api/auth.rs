@@ -333,3 +333,36 @@ async fn a_browser_session_outlives_its_access_token_even_with_parallel_requests
     s.advance(SignedDuration::from_mins(16));
     get("/me").await.refused(401, "unauthorized");
 }
+
+/// The nightly clean-up takes away what no login can use any more (expired
+/// refresh tokens, long-revoked sessions) and nothing a user still holds.
+#[tokio::test]
+async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
+    let s = demo_at("2026-11-25T06:00:00Z").await;
+    let login = || async { s.login(DEMO, "employee", idora::demo::PASSWORD).await.check(200) };
+    let ended = login().await;
+    s.post(&c(DEMO, "/auth/logout"), "", json!({"refresh_token": ended.str("refresh_token")})).await.check(204);
+    let forgotten = login().await;
+    let state = s.state().clone();
+    let db = state.tenants.get(DEMO).unwrap().db().unwrap().clone();
+    let prune = || idora::auth::session::prune(&db, s.now().as_millisecond());
+    assert_eq!(prune().await.unwrap(), 0, "nothing is dead yet");
+
+    // 31 days on: the logged-out session and the unused login have expired.
+    s.advance(SignedDuration::from_hours(31 * 24));
+    let kept = login().await;
+    let rows = || {
+        use redb::ReadableTableMetadata;
+        let tx = db.read().unwrap();
+        let refresh = tx.open_table(idora::store::schema::REFRESH).unwrap().len().unwrap();
+        let families = tx.open_table(idora::store::schema::FAMILIES).unwrap().len().unwrap();
+        (refresh, families)
+    };
+    let (refresh, families) = rows();
+    idora::jobs::nightly(&state).await;
+    assert_eq!(rows(), (refresh - 2, families - 1), "two expired refresh tokens went, and the session logged out 31 days ago");
+    assert_eq!(prune().await.unwrap(), 0, "the nightly job took everything dead");
+    s.post(&c(DEMO, "/auth/refresh"), "", json!({"refresh_token": forgotten.str("refresh_token")})).await.refused(401, "unauthorized");
+    let next = s.post(&c(DEMO, "/auth/refresh"), "", json!({"refresh_token": kept.str("refresh_token")})).await.check(200);
+    assert!(!next.str("access_token").is_empty(), "a live session still refreshes");
+}
