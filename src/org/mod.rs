@@ -2,4 +2,5 @@
 //! and the company admin console.
 
 pub mod branding;
+pub mod hours;
 pub mod service;

@@ -5,6 +5,7 @@
 use super::tickets::{Issued, announce, local_day, put_ticket, record_customer, ticket_event};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
+use crate::org::hours::WeekHours;
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, OperatorRecord, ServiceRecord, ServiceV1, TICKETS,
     TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketPriority, TicketRecord, TicketSource, TicketStatus, TicketV1,
@@ -33,12 +34,12 @@ pub struct Slot {
 /// service's minutes (at least 10), none that would end after closing.
 fn grid(branch: &BranchV1, service: &ServiceV1, date: Date, tz: &TimeZone) -> Vec<(i64, i64)> {
     let weekday = date.weekday().to_monday_zero_offset() as usize;
-    let (open, close) = match &branch.hours {
-        None => (9 * 60, 18 * 60),
-        Some(days) => match days.get(weekday).copied().flatten() {
-            Some(h) => h,
-            None => return vec![],
-        },
+    // A branch open round the clock takes bookings in office hours.
+    let hours = WeekHours::of(&branch.hours);
+    let (open, close) = match hours.day(weekday) {
+        _ if hours.round_the_clock() => (9 * 60, 18 * 60),
+        Some(h) => h,
+        None => return vec![],
     };
     let step = service.minutes.max(10);
     // Minutes from the day's midnight (1440 is the next midnight: a branch

@@ -5,6 +5,7 @@ use super::service::get_service;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::org::hours::WeekHours;
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
     OPERATORS, OperatorRecord, OperatorStateRecord, SEQ, SERVICE_TIMES, ServiceRecord, ServiceTimesRecord, TICKET_EVENTS, TICKETS,
@@ -175,10 +176,7 @@ pub fn local_day(now_ms: i64, tz: &jiff::tz::TimeZone) -> (u32, usize, u16) {
 
 /// Whether a branch takes tickets at this local weekday and minute.
 pub fn is_open(hours: &Option<[schema::DayHours; 7]>, weekday: usize, minute: u16) -> bool {
-    match hours {
-        None => true,
-        Some(days) => days.get(weekday).copied().flatten().is_some_and(|(open, close)| open <= minute && minute < close),
-    }
+    WeekHours::of(hours).is_open(weekday, minute)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -573,14 +571,8 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
         .db()?
         .write(move |tx| {
             let branches = all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)?;
-            let closed_now: Vec<u64> = branches
-                .iter()
-                .filter(|(_, b)| match &b.hours {
-                    None => false,
-                    Some(days) => days.get(weekday).copied().flatten().is_none_or(|(_, close)| minute >= close),
-                })
-                .map(|(id, _)| *id)
-                .collect();
+            let closed_now: Vec<u64> =
+                branches.iter().filter(|(_, b)| WeekHours::of(&b.hours).closed_for_the_day(weekday, minute)).map(|(id, _)| *id).collect();
             let round_clock: Vec<u64> = branches.iter().filter(|(_, b)| b.hours.is_none()).map(|(id, _)| *id).collect();
             let mut due = Vec::new();
             for row in tx.open_table(TICKETS_OPEN).map_err(store_err)?.iter().map_err(store_err)? {

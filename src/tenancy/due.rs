@@ -4,6 +4,7 @@
 //! come and then settle it from the store (`next_due`).
 
 use crate::error::AppError;
+use crate::org::hours::{DAY_MINUTES, WeekHours};
 use crate::store::schema::{
     self, BranchRecord, DayHours, TASKS, TASKS_DUE, TICKETS, TICKETS_OPEN, TaskRecord, TicketRecord, TicketStatus, TicketV1,
 };
@@ -24,18 +25,13 @@ pub fn ticket_expiry(tz: &jiff::tz::TimeZone, hours: &Option<[DayHours; 7]>, day
         tz.to_ambiguous_zoned(dt).compatible().map(|z| z.timestamp().as_millisecond()).unwrap_or(i64::MIN)
     };
     let midnight = || date.tomorrow().map(|d| at(d, 0)).unwrap_or(i64::MAX);
-    match hours {
-        None => midnight(),
-        Some(days) => {
-            let weekday = date.weekday().to_monday_zero_offset() as usize;
-            match days.get(weekday).copied().flatten() {
-                // A closing time past midnight is not one a branch can set; midnight then.
-                Some((_, close)) if close < 24 * 60 => at(date, close),
-                Some(_) => midnight(),
-                // Closed all day: the tickets are due at once.
-                None => at(date, 0),
-            }
-        }
+    let weekday = date.weekday().to_monday_zero_offset() as usize;
+    match WeekHours::of(hours).day(weekday) {
+        // A branch closing at 24:00 (or open round the clock): midnight.
+        Some((_, close)) if close < DAY_MINUTES => at(date, close),
+        Some(_) => midnight(),
+        // Closed all day: the tickets are due at once.
+        None => at(date, 0),
     }
 }
 

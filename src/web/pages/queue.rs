@@ -40,6 +40,7 @@ pub fn platform_router() -> Router<AppState> {
     Router::new().route("/t/{token}", get(track))
 }
 
+use crate::org::hours::{WeekHours, hhmm};
 use crate::queue::tickets::BOARD_ROWS;
 
 /// The kiosk goes back to its first screen after this long without a touch.
@@ -73,59 +74,39 @@ fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppErro
     Ok(v)
 }
 
-fn hhmm(minutes: u16) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 /// The week's hours as lines, days with the same hours together
 /// ("Dushanba – Juma", "09:00–18:00"), and whether a line holds today.
 fn hours_lines(lang: Lang, hours: &Option<[DayHours; 7]>, today: usize) -> Vec<(String, String, bool)> {
-    let Some(days) = hours else {
+    let week = WeekHours::of(hours);
+    if week.round_the_clock() {
         return vec![(String::new(), t(lang, "admin.branches.always").to_string(), false)];
-    };
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < 7 {
-        let mut j = i;
-        while j + 1 < 7 && days[j + 1] == days[i] {
-            j += 1;
-        }
-        let label = if i == j {
-            crate::i18n::weekday_name(lang, i).to_string()
-        } else {
-            format!("{} – {}", crate::i18n::weekday_name(lang, i), crate::i18n::weekday_name(lang, j))
-        };
-        let value = match days[i] {
-            Some((o, c)) => format!("{}–{}", hhmm(o), hhmm(c)),
-            None => t(lang, "kiosk.day_closed").to_string(),
-        };
-        out.push((label, value, (i..=j).contains(&today)));
-        i = j + 1;
     }
-    out
+    week.runs()
+        .into_iter()
+        .map(|(i, j, day)| {
+            let label = if i == j {
+                crate::i18n::weekday_name(lang, i).to_string()
+            } else {
+                format!("{} – {}", crate::i18n::weekday_name(lang, i), crate::i18n::weekday_name(lang, j))
+            };
+            let value = match day {
+                Some((o, c)) => format!("{}–{}", hhmm(o), hhmm(c)),
+                None => t(lang, "kiosk.day_closed").to_string(),
+            };
+            (label, value, (i..=j).contains(&today))
+        })
+        .collect()
 }
 
 /// When a closed branch opens next: "today at 09:00", "tomorrow…", "Monday…".
 fn next_opening(lang: Lang, hours: &Option<[DayHours; 7]>, weekday: usize, minute: u16) -> Option<String> {
-    let days = hours.as_ref()?;
-    for ahead in 0..8 {
-        let d = (weekday + ahead) % 7;
-        let Some((open, close)) = days.get(d).copied().flatten() else { continue };
-        if ahead == 0 && minute >= open {
-            // Open already (or closed for the rest of today).
-            if minute < close {
-                return None;
-            }
-            continue;
-        }
-        let time = hhmm(open);
-        return Some(match ahead {
-            0 => tf(lang, "kiosk.opens_today", &[("time", &time)]),
-            1 => tf(lang, "kiosk.opens_tomorrow", &[("time", &time)]),
-            _ => tf(lang, "kiosk.opens_on", &[("day", crate::i18n::weekday_name(lang, d)), ("time", &time)]),
-        });
-    }
-    None
+    let next = WeekHours::of(hours).next_opening(weekday, minute)?;
+    let time = hhmm(next.minute);
+    Some(match next.days_ahead {
+        0 => tf(lang, "kiosk.opens_today", &[("time", &time)]),
+        1 => tf(lang, "kiosk.opens_tomorrow", &[("time", &time)]),
+        _ => tf(lang, "kiosk.opens_on", &[("day", crate::i18n::weekday_name(lang, next.weekday)), ("time", &time)]),
+    })
 }
 
 /// The page's `<head>`: the shared stylesheet, the company's colour, the

@@ -129,10 +129,7 @@ fn today(state: &AppState, tz: &TimeZone) -> Date {
 
 /// The hours of one weekday: `Some((open, close))`, or `None` when closed.
 fn day_hours(hours: &Option<[DayHours; 7]>, weekday: usize) -> Option<(u16, u16)> {
-    match hours {
-        None => Some((0, 24 * 60)),
-        Some(days) => days.get(weekday).copied().flatten(),
-    }
+    crate::org::hours::WeekHours::of(hours).day(weekday)
 }
 
 fn not_open(tenant: &Tenant, page: &Page) -> Markup {
