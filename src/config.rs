@@ -30,6 +30,10 @@ pub struct Config {
     pub search_writer_memory: usize,
     /// Writes one database file queues before answering 503 (busy, retry).
     pub write_queue: usize,
+    /// How often an open live stream (WebSocket, SSE) re-checks its
+    /// holder's session, account, permissions and company, in ms. Streams
+    /// close within this of a logout; tests shorten it.
+    pub live_recheck_ms: u64,
 }
 
 impl Default for Config {
@@ -46,6 +50,7 @@ impl Default for Config {
             public_url: None,
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
             write_queue: crate::store::WRITE_QUEUE,
+            live_recheck_ms: 30_000,
         }
     }
 }
