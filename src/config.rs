@@ -34,6 +34,10 @@ pub struct Config {
     /// company's), in MiB. Memory for cached data is at most this times the
     /// number of open files; 16 keeps a thousand companies on one box.
     pub cache_mb: usize,
+    /// How often an open live stream (WebSocket, SSE) re-checks its
+    /// holder's session, account, permissions and company, in ms. Streams
+    /// close within this of a logout; tests shorten it.
+    pub live_recheck_ms: u64,
 }
 
 impl Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
             write_queue: crate::store::WRITE_QUEUE,
             cache_mb: 16,
+            live_recheck_ms: 30_000,
         }
     }
 }

@@ -2,7 +2,15 @@
 //!
 //! Topics are scoped by realm: a company's topics live under its slug, so no
 //! subscriber can reach another company's events. Within a company a topic is
-//! a short path such as `user:7`, `audit` or (later) `queue:branch:3`.
+//! a [`Topic`] (`user:7`, `audit`, `queue:branch:3`, …); [`may_read`] is the
+//! one rule over who reads which, and a [`Listener`] is one open stream that
+//! follows its holder's session (see `listen.rs`).
+
+mod listen;
+mod topic;
+
+pub use listen::{Listener, Recheck, stream_holder};
+pub use topic::{Topic, may_read};
 
 use serde::Serialize;
 use std::collections::HashMap;
@@ -40,11 +48,13 @@ fn key(realm: &str, topic: &str) -> String {
 impl Hub {
     /// Sends an event to everyone subscribed to `topic` in `realm` now.
     /// Nobody listening is not an error.
-    pub fn publish(&self, realm: &str, topic: &str, kind: &str, data: serde_json::Value, at: jiff::Timestamp) {
-        let k = key(realm, topic);
+    /// `topic` is a [`Topic`] or its text form.
+    pub fn publish(&self, realm: &str, topic: &Topic, kind: &str, data: serde_json::Value, at: jiff::Timestamp) {
+        let topic = topic.to_string();
+        let k = key(realm, &topic);
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = topics.get(&k) {
-            let ev = Arc::new(Event { topic: topic.to_string(), kind: kind.to_string(), data, at: at.to_string() });
+            let ev = Arc::new(Event { topic, kind: kind.to_string(), data, at: at.to_string() });
             if tx.send(ev).is_err() {
                 topics.remove(&k);
             }
@@ -65,8 +75,10 @@ impl Hub {
         }
     }
 
-    pub fn subscribe(&self, realm: &str, topic: &str) -> broadcast::Receiver<Arc<Event>> {
+    /// Every event of `topic` in `realm` from now on. Streams go through a
+    /// [`Listener`], which checks who may read it.
+    pub fn subscribe(&self, realm: &str, topic: &Topic) -> broadcast::Receiver<Arc<Event>> {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
-        topics.entry(key(realm, topic)).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
+        topics.entry(key(realm, &topic.to_string())).or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0).subscribe()
     }
 }

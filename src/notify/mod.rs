@@ -9,6 +9,7 @@
 use crate::app::AppState;
 use crate::auth::rbac;
 use crate::error::AppError;
+use crate::hub::Topic;
 use crate::i18n::{Lang, t, tf};
 use crate::store::schema::{
     self, AccountRecord, AccountV1, META, NOTIFICATIONS, NOTIFICATIONS_UNREAD, NotificationRecord, NotificationV1, TaskStatus, TaskV1,
@@ -245,7 +246,7 @@ pub fn deliver(state: &AppState, tenant: &Tenant, sent: Vec<Sent>) {
             "text": text(s.lang, &s.note),
             "unread": unread,
         });
-        state.hub.publish(&tenant.slug, &format!("user:{}", s.user_id), "notification", data, state.now());
+        state.hub.publish(&tenant.slug, &Topic::User(s.user_id), "notification", data, state.now());
     }
 }
 

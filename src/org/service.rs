@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::auth::Principal;
 use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
+use crate::hub::Topic;
 use crate::phone::Phone;
 use crate::store::schema::{
     self, AccountRecord, AccountV1, BranchRecord, BranchV1, DayHours, DepartmentRecord, DepartmentV1, RoleRecord, RoleV1,
@@ -96,7 +97,7 @@ pub async fn set_role_permissions(
             Ok(())
         })
         .await?;
-    state.hub.publish(&tenant.slug, "roles", "role.updated", serde_json::json!({"role": role}), state.now());
+    state.hub.publish(&tenant.slug, &Topic::Roles, "role.updated", serde_json::json!({"role": role}), state.now());
     Ok(perms)
 }
 
@@ -259,7 +260,7 @@ pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Caller, inpu
         }
     };
     let id = insert_user(tenant.db()?, state.now_ms(), actor, input, plain).await?;
-    state.hub.publish(&tenant.slug, "users", "user.created", serde_json::json!({"id": id}), state.now());
+    state.hub.publish(&tenant.slug, &Topic::Users, "user.created", serde_json::json!({"id": id}), state.now());
     Ok((id, generated))
 }
 
@@ -416,15 +417,9 @@ async fn apply_user_patch(
         state.search.user_renamed(tenant, id);
     }
     if role_changed {
-        state.hub.publish(
-            &tenant.slug,
-            &format!("user:{id}"),
-            "role_changed",
-            serde_json::json!({"id": id, "role": updated.role}),
-            state.now(),
-        );
+        state.hub.publish(&tenant.slug, &Topic::User(id), "role_changed", serde_json::json!({"id": id, "role": updated.role}), state.now());
     }
-    state.hub.publish(&tenant.slug, "users", "user.updated", serde_json::json!({"id": id}), state.now());
+    state.hub.publish(&tenant.slug, &Topic::Users, "user.updated", serde_json::json!({"id": id}), state.now());
     Ok(updated)
 }
 

@@ -5,6 +5,7 @@ use super::service::get_service;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::hub::Topic;
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
@@ -331,7 +332,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
         .await?;
     state.hub.publish(
         &tenant.slug,
-        &branch_topic(branch_id),
+        &Topic::QueueBranch(branch_id),
         "ticket.issued",
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
@@ -553,8 +554,8 @@ pub(crate) fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1,
     let data = serde_json::json!({
         "id": id, "number": t.number, "window": t.window, "status": status_code(t.status), "service_id": t.service_id,
     });
-    state.hub.publish(&tenant.slug, &branch_topic(t.branch_id), kind, data.clone(), state.now());
-    state.hub.publish(&tenant.slug, &format!("ticket:{}", t.token), kind, data, state.now());
+    state.hub.publish(&tenant.slug, &Topic::QueueBranch(t.branch_id), kind, data.clone(), state.now());
+    state.hub.publish(&tenant.slug, &Topic::Ticket(t.token.clone()), kind, data, state.now());
 }
 
 /// Unserved tickets expire at the branch's end of day: once the branch has
@@ -622,11 +623,6 @@ pub fn qr_svg(url: &str) -> Result<String, AppError> {
     let code =
         qrcode::QrCode::new(url.as_bytes()).map_err(|_| AppError::invalid("url", "validation.text_too_long").with_arg("max", 500))?;
     Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
-}
-
-/// The topic a branch's queue events go to.
-pub fn branch_topic(branch_id: u64) -> String {
-    format!("queue:branch:{branch_id}")
 }
 
 /// The company and the ticket behind a public token.

@@ -6,6 +6,7 @@ use super::{is_final, status_code};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::hub::Topic;
 use crate::i18n::Lang;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
@@ -426,7 +427,7 @@ fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
     crate::tenancy::due::task_changed(tenant, id);
     state.search.touch(tenant, id);
     notify::deliver(state, tenant, sent);
-    state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
+    state.hub.publish(&tenant.slug, &Topic::Tasks, "task.changed", serde_json::json!({"id": id}), state.now());
 }
 
 // ---------- read ----------
@@ -1085,7 +1086,7 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
     notify::deliver(state, tenant, sent);
     for id in &ids {
         state.search.touch(tenant, *id);
-        state.hub.publish(&tenant.slug, "tasks", "task.changed", serde_json::json!({"id": id}), state.now());
+        state.hub.publish(&tenant.slug, &Topic::Tasks, "task.changed", serde_json::json!({"id": id}), state.now());
     }
     Ok(ids.len())
 }

@@ -4,17 +4,26 @@
 //! `{"subscribe": ["user:7", ...]}` and receives every event of those topics
 //! that they may read. SSE (`/c/<slug>/api/v1/live/events?token=…`): a
 //! short-lived token minted by `POST /c/<slug>/api/v1/live/token` names the
-//! topics, so that pages without a session (display boards, tracking pages)
-//! can listen with exactly the rights they were given.
+//! user, their session and the topics.
+//!
+//! Who may read a topic is the core's rule (`hub::may_read`); a stream is a
+//! `hub::Listener`, re-checked every `Config::live_recheck_ms`. A socket
+//! whose holder lost a topic gets `{"kind":"revoked","topics":[…]}` (an SSE
+//! stream a `revoked` event) and goes on without it; one whose session
+//! ended (logout, account switched off, company closed) gets
+//! `{"kind":"closed","reason":<error kind>}` and a close frame (an SSE
+//! stream a `closed` event) and ends.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::auth::tokens::Claims;
 use crate::error::{AppError, ErrorKind};
-use crate::hub::Event;
+use crate::hub::{Listener, Recheck, Topic, may_read};
+use crate::i18n::Lang;
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json};
 use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -23,9 +32,7 @@ use futures_util::StreamExt;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 /// Topics a live token may name at most.
@@ -40,49 +47,42 @@ pub fn tenant_router() -> Router<AppState> {
         .route("/api/v1/live/events", get(sse))
 }
 
-/// Whether `user` may read `topic`.
-pub fn may_read(user: &CurrentUser, topic: &str) -> bool {
-    if let Some(id) = topic.strip_prefix("user:") {
-        return id.parse::<u64>().is_ok_and(|id| id == user.id);
-    }
-    // A branch's queue (numbers, windows, statuses) for the staff who work
-    // it; the hub keeps topics per company, so only this company's branches.
-    if let Some(id) = topic.strip_prefix("queue:branch:") {
-        return id.parse::<u64>().is_ok() && (user.can("queue.operate") || user.can("queue.manage"));
-    }
-    match topic {
-        "audit" => user.can("audit.view"),
-        "users" | "roles" => user.can("users.view"),
-        // Only ids travel on it; the task itself is read through the API,
-        // which checks who may see it.
-        "tasks" => true,
-        _ => false,
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct ClientMessage {
     #[serde(default)]
     subscribe: Vec<String>,
 }
 
-async fn ws_upgrade(State(state): State<AppState>, user: CurrentUser, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| run_socket(state, user, socket))
+async fn ws_upgrade(State(state): State<AppState>, user: CurrentUser, ws: WebSocketUpgrade) -> Result<Response, AppError> {
+    let listener = Listener::for_user(&user)?;
+    Ok(ws.on_upgrade(move |socket| run_socket(state, user.id, listener, socket)))
 }
 
-async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Arc<Event>>(256);
-    let mut tasks = Vec::new();
-    // Every user hears their own topic without asking. A topic asked for
-    // twice is heard once.
-    let own = format!("user:{}", user.id);
-    let mut heard = std::collections::HashSet::from([own.clone()]);
-    tasks.push(forward(state.hub.subscribe(&user.tenant.slug, &own), tx.clone()));
-    let hello = serde_json::json!({"kind": "hello", "user_id": user.id, "topics": [format!("user:{}", user.id)]});
-    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+/// The timer of a stream's re-checks; the first is one period after opening.
+fn recheck_timer(state: &AppState) -> tokio::time::Interval {
+    let period = Duration::from_millis(state.config.live_recheck_ms.max(10));
+    let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    timer
+}
+
+fn topic_names<'a>(topics: impl IntoIterator<Item = &'a Topic>) -> Vec<String> {
+    topics.into_iter().map(Topic::to_string).collect()
+}
+
+async fn send_json(socket: &mut WebSocket, v: serde_json::Value) -> bool {
+    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+}
+
+async fn run_socket(state: AppState, user_id: u64, mut listener: Listener, mut socket: WebSocket) {
+    // Every user hears their own topic without asking.
+    listener.listen(&state.hub, Topic::User(user_id));
+    let hello = serde_json::json!({"kind": "hello", "user_id": user_id, "topics": topic_names(listener.topics())});
+    if !send_json(&mut socket, hello).await {
         return;
     }
     let mut ping = tokio::time::interval(Duration::from_secs(25));
+    let mut recheck = recheck_timer(&state);
     let closed = state.hub.closed();
     tokio::pin!(closed);
     loop {
@@ -91,24 +91,36 @@ async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
                 let _ = socket.send(Message::Close(None)).await;
                 break;
             }
+            _ = recheck.tick() => match listener.recheck() {
+                Recheck::Kept => {}
+                Recheck::Dropped(topics) => {
+                    if !send_json(&mut socket, serde_json::json!({"kind": "revoked", "topics": topic_names(&topics)})).await { break }
+                }
+                Recheck::Closed(e) => {
+                    let reason = e.kind.code();
+                    let _ = send_json(&mut socket, serde_json::json!({"kind": "closed", "reason": reason})).await;
+                    let frame = CloseFrame { code: close_code::POLICY, reason: reason.into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    break;
+                }
+            },
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { break };
                 let Message::Text(text) = msg else { continue };
                 let reply = match serde_json::from_str::<ClientMessage>(&text) {
                     Ok(m) => {
-                        let (ok, refused): (Vec<String>, Vec<String>) = m.subscribe.into_iter().take(MAX_TOPICS).partition(|t| may_read(&user, t));
-                        for t in &ok {
-                            if heard.insert(t.clone()) {
-                                tasks.push(forward(state.hub.subscribe(&user.tenant.slug, t), tx.clone()));
-                            }
+                        let (mut ok, mut refused) = (Vec::new(), Vec::new());
+                        for name in m.subscribe.into_iter().take(MAX_TOPICS) {
+                            let heard = Topic::parse(&name).is_some_and(|t| listener.listen(&state.hub, t));
+                            if heard { ok.push(name) } else { refused.push(name) }
                         }
                         serde_json::json!({"kind": "subscribed", "topics": ok, "refused": refused})
                     }
                     Err(_) => serde_json::json!({"kind": "error", "message": "expected {\"subscribe\": [topics]}"}),
                 };
-                if socket.send(Message::Text(reply.to_string().into())).await.is_err() { break }
+                if !send_json(&mut socket, reply).await { break }
             }
-            ev = rx.recv() => {
+            ev = listener.next() => {
                 let Some(ev) = ev else { break };
                 let Ok(text) = serde_json::to_string(&*ev) else { continue };
                 if socket.send(Message::Text(text.into())).await.is_err() { break }
@@ -118,25 +130,6 @@ async fn run_socket(state: AppState, user: CurrentUser, mut socket: WebSocket) {
             }
         }
     }
-    for t in tasks {
-        t.abort();
-    }
-}
-
-fn forward(mut sub: broadcast::Receiver<Arc<Event>>, tx: tokio::sync::mpsc::Sender<Arc<Event>>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match sub.recv().await {
-                Ok(ev) => {
-                    if tx.send(ev).await.is_err() {
-                        return;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-        }
-    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -152,11 +145,19 @@ pub struct LiveTokenOut {
     pub events_url: String,
 }
 
-/// Mints a token that may read the given topics over SSE.
-pub fn mint_live_token(state: &AppState, tenant: &Tenant, topics: Vec<String>) -> Result<String, AppError> {
+/// Mints a token with which `user`, on their current session, may read
+/// `topics` over SSE (as long as the session lasts and the user may).
+pub fn mint_live_token(state: &AppState, user: &CurrentUser, topics: &[Topic]) -> Result<String, AppError> {
     let now = state.now().as_second();
-    let claims =
-        Claims { sub: 0, ten: tenant.slug.clone(), sid: String::new(), iat: now, exp: now + LIVE_TOKEN_TTL, typ: "live".into(), topics };
+    let claims = Claims {
+        sub: user.id,
+        ten: user.tenant.slug.clone(),
+        sid: user.sid.clone(),
+        iat: now,
+        exp: now + LIVE_TOKEN_TTL,
+        typ: "live".into(),
+        topics: topic_names(topics),
+    };
     state.keys.sign(&claims)
 }
 
@@ -171,10 +172,15 @@ pub async fn live_token(
     if b.topics.is_empty() || b.topics.len() > MAX_TOPICS {
         return Err(AppError::invalid("topics", "validation.topics"));
     }
-    if let Some(bad) = b.topics.iter().find(|t| !may_read(&user, t)) {
-        return Err(AppError::new(ErrorKind::Forbidden).with_message("error.topic_forbidden").with_arg("topic", bad));
+    let caller = Caller::from(&user);
+    let mut topics = Vec::with_capacity(b.topics.len());
+    for name in &b.topics {
+        match Topic::parse(name) {
+            Some(t) if may_read(&caller, &t) => topics.push(t),
+            _ => return Err(AppError::new(ErrorKind::Forbidden).with_message("error.topic_forbidden").with_arg("topic", name)),
+        }
     }
-    let token = mint_live_token(&state, &user.tenant, b.topics)?;
+    let token = mint_live_token(&state, &user, &topics)?;
     let events_url = format!("/c/{}/api/v1/live/events?token={token}", user.tenant.slug);
     Ok(axum::Json(LiveTokenOut { token, expires_in: LIVE_TOKEN_TTL, events_url }))
 }
@@ -184,40 +190,54 @@ struct SseQuery {
     token: String,
 }
 
-/// Server-sent events for the topics a live token names.
+/// Server-sent events for the topics a live token names, while its user
+/// keeps the session and the right to read them.
 async fn sse(State(state): State<AppState>, tenant: Tenant, Query(q): Query<SseQuery>) -> Result<Response, AppError> {
     let claims = state.keys.verify(&q.token, "live", state.now().as_second())?;
     if claims.ten != tenant.slug {
         return Err(ErrorKind::WrongCompany.into());
     }
-    Ok(sse_response(&state, &tenant.slug, &claims.topics).into_response())
+    let mut listener = Listener::for_session(&tenant, claims.sub, &claims.sid, Lang::En)?;
+    for name in &claims.topics {
+        let heard = Topic::parse(name).is_some_and(|t| listener.listen(&state.hub, t));
+        if !heard {
+            return Err(AppError::new(ErrorKind::Forbidden).with_message("error.topic_forbidden").with_arg("topic", name));
+        }
+    }
+    Ok(sse_response(&state, listener).into_response())
 }
 
-/// An SSE response streaming `topics` of `realm`; also used by public pages.
-pub fn sse_response(state: &AppState, realm: &str, topics: &[String]) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Arc<Event>>(256);
-    let handles: Vec<_> = topics.iter().map(|t| forward(state.hub.subscribe(realm, t), tx.clone())).collect();
-    drop(tx);
-    let guard = AbortOnDrop(handles);
-    let events = futures_util::stream::unfold((rx, guard), |(mut rx, guard)| async move {
-        let ev = rx.recv().await?;
-        let data = serde_json::to_string(&*ev).unwrap_or_default();
-        let sse = SseEvent::default().event(ev.kind.clone()).data(data);
-        Some((Ok(sse), (rx, guard)))
+fn sse_event(kind: &str, data: serde_json::Value) -> SseEvent {
+    SseEvent::default().event(kind).data(data.to_string())
+}
+
+/// An SSE response streaming what `listener` hears, re-checked on the
+/// stream's timer; also used by the public display board and tracking page.
+pub fn sse_response(state: &AppState, listener: Listener) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + use<>> {
+    let events = futures_util::stream::unfold(Some((listener, recheck_timer(state))), |st| async move {
+        let (mut listener, mut timer) = st?;
+        loop {
+            tokio::select! {
+                ev = listener.next() => {
+                    let ev = ev?;
+                    let data = serde_json::to_string(&*ev).unwrap_or_default();
+                    let sse = SseEvent::default().event(ev.kind.clone()).data(data);
+                    return Some((Ok(sse), Some((listener, timer))));
+                }
+                _ = timer.tick() => match listener.recheck() {
+                    Recheck::Kept => {}
+                    Recheck::Dropped(topics) => {
+                        let sse = sse_event("revoked", serde_json::json!({"topics": topic_names(&topics)}));
+                        return Some((Ok(sse), Some((listener, timer))));
+                    }
+                    // Tell the client why, then end the stream.
+                    Recheck::Closed(e) => return Some((Ok(sse_event("closed", serde_json::json!({"reason": e.kind.code()}))), None)),
+                },
+            }
+        }
     });
     // A first event tells the client that its subscriptions are in place.
     let ready = futures_util::stream::once(async { Ok(SseEvent::default().event("ready").data("{}")) });
     let stream = ready.chain(events).take_until(state.hub.closed());
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-}
-
-/// Stops the forwarding tasks when the client goes away.
-struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        for h in &self.0 {
-            h.abort();
-        }
-    }
 }

@@ -3,9 +3,11 @@
 //! the ticket's public token `/t/{slug}-{token}`, no login.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
+use crate::hub::{Listener, Topic};
 pub use crate::queue::tickets::resolve_public as resolve;
-use crate::queue::tickets::{self, branch_topic, status_code};
+use crate::queue::tickets::{self, status_code};
 use crate::store::schema::TicketV1;
 use crate::tenancy::Tenant;
 use axum::Router;
@@ -41,7 +43,9 @@ pub async fn display_events(
 ) -> Result<Response, AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
     crate::org::service::get_branch(tenant.db()?, branch_id)?;
-    Ok(crate::web::api::live::sse_response(&state, &tenant.slug, &[branch_topic(branch_id)]).into_response())
+    let mut listener = Listener::public(&tenant.slug, Caller::Public);
+    listener.listen(&state.hub, Topic::QueueBranch(branch_id));
+    Ok(crate::web::api::live::sse_response(&state, listener).into_response())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,8 +92,10 @@ pub async fn status(State(state): State<AppState>, Path(token): Path<String>) ->
     responses((status = 200, description = "text/event-stream"), (status = 404)))]
 pub async fn ticket_events(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
-    let topics = [format!("ticket:{}", t.token), branch_topic(t.branch_id)];
-    Ok(crate::web::api::live::sse_response(&state, &tenant.slug, &topics).into_response())
+    let mut listener = Listener::public(&tenant.slug, Caller::Customer(t.token.clone()));
+    listener.listen(&state.hub, Topic::Ticket(t.token.clone()));
+    listener.listen(&state.hub, Topic::QueueBranch(t.branch_id));
+    Ok(crate::web::api::live::sse_response(&state, listener).into_response())
 }
 
 /// The QR code of the tracking page, as SVG.

@@ -264,7 +264,7 @@ async fn queue_fragment(State(state): State<AppState>, user: CurrentUser, page: 
 /// What changes as the branch's queue moves: `operator.js` re-reads it
 /// when the branch's topic has news.
 fn live_part(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
-    let topic = desk.op.as_ref().map(|o| crate::queue::tickets::branch_topic(o.branch_id));
+    let topic = desk.op.as_ref().map(|o| crate::hub::Topic::QueueBranch(o.branch_id).to_string());
     html! {
         div.op-main #op-live data-op-topic=[topic] data-op-url=(c.url("operator/queue")) {
             (current_card(c, desk, failed))
