@@ -1454,12 +1454,9 @@ fn permission_label(lang: Lang, p: &str) -> &'static str {
         "tasks.review" => t(lang, "admin.perm.tasks_review"),
         "tasks.view_all" => t(lang, "admin.perm.tasks_view_all"),
         "tasks.view_department" => t(lang, "admin.perm.tasks_view_department"),
-        "requests.handle" => t(lang, "admin.perm.requests_handle"),
         "queue.operate" => t(lang, "admin.perm.queue_operate"),
         "queue.manage" => t(lang, "admin.perm.queue_manage"),
         "reports.view_all" => t(lang, "admin.perm.reports_view_all"),
-        "reports.view_department" => t(lang, "admin.perm.reports_view_department"),
-        "chat.use" => t(lang, "admin.perm.chat_use"),
         "company.setup" => t(lang, "admin.perm.company_setup"),
         _ => "",
     }
@@ -1470,9 +1467,9 @@ fn permission_group(lang: Lang, p: &str) -> Option<&'static str> {
     match p {
         "users.view" => Some(t(lang, "admin.perm_group.admin")),
         "tasks.create" => Some(t(lang, "admin.perm_group.tasks")),
-        "requests.handle" => Some(t(lang, "admin.perm_group.service")),
+        "queue.operate" => Some(t(lang, "admin.perm_group.service")),
         "reports.view_all" => Some(t(lang, "admin.perm_group.reports")),
-        "chat.use" => Some(t(lang, "admin.perm_group.other")),
+        "company.setup" => Some(t(lang, "admin.perm_group.other")),
         _ => None,
     }
 }
