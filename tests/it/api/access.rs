@@ -46,6 +46,8 @@ fn company_endpoints() -> Vec<(Method, String)> {
         ("POST", "/admin/roles"),
         ("GET", "/admin/branding"),
         ("POST", "/admin/branding"),
+        ("GET", "/admin/company"),
+        ("POST", "/admin/company"),
         ("GET", "/admin/audit"),
         ("GET", "/admin/categories"),
         ("POST", "/admin/categories"),
