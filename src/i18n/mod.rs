@@ -390,6 +390,9 @@ mod tests {
         assert!(tickets(Lang::En, 2).ends_with(" 2 tickets"), "{}", tickets(Lang::En, 2));
         assert!(tickets(Lang::Uz, 5).ends_with(" 5 ta chipta"), "{}", tickets(Lang::Uz, 5));
         assert!(tickets(Lang::Uz, 1).ends_with(" 1 ta chipta"), "{}", tickets(Lang::Uz, 1));
+        let points = |lang, n| tn(lang, "tasks.points_short", n, &[]);
+        assert_eq!([points(Lang::Ru, 1), points(Lang::Ru, 3), points(Lang::Ru, 10)], ["1 балл", "3 балла", "10 баллов"]);
+        assert_eq!([points(Lang::En, 1), points(Lang::En, 5), points(Lang::Uz, 5)], ["1 pt", "5 pts", "5 ball"]);
         assert!(tickets(Lang::Ru, 2).starts_with("Самое загруженное время: Пн 09:00"), "{}", tickets(Lang::Ru, 2));
     }
 
