@@ -454,3 +454,23 @@ async fn a_new_password_ends_the_other_sessions() {
     assert_eq!(r.status, 401, "{}", r.text);
     s.login("acme", "aziz", "brand-new-pass-2").await.check(200);
 }
+
+#[tokio::test]
+async fn the_role_matrix_page_offers_only_checked_permissions() {
+    let s = start().await;
+    s.company("acme", true).await;
+    let admin = s.browser("acme", "boss", ADMIN_PASSWORD).await;
+    let page = admin.get("admin/roles").await;
+    assert_eq!(page.status, 200);
+    for offered in idora::auth::rbac::PERMISSIONS {
+        assert!(page.html.contains(&format!(r#"value="manager:{offered}""#)), "{offered} is offered");
+    }
+    for reserved in idora::auth::rbac::RESERVED {
+        assert!(!page.html.contains(reserved), "{reserved} is not offered");
+    }
+    // A reserved permission sent by an old form is refused, not stored.
+    let r = admin.post("admin/roles", &[("role", "manager"), ("p", "manager:users.view"), ("p", "manager:chat.use")]).await;
+    assert!(r.html.contains("chat.use"), "the refusal names it");
+    let again = admin.get("admin/roles").await;
+    assert!(!again.html.contains("chat.use"));
+}
