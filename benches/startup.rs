@@ -12,7 +12,7 @@
 //! server look at each once and save their due times, as it does after an
 //! upgrade, and the measured runs start from there.
 
-use idora::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1};
+use idora::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1, Versioned};
 use idora::store::{Db, enc, store_err};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,7 +43,7 @@ async fn prepare(dir: &Path, n: usize) {
                     status: CompanyStatus::Active,
                     created_at: 0,
                 };
-                t.insert(slug.as_str(), enc::<CompanyRecord>(rec)?.as_slice()).map_err(store_err)?;
+                t.insert(slug.as_str(), enc::<CompanyRecord>(CompanyRecord::V1(rec).into_latest())?.as_slice()).map_err(store_err)?;
             }
             Ok(())
         })

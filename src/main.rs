@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "idora", about = "Tasks, requests, electronic queue, chat and reports for a company, on one box")]
+#[command(
+    name = "idora",
+    about = "Tasks and an electronic queue for a company, on one box (chat, client requests, a Telegram bot and reports are coming)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

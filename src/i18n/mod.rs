@@ -179,6 +179,83 @@ pub fn tf(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
     s
 }
 
+/// The CLDR plural category of a whole number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plural {
+    One,
+    Few,
+    Many,
+    Other,
+}
+
+impl Plural {
+    pub fn key(self) -> &'static str {
+        match self {
+            Plural::One => "one",
+            Plural::Few => "few",
+            Plural::Many => "many",
+            Plural::Other => "other",
+        }
+    }
+}
+
+/// The forms a plural entry must have in each language (CLDR, whole numbers):
+/// Uzbek does not inflect a noun after a numeral ("5 ta vazifa"), English
+/// has one/other, Russian one/few/many (1 задача, 2 задачи, 5 задач).
+pub fn plural_forms(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Uz => &["other"],
+        Lang::Ru => &["one", "few", "many"],
+        Lang::En => &["one", "other"],
+    }
+}
+
+/// Which form a count takes in `lang`.
+pub fn plural(lang: Lang, n: u64) -> Plural {
+    match lang {
+        Lang::Uz => Plural::Other,
+        Lang::En => {
+            if n == 1 {
+                Plural::One
+            } else {
+                Plural::Other
+            }
+        }
+        Lang::Ru => {
+            let (d, h) = (n % 10, n % 100);
+            if d == 1 && h != 11 {
+                Plural::One
+            } else if (2..=4).contains(&d) && !(12..=14).contains(&h) {
+                Plural::Few
+            } else {
+                Plural::Many
+            }
+        }
+    }
+}
+
+/// A counted phrase: the `key.one` / `key.few` / `key.many` / `key.other`
+/// form that `n` takes in `lang`, with `{n}` and the other placeholders
+/// filled in. A catalogue entry is plural when its table holds only these
+/// form names (see `plural_forms` for the ones each language needs).
+pub fn tn(lang: Lang, key: &str, n: u64, args: &[(&str, &str)]) -> String {
+    let cats = catalogues();
+    let wanted = plural(lang, n).key();
+    let form = [lang, Lang::En]
+        .into_iter()
+        .flat_map(|l| [wanted, "other", "many"].into_iter().map(move |f| (l, f)))
+        .find_map(|(l, f)| cats[index(l)].get(&format!("{key}.{f}")));
+    let mut s = match form {
+        Some(s) => s.clone(),
+        None => key.to_string(),
+    };
+    s = s.replace("{n}", &n.to_string());
+    for (name, value) in args {
+        s = s.replace(&format!("{{{name}}}"), value);
+    }
+    s
+}
+
 /// A weekday's name, Monday = 0.
 pub fn weekday_name(lang: Lang, i: usize) -> &'static str {
     match i {
@@ -209,11 +286,123 @@ pub fn weekday_short(lang: Lang, i: usize) -> &'static str {
 mod tests {
     use super::*;
 
+    const FORMS: [&str; 4] = ["one", "few", "many", "other"];
+
+    /// The plural entries of a catalogue: every table whose keys are all
+    /// plural form names, with its forms.
+    fn plural_groups(cat: &Catalogue) -> HashMap<String, Vec<String>> {
+        let mut tables: HashMap<String, Vec<String>> = HashMap::new();
+        let mut plain = std::collections::HashSet::new();
+        for k in cat.keys() {
+            if let Some((group, form)) = k.rsplit_once('.') {
+                if FORMS.contains(&form) {
+                    tables.entry(group.to_string()).or_default().push(form.to_string());
+                } else {
+                    plain.insert(group.to_string());
+                }
+            }
+        }
+        tables.retain(|g, _| !plain.contains(g));
+        tables
+    }
+
+    /// A catalogue with each plural entry folded to one key, so that the
+    /// languages can be compared key by key.
+    fn folded(cat: &Catalogue) -> Catalogue {
+        let groups = plural_groups(cat);
+        let mut out = Catalogue::new();
+        for (k, v) in cat {
+            match k.rsplit_once('.') {
+                Some((g, _)) if groups.contains_key(g) => {
+                    out.insert(format!("{g} (plural)"), v.clone());
+                }
+                _ => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Each plural entry has exactly the forms its language needs (and
+    /// Russian may add `other`), all with the same placeholders.
+    #[test]
+    fn plural_entries_have_their_languages_forms() {
+        let mut problems = Vec::new();
+        let mut seen = 0;
+        for lang in Lang::ALL {
+            let cat = load_catalogue(lang).unwrap_or_else(|e| panic!("{e}"));
+            for (group, forms) in plural_groups(&cat) {
+                seen += 1;
+                for need in plural_forms(lang) {
+                    if !forms.iter().any(|f| f == need) {
+                        problems.push(format!("{group}: {} lacks the `{need}` form", lang.code()));
+                    }
+                }
+                for f in &forms {
+                    let allowed = plural_forms(lang).contains(&f.as_str()) || (lang == Lang::Ru && f == "other");
+                    if !allowed {
+                        problems.push(format!("{group}: {} has a `{f}` form it never uses", lang.code()));
+                    }
+                    let first = placeholders(&cat[&format!("{group}.{}", forms[0])]);
+                    if placeholders(&cat[&format!("{group}.{f}")]) != first {
+                        problems.push(format!("{group}: {} forms have different placeholders", lang.code()));
+                    }
+                }
+            }
+        }
+        assert!(seen >= 3, "no plural entries found: the test is broken");
+        problems.sort();
+        problems.dedup();
+        assert!(problems.is_empty(), "plural entries are incomplete:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn russian_english_and_uzbek_plural_rules() {
+        use Plural::*;
+        let ru = |n| plural(Lang::Ru, n);
+        for (n, want) in
+            [(0, Many), (1, One), (2, Few), (4, Few), (5, Many), (11, Many), (12, Many), (14, Many), (21, One), (22, Few), (25, Many)]
+        {
+            assert_eq!(ru(n), want, "ru {n}");
+        }
+        for (n, want) in [(101, One), (111, Many), (112, Many), (122, Few), (1001, One), (1011, Many)] {
+            assert_eq!(ru(n), want, "ru {n}");
+        }
+        assert_eq!(plural(Lang::En, 1), One);
+        for n in [0, 2, 11, 21] {
+            assert_eq!(plural(Lang::En, n), Other, "en {n}");
+        }
+        for n in [0, 1, 2, 5, 21] {
+            assert_eq!(plural(Lang::Uz, n), Other, "uz {n}");
+        }
+    }
+
+    #[test]
+    fn a_counted_phrase_reads_right() {
+        let tickets = |lang, n| tn(lang, "stats.chart.busiest", n, &[("day", "Пн"), ("hour", "09:00")]);
+        assert!(tickets(Lang::Ru, 1).ends_with(" 1 талон"), "{}", tickets(Lang::Ru, 1));
+        assert!(tickets(Lang::Ru, 3).ends_with(" 3 талона"), "{}", tickets(Lang::Ru, 3));
+        assert!(tickets(Lang::Ru, 5).ends_with(" 5 талонов"), "{}", tickets(Lang::Ru, 5));
+        assert!(tickets(Lang::Ru, 11).ends_with(" 11 талонов"), "{}", tickets(Lang::Ru, 11));
+        assert!(tickets(Lang::Ru, 21).ends_with(" 21 талон"), "{}", tickets(Lang::Ru, 21));
+        assert!(tickets(Lang::En, 1).ends_with(" 1 ticket"), "{}", tickets(Lang::En, 1));
+        assert!(tickets(Lang::En, 2).ends_with(" 2 tickets"), "{}", tickets(Lang::En, 2));
+        assert!(tickets(Lang::Uz, 5).ends_with(" 5 ta chipta"), "{}", tickets(Lang::Uz, 5));
+        assert!(tickets(Lang::Uz, 1).ends_with(" 1 ta chipta"), "{}", tickets(Lang::Uz, 1));
+        let points = |lang, n| tn(lang, "tasks.points_short", n, &[]);
+        assert_eq!([points(Lang::Ru, 1), points(Lang::Ru, 3), points(Lang::Ru, 10)], ["1 балл", "3 балла", "10 баллов"]);
+        assert_eq!([points(Lang::En, 1), points(Lang::En, 5), points(Lang::Uz, 5)], ["1 pt", "5 pts", "5 ball"]);
+        assert!(tickets(Lang::Ru, 2).starts_with("Самое загруженное время: Пн 09:00"), "{}", tickets(Lang::Ru, 2));
+    }
+
     /// Every catalogue loads, and all three languages have exactly the same
-    /// keys with the same `{placeholders}`.
+    /// keys with the same `{placeholders}` (a plural entry counts as one key,
+    /// whatever forms its language needs).
     #[test]
     fn every_language_has_every_key() {
-        let cats: Vec<(Lang, Catalogue)> = Lang::ALL.iter().map(|&l| (l, load_catalogue(l).unwrap_or_else(|e| panic!("{e}")))).collect();
+        let cats: Vec<(Lang, Catalogue)> =
+            Lang::ALL.iter().map(|&l| (l, folded(&load_catalogue(l).unwrap_or_else(|e| panic!("{e}"))))).collect();
         let mut problems = Vec::new();
         for (la, ca) in &cats {
             for (lb, cb) in &cats {
@@ -258,9 +447,13 @@ mod tests {
             let src = std::fs::read_to_string(&file).unwrap_or_default();
             for (n, line) in src.lines().enumerate() {
                 for (before, lit) in literals(line) {
-                    if is_key_position(before) && lit.contains('.') {
+                    if let Some(f) = key_function(before)
+                        && lit.contains('.')
+                    {
                         scanned += 1;
-                        used.push((lit.to_string(), format!("{}:{}", file.display(), n + 1)));
+                        // A counted phrase needs at least its `other` form.
+                        let key = if f == "tn" { format!("{lit}.other") } else { lit.to_string() };
+                        used.push((key, format!("{}:{}", file.display(), n + 1)));
                     }
                 }
             }
@@ -282,15 +475,15 @@ mod tests {
         out
     }
 
-    /// Whether a literal after `before` is an argument of a function that
-    /// takes a catalogue key, or a `label:` field.
-    fn is_key_position(before: &str) -> bool {
+    /// The function a literal after `before` is a catalogue key of, if it
+    /// is one (`label` for a `label:` field).
+    fn key_function(before: &str) -> Option<&'static str> {
         let b = before.trim_end();
         if b.ends_with("label:") {
-            return true;
+            return Some("label");
         }
         if !(b.ends_with('(') || b.ends_with(',')) {
-            return false;
+            return None;
         }
         // Walk back to the unmatched '(' and read the function name.
         let mut depth = 0;
@@ -301,12 +494,12 @@ mod tests {
                 '(' => {
                     let name: String = b[..i].chars().rev().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
                     let name: String = name.chars().rev().collect();
-                    return matches!(name.as_str(), "t" | "tf" | "with_message" | "invalid");
+                    return ["t", "tf", "tn", "with_message", "invalid"].into_iter().find(|f| *f == name);
                 }
                 _ => {}
             }
         }
-        false
+        None
     }
 
     fn collect_rs(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

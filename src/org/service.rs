@@ -27,10 +27,10 @@ pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
     }
     let tx = db.read()?;
     let t = tx.open_table(schema::ROLES).map_err(store_err)?;
-    match t.get(role).map_err(store_err)? {
-        Some(v) => Ok(dec::<RoleRecord>(v.value())?.permissions),
-        None => Ok(rbac::default_permissions(role).into_iter().map(String::from).collect()),
-    }
+    offered(match t.get(role).map_err(store_err)? {
+        Some(v) => dec::<RoleRecord>(v.value())?.permissions,
+        None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
+    })
 }
 
 /// `role_permissions` inside a write transaction.
@@ -39,10 +39,16 @@ pub fn role_permissions_in(tx: &redb::WriteTransaction, role: &str) -> Result<Ve
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }
     let t = tx.open_table(schema::ROLES).map_err(store_err)?;
-    match t.get(role).map_err(store_err)? {
-        Some(v) => Ok(dec::<RoleRecord>(v.value())?.permissions),
-        None => Ok(rbac::default_permissions(role).into_iter().map(String::from).collect()),
-    }
+    offered(match t.get(role).map_err(store_err)? {
+        Some(v) => dec::<RoleRecord>(v.value())?.permissions,
+        None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
+    })
+}
+
+/// A stored or default list without the reserved permissions (and anything
+/// else the product no longer knows): what a role holds is what is checked.
+fn offered(perms: Vec<String>) -> Result<Vec<String>, AppError> {
+    Ok(perms.into_iter().filter(|p| rbac::is_permission(p)).collect())
 }
 
 /// Every role with its permissions, in the product's order.
@@ -656,6 +662,28 @@ mod tests {
         assert_eq!(parse_hours(days.clone()).unwrap()[0], Some((540, 1080)));
         days[1] = Some(("18:00".into(), "09:00".into()));
         assert!(parse_hours(days).is_err());
+    }
+
+    /// A matrix saved before chat, requests and department reports were
+    /// reserved still loads; the reserved permissions are simply not held.
+    #[tokio::test]
+    async fn an_old_matrix_with_reserved_permissions_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("t.redb"), &crate::store::migrate::TENANT, crate::store::DbOptions::default()).unwrap();
+        let old: Vec<String> = ["users.view", "chat.use", "requests.handle", "reports.view_department"].map(String::from).to_vec();
+        db.write(move |tx| {
+            tx.open_table(schema::ROLES)
+                .map_err(store_err)?
+                .insert("manager", enc::<RoleRecord>(RoleV1 { permissions: old.clone() })?.as_slice())
+                .map_err(store_err)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(role_permissions(&db, "manager").unwrap(), ["users.view"]);
+        // The defaults lose them too.
+        assert!(role_permissions(&db, "employee").unwrap().is_empty());
+        assert_eq!(role_permissions(&db, "operator").unwrap(), ["queue.operate"]);
     }
 
     #[test]

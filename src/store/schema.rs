@@ -210,11 +210,45 @@ pub struct CompanyV1 {
     pub status: CompanyStatus,
     pub created_at: i64,
 }
+/// V2 adds the company's contact details, which its own admin edits (empty
+/// when not given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompanyV2 {
+    pub name: String,
+    pub timezone: String,
+    pub language: String,
+    pub status: CompanyStatus,
+    pub created_at: i64,
+    pub phone: String,
+    pub address: String,
+    pub email: String,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CompanyRecord {
     V1(CompanyV1),
+    V2(CompanyV2),
 }
-versioned!(CompanyRecord, CompanyV1, V1);
+impl Versioned for CompanyRecord {
+    type Latest = CompanyV2;
+    fn into_latest(self) -> CompanyV2 {
+        match self {
+            CompanyRecord::V1(v) => CompanyV2 {
+                name: v.name,
+                timezone: v.timezone,
+                language: v.language,
+                status: v.status,
+                created_at: v.created_at,
+                phone: String::new(),
+                address: String::new(),
+                email: String::new(),
+            },
+            CompanyRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: CompanyV2) -> Self {
+        CompanyRecord::V2(latest)
+    }
+}
 
 /// A person who logs in: a platform admin or a company user. Platform admins
 /// leave the company fields at their defaults.
@@ -681,6 +715,19 @@ mod golden {
                 language: "uz".into(),
                 status: CompanyStatus::Active,
                 created_at: 1_764_000_000_000,
+            }),
+        );
+        check(
+            "company.v2",
+            CompanyRecord::V2(CompanyV2 {
+                name: "Demo Bank".into(),
+                timezone: "Asia/Samarkand".into(),
+                language: "ru".into(),
+                status: CompanyStatus::Inactive,
+                created_at: 1_764_000_000_000,
+                phone: "+998712000000".into(),
+                address: "Toshkent, Amir Temur 1".into(),
+                email: "info@demo.uz".into(),
             }),
         );
         check(

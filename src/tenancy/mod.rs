@@ -8,7 +8,7 @@ pub mod due;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1};
+use crate::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV2};
 use crate::store::{Db, DbOptions, dec, migrate, store_err};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ struct Due {
 /// One company as the running process knows it.
 pub struct TenantEntry {
     pub slug: String,
-    info: RwLock<CompanyV1>,
+    info: RwLock<CompanyV2>,
     db: OnceLock<Db>,
     /// Held while the database is being opened: two first users at once
     /// (a request and the start-up index check) must not both open the file.
@@ -56,7 +56,7 @@ pub struct TenantEntry {
 pub type Tenant = Arc<TenantEntry>;
 
 impl TenantEntry {
-    pub fn info(&self) -> CompanyV1 {
+    pub fn info(&self) -> CompanyV2 {
         self.info.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -69,7 +69,7 @@ impl TenantEntry {
         jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
-    pub(crate) fn set_info(&self, info: CompanyV1) {
+    pub(crate) fn set_info(&self, info: CompanyV2) {
         *self.info.write().unwrap_or_else(|e| e.into_inner()) = info;
     }
 
@@ -225,7 +225,7 @@ impl Registry {
     fn entry(
         data_dir: &Path,
         slug: String,
-        info: CompanyV1,
+        info: CompanyV2,
         due: i64,
         due_changed: &Arc<tokio::sync::Notify>,
         options: DbOptions,
@@ -266,7 +266,7 @@ impl Registry {
 
     /// Adds a new company with its database already open: the file cannot
     /// be opened a second time while the first handle's writer winds down.
-    pub(crate) fn insert(&self, slug: String, info: CompanyV1, db: Db) -> Tenant {
+    pub(crate) fn insert(&self, slug: String, info: CompanyV2, db: Db) -> Tenant {
         // A new company has nothing due; saved with the next due times.
         let e = Registry::entry(&self.data_dir, slug.clone(), info, i64::MAX, &self.due_changed, self.options);
         e.due_lock().dirty = true;

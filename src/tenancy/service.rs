@@ -9,7 +9,7 @@ use crate::auth::password;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
 use crate::org::service::{NewUser, insert_user, parse_username};
-use crate::store::schema::{self, AccountRecord, AccountV1, CompanyRecord, CompanyStatus, CompanyV1};
+use crate::store::schema::{self, AccountRecord, AccountV1, CompanyRecord, CompanyStatus, CompanyV2};
 use crate::store::{Db, enc, next_id, store_err};
 use redb::ReadableTable;
 
@@ -107,7 +107,16 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
     let db = Db::create(&dir.join("data.redb"), &crate::store::migrate::TENANT, state.tenants.db_options())?;
     let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: first_role.into(), ..Default::default() };
     insert_user(&db, now, actor, first, admin_password).await?;
-    let info = CompanyV1 { name: name.clone(), timezone, language, status: CompanyStatus::Inactive, created_at: now };
+    let info = CompanyV2 {
+        name: name.clone(),
+        timezone,
+        language,
+        status: CompanyStatus::Inactive,
+        created_at: now,
+        phone: String::new(),
+        address: String::new(),
+        email: String::new(),
+    };
     let rec = info.clone();
     let slug_s = slug.as_str().to_string();
     let who = actor.clone();
@@ -202,6 +211,112 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
         .await?;
     tenant.set_info(updated);
     Ok(tenant)
+}
+
+/// What a company's own admin may change about it: its name, contact
+/// details and time zone. The address (slug), the default language and
+/// whether the company is active stay with the platform.
+#[derive(Debug, Clone, Default)]
+pub struct CompanySettings {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    /// An empty string clears the field.
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+}
+
+fn parse_contact_phone(s: &str) -> Result<String, AppError> {
+    if s.trim().is_empty() {
+        return Ok(String::new());
+    }
+    crate::phone::Phone::parse(s).map(|p| p.into_string())
+}
+
+fn parse_address(s: &str) -> Result<String, AppError> {
+    let v = s.trim();
+    if v.chars().count() > 200 || v.chars().any(char::is_control) {
+        return Err(AppError::invalid("address", "validation.text_too_long").with_arg("max", 200));
+    }
+    Ok(v.to_string())
+}
+
+fn parse_email(s: &str) -> Result<String, AppError> {
+    let v = s.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let ok = v.chars().count() <= 120
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        && v.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.starts_with('.') && !host.ends_with('.') && !host.contains('@')
+        });
+    if ok { Ok(v.to_string()) } else { Err(AppError::invalid("email", "validation.email")) }
+}
+
+/// A company admin (permission `company.setup`) edits their own company's
+/// name, contact details and time zone. Audited in the company's own log.
+pub async fn update_company_settings(
+    state: &AppState,
+    actor: &Caller,
+    tenant: &Tenant,
+    input: CompanySettings,
+) -> Result<CompanyV2, AppError> {
+    // A user of this very company, holding the permission: a platform admin
+    // or a user of another company is not one.
+    match actor.user() {
+        Some(p) if p.tenant.slug == tenant.slug => actor.require("company.setup")?,
+        _ => return Err(ErrorKind::Forbidden.into()),
+    }
+    let name = input.name.as_deref().map(parse_company_name).transpose()?;
+    let timezone = input.timezone.as_deref().map(parse_timezone).transpose()?;
+    let phone = input.phone.as_deref().map(parse_contact_phone).transpose()?;
+    let address = input.address.as_deref().map(parse_address).transpose()?;
+    let email = input.email.as_deref().map(parse_email).transpose()?;
+    let slug_s = tenant.slug.clone();
+    let changed = state
+        .platform
+        .write(move |tx| {
+            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let old = t
+                .get(slug_s.as_str())
+                .map_err(store_err)?
+                .map(|v| crate::store::dec::<CompanyRecord>(v.value()))
+                .transpose()?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
+            let mut c = old.clone();
+            let mut ch = Changes::default();
+            for (field, new, slot, was) in [
+                ("name", &name, &mut c.name, &old.name),
+                ("timezone", &timezone, &mut c.timezone, &old.timezone),
+                ("phone", &phone, &mut c.phone, &old.phone),
+                ("address", &address, &mut c.address, &old.address),
+                ("email", &email, &mut c.email, &old.email),
+            ] {
+                if let Some(v) = new {
+                    ch.diff(field, was, v);
+                    slot.clone_from(v);
+                }
+            }
+            if !ch.is_empty() {
+                t.insert(slug_s.as_str(), enc::<CompanyRecord>(c.clone())?.as_slice()).map_err(store_err)?;
+            }
+            Ok((c, ch))
+        })
+        .await?;
+    let (updated, ch) = changed;
+    if !ch.is_empty() {
+        tenant.set_info(updated.clone());
+        let now = state.now_ms();
+        let who = actor.clone();
+        let target = format!("company:{}", tenant.slug);
+        let changes = std::cell::RefCell::new(Some(ch.0));
+        tenant
+            .db()?
+            .write(move |tx| audit::record(tx, now, &who, "company.update", &target, changes.borrow_mut().take().unwrap_or_default()))
+            .await?;
+    }
+    Ok(updated)
 }
 
 /// Creates a platform admin, or sets a new password when the username exists.

@@ -86,9 +86,69 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only: query strings may carry a CSRF token.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            // The path only: query strings may carry a CSRF token; capability
+            // tokens inside the path are cut out.
+            tracing::info_span!("http", method = %req.method(), path = %redact_path(req.uri().path()), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeId))
         .with_state(state)
+}
+
+/// A request path as it may be logged: the capability tokens that some paths
+/// carry (ticket tracking `/t/<slug>-<token>`, a booking's
+/// `/c/<slug>/visit/booked/<token>`, a calendar feed's
+/// `/c/<slug>/calendar/<id>-<token>.ics`) are replaced by `…`, so that a log
+/// reader cannot follow a customer's ticket or subscribe to someone's tasks.
+pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let segs: Vec<&str> = path.split('/').collect();
+    // Which segment holds a token, and how much of it is not secret.
+    let secret = match segs.as_slice() {
+        ["", "t", _, ..] => Some(2),
+        ["", "c", _, "calendar", _, ..] => Some(4),
+        ["", "c", _, "visit", "booked", _, ..] => Some(5),
+        _ => None,
+    };
+    let Some(i) = secret else { return std::borrow::Cow::Borrowed(path) };
+    let mut out: Vec<String> = segs.iter().map(|s| s.to_string()).collect();
+    if let Some(seg) = segs.get(i)
+        && let Some(slot) = out.get_mut(i)
+    {
+        *slot = redact_segment(seg);
+    }
+    std::borrow::Cow::Owned(out.join("/"))
+}
+
+/// `<prefix>-<token>[.ext]` keeps the prefix and extension; a bare token goes.
+fn redact_segment(seg: &str) -> String {
+    let (stem, ext) = match seg.rsplit_once('.') {
+        Some((stem, ext)) if !ext.is_empty() && ext.len() <= 4 => (stem, format!(".{ext}")),
+        _ => (seg, String::new()),
+    };
+    match stem.rsplit_once('-') {
+        Some((prefix, _)) => format!("{prefix}-…{ext}"),
+        None => format!("…{ext}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_path;
+
+    #[test]
+    fn capability_tokens_are_not_logged() {
+        let tok = "0123456789abcdef0123456789abcdef";
+        assert_eq!(redact_path(&format!("/t/demo-{tok}")), "/t/demo-…");
+        assert_eq!(redact_path(&format!("/t/my-shop-{tok}/status")), "/t/my-shop-…/status");
+        assert_eq!(redact_path(&format!("/t/demo-{tok}/qr.svg")), "/t/demo-…/qr.svg");
+        assert_eq!(redact_path(&format!("/t/{tok}")), "/t/…");
+        assert_eq!(redact_path(&format!("/c/demo/calendar/7-{tok}.ics")), "/c/demo/calendar/7-….ics");
+        assert_eq!(redact_path(&format!("/c/demo/visit/booked/{tok}")), "/c/demo/visit/booked/…");
+        for path in ["/t/demo-x", "/c/demo/calendar/7-secret.ics", "/c/demo/visit/booked/secret"] {
+            assert!(!redact_path(path).contains("secret") && !redact_path(path).ends_with("-x"), "{path}");
+        }
+        // Paths without a token are logged as they are.
+        for path in ["/", "/c/demo/tasks/12", "/c/demo/api/v1/tasks", "/c/demo/visit/book", "/admin/companies"] {
+            assert_eq!(redact_path(path), path);
+        }
+    }
 }

@@ -48,6 +48,8 @@ impl Modify for Bearer {
         crate::web::api::org::put_role,
         crate::web::api::org::get_branding,
         crate::web::api::org::patch_branding,
+        crate::web::api::org::get_company,
+        crate::web::api::org::put_company,
         crate::web::api::tasks::create_task,
         crate::web::api::tasks::list_tasks,
         crate::web::api::tasks::get_task,

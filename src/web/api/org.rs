@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/roles", get(list_roles))
         .route("/api/v1/roles/{role}", put(put_role))
         .route("/api/v1/branding", get(get_branding).patch(patch_branding))
+        .route("/api/v1/company", get(get_company).put(put_company))
         .route("/api/v1/audit", get(list_audit))
         .route("/brand.css", get(crate::web::pages::branding::brand_css))
         .route("/logo", get(crate::web::pages::branding::logo))
@@ -459,6 +460,69 @@ pub async fn patch_branding(
     let change = BrandingChange { primary_color: b.primary_color, logo: None, remove_logo: false };
     branding::update(&state, &user.tenant, &Caller::from(&user), change).await?;
     Ok(axum::Json(branding_out(&user.tenant)?))
+}
+
+// ---------- the company's own settings ----------
+
+/// The company as its people see it; contact fields are empty when not given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CompanySettingsOut {
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    pub phone: String,
+    pub address: String,
+    pub email: String,
+    /// Whether the company is open; only the platform changes it.
+    pub active: bool,
+}
+
+fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV2) -> CompanySettingsOut {
+    CompanySettingsOut {
+        slug: tenant.slug.clone(),
+        active: c.status == crate::store::schema::CompanyStatus::Active,
+        name: c.name,
+        timezone: c.timezone,
+        phone: c.phone,
+        address: c.address,
+        email: c.email,
+    }
+}
+
+/// What a company admin may change; an absent field stays as it is, an
+/// empty contact field clears it. The address (slug) and whether the company
+/// is active belong to the platform and are refused here.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompanySettingsIn {
+    pub name: Option<String>,
+    /// An IANA time zone such as `Asia/Tashkent`.
+    pub timezone: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub email: Option<String>,
+}
+
+/// The company's name, contact details and time zone.
+#[utoipa::path(get, path = "/c/{slug}/api/v1/company", tag = "company", params(("slug" = String, Path)),
+    responses((status = 200, body = CompanySettingsOut)), security(("bearer" = [])))]
+pub async fn get_company(user: CurrentUser) -> Result<axum::Json<CompanySettingsOut>, AppError> {
+    Ok(axum::Json(company_out(&user.tenant, user.tenant.info())))
+}
+
+/// Changes the company's name, contact details or time zone (permission
+/// `company.setup`); audited.
+#[utoipa::path(put, path = "/c/{slug}/api/v1/company", tag = "company", params(("slug" = String, Path)), request_body = CompanySettingsIn,
+    responses((status = 200, body = CompanySettingsOut), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn put_company(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<CompanySettingsIn>,
+) -> Result<axum::Json<CompanySettingsOut>, AppError> {
+    let input =
+        crate::tenancy::service::CompanySettings { name: b.name, timezone: b.timezone, phone: b.phone, address: b.address, email: b.email };
+    let c = crate::tenancy::service::update_company_settings(&state, &Caller::from(&user), &user.tenant, input).await?;
+    Ok(axum::Json(company_out(&user.tenant, c)))
 }
 
 // ---------- audit ----------

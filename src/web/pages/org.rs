@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/branches/new", get(branch_new_page).post(branch_new_submit))
         .route("/admin/branches/{id}", get(branch_edit_page).post(branch_edit_submit))
         .route("/admin/roles", get(roles_page).post(roles_submit))
+        .route("/admin/company", get(company_page).post(company_submit))
         .route("/admin/branding", get(branding_page).post(branding_color))
         .route("/admin/branding/logo", post(branding_logo))
         .route("/admin/branding/logo/remove", post(branding_logo_remove))
@@ -70,6 +71,8 @@ pub(crate) enum Section {
     Branches,
     Roles,
     Branding,
+    /// The company's own name, contacts and time zone.
+    Company,
     Categories,
     Audit,
     /// The queue: an operator's window, and its setup in the admin console.
@@ -88,7 +91,8 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 9] = [
+const SECTIONS: [SectionDef; 10] = [
+    SectionDef { section: Section::Company, path: "admin/company", perm: "company.setup", label: "admin.nav.company" },
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
     SectionDef { section: Section::Branches, path: "admin/branches", perm: "branches.manage", label: "admin.nav.branches" },
@@ -114,6 +118,7 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
         Section::Branches => t(lang, "dash.about.branches"),
         Section::Roles => t(lang, "dash.about.roles"),
         Section::Branding => t(lang, "dash.about.branding"),
+        Section::Company => t(lang, "dash.about.company"),
         Section::Audit => t(lang, "dash.about.audit"),
         Section::Categories => t(lang, "dash.about.categories"),
         Section::Tasks => t(lang, "tasks.about.tasks"),
@@ -1437,6 +1442,78 @@ async fn branch_edit_submit(
     }
 }
 
+// ---------- the company ----------
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CompanyForm {
+    name: String,
+    phone: String,
+    address: String,
+    email: String,
+    timezone: String,
+}
+
+fn company_view(c: &Ctx, f: &CompanyForm, err: Option<&FormError>, notice: Option<&str>) -> Markup {
+    let lang = c.lang();
+    let title = t(lang, "admin.company.title");
+    let body = html! {
+        section.card.form-card.wide {
+            h1 { (title) }
+            p.muted { (t(lang, "admin.company.lead")) }
+            (form_alert(err))
+            form method="post" action=(c.url("admin/company")) {
+                (csrf_field(c.csrf()))
+                (Input::new(t(lang, "admin.company.name"), "name").value(&f.name).required().maxlength(120).error(err))
+                (Input::new(t(lang, "admin.company.phone"), "phone").kind("tel").value(&f.phone).autocomplete("tel").error(err))
+                (Input::new(t(lang, "admin.company.address"), "address").value(&f.address).maxlength(200).error(err))
+                (Input::new(t(lang, "admin.company.email"), "email").kind("email").value(&f.email).maxlength(120).error(err))
+                (Input::new(t(lang, "admin.company.timezone"), "timezone").value(&f.timezone).required().list("timezones")
+                    .hint(t(lang, "admin.company.timezone_hint")).error(err))
+                (crate::web::pages::platform::timezones_datalist())
+                p.muted { (tf(lang, "admin.company.platform_note", &[("slug", &c.tenant().slug)])) }
+                div.form-actions {
+                    button.primary type="submit" { (t(lang, "admin.common.save")) }
+                }
+            }
+        }
+    };
+    c.render(title, Section::Company, notice, body)
+}
+
+async fn company_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+    user.require("company.setup")?;
+    let c = Ctx::new(user, page);
+    let info = c.tenant().info();
+    let f = CompanyForm { name: info.name, phone: info.phone, address: info.address, email: info.email, timezone: info.timezone };
+    Ok(company_view(&c, &f, None, done_notice(c.lang(), &q)))
+}
+
+async fn company_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<CompanyForm>,
+) -> Result<Response, AppError> {
+    user.require("company.setup")?;
+    let c = Ctx::new(user, page);
+    let input = crate::tenancy::service::CompanySettings {
+        name: Some(f.name.clone()),
+        timezone: Some(f.timezone.clone()),
+        phone: Some(f.phone.clone()),
+        address: Some(f.address.clone()),
+        email: Some(f.email.clone()),
+    };
+    match crate::tenancy::service::update_company_settings(&state, &Caller::from(&c.user), c.tenant(), input).await {
+        Ok(_) => Ok(Redirect::to(&c.url("admin/company?done=saved")).into_response()),
+        Err(e) if e.field.is_some() => {
+            let err = form_error(c.lang(), &e);
+            Ok(company_view(&c, &f, Some(&err), None).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 // ---------- roles ----------
 
 fn permission_label(lang: Lang, p: &str) -> &'static str {
@@ -1454,12 +1531,9 @@ fn permission_label(lang: Lang, p: &str) -> &'static str {
         "tasks.review" => t(lang, "admin.perm.tasks_review"),
         "tasks.view_all" => t(lang, "admin.perm.tasks_view_all"),
         "tasks.view_department" => t(lang, "admin.perm.tasks_view_department"),
-        "requests.handle" => t(lang, "admin.perm.requests_handle"),
         "queue.operate" => t(lang, "admin.perm.queue_operate"),
         "queue.manage" => t(lang, "admin.perm.queue_manage"),
         "reports.view_all" => t(lang, "admin.perm.reports_view_all"),
-        "reports.view_department" => t(lang, "admin.perm.reports_view_department"),
-        "chat.use" => t(lang, "admin.perm.chat_use"),
         "company.setup" => t(lang, "admin.perm.company_setup"),
         _ => "",
     }
@@ -1470,9 +1544,9 @@ fn permission_group(lang: Lang, p: &str) -> Option<&'static str> {
     match p {
         "users.view" => Some(t(lang, "admin.perm_group.admin")),
         "tasks.create" => Some(t(lang, "admin.perm_group.tasks")),
-        "requests.handle" => Some(t(lang, "admin.perm_group.service")),
+        "queue.operate" => Some(t(lang, "admin.perm_group.service")),
         "reports.view_all" => Some(t(lang, "admin.perm_group.reports")),
-        "chat.use" => Some(t(lang, "admin.perm_group.other")),
+        "company.setup" => Some(t(lang, "admin.perm_group.other")),
         _ => None,
     }
 }
@@ -1743,6 +1817,7 @@ fn action_label(lang: Lang, action: &str) -> String {
         "branch.update" => t(lang, "admin.audit.act.branch_update"),
         "role.update" => t(lang, "admin.audit.act.role_update"),
         "branding.update" => t(lang, "admin.audit.act.branding_update"),
+        "company.update" => t(lang, "admin.audit.act.company_update"),
         "category.create" => t(lang, "admin.audit.act.category_create"),
         "category.update" => t(lang, "admin.audit.act.category_update"),
         "service.create" => t(lang, "admin.audit.act.service_create"),
@@ -1773,6 +1848,8 @@ fn field_label(lang: Lang, field: &str) -> String {
         "primary_color" => t(lang, "admin.branding.color"),
         "logo" => t(lang, "admin.audit.field.logo"),
         "color" => t(lang, "admin.audit.field.color"),
+        "timezone" => t(lang, "admin.audit.field.timezone"),
+        "email" => t(lang, "admin.audit.field.email"),
         _ => return field.to_string(),
     };
     s.to_string()
@@ -1809,6 +1886,7 @@ impl Names {
             "branch" => format!("{}: {}", t(lang, "admin.audit.target.branch"), Names::lookup(&self.branches, id)),
             "role" => format!("{}: {}", t(lang, "admin.audit.target.role"), role_label(lang, id)),
             "branding" => t(lang, "admin.nav.branding").to_string(),
+            "company" => t(lang, "admin.nav.company").to_string(),
             _ => target.to_string(),
         }
     }

@@ -216,7 +216,7 @@ struct NewCompanyForm {
     admin_role: String,
 }
 
-fn timezones_datalist() -> Markup {
+pub(crate) fn timezones_datalist() -> Markup {
     html! {
         datalist id="timezones" {
             @for tz in jiff::tz::db().available() {

@@ -3,7 +3,7 @@
 
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Lang, t, tf};
+use crate::i18n::{Lang, t, tf, tn};
 use crate::queue::stats::{Figures, OperatorStats, ServiceStats, Stats, can_view, csv, num, parse_range, run, today};
 use crate::store::schema::BranchV1;
 use crate::web::extract::{CurrentUser, Page};
@@ -165,8 +165,8 @@ fn cards(lang: Lang, f: &Figures) -> Markup {
                 Some(tf(lang, "stats.card.expired_sub", &[("n", &f.expired.to_string())])), None))
             (figure_card(t(lang, "stats.card.estimate"),
                 f.estimate.mae_minutes.map(|m| format!("±{}", tf(lang, "stats.unit.min", &[("n", &num(lang, m))]))).unwrap_or_else(|| DASH.to_string()),
-                f.estimate.within_range_pct.map(|p| tf(lang, "stats.card.estimate_sub",
-                    &[("pct", &pct_text(lang, p)), ("n", &f.estimate.samples.to_string())])), None))
+                f.estimate.within_range_pct.map(|p| tn(lang, "stats.card.estimate_sub", u64::from(f.estimate.samples),
+                    &[("pct", &pct_text(lang, p))])), None))
         }
     }
 }
@@ -203,7 +203,7 @@ fn heatmap(lang: Lang, arrivals: &[Vec<u32>]) -> Markup {
                 title #hm-title { (t(lang, "stats.chart.arrivals")) }
                 desc #hm-desc {
                     @if let Some((n, d, h)) = busiest {
-                        (tf(lang, "stats.chart.busiest", &[("day", crate::i18n::weekday_short(lang, d)), ("hour", &format!("{h:02}:00")), ("n", &n.to_string())]))
+                        (tn(lang, "stats.chart.busiest", u64::from(n), &[("day", crate::i18n::weekday_short(lang, d)), ("hour", &format!("{h:02}:00"))]))
                     }
                 }
                 @for h in lo..hi {

@@ -7,7 +7,7 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Lang, t, tf};
+use crate::i18n::{Lang, t, tf, tn};
 use crate::store::Db;
 use crate::store::schema::{AccountV1, CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
 use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
@@ -667,7 +667,7 @@ fn board(c: &Ctx, names: &Names, q: &ListQuery, now: i64) -> Result<Markup, AppE
                                         div.board-meta.small {
                                             span class=[(task.deadline < now).then_some("late")] { (local_time(task.deadline, &tz)) }
                                             @if task.points > 0 {
-                                                span.points { (tf(lang, "tasks.points_short", &[("n", &task.points.to_string())])) }
+                                                span.points { (tn(lang, "tasks.points_short", u64::from(task.points), &[])) }
                                             }
                                         }
                                     }

@@ -46,6 +46,8 @@ fn company_endpoints() -> Vec<(Method, String)> {
         ("POST", "/admin/roles"),
         ("GET", "/admin/branding"),
         ("POST", "/admin/branding"),
+        ("GET", "/admin/company"),
+        ("POST", "/admin/company"),
         ("GET", "/admin/audit"),
         ("GET", "/admin/categories"),
         ("POST", "/admin/categories"),
@@ -147,14 +149,14 @@ async fn a_role_change_applies_to_the_very_next_request() {
     assert!(me.body["permissions"].as_array().unwrap().contains(&json!("users.view")));
 
     // The admin takes the permission from the role: refused at once.
-    let r = s.put(&co.path("/roles/manager"), &co.admin, json!({"permissions": ["tasks.create", "chat.use"]})).await.check(200);
-    assert_eq!(r.body["permissions"], json!(["tasks.create", "chat.use"]));
+    let r = s.put(&co.path("/roles/manager"), &co.admin, json!({"permissions": ["tasks.create", "audit.view"]})).await.check(200);
+    assert_eq!(r.body["permissions"], json!(["audit.view", "tasks.create"]));
     s.get(&co.path("/users"), &token).await.refused(403, "forbidden");
     let me = s.get(&co.path("/me"), &token).await.check(200);
-    assert_eq!(me.body["permissions"], json!(["chat.use", "tasks.create"]), "/me lists them sorted");
+    assert_eq!(me.body["permissions"], json!(["audit.view", "tasks.create"]), "/me lists them sorted");
 
     // And gives it back, and more: allowed at once, even to manage users.
-    let perms = json!({"permissions": ["users.view", "users.manage", "chat.use"]});
+    let perms = json!({"permissions": ["users.view", "users.manage", "audit.view"]});
     s.put(&co.path("/roles/manager"), &co.admin, perms).await.check(200);
     s.get(&co.path("/users"), &token).await.check(200);
     s.post(&co.path("/users"), &token, json!({"username": "newbie", "role": "employee", "password": USER_PASSWORD})).await.check(201);

@@ -5,6 +5,7 @@
 
 mod access;
 mod auth;
+mod company;
 mod due;
 mod edges;
 mod lang;

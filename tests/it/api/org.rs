@@ -29,7 +29,7 @@ async fn me_tells_who_i_am_and_what_i_may_do() {
     let me = s.get(&co.path("/me"), &employee).await.check(200);
     assert_eq!(me.body["role"], "employee");
     assert_eq!(me.body["full_name"], "aziz full");
-    assert_eq!(me.body["permissions"], json!(["chat.use"]));
+    assert_eq!(me.body["permissions"], json!([]), "an employee holds no permission the product checks");
 
     s.get(&co.path("/me"), "").await.refused(401, "unauthorized");
     s.get(&co.path("/me"), "a.b.c").await.refused(401, "unauthorized");
@@ -275,17 +275,27 @@ async fn the_role_matrix_is_read_and_edited_but_the_owner_is_fixed() {
     assert_eq!(names, ["owner", "director", "admin", "manager", "employee", "operator"]);
     let owner = find(&roles.body, "role", "owner");
     assert_eq!(owner["editable"], false);
-    assert!(owner["permissions"].as_array().unwrap().len() >= 20);
-    assert_eq!(find(&roles.body, "role", "operator")["permissions"], json!(["queue.operate", "chat.use"]));
+    // Only the permissions something checks are offered: the owner holds
+    // them all, and none of the reserved ones (chat, requests, department
+    // reports) appears anywhere in the matrix.
+    let offered: Vec<&str> = owner["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(offered.len(), 17, "{offered:?}");
+    assert!(offered.contains(&"tasks.approve") && offered.contains(&"queue.operate") && offered.contains(&"company.setup"));
+    for reserved in ["chat.use", "requests.handle", "reports.view_department"] {
+        assert!(!roles.text.contains(reserved), "{reserved} is offered: {}", roles.text);
+        let r = s.put(&co.path("/roles/manager"), &co.admin, json!({"permissions": [reserved]})).await.refused(422, "validation");
+        assert!(r.message().contains(reserved), "{}", r.message());
+    }
+    assert_eq!(find(&roles.body, "role", "operator")["permissions"], json!(["queue.operate"]));
 
     let r = s
-        .put(&co.path("/roles/operator"), &co.admin, json!({"permissions": ["chat.use", "queue.operate", "users.view", "chat.use"]}))
+        .put(&co.path("/roles/operator"), &co.admin, json!({"permissions": ["audit.view", "queue.operate", "users.view", "audit.view"]}))
         .await
         .check(200);
     assert_eq!(r.body["role"], "operator");
-    assert_eq!(r.body["permissions"], json!(["users.view", "queue.operate", "chat.use"]), "deduplicated, in the matrix's order");
+    assert_eq!(r.body["permissions"], json!(["users.view", "audit.view", "queue.operate"]), "deduplicated, in the matrix's order");
     let roles = s.get(&co.path("/roles"), &co.admin).await.check(200);
-    assert_eq!(find(&roles.body, "role", "operator")["permissions"], json!(["users.view", "queue.operate", "chat.use"]));
+    assert_eq!(find(&roles.body, "role", "operator")["permissions"], json!(["users.view", "audit.view", "queue.operate"]));
 
     let r = s.put(&co.path("/roles/owner"), &co.admin, json!({"permissions": []})).await.refused(422, "validation");
     assert_eq!(r.message(), msg(Lang::En, "validation.owner_fixed"));
@@ -313,7 +323,7 @@ async fn the_audit_log_tells_who_did_what_and_what_changed() {
     let hours = json!({"mon": ["09:00", "18:00"]});
     let branch = s.post(&co.path("/branches"), &admin, json!({"name": "Filial", "hours": hours})).await.check(201).id();
     s.patch(&co.path(&format!("/branches/{branch}")), &admin, json!({"hours": null})).await.check(200);
-    s.put(&co.path("/roles/operator"), &admin, json!({"permissions": ["chat.use"]})).await.check(200);
+    s.put(&co.path("/roles/operator"), &admin, json!({"permissions": ["audit.view"]})).await.check(200);
 
     let audit = s.get(&co.path("/audit"), &admin).await.check(200);
     let items = audit.body["items"].as_array().unwrap();
@@ -344,7 +354,7 @@ async fn the_audit_log_tells_who_did_what_and_what_changed() {
     assert_eq!(branch_change["changes"][0]["to"], "24/7");
     let roles_change = items.iter().find(|i| i["action"] == "role.update").unwrap();
     assert_eq!(roles_change["target"], "role:operator");
-    assert_eq!(roles_change["changes"][0]["to"], "chat.use");
+    assert_eq!(roles_change["changes"][0]["to"], "audit.view");
 
     // Pages of the log.
     let page = s.get(&format!("{}?limit=2", co.path("/audit")), &admin).await.check(200);
@@ -443,4 +453,24 @@ async fn a_new_password_ends_the_other_sessions() {
     let r = s.send(s.http.post(s.url(&co.path("/auth/refresh"))).json(&json!({"refresh_token": refresh}))).await;
     assert_eq!(r.status, 401, "{}", r.text);
     s.login("acme", "aziz", "brand-new-pass-2").await.check(200);
+}
+
+#[tokio::test]
+async fn the_role_matrix_page_offers_only_checked_permissions() {
+    let s = start().await;
+    s.company("acme", true).await;
+    let admin = s.browser("acme", "boss", ADMIN_PASSWORD).await;
+    let page = admin.get("admin/roles").await;
+    assert_eq!(page.status, 200);
+    for offered in idora::auth::rbac::PERMISSIONS {
+        assert!(page.html.contains(&format!(r#"value="manager:{offered}""#)), "{offered} is offered");
+    }
+    for reserved in idora::auth::rbac::RESERVED {
+        assert!(!page.html.contains(reserved), "{reserved} is not offered");
+    }
+    // A reserved permission sent by an old form is refused, not stored.
+    let r = admin.post("admin/roles", &[("role", "manager"), ("p", "manager:users.view"), ("p", "manager:chat.use")]).await;
+    assert!(r.html.contains("chat.use"), "the refusal names it");
+    let again = admin.get("admin/roles").await;
+    assert!(!again.html.contains("chat.use"));
 }
