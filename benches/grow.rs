@@ -14,6 +14,10 @@
 //! - the process's resident memory (VmRSS, VmHWM): server and bench client
 //!   share this process, so it is an upper bound of the server's.
 
+// A bench states what it measures by failing loudly: the crate's lints
+// against unwrap, expect, panic and indexing are for the product's code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use idora::app::AppState;
 use idora::config::Config;
 use serde_json::{Value, json};

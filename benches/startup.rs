@@ -12,6 +12,10 @@
 //! server look at each once and save their due times, as it does after an
 //! upgrade, and the measured runs start from there.
 
+// A bench states what it measures by failing loudly: the crate's lints
+// against unwrap, expect, panic and indexing are for the product's code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use idora::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1, Versioned};
 use idora::store::{Db, enc, store_err};
 use std::path::{Path, PathBuf};

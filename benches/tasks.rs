@@ -7,6 +7,10 @@
 //! - `GET /tasks` p50/p99 with 100,000 tasks in the company;
 //! - `GET /search/tasks` p50/p99 with 200,000 tasks.
 
+// A bench states what it measures by failing loudly: the crate's lints
+// against unwrap, expect, panic and indexing are for the product's code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use idora::app::AppState;
 use idora::config::Config;
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! Idora: tasks, requests, an electronic queue, chat and reports for a
 //! company, in one binary with embedded storage. See ARCHITECTURE.md.
 
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// Cargo.toml denies unwrap, expect, panic and indexing; unit tests may use them.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod app;
 pub mod audit;

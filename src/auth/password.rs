@@ -88,7 +88,7 @@ fn dummy_hash() -> &'static str {
 pub fn generate() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
     let bytes: [u8; 14] = crate::store::random_bytes();
-    bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect()
+    bytes.iter().filter_map(|b| ALPHABET.get((*b as usize) % ALPHABET.len()).map(|&c| c as char)).collect()
 }
 
 /// An error for a wrong username or password, the same for both.

@@ -95,7 +95,8 @@ pub fn default_permissions(role: &str) -> Vec<&'static str> {
         "operator" => &["queue.operate", "chat.use"],
         _ => &[],
     };
-    list.to_vec()
+    // Reserved permissions (named for features still coming) are not granted.
+    list.iter().copied().filter(|p| !is_reserved(p)).collect()
 }
 
 // ---------- what a role means ----------

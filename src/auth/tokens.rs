@@ -71,7 +71,7 @@ impl Keys {
         let mut mac =
             <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.url_key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(scope.as_bytes());
-        hex::encode(&mac.finalize().into_bytes()[..20])
+        hex::encode(mac.finalize().into_bytes().get(..20).unwrap_or_default())
     }
 
     /// Checks a secret URL's token in constant time.

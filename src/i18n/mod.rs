@@ -132,26 +132,26 @@ fn catalogues() -> &'static [Catalogue; 3] {
 
 /// Every key of every catalogue, for the completeness test.
 pub fn all_catalogues() -> Vec<(Lang, &'static Catalogue)> {
-    let cats = catalogues();
-    vec![(Lang::Uz, &cats[0]), (Lang::Ru, &cats[1]), (Lang::En, &cats[2])]
+    Lang::ALL.iter().map(|&l| (l, catalogue(l))).collect()
 }
 
-fn index(lang: Lang) -> usize {
+/// The catalogue of one language.
+fn catalogue(lang: Lang) -> &'static Catalogue {
+    let [uz, ru, en] = catalogues();
     match lang {
-        Lang::Uz => 0,
-        Lang::Ru => 1,
-        Lang::En => 2,
+        Lang::Uz => uz,
+        Lang::Ru => ru,
+        Lang::En => en,
     }
 }
 
 /// The string for `key` in `lang`; English when the language lacks it, the
 /// key itself when no catalogue has it (the completeness test forbids both).
 pub fn t(lang: Lang, key: &str) -> &str {
-    let cats = catalogues();
-    if let Some(s) = cats[index(lang)].get(key) {
+    if let Some(s) = catalogue(lang).get(key) {
         return s.as_str();
     }
-    if let Some(s) = cats[index(Lang::En)].get(key) {
+    if let Some(s) = catalogue(Lang::En).get(key) {
         return s.as_str();
     }
     key
@@ -239,12 +239,11 @@ pub fn plural(lang: Lang, n: u64) -> Plural {
 /// filled in. A catalogue entry is plural when its table holds only these
 /// form names (see `plural_forms` for the ones each language needs).
 pub fn tn(lang: Lang, key: &str, n: u64, args: &[(&str, &str)]) -> String {
-    let cats = catalogues();
     let wanted = plural(lang, n).key();
     let form = [lang, Lang::En]
         .into_iter()
         .flat_map(|l| [wanted, "other", "many"].into_iter().map(move |f| (l, f)))
-        .find_map(|(l, f)| cats[index(l)].get(&format!("{key}.{f}")));
+        .find_map(|(l, f)| catalogue(l).get(&format!("{key}.{f}")));
     let mut s = match form {
         Some(s) => s.clone(),
         None => key.to_string(),

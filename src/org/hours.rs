@@ -73,15 +73,12 @@ impl WeekHours {
     /// hours)`. Empty for a branch open round the clock.
     pub fn runs(&self) -> Vec<(usize, usize, DayHours)> {
         let Some(days) = &self.0 else { return Vec::new() };
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < 7 {
-            let mut j = i;
-            while j + 1 < 7 && days[j + 1] == days[i] {
-                j += 1;
+        let mut out: Vec<(usize, usize, DayHours)> = Vec::new();
+        for (i, day) in days.iter().enumerate() {
+            match out.last_mut() {
+                Some((_, last, hours)) if hours == day => *last = i,
+                _ => out.push((i, i, *day)),
             }
-            out.push((i, j, days[i]));
-            i = j + 1;
         }
         out
     }

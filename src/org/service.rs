@@ -538,15 +538,15 @@ pub fn format_hhmm(min: u16) -> String {
 /// Week hours from `[open, close]` pairs per weekday (Monday first).
 pub fn parse_hours(days: [Option<(String, String)>; 7]) -> Result<[DayHours; 7], AppError> {
     let mut out: [DayHours; 7] = [None; 7];
-    for (i, d) in days.into_iter().enumerate() {
+    for ((d, slot), code) in days.into_iter().zip(out.iter_mut()).zip(WEEKDAYS) {
         if let Some((open, close)) = d {
             let (Some(o), Some(c)) = (parse_hhmm(&open), parse_hhmm(&close)) else {
-                return Err(AppError::invalid("hours", "validation.hours_format").with_arg("day", WEEKDAYS[i]));
+                return Err(AppError::invalid("hours", "validation.hours_format").with_arg("day", code));
             };
             if o >= c {
-                return Err(AppError::invalid("hours", "validation.hours_order").with_arg("day", WEEKDAYS[i]));
+                return Err(AppError::invalid("hours", "validation.hours_order").with_arg("day", code));
             }
-            out[i] = Some((o, c));
+            *slot = Some((o, c));
         }
     }
     Ok(out)

@@ -142,14 +142,14 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_TYPE);
     if is_api_path(&path) {
-        let mut err = serde_json::json!({"kind": info.kind.code(), "message": text});
+        let mut err = serde_json::Map::new();
+        err.insert("kind".into(), info.kind.code().into());
+        err.insert("message".into(), text.into());
         if let Some(f) = info.field {
-            err["field"] = f.into();
+            err.insert("field".into(), f.into());
         }
-        for (k, v) in &info.args {
-            if *k == "detail" {
-                err["detail"] = v.as_str().into();
-            }
+        if let Some((_, v)) = info.args.iter().find(|(k, _)| *k == "detail") {
+            err.insert("detail".into(), v.as_str().into());
         }
         let body = serde_json::json!({ "error": err });
         let mut r = Response::from_parts(parts, Body::from(body.to_string()));

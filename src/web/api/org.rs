@@ -279,7 +279,7 @@ impl HoursJson {
     }
 
     pub fn from_days(days: &[DayHours; 7]) -> HoursJson {
-        let f = |i: usize| days[i].map(|(o, c)| [format_hhmm(o), format_hhmm(c)]);
+        let f = |i: usize| days.get(i).copied().flatten().map(|(o, c)| [format_hhmm(o), format_hhmm(c)]);
         HoursJson { mon: f(0), tue: f(1), wed: f(2), thu: f(3), fri: f(4), sat: f(5), sun: f(6) }
     }
 

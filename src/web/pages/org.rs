@@ -357,15 +357,13 @@ fn landing(tenant: &Tenant, page: &Page) -> Result<Markup, AppError> {
 /// Hours in a few words: days with the same hours are grouped,
 /// "Mon–Fri 09:00–18:00, Sat 09:00–14:00".
 fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
-    let Some(days) = hours else { return t(lang, "admin.branches.always").to_string() };
+    let week = crate::org::hours::WeekHours::of(hours);
+    if week.round_the_clock() {
+        return t(lang, "admin.branches.always").to_string();
+    }
     let mut parts = Vec::new();
-    let mut i = 0;
-    while i < 7 {
-        let mut j = i;
-        while j + 1 < 7 && days[j + 1] == days[i] {
-            j += 1;
-        }
-        if let Some((o, c)) = days[i] {
+    for (i, j, day) in week.runs() {
+        if let Some((o, c)) = day {
             let span = if i == j {
                 crate::i18n::weekday_short(lang, i).to_string()
             } else {
@@ -373,7 +371,6 @@ fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
             };
             parts.push(format!("{span} {}–{}", format_hhmm(o), format_hhmm(c)));
         }
-        i = j + 1;
     }
     if parts.is_empty() { t(lang, "admin.branches.always_closed").to_string() } else { parts.join(", ") }
 }
@@ -1266,11 +1263,11 @@ impl BranchForm {
         match &b.hours {
             None => f.always = true,
             Some(days) => {
-                for (i, d) in days.iter().enumerate() {
+                for (d, slot) in days.iter().zip(f.days.iter_mut()) {
                     if let Some((o, c)) = d {
-                        f.days[i] = (format_hhmm(*o), format_hhmm(*c), false);
+                        *slot = (format_hhmm(*o), format_hhmm(*c), false);
                     } else {
-                        f.days[i].2 = true;
+                        slot.2 = true;
                     }
                 }
             }
@@ -1286,8 +1283,8 @@ impl BranchForm {
         f.address = get("address").unwrap_or_default();
         f.always = get("always").is_some();
         f.active = get("active").is_some();
-        for (i, code) in WEEKDAYS.iter().enumerate() {
-            f.days[i] = (
+        for (code, slot) in WEEKDAYS.iter().zip(f.days.iter_mut()) {
+            *slot = (
                 get(&format!("open_{code}")).unwrap_or_default(),
                 get(&format!("close_{code}")).unwrap_or_default(),
                 get(&format!("closed_{code}")).is_some(),
@@ -1344,8 +1341,7 @@ fn branch_view(c: &Ctx, id: Option<u64>, f: &BranchForm, err: Option<&FormError>
                             span { (t(lang, "admin.branches.closes")) }
                             span { (t(lang, "admin.branches.closed")) }
                         }
-                        @for (i, code) in WEEKDAYS.iter().enumerate() {
-                            @let (open, close, closed) = &f.days[i];
+                        @for (i, (code, (open, close, closed))) in WEEKDAYS.iter().zip(&f.days).enumerate() {
                             @let day = crate::i18n::weekday_name(lang, i);
                             div.hours-row data-hours-row="" {
                                 span.day { (day) }
@@ -1920,8 +1916,8 @@ fn hours_text_local(lang: Lang, v: &str) -> String {
         let Some(i) = WEEKDAYS.iter().position(|d| *d == code) else { return v.to_string() };
         if rest != "-" {
             let parsed = rest.split_once('-').and_then(|(o, c)| Some((service::parse_hhmm(o)?, service::parse_hhmm(c)?)));
-            let Some(h) = parsed else { return v.to_string() };
-            days[i] = Some(h);
+            let (Some(h), Some(slot)) = (parsed, days.get_mut(i)) else { return v.to_string() };
+            *slot = Some(h);
         }
     }
     hours_summary(lang, &Some(days))
