@@ -2,13 +2,13 @@
 //! minutes and how many operators serve it; a booked ticket `O-…` with a
 //! code to check in at the kiosk.
 
-use super::tickets::{Issued, announce, local_day, put_ticket, record_customer, ticket_event};
+use super::tickets::{Issued, announce, insert_ticket, local_day, put_ticket, record_customer, ticket_event};
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
     self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, OperatorRecord, ServiceRecord, ServiceV1, TICKETS,
-    TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketPriority, TicketRecord, TicketSource, TicketStatus, TicketV1,
+    TicketPriority, TicketRecord, TicketSource, TicketStatus, TicketV1,
 };
 use crate::store::{all_records, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -238,9 +238,7 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
                 booking: Some(Booking { start, end, code }),
                 transferred_from: None,
             };
-            put_ticket(tx, id, &ticket)?;
-            tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((branch_id, day, id), ()).map_err(store_err)?;
-            tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(token.as_str(), id).map_err(store_err)?;
+            insert_ticket(tx, id, &ticket)?;
             ticket_event(tx, id, now, "booked", &ticket, None)?;
             Ok(Issued { id, ticket, people_ahead: 0 })
         })

@@ -85,6 +85,16 @@ pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result
     Ok(())
 }
 
+/// Writes a new ticket with every index it belongs to: by branch and day,
+/// by its tracking token, and (through [`put_ticket`]) open and waiting.
+/// Taking, booking and transferring all insert through here.
+pub(crate) fn insert_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
+    put_ticket(tx, id, t)?;
+    tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((t.branch_id, t.day, id), ()).map_err(store_err)?;
+    tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(t.token.as_str(), id).map_err(store_err)?;
+    Ok(())
+}
+
 /// The waiting tickets of a branch's day (of one service, or all), in id order.
 pub fn waiting_of(
     waiting: &impl ReadableTable<(u64, u32, u64, u64), ()>,
@@ -324,9 +334,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 booking: None,
                 transferred_from: None,
             };
-            put_ticket(tx, id, &ticket)?;
-            tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((branch_id, day, id), ()).map_err(store_err)?;
-            tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(token.as_str(), id).map_err(store_err)?;
+            insert_ticket(tx, id, &ticket)?;
             Ok(Issued { id, ticket, people_ahead: ahead })
         })
         .await?;

@@ -1,15 +1,15 @@
 //! The operator's window: who is called next, and what happens to a called
 //! ticket (start, finish, no-show, recall, break).
 
-use super::tickets::{announce, learn_service_time, local_day, put_ticket, status_code, ticket_event};
+use super::tickets::{announce, insert_ticket, learn_service_time, local_day, put_ticket, status_code, ticket_event};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, tf};
 use crate::store::schema::{
     OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventRecord, OperatorEventV1, OperatorRecord, OperatorStateRecord, OperatorStateV1,
-    OperatorV1, ServiceRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TicketEventRecord, TicketPriority,
-    TicketRecord, TicketStatus, TicketV1,
+    OperatorV1, ServiceRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketPriority, TicketRecord,
+    TicketStatus, TicketV1,
 };
 use crate::store::{Db, dec, enc, get_record, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -353,9 +353,7 @@ pub async fn transfer(
                 ..t.clone()
             };
             ticket_event(tx, ticket_id, now, "transferred", &t, Some(format!("to:{id}")))?;
-            put_ticket(tx, id, &new)?;
-            tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?.insert((new.branch_id, new.day, id), ()).map_err(store_err)?;
-            tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.insert(new.token.as_str(), id).map_err(store_err)?;
+            insert_ticket(tx, id, &new)?;
             ticket_event(tx, id, now, "transferred_in", &new, Some(format!("from:{ticket_id}")))?;
             Ok((t, id, new))
         })
