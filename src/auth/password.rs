@@ -33,9 +33,10 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 type Work = Box<dyn FnOnce() + Send>;
 
 /// Runs `f` on the one hashing thread. argon2id takes 19 MiB per hash; on
-/// the runtime's blocking pool every thread kept its own freed copy in its
-/// own malloc arena (over 200 MB of RSS after a few logins). One thread
-/// keeps one, and hashes wait their turn (logins are rate-limited anyway).
+/// the runtime's blocking pool a burst of 16 logins held 16 of them at once.
+/// One thread holds one, and hashes wait their turn (logins are
+/// rate-limited anyway). What glibc keeps after freeing it is the unit
+/// file's business (`MALLOC_MMAP_THRESHOLD_`).
 async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
     static QUEUE: OnceLock<Option<std::sync::mpsc::Sender<Work>>> = OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
