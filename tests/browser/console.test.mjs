@@ -130,14 +130,16 @@ await run("platform console and company admin console, every form", async (serve
   await submit(page, page.getByRole("button", { name: "Save" }));
   assert.match(await rowOf(page, "Yunusobod").innerText(), /Around the clock/);
 
-  // Roles: take chat away from employees with the employee column's Save.
+  // Roles: let employees see their department's tasks with the employee column's Save,
+  // and only permissions something checks are offered (no chat yet).
   await page.getByRole("link", { name: "Roles" }).first().click();
-  const chat = page.locator("input[value='employee:chat.use']");
-  assert.ok(await chat.isChecked());
-  await chat.uncheck();
+  assert.equal(await page.locator("input[value='employee:chat.use']").count(), 0, "chat is not offered before it exists");
+  const view = page.locator("input[value='employee:tasks.view_department']");
+  assert.equal(await view.isChecked(), false);
+  await view.check();
   await submit(page, page.getByRole("button", { name: "Save the role Employee" }));
   await page.locator("p.notice", { hasText: "Saved." }).waitFor();
-  assert.equal(await page.locator("input[value='employee:chat.use']").isChecked(), false);
+  assert.ok(await page.locator("input[value='employee:tasks.view_department']").isChecked());
   assert.ok(await page.locator("tbody input[type=checkbox][disabled]").first().isChecked(), "the owner keeps everything");
 
   // Branding: a colour, back to the default, a logo up and down again.
@@ -186,7 +188,7 @@ await run("platform console and company admin console, every form", async (serve
   // The audit log tells the story in words.
   await page.getByRole("link", { name: "Audit log" }).first().click();
   const log = await page.locator("table.audit").innerText();
-  for (const want of ["Permissions changed", "− Use chat", "Branch created", "Department changed", "Contact centre", "User changed", "Switched off"]) {
+  for (const want of ["Permissions changed", "+ See the department’s tasks", "Branch created", "Department changed", "Contact centre", "User changed", "Switched off"]) {
     assert.ok(log.includes(want), `the audit log mentions «${want}»`);
   }
   assert.equal(await page.getByRole("link", { name: /Older/ }).count(), 0, "one page only");

@@ -106,6 +106,8 @@ for (const lang of LANGS) {
     await shot(page, "roles", lang, vp);
     await go(page, "/c/demo/admin/branding");
     await shot(page, "branding", lang, vp);
+    await go(page, "/c/demo/admin/company");
+    await shot(page, "company", lang, vp);
     await go(page, "/c/demo/admin/audit");
     await shot(page, "audit", lang, vp);
 
