@@ -266,10 +266,11 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
         None => None,
     };
     let now = state.now_ms();
-    let (day, weekday, minute) = local_day(now, &tenant.timezone());
+    let tz = tenant.timezone();
+    let (day, weekday, minute) = local_day(now, &tz);
     let service_id = input.service_id;
     let token = hex::encode(crate::store::random_bytes::<16>());
-    let issued = tenant
+    let (issued, expires_at) = tenant
         .db()?
         .write(move |tx| {
             let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, branch_id)?
@@ -335,7 +336,9 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 transferred_from: None,
             };
             insert_ticket(tx, id, &ticket)?;
-            Ok(Issued { id, ticket, people_ahead: ahead })
+            // When it expires unserved, from the branch already at hand.
+            let expires_at = crate::tenancy::due::ticket_expiry(&tz, &branch.hours, day);
+            Ok((Issued { id, ticket, people_ahead: ahead }, expires_at))
         })
         .await?;
     state.hub.publish(
@@ -345,7 +348,8 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
     );
-    crate::tenancy::due::ticket_taken(tenant, &issued.ticket);
+    // The company is due when the ticket's branch closes.
+    tenant.due_at(expires_at);
     record_customer(state, &tenant.slug, issued.id, &issued.ticket).await;
     Ok(issued)
 }
