@@ -161,7 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// A validation error in plain English for the command line.
 fn describe(e: &idora::error::AppError) -> String {
-    let msg = idora::web::errors::message(idora::i18n::Lang::En, &e.info());
+    let msg = e.info().message(idora::i18n::Lang::En);
     match e.field {
         Some(f) => format!("{f}: {msg}"),
         None => msg,

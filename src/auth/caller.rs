@@ -148,9 +148,4 @@ impl Caller {
             Caller::Customer(_) | Caller::Public => false,
         }
     }
-
-    /// Whether this is the system itself.
-    pub fn is_system(&self) -> bool {
-        matches!(self, Caller::System)
-    }
 }

@@ -84,11 +84,6 @@ impl WeekHours {
     }
 }
 
-/// `HH:MM` of a minute of the day.
-pub fn hhmm(minutes: u16) -> String {
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +110,6 @@ mod tests {
     fn runs_group_days_with_the_same_hours() {
         assert_eq!(week().runs(), vec![(0, 4, Some((540, 1080))), (5, 5, Some((540, 840))), (6, 6, None)]);
         assert!(WeekHours(None).runs().is_empty());
-        assert_eq!(hhmm(1440), "24:00");
+        assert_eq!(crate::org::service::format_hhmm(1440), "24:00");
     }
 }

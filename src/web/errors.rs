@@ -75,11 +75,6 @@ fn info_from_status(status: StatusCode) -> ErrorInfo {
     ErrorInfo { kind, field: None, message_key: None, args: Vec::new() }
 }
 
-/// The translated message of an error.
-pub fn message(lang: Lang, info: &ErrorInfo) -> String {
-    info.message(lang)
-}
-
 /// The HTTP status of an error kind.
 pub fn status(kind: ErrorKind) -> StatusCode {
     match kind {
@@ -137,7 +132,7 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
     }
     let lang = slot.get().unwrap_or(lang);
     let info = resp.extensions().get::<ErrorInfo>().cloned().unwrap_or_else(|| info_from_status(status));
-    let text = message(lang, &info);
+    let text = info.message(lang);
     let (mut parts, _) = resp.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.remove(header::CONTENT_TYPE);

@@ -233,7 +233,7 @@ pub struct FormError {
 
 impl FormError {
     pub fn new(lang: Lang, e: &crate::error::AppError) -> FormError {
-        FormError { message: super::errors::message(lang, &e.info()), field: e.field }
+        FormError { message: e.info().message(lang), field: e.field }
     }
 
     /// The message, when `name` is the field at fault.

@@ -7,7 +7,6 @@ use crate::i18n::{Lang, t};
 use crate::tenancy::Tenant;
 use crate::web::api::auth::{platform_login_pair, tenant_login_pair};
 use crate::web::cookies::{self, Scope};
-use crate::web::errors::message;
 use crate::web::extract::Page;
 use crate::web::layout::{self, Shell, csrf_field, field};
 use crate::web::limits::ClientIp;
@@ -148,7 +147,7 @@ fn start_session(mut resp: Response, scope: &Scope, pair: &session::TokenPair, s
 /// The login form again, with the reason in the user's language. The
 /// status stays 200 so that the browser shows the form, not an error page.
 fn login_failed(page: &Page, tenant: Option<&Tenant>, action: &str, f: &LoginForm, e: AppError) -> Response {
-    let text = message(page.lang, &e.info());
+    let text = e.info().message(page.lang);
     login_form(page, tenant, action, f.next.as_deref(), Some(&text), &f.username).into_response()
 }
 

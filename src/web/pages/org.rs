@@ -236,7 +236,7 @@ fn form_error(lang: Lang, e: &AppError) -> FormError {
             *v = crate::i18n::weekday_name(lang, i).to_string();
         }
     }
-    FormError { message: crate::web::errors::message(lang, &info), field: e.field }
+    FormError { message: info.message(lang), field: e.field }
 }
 
 fn active_badge(lang: Lang, active: bool) -> Markup {

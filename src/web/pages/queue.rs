@@ -40,7 +40,8 @@ pub fn platform_router() -> Router<AppState> {
     Router::new().route("/t/{token}", get(track))
 }
 
-use crate::org::hours::{WeekHours, hhmm};
+use crate::org::hours::WeekHours;
+use crate::org::service::format_hhmm as hhmm;
 use crate::queue::tickets::BOARD_ROWS;
 
 /// The kiosk goes back to its first screen after this long without a touch.
