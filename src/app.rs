@@ -20,6 +20,8 @@ pub struct AppInner {
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
     pub search: crate::search::Indexes,
+    /// The companies whose notification delivery is running.
+    pub outbox: crate::notify::outbox::Outbox,
 }
 
 /// Everything the core needs; cheap to clone.
@@ -43,11 +45,17 @@ impl AppState {
         let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
         let search = crate::search::Indexes::new(config.search_writer_memory);
-        Ok(AppState(Arc::new(AppInner { config, platform, tenants, keys, clock, hub: Hub::default(), search })))
+        Ok(AppState(Arc::new(AppInner { config, platform, tenants, keys, clock, hub: Hub::default(), search, outbox: Default::default() })))
     }
 
     pub fn open_default(config: Config) -> anyhow::Result<AppState> {
         AppState::open(config, Arc::new(SystemClock))
+    }
+
+    /// A handle that does not keep the application (and its open files)
+    /// alive: for background tasks that outlive a request.
+    pub fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.0))
     }
 
     pub fn now(&self) -> jiff::Timestamp {
@@ -56,6 +64,16 @@ impl AppState {
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now().as_millisecond()
+    }
+}
+
+/// See [`AppState::downgrade`].
+#[derive(Clone)]
+pub struct WeakState(std::sync::Weak<AppInner>);
+
+impl WeakState {
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(AppState)
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Config {
     /// holder's session, account, permissions and company, in ms. Streams
     /// close within this of a logout; tests shorten it.
     pub live_recheck_ms: u64,
+    /// How long a company's notification outbox gathers a burst before it
+    /// delivers, in ms (`IDORA_NOTIFY_BATCH_MS`).
+    pub notify_batch_ms: u64,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             write_queue: crate::store::WRITE_QUEUE,
             cache_mb: 16,
             live_recheck_ms: 30_000,
+            notify_batch_ms: 50,
         }
     }
 }
@@ -83,6 +87,7 @@ pub struct FileConfig {
     pub search_writer_memory: Option<usize>,
     pub write_queue: Option<usize>,
     pub cache_mb: Option<usize>,
+    pub notify_batch_ms: Option<u64>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -148,6 +153,9 @@ impl Config {
         if let Some(v) = f.cache_mb {
             self.cache_mb = v;
         }
+        if let Some(v) = f.notify_batch_ms {
+            self.notify_batch_ms = v;
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -174,6 +182,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_SEARCH_WRITER_MEMORY") {
             self.search_writer_memory = parse("IDORA_SEARCH_WRITER_MEMORY", v)?;
+        }
+        if let Some(v) = get("IDORA_NOTIFY_BATCH_MS") {
+            self.notify_batch_ms = parse("IDORA_NOTIFY_BATCH_MS", v)?;
         }
         if let Some(v) = get("IDORA_CACHE_MB") {
             self.cache_mb = parse("IDORA_CACHE_MB", v)?;

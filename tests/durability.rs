@@ -19,9 +19,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_idora");
 /// Starts `idora serve` on a free port and returns the process and its URL,
 /// read from the line it prints once it listens.
 fn spawn_server(data: &Path) -> (Child, String) {
+    spawn_server_with(data, &[])
+}
+
+/// [`spawn_server`] with more environment.
+fn spawn_server_with(data: &Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
+        .envs(env.iter().copied())
         .env("IDORA_LOG", "warn")
         .env("IDORA_LOGIN_PER_MINUTE", "1000")
         .stdout(Stdio::piped())
@@ -49,21 +55,19 @@ fn create_platform_admin(data: &Path) {
 }
 
 async fn login(http: &reqwest::Client, url: &str) -> String {
-    let resp = http.post(url).json(&json!({"username": "boss", "password": "boss-password-1"})).send().await.expect("login answers");
-    assert_eq!(resp.status(), 200, "company admin logs in");
+    login_as(http, url, "boss", "boss-password-1").await
+}
+
+async fn login_as(http: &reqwest::Client, url: &str, username: &str, password: &str) -> String {
+    let resp = http.post(url).json(&json!({"username": username, "password": password})).send().await.expect("login answers");
+    assert_eq!(resp.status(), 200, "{username} logs in");
     let body: Value = resp.json().await.expect("login JSON");
     body["access_token"].as_str().expect("access token").to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = dir.path().join("data");
-    create_platform_admin(&data);
-    let (mut child, base) = spawn_server(&data);
-    let http = reqwest::Client::new();
-
-    // A company and its admin, through the platform API.
+/// Creates and activates the company `kill-test` (admin `boss`) through
+/// the platform API and returns the admin's access token.
+async fn kill_test_company(http: &reqwest::Client, base: &str) -> String {
     let resp = http
         .post(format!("{base}/api/v1/auth/login"))
         .json(&json!({"username": "root", "password": "root-password-1"}))
@@ -80,7 +84,19 @@ async fn acknowledged_writes_survive_sigkill() {
         .await
         .expect("company creation answers");
     assert_eq!(resp.status(), 201);
-    let token = login(&http, &format!("{base}/c/kill-test/api/v1/auth/login")).await;
+    let resp = http.post(format!("{base}/api/v1/companies/kill-test/activate")).bearer_auth(&platform_token).json(&json!({})).send().await;
+    assert_eq!(resp.expect("activation answers").status(), 200);
+    login(http, &format!("{base}/c/kill-test/api/v1/auth/login")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server(&data);
+    let http = reqwest::Client::new();
+    let token = kill_test_company(&http, &base).await;
 
     // Eight clients create departments as fast as they can; each name is
     // remembered only once the server has answered 201.
@@ -134,4 +150,114 @@ async fn acknowledged_writes_survive_sigkill() {
     child.kill().expect("server stops");
     let _ = child.wait();
     assert!(lost.is_empty(), "{} of {} acknowledged writes were lost, e.g. {:?}", lost.len(), acked.len(), &lost[..lost.len().min(5)]);
+}
+
+/// Reads an SSE stream until it ends, recording the id of every
+/// `notification` event.
+async fn collect_notifications(mut resp: reqwest::Response, seen: Arc<std::sync::Mutex<Vec<u64>>>) {
+    let mut buf = String::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if !block.lines().any(|l| l.strip_prefix("event:").map(str::trim) == Some("notification")) {
+                continue;
+            }
+            let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+            let v: Value = serde_json::from_str(&data).expect("event data is JSON");
+            seen.lock().expect("lock").push(v["data"]["id"].as_u64().expect("a notification id"));
+        }
+    }
+}
+
+/// Opens `user`'s live stream (their own topic) and starts collecting.
+async fn listen(http: &reqwest::Client, base: &str, user: u64, token: &str) -> Arc<std::sync::Mutex<Vec<u64>>> {
+    let topics = json!({"topics": [format!("user:{user}")]});
+    let resp = http.post(format!("{base}/c/kill-test/api/v1/live/token")).bearer_auth(token).json(&topics).send().await;
+    let live: Value = resp.expect("live token answers").json().await.expect("live token JSON");
+    let url = live["events_url"].as_str().unwrap_or_else(|| panic!("no events_url in {live}"));
+    let resp = http.get(format!("{base}{url}")).send().await.expect("the stream opens");
+    assert_eq!(resp.status(), 200);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    tokio::spawn(collect_notifications(resp, seen.clone()));
+    seen
+}
+
+async fn create_tasks(http: &reqwest::Client, base: &str, token: &str, assignee: u64, n: usize) {
+    let deadline = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24)).to_string();
+    for i in 0..n {
+        let body = json!({"title": format!("Vazifa {i}"), "assignee_id": assignee, "deadline": deadline});
+        let resp = http.post(format!("{base}/c/kill-test/api/v1/tasks")).bearer_auth(token).json(&body).send().await.expect("answers");
+        assert_eq!(resp.status(), 201, "task {i}: {}", resp.text().await.unwrap_or_default());
+    }
+}
+
+async fn wait_for(seen: &std::sync::Mutex<Vec<u64>>, n: usize, within: Duration) {
+    let started = std::time::Instant::now();
+    while seen.lock().expect("lock").len() < n && started.elapsed() < within {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The notification outbox across `kill -9`: what was pushed before the
+/// kill is not pushed again, and what was waiting is pushed once after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_outbox_delivers_once_across_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    // The outbox gathers bursts for 3 s: long enough to kill the server
+    // while deliveries wait, and to listen again before they go out.
+    let env = [("IDORA_NOTIFY_BATCH_MS", "3000")];
+    let (mut child, base) = spawn_server_with(&data, &env);
+    let http = reqwest::Client::new();
+    let boss = kill_test_company(&http, &base).await;
+    let users = format!("{base}/c/kill-test/api/v1/users");
+    let mut ids = Vec::new();
+    for (username, role) in [("rahbar", "director"), ("ali", "employee")] {
+        let body = json!({"username": username, "full_name": username, "role": role, "password": "user-password-1"});
+        let resp = http.post(&users).bearer_auth(&boss).json(&body).send().await.expect("answers");
+        assert_eq!(resp.status(), 201);
+        ids.push(resp.json::<Value>().await.expect("JSON")["id"].as_u64().expect("id"));
+    }
+    let login_url = format!("{base}/c/kill-test/api/v1/auth/login");
+    let director = login_as(&http, &login_url, "rahbar", "user-password-1").await;
+    let ali_token = login_as(&http, &login_url, "ali", "user-password-1").await;
+    let ali = ids[1];
+
+    // Ten tasks, their notices pushed to Ali's open page.
+    let before = listen(&http, &base, ali, &ali_token).await;
+    create_tasks(&http, &base, &director, ali, 10).await;
+    wait_for(&before, 10, Duration::from_secs(20)).await;
+    assert_eq!(before.lock().expect("lock").len(), 10, "the first ten notices are pushed");
+
+    // Fifteen more, killed while their notices wait in the outbox (after
+    // the company's due time reached the disk, within half a second).
+    create_tasks(&http, &base, &director, ali, 15).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    child.kill().expect("SIGKILL is sent");
+    child.wait().expect("the killed server is reaped");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before: Vec<u64> = before.lock().expect("lock").clone();
+    assert_eq!(before.len(), 10, "nothing more was pushed before the kill");
+
+    // Back up: Ali's page listens again before the outbox's 3 s are up.
+    let (mut child, base) = spawn_server_with(&data, &env);
+    let after = listen(&http, &base, ali, &ali_token).await;
+    wait_for(&after, 15, Duration::from_secs(30)).await;
+    // Anything sent twice would arrive with or soon after the rest.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after: Vec<u64> = after.lock().expect("lock").clone();
+
+    let resp = http.get(format!("{base}/c/kill-test/api/v1/notifications")).bearer_auth(&ali_token).send().await;
+    let listed: Value = resp.expect("answers").json().await.expect("JSON");
+    child.kill().expect("server stops");
+    let _ = child.wait();
+
+    let mut stored: Vec<u64> = listed["items"].as_array().expect("a list").iter().map(|n| n["id"].as_u64().expect("id")).collect();
+    stored.sort_unstable();
+    assert_eq!(stored.len(), 25, "Ali has a notification per task: {listed}");
+    let mut all: Vec<u64> = before.iter().chain(after.iter()).copied().collect();
+    all.sort_unstable();
+    assert_eq!(all, stored, "each notification pushed exactly once (before the kill: {before:?}, after: {after:?})");
 }

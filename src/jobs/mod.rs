@@ -4,7 +4,8 @@
 //! The minute's tick visits only companies whose due time has come
 //! ([`crate::tenancy::TenantEntry::due`]): an idle company is not opened and
 //! costs no fsync. A company's due time is the earliest of its open tasks'
-//! deadlines and the closing times of branches with tickets still open; it
+//! deadlines, the closing times of branches with tickets still open and its
+//! undelivered notifications (`notify::outbox`); it
 //! is lowered by the writes that add such work (`due_at`), recomputed from
 //! the store after every visit, and kept in `platform.redb` so a company
 //! not opened since start is still visited when its work falls due.
@@ -49,9 +50,13 @@ pub async fn overdue_tick(state: &AppState) -> usize {
 /// (a job with nothing to do would still commit), and settles its next due time.
 async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppError> {
     let generation = tenant.due_generation();
-    let (tasks, tickets) = next_due(tenant, now)?;
+    let due = next_due(tenant, now)?;
     let mut worked = false;
-    if tasks <= now {
+    if due.outbox <= now {
+        // The company's delivery task sends them (and settles its own due time).
+        crate::notify::outbox::kick(state, tenant);
+    }
+    if due.tasks <= now {
         worked = true;
         match crate::tasks::service::mark_overdue(state, tenant).await {
             Ok(0) => {}
@@ -59,7 +64,7 @@ async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppErr
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "overdue check failed"),
         }
     }
-    if tickets <= now {
+    if due.tickets <= now {
         worked = true;
         match crate::queue::tickets::expire_due(state, tenant).await {
             Ok(0) => {}
@@ -67,10 +72,10 @@ async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppErr
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "queue expiry failed"),
         }
     }
-    let (tasks, tickets) = if worked { next_due(tenant, now)? } else { (tasks, tickets) };
-    // Work the jobs could not finish now (a deadline this very millisecond)
-    // is looked at again on the next tick.
-    tenant.settle_due(generation, tasks.min(tickets));
+    let due = if worked { next_due(tenant, now)? } else { due };
+    // Work the jobs could not finish now (a deadline this very millisecond,
+    // deliveries the outbox is sending) is looked at again on the next tick.
+    tenant.settle_due(generation, due.earliest());
     Ok(())
 }
 

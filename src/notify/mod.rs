@@ -3,13 +3,15 @@
 //! A domain service describes what happened as a [`Notice`] inside its write
 //! transaction; [`plan`] decides the recipients and stores one in-app
 //! notification per recipient in that same transaction, so a notification
-//! exists exactly when its change does. After the commit, [`deliver`] pushes
-//! them to the live hub (and, in a later issue, to Telegram).
+//! exists exactly when its change does, with one [`outbox`] row per
+//! channel. After the commit, [`deliver`] wakes the outbox, which pushes
+//! them to the live hub (and, in a later issue, to Telegram) once.
+
+pub mod outbox;
 
 use crate::app::AppState;
 use crate::auth::rbac;
 use crate::error::AppError;
-use crate::hub::Topic;
 use crate::i18n::{Lang, t, tf};
 use crate::store::schema::{
     self, AccountRecord, AccountV1, META, NOTIFICATIONS, NOTIFICATIONS_UNREAD, NotificationRecord, NotificationV1, TaskStatus, TaskV1,
@@ -59,13 +61,11 @@ pub enum Notice<'a> {
     },
 }
 
-/// A stored notification, ready to be pushed.
-#[derive(Debug, Clone)]
+/// A stored notification, waiting in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sent {
     pub user_id: u64,
     pub id: u64,
-    pub note: NotificationV1,
-    pub lang: Lang,
 }
 
 /// Accounts `plan` looks at: everyone when a notice goes to a role, else
@@ -94,7 +94,7 @@ type Meaning = fn(&dyn Fn(&str) -> bool) -> bool;
 /// Decides who hears about `notice` (never the person who caused it, never
 /// a switched-off account) and stores their notifications in `tx`, with
 /// each recipient's unread index row and unread count.
-pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, notice: Notice<'_>) -> Result<Vec<Sent>, AppError> {
+pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) -> Result<Vec<Sent>, AppError> {
     // Who the notice names directly, and whether it also goes to a role.
     let (named, by_role): (Vec<u64>, bool) = match &notice {
         Notice::Assigned { task, .. } | Notice::DeadlineChanged { task, .. } => (vec![task.assignee_id], false),
@@ -180,12 +180,12 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, default_lang: Lang, 
     for user_id in to {
         let note = NotificationV1 { at: now, kind: kind.to_string(), task_id, args: args.clone(), read: false };
         let id = next_id(tx, "notification")?;
-        table.insert((user_id, id), enc::<NotificationRecord>(note.clone())?.as_slice()).map_err(store_err)?;
+        table.insert((user_id, id), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
         unread.insert((user_id, id), ()).map_err(store_err)?;
         let n = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
         counts.insert(user_id, n + 1).map_err(store_err)?;
-        let lang = account(user_id).and_then(|a| a.language.as_deref()).and_then(Lang::parse).unwrap_or(default_lang);
-        sent.push(Sent { user_id, id, note, lang });
+        outbox::enqueue(tx, now, user_id, id)?;
+        sent.push(Sent { user_id, id });
     }
     Ok(sent)
 }
@@ -234,19 +234,11 @@ fn title(task: &TaskV1) -> Vec<(String, String)> {
     vec![("title".into(), task.title.clone())]
 }
 
-/// Pushes stored notifications to everyone listening: the in-app centre
-/// over the live hub, as `notification` events on `user:{id}`.
+/// After the commit that stored `sent`: hands them to the outbox's
+/// delivery task (the in-app push now; see [`outbox`]).
 pub fn deliver(state: &AppState, tenant: &Tenant, sent: Vec<Sent>) {
-    for s in sent {
-        let unread = tenant.db().ok().and_then(|db| unread_count(db, s.user_id).ok()).unwrap_or(0);
-        let data = serde_json::json!({
-            "id": s.id,
-            "kind": s.note.kind,
-            "task_id": s.note.task_id,
-            "text": text(s.lang, &s.note),
-            "unread": unread,
-        });
-        state.hub.publish(&tenant.slug, &Topic::User(s.user_id), "notification", data, state.now());
+    if !sent.is_empty() {
+        outbox::kick(state, tenant);
     }
 }
 
@@ -496,12 +488,58 @@ mod tests {
         let sent = db
             .write(move |tx| {
                 let t = task(1, user);
-                plan(tx, now, 1, Lang::Uz, Notice::Assigned { task_id: 7, task: &t })
+                plan(tx, now, 1, Notice::Assigned { task_id: 7, task: &t })
             })
             .await
             .unwrap();
         assert_eq!(sent.len(), 1);
         sent[0].id
+    }
+
+    fn outbox_due(db: &Db, now: i64) -> i64 {
+        outbox::next_due(&db.read().unwrap(), now).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_delivery_claimed_when_the_process_died_is_not_sent_again() {
+        let (_dir, db) = company().await;
+        let id = assign(&db, 10, 2).await;
+        assert_eq!(outbox_due(&db, 11), 10, "the notice waits in the outbox");
+        let (in_doubt, claimed) = db.write(|tx| outbox::claim(tx, 11, Lang::Ru)).await.unwrap();
+        assert_eq!((in_doubt, claimed.len()), (0, 1));
+        let c = &claimed[0];
+        assert_eq!((c.row.user_id, c.row.notification_id, c.row.channel), (2, id, schema::Channel::InApp));
+        let message = c.message.as_ref().unwrap();
+        assert_eq!((message["id"].as_u64(), message["unread"].as_u64()), (Some(id), Some(1)));
+        assert!(message["text"].as_str().unwrap().contains("kassa"), "{message}");
+        // The process dies before settling: the next pass drops the claim.
+        assert_eq!(outbox_due(&db, 12), 12, "a cut-off pass makes the company due at once");
+        let (in_doubt, claimed) = db.write(|tx| outbox::claim(tx, 12, Lang::Ru)).await.unwrap();
+        assert_eq!((in_doubt, claimed.len()), (1, 0), "dropped, not sent again");
+        assert_eq!(outbox_due(&db, 13), i64::MAX, "nothing is left");
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_waits_longer_each_time_then_is_given_up() {
+        let (_dir, db) = company().await;
+        assign(&db, 0, 2).await;
+        let mut now = 0;
+        for attempt in 1..=outbox::MAX_ATTEMPTS {
+            let (_, claimed) = db.write(move |tx| outbox::claim(tx, now, Lang::Uz)).await.unwrap();
+            assert_eq!(claimed.len(), 1, "try {attempt} is due at {now}");
+            let outcomes: Vec<_> = claimed.into_iter().map(|c| (c.id, c.row, false)).collect();
+            let (retried, given_up, next) = db.write(move |tx| outbox::settle(tx, now, &outcomes)).await.unwrap();
+            if attempt < outbox::MAX_ATTEMPTS {
+                assert_eq!((retried, given_up), (1, 0));
+                assert_eq!(next, Some(now + outbox::backoff_ms(attempt)), "try {attempt} failed");
+                let early = now + outbox::backoff_ms(attempt) - 1;
+                let (_, claimed) = db.write(move |tx| outbox::claim(tx, early, Lang::Uz)).await.unwrap();
+                assert!(claimed.is_empty(), "not tried again before its wait is over");
+                now += outbox::backoff_ms(attempt);
+            } else {
+                assert_eq!((retried, given_up, next), (0, 1, None), "given up after {attempt} tries");
+            }
+        }
     }
 
     /// The unread count the old code computed: every notification decoded.
@@ -648,7 +686,7 @@ mod tests {
         let sent = db
             .write(|tx| {
                 let t = task(2, 3);
-                plan(tx, 0, 2, Lang::Uz, Notice::ApprovalNeeded { task_id: 9, task: &t })
+                plan(tx, 0, 2, Notice::ApprovalNeeded { task_id: 9, task: &t })
             })
             .await
             .unwrap();

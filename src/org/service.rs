@@ -344,7 +344,6 @@ async fn apply_user_patch(
     };
     let now = state.now_ms();
     let who = actor.clone();
-    let lang = crate::i18n::Lang::parse(&tenant.info().language).unwrap_or(crate::i18n::Lang::Uz);
     let (dept, branch, active) = (patch.department_id, patch.branch_id, patch.active);
     let renamed = full_name.is_some();
     let (updated, role_changed, sent) = tenant
@@ -411,7 +410,7 @@ async fn apply_user_patch(
             let role_changed = u.role != old.role;
             audit::record(tx, now, &who, "user.update", &format!("user:{id}"), ch.0)?;
             let sent = if role_changed {
-                crate::notify::plan(tx, now, who.id(), lang, crate::notify::Notice::RoleChanged { user_id: id, role: &u.role })?
+                crate::notify::plan(tx, now, who.id(), crate::notify::Notice::RoleChanged { user_id: id, role: &u.role })?
             } else {
                 Vec::new()
             };

@@ -101,6 +101,14 @@ pub const NOTIFICATIONS_UNREAD: TableDefinition<(u64, u64), ()> = TableDefinitio
 /// transaction as [`NOTIFICATIONS`]. A file from before this table is
 /// backfilled once (`notify::backfill_unread`, recorded in [`META`]).
 pub const UNREAD_COUNTS: TableDefinition<u64, u64> = TableDefinition::new("notification_unread_counts");
+/// Deliveries waiting for their channel: (due at, outbox id) →
+/// [`OutboxRecord`]. Written with the notification, in its change's
+/// transaction; removed when delivered (see `notify::outbox`).
+pub const OUTBOX: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("notify_outbox");
+/// Deliveries handed to their channel and not yet confirmed: outbox id →
+/// [`OutboxRecord`]. Empty between passes; rows found here at the start of
+/// a pass were cut off by a crash and are never sent again.
+pub const OUTBOX_SENDING: TableDefinition<u64, &[u8]> = TableDefinition::new("notify_outbox_sending");
 
 /// The layout of the tables this build writes, kept in every file's `meta`
 /// table under [`VERSION_KEY`] (one byte). A file of an older version is
@@ -168,6 +176,8 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(NOTIFICATIONS)?;
     tx.open_table(NOTIFICATIONS_UNREAD)?;
     tx.open_table(UNREAD_COUNTS)?;
+    tx.open_table(OUTBOX)?;
+    tx.open_table(OUTBOX_SENDING)?;
     Ok(())
 }
 
@@ -483,6 +493,29 @@ pub enum NotificationRecord {
     V1(NotificationV1),
 }
 versioned!(NotificationRecord, NotificationV1, V1);
+
+/// How a notification reaches its reader. In-app is the live push to open
+/// pages (the notification itself is always in the reader's list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Channel {
+    InApp,
+}
+
+/// One delivery of one notification over one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxV1 {
+    pub user_id: u64,
+    pub notification_id: u64,
+    pub channel: Channel,
+    /// Failed tries so far.
+    pub attempts: u32,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OutboxRecord {
+    V1(OutboxV1),
+}
+versioned!(OutboxRecord, OutboxV1, V1);
 
 /// A queue service (a kind of visit: cash desk, loans, cards…), offered at
 /// chosen branches.
@@ -899,6 +932,16 @@ mod golden {
                 task_id: Some(4),
                 args: vec![("title".into(), "Hisobot".into())],
                 read: false,
+            }),
+        );
+        check(
+            "outbox.v1",
+            OutboxRecord::V1(OutboxV1 {
+                user_id: 3,
+                notification_id: 41,
+                channel: Channel::InApp,
+                attempts: 2,
+                created_at: 1_764_000_000_000,
             }),
         );
     }

@@ -7,7 +7,6 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
-use crate::i18n::Lang;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
     self, AccountRecord, CATEGORIES, CategoryRecord, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
@@ -319,10 +318,6 @@ fn status_line(from: TaskStatus, to: TaskStatus, comment: Option<String>) -> Lin
     Line { kind: "status", from: Some(status_code(from).into()), to: Some(status_code(to).into()), comment, ..Line::default() }
 }
 
-fn company_lang(tenant: &Tenant) -> Lang {
-    Lang::parse(&tenant.info().language).unwrap_or(Lang::Uz)
-}
-
 /// Moves the clock of time spent working.
 fn set_status(t: &mut TaskV1, to: TaskStatus, now: i64) {
     match to {
@@ -380,7 +375,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
         return Err(AppError::invalid("start_at", "validation.start_after_deadline"));
     }
     let points = points(input.points)?;
-    let (who2, lang, assignee_id, category_id) = (who.clone(), company_lang(tenant), input.assignee_id, input.category_id);
+    let (who2, assignee_id, category_id) = (who.clone(), input.assignee_id, input.category_id);
     let (id, task, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -414,7 +409,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
             history(tx, now, &who2, id, Line { kind: "created", to: Some(status_code(status).into()), ..Line::default() })?;
             let notice =
                 if inside { Notice::Assigned { task_id: id, task: &task } } else { Notice::ApprovalNeeded { task_id: id, task: &task } };
-            let sent = notify::plan(tx, now, who2.id(), lang, notice)?;
+            let sent = notify::plan(tx, now, who2.id(), notice)?;
             Ok((id, task, sent))
         })
         .await?;
@@ -630,7 +625,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
     if deadline.is_some_and(|d| d <= now) {
         return Err(AppError::invalid("deadline", "validation.deadline_past"));
     }
-    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let who2 = who.clone();
     let (assignee_id, category_id) = (patch.assignee_id, patch.category_id);
     let (task, sent) = tenant
         .db()?
@@ -721,12 +716,12 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
                 history(tx, now, &who2, id, l)?;
             }
             if reassigned {
-                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::Assigned { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t })?);
             } else if deadline_moved {
-                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::DeadlineChanged { task_id: id, task: &t })?);
             }
             if requested {
-                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::ExtensionRequested { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::ExtensionRequested { task_id: id, task: &t })?);
             }
             Ok((t, sent))
         })
@@ -803,7 +798,7 @@ pub async fn change_status(
     }
     let note = comment(note.as_deref(), matches!(to, TaskStatus::Redo | TaskStatus::Rejected))?;
     let now = state.now_ms();
-    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let who2 = who.clone();
     let (task, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -835,9 +830,9 @@ pub async fn change_status(
             }
             save(tx, id, Some(&old), &t)?;
             history(tx, now, &who2, id, status_line(from, to, note.clone()))?;
-            let mut sent = notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?;
+            let mut sent = notify::plan(tx, now, who2.id(), Notice::StatusChanged { task_id: id, task: &t })?;
             if is_final(to) && all_done(tx, t.creator_id)? {
-                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::AllCompleted { creator_id: t.creator_id })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::AllCompleted { creator_id: t.creator_id })?);
             }
             Ok((t, sent))
         })
@@ -899,7 +894,7 @@ pub async fn decline(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, n
 async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: bool, note: Option<String>) -> Result<TaskV1, AppError> {
     let note = comment(note.as_deref(), false)?;
     let now = state.now_ms();
-    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let who2 = who.clone();
     let (task, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -926,9 +921,9 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: b
                     id,
                     Line { kind: if yes { "approved" } else { "declined" }, comment: note.clone(), ..status_line(old.status, to, None) },
                 )?;
-                sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::StatusChanged { task_id: id, task: &t })?);
                 if yes {
-                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::Assigned { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t })?);
                 }
             } else if let Some(req) = old.deadline_request.clone() {
                 // A late task's deadline is a director's call; otherwise its creator's too.
@@ -957,9 +952,9 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: b
                     },
                 )?;
                 if yes {
-                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), Notice::DeadlineChanged { task_id: id, task: &t })?);
                 } else {
-                    sent.extend(notify::plan(tx, now, who2.id(), lang, Notice::StatusChanged { task_id: id, task: &t })?);
+                    sent.extend(notify::plan(tx, now, who2.id(), Notice::StatusChanged { task_id: id, task: &t })?);
                 }
             } else {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_nothing_to_approve"));
@@ -986,7 +981,7 @@ pub async fn extension(
     if deadline <= now {
         return Err(AppError::invalid("deadline", "validation.deadline_past"));
     }
-    let (who2, lang) = (who.clone(), company_lang(tenant));
+    let who2 = who.clone();
     let (task, sent) = tenant
         .db()?
         .write(move |tx| {
@@ -1018,7 +1013,7 @@ pub async fn extension(
                         comment: note.clone(),
                     },
                 )?;
-                notify::plan(tx, now, who2.id(), lang, Notice::DeadlineChanged { task_id: id, task: &t })?
+                notify::plan(tx, now, who2.id(), Notice::DeadlineChanged { task_id: id, task: &t })?
             } else {
                 t.deadline_request = Some(DeadlineRequest { deadline, by: who2.id(), at: now, comment: note.clone() });
                 t.updated_at = now;
@@ -1036,7 +1031,7 @@ pub async fn extension(
                         comment: note.clone(),
                     },
                 )?;
-                notify::plan(tx, now, who2.id(), lang, Notice::ExtensionRequested { task_id: id, task: &t })?
+                notify::plan(tx, now, who2.id(), Notice::ExtensionRequested { task_id: id, task: &t })?
             };
             Ok((t, sent))
         })
@@ -1052,7 +1047,6 @@ pub async fn extension(
 /// transaction, so a restart never finds it again. Returns how many.
 pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     let now = state.now_ms();
-    let lang = company_lang(tenant);
     let system = Caller::System;
     let (ids, sent) = tenant
         .db()?
@@ -1077,7 +1071,7 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
                 t.overdue_at = Some(now);
                 save(tx, id, Some(&old), &t)?;
                 history(tx, now, &system, id, status_line(old.status, TaskStatus::Overdue, None))?;
-                sent.extend(notify::plan(tx, now, 0, lang, Notice::Overdue { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, 0, Notice::Overdue { task_id: id, task: &t })?);
                 marked.push(id);
             }
             Ok((marked, sent))

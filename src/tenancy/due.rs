@@ -64,12 +64,36 @@ pub fn ticket_taken(tenant: &Tenant, ticket: &TicketV1) {
     }
 }
 
-/// The next time the overdue job and the ticket expiry have work in this
-/// company, read from its store: `(tasks, tickets)`, `i64::MAX` for none.
-/// Mirrors the rules of `mark_overdue` and `expire_due`, erring early.
-pub fn next_due(tenant: &Tenant, now: i64) -> Result<(i64, i64), AppError> {
+/// When each kind of scheduled work next falls due in a company (UTC ms,
+/// `i64::MAX` for none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextDue {
+    /// The overdue job (`tasks::service::mark_overdue`).
+    pub tasks: i64,
+    /// The ticket expiry (`queue::tickets::expire_due`).
+    pub tickets: i64,
+    /// Notification deliveries (`notify::outbox`).
+    pub outbox: i64,
+}
+
+impl NextDue {
+    pub fn earliest(&self) -> i64 {
+        self.tasks.min(self.tickets).min(self.outbox)
+    }
+}
+
+/// The next time each job has work in this company, read from its store.
+/// Mirrors the rules of `mark_overdue`, `expire_due` and the outbox, erring early.
+pub fn next_due(tenant: &Tenant, now: i64) -> Result<NextDue, AppError> {
     let db: &Db = tenant.db()?;
     let tx = db.read()?;
+    let outbox = crate::notify::outbox::next_due(&tx, now)?;
+    let (tasks, tickets) = jobs_due(tenant, &tx, now)?;
+    Ok(NextDue { tasks, tickets, outbox })
+}
+
+/// `(tasks, tickets)` of [`next_due`].
+fn jobs_due(tenant: &Tenant, tx: &redb::ReadTransaction, now: i64) -> Result<(i64, i64), AppError> {
     let tasks = match tx.open_table(TASKS_DUE) {
         Ok(t) => t.first().map_err(store_err)?.map(|(k, _)| k.value().0).unwrap_or(i64::MAX),
         Err(redb::TableError::TableDoesNotExist(_)) => i64::MAX,

@@ -24,7 +24,9 @@ impl Running {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
-        self.task.await.map_err(std::io::Error::other)?
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        crate::notify::outbox::stop(&self.state).await;
+        served
     }
 }
 

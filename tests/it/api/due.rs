@@ -54,6 +54,9 @@ async fn the_tick_marks_an_overdue_task_in_a_company_not_opened_since_start() {
     s.advance(SignedDuration::from_hours(2));
     assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 1, "only the company with a late task");
     assert_eq!(open_companies(&s), vec!["busy".to_string()], "the idle company stays closed");
+    // The overdue notice is sent, then one visit settles the due time.
+    s.outbox_sent("busy").await;
+    assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 1, "the notice's visit");
     assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 0, "marked once, nothing more is due");
 
     let token = s.login("busy", "rahbar", USER_PASSWORD).await.check(200).str("access_token");
@@ -79,5 +82,9 @@ async fn an_earlier_deadline_makes_an_open_company_due_at_once() {
     assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 1);
     let token = s.login("acme", "rahbar", USER_PASSWORD).await.check(200).str("access_token");
     assert_eq!(s.get(&co.path(&format!("/tasks/{id}")), &token).await.check(200).body["status"], "overdue");
+    // Its overdue notice made the company due now; once sent, a visit settles it.
+    s.outbox_sent("acme").await;
+    assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 1, "the notice's visit");
+    assert_eq!(idora::jobs::overdue_tick(&s.running.state).await, 0, "nothing due");
     assert_eq!(tenant.due(), s.running.state.now().as_millisecond() - 61 * 60_000 + 48 * 3_600_000, "the next deadline");
 }

@@ -249,6 +249,20 @@ impl Server {
         self.clock().advance(by);
     }
 
+    /// Waits until the company's notification outbox has sent everything due.
+    pub async fn outbox_sent(&self, slug: &str) {
+        let state = &self.running.state;
+        let tenant = state.tenants.get(slug).expect("the company exists");
+        for _ in 0..500 {
+            let tx = tenant.db().unwrap().read().unwrap();
+            if idora::notify::outbox::next_due(&tx, state.now_ms()).unwrap() > state.now_ms() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the outbox of {slug} did not empty in 5 s");
+    }
+
     pub async fn send(&self, req: RequestBuilder) -> Resp {
         Resp::read(req.send().await.unwrap()).await
     }
