@@ -206,9 +206,10 @@ async fn the_outbox_delivers_once_across_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     create_platform_admin(&data);
-    // The outbox gathers bursts for 3 s: long enough to kill the server
-    // while deliveries wait, and to listen again before they go out.
-    let env = [("IDORA_NOTIFY_BATCH_MS", "3000")];
+    // The outbox gathers bursts for 8 s: long enough to kill the server
+    // while deliveries wait (even on a busy CI box), and to listen again
+    // before they go out.
+    let env = [("IDORA_NOTIFY_BATCH_MS", "8000")];
     let (mut child, base) = spawn_server_with(&data, &env);
     let http = reqwest::Client::new();
     let boss = kill_test_company(&http, &base).await;
@@ -241,7 +242,7 @@ async fn the_outbox_delivers_once_across_sigkill() {
     let before: Vec<u64> = before.lock().expect("lock").clone();
     assert_eq!(before.len(), 10, "nothing more was pushed before the kill");
 
-    // Back up: Ali's page listens again before the outbox's 3 s are up.
+    // Back up: Ali's page listens again before the outbox's 8 s are up.
     let (mut child, base) = spawn_server_with(&data, &env);
     let after = listen(&http, &base, ali, &ali_token).await;
     wait_for(&after, 15, Duration::from_secs(30)).await;

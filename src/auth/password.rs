@@ -1,5 +1,5 @@
-//! Password hashing (argon2id, on one dedicated thread) and the rules a new
-//! password must meet.
+//! Password hashing (argon2id on a few dedicated threads with a bounded
+//! queue, each reusing one 7 MiB block) and the rules a new password must meet.
 
 use crate::error::{AppError, ErrorKind};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
@@ -22,7 +22,20 @@ pub fn validate(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Most memory a stored hash may ask for: four times what we hash with
+/// argon2id memory in KiB: 7 MiB, with [`PARAMS_T`] passes. OWASP lists
+/// m=7 MiB/t=5 as equal in strength to argon2's default m=19 MiB/t=2; the
+/// smaller block lets several hashing threads exist at 7 MiB each. One hash
+/// takes about 30 ms of one core in a release build on a 2-core box (see
+/// benches/RESULTS.md), so a login stays far under 0.5 s.
+const PARAMS_M: u32 = 7 * 1024;
+const PARAMS_T: u32 = 5;
+const PARAMS_P: u32 = 1;
+
+fn params() -> Result<Params, AppError> {
+    Params::new(PARAMS_M, PARAMS_T, PARAMS_P, Some(Params::DEFAULT_OUTPUT_LEN)).map_err(|e| internal("params", e))
+}
+
+/// Most memory a stored hash may ask for: four times argon2's default
 /// (a hash asking for more is refused, not allowed to grow the process).
 const MAX_BLOCKS: usize = 4 * Params::DEFAULT_M_COST as usize;
 
@@ -53,12 +66,12 @@ fn hash_into(argon: &Argon2<'_>, params: &Params, password: &[u8], salt: &[u8], 
     })
 }
 
-/// An argon2id PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), the format
+/// An argon2id PHC string (`$argon2id$v=19$m=7168,t=5,p=1$…`), the format
 /// `Argon2::hash_password` writes, so stored hashes of either kind verify.
 fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt_bytes: [u8; 16] = crate::store::random_bytes();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| internal("salt", e))?;
-    let params = Params::DEFAULT;
+    let params = params()?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     hash_into(&argon, &params, password.as_bytes(), &salt_bytes, &mut out)?;
@@ -96,50 +109,111 @@ fn verify_blocking(password: &str, phc: &str) -> Result<bool, AppError> {
 
 type Work = Box<dyn FnOnce() + Send>;
 
-/// Runs `f` on the one hashing thread. argon2id takes 19 MiB per hash; on
-/// the runtime's blocking pool a burst of 16 logins held 16 of them at once.
-/// One thread holds one block, reused by every hash ([`MEMORY`]), and
-/// hashes wait their turn (logins are rate-limited anyway).
-async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
-    static QUEUE: OnceLock<Option<std::sync::mpsc::Sender<Work>>> = OnceLock::new();
-    let queue = QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Work>();
-        let spawned = std::thread::Builder::new().name("argon2".into()).spawn(move || {
-            while let Ok(work) = rx.recv() {
-                work();
+/// Hashes that may wait for a hashing thread; more are refused with 503 and
+/// `Retry-After` (a login flood costs a short queue, not memory).
+pub const QUEUE: usize = 64;
+
+/// The hashing threads: about one per core (2 to 4), each with one reused
+/// block of argon2 memory ([`MEMORY`], [`PARAMS_M`], 7 MiB), taking work
+/// from one bounded queue.
+struct Pool {
+    queue: std::sync::mpsc::SyncSender<Work>,
+}
+
+fn pool() -> Option<&'static Pool> {
+    static POOL: OnceLock<Option<Pool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Work>(QUEUE);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..threads {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
+                loop {
+                    let work = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(poisoned) => poisoned.into_inner().recv(),
+                    };
+                    match work {
+                        Ok(work) => work(),
+                        Err(_) => break,
+                    }
+                }
+            });
+            if spawned.is_ok() {
+                started += 1;
             }
-        });
-        spawned.ok().map(|_| tx)
-    });
-    let queue = queue.as_ref().ok_or_else(|| AppError::internal(anyhow::anyhow!("no hashing thread")))?;
+        }
+        (started > 0).then_some(Pool { queue: tx })
+    })
+    .as_ref()
+}
+
+/// Runs `f` on a hashing thread. On the runtime's blocking pool a flood of
+/// logins held 19 MiB each, hundreds at once; here at most a few blocks
+/// exist, reused, and a full queue is answered "busy, retry" at once.
+async fn on_hasher<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    let pool = pool().ok_or_else(|| AppError::internal(anyhow::anyhow!("no hashing thread")))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    queue
-        .send(Box::new(move || {
-            let _ = tx.send(f());
-        }))
-        .map_err(|_| AppError::internal(anyhow::anyhow!("hashing thread gone")))?;
+    let work: Work = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    pool.queue.try_send(work).map_err(|e| match e {
+        std::sync::mpsc::TrySendError::Full(_) => {
+            metrics::counter!("idora_password_hashes_refused_total").increment(1);
+            AppError::new(ErrorKind::Unavailable).with_retry_after(1).with_detail("password hashing queue full".to_string())
+        }
+        std::sync::mpsc::TrySendError::Disconnected(_) => AppError::internal(anyhow::anyhow!("hashing threads gone")),
+    })?;
     rx.await.map_err(|_| AppError::internal(anyhow::anyhow!("hashing thread dropped the work")))
 }
 
-/// Hashes with argon2id on the hashing thread.
+/// Hashes with argon2id ([`PARAMS_M`], [`PARAMS_T`]) on a hashing thread.
 pub async fn hash(password: String) -> Result<String, AppError> {
     on_hasher(move || hash_blocking(&password)).await?
 }
 
-/// Verifies on a blocking thread. With no stored hash it still spends the
+/// The outcome of a password check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Wrong,
+    Right,
+    /// Right, and the stored hash uses other parameters than ours:
+    /// store a fresh hash now that the password is known.
+    RightRehash,
+}
+
+impl Checked {
+    pub fn ok(self) -> bool {
+        self != Checked::Wrong
+    }
+}
+
+/// Verifies on a hashing thread. With no stored hash it still spends the
 /// same work on a dummy hash, so that a login for an unknown user takes as
 /// long as one for a known user.
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
+pub async fn verify(password: String, stored: Option<String>) -> Result<Checked, AppError> {
     on_hasher(move || {
         let dummy = dummy_hash();
         let (phc, real) = match &stored {
             Some(s) => (s.as_str(), true),
             None => (dummy, false),
         };
-        let ok = verify_blocking(&password, phc)?;
-        Ok(ok && real)
+        if !(verify_blocking(&password, phc)? && real) {
+            return Ok(Checked::Wrong);
+        }
+        Ok(if is_current(phc) { Checked::Right } else { Checked::RightRehash })
     })
     .await?
+}
+
+/// Whether a stored hash is argon2id with our parameters.
+fn is_current(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else { return false };
+    parsed.algorithm == Algorithm::Argon2id.ident()
+        && parsed.version == Some(Version::V0x13.into())
+        && Params::try_from(&parsed).is_ok_and(|p| p.m_cost() == PARAMS_M && p.t_cost() == PARAMS_T && p.p_cost() == PARAMS_P)
 }
 
 fn dummy_hash() -> &'static str {
@@ -168,7 +242,8 @@ mod tests {
     #[test]
     fn a_hash_verifies_its_password_only() {
         let phc = hash_blocking("kassa-parol-1").unwrap();
-        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(phc.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{phc}");
+        assert!(is_current(&phc));
         assert!(verify_blocking("kassa-parol-1", &phc).unwrap());
         assert!(!verify_blocking("kassa-parol-2", &phc).unwrap());
         assert_ne!(hash_blocking("kassa-parol-1").unwrap(), phc, "a fresh salt each time");
@@ -179,11 +254,28 @@ mod tests {
         let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
         let stored = Argon2::default().hash_password(b"eski-parol", &salt).unwrap().to_string();
         assert!(verify_blocking("eski-parol", &stored).unwrap());
+        assert!(!is_current(&stored), "argon2's default costs are upgraded on the next login");
         assert!(!verify_blocking("yangi-parol", &stored).unwrap());
         // Other costs (argon2i, fewer blocks) verify too.
         let params = Params::new(8 * 1024, 3, 1, None).unwrap();
         let other = Argon2::new(Algorithm::Argon2i, Version::V0x10, params).hash_password(b"eski-parol", &salt).unwrap().to_string();
         assert!(verify_blocking("eski-parol", &other).unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_checks_is_refused_beyond_the_queue_not_queued_in_memory() {
+        let phc = hash("kassa-parol-1".into()).await.unwrap();
+        let checks: Vec<_> = (0..400).map(|_| tokio::spawn(verify("kassa-parol-1".into(), Some(phc.clone())))).collect();
+        let (mut right, mut busy) = (0, 0);
+        for c in checks {
+            match c.await.unwrap() {
+                Ok(Checked::Right) => right += 1,
+                Err(e) if e.kind == ErrorKind::Unavailable && e.retry_after.is_some() => busy += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(right >= QUEUE, "at least a queue's worth is checked ({right})");
+        assert!(busy > 0, "the rest is refused with Retry-After ({right} checked)");
     }
 
     #[test]

@@ -89,7 +89,8 @@ pub async fn login(
         let secs = ((until - now_ms) / 1000).max(1) as u64;
         return Err(AppError::new(ErrorKind::AccountLocked).with_retry_after(secs).with_arg("minutes", secs.div_ceil(60)));
     }
-    let ok = password::verify(password.to_string(), found.as_ref().map(|(_, a)| a.password_hash.clone())).await?;
+    let checked = password::verify(password.to_string(), found.as_ref().map(|(_, a)| a.password_hash.clone())).await?;
+    let ok = checked.ok();
     let Some((id, acc)) = found else {
         // An unknown name fails and locks exactly like a known one, so the
         // answers do not tell which usernames exist.
@@ -112,16 +113,24 @@ pub async fn login(
         return Err(ErrorKind::AccountInactive.into());
     }
     may_enter(&acc)?;
+    // A hash with older costs is replaced now that the password is known.
+    let rehashed = match checked {
+        password::Checked::RightRehash => Some(password::hash(password.to_string()).await?),
+        _ => None,
+    };
     let refresh = tokens::opaque_token();
     let family: [u8; 16] = crate::store::random_bytes();
     let rhash = tokens::token_hash(&refresh);
     db.write(move |tx| {
         let mut t = tx.open_table(realm.accounts).map_err(store_err)?;
         if let Some(mut a) = crate::store::get_record::<AccountRecord>(&t, id)?
-            && (a.failed_logins != 0 || a.locked_until.is_some())
+            && (a.failed_logins != 0 || a.locked_until.is_some() || rehashed.is_some())
         {
             a.failed_logins = 0;
             a.locked_until = None;
+            if let Some(h) = &rehashed {
+                a.password_hash = h.clone();
+            }
             t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
         }
         drop(t);

@@ -307,7 +307,7 @@ pub async fn update_profile(
         return Err(ErrorKind::Forbidden.into());
     }
     if patch.password.is_some() {
-        let ok = password::verify(current_password.unwrap_or_default(), Some(user.account.password_hash.clone())).await?;
+        let ok = password::verify(current_password.unwrap_or_default(), Some(user.account.password_hash.clone())).await?.ok();
         if !ok {
             return Err(AppError::invalid("current_password", "validation.current_password"));
         }

@@ -366,3 +366,45 @@ async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
     let next = s.post(&c(DEMO, "/auth/refresh"), "", json!({"refresh_token": kept.str("refresh_token")})).await.check(200);
     assert!(!next.str("access_token").is_empty(), "a live session still refreshes");
 }
+
+/// The account's stored password hash, read from the company's file.
+fn stored_hash(s: &Server, slug: &str, id: u64) -> String {
+    let tenant = s.state().tenants.get(slug).unwrap();
+    let tx = tenant.db().unwrap().read().unwrap();
+    let users = tx.open_table(idora::store::schema::USERS).unwrap();
+    idora::store::get_record::<idora::store::schema::AccountRecord>(&users, id).unwrap().unwrap().password_hash
+}
+
+#[tokio::test]
+async fn a_password_hashed_with_older_costs_is_rehashed_at_the_next_login() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let id = s.add_user(&co, "aziz", "employee").await;
+    assert!(stored_hash(&s, "acme", id).starts_with("$argon2id$v=19$m=7168,t=5,p=1$"));
+    // A hash from before: argon2's default costs (19 MiB, 2 passes).
+    let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+    let old = argon2::Argon2::default().hash_password(USER_PASSWORD.as_bytes(), &salt).unwrap().to_string();
+    let tenant = s.state().tenants.get("acme").unwrap();
+    let old2 = old.clone();
+    tenant
+        .db()
+        .unwrap()
+        .write(move |tx| {
+            let mut users = tx.open_table(idora::store::schema::USERS).unwrap();
+            let mut a = idora::store::get_record::<idora::store::schema::AccountRecord>(&users, id).unwrap().unwrap();
+            a.password_hash = old2.clone();
+            users.insert(id, idora::store::enc::<idora::store::schema::AccountRecord>(a).unwrap().as_slice()).unwrap();
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    s.login("acme", "aziz", "wrong-password").await.check(401);
+    assert_eq!(stored_hash(&s, "acme", id), old, "a wrong password changes nothing");
+    s.login("acme", "aziz", USER_PASSWORD).await.check(200);
+    let new = stored_hash(&s, "acme", id);
+    assert!(new.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "rehashed: {new}");
+    s.login("acme", "aziz", USER_PASSWORD).await.check(200);
+    assert_eq!(stored_hash(&s, "acme", id), new, "a current hash is kept");
+}
