@@ -128,11 +128,14 @@ pub fn kick(state: &AppState, tenant: &Tenant) {
 /// a retry to a timer (soon) or to the minute's jobs (later). It holds the
 /// application only during a pass, so a stopped server closes its files.
 async fn run(app: WeakState, slug: String) {
-    let window = app.upgrade().map(|s| s.config.notify_batch_ms).unwrap_or(0);
-    if window > 0 {
-        tokio::time::sleep(Duration::from_millis(window)).await;
-    }
+    let window = Duration::from_millis(app.upgrade().map(|s| s.config.notify_batch_ms).unwrap_or(0));
+    // Gather the burst that woke us (and, later, the one that arrived
+    // during a pass) before sending.
+    let mut gather = true;
     let retry_in = loop {
+        if gather && !window.is_zero() {
+            tokio::time::sleep(window).await;
+        }
         let Some(state) = app.upgrade() else { return };
         let Some(tenant) = state.tenants.get(&slug) else {
             state.outbox.end(&slug);
@@ -151,20 +154,21 @@ async fn run(app: WeakState, slug: String) {
         };
         let now = state.now_ms();
         let ready = next.is_some_and(|at| at <= now);
-        let again = {
+        let kicked = {
+            // Checked and ended under one lock: a kick in between would be lost.
             let mut running = state.outbox.lock();
-            match running.get_mut(&slug) {
-                Some(again) if *again || ready => {
-                    *again = false;
-                    true
-                }
-                _ => false,
+            let kicked = running.get_mut(&slug).map(|again| std::mem::replace(again, false)).unwrap_or(false);
+            if !kicked && !ready {
+                running.remove(&slug);
             }
+            kicked
         };
-        if again {
+        if kicked || ready {
+            // More than a batch was due: at once; new work: after the window.
+            gather = kicked && !ready;
             continue;
         }
-        state.outbox.end(&slug);
+        state.outbox.ended.notify_waiters();
         let Some(at) = next else { return };
         tenant.due_at(at);
         break at.saturating_sub(now);
