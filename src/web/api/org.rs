@@ -126,8 +126,7 @@ pub struct UserPatchIn {
 #[utoipa::path(get, path = "/c/{slug}/api/v1/users", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = [UserOut]), (status = 403)), security(("bearer" = [])))]
 pub async fn list_users(user: CurrentUser) -> Result<axum::Json<Vec<UserOut>>, AppError> {
-    user.require("users.view")?;
-    let users = service::list_users(user.tenant.db()?)?;
+    let users = service::list_users(user.tenant.db()?, &Caller::from(&user))?;
     Ok(axum::Json(users.into_iter().map(|(id, a)| UserOut::new(id, a)).collect()))
 }
 

@@ -536,11 +536,10 @@ fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV1>, Ap
 }
 
 async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
-    user.require("users.view")?;
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
-    let mut users = service::list_users(db)?;
+    let mut users = service::list_users(db, &Caller::from(&c.user))?;
     users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
     let depts = names_of_departments(db)?;
     let branches = names_of_branches(db)?;
@@ -1859,12 +1858,9 @@ struct Names {
 }
 
 impl Names {
-    fn load(db: &crate::store::Db) -> Result<Names, AppError> {
+    fn load(db: &crate::store::Db, who: &Caller) -> Result<Names, AppError> {
         Ok(Names {
-            users: service::list_users(db)?
-                .into_iter()
-                .map(|(id, a)| (id, if a.full_name.is_empty() { a.username } else { a.full_name }))
-                .collect(),
+            users: service::directory(db, who)?.into_iter().map(|(id, u)| (id, u.name)).collect(),
             departments: service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect(),
             branches: service::list_branches(db)?.into_iter().map(|(id, b)| (id, b.name)).collect(),
         })
@@ -1962,7 +1958,7 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
     let mut rows = audit::list(db, q.before, AUDIT_PAGE + 1)?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);
-    let names = Names::load(db)?;
+    let names = Names::load(db, &Caller::from(&c.user))?;
     let title = t(lang, "admin.audit.title");
     let body = html! {
         h1 { (title) }

@@ -154,7 +154,7 @@ impl Desk {
         let Some(op) = op else { return Ok(desk) };
         desk.branch = crate::org::service::get_branch(db, op.branch_id).ok();
         desk.current = current_ticket(db, op.branch_id, day, c.user.id)?;
-        desk.waiting = tickets::waiting_at(db, op.branch_id, day)?;
+        desk.waiting = tickets::waiting_at(db, &Caller::from(&c.user), op.branch_id, day)?;
         desk.waiting.retain(|(_, t)| op.service_ids.contains(&t.service_id));
         desk.next = window::choose(&desk.waiting, &op.service_ids, now, &desk.tz).map(|(id, _)| id);
         desk.today = today_of_operator(db, op.branch_id, day, c.user.id)?;
@@ -817,7 +817,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
     list.sort_by(|a, b| {
         b.1.active.cmp(&a.1.active).then_with(|| service_name(&a.1, lang).to_lowercase().cmp(&service_name(&b.1, lang).to_lowercase()))
     });
-    let ops = service::list_operators(db)?;
+    let ops = service::list_operators(db, &Caller::from(&c.user))?;
     let typed_recalls = match settings_err {
         Some((typed, _)) => typed.to_string(),
         None => service::settings(db)?.max_recalls.to_string(),
@@ -1108,45 +1108,14 @@ async fn service_edit_submit(
 
 // ---------- admin: operators at windows ----------
 
-/// Active users who work at a window, by name: those whose role may
-/// operate one, and anyone already placed. The owner holds every
-/// permission by rule, not to sit at a window, so is listed once placed.
-fn operator_users(db: &Db, placed: &HashMap<u64, OperatorV1>) -> Result<Vec<(u64, AccountV1)>, AppError> {
-    let mut perms: HashMap<String, bool> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, a) in crate::org::service::list_users(db)? {
-        if !a.active {
-            continue;
-        }
-        if placed.contains_key(&id) || a.role == "owner" {
-            if placed.contains_key(&id) {
-                out.push((id, a));
-            }
-            continue;
-        }
-        let may = match perms.get(&a.role) {
-            Some(m) => *m,
-            None => {
-                let m = crate::org::service::role_permissions(db, &a.role)?.iter().any(|p| p == "queue.operate");
-                perms.insert(a.role.clone(), m);
-                m
-            }
-        };
-        if may {
-            out.push((id, a));
-        }
-    }
-    out.sort_by_key(|(_, a)| user_name(a).to_lowercase());
-    Ok(out)
-}
-
 async fn operators_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
-    let placed: HashMap<u64, OperatorV1> = service::list_operators(db)?.into_iter().collect();
-    let users = operator_users(db, &placed)?;
+    let me = Caller::from(&c.user);
+    let placed: HashMap<u64, OperatorV1> = service::list_operators(db, &me)?.into_iter().collect();
+    let users = service::operator_candidates(db, &me)?;
     let branches = branch_names(db)?;
     let services: HashMap<u64, ServiceV1> = service::list_services(db)?.into_iter().collect();
     let mut resting = std::collections::HashSet::new();
@@ -1309,11 +1278,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
 }
 
 fn account(db: &Db, user_id: u64) -> Result<AccountV1, AppError> {
-    crate::org::service::list_users(db)?
-        .into_iter()
-        .find(|(id, _)| *id == user_id)
-        .map(|(_, a)| a)
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
+    crate::org::service::get_user(db, user_id)
 }
 
 async fn operator_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<Markup, AppError> {
@@ -1333,8 +1298,11 @@ async fn operator_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -
             branches.retain(|(_, b)| b.active);
             branches.sort_by_key(|(_, b)| b.name.to_lowercase());
             let branch = who.branch_id.filter(|b| branches.iter().any(|(id, _)| id == b)).or(branches.first().map(|(id, _)| *id));
-            let taken: Vec<u16> =
-                service::list_operators(db)?.into_iter().filter(|(_, o)| Some(o.branch_id) == branch).map(|(_, o)| o.window).collect();
+            let taken: Vec<u16> = service::list_operators(db, &Caller::from(&c.user))?
+                .into_iter()
+                .filter(|(_, o)| Some(o.branch_id) == branch)
+                .map(|(_, o)| o.window)
+                .collect();
             let free = (1..=service::WINDOW_MAX).find(|w| !taken.contains(w)).unwrap_or(1);
             PlaceForm {
                 branch_id: branch.map(|b| b.to_string()).unwrap_or_default(),

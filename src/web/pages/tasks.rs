@@ -8,8 +8,8 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf, tn};
-use crate::store::Db;
-use crate::store::schema::{AccountV1, CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
+use crate::org::service::Colleague;
+use crate::store::schema::{CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
 use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
 use crate::tasks::{STATUSES, is_final, parse_status, status_code, status_label};
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -285,26 +285,24 @@ impl maud::Render for TextArea<'_> {
 
 /// Names of the people, departments and categories a page mentions.
 struct Names {
-    users: HashMap<u64, AccountV1>,
+    users: HashMap<u64, Colleague>,
     depts: HashMap<u64, DepartmentV1>,
     cats: HashMap<u64, CategoryV1>,
 }
 
 impl Names {
-    fn load(db: &Db) -> Result<Names, AppError> {
+    /// What the reader may know of the company: every colleague's name.
+    fn load(c: &Ctx) -> Result<Names, AppError> {
+        let db = c.tenant().db()?;
         Ok(Names {
-            users: crate::org::service::list_users(db)?.into_iter().collect(),
+            users: crate::org::service::directory(db, &Caller::from(&c.user))?.into_iter().collect(),
             depts: crate::org::service::list_departments(db)?.into_iter().collect(),
             cats: service::categories(db)?.into_iter().collect(),
         })
     }
 
     fn user(&self, id: u64) -> String {
-        match self.users.get(&id) {
-            Some(a) if !a.full_name.is_empty() => a.full_name.clone(),
-            Some(a) => a.username.clone(),
-            None => format!("#{id}"),
-        }
+        self.users.get(&id).map(|u| u.name.clone()).unwrap_or_else(|| format!("#{id}"))
     }
 
     fn dept(&self, id: Option<u64>) -> String {
@@ -455,7 +453,7 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
     let lang = c.lang();
     let tabs = tabs_for(&c.user);
     let tab = tabs.iter().copied().find(|t| t.code() == q.tab).unwrap_or(Tab::Mine);
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(&c)?;
     let content = match tab {
         Tab::Department => board(&c, &names, &q, state.now_ms())?,
         _ => task_list(&state, &c, &names, tab, &q)?,
@@ -741,7 +739,7 @@ fn task_fields(c: &Ctx, names: &Names, f: &TaskForm, err: Option<&FormError>, wi
 
 fn new_view(c: &Ctx, f: &TaskForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(c)?;
     let title = t(lang, "tasks.new.title");
     let body = html! {
         p.back { a href=(c.url("tasks")) { "← " (t(lang, "tasks.list.title")) } }
@@ -913,7 +911,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let who = Caller::from(&c.user);
     let task = service::get(db, &who, id)?;
     let history = service::history_of(db, id)?;
-    let names = Names::load(db)?;
+    let names = Names::load(c)?;
     let now = state.now_ms();
     let moves = Moves::of(&who, &task);
     let unread = crate::notify::unread_count(db, c.user.id)?;
@@ -1263,7 +1261,7 @@ async fn act(
 
 fn edit_view(c: &Ctx, id: u64, f: &TaskForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(c)?;
     let title = t(lang, "tasks.edit.title");
     let back = c.url(&format!("tasks/{id}"));
     let body = html! {
@@ -1387,7 +1385,7 @@ async fn calendar_page(
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let today = state.now().to_zoned(c.tenant().timezone()).date();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(&c)?;
     let week = parse_date(&q.week).map(monday_of);
     let view = match week {
         Some(monday) => week_view(&c, &names, monday, today)?,

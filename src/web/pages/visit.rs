@@ -5,6 +5,7 @@
 //! confirmation with the check-in code. Plain forms; htmx only saves a click.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf};
 use crate::org::service::{format_hhmm, list_branches};
@@ -61,7 +62,7 @@ fn branches(state: &AppState, tenant: &Tenant) -> Result<Vec<BranchView>, AppErr
     let services: Vec<(u64, ServiceV1)> = list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     let mut out = Vec::new();
     for (id, branch) in list_branches(db)?.into_iter().filter(|(_, b)| b.active) {
-        let waiting = tickets::waiting_counts(db, id, day)?;
+        let waiting = tickets::waiting_counts(db, &Caller::Public, id, day)?;
         let offers = services
             .iter()
             .filter(|(_, s)| s.branch_ids.contains(&id))
