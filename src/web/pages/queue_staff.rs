@@ -16,6 +16,7 @@ use crate::queue::window::{Today, current_ticket, operator_state, today_of_opera
 use crate::store::Db;
 use crate::store::schema::{AccountV1, BranchV1, OperatorStateV1, OperatorV1, ServiceV1, TicketPriority, TicketStatus, TicketV1};
 use crate::web::assets;
+use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, post_button, select};
 use crate::web::pages::org::{Ctx, Section};
@@ -602,7 +603,7 @@ fn desk_failed(state: &AppState, mut c: Ctx, form: &'static str, input: DeskForm
         error = error.moved("service_id", "to_service");
     }
     let failed = Failed { form, input, error };
-    Ok(operator_view(state, &c, Some(&failed), None)?.into_response())
+    Ok(form_again(operator_view(state, &c, Some(&failed), None)?))
 }
 
 async fn call_next(State(state): State<AppState>, user: CurrentUser, page: Page) -> Result<Response, AppError> {
@@ -781,7 +782,7 @@ async fn settings_submit(
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = FormError::new(c.lang(), &e);
-            Ok(services_view(&c, None, Some((f.max_recalls.as_str(), &err)))?.into_response())
+            Ok(form_again(services_view(&c, None, Some((f.max_recalls.as_str(), &err)))?))
         }
         Err(e) => Err(e),
     }
@@ -1070,7 +1071,7 @@ async fn service_new_submit(
     };
     match created {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=created")).into_response()),
-        Err(e) if is_form_error(&e) => Ok(service_form_view(&c, None, &f, Some(&service_form_error(c.lang(), &e)))?.into_response()),
+        Err(e) if is_form_error(&e) => Ok(form_again(service_form_view(&c, None, &f, Some(&service_form_error(c.lang(), &e)))?)),
         Err(e) => Err(e),
     }
 }
@@ -1100,7 +1101,7 @@ async fn service_edit_submit(
     match saved {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
         Err(e) if is_form_error(&e) && e.kind != ErrorKind::NotFound => {
-            Ok(service_form_view(&c, Some(id), &f, Some(&service_form_error(c.lang(), &e)))?.into_response())
+            Ok(form_again(service_form_view(&c, Some(id), &f, Some(&service_form_error(c.lang(), &e)))?))
         }
         Err(e) => Err(e),
     }
@@ -1346,7 +1347,7 @@ async fn operator_edit_submit(
             if e.message_key == Some("error.window_taken") {
                 err.field = Some("window");
             }
-            Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
+            Ok(form_again(operator_form_view(&c, id, &who, &f, Some(&err))?))
         }
         Err(e) => Err(e),
     }
@@ -1376,7 +1377,7 @@ async fn operator_remove_submit(
                 None => PlaceForm::default(),
             };
             let err = FormError::new(c.lang(), &e);
-            Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
+            Ok(form_again(operator_form_view(&c, id, &who, &f, Some(&err))?))
         }
         Err(e) => Err(e),
     }

@@ -12,6 +12,7 @@ use crate::org::service::Colleague;
 use crate::store::schema::{CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
 use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
 use crate::tasks::{STATUSES, is_final, parse_status, status_code, status_label};
+use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, local_time, post_button, select};
 use crate::web::pages::org::{Ctx, Section};
@@ -803,7 +804,7 @@ async fn new_submit(State(state): State<AppState>, user: CurrentUser, page: Page
         Err(e) if e.kind == ErrorKind::Internal || e.kind == ErrorKind::Unavailable => Err(e),
         Err(e) => {
             let err = FormError::new(lang, &e);
-            Ok(new_view(&c, &f, Some(&err))?.into_response())
+            Ok(form_again(new_view(&c, &f, Some(&err))?))
         }
     }
 }
@@ -1252,7 +1253,7 @@ async fn act(
             c.page.path = c.url(&format!("tasks/{id}"));
             let error = FormError::new(lang, &e);
             let failed = Failed { form, input: &f, error: &error };
-            Ok(task_view(&state, &c, id, Some(&failed), None)?.into_response())
+            Ok(form_again(task_view(&state, &c, id, Some(&failed), None)?))
         }
     }
 }
@@ -1332,7 +1333,7 @@ async fn edit_submit(
         Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Internal | ErrorKind::Unavailable) => Err(e),
         Err(e) => {
             let err = FormError::new(lang, &e);
-            Ok(edit_view(&c, id, &f, Some(&err))?.into_response())
+            Ok(form_again(edit_view(&c, id, &f, Some(&err))?))
         }
     }
 }
