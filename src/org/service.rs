@@ -177,9 +177,42 @@ fn check_branch(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppE
     Ok(())
 }
 
-pub fn list_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
+/// The company's accounts, whole: for those who may see users (`users.view`).
+pub fn list_users(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)>, AppError> {
+    who.require("users.view")?;
+    all_users(db)
+}
+
+fn all_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
     let tx = db.read()?;
     all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)
+}
+
+/// A user as colleagues see them: the name, the department, whether the
+/// account is active. No contact details, no role, no password hash.
+#[derive(Debug, Clone)]
+pub struct Colleague {
+    /// The full name, else the username.
+    pub name: String,
+    pub active: bool,
+    pub department_id: Option<u64>,
+}
+
+/// Every user of the company as a colleague: who a task can go to, whose
+/// name an entry of the task history or the audit log shows. Any company
+/// user reads it (and the system); the public, customers and platform
+/// admins do not.
+pub fn directory(db: &Db, who: &Caller) -> Result<Vec<(u64, Colleague)>, AppError> {
+    if !matches!(who, Caller::User(_) | Caller::System) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    Ok(all_users(db)?
+        .into_iter()
+        .map(|(id, a)| {
+            let name = if a.full_name.is_empty() { a.username } else { a.full_name };
+            (id, Colleague { name, active: a.active, department_id: a.department_id })
+        })
+        .collect())
 }
 
 pub fn get_user(db: &Db, id: u64) -> Result<AccountV1, AppError> {

@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
 use crate::store::schema::{
-    self, AccountRecord, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, QueueSettingsRecord, QueueSettingsV1, SERVICES,
+    self, AccountRecord, AccountV1, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, QueueSettingsRecord, QueueSettingsV1, SERVICES,
     ServiceRecord, ServiceV1,
 };
 use crate::store::{Db, all_records, enc, get_record, next_id, store_err};
@@ -212,9 +212,54 @@ pub fn get_operator(db: &Db, user_id: u64) -> Result<Option<OperatorV1>, AppErro
     get_record::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?, user_id)
 }
 
-pub fn list_operators(db: &Db) -> Result<Vec<(u64, OperatorV1)>, AppError> {
+/// Where each operator works: for those who operate a window or set the
+/// queue up.
+pub fn list_operators(db: &Db, who: &Caller) -> Result<Vec<(u64, OperatorV1)>, AppError> {
+    if !(who.can("queue.operate") || who.can("queue.manage")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
     let tx = db.read()?;
     all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)
+}
+
+/// Active users who may be put at a window, by name: those whose role may
+/// operate one (`queue.operate`), and anyone already placed. The owner holds
+/// every permission by rule, not to sit at a window, so is listed once
+/// placed. For those who set the queue up.
+pub fn operator_candidates(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)>, AppError> {
+    who.require("queue.manage")?;
+    let placed: std::collections::HashSet<u64> = list_operators(db, who)?.into_iter().map(|(id, _)| id).collect();
+    let users = {
+        let tx = db.read()?;
+        all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)?
+    };
+    let mut may_operate: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for (id, a) in users {
+        if !a.active {
+            continue;
+        }
+        if placed.contains(&id) || a.role == "owner" {
+            if placed.contains(&id) {
+                out.push((id, a));
+            }
+            continue;
+        }
+        let may = match may_operate.get(&a.role) {
+            Some(m) => *m,
+            None => {
+                let m = crate::org::service::role_permissions(db, &a.role)?.iter().any(|p| p == "queue.operate");
+                may_operate.insert(a.role.clone(), m);
+                m
+            }
+        };
+        if may {
+            out.push((id, a));
+        }
+    }
+    let name = |a: &AccountV1| if a.full_name.is_empty() { a.username.to_lowercase() } else { a.full_name.to_lowercase() };
+    out.sort_by_key(|(_, a)| name(a));
+    Ok(out)
 }
 
 /// Puts an operator at a branch's window with the services they serve.

@@ -354,8 +354,24 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
     Ok(issued)
 }
 
-/// A branch's waiting and called tickets today, in arrival order.
-pub fn queue_of(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+/// Whole tickets (names, phones, notes) are for the staff: those who operate
+/// a window or set the queue up.
+fn staff_only(who: &Caller) -> Result<(), AppError> {
+    if who.can("queue.operate") || who.can("queue.manage") { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
+}
+
+/// What a branch's screens show (numbers, windows, counts) follows the
+/// rule of its live topic (`hub::may_read`): the public and customers read
+/// it, and staff who may read the queue.
+fn public_board(who: &Caller, branch_id: u64) -> Result<(), AppError> {
+    if crate::hub::may_read(who, &Topic::QueueBranch(branch_id)) { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
+}
+
+/// A branch's waiting and called tickets on a day, in arrival order: the
+/// staff's board, for those who operate a window or set the queue up.
+pub fn queue_of(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    staff_only(who)?;
+    crate::org::service::get_branch(db, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
     let tickets = tx.open_table(TICKETS).map_err(store_err)?;
@@ -387,7 +403,8 @@ pub fn counter(db: &Db, branch_id: u64, day: u32, letter: char) -> Result<u64, A
 }
 
 /// A branch's waiting tickets of a day, in arrival order.
-pub fn waiting_at(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+pub fn waiting_at(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    staff_only(who)?;
     let tx = db.read()?;
     let mut w =
         waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tx.open_table(TICKETS).map_err(store_err)?, branch_id, day, None)?;
@@ -396,8 +413,10 @@ pub fn waiting_at(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV
 }
 
 /// How many wait for each service at a branch on a day (from the
-/// waiting index: no ticket is read).
-pub fn waiting_counts(db: &Db, branch_id: u64, day: u32) -> Result<std::collections::HashMap<u64, usize>, AppError> {
+/// waiting index: no ticket is read). The hall's screens show it, so
+/// whoever may read the branch's queue topic may read it, the public too.
+pub fn waiting_counts(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<std::collections::HashMap<u64, usize>, AppError> {
+    public_board(who, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_WAITING).map_err(store_err)?;
     let mut out = std::collections::HashMap::new();
@@ -652,7 +671,10 @@ pub const BOARD_ROWS: usize = 7;
 /// The day's latest calls, newest first: tickets called to a window and
 /// still called, being served or served. A no-show, a cancelled or a
 /// transferred ticket leaves the board (a transfer is called again).
-pub fn board_calls(db: &Db, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+/// The display board is public by design (numbers and windows, what the
+/// hall's screen shows anyway): the public reads it like the branch's topic.
+pub fn board_calls(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    public_board(who, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
     let all = tx.open_table(TICKETS).map_err(store_err)?;

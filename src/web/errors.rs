@@ -4,7 +4,8 @@
 //! `Accept-Language`, then the company's default) before the handler runs;
 //! the user extractor may refine it with the user's own setting. After the
 //! handler, any 4xx/5xx becomes `{"error":{"kind","message"}}` for the API or
-//! an HTML page for browsers, where a missing login redirects to the login page.
+//! an HTML page for browsers, where a missing login redirects to the login page;
+//! a refused form drawn again ([`form_again`], 422) is left as it is.
 
 use super::cookies;
 use crate::app::AppState;
@@ -117,6 +118,21 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Marks a page that is a form shown again after the core refused it:
+/// [`localize`] leaves it as the handler drew it.
+#[derive(Clone, Copy, Debug)]
+pub struct FormAgain;
+
+/// A refused form, drawn again with what was typed and the reason next to
+/// it: `422 Unprocessable Entity`, with the form as the body. (A browser
+/// shows the body of a plain form post whatever the status; htmx swaps a
+/// 422 too, see `responseHandling` in the page shell.)
+pub fn form_again(page: maud::Markup) -> Response {
+    let mut r = (StatusCode::UNPROCESSABLE_ENTITY, page).into_response();
+    r.extensions_mut().insert(FormAgain);
+    r
+}
+
 pub async fn localize(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
@@ -127,7 +143,7 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
     req.extensions_mut().insert(slot.clone());
     let resp = next.run(req).await;
     let status = resp.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) || resp.extensions().get::<FormAgain>().is_some() {
         return resp;
     }
     let lang = slot.get().unwrap_or(lang);

@@ -67,6 +67,15 @@ fn brand_links(tenant: Option<&Tenant>) -> Markup {
     }
 }
 
+/// htmx's settings for every page. A refused form comes back as `422` with
+/// the form drawn again (`errors::form_again`): htmx swaps it in like a
+/// success; other errors are not swapped (htmx's default).
+const HTMX_CONFIG: &str = concat!(
+    r#"{"includeIndicatorStyles":false,"allowEval":false,"responseHandling":["#,
+    r#"{"code":"204","swap":false},{"code":"422","swap":true},{"code":"[23]..","swap":true},"#,
+    r#"{"code":"[45]..","swap":false,"error":true},{"code":"...","swap":false}]}"#
+);
+
 pub fn render(shell: Shell<'_>, body: Markup) -> Markup {
     render_live(shell, None, body)
 }
@@ -89,7 +98,7 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false,"allowEval":false}"#;
+                meta name="htmx-config" content=(HTMX_CONFIG);
                 title { (shell.title) " · " (site_name) }
                 link rel="stylesheet" href=(assets::url("app.css"));
                 (brand_links(shell.tenant))

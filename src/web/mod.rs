@@ -24,6 +24,7 @@ use std::time::Duration;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -37,44 +38,60 @@ impl MakeRequestId for MakeId {
     }
 }
 
+/// One group of routes, given its middleware.
+pub(crate) type Routes = OpenApiRouter<AppState>;
+
+/// Every route of the server, registered once. Each JSON API route is
+/// registered with its OpenAPI entry (utoipa-axum's `routes!`), so the
+/// OpenAPI document is made from these very registrations
+/// ([`openapi::document`]) and lists exactly what the server answers.
+///
+/// `timeout` puts the request timeout on the groups that have one (not the
+/// live streams); `tenant` resolves the company of the routes under
+/// `/c/{slug}/` before any handler runs. The document needs neither.
+pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Routes) -> Routes) -> Routes {
+    use crate::web::{api, pages};
+    let tenant_plain = Routes::new()
+        .merge(api::auth::tenant_router())
+        .merge(pages::auth::tenant_router().into())
+        .merge(api::org::router())
+        .merge(pages::branding::router().into())
+        .merge(pages::org::router().into())
+        .merge(api::tasks::router())
+        .merge(api::queue::router())
+        .merge(pages::queue::tenant_router().into())
+        .merge(pages::stats::api_router())
+        .merge(pages::stats::router().into())
+        .merge(pages::queue_staff::router().into())
+        .merge(pages::visit::router().into())
+        .merge(pages::tasks::router().into());
+    let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router());
+    let company = tenant(timeout(tenant_plain).merge(tenant_streams));
+
+    let platform = Routes::new()
+        .merge(api::auth::platform_router())
+        .merge(pages::auth::platform_router().into())
+        .merge(api::companies::router())
+        .merge(pages::platform::router().into())
+        .merge(pages::queue::platform_router().into())
+        .merge(edges::router().into())
+        .merge(assets::router().into());
+    Routes::with_openapi(openapi::frame())
+        .merge(timeout(platform))
+        .merge(api::track::platform_router())
+        // With the slash, a company's root route is `/c/<slug>/` (its home page).
+        .nest("/c/{slug}/", company)
+}
+
 /// Assembles every feature's router and the middleware around them.
 pub fn router(state: AppState) -> Router {
     edges::metrics_handle();
     let timeout =
         TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(state.config.request_timeout_secs));
+    let resolve = from_fn_with_state(state.clone(), extract::resolve_tenant);
+    let (routes, _) = routes(|r| r.layer(timeout), |r| r.layer(resolve)).split_for_parts();
 
-    // Company routes: resolved to one tenant before any handler runs.
-    let tenant_plain = Router::new()
-        .merge(crate::web::api::auth::tenant_router())
-        .merge(crate::web::pages::auth::tenant_router())
-        .merge(crate::web::api::org::router())
-        .merge(crate::web::pages::org::router())
-        .merge(crate::web::api::tasks::router())
-        .merge(crate::web::api::queue::router())
-        .merge(crate::web::pages::queue::tenant_router())
-        .merge(crate::web::pages::stats::router())
-        .merge(crate::web::pages::queue_staff::router())
-        .merge(crate::web::pages::visit::router())
-        .merge(crate::web::pages::tasks::router())
-        .layer(timeout);
-    let tenant_streams = crate::web::api::live::tenant_router().merge(crate::web::api::track::tenant_router());
-    let tenant = tenant_plain.merge(tenant_streams).layer(from_fn_with_state(state.clone(), extract::resolve_tenant));
-
-    let platform = Router::new()
-        .merge(crate::web::api::auth::platform_router())
-        .merge(crate::web::pages::auth::platform_router())
-        .merge(crate::web::api::companies::router())
-        .merge(crate::web::pages::platform::router())
-        .merge(crate::web::pages::queue::platform_router())
-        .merge(edges::router())
-        .merge(assets::router())
-        .layer(timeout)
-        .merge(crate::web::api::track::platform_router());
-
-    Router::new()
-        .merge(platform)
-        // With the slash, a company's root route is `/c/<slug>/` (its home page).
-        .nest("/c/{slug}/", tenant)
+    routes
         .fallback(edges::not_found)
         .layer(axum::Extension(std::sync::Arc::new(limits::Limits::new(&state.config))))
         .layer(from_fn_with_state(state.clone(), csrf::guard))

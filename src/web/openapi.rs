@@ -1,4 +1,5 @@
-//! The OpenAPI document, generated from the handlers' annotations. It is
+//! The OpenAPI document, made from the routes as the server registers them
+//! (each with its handler's annotation, through utoipa-axum). It is
 //! checked in as `schema/openapi.json`; a test fails when that file is stale
 //! (run `IDORA_BLESS=1 cargo test openapi` to refresh it).
 
@@ -17,96 +18,30 @@ impl Modify for Bearer {
     }
 }
 
+/// The document's frame: title, tags and the bearer scheme. The paths and
+/// their schemas come from the routes themselves ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Idora API", version = "1", description = "Errors are {\"error\": {\"kind\", \"message\"}} with a stable snake_case kind."),
-    paths(
-        crate::web::api::auth::platform_login,
-        crate::web::api::auth::platform_refresh,
-        crate::web::api::auth::platform_logout,
-        crate::web::api::companies::list,
-        crate::web::api::companies::create,
-        crate::web::api::companies::update,
-        crate::web::api::companies::activate,
-        crate::web::api::companies::deactivate,
-        crate::web::api::auth::tenant_login,
-        crate::web::api::auth::tenant_refresh,
-        crate::web::api::auth::tenant_logout,
-        crate::web::api::auth::me,
-        crate::web::api::org::list_users,
-        crate::web::api::org::create_user,
-        crate::web::api::org::get_user,
-        crate::web::api::org::patch_user,
-        crate::web::api::org::list_departments,
-        crate::web::api::org::create_department,
-        crate::web::api::org::patch_department,
-        crate::web::api::org::list_branches,
-        crate::web::api::org::create_branch,
-        crate::web::api::org::get_branch,
-        crate::web::api::org::patch_branch,
-        crate::web::api::org::list_roles,
-        crate::web::api::org::put_role,
-        crate::web::api::org::get_branding,
-        crate::web::api::org::patch_branding,
-        crate::web::api::org::get_company,
-        crate::web::api::org::put_company,
-        crate::web::api::tasks::create_task,
-        crate::web::api::tasks::list_tasks,
-        crate::web::api::tasks::get_task,
-        crate::web::api::tasks::patch_task,
-        crate::web::api::tasks::delete_task,
-        crate::web::api::tasks::set_status,
-        crate::web::api::tasks::approve,
-        crate::web::api::tasks::decline,
-        crate::web::api::tasks::extension,
-        crate::web::api::tasks::calendar,
-        crate::web::api::tasks::search_tasks,
-        crate::web::api::ical::my_feed,
-        crate::web::api::tasks::list_categories,
-        crate::web::api::tasks::create_category,
-        crate::web::api::tasks::patch_category,
-        crate::web::api::tasks::list_notifications,
-        crate::web::api::tasks::read_notifications,
-        crate::web::api::queue::list_services,
-        crate::web::api::queue::create_service,
-        crate::web::api::queue::patch_service,
-        crate::web::api::queue::list_operators,
-        crate::web::api::queue::put_operator,
-        crate::web::api::queue::delete_operator,
-        crate::web::api::queue::take_ticket,
-        crate::web::api::queue::branch_queue,
-        crate::web::api::queue::call_next,
-        crate::web::api::queue::recall,
-        crate::web::api::queue::no_show,
-        crate::web::api::queue::start,
-        crate::web::api::queue::finish,
-        crate::web::api::queue::operator_break,
-        crate::web::api::queue::call_ticket,
-        crate::web::api::queue::cancel_ticket,
-        crate::web::api::queue::transfer_ticket,
-        crate::web::api::queue::slots,
-        crate::web::api::queue::create_booking,
-        crate::web::api::queue::check_in,
-        crate::web::api::queue::get_settings,
-        crate::web::api::queue::put_settings,
-        crate::web::api::track::display_events,
-        crate::web::api::track::status,
-        crate::web::api::track::ticket_events,
-        crate::web::api::track::qr,
-        crate::web::api::track::cancel,
-        crate::web::pages::stats::api_stats,
-        crate::web::pages::stats::api_csv,
-        crate::web::api::org::list_audit,
-        crate::web::api::live::live_token,
-    ),
     modifiers(&Bearer),
     tags((name = "platform", description = "Platform admins: companies"), (name = "company", description = "A company's users and structure"))
 )]
-pub struct ApiDoc;
+struct Frame;
+
+pub(crate) fn frame() -> utoipa::openapi::OpenApi {
+    Frame::openapi()
+}
+
+/// The OpenAPI document of the JSON API, made from the routes the server
+/// registers (`web::routes`): a route of the API is registered with its
+/// entry, so the document names every one of them and nothing else.
+pub fn document() -> utoipa::openapi::OpenApi {
+    crate::web::routes(|r| r, |r| r).into_openapi()
+}
 
 /// The document as pretty JSON with a final newline.
 pub fn json() -> String {
-    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    let mut s = document().to_pretty_json().unwrap_or_default();
     s.push('\n');
     s
 }
@@ -123,5 +58,45 @@ mod tests {
         }
         let stored = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(stored == fresh, "schema/openapi.json is stale: run `IDORA_BLESS=1 cargo test openapi` and commit it");
+    }
+
+    /// A JSON API route is registered only with its OpenAPI entry
+    /// (`OpenApiRouter::routes(routes!(handler))`), never with a bare
+    /// `.route(…)`: then the document, and every test that walks it (the
+    /// cross-company test), cannot miss one.
+    #[test]
+    fn api_routes_are_registered_with_their_entries() {
+        let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join("web");
+        let mut files = Vec::new();
+        let mut dirs = vec![web.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut bad = Vec::new();
+        for f in &files {
+            let in_api = f.starts_with(web.join("api"));
+            for (n, line) in std::fs::read_to_string(f).unwrap().lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") || !code.contains(".route(") {
+                    continue;
+                }
+                if in_api || code.contains("/api/") {
+                    bad.push(format!("{}:{}: {}", f.display(), n + 1, code));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "API routes registered without their OpenAPI entry (use routes!):\n{}", bad.join("\n"));
+        // And the document has them: a few from each group.
+        let doc = super::document();
+        for path in ["/api/v1/auth/login", "/api/v1/companies", "/t/{token}/status", "/c/{slug}/api/v1/users", "/c/{slug}/api/v1/live"] {
+            assert!(doc.paths.paths.contains_key(path), "{path}");
+        }
     }
 }

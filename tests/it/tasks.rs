@@ -326,7 +326,12 @@ async fn a_restart_does_not_notify_twice() {
     let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
     let db = tenant.db().unwrap();
-    let employee = idora::org::service::list_users(db).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
+    let employee = idora::org::service::list_users(db, &idora::auth::Caller::System)
+        .unwrap()
+        .into_iter()
+        .find(|(_, u)| u.username == "employee")
+        .unwrap()
+        .0;
     let who = idora::auth::Caller::System;
     let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(1)).to_string();
     let input = idora::tasks::service::NewTask { title: "R".into(), assignee_id: employee, deadline, ..Default::default() };
@@ -456,8 +461,12 @@ async fn a_lagging_index_is_rebuilt_at_start() {
     let s = demo_at(START).await;
     let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
-    let employee =
-        idora::org::service::list_users(tenant.db().unwrap()).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
+    let employee = idora::org::service::list_users(tenant.db().unwrap(), &idora::auth::Caller::System)
+        .unwrap()
+        .into_iter()
+        .find(|(_, u)| u.username == "employee")
+        .unwrap()
+        .0;
     let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(5)).to_string();
     for title in ["Birinchi", "Ikkinchi"] {
         let input =
@@ -512,8 +521,12 @@ async fn a_rename_the_index_missed_is_repaired_when_the_index_opens() {
     let s = demo_at(START).await;
     let state = s.state().clone();
     let tenant = state.tenants.get("demo").unwrap();
-    let employee =
-        idora::org::service::list_users(tenant.db().unwrap()).unwrap().into_iter().find(|(_, u)| u.username == "employee").unwrap().0;
+    let employee = idora::org::service::list_users(tenant.db().unwrap(), &idora::auth::Caller::System)
+        .unwrap()
+        .into_iter()
+        .find(|(_, u)| u.username == "employee")
+        .unwrap()
+        .0;
     let deadline = (START.parse::<Timestamp>().unwrap() + SignedDuration::from_hours(5)).to_string();
     let input = idora::tasks::service::NewTask { title: "Birinchi".into(), assignee_id: employee, deadline, ..Default::default() };
     idora::tasks::service::create(&state, &tenant, &idora::auth::Caller::System, input).await.unwrap();
@@ -638,7 +651,7 @@ async fn admins_keep_categories_on_their_page() {
             .bearer_auth(&w.tokens["admin"])
             .form(&[("name", "kredit HUJJATLARI"), ("color", "#000000")]);
     let r = again.send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("kredit HUJJATLARI") && html.contains("role=\"alert\""));
     assert_eq!(page("employee").send().await.unwrap().status(), StatusCode::FORBIDDEN);

@@ -9,27 +9,20 @@ use crate::tenancy::Tenant;
 use crate::web::cookies::{self, Scope};
 use crate::web::extract::{CurrentUser, Json};
 use crate::web::limits::{ClientIp, Limits};
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn platform_router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(platform_login))
-        .route("/api/v1/auth/refresh", post(platform_refresh))
-        .route("/api/v1/auth/logout", post(platform_logout))
+pub fn platform_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(platform_login)).routes(routes!(platform_refresh)).routes(routes!(platform_logout))
 }
 
-pub fn tenant_router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/login", post(tenant_login))
-        .route("/api/v1/auth/refresh", post(tenant_refresh))
-        .route("/api/v1/auth/logout", post(tenant_logout))
-        .route("/api/v1/me", get(me))
+/// Company routes (nested under `/c/{slug}/`).
+pub fn tenant_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(tenant_login)).routes(routes!(tenant_refresh)).routes(routes!(tenant_logout)).routes(routes!(me))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -118,7 +111,7 @@ pub async fn platform_logout(State(state): State<AppState>, Json(body): Json<Ref
 
 /// Logs a company user in. While the company is inactive only those who
 /// set it up (permission `company.setup`) may enter.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/login", tag = "company", request_body = LoginBody,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "company", request_body = LoginBody,
     params(("slug" = String, Path)),
     responses((status = 200, body = TokenPair), (status = 401), (status = 403), (status = 429)))]
 pub async fn tenant_login(
@@ -155,7 +148,7 @@ pub async fn tenant_login_pair(
 }
 
 /// Exchanges a company refresh token for a new pair.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/refresh", tag = "company", request_body = RefreshBody,
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "company", request_body = RefreshBody,
     params(("slug" = String, Path)), responses((status = 200, body = TokenPair), (status = 401)))]
 pub async fn tenant_refresh(State(state): State<AppState>, tenant: Tenant, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
     let (_, pair) = session::refresh(tenant.db()?, TENANT_REALM, &state.keys, state.now_ms(), &tenant.slug, &body.refresh_token).await?;
@@ -163,7 +156,7 @@ pub async fn tenant_refresh(State(state): State<AppState>, tenant: Tenant, Json(
 }
 
 /// Ends a company user's session.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/auth/logout", tag = "company", request_body = RefreshBody,
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "company", request_body = RefreshBody,
     params(("slug" = String, Path)), responses((status = 204)))]
 pub async fn tenant_logout(State(state): State<AppState>, tenant: Tenant, Json(body): Json<RefreshBody>) -> Result<Response, AppError> {
     session::logout(tenant.db()?, state.now_ms(), &body.refresh_token).await?;
@@ -184,7 +177,7 @@ pub struct Me {
 }
 
 /// The signed-in user and what they may do.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/me", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/me", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
 pub async fn me(user: CurrentUser) -> axum::Json<Me> {
     let mut permissions: Vec<String> = user.permissions.iter().cloned().collect();

@@ -7,19 +7,14 @@ use crate::store::schema::CompanyStatus;
 use crate::tenancy::Tenant;
 use crate::tenancy::service::{self, CompanyPatch, NewCompany, status_str};
 use crate::web::extract::{Json, PlatformAdmin};
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/companies", get(list).post(create))
-        .route("/api/v1/companies/{slug}", patch(update))
-        .route("/api/v1/companies/{slug}/activate", post(activate))
-        .route("/api/v1/companies/{slug}/deactivate", post(deactivate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update)).routes(routes!(activate)).routes(routes!(deactivate))
 }
 
 impl From<&PlatformAdmin> for Caller {

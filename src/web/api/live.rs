@@ -22,29 +22,26 @@ use crate::hub::{Listener, Recheck, Topic, may_read};
 use crate::i18n::Lang;
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json};
-use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use futures_util::StreamExt;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Topics a live token may name at most.
 const MAX_TOPICS: usize = 16;
 /// How long a live token is good for, in seconds.
 pub const LIVE_TOKEN_TTL: i64 = 12 * 3600;
 
-pub fn tenant_router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/live", get(ws_upgrade))
-        .route("/api/v1/live/token", post(live_token))
-        .route("/api/v1/live/events", get(sse))
+/// Company routes (nested under `/c/{slug}/`), without the request timeout.
+pub fn tenant_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ws_upgrade)).routes(routes!(live_token)).routes(routes!(sse))
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,6 +50,10 @@ struct ClientMessage {
     subscribe: Vec<String>,
 }
 
+/// The live WebSocket: send `{"subscribe": ["user:7", "queue:branch:3", …]}`
+/// and receive the events of the topics the caller may read.
+#[utoipa::path(get, path = "/api/v1/live", operation_id = "live_socket", tag = "company", params(("slug" = String, Path)),
+    responses((status = 101, description = "Switching to the WebSocket"), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn ws_upgrade(State(state): State<AppState>, user: CurrentUser, ws: WebSocketUpgrade) -> Result<Response, AppError> {
     let listener = Listener::for_user(&user)?;
     Ok(ws.on_upgrade(move |socket| run_socket(state, user.id, listener, socket)))
@@ -162,7 +163,7 @@ pub fn mint_live_token(state: &AppState, user: &CurrentUser, topics: &[Topic]) -
 }
 
 /// A token for the SSE stream, limited to topics the caller may read.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/live/token", tag = "company", params(("slug" = String, Path)), request_body = LiveTokenIn,
+#[utoipa::path(post, path = "/api/v1/live/token", tag = "company", params(("slug" = String, Path)), request_body = LiveTokenIn,
     responses((status = 200, body = LiveTokenOut), (status = 403)), security(("bearer" = [])))]
 pub async fn live_token(
     State(state): State<AppState>,
@@ -192,6 +193,9 @@ struct SseQuery {
 
 /// Server-sent events for the topics a live token names, while its user
 /// keeps the session and the right to read them.
+#[utoipa::path(get, path = "/api/v1/live/events", operation_id = "live_events", tag = "company",
+    params(("slug" = String, Path), ("token" = String, Query, description = "A live token from `POST …/live/token`")),
+    responses((status = 200, description = "text/event-stream of the token's topics"), (status = 401), (status = 403)))]
 async fn sse(State(state): State<AppState>, tenant: Tenant, Query(q): Query<SseQuery>) -> Result<Response, AppError> {
     let claims = state.keys.verify(&q.token, "live", state.now().as_second())?;
     if claims.ten != tenant.slug {

@@ -9,28 +9,26 @@ use crate::org::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
 use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1};
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json, PathId};
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users", get(list_users).post(create_user))
-        .route("/api/v1/users/{id}", get(get_user).patch(patch_user))
-        .route("/api/v1/departments", get(list_departments).post(create_department))
-        .route("/api/v1/departments/{id}", axum::routing::patch(patch_department))
-        .route("/api/v1/branches", get(list_branches).post(create_branch))
-        .route("/api/v1/branches/{id}", get(get_branch).patch(patch_branch))
-        .route("/api/v1/roles", get(list_roles))
-        .route("/api/v1/roles/{role}", put(put_role))
-        .route("/api/v1/branding", get(get_branding).patch(patch_branding))
-        .route("/api/v1/company", get(get_company).put(put_company))
-        .route("/api/v1/audit", get(list_audit))
-        .route("/brand.css", get(crate::web::pages::branding::brand_css))
-        .route("/logo", get(crate::web::pages::branding::logo))
+/// Company routes (nested under `/c/{slug}/`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, patch_user))
+        .routes(routes!(list_departments, create_department))
+        .routes(routes!(patch_department))
+        .routes(routes!(list_branches, create_branch))
+        .routes(routes!(get_branch, patch_branch))
+        .routes(routes!(list_roles))
+        .routes(routes!(put_role))
+        .routes(routes!(get_branding, patch_branding))
+        .routes(routes!(get_company, put_company))
+        .routes(routes!(list_audit))
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`) in a PATCH body.
@@ -123,16 +121,15 @@ pub struct UserPatchIn {
 }
 
 /// Users of the company.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/users", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/users", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = [UserOut]), (status = 403)), security(("bearer" = [])))]
 pub async fn list_users(user: CurrentUser) -> Result<axum::Json<Vec<UserOut>>, AppError> {
-    user.require("users.view")?;
-    let users = service::list_users(user.tenant.db()?)?;
+    let users = service::list_users(user.tenant.db()?, &Caller::from(&user))?;
     Ok(axum::Json(users.into_iter().map(|(id, a)| UserOut::new(id, a)).collect()))
 }
 
 /// Creates a user.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/users", tag = "company", params(("slug" = String, Path)), request_body = UserIn,
+#[utoipa::path(post, path = "/api/v1/users", tag = "company", params(("slug" = String, Path)), request_body = UserIn,
     responses((status = 201, body = CreatedUser), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -155,7 +152,7 @@ pub async fn create_user(
 }
 
 /// One user.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = UserOut), (status = 404)), security(("bearer" = [])))]
 pub async fn get_user(user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<UserOut>, AppError> {
     if id != user.id {
@@ -165,7 +162,7 @@ pub async fn get_user(user: CurrentUser, PathId(id): PathId) -> Result<axum::Jso
 }
 
 /// Changes a user: role, active, department, branch, name, phone, password.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = UserPatchIn, responses((status = 200, body = UserOut), (status = 404), (status = 422)), security(("bearer" = [])))]
 pub async fn patch_user(
     State(state): State<AppState>,
@@ -217,7 +214,7 @@ pub struct DepartmentPatchIn {
 }
 
 /// Departments of the company.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/departments", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/departments", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = [DepartmentOut])), security(("bearer" = [])))]
 pub async fn list_departments(user: CurrentUser) -> Result<axum::Json<Vec<DepartmentOut>>, AppError> {
     let all = service::list_departments(user.tenant.db()?)?;
@@ -225,7 +222,7 @@ pub async fn list_departments(user: CurrentUser) -> Result<axum::Json<Vec<Depart
 }
 
 /// Creates a department.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/departments", tag = "company", params(("slug" = String, Path)), request_body = DepartmentIn,
+#[utoipa::path(post, path = "/api/v1/departments", tag = "company", params(("slug" = String, Path)), request_body = DepartmentIn,
     responses((status = 201, body = DepartmentOut), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn create_department(
     State(state): State<AppState>,
@@ -239,7 +236,7 @@ pub async fn create_department(
 }
 
 /// Renames, deactivates or reactivates a department.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/departments/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = DepartmentPatchIn, responses((status = 200, body = DepartmentOut), (status = 404)), security(("bearer" = [])))]
 pub async fn patch_department(
     State(state): State<AppState>,
@@ -333,7 +330,7 @@ pub struct BranchPatchIn {
 }
 
 /// Branches of the company.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/branches", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/branches", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = [BranchOut])), security(("bearer" = [])))]
 pub async fn list_branches(user: CurrentUser) -> Result<axum::Json<Vec<BranchOut>>, AppError> {
     let all = service::list_branches(user.tenant.db()?)?;
@@ -341,14 +338,14 @@ pub async fn list_branches(user: CurrentUser) -> Result<axum::Json<Vec<BranchOut
 }
 
 /// One branch.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(get, path = "/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = BranchOut), (status = 404)), security(("bearer" = [])))]
 pub async fn get_branch(user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<BranchOut>, AppError> {
     Ok(axum::Json(BranchOut::new(id, service::get_branch(user.tenant.db()?, id)?)))
 }
 
 /// Creates a branch; with no `hours` it is open around the clock.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/branches", tag = "company", params(("slug" = String, Path)), request_body = BranchIn,
+#[utoipa::path(post, path = "/api/v1/branches", tag = "company", params(("slug" = String, Path)), request_body = BranchIn,
     responses((status = 201, body = BranchOut), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn create_branch(
     State(state): State<AppState>,
@@ -362,7 +359,7 @@ pub async fn create_branch(
 }
 
 /// Changes a branch; `"hours": null` makes it open around the clock.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/branches/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = BranchPatchIn, responses((status = 200, body = BranchOut), (status = 404), (status = 422)), security(("bearer" = [])))]
 pub async fn patch_branch(
     State(state): State<AppState>,
@@ -397,7 +394,7 @@ pub struct RoleIn {
 }
 
 /// The role → permissions matrix.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/roles", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/roles", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = [RoleOut])), security(("bearer" = [])))]
 pub async fn list_roles(user: CurrentUser) -> Result<axum::Json<Vec<RoleOut>>, AppError> {
     let m = service::roles_matrix(user.tenant.db()?)?;
@@ -405,7 +402,7 @@ pub async fn list_roles(user: CurrentUser) -> Result<axum::Json<Vec<RoleOut>>, A
 }
 
 /// Sets a role's permissions; applies to every holder's next request.
-#[utoipa::path(put, path = "/c/{slug}/api/v1/roles/{role}", tag = "company", params(("slug" = String, Path), ("role" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/roles/{role}", tag = "company", params(("slug" = String, Path), ("role" = String, Path)),
     request_body = RoleIn, responses((status = 200, body = RoleOut), (status = 404), (status = 422)), security(("bearer" = [])))]
 pub async fn put_role(
     State(state): State<AppState>,
@@ -443,14 +440,14 @@ fn branding_out(tenant: &Tenant) -> Result<BrandingOut, AppError> {
 }
 
 /// The company's colour and logo.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/branding", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/branding", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = BrandingOut)), security(("bearer" = [])))]
 pub async fn get_branding(user: CurrentUser) -> Result<axum::Json<BrandingOut>, AppError> {
     Ok(axum::Json(branding_out(&user.tenant)?))
 }
 
 /// Sets the primary colour (the logo is uploaded from the admin console).
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/branding", tag = "company", params(("slug" = String, Path)), request_body = BrandingIn,
+#[utoipa::path(patch, path = "/api/v1/branding", tag = "company", params(("slug" = String, Path)), request_body = BrandingIn,
     responses((status = 200, body = BrandingOut), (status = 422)), security(("bearer" = [])))]
 pub async fn patch_branding(
     State(state): State<AppState>,
@@ -504,7 +501,7 @@ pub struct CompanySettingsIn {
 }
 
 /// The company's name, contact details and time zone.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/company", tag = "company", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/company", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = CompanySettingsOut)), security(("bearer" = [])))]
 pub async fn get_company(user: CurrentUser) -> Result<axum::Json<CompanySettingsOut>, AppError> {
     Ok(axum::Json(company_out(&user.tenant, user.tenant.info())))
@@ -512,7 +509,7 @@ pub async fn get_company(user: CurrentUser) -> Result<axum::Json<CompanySettings
 
 /// Changes the company's name, contact details or time zone (permission
 /// `company.setup`); audited.
-#[utoipa::path(put, path = "/c/{slug}/api/v1/company", tag = "company", params(("slug" = String, Path)), request_body = CompanySettingsIn,
+#[utoipa::path(put, path = "/api/v1/company", tag = "company", params(("slug" = String, Path)), request_body = CompanySettingsIn,
     responses((status = 200, body = CompanySettingsOut), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn put_company(
     State(state): State<AppState>,
@@ -578,7 +575,7 @@ pub fn audit_page(db: &crate::store::Db, q: &AuditQuery) -> Result<AuditPage, Ap
 }
 
 /// Every admin action, newest first.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/audit", tag = "company", params(("slug" = String, Path), AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "company", params(("slug" = String, Path), AuditQuery),
     responses((status = 200, body = AuditPage)), security(("bearer" = [])))]
 pub async fn list_audit(user: CurrentUser, Query(q): Query<AuditQuery>) -> Result<axum::Json<AuditPage>, AppError> {
     user.require("audit.view")?;

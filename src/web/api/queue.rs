@@ -10,34 +10,34 @@ use crate::queue::tickets;
 use crate::store::schema::{OperatorV1, ServiceV1};
 use crate::web::extract::{CurrentUser, Json, PathId};
 use crate::web::limits::ClientIp;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/services", get(list_services).post(create_service))
-        .route("/api/v1/services/{id}", axum::routing::patch(patch_service))
-        .route("/api/v1/operators", get(list_operators))
-        .route("/api/v1/operators/{user_id}", put(put_operator).delete(delete_operator))
-        .route("/api/v1/branches/{branch_id}/tickets", axum::routing::post(take_ticket))
-        .route("/api/v1/branches/{branch_id}/queue", get(branch_queue))
-        .route("/api/v1/operator/call-next", axum::routing::post(call_next))
-        .route("/api/v1/operator/break", axum::routing::post(operator_break))
-        .route("/api/v1/tickets/{id}/recall", axum::routing::post(recall))
-        .route("/api/v1/tickets/{id}/no-show", axum::routing::post(no_show))
-        .route("/api/v1/tickets/{id}/start", axum::routing::post(start))
-        .route("/api/v1/tickets/{id}/finish", axum::routing::post(finish))
-        .route("/api/v1/tickets/{id}/call", axum::routing::post(call_ticket))
-        .route("/api/v1/tickets/{id}/cancel", axum::routing::post(cancel_ticket))
-        .route("/api/v1/tickets/{id}/transfer", axum::routing::post(transfer_ticket))
-        .route("/api/v1/branches/{branch_id}/slots", get(slots))
-        .route("/api/v1/bookings", axum::routing::post(create_booking))
-        .route("/api/v1/branches/{branch_id}/check-in", axum::routing::post(check_in))
-        .route("/api/v1/queue-settings", get(get_settings).put(put_settings))
+/// Company routes (nested under `/c/{slug}/`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_services, create_service))
+        .routes(routes!(patch_service))
+        .routes(routes!(list_operators))
+        .routes(routes!(put_operator, delete_operator))
+        .routes(routes!(take_ticket))
+        .routes(routes!(branch_queue))
+        .routes(routes!(call_next))
+        .routes(routes!(operator_break))
+        .routes(routes!(recall))
+        .routes(routes!(no_show))
+        .routes(routes!(start))
+        .routes(routes!(finish))
+        .routes(routes!(call_ticket))
+        .routes(routes!(cancel_ticket))
+        .routes(routes!(transfer_ticket))
+        .routes(routes!(slots))
+        .routes(routes!(create_booking))
+        .routes(routes!(check_in))
+        .routes(routes!(get_settings, put_settings))
 }
 
 fn path_id(raw: &str) -> Result<u64, AppError> {
@@ -121,7 +121,7 @@ pub struct ServicePatchIn {
 }
 
 /// Queue services.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/services", tag = "queue", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/services", tag = "queue", params(("slug" = String, Path)),
     responses((status = 200, body = [ServiceOut])), security(("bearer" = [])))]
 pub async fn list_services(user: CurrentUser) -> Result<axum::Json<Vec<ServiceOut>>, AppError> {
     let all = service::list_services(user.tenant.db()?)?;
@@ -129,7 +129,7 @@ pub async fn list_services(user: CurrentUser) -> Result<axum::Json<Vec<ServiceOu
 }
 
 /// Creates a queue service offered at some branches.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/services", tag = "queue", params(("slug" = String, Path)), request_body = ServiceIn,
+#[utoipa::path(post, path = "/api/v1/services", tag = "queue", params(("slug" = String, Path)), request_body = ServiceIn,
     responses((status = 201, body = ServiceOut), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn create_service(
     State(state): State<AppState>,
@@ -148,7 +148,7 @@ pub async fn create_service(
 }
 
 /// Changes a queue service: names, minutes, target, branches, active.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/services/{id}", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/services/{id}", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = ServicePatchIn, responses((status = 200, body = ServiceOut), (status = 403), (status = 404), (status = 422)),
     security(("bearer" = [])))]
 pub async fn patch_service(
@@ -244,7 +244,7 @@ pub struct IssuedOut {
 
 /// Takes a queue ticket. Public for `kiosk` and `online` while the company
 /// is open; `walk_in` is for staff. Rate-limited per client address.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/branches/{branch_id}/tickets", tag = "queue",
+#[utoipa::path(post, path = "/api/v1/branches/{branch_id}/tickets", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)), request_body = TicketIn,
     responses((status = 201, body = IssuedOut), (status = 403), (status = 404), (status = 409), (status = 422), (status = 429)))]
 pub async fn take_ticket(
@@ -286,7 +286,7 @@ impl IssuedOut {
 }
 
 /// A branch's waiting and called tickets today, in arrival order.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{branch_id}/queue", tag = "queue",
+#[utoipa::path(get, path = "/api/v1/branches/{branch_id}/queue", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)),
     responses((status = 200, body = [TicketOut]), (status = 403)), security(("bearer" = [])))]
 pub async fn branch_queue(
@@ -294,13 +294,9 @@ pub async fn branch_queue(
     user: CurrentUser,
     Path((_, branch)): Path<(String, String)>,
 ) -> Result<axum::Json<Vec<TicketOut>>, AppError> {
-    if !(user.can("queue.operate") || user.can("queue.manage")) {
-        return Err(ErrorKind::Forbidden.into());
-    }
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    crate::org::service::get_branch(user.tenant.db()?, branch_id)?;
     let (day, _, _) = tickets::local_day(state.now_ms(), &user.tenant.timezone());
-    let list = tickets::queue_of(user.tenant.db()?, branch_id, day)?;
+    let list = tickets::queue_of(user.tenant.db()?, &Caller::from(&user), branch_id, day)?;
     Ok(axum::Json(list.iter().map(|(id, t)| TicketOut::new(*id, t)).collect()))
 }
 
@@ -314,7 +310,7 @@ pub struct CalledOut {
 }
 
 /// Calls the next customer to the caller's window: 204 when nobody waits.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/operator/call-next", tag = "queue", params(("slug" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/operator/call-next", tag = "queue", params(("slug" = String, Path)),
     responses((status = 200, body = CalledOut), (status = 204), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn call_next(State(state): State<AppState>, user: CurrentUser) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
@@ -337,28 +333,28 @@ async fn act(state: AppState, user: CurrentUser, id: u64, what: crate::queue::wi
 }
 
 /// Calls the ticket again; after two recalls it is a no-show.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/recall", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/recall", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn recall(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::Recall).await
 }
 
 /// The called customer did not come.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/no-show", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/no-show", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn no_show(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::NoShow).await
 }
 
 /// The customer has come to the window: service starts.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/start", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/start", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn start(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::Start).await
 }
 
 /// Service is over.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/finish", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/finish", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn finish(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::Finish).await
@@ -379,7 +375,7 @@ pub struct BreakOut {
 }
 
 /// Goes on a break (with a reason) or back to the window.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/operator/break", tag = "queue", params(("slug" = String, Path)), request_body = BreakIn,
+#[utoipa::path(post, path = "/api/v1/operator/break", tag = "queue", params(("slug" = String, Path)), request_body = BreakIn,
     responses((status = 200, body = BreakOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn operator_break(
     State(state): State<AppState>,
@@ -414,18 +410,15 @@ pub struct OperatorIn {
 }
 
 /// Where each operator works.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/operators", tag = "queue", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/operators", tag = "queue", params(("slug" = String, Path)),
     responses((status = 200, body = [OperatorOut]), (status = 403)), security(("bearer" = [])))]
 pub async fn list_operators(user: CurrentUser) -> Result<axum::Json<Vec<OperatorOut>>, AppError> {
-    if !(user.can("queue.manage") || user.can("queue.operate")) {
-        return Err(crate::error::ErrorKind::Forbidden.into());
-    }
-    let all = service::list_operators(user.tenant.db()?)?;
+    let all = service::list_operators(user.tenant.db()?, &Caller::from(&user))?;
     Ok(axum::Json(all.into_iter().map(|(id, o)| OperatorOut::new(id, o)).collect()))
 }
 
 /// Puts an operator at a branch's window with the services they serve.
-#[utoipa::path(put, path = "/c/{slug}/api/v1/operators/{user_id}", tag = "queue", params(("slug" = String, Path), ("user_id" = u64, Path)),
+#[utoipa::path(put, path = "/api/v1/operators/{user_id}", tag = "queue", params(("slug" = String, Path), ("user_id" = u64, Path)),
     request_body = OperatorIn, responses((status = 200, body = OperatorOut), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 pub async fn put_operator(
@@ -440,7 +433,7 @@ pub async fn put_operator(
 }
 
 /// Calls this waiting ticket to the caller's window (out of turn).
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/call", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/call", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn call_ticket(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     let t = crate::queue::window::call_ticket(&state, &user.tenant, &Caller::from(&user), id).await?;
@@ -448,7 +441,7 @@ pub async fn call_ticket(State(state): State<AppState>, user: CurrentUser, PathI
 }
 
 /// Cancels a ticket that has not been served (staff).
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/cancel", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/cancel", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn cancel_ticket(
     State(state): State<AppState>,
@@ -468,7 +461,7 @@ pub struct TransferIn {
 
 /// Sends the customer at the window on to another service; they keep their
 /// number and their place by arrival. Returns the new ticket.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tickets/{id}/transfer", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/transfer", tag = "queue", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = TransferIn, responses((status = 200, body = TicketOut), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 pub async fn transfer_ticket(
@@ -497,7 +490,7 @@ pub struct SlotOut {
 }
 
 /// Bookable slots of a day for a service at a branch (public).
-#[utoipa::path(get, path = "/c/{slug}/api/v1/branches/{branch_id}/slots", tag = "queue",
+#[utoipa::path(get, path = "/api/v1/branches/{branch_id}/slots", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path), SlotsQuery),
     responses((status = 200, body = [SlotOut]), (status = 404), (status = 422)))]
 pub async fn slots(
@@ -547,7 +540,7 @@ pub struct BookingOut {
 }
 
 /// Books a visit for a free slot (public, rate-limited).
-#[utoipa::path(post, path = "/c/{slug}/api/v1/bookings", tag = "queue", params(("slug" = String, Path)), request_body = BookingIn,
+#[utoipa::path(post, path = "/api/v1/bookings", tag = "queue", params(("slug" = String, Path)), request_body = BookingIn,
     responses((status = 201, body = BookingOut), (status = 404), (status = 409), (status = 422), (status = 429)))]
 pub async fn create_booking(
     State(state): State<AppState>,
@@ -570,7 +563,7 @@ pub struct CheckInIn {
 }
 
 /// Checks a booked customer in at the branch (the kiosk; public, rate-limited).
-#[utoipa::path(post, path = "/c/{slug}/api/v1/branches/{branch_id}/check-in", tag = "queue",
+#[utoipa::path(post, path = "/api/v1/branches/{branch_id}/check-in", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)), request_body = CheckInIn,
     responses((status = 200, body = IssuedOut), (status = 404), (status = 409), (status = 422), (status = 429)))]
 pub async fn check_in(
@@ -594,7 +587,7 @@ pub struct QueueSettingsJson {
 }
 
 /// The company's queue rules.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
     responses((status = 200, body = QueueSettingsJson), (status = 403)), security(("bearer" = [])))]
 pub async fn get_settings(user: CurrentUser) -> Result<axum::Json<QueueSettingsJson>, AppError> {
     if !(user.can("queue.manage") || user.can("queue.operate")) {
@@ -605,7 +598,7 @@ pub async fn get_settings(user: CurrentUser) -> Result<axum::Json<QueueSettingsJ
 }
 
 /// Changes the company's queue rules.
-#[utoipa::path(put, path = "/c/{slug}/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/queue-settings", tag = "queue", params(("slug" = String, Path)),
     request_body = QueueSettingsJson, responses((status = 200, body = QueueSettingsJson), (status = 403), (status = 422)),
     security(("bearer" = [])))]
 pub async fn put_settings(
@@ -618,7 +611,7 @@ pub async fn put_settings(
 }
 
 /// Takes an operator off their window (refused while they serve someone).
-#[utoipa::path(delete, path = "/c/{slug}/api/v1/operators/{user_id}", tag = "queue", params(("slug" = String, Path), ("user_id" = u64, Path)),
+#[utoipa::path(delete, path = "/api/v1/operators/{user_id}", tag = "queue", params(("slug" = String, Path), ("user_id" = u64, Path)),
     responses((status = 204), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
 pub async fn delete_operator(
     State(state): State<AppState>,

@@ -8,30 +8,31 @@ use crate::tasks::service::{self, Filter, NewTask, TaskPatch};
 use crate::tasks::{parse_status, status_code};
 use crate::web::api::org::double_option;
 use crate::web::extract::{CurrentUser, Json, PathId};
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tasks", get(list_tasks).post(create_task))
-        .route("/api/v1/tasks/{id}", get(get_task).patch(patch_task).delete(delete_task))
-        .route("/api/v1/tasks/{id}/status", post(set_status))
-        .route("/api/v1/tasks/{id}/approve", post(approve))
-        .route("/api/v1/tasks/{id}/decline", post(decline))
-        .route("/api/v1/tasks/{id}/extension", post(extension))
-        .route("/api/v1/calendar", get(calendar))
-        .route("/api/v1/search/tasks", get(search_tasks))
-        .route("/api/v1/me/calendar-feed", get(crate::web::api::ical::my_feed))
-        .route("/calendar/{file}", get(crate::web::api::ical::feed))
-        .route("/api/v1/categories", get(list_categories).post(create_category))
-        .route("/api/v1/categories/{id}", axum::routing::patch(patch_category))
-        .route("/api/v1/notifications", get(list_notifications))
-        .route("/api/v1/notifications/read", post(read_notifications))
+/// Company routes (nested under `/c/{slug}/`).
+pub fn router() -> OpenApiRouter<AppState> {
+    use crate::web::api::ical;
+    OpenApiRouter::new()
+        .routes(routes!(create_task, list_tasks))
+        .routes(routes!(get_task, patch_task, delete_task))
+        .routes(routes!(set_status))
+        .routes(routes!(approve))
+        .routes(routes!(decline))
+        .routes(routes!(extension))
+        .routes(routes!(calendar))
+        .routes(routes!(search_tasks))
+        .routes(routes!(ical::my_feed))
+        .routes(routes!(ical::feed))
+        .routes(routes!(list_categories, create_category))
+        .routes(routes!(patch_category))
+        .routes(routes!(list_notifications))
+        .routes(routes!(read_notifications))
 }
 
 fn rfc3339(ms: i64) -> String {
@@ -164,7 +165,7 @@ pub struct TaskIn {
 
 /// Creates a task. A manager assigning outside their department gets
 /// `awaiting_approval` until a director approves.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tasks", tag = "tasks", params(("slug" = String, Path)), request_body = TaskIn,
+#[utoipa::path(post, path = "/api/v1/tasks", tag = "tasks", params(("slug" = String, Path)), request_body = TaskIn,
     responses((status = 201, body = TaskOut), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn create_task(
     State(state): State<AppState>,
@@ -227,7 +228,7 @@ pub struct TaskPage {
 }
 
 /// Tasks the caller may see, newest first.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/tasks", tag = "tasks", params(("slug" = String, Path), ListQuery),
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks", params(("slug" = String, Path), ListQuery),
     responses((status = 200, body = TaskPage), (status = 422)), security(("bearer" = [])))]
 pub async fn list_tasks(
     State(state): State<AppState>,
@@ -242,7 +243,7 @@ pub async fn list_tasks(
 }
 
 /// One task with its history.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 200, body = TaskOut), (status = 404)), security(("bearer" = [])))]
 pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TaskOut>, AppError> {
     let db = user.tenant.db()?;
@@ -271,7 +272,7 @@ pub struct TaskPatchIn {
 }
 
 /// Changes a task.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = TaskPatchIn, responses((status = 200, body = TaskOut), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 pub async fn patch_task(
@@ -293,7 +294,7 @@ pub async fn patch_task(
 }
 
 /// Deletes a task that has not been started (directors: any task).
-#[utoipa::path(delete, path = "/c/{slug}/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(delete, path = "/api/v1/tasks/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn delete_task(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<StatusCode, AppError> {
     service::delete(&state, &user.tenant, &Caller::from(&user), id).await?;
@@ -310,7 +311,7 @@ pub struct StatusIn {
 }
 
 /// Moves a task along the workflow.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tasks/{id}/status", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/status", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = StatusIn, responses((status = 200, body = TaskOut), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn set_status(
     State(state): State<AppState>,
@@ -340,7 +341,7 @@ pub struct CommentIn {
 }
 
 /// A director approves a cross-department task or a deadline request.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tasks/{id}/approve", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/approve", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = CommentIn, responses((status = 200, body = TaskOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -354,7 +355,7 @@ pub async fn approve(
 }
 
 /// A director declines a cross-department task or a deadline request.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tasks/{id}/decline", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/decline", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = CommentIn, responses((status = 200, body = TaskOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn decline(
     State(state): State<AppState>,
@@ -375,7 +376,7 @@ pub struct ExtensionIn {
 }
 
 /// Asks for a later deadline; a director's request is applied at once.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/tasks/{id}/extension", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/extension", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = ExtensionIn, responses((status = 200, body = TaskOut), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn extension(
     State(state): State<AppState>,
@@ -397,7 +398,7 @@ pub struct RangeQuery {
 }
 
 /// Tasks with a deadline in a range, by deadline.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/calendar", tag = "tasks", params(("slug" = String, Path), RangeQuery),
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "tasks", params(("slug" = String, Path), RangeQuery),
     responses((status = 200, body = [TaskOut]), (status = 422)), security(("bearer" = [])))]
 pub async fn calendar(
     State(state): State<AppState>,
@@ -444,7 +445,7 @@ pub struct SearchResult {
 }
 
 /// Searches the tasks the caller may see.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/search/tasks", tag = "tasks", params(("slug" = String, Path), SearchParams),
+#[utoipa::path(get, path = "/api/v1/search/tasks", tag = "tasks", params(("slug" = String, Path), SearchParams),
     responses((status = 200, body = SearchResult), (status = 422)), security(("bearer" = [])))]
 pub async fn search_tasks(
     State(state): State<AppState>,
@@ -490,7 +491,7 @@ impl CategoryOut {
 }
 
 /// Task categories.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/categories", tag = "tasks", params(("slug" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/categories", tag = "tasks", params(("slug" = String, Path)),
     responses((status = 200, body = [CategoryOut])), security(("bearer" = [])))]
 pub async fn list_categories(user: CurrentUser) -> Result<axum::Json<Vec<CategoryOut>>, AppError> {
     let all = service::categories(user.tenant.db()?)?;
@@ -506,7 +507,7 @@ pub struct CategoryIn {
 }
 
 /// Creates a task category (admins and directors).
-#[utoipa::path(post, path = "/c/{slug}/api/v1/categories", tag = "tasks", params(("slug" = String, Path)), request_body = CategoryIn,
+#[utoipa::path(post, path = "/api/v1/categories", tag = "tasks", params(("slug" = String, Path)), request_body = CategoryIn,
     responses((status = 201, body = CategoryOut), (status = 403), (status = 409), (status = 422)), security(("bearer" = [])))]
 pub async fn create_category(
     State(state): State<AppState>,
@@ -528,7 +529,7 @@ pub struct CategoryPatchIn {
 }
 
 /// Changes or retires a task category.
-#[utoipa::path(patch, path = "/c/{slug}/api/v1/categories/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
+#[utoipa::path(patch, path = "/api/v1/categories/{id}", tag = "tasks", params(("slug" = String, Path), ("id" = u64, Path)),
     request_body = CategoryPatchIn, responses((status = 200, body = CategoryOut), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("bearer" = [])))]
 pub async fn patch_category(
@@ -566,7 +567,7 @@ pub struct NotificationQuery {
 }
 
 /// The caller's notifications, newest first.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/notifications", tag = "tasks", params(("slug" = String, Path), NotificationQuery),
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "tasks", params(("slug" = String, Path), NotificationQuery),
     responses((status = 200, body = NotificationPage)), security(("bearer" = [])))]
 pub async fn list_notifications(user: CurrentUser, Query(q): Query<NotificationQuery>) -> Result<axum::Json<NotificationPage>, AppError> {
     let db = user.tenant.db()?;
@@ -599,7 +600,7 @@ pub struct ReadOut {
 }
 
 /// Marks notifications read.
-#[utoipa::path(post, path = "/c/{slug}/api/v1/notifications/read", tag = "tasks", params(("slug" = String, Path)), request_body = ReadIn,
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "tasks", params(("slug" = String, Path)), request_body = ReadIn,
     responses((status = 200, body = ReadOut)), security(("bearer" = [])))]
 pub async fn read_notifications(user: CurrentUser, Json(b): Json<ReadIn>) -> Result<axum::Json<ReadOut>, AppError> {
     if b.ids.len() > 1000 {

@@ -10,30 +10,25 @@ pub use crate::queue::tickets::resolve_public as resolve;
 use crate::queue::tickets::{self, status_code};
 use crate::store::schema::TicketV1;
 use crate::tenancy::Tenant;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Company routes (nested under `/c/{slug}/`), without the request timeout.
-pub fn tenant_router() -> Router<AppState> {
-    Router::new().route("/display/{branch_id}/events", get(display_events))
+pub fn tenant_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(display_events))
 }
 
 /// Routes at the root: `/t/{token}/…`.
-pub fn platform_router() -> Router<AppState> {
-    Router::new()
-        .route("/t/{token}/status", get(status))
-        .route("/t/{token}/events", get(ticket_events))
-        .route("/t/{token}/qr.svg", get(qr))
-        .route("/t/{token}/cancel", post(cancel))
+pub fn platform_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(status)).routes(routes!(ticket_events)).routes(routes!(qr)).routes(routes!(cancel))
 }
 
 /// Live calls of a branch for its display board (public: numbers and windows only).
-#[utoipa::path(get, path = "/c/{slug}/display/{branch_id}/events", tag = "queue",
+#[utoipa::path(get, path = "/display/{branch_id}/events", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)),
     responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 404)))]
 pub async fn display_events(

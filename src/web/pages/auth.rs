@@ -2,11 +2,12 @@
 
 use crate::app::AppState;
 use crate::auth::session;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t};
 use crate::tenancy::Tenant;
 use crate::web::api::auth::{platform_login_pair, tenant_login_pair};
 use crate::web::cookies::{self, Scope};
+use crate::web::errors::form_again;
 use crate::web::extract::Page;
 use crate::web::layout::{self, Shell, csrf_field, field};
 use crate::web::limits::ClientIp;
@@ -144,11 +145,21 @@ fn start_session(mut resp: Response, scope: &Scope, pair: &session::TokenPair, s
     resp
 }
 
-/// The login form again, with the reason in the user's language. The
-/// status stays 200 so that the browser shows the form, not an error page.
+/// The login form again (422), with the username typed and the reason in
+/// the user's language; a lockout or rate limit keeps its `Retry-After`. A
+/// failing store is an error page, not a refusal.
 fn login_failed(page: &Page, tenant: Option<&Tenant>, action: &str, f: &LoginForm, e: AppError) -> Response {
+    if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) {
+        return e.into_response();
+    }
     let text = e.info().message(page.lang);
-    login_form(page, tenant, action, f.next.as_deref(), Some(&text), &f.username).into_response()
+    let mut resp = form_again(login_form(page, tenant, action, f.next.as_deref(), Some(&text), &f.username));
+    if let Some(secs) = e.retry_after
+        && let Ok(v) = secs.to_string().parse()
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
 }
 
 async fn end_session(db: &crate::store::Db, state: &AppState, headers: &axum::http::HeaderMap, scope: &Scope, to: &str) -> Response {

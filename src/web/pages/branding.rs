@@ -1,10 +1,18 @@
 //! The company's branding as files: `/c/<slug>/brand.css` and `/c/<slug>/logo`.
 
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::org::branding;
 use crate::tenancy::Tenant;
+use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// Company routes (nested under `/c/{slug}/`).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/brand.css", get(brand_css)).route("/logo", get(logo))
+}
 
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
 

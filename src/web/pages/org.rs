@@ -14,6 +14,7 @@ use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
 use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1, FieldChange};
 use crate::tenancy::Tenant;
+use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::layout::{
     self, FormError, Input, NavItem, Shell, SignedIn, checkbox, csrf_field, form_alert, post_button, secret_box, select,
@@ -500,7 +501,7 @@ async fn profile_submit(
         Ok(_) => Ok(Redirect::to(&c.url("profile?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);
-            Ok(profile_view(&c, &f, Some(&err), None, None)?.into_response())
+            Ok(form_again(profile_view(&c, &f, Some(&err), None, None)?))
         }
         Err(e) => Err(e),
     }
@@ -519,7 +520,7 @@ async fn profile_password(
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e).moved("password", "new_password");
             let pf = profile_form_of(&c.user.account);
-            Ok(profile_view(&c, &pf, None, Some(&err), None)?.into_response())
+            Ok(form_again(profile_view(&c, &pf, None, Some(&err), None)?))
         }
         Err(e) => Err(e),
     }
@@ -536,11 +537,10 @@ fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV1>, Ap
 }
 
 async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
-    user.require("users.view")?;
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
-    let mut users = service::list_users(db)?;
+    let mut users = service::list_users(db, &Caller::from(&c.user))?;
     users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
     let depts = names_of_departments(db)?;
     let branches = names_of_branches(db)?;
@@ -737,7 +737,7 @@ async fn user_new_submit(
         }
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let err = form_error(lang, &e);
-            Ok(user_new_view(&c, &f, Some(&err))?.into_response())
+            Ok(form_again(user_new_view(&c, &f, Some(&err))?))
         }
         Err(e) => Err(e),
     }
@@ -850,7 +850,7 @@ async fn user_edit_submit(
             if is_self {
                 shown.role = acc.role.clone();
             }
-            Ok(user_edit_view(&c, id, &acc, &shown, Some(&err), None, None)?.into_response())
+            Ok(form_again(user_edit_view(&c, id, &acc, &shown, Some(&err), None, None)?))
         }
         Err(e) => Err(e),
     }
@@ -900,7 +900,7 @@ async fn user_password_submit(
         },
         Err(e) if e.field.is_some() => {
             let err = form_error(lang, &e);
-            Ok(user_edit_view(&c, id, &acc, &user_form_of(&acc), None, Some(&err), None)?.into_response())
+            Ok(form_again(user_edit_view(&c, id, &acc, &user_form_of(&acc), None, Some(&err), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1092,7 +1092,7 @@ async fn category_create(
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = CategoryFailure { row: None, form: &f, err: form_error(c.lang(), &e) };
-            Ok(categories_view(&c, Some(&fail), None)?.into_response())
+            Ok(form_again(categories_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1112,7 +1112,7 @@ async fn category_save(
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = CategoryFailure { row: Some(id), form: &f, err: form_error(c.lang(), &e) };
-            Ok(categories_view(&c, Some(&fail), None)?.into_response())
+            Ok(form_again(categories_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1151,7 +1151,7 @@ async fn department_create(
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = DeptFailure { row: None, typed: &f.name, err: form_error(c.lang(), &e) };
-            Ok(departments_view(&c, Some(&fail), None)?.into_response())
+            Ok(form_again(departments_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1170,7 +1170,7 @@ async fn department_rename(
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = DeptFailure { row: Some(id), typed: &f.name, err: form_error(c.lang(), &e) };
-            Ok(departments_view(&c, Some(&fail), None)?.into_response())
+            Ok(form_again(departments_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1397,7 +1397,7 @@ async fn branch_new_submit(
         Ok(()) => Ok(Redirect::to(&c.url("admin/branches?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let err = form_error(c.lang(), &e);
-            Ok(branch_view(&c, None, &f, Some(&err)).into_response())
+            Ok(form_again(branch_view(&c, None, &f, Some(&err))))
         }
         Err(e) => Err(e),
     }
@@ -1432,7 +1432,7 @@ async fn branch_edit_submit(
         Ok(()) => Ok(Redirect::to(&c.url("admin/branches?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let err = form_error(c.lang(), &e);
-            Ok(branch_view(&c, Some(id), &f, Some(&err)).into_response())
+            Ok(form_again(branch_view(&c, Some(id), &f, Some(&err))))
         }
         Err(e) => Err(e),
     }
@@ -1504,7 +1504,7 @@ async fn company_submit(
         Ok(_) => Ok(Redirect::to(&c.url("admin/company?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);
-            Ok(company_view(&c, &f, Some(&err), None).into_response())
+            Ok(form_again(company_view(&c, &f, Some(&err), None)))
         }
         Err(e) => Err(e),
     }
@@ -1550,13 +1550,20 @@ fn permission_group(lang: Lang, p: &str) -> Option<&'static str> {
 async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     user.require("roles.manage")?;
     let c = Ctx::new(user, page);
-    let lang = c.lang();
     let matrix = service::roles_matrix(c.tenant().db()?)?;
+    Ok(roles_view(&c, &matrix, None, done_notice(c.lang(), &q)))
+}
+
+/// The role matrix with the boxes of `matrix` ticked: the saved one, or
+/// after a refusal what was sent, with the reason above it.
+fn roles_view(c: &Ctx, matrix: &[(&str, Vec<String>)], err: Option<&FormError>, notice: Option<&str>) -> Markup {
+    let lang = c.lang();
     let title = t(lang, "admin.roles.title");
     let cols = matrix.len() + 1;
     let body = html! {
         h1 { (title) }
         p.muted { (t(lang, "admin.roles.lead")) }
+        (form_alert(err))
         form method="post" action=(c.url("admin/roles")) {
             (csrf_field(c.csrf()))
             div.table-wrap.matrix-wrap {
@@ -1564,7 +1571,7 @@ async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
                     thead {
                         tr {
                             th scope="col" { (t(lang, "admin.roles.permission")) }
-                            @for (role, _) in &matrix {
+                            @for (role, _) in matrix {
                                 th scope="col" { (role_label(lang, role)) }
                             }
                         }
@@ -1579,7 +1586,7 @@ async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
                                     (permission_label(lang, perm))
                                     small.mono.muted { (perm) }
                                 }
-                                @for (role, perms) in &matrix {
+                                @for (role, perms) in matrix {
                                     @let label = format!("{}: {}", role_label(lang, role), permission_label(lang, perm));
                                     td {
                                         @if *role == "owner" {
@@ -1596,7 +1603,7 @@ async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
                     tfoot {
                         tr {
                             th { (t(lang, "admin.roles.save_one")) }
-                            @for (role, _) in &matrix {
+                            @for (role, _) in matrix {
                                 td {
                                     @if *role == "owner" {
                                         small.muted { (t(lang, "admin.roles.owner_fixed")) }
@@ -1617,7 +1624,7 @@ async fn roles_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
             }
         }
     };
-    Ok(c.render(title, Section::Roles, done_notice(lang, &q), body))
+    c.render(title, Section::Roles, notice, body)
 }
 
 async fn roles_submit(
@@ -1632,18 +1639,31 @@ async fn roles_submit(
     let chosen: Vec<(&str, &str)> = pairs.iter().filter(|(k, _)| k == "p").filter_map(|(_, v)| v.split_once(':')).collect();
     let current = service::roles_matrix(c.tenant().db()?)?;
     let actor = Caller::from(&c.user);
+    let sent = |role: &str| -> Vec<String> { chosen.iter().filter(|(r, _)| *r == role).map(|(_, p)| p.to_string()).collect() };
+    let in_scope = |role: &str| role != "owner" && (which == "*" || which == role);
     for (role, before) in current {
-        if role == "owner" || (which != "*" && which != role) {
+        if !in_scope(role) {
             continue;
         }
-        let perms: Vec<String> = chosen.iter().filter(|(r, _)| *r == role).map(|(_, p)| p.to_string()).collect();
+        let perms = sent(role);
         let mut a = perms.clone();
         let mut b = before.clone();
         a.sort();
         b.sort();
         // Only a real change is written, so that the audit log stays meaningful.
-        if a != b {
-            service::set_role_permissions(&state, c.tenant(), &actor, role, perms).await?;
+        if a != b
+            && let Err(e) = service::set_role_permissions(&state, c.tenant(), &actor, role, perms).await
+        {
+            if !(e.field.is_some() || e.kind == ErrorKind::Conflict) {
+                return Err(e);
+            }
+            // The matrix again: what was sent for the roles being saved,
+            // the store's for the others (and any role saved before this one).
+            let shown: Vec<(&str, Vec<String>)> = service::roles_matrix(c.tenant().db()?)?
+                .into_iter()
+                .map(|(r, saved)| if in_scope(r) { (r, sent(r)) } else { (r, saved) })
+                .collect();
+            return Ok(form_again(roles_view(&c, &shown, Some(&form_error(c.lang(), &e)), None)));
         }
     }
     Ok(Redirect::to(&c.url("admin/roles?done=saved")).into_response())
@@ -1744,7 +1764,7 @@ async fn branding_color(
         Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);
-            Ok(branding_view(&c, Some(&err), None, None)?.into_response())
+            Ok(form_again(branding_view(&c, Some(&err), None, None)?))
         }
         Err(e) => Err(e),
     }
@@ -1770,14 +1790,14 @@ async fn branding_logo(State(state): State<AppState>, user: CurrentUser, page: P
     }
     if logo.is_empty() {
         let err = FormError { message: t(lang, "admin.branding.choose_file").to_string(), field: Some("logo") };
-        return Ok(branding_view(&c, None, Some(&err), None)?.into_response());
+        return Ok(form_again(branding_view(&c, None, Some(&err), None)?));
     }
     let change = BrandingChange { primary_color: None, logo: Some(logo), remove_logo: false };
     match branding::update(&state, c.tenant(), &Caller::from(&c.user), change).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/branding?done=logo")).into_response()),
         Err(e) if matches!(e.kind, ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType) => {
             let err = form_error(lang, &e);
-            Ok(branding_view(&c, None, Some(&err), None)?.into_response())
+            Ok(form_again(branding_view(&c, None, Some(&err), None)?))
         }
         Err(e) => Err(e),
     }
@@ -1859,12 +1879,9 @@ struct Names {
 }
 
 impl Names {
-    fn load(db: &crate::store::Db) -> Result<Names, AppError> {
+    fn load(db: &crate::store::Db, who: &Caller) -> Result<Names, AppError> {
         Ok(Names {
-            users: service::list_users(db)?
-                .into_iter()
-                .map(|(id, a)| (id, if a.full_name.is_empty() { a.username } else { a.full_name }))
-                .collect(),
+            users: service::directory(db, who)?.into_iter().map(|(id, u)| (id, u.name)).collect(),
             departments: service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect(),
             branches: service::list_branches(db)?.into_iter().map(|(id, b)| (id, b.name)).collect(),
         })
@@ -1962,7 +1979,7 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
     let mut rows = audit::list(db, q.before, AUDIT_PAGE + 1)?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);
-    let names = Names::load(db)?;
+    let names = Names::load(db, &Caller::from(&c.user))?;
     let title = t(lang, "admin.audit.title");
     let body = html! {
         h1 { (title) }

@@ -4,11 +4,12 @@
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf};
 use crate::store::schema::CompanyStatus;
 use crate::tenancy::Tenant;
 use crate::tenancy::service::{self, CompanyPatch, DEFAULT_TIMEZONE, NewCompany};
+use crate::web::errors::form_again;
 use crate::web::extract::{Page, PlatformAdmin};
 use crate::web::layout::{self, FormError, Input, NavItem, Shell, SignedIn, csrf_field, form_alert, post_button, select};
 use axum::extract::{Path, Query, State};
@@ -309,10 +310,11 @@ async fn new_company_submit(State(state): State<AppState>, admin: PlatformAdmin,
                 layout::render(shell(&page, &admin, title, None), body).into_response()
             }
         },
+        Err(e) if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) => e.into_response(),
         Err(e) => {
             // The first admin's fields are named for the form, not the service.
             let err = FormError::new(lang, &e).moved("username", "admin_username").moved("password", "admin_password");
-            new_company_form(&page, &admin, &f, Some(&err)).into_response()
+            form_again(new_company_form(&page, &admin, &f, Some(&err)))
         }
     }
 }
@@ -401,7 +403,7 @@ async fn edit_company_submit(
         Ok(_) => Ok(Redirect::to(&format!("/admin?done=saved&slug={slug}")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = FormError::new(page.lang, &e);
-            Ok(edit_company_form(&page, &admin, &tenant, &f, Some(&err)).into_response())
+            Ok(form_again(edit_company_form(&page, &admin, &tenant, &f, Some(&err))))
         }
         Err(e) => Err(e),
     }

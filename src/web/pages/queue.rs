@@ -11,6 +11,7 @@
 //! unless the URL says `?lang=`; the tracking page speaks the customer's.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf};
 use crate::org::branding;
@@ -192,7 +193,7 @@ async fn kiosk(
     let active = tenant.is_active() && branch.active;
     let open = active && tickets::is_open(&branch.hours, weekday, minute);
     let services = if open { services_at(db, branch_id)? } else { Vec::new() };
-    let waiting = if open { tickets::waiting_counts(db, branch_id, day)? } else { HashMap::new() };
+    let waiting = if open { tickets::waiting_counts(db, &Caller::Public, branch_id, day)? } else { HashMap::new() };
     let (clock, _) = clock_text(now, &tz, lang);
     let home = format!("/c/{}/kiosk/{branch_id}", tenant.slug);
     let default_lang = screen_lang(&ScreenQuery::default(), &tenant);
@@ -400,9 +401,10 @@ async fn display(
     let tz = tenant.timezone();
     let (day, weekday, minute) = tickets::local_day(now, &tz);
     let open = tenant.is_active() && branch.active && tickets::is_open(&branch.hours, weekday, minute);
-    let calls = crate::queue::tickets::board_calls(db, branch_id, day)?;
+    // The board is public by design: it reads as the public does.
+    let calls = tickets::board_calls(db, &Caller::Public, branch_id, day)?;
     let services = services_at(db, branch_id)?;
-    let waiting = tickets::waiting_counts(db, branch_id, day)?;
+    let waiting = tickets::waiting_counts(db, &Caller::Public, branch_id, day)?;
     let names: HashMap<u64, &str> = services.iter().map(|(id, s)| (*id, service_name(s, lang))).collect();
     let (clock, date) = clock_text(now, &tz, lang);
     let i18n = serde_json::json!({

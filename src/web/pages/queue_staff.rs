@@ -16,6 +16,7 @@ use crate::queue::window::{Today, current_ticket, operator_state, today_of_opera
 use crate::store::Db;
 use crate::store::schema::{AccountV1, BranchV1, OperatorStateV1, OperatorV1, ServiceV1, TicketPriority, TicketStatus, TicketV1};
 use crate::web::assets;
+use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, post_button, select};
 use crate::web::pages::org::{Ctx, Section};
@@ -154,7 +155,7 @@ impl Desk {
         let Some(op) = op else { return Ok(desk) };
         desk.branch = crate::org::service::get_branch(db, op.branch_id).ok();
         desk.current = current_ticket(db, op.branch_id, day, c.user.id)?;
-        desk.waiting = tickets::waiting_at(db, op.branch_id, day)?;
+        desk.waiting = tickets::waiting_at(db, &Caller::from(&c.user), op.branch_id, day)?;
         desk.waiting.retain(|(_, t)| op.service_ids.contains(&t.service_id));
         desk.next = window::choose(&desk.waiting, &op.service_ids, now, &desk.tz).map(|(id, _)| id);
         desk.today = today_of_operator(db, op.branch_id, day, c.user.id)?;
@@ -602,7 +603,7 @@ fn desk_failed(state: &AppState, mut c: Ctx, form: &'static str, input: DeskForm
         error = error.moved("service_id", "to_service");
     }
     let failed = Failed { form, input, error };
-    Ok(operator_view(state, &c, Some(&failed), None)?.into_response())
+    Ok(form_again(operator_view(state, &c, Some(&failed), None)?))
 }
 
 async fn call_next(State(state): State<AppState>, user: CurrentUser, page: Page) -> Result<Response, AppError> {
@@ -781,7 +782,7 @@ async fn settings_submit(
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = FormError::new(c.lang(), &e);
-            Ok(services_view(&c, None, Some((f.max_recalls.as_str(), &err)))?.into_response())
+            Ok(form_again(services_view(&c, None, Some((f.max_recalls.as_str(), &err)))?))
         }
         Err(e) => Err(e),
     }
@@ -817,7 +818,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
     list.sort_by(|a, b| {
         b.1.active.cmp(&a.1.active).then_with(|| service_name(&a.1, lang).to_lowercase().cmp(&service_name(&b.1, lang).to_lowercase()))
     });
-    let ops = service::list_operators(db)?;
+    let ops = service::list_operators(db, &Caller::from(&c.user))?;
     let typed_recalls = match settings_err {
         Some((typed, _)) => typed.to_string(),
         None => service::settings(db)?.max_recalls.to_string(),
@@ -1070,7 +1071,7 @@ async fn service_new_submit(
     };
     match created {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=created")).into_response()),
-        Err(e) if is_form_error(&e) => Ok(service_form_view(&c, None, &f, Some(&service_form_error(c.lang(), &e)))?.into_response()),
+        Err(e) if is_form_error(&e) => Ok(form_again(service_form_view(&c, None, &f, Some(&service_form_error(c.lang(), &e)))?)),
         Err(e) => Err(e),
     }
 }
@@ -1100,7 +1101,7 @@ async fn service_edit_submit(
     match saved {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
         Err(e) if is_form_error(&e) && e.kind != ErrorKind::NotFound => {
-            Ok(service_form_view(&c, Some(id), &f, Some(&service_form_error(c.lang(), &e)))?.into_response())
+            Ok(form_again(service_form_view(&c, Some(id), &f, Some(&service_form_error(c.lang(), &e)))?))
         }
         Err(e) => Err(e),
     }
@@ -1108,45 +1109,14 @@ async fn service_edit_submit(
 
 // ---------- admin: operators at windows ----------
 
-/// Active users who work at a window, by name: those whose role may
-/// operate one, and anyone already placed. The owner holds every
-/// permission by rule, not to sit at a window, so is listed once placed.
-fn operator_users(db: &Db, placed: &HashMap<u64, OperatorV1>) -> Result<Vec<(u64, AccountV1)>, AppError> {
-    let mut perms: HashMap<String, bool> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, a) in crate::org::service::list_users(db)? {
-        if !a.active {
-            continue;
-        }
-        if placed.contains_key(&id) || a.role == "owner" {
-            if placed.contains_key(&id) {
-                out.push((id, a));
-            }
-            continue;
-        }
-        let may = match perms.get(&a.role) {
-            Some(m) => *m,
-            None => {
-                let m = crate::org::service::role_permissions(db, &a.role)?.iter().any(|p| p == "queue.operate");
-                perms.insert(a.role.clone(), m);
-                m
-            }
-        };
-        if may {
-            out.push((id, a));
-        }
-    }
-    out.sort_by_key(|(_, a)| user_name(a).to_lowercase());
-    Ok(out)
-}
-
 async fn operators_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
-    let placed: HashMap<u64, OperatorV1> = service::list_operators(db)?.into_iter().collect();
-    let users = operator_users(db, &placed)?;
+    let me = Caller::from(&c.user);
+    let placed: HashMap<u64, OperatorV1> = service::list_operators(db, &me)?.into_iter().collect();
+    let users = service::operator_candidates(db, &me)?;
     let branches = branch_names(db)?;
     let services: HashMap<u64, ServiceV1> = service::list_services(db)?.into_iter().collect();
     let mut resting = std::collections::HashSet::new();
@@ -1309,11 +1279,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
 }
 
 fn account(db: &Db, user_id: u64) -> Result<AccountV1, AppError> {
-    crate::org::service::list_users(db)?
-        .into_iter()
-        .find(|(id, _)| *id == user_id)
-        .map(|(_, a)| a)
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
+    crate::org::service::get_user(db, user_id)
 }
 
 async fn operator_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<Markup, AppError> {
@@ -1333,8 +1299,11 @@ async fn operator_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -
             branches.retain(|(_, b)| b.active);
             branches.sort_by_key(|(_, b)| b.name.to_lowercase());
             let branch = who.branch_id.filter(|b| branches.iter().any(|(id, _)| id == b)).or(branches.first().map(|(id, _)| *id));
-            let taken: Vec<u16> =
-                service::list_operators(db)?.into_iter().filter(|(_, o)| Some(o.branch_id) == branch).map(|(_, o)| o.window).collect();
+            let taken: Vec<u16> = service::list_operators(db, &Caller::from(&c.user))?
+                .into_iter()
+                .filter(|(_, o)| Some(o.branch_id) == branch)
+                .map(|(_, o)| o.window)
+                .collect();
             let free = (1..=service::WINDOW_MAX).find(|w| !taken.contains(w)).unwrap_or(1);
             PlaceForm {
                 branch_id: branch.map(|b| b.to_string()).unwrap_or_default(),
@@ -1378,7 +1347,7 @@ async fn operator_edit_submit(
             if e.message_key == Some("error.window_taken") {
                 err.field = Some("window");
             }
-            Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
+            Ok(form_again(operator_form_view(&c, id, &who, &f, Some(&err))?))
         }
         Err(e) => Err(e),
     }
@@ -1408,7 +1377,7 @@ async fn operator_remove_submit(
                 None => PlaceForm::default(),
             };
             let err = FormError::new(c.lang(), &e);
-            Ok(operator_form_view(&c, id, &who, &f, Some(&err))?.into_response())
+            Ok(form_again(operator_form_view(&c, id, &who, &f, Some(&err))?))
         }
         Err(e) => Err(e),
     }

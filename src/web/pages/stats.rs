@@ -19,12 +19,16 @@ use jiff::civil::Date;
 use maud::{Markup, html};
 use serde::Deserialize;
 use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
+/// The stats page (nested under `/c/{slug}/`).
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/queue-stats", get(api_stats))
-        .route("/api/v1/queue-stats.csv", get(api_csv))
-        .route("/queue/stats", get(stats_page))
+    Router::new().route("/queue/stats", get(stats_page))
+}
+
+/// The stats' JSON and CSV (nested under `/c/{slug}/`).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(api_stats)).routes(routes!(api_csv))
 }
 
 /// The stats' filter.
@@ -53,7 +57,7 @@ fn range(state: &AppState, user: &CurrentUser, q: &StatsQuery) -> Result<crate::
 /// all: waits, service times, service level, no-shows, cancellations,
 /// arrivals by weekday and hour, operator time and the estimate's error.
 /// For queue managers and those who see every report.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-stats", tag = "queue", params(("slug" = String, Path), StatsQuery),
+#[utoipa::path(get, path = "/api/v1/queue-stats", tag = "queue", params(("slug" = String, Path), StatsQuery),
     responses((status = 200, body = Stats), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn api_stats(
     State(state): State<AppState>,
@@ -68,7 +72,7 @@ pub async fn api_stats(
 /// row per service and one per operator. UTF-8 with a BOM; in Uzbek and
 /// Russian the separator is `;` and the decimal mark `,` (what Excel
 /// expects there), in English `,` and `.`.
-#[utoipa::path(get, path = "/c/{slug}/api/v1/queue-stats.csv", tag = "queue", params(("slug" = String, Path), StatsQuery),
+#[utoipa::path(get, path = "/api/v1/queue-stats.csv", tag = "queue", params(("slug" = String, Path), StatsQuery),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403), (status = 422)), security(("bearer" = [])))]
 pub async fn api_csv(
     State(state): State<AppState>,

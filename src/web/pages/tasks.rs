@@ -8,10 +8,11 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf, tn};
-use crate::store::Db;
-use crate::store::schema::{AccountV1, CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
+use crate::org::service::Colleague;
+use crate::store::schema::{CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
 use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
 use crate::tasks::{STATUSES, is_final, parse_status, status_code, status_label};
+use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
 use crate::web::layout::{FormError, Input, csrf_field, form_alert, local_time, post_button, select};
 use crate::web::pages::org::{Ctx, Section};
@@ -285,26 +286,24 @@ impl maud::Render for TextArea<'_> {
 
 /// Names of the people, departments and categories a page mentions.
 struct Names {
-    users: HashMap<u64, AccountV1>,
+    users: HashMap<u64, Colleague>,
     depts: HashMap<u64, DepartmentV1>,
     cats: HashMap<u64, CategoryV1>,
 }
 
 impl Names {
-    fn load(db: &Db) -> Result<Names, AppError> {
+    /// What the reader may know of the company: every colleague's name.
+    fn load(c: &Ctx) -> Result<Names, AppError> {
+        let db = c.tenant().db()?;
         Ok(Names {
-            users: crate::org::service::list_users(db)?.into_iter().collect(),
+            users: crate::org::service::directory(db, &Caller::from(&c.user))?.into_iter().collect(),
             depts: crate::org::service::list_departments(db)?.into_iter().collect(),
             cats: service::categories(db)?.into_iter().collect(),
         })
     }
 
     fn user(&self, id: u64) -> String {
-        match self.users.get(&id) {
-            Some(a) if !a.full_name.is_empty() => a.full_name.clone(),
-            Some(a) => a.username.clone(),
-            None => format!("#{id}"),
-        }
+        self.users.get(&id).map(|u| u.name.clone()).unwrap_or_else(|| format!("#{id}"))
     }
 
     fn dept(&self, id: Option<u64>) -> String {
@@ -455,7 +454,7 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
     let lang = c.lang();
     let tabs = tabs_for(&c.user);
     let tab = tabs.iter().copied().find(|t| t.code() == q.tab).unwrap_or(Tab::Mine);
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(&c)?;
     let content = match tab {
         Tab::Department => board(&c, &names, &q, state.now_ms())?,
         _ => task_list(&state, &c, &names, tab, &q)?,
@@ -741,7 +740,7 @@ fn task_fields(c: &Ctx, names: &Names, f: &TaskForm, err: Option<&FormError>, wi
 
 fn new_view(c: &Ctx, f: &TaskForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(c)?;
     let title = t(lang, "tasks.new.title");
     let body = html! {
         p.back { a href=(c.url("tasks")) { "← " (t(lang, "tasks.list.title")) } }
@@ -805,7 +804,7 @@ async fn new_submit(State(state): State<AppState>, user: CurrentUser, page: Page
         Err(e) if e.kind == ErrorKind::Internal || e.kind == ErrorKind::Unavailable => Err(e),
         Err(e) => {
             let err = FormError::new(lang, &e);
-            Ok(new_view(&c, &f, Some(&err))?.into_response())
+            Ok(form_again(new_view(&c, &f, Some(&err))?))
         }
     }
 }
@@ -913,7 +912,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let who = Caller::from(&c.user);
     let task = service::get(db, &who, id)?;
     let history = service::history_of(db, id)?;
-    let names = Names::load(db)?;
+    let names = Names::load(c)?;
     let now = state.now_ms();
     let moves = Moves::of(&who, &task);
     let unread = crate::notify::unread_count(db, c.user.id)?;
@@ -1254,7 +1253,7 @@ async fn act(
             c.page.path = c.url(&format!("tasks/{id}"));
             let error = FormError::new(lang, &e);
             let failed = Failed { form, input: &f, error: &error };
-            Ok(task_view(&state, &c, id, Some(&failed), None)?.into_response())
+            Ok(form_again(task_view(&state, &c, id, Some(&failed), None)?))
         }
     }
 }
@@ -1263,7 +1262,7 @@ async fn act(
 
 fn edit_view(c: &Ctx, id: u64, f: &TaskForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(c)?;
     let title = t(lang, "tasks.edit.title");
     let back = c.url(&format!("tasks/{id}"));
     let body = html! {
@@ -1334,7 +1333,7 @@ async fn edit_submit(
         Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Internal | ErrorKind::Unavailable) => Err(e),
         Err(e) => {
             let err = FormError::new(lang, &e);
-            Ok(edit_view(&c, id, &f, Some(&err))?.into_response())
+            Ok(form_again(edit_view(&c, id, &f, Some(&err))?))
         }
     }
 }
@@ -1387,7 +1386,7 @@ async fn calendar_page(
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let today = state.now().to_zoned(c.tenant().timezone()).date();
-    let names = Names::load(c.tenant().db()?)?;
+    let names = Names::load(&c)?;
     let week = parse_date(&q.week).map(monday_of);
     let view = match week {
         Some(monday) => week_view(&c, &names, monday, today)?,

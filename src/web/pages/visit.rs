@@ -5,6 +5,7 @@
 //! confirmation with the check-in code. Plain forms; htmx only saves a click.
 
 use crate::app::AppState;
+use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf};
 use crate::org::service::{format_hhmm, list_branches};
@@ -13,6 +14,7 @@ use crate::queue::service::{list_services, service_name};
 use crate::queue::tickets::{self, NewTicket, is_open, local_day, public_token};
 use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus, TicketV1};
 use crate::tenancy::Tenant;
+use crate::web::errors::form_again;
 use crate::web::extract::Page;
 use crate::web::layout::{self, FormError, Input, Shell, csrf_field, form_alert};
 use crate::web::limits::ClientIp;
@@ -61,7 +63,7 @@ fn branches(state: &AppState, tenant: &Tenant) -> Result<Vec<BranchView>, AppErr
     let services: Vec<(u64, ServiceV1)> = list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     let mut out = Vec::new();
     for (id, branch) in list_branches(db)?.into_iter().filter(|(_, b)| b.active) {
-        let waiting = tickets::waiting_counts(db, id, day)?;
+        let waiting = tickets::waiting_counts(db, &Caller::Public, id, day)?;
         let offers = services
             .iter()
             .filter(|(_, s)| s.branch_ids.contains(&id))
@@ -396,10 +398,10 @@ async fn take_ticket(
     .await;
     match result {
         Ok(issued) => Ok(Redirect::to(&format!("/t/{}", public_token(&tenant.slug, &issued.ticket.token))).into_response()),
-        Err(e) if e.kind == ErrorKind::Internal => Err(e),
+        Err(e) if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) => Err(e),
         Err(e) => {
             let err = FormError::new(lang, &e);
-            Ok(visit_view(&state, &tenant, &page, Some((&f, &err)))?.into_response())
+            Ok(form_again(visit_view(&state, &tenant, &page, Some((&f, &err)))?))
         }
     }
 }
@@ -722,7 +724,7 @@ async fn book_submit(
     .await;
     match result {
         Ok(issued) => Ok(Redirect::to(&format!("/c/{}/visit/booked/{}", tenant.slug, issued.ticket.token)).into_response()),
-        Err(e) if e.kind == ErrorKind::Internal => Err(e),
+        Err(e) if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable) => Err(e),
         Err(e) => {
             let mut err = FormError::new(lang, &e);
             if e.kind == ErrorKind::Conflict {
@@ -738,7 +740,7 @@ async fn book_submit(
                 start: if keep_start { f.start.clone() } else { String::new() },
             };
             let raw = format!("branch={}&service={}&date={}", enc(&q.branch), enc(&q.service), enc(&q.date));
-            Ok(book_view(&state, &tenant, &page, Some(&raw), &q, Some(&f), Some(&err))?.into_response())
+            Ok(form_again(book_view(&state, &tenant, &page, Some(&raw), &q, Some(&f), Some(&err))?))
         }
     }
 }

@@ -204,8 +204,9 @@ async fn logins_are_rate_limited_per_address() {
     let page = s.send(browser.get(s.url("/c/acme/login"))).await.check(200);
     let csrf = page.cookie("idora_csrf").unwrap();
     let form = [("username", "boss"), ("password", ADMIN_PASSWORD), ("_csrf", csrf.as_str())];
-    let r = s.send(browser.post(s.url("/c/acme/login")).form(&form)).await.check(200);
+    let r = s.send(browser.post(s.url("/c/acme/login")).form(&form)).await.check(422);
     assert!(r.text.contains(&msg(idora::i18n::Lang::En, "error.rate_limited")), "{}", r.text);
+    assert!(r.header("retry-after").is_some(), "and when to try again");
     // Requests that are not logins are not limited.
     s.get("/api/v1/companies", &root).await.check(200);
     // The limiter counted the refusals.

@@ -136,7 +136,7 @@ async fn the_company_section_of_the_admin_console() {
     // A refused form comes back with what was typed and the reason.
     let bad = [("name", "Acme Two"), ("phone", ""), ("address", ""), ("email", "nope"), ("timezone", "Asia/Samarkand")];
     let refused = admin.post("admin/company", &bad).await;
-    assert_eq!(refused.path, "/c/acme/admin/company", "the form again, not a redirect");
+    assert_eq!((refused.status.as_u16(), refused.path.as_str()), (422, "/c/acme/admin/company"), "the form again, not a redirect");
     assert!(refused.html.contains(&msg(Lang::En, "validation.email")), "{}", refused.html);
     assert!(refused.html.contains(r#"value="Acme Two""#));
     let api = s.get(&co.path("/company"), &co.admin).await.check(200);

@@ -1,13 +1,14 @@
 //! The HTTP contract of Idora, against the real server on a random port:
 //! platform and company APIs, sessions (rotation, reuse, expiry, lockout,
 //! rate limits, CSRF), tenant isolation, role changes, the live hub, the
-//! service edges and the languages errors are told in.
+//! service edges, the languages errors are told in, and refused forms.
 
 mod access;
 mod auth;
 mod company;
 mod due;
 mod edges;
+mod forms;
 mod lang;
 mod live;
 mod notify;

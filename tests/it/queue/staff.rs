@@ -111,7 +111,7 @@ async fn the_operator_calls_serves_and_counts_the_day() {
 
     // Acting on a finished ticket is refused on the page, not with a 500.
     let page = op.post(&format!("operator/tickets/{id}/start"), &[]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains("role=\"alert\"") && page.html.contains(t(UZ, "error.ticket_state")), "the reason is shown");
     let page = op.post("operator/tickets/999999/call", &[]).await;
     assert!(page.html.contains(t(UZ, "error.ticket_not_found")));
@@ -134,7 +134,7 @@ async fn a_break_stops_calling_until_the_operator_is_back() {
 
     // Pressed anyway (an old tab): refused with the reason.
     let page = op.post("operator/call-next", &[]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains(t(UZ, "error.on_break")));
 
     // The admin's list of operators shows the break too.
@@ -161,7 +161,7 @@ async fn a_walk_in_vip_is_listed_and_called_first() {
 
     // A phone that is not one: the form again, with what was typed.
     let page = op.post("operator/walk-in", &[("service_id", &kassa), ("priority", "vip"), ("name", "Alisher"), ("phone", "12")]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains(t(UZ, "validation.phone")) && page.html.contains("value=\"Alisher\""), "{}", page.html);
 
     let page =
@@ -251,7 +251,7 @@ async fn an_admin_sets_up_a_service_on_its_page() {
             &[("name_uz", "Omonatlar"), ("minutes", "abc"), ("target_wait_minutes", "20"), ("branch_ids", &a)],
         )
         .await;
-    assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/services/new"));
+    assert_eq!((page.status, page.path.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "/c/demo/admin/queue/services/new"));
     assert!(page.html.contains("role=\"alert\"") && page.html.contains("value=\"Omonatlar\""));
     assert!(page.html.contains("aria-invalid=\"true\""), "the minutes field is marked");
 
@@ -337,7 +337,7 @@ async fn an_admin_places_an_operator_at_a_window() {
     let (a, b) = (w.branches[0].to_string(), w.branches[1].to_string());
     let kassa = w.services["Kassa"].to_string();
     let page = admin.post(&format!("admin/queue/operators/{id}"), &[("branch_id", &a), ("window", "1"), ("service_ids", &kassa)]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains(&tf(UZ, "error.window_taken", &[("window", "1")])), "{}", page.html);
     let page = admin.post(&format!("admin/queue/operators/{id}"), &[("branch_id", &a), ("window", "x")]).await;
     assert!(page.html.contains("aria-invalid=\"true\""), "a window that is no number is marked");
@@ -382,11 +382,11 @@ async fn an_admin_sets_the_recall_count_and_takes_an_operator_off_the_window() {
     let admin = w.browser("admin").await;
     // The rules on the services page: a bad count keeps what was typed and says why.
     let page = admin.post("admin/queue/settings", &[("max_recalls", "9")]).await;
-    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains(&tf(UZ, "validation.max_recalls", &[("max", "5")])), "{}", page.html);
     assert!(page.html.contains("value=\"9\""), "what was typed stays");
     let page = admin.post("admin/queue/settings", &[]).await;
-    assert_eq!(page.status, StatusCode::OK, "an empty form is answered on the form");
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "an empty form is answered on the form");
     assert!(page.html.contains(&tf(UZ, "validation.max_recalls", &[("max", "5")])));
     let page = admin.post("admin/queue/settings", &[("max_recalls", "3")]).await;
     assert_eq!((page.status, page.path.as_str()), (StatusCode::OK, "/c/demo/admin/queue/services"));
@@ -402,6 +402,7 @@ async fn an_admin_sets_the_recall_count_and_takes_an_operator_off_the_window() {
     let (s, _) = w.api(Method::POST, Some("operator"), &format!("/tickets/{id}/call"), Some(json!({}))).await;
     assert_eq!(s, StatusCode::OK);
     let page = admin.post(&format!("admin/queue/operators/{operator}/remove"), &[]).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.html.contains(&tf(UZ, "error.operator_busy", &[("number", &number)])), "{}", page.html);
     w.api(Method::POST, Some("operator"), &format!("/tickets/{id}/no-show"), Some(json!({}))).await;
     let page = admin.post(&format!("admin/queue/operators/{operator}/remove"), &[]).await;

@@ -378,7 +378,7 @@ async fn an_online_ticket_is_taken_from_the_visit_page() {
     // A bad phone: the page again, the message under the field, the input kept.
     let fields = [("_csrf", csrf.as_str()), ("branch", &b1), ("service", &kassa), ("name", "Aziza"), ("phone", "12")];
     let (s, _, page) = w.post_form("/c/demo/visit/ticket", &fields).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Telefon raqamini kiriting"), "the phone's message");
     assert!(page.contains(r#"value="Aziza""#) && page.contains(r#"value="12""#), "what was typed is kept");
     assert!(page.contains("<details class=\"visit-take\" open"), "the form stays open");
@@ -395,7 +395,7 @@ async fn an_online_ticket_is_taken_from_the_visit_page() {
     // Closed at night: the form says so instead of failing.
     w.advance_to(&at("2026-11-25", "19:00"));
     let (s, _, page) = w.post_form("/c/demo/visit/ticket", &fields).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Filial hozir yopiq."), "the reason is said");
 }
 
@@ -446,7 +446,7 @@ async fn booking_through_the_forms_end_to_end() {
 
     // A bad phone: the form again with the backend's message by the field, the name kept.
     let (s, _, page) = post(form("Aziza Karimova", "12")).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Telefon raqamini kiriting, masalan +998 90 123 45 67."), "the phone's message");
     assert!(page.contains(r#"value="Aziza Karimova""#), "the name is kept");
     assert!(page.contains(r#"aria-invalid="true""#));
@@ -474,7 +474,7 @@ async fn booking_through_the_forms_end_to_end() {
 
     // Someone else tries the same time: told it was just taken, the input kept, other times offered.
     let (s, _, page) = post(form("Bobur Aliyev", "91 765 43 21")).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Bu vaqtni hozirgina boshqa mijoz band qildi."), "the conflict is explained");
     assert!(page.contains(r#"value="Bobur Aliyev""#) && page.contains(r#"value="91 765 43 21""#), "the input is kept");
     assert!(page.contains(r#"<span class="visit-slot full" aria-disabled="true""#), "the taken time is shown disabled");
@@ -500,14 +500,14 @@ async fn booking_through_the_forms_end_to_end() {
     past.retain(|(k, _)| *k != "start");
     past.push(("start", ms(&at("2026-11-25", "09:00")).to_string()));
     let (s, _, page) = post(past).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Bu vaqt o‘tib ketdi."), "{page}");
     let mut junk = form("Bobur", "91 765 43 21");
     junk.retain(|(k, _)| *k != "start" && *k != "branch");
     junk.push(("start", "soon".into()));
     junk.push(("branch", "x".into()));
     let (s, _, page) = post(junk).await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Taklif qilingan vaqtlardan birini tanlang."));
 
     // The code checks in at the branch on the day.
@@ -566,7 +566,7 @@ async fn public_form_posts_are_rate_limited_per_address() {
     let mut limited = None;
     for i in 0..130 {
         let (s, _, page) = w.post_form("/c/demo/visit/ticket", &fields).await;
-        assert_eq!(s, StatusCode::OK);
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "a refused form, the phone or the rate");
         if page.contains("Juda ko‘p urinish") {
             limited = Some(i);
             break;
