@@ -96,7 +96,7 @@ versioned!(CustomerTicketRecord, CustomerTicketV1, V1);
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::store::schema::golden::{Sample, record};
+    use crate::store::schema::golden::{Pinned, Sample, pinned, record};
 
     /// One sample of every version of every record stored here.
     pub fn samples() -> Vec<Sample> {
@@ -128,10 +128,28 @@ pub(super) mod tests {
         ]
     }
 
+    /// Every stored enum of this domain, each variant with its bytes. No `_`
+    /// arm: a variant added without its bytes does not compile.
+    pub fn enums() -> Vec<Pinned> {
+        vec![pinned(|v: &CompanyStatus| -> &'static [u8] {
+            match v {
+                CompanyStatus::Inactive => &[0],
+                CompanyStatus::Active => &[1],
+            }
+        })]
+    }
+
     #[test]
     fn records_decode_from_their_golden_bytes() {
         for s in samples() {
             s.check();
+        }
+    }
+
+    #[test]
+    fn every_variant_of_a_stored_enum_is_pinned() {
+        for e in enums() {
+            e.check();
         }
     }
 }

@@ -234,7 +234,7 @@ versioned!(ServiceTimesRecord, ServiceTimesV1, V1);
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::store::schema::golden::{Sample, record};
+    use crate::store::schema::golden::{Pinned, Sample, pinned, record};
 
     /// One sample of every version of every record stored here.
     pub fn samples() -> Vec<Sample> {
@@ -287,10 +287,53 @@ pub(super) mod tests {
         ]
     }
 
+    /// Every stored enum of this domain, each variant with its bytes. No `_`
+    /// arm: a variant added without its bytes does not compile.
+    pub fn enums() -> Vec<Pinned> {
+        vec![
+            pinned(|v: &TicketSource| -> &'static [u8] {
+                match v {
+                    TicketSource::Kiosk => &[0],
+                    TicketSource::Online => &[1],
+                    TicketSource::Bot => &[2],
+                    TicketSource::WalkIn => &[3],
+                }
+            }),
+            pinned(|v: &TicketPriority| -> &'static [u8] {
+                match v {
+                    TicketPriority::Normal => &[0],
+                    TicketPriority::Vip => &[1],
+                    TicketPriority::Disabled => &[2],
+                    TicketPriority::Elderly => &[3],
+                }
+            }),
+            pinned(|v: &TicketStatus| -> &'static [u8] {
+                match v {
+                    TicketStatus::Waiting => &[0],
+                    TicketStatus::Called => &[1],
+                    TicketStatus::Serving => &[2],
+                    TicketStatus::Done => &[3],
+                    TicketStatus::NoShow => &[4],
+                    TicketStatus::Cancelled => &[5],
+                    TicketStatus::Transferred => &[6],
+                    TicketStatus::Expired => &[7],
+                    TicketStatus::Booked => &[8],
+                }
+            }),
+        ]
+    }
+
     #[test]
     fn records_decode_from_their_golden_bytes() {
         for s in samples() {
             s.check();
+        }
+    }
+
+    #[test]
+    fn every_variant_of_a_stored_enum_is_pinned() {
+        for e in enums() {
+            e.check();
         }
     }
 }

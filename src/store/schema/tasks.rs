@@ -130,7 +130,7 @@ versioned!(CategoryRecord, CategoryV1, V1);
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::store::schema::golden::{Sample, record};
+    use crate::store::schema::golden::{Pinned, Sample, pinned, record};
 
     /// One sample of every version of every record stored here.
     pub fn samples() -> Vec<Sample> {
@@ -175,10 +175,35 @@ pub(super) mod tests {
         ]
     }
 
+    /// Every stored enum of this domain, each variant with its bytes. No `_`
+    /// arm: a variant added without its bytes does not compile.
+    pub fn enums() -> Vec<Pinned> {
+        vec![pinned(|v: &TaskStatus| -> &'static [u8] {
+            match v {
+                TaskStatus::AwaitingApproval => &[0],
+                TaskStatus::New => &[1],
+                TaskStatus::InProgress => &[2],
+                TaskStatus::PendingReview => &[3],
+                TaskStatus::Redo => &[4],
+                TaskStatus::Completed => &[5],
+                TaskStatus::Rejected => &[6],
+                TaskStatus::Overdue => &[7],
+                TaskStatus::Declined => &[8],
+            }
+        })]
+    }
+
     #[test]
     fn records_decode_from_their_golden_bytes() {
         for s in samples() {
             s.check();
+        }
+    }
+
+    #[test]
+    fn every_variant_of_a_stored_enum_is_pinned() {
+        for e in enums() {
+            e.check();
         }
     }
 }
