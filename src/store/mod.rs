@@ -15,6 +15,9 @@
 pub mod check;
 pub mod migrate;
 pub mod schema;
+pub mod table;
+
+pub use table::{RecordTable, Records, Setting, Txn};
 
 use crate::error::{AppError, ErrorKind};
 use migrate::Layout;
