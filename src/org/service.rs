@@ -26,7 +26,7 @@ pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }
     let tx = db.read()?;
-    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
+    let t = tx.open_table(schema::ROLES.def()).map_err(store_err)?;
     offered(match t.get(role).map_err(store_err)? {
         Some(v) => dec::<RoleRecord>(v.value())?.permissions,
         None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
@@ -38,7 +38,7 @@ pub fn role_permissions_in(tx: &redb::WriteTransaction, role: &str) -> Result<Ve
     if role == "owner" {
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }
-    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
+    let t = tx.open_table(schema::ROLES.def()).map_err(store_err)?;
     offered(match t.get(role).map_err(store_err)? {
         Some(v) => dec::<RoleRecord>(v.value())?.permissions,
         None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
@@ -93,7 +93,7 @@ pub async fn set_role_permissions(
     tenant
         .db()?
         .write(move |tx| {
-            tx.open_table(schema::ROLES)
+            tx.open_table(schema::ROLES.def())
                 .map_err(store_err)?
                 .insert(role_s.as_str(), enc::<RoleRecord>(RoleV1 { permissions: stored.clone() })?.as_slice())
                 .map_err(store_err)?;
@@ -157,7 +157,7 @@ fn parse_language(l: Option<&str>) -> Result<Option<String>, AppError> {
 
 fn check_department(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
     if let Some(id) = id {
-        let t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+        let t = tx.open_table(schema::DEPARTMENTS.def()).map_err(store_err)?;
         match get_record::<DepartmentRecord>(&t, id)? {
             Some(d) if d.active => {}
             _ => return Err(AppError::invalid("department_id", "validation.department")),
@@ -168,7 +168,7 @@ fn check_department(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), 
 
 fn check_branch(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
     if let Some(id) = id {
-        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+        let t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
         match get_record::<BranchRecord>(&t, id)? {
             Some(b) if b.active => {}
             _ => return Err(AppError::invalid("branch_id", "validation.branch")),
@@ -179,12 +179,12 @@ fn check_branch(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppE
 
 pub fn list_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)
+    all_records::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?)
 }
 
 pub fn get_user(db: &Db, id: u64) -> Result<AccountV1, AppError> {
     let tx = db.read()?;
-    get_record::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?, id)?
+    get_record::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?, id)?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
 }
 
@@ -238,7 +238,7 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: &Caller, input: NewUser, p
             failed_logins: 0,
             locked_until: None,
         };
-        tx.open_table(schema::USERS).map_err(store_err)?.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
+        tx.open_table(schema::USERS.def()).map_err(store_err)?.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
         let mut ch = Changes::default();
         ch.set("username", &username);
         ch.set("role", &role);
@@ -350,7 +350,7 @@ async fn apply_user_patch(
     let (updated, role_changed, sent) = tenant
         .db()?
         .write(move |tx| {
-            let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
+            let mut users = tx.open_table(schema::USERS.def()).map_err(store_err)?;
             let old = get_record::<AccountRecord>(&users, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
             if old.role == "owner" && id != who.id() && !who.acts_as_owner() {
@@ -433,7 +433,7 @@ async fn apply_user_patch(
 
 pub fn list_departments(db: &Db) -> Result<Vec<(u64, DepartmentV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<DepartmentRecord>(&tx.open_table(schema::DEPARTMENTS).map_err(store_err)?)
+    all_records::<DepartmentRecord>(&tx.open_table(schema::DEPARTMENTS.def()).map_err(store_err)?)
 }
 
 fn name_taken<V>(rows: &[(u64, V)], name: &str, except: Option<u64>, name_of: impl Fn(&V) -> (&str, bool)) -> bool {
@@ -451,7 +451,7 @@ pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+            let mut t = tx.open_table(schema::DEPARTMENTS.def()).map_err(store_err)?;
             if name_taken(&all_records::<DepartmentRecord>(&t)?, &name, None, |d| (&d.name, d.active)) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
@@ -482,7 +482,7 @@ pub async fn update_department(
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
+            let mut t = tx.open_table(schema::DEPARTMENTS.def()).map_err(store_err)?;
             let old = get_record::<DepartmentRecord>(&t, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.department_not_found"))?;
             let mut d = old.clone();
@@ -512,12 +512,12 @@ pub async fn update_department(
 
 pub fn list_branches(db: &Db) -> Result<Vec<(u64, BranchV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)
+    all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?)
 }
 
 pub fn get_branch(db: &Db, id: u64) -> Result<BranchV1, AppError> {
     let tx = db.read()?;
-    get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, id)?
+    get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?, id)?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))
 }
 
@@ -586,7 +586,7 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, in
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
             if name_taken(&all_records::<BranchRecord>(&t)?, &name, None, |b| (&b.name, b.active)) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
@@ -613,7 +613,7 @@ pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
             let old = get_record::<BranchRecord>(&t, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
             let mut b = old.clone();
@@ -672,7 +672,7 @@ mod tests {
         let db = Db::create(&dir.path().join("t.redb"), &crate::store::migrate::TENANT, crate::store::DbOptions::default()).unwrap();
         let old: Vec<String> = ["users.view", "chat.use", "requests.handle", "reports.view_department"].map(String::from).to_vec();
         db.write(move |tx| {
-            tx.open_table(schema::ROLES)
+            tx.open_table(schema::ROLES.def())
                 .map_err(store_err)?
                 .insert("manager", enc::<RoleRecord>(RoleV1 { permissions: old.clone() })?.as_slice())
                 .map_err(store_err)?;

@@ -56,7 +56,7 @@ pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let mut out = Vec::new();
 
     // Users by name.
-    let users = tx.open_table(schema::USERS).map_err(|e| at(p, e))?;
+    let users = tx.open_table(schema::USERS.def()).map_err(|e| at(p, e))?;
     let mut by_name = BTreeMap::new();
     for row in users.iter().map_err(|e| at(p, e))? {
         let (k, v) = row.map_err(|e| at(p, e))?;
@@ -67,7 +67,7 @@ pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     // Tasks: by assignee, creator, department, deadline; the overdue job's work.
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    let tasks = tx.open_table(schema::TASKS).map_err(|e| at(p, e))?;
+    let tasks = tx.open_table(schema::TASKS.def()).map_err(|e| at(p, e))?;
     for row in tasks.iter().map_err(|e| at(p, e))? {
         let (k, v) = row.map_err(|e| at(p, e))?;
         let (id, t) = (k.value(), dec::<TaskRecord>(v.value())?);
@@ -89,7 +89,7 @@ pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();
-    let events = tx.open_table(schema::TICKET_EVENTS).map_err(|e| at(p, e))?;
+    let events = tx.open_table(schema::TICKET_EVENTS.def()).map_err(|e| at(p, e))?;
     for row in events.iter().map_err(|e| at(p, e))? {
         let (k, v) = row.map_err(|e| at(p, e))?;
         if dec::<TicketEventRecord>(v.value())?.kind == "checked_in" {
@@ -98,7 +98,7 @@ pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     }
     let (mut day, mut open, mut waiting) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let (mut token, mut codes, mut slots) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::<(u64, u64, i64), u32>::new());
-    let tickets = tx.open_table(schema::TICKETS).map_err(|e| at(p, e))?;
+    let tickets = tx.open_table(schema::TICKETS.def()).map_err(|e| at(p, e))?;
     for row in tickets.iter().map_err(|e| at(p, e))? {
         let (k, v) = row.map_err(|e| at(p, e))?;
         let (id, t) = (k.value(), dec::<TicketRecord>(v.value())?);
@@ -137,7 +137,7 @@ pub fn verify_platform(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let tx = db.read()?;
     let p = db.path();
     let mut out = Vec::new();
-    let admins = tx.open_table(schema::ADMINS).map_err(|e| at(p, e))?;
+    let admins = tx.open_table(schema::ADMINS.def()).map_err(|e| at(p, e))?;
     let mut by_name = BTreeMap::new();
     for row in admins.iter().map_err(|e| at(p, e))? {
         let (k, v) = row.map_err(|e| at(p, e))?;

@@ -46,6 +46,20 @@ impl Txn for WriteTransaction {
     }
 }
 
+/// `&tx` where `tx` is already a reference (a write job's `&WriteTransaction`).
+impl<X: Txn> Txn for &X {
+    type Table<'t, K: Key + 'static, V: Value + 'static>
+        = X::Table<'t, K, V>
+    where
+        Self: 't;
+    fn open_def<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<Self::Table<'_, K, V>, redb::TableError> {
+        (**self).open_def(def)
+    }
+}
+
 /// Where a storage operation failed: the table, the operation, the caller.
 #[derive(Clone, Copy)]
 struct At {

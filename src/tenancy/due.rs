@@ -40,7 +40,7 @@ pub fn ticket_expiry(tz: &jiff::tz::TimeZone, hours: &Option<[DayHours; 7]>, day
 pub fn task_changed(tenant: &Tenant, task_id: u64) {
     let deadline = tenant.db().and_then(|db| {
         let tx = db.read()?;
-        let task = get_record::<TaskRecord>(&tx.open_table(TASKS).map_err(store_err)?, task_id)?;
+        let task = get_record::<TaskRecord>(&tx.open_table(TASKS.def()).map_err(store_err)?, task_id)?;
         Ok(task.map(|t| t.deadline))
     });
     match deadline {
@@ -54,7 +54,7 @@ pub fn task_changed(tenant: &Tenant, task_id: u64) {
 pub fn ticket_taken(tenant: &Tenant, ticket: &TicketV1) {
     let due = tenant.db().and_then(|db| {
         let tx = db.read()?;
-        let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, ticket.branch_id)?;
+        let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?, ticket.branch_id)?;
         Ok(ticket_expiry(&tenant.timezone(), &branch.and_then(|b| b.hours), ticket.day))
     });
     match due {
@@ -86,13 +86,13 @@ pub fn next_due(tenant: &Tenant, now: i64) -> Result<(i64, i64), AppError> {
     }
     let tz = tenant.timezone();
     let branches: HashMap<u64, Option<[DayHours; 7]>> = {
-        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+        let t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
         crate::store::all_records::<BranchRecord>(&t)?.into_iter().map(|(id, b)| (id, b.hours)).collect()
     };
     let (today, _, _) = crate::queue::tickets::local_day(now, &tz);
     let (yesterday, _, _) = crate::queue::tickets::local_day(now - 24 * 3_600_000, &tz);
     let next_midnight = ticket_expiry(&tz, &None, today);
-    let records = tx.open_table(TICKETS).map_err(store_err)?;
+    let records = tx.open_table(TICKETS.def()).map_err(store_err)?;
     let mut expiry: HashMap<(u64, u32), i64> = HashMap::new();
     let mut tickets = i64::MAX;
     for row in first {

@@ -1,15 +1,15 @@
 //! The audit log, in every file: who did what, and which fields changed.
 
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 /// audit id → [`AuditRecord`]; ids grow with time.
-pub const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+pub const AUDIT: Records<u64, AuditRecord> = Records::new("audit");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(AUDIT)?;
+    tx.open_table(AUDIT.def())?;
     Ok(())
 }
 

@@ -3,18 +3,18 @@
 //! every file.
 
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 /// sha256(refresh token) → [`RefreshRecord`].
-pub const REFRESH: TableDefinition<&[u8], &[u8]> = TableDefinition::new("refresh_tokens");
+pub const REFRESH: Records<&[u8], RefreshRecord> = Records::new("refresh_tokens");
 /// session family id → [`FamilyRecord`].
-pub const FAMILIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("token_families");
+pub const FAMILIES: Records<&[u8], FamilyRecord> = Records::new("token_families");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(REFRESH)?;
-    tx.open_table(FAMILIES)?;
+    tx.open_table(REFRESH.def())?;
+    tx.open_table(FAMILIES.def())?;
     Ok(())
 }
 

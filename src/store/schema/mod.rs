@@ -28,6 +28,7 @@ pub use platform::*;
 pub use queue::*;
 pub use tasks::*;
 
+use super::table::{Records, Setting};
 use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 

@@ -6,27 +6,29 @@ use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// user id → [`AccountRecord`].
-pub const USERS: TableDefinition<u64, &[u8]> = TableDefinition::new("users");
+pub const USERS: Records<u64, AccountRecord> = Records::new("users");
 /// lower-case username → user id.
 pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("users_by_name");
 /// department id → [`DepartmentRecord`].
-pub const DEPARTMENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("departments");
+pub const DEPARTMENTS: Records<u64, DepartmentRecord> = Records::new("departments");
 /// branch id → [`BranchRecord`].
-pub const BRANCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("branches");
+pub const BRANCHES: Records<u64, BranchRecord> = Records::new("branches");
 /// role name → [`RoleRecord`]; a role with no row has the default permissions.
-pub const ROLES: TableDefinition<&str, &[u8]> = TableDefinition::new("roles");
+pub const ROLES: Records<&str, RoleRecord> = Records::new("roles");
 /// setting name → record (`branding` → [`BrandingRecord`], `queue` → [`QueueSettingsRecord`]).
 pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// `SETTINGS["branding"]`: the logo and colour.
+pub const BRANDING: Setting<BrandingRecord> = Setting::new("branding");
 /// blob name → raw bytes (the logo).
 pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(USERS)?;
+    tx.open_table(USERS.def())?;
     tx.open_table(USERS_BY_NAME)?;
-    tx.open_table(DEPARTMENTS)?;
-    tx.open_table(BRANCHES)?;
-    tx.open_table(ROLES)?;
+    tx.open_table(DEPARTMENTS.def())?;
+    tx.open_table(BRANCHES.def())?;
+    tx.open_table(ROLES.def())?;
     tx.open_table(SETTINGS)?;
     tx.open_table(BLOBS)?;
     Ok(())

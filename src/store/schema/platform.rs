@@ -6,21 +6,21 @@ use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// slug → [`CompanyRecord`].
-pub const COMPANIES: TableDefinition<&str, &[u8]> = TableDefinition::new("companies");
+pub const COMPANIES: Records<&str, CompanyRecord> = Records::new("companies");
 /// platform admin id → [`AccountRecord`].
-pub const ADMINS: TableDefinition<u64, &[u8]> = TableDefinition::new("admins");
+pub const ADMINS: Records<u64, AccountRecord> = Records::new("admins");
 /// lower-case username → platform admin id.
 pub const ADMINS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("admins_by_name");
 /// (normalised phone, taken at ms, entry id) → [`CustomerTicketRecord`]: every
 /// queue ticket and booking of a customer in any company ("my queues").
-pub const CUSTOMER_TICKETS: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("customer_tickets");
+pub const CUSTOMER_TICKETS: Records<(&str, i64, u64), CustomerTicketRecord> = Records::new("customer_tickets");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(COMPANIES)?;
-    tx.open_table(ADMINS)?;
+    tx.open_table(COMPANIES.def())?;
+    tx.open_table(ADMINS.def())?;
     tx.open_table(ADMINS_BY_NAME)?;
-    tx.open_table(CUSTOMER_TICKETS)?;
+    tx.open_table(CUSTOMER_TICKETS.def())?;
     Ok(())
 }
 

@@ -7,21 +7,21 @@ use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// queue service id → [`ServiceRecord`].
-pub const SERVICES: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_services");
+pub const SERVICES: Records<u64, ServiceRecord> = Records::new("queue_services");
 /// operator's user id → [`OperatorRecord`]: where and what they serve.
-pub const OPERATORS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operators");
+pub const OPERATORS: Records<u64, OperatorRecord> = Records::new("queue_operators");
 /// ticket id → [`TicketRecord`].
-pub const TICKETS: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_tickets");
+pub const TICKETS: Records<u64, TicketRecord> = Records::new("queue_tickets");
 /// (branch id, local day as yyyymmdd, ticket id): a branch's tickets of a day.
 pub const TICKETS_BY_BRANCH_DAY: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_by_branch_day");
 /// tracking token → ticket id.
 pub const TICKETS_BY_TOKEN: TableDefinition<&str, u64> = TableDefinition::new("queue_tickets_by_token");
 /// (ticket id, event id) → [`TicketEventRecord`]: what happened to a ticket.
-pub const TICKET_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("queue_ticket_events");
+pub const TICKET_EVENTS: Records<(u64, u64), TicketEventRecord> = Records::new("queue_ticket_events");
 /// operator's user id → [`OperatorStateRecord`]: at work, on a break.
-pub const OPERATOR_STATE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_operator_state");
+pub const OPERATOR_STATE: Records<u64, OperatorStateRecord> = Records::new("queue_operator_state");
 /// (operator's user id, event id) → [`OperatorEventRecord`]: breaks taken, for the stats.
-pub const OPERATOR_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("queue_operator_events");
+pub const OPERATOR_EVENTS: Records<(u64, u64), OperatorEventRecord> = Records::new("queue_operator_events");
 /// (branch id, day, ticket id) of tickets not yet final (booked, waiting,
 /// called, serving): what the end-of-day expiry looks at.
 pub const TICKETS_OPEN: TableDefinition<(u64, u32, u64), ()> = TableDefinition::new("queue_tickets_open");
@@ -32,24 +32,26 @@ pub const TICKETS_WAITING: TableDefinition<(u64, u32, u64, u64), ()> = TableDefi
 pub const BOOKINGS_BY_CODE: TableDefinition<(u64, u32, u32), u64> = TableDefinition::new("queue_bookings_by_code");
 /// (branch id, service id, slot start ms) → tickets booked in that slot.
 pub const BOOKED_SLOTS: TableDefinition<(u64, u64, i64), u32> = TableDefinition::new("queue_booked_slots");
+/// `SETTINGS["queue"]`: the company's queue rules.
+pub const QUEUE_SETTINGS: Setting<QueueSettingsRecord> = Setting::new("queue");
 /// service id → [`ServiceTimesRecord`]: recent service durations, for the estimate.
-pub const SERVICE_TIMES: TableDefinition<u64, &[u8]> = TableDefinition::new("queue_service_times");
+pub const SERVICE_TIMES: Records<u64, ServiceTimesRecord> = Records::new("queue_service_times");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SERVICES)?;
-    tx.open_table(OPERATORS)?;
-    tx.open_table(TICKETS)?;
+    tx.open_table(SERVICES.def())?;
+    tx.open_table(OPERATORS.def())?;
+    tx.open_table(TICKETS.def())?;
     tx.open_table(TICKETS_BY_BRANCH_DAY)?;
     tx.open_table(TICKETS_BY_TOKEN)?;
-    tx.open_table(TICKET_EVENTS)?;
-    tx.open_table(OPERATOR_STATE)?;
-    tx.open_table(OPERATOR_EVENTS)?;
+    tx.open_table(TICKET_EVENTS.def())?;
+    tx.open_table(OPERATOR_STATE.def())?;
+    tx.open_table(OPERATOR_EVENTS.def())?;
     tx.open_table(TICKETS_OPEN)?;
     tx.open_table(TICKETS_WAITING)?;
     tx.open_table(BOOKINGS_BY_CODE)?;
     tx.open_table(BOOKED_SLOTS)?;
-    tx.open_table(SERVICE_TIMES)?;
+    tx.open_table(SERVICE_TIMES.def())?;
     Ok(())
 }
 

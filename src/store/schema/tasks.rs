@@ -6,9 +6,9 @@ use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// task id → [`TaskRecord`].
-pub const TASKS: TableDefinition<u64, &[u8]> = TableDefinition::new("tasks");
+pub const TASKS: Records<u64, TaskRecord> = Records::new("tasks");
 /// (task id, event id) → [`TaskEventRecord`]: the task's history.
-pub const TASK_EVENTS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("task_events");
+pub const TASK_EVENTS: Records<(u64, u64), TaskEventRecord> = Records::new("task_events");
 /// (assignee id, task id): tasks by assignee.
 pub const TASKS_BY_ASSIGNEE: TableDefinition<(u64, u64), ()> = TableDefinition::new("tasks_by_assignee");
 /// (creator id, task id): tasks by creator.
@@ -23,19 +23,19 @@ pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tas
 /// tasks and their API already read it.
 pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
 /// category id → [`CategoryRecord`].
-pub const CATEGORIES: TableDefinition<u64, &[u8]> = TableDefinition::new("task_categories");
+pub const CATEGORIES: Records<u64, CategoryRecord> = Records::new("task_categories");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(TASKS)?;
-    tx.open_table(TASK_EVENTS)?;
+    tx.open_table(TASKS.def())?;
+    tx.open_table(TASK_EVENTS.def())?;
     tx.open_table(TASKS_BY_ASSIGNEE)?;
     tx.open_table(TASKS_BY_CREATOR)?;
     tx.open_table(TASKS_BY_DEPARTMENT)?;
     tx.open_table(TASKS_BY_DEADLINE)?;
     tx.open_table(TASKS_DUE)?;
     tx.open_table(TASK_ATTACHMENTS)?;
-    tx.open_table(CATEGORIES)?;
+    tx.open_table(CATEGORIES.def())?;
     Ok(())
 }
 

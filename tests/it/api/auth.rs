@@ -354,8 +354,8 @@ async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
     let rows = || {
         use redb::ReadableTableMetadata;
         let tx = db.read().unwrap();
-        let refresh = tx.open_table(idora::store::schema::REFRESH).unwrap().len().unwrap();
-        let families = tx.open_table(idora::store::schema::FAMILIES).unwrap().len().unwrap();
+        let refresh = tx.open_table(idora::store::schema::REFRESH.def()).unwrap().len().unwrap();
+        let families = tx.open_table(idora::store::schema::FAMILIES.def()).unwrap().len().unwrap();
         (refresh, families)
     };
     let (refresh, families) = rows();
