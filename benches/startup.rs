@@ -38,7 +38,7 @@ async fn prepare(dir: &Path, n: usize) {
     }
     platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
             for slug in &slugs {
                 let rec = CompanyV1 {
                     name: format!("{slug} Ltd"),

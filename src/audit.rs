@@ -26,7 +26,7 @@ pub fn record(
         target: target.to_string(),
         changes,
     };
-    tx.open_table(AUDIT).map_err(store_err)?.insert(id, enc::<AuditRecord>(rec)?.as_slice()).map_err(store_err)?;
+    tx.open_table(AUDIT.def()).map_err(store_err)?.insert(id, enc::<AuditRecord>(rec)?.as_slice()).map_err(store_err)?;
     Ok(id)
 }
 
@@ -68,7 +68,7 @@ impl Changes {
 /// Reads the newest entries first, `limit` at most, older than `before`.
 pub fn list(db: &crate::store::Db, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditV1)>, AppError> {
     let tx = db.read()?;
-    let t = tx.open_table(AUDIT).map_err(store_err)?;
+    let t = tx.open_table(AUDIT.def()).map_err(store_err)?;
     let upper = before.unwrap_or(u64::MAX);
     let mut out = Vec::new();
     for row in t.range(..upper).map_err(store_err)?.rev() {

@@ -14,8 +14,10 @@ mod tests {
         ["axum", "maud", "tower", "teloxide", "crate::web", "crate::bot", "utoipa::path", "IntoParams", "utoipa::openapi", "OpenApi"];
 
     /// What a front-end must never touch: the store's tables and transactions.
-    const STORAGE: [&str; 9] = [
+    const STORAGE: [&str; 11] = [
         "open_table",
+        ".open(&tx)",
+        ".open(tx)",
         ".read()?",
         "db.read()",
         ".write(move",

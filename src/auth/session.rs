@@ -21,8 +21,8 @@ pub struct Realm {
     pub by_name: TableDefinition<'static, &'static str, u64>,
 }
 
-pub const PLATFORM_REALM: Realm = Realm { accounts: schema::ADMINS, by_name: schema::ADMINS_BY_NAME };
-pub const TENANT_REALM: Realm = Realm { accounts: schema::USERS, by_name: schema::USERS_BY_NAME };
+pub const PLATFORM_REALM: Realm = Realm { accounts: schema::ADMINS.def(), by_name: schema::ADMINS_BY_NAME };
+pub const TENANT_REALM: Realm = Realm { accounts: schema::USERS.def(), by_name: schema::USERS_BY_NAME };
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
@@ -134,7 +134,7 @@ pub async fn login(
             t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
         }
         drop(t);
-        let mut fam = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+        let mut fam = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
         fam.insert(family.as_slice(), enc::<FamilyRecord>(FamilyV1 { account_id: id, created_at: now_ms, revoked_at: None })?.as_slice())
             .map_err(store_err)?;
         drop(fam);
@@ -146,7 +146,7 @@ pub async fn login(
 }
 
 fn insert_refresh(tx: &redb::WriteTransaction, hash: &[u8; 32], family: &[u8], account_id: u64, now_ms: i64) -> Result<(), AppError> {
-    let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+    let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
     let rec = RefreshV1 { family: family.to_vec(), account_id, expires_at: now_ms + REFRESH_TTL_SECS * 1000, used_at: None };
     t.insert(hash.as_slice(), enc::<RefreshRecord>(rec)?.as_slice()).map_err(store_err)?;
     Ok(())
@@ -180,11 +180,11 @@ pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str,
     let new_hash = tokens::token_hash(&new_token);
     let outcome = db
         .write(move |tx| {
-            let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+            let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
             let Some(mut rec) = t.get(old.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
                 return Ok(RefreshOutcome::Invalid);
             };
-            let mut fam_t = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+            let mut fam_t = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
             let fam = fam_t.get(rec.family.as_slice()).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
             let Some(mut fam) = fam else { return Ok(RefreshOutcome::Invalid) };
             if fam.revoked_at.is_some() {
@@ -227,7 +227,7 @@ pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str,
 pub async fn logout(db: &Db, now_ms: i64, token: &str) -> Result<(), AppError> {
     let h = tokens::token_hash(token);
     db.write(move |tx| {
-        let t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+        let t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
         let Some(rec) = t.get(h.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
             return Ok(());
         };
@@ -243,7 +243,7 @@ pub async fn revoke_family(db: &Db, now_ms: i64, sid: &str) -> Result<(), AppErr
 }
 
 fn revoke_family_in(tx: &redb::WriteTransaction, family: &[u8], now_ms: i64) -> Result<(), AppError> {
-    let mut f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+    let mut f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
     let fam = f.get(family).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
     if let Some(mut fam) = fam
         && fam.revoked_at.is_none()
@@ -260,7 +260,7 @@ pub fn revoke_account_in(tx: &redb::WriteTransaction, account_id: u64, keep: Opt
     let keep = keep.and_then(|k| hex::decode(k).ok());
     let mut doomed = Vec::new();
     {
-        let f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+        let f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
         for row in f.iter().map_err(store_err)? {
             let (k, v) = row.map_err(store_err)?;
             let fam = dec::<FamilyRecord>(v.value())?;
@@ -279,7 +279,7 @@ pub fn revoke_account_in(tx: &redb::WriteTransaction, account_id: u64, keep: Opt
 pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
     let Ok(family) = hex::decode(sid) else { return Ok(false) };
     let tx = db.read()?;
-    let f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+    let f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
     Ok(match f.get(family.as_slice()).map_err(store_err)? {
         Some(v) => dec::<FamilyRecord>(v.value())?.revoked_at.is_none(),
         None => false,
@@ -335,7 +335,7 @@ pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
         let n = db
             .write(move |tx| {
                 let mut gone = 0;
-                let mut t = tx.open_table(schema::REFRESH).map_err(store_err)?;
+                let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
                 let mut dead = Vec::new();
                 for row in t.iter().map_err(store_err)? {
                     let (k, v) = row.map_err(store_err)?;
@@ -352,7 +352,7 @@ pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
                 gone += dead.len();
                 drop(t);
                 let cutoff = now_ms - REFRESH_TTL_SECS * 1000;
-                let mut f = tx.open_table(schema::FAMILIES).map_err(store_err)?;
+                let mut f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
                 let mut dead = Vec::new();
                 for row in f.iter().map_err(store_err)? {
                     let (k, v) = row.map_err(store_err)?;

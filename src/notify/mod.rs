@@ -72,7 +72,7 @@ pub struct Sent {
 /// only the actor and the named recipients (one lookup each), so telling an
 /// assignee reads two rows whatever the company's size.
 fn accounts(tx: &WriteTransaction, everyone: bool, ids: &[u64]) -> Result<HashMap<u64, AccountV1>, AppError> {
-    let t = tx.open_table(schema::USERS).map_err(store_err)?;
+    let t = tx.open_table(schema::USERS.def()).map_err(store_err)?;
     let mut out = HashMap::new();
     if everyone {
         for (id, a) in all_records::<AccountRecord>(&t)? {
@@ -472,7 +472,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::create(&dir.path().join("data.redb"), &crate::store::migrate::TENANT, Default::default()).unwrap();
         db.write(|tx| {
-            let mut t = tx.open_table(USERS).map_err(store_err)?;
+            let mut t = tx.open_table(USERS.def()).map_err(store_err)?;
             for (id, name, role) in [(1, "boss", "director"), (2, "ali", "employee"), (3, "vali", "employee")] {
                 t.insert(id, enc::<AccountRecord>(account(name, role))?.as_slice()).map_err(store_err)?;
             }

@@ -30,9 +30,9 @@ use crate::error::AppError;
 use crate::hub::Topic;
 use crate::i18n::Lang;
 use crate::store::schema::{
-    AccountRecord, Channel, NOTIFICATIONS, NotificationRecord, OUTBOX, OUTBOX_SENDING, OutboxRecord, OutboxV1, UNREAD_COUNTS, USERS,
+    Channel, NOTIFICATIONS, NotificationRecord, OUTBOX, OUTBOX_SENDING, OutboxRecord, OutboxV1, UNREAD_COUNTS, USERS,
 };
-use crate::store::{dec, enc, get_record, store_err};
+use crate::store::{dec, enc, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 use std::collections::HashMap;
@@ -247,7 +247,7 @@ pub(super) fn claim(tx: &WriteTransaction, now: i64, default_lang: Lang) -> Resu
         due.push((k.value(), dec::<OutboxRecord>(v.value())?));
     }
     let notes = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
-    let users = tx.open_table(USERS).map_err(store_err)?;
+    let users = USERS.open(tx)?;
     let counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     let mut langs: HashMap<u64, Lang> = HashMap::new();
     let mut claimed = Vec::with_capacity(due.len());
@@ -264,7 +264,7 @@ pub(super) fn claim(tx: &WriteTransaction, now: i64, default_lang: Lang) -> Resu
         let lang = match langs.get(&row.user_id) {
             Some(l) => *l,
             None => {
-                let account = get_record::<AccountRecord>(&users, row.user_id)?;
+                let account = users.get(row.user_id)?;
                 let l = account.and_then(|a| a.language).as_deref().and_then(Lang::parse).unwrap_or(default_lang);
                 langs.insert(row.user_id, l);
                 l

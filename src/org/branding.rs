@@ -5,10 +5,9 @@ use crate::app::AppState;
 use crate::audit::{self, Changes};
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, BrandingRecord, BrandingV1};
-use crate::store::{Db, dec, enc, store_err};
+use crate::store::schema::{self, BrandingV1};
+use crate::store::{Db, store_err};
 use crate::tenancy::Tenant;
-use redb::ReadableTable;
 
 pub const DEFAULT_COLOR: &str = "#1f6feb";
 pub const MAX_LOGO_BYTES: usize = 512 * 1024;
@@ -16,8 +15,8 @@ pub const MAX_LOGO_BYTES: usize = 512 * 1024;
 pub fn get(db: &Db) -> Result<BrandingV1, AppError> {
     let tx = db.read()?;
     let t = tx.open_table(schema::SETTINGS).map_err(store_err)?;
-    Ok(match t.get("branding").map_err(store_err)? {
-        Some(v) => dec::<BrandingRecord>(v.value())?,
+    Ok(match schema::BRANDING.get(&t)? {
+        Some(b) => b,
         None => BrandingV1 { primary_color: None, logo_content_type: None, logo_version: 0 },
     })
 }
@@ -94,8 +93,8 @@ pub async fn update(state: &AppState, tenant: &Tenant, actor: &Caller, change: B
         .db()?
         .write(move |tx| {
             let mut settings = tx.open_table(schema::SETTINGS).map_err(store_err)?;
-            let old = match settings.get("branding").map_err(store_err)? {
-                Some(v) => dec::<BrandingRecord>(v.value())?,
+            let old = match schema::BRANDING.get(&settings)? {
+                Some(b) => b,
                 None => BrandingV1 { primary_color: None, logo_content_type: None, logo_version: 0 },
             };
             let mut b = old.clone();
@@ -118,7 +117,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, actor: &Caller, change: B
             }
             drop(blobs);
             if !ch.is_empty() {
-                settings.insert("branding", enc::<BrandingRecord>(b.clone())?.as_slice()).map_err(store_err)?;
+                schema::BRANDING.put(&mut settings, &b)?;
                 drop(settings);
                 audit::record(tx, now, &who, "branding.update", "branding", ch.0)?;
             }

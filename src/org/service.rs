@@ -9,10 +9,8 @@ use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::phone::Phone;
-use crate::store::schema::{
-    self, AccountRecord, AccountV1, BranchRecord, BranchV1, DayHours, DepartmentRecord, DepartmentV1, RoleRecord, RoleV1,
-};
-use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::store::schema::{self, AccountV1, BranchV1, DayHours, DepartmentV1, RoleV1};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::ReadableTable;
 
@@ -26,9 +24,9 @@ pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }
     let tx = db.read()?;
-    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
-    offered(match t.get(role).map_err(store_err)? {
-        Some(v) => dec::<RoleRecord>(v.value())?.permissions,
+    let t = schema::ROLES.open(&tx)?;
+    offered(match t.get(role)? {
+        Some(r) => r.permissions,
         None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
     })
 }
@@ -38,9 +36,9 @@ pub fn role_permissions_in(tx: &redb::WriteTransaction, role: &str) -> Result<Ve
     if role == "owner" {
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }
-    let t = tx.open_table(schema::ROLES).map_err(store_err)?;
-    offered(match t.get(role).map_err(store_err)? {
-        Some(v) => dec::<RoleRecord>(v.value())?.permissions,
+    let t = schema::ROLES.open(tx)?;
+    offered(match t.get(role)? {
+        Some(r) => r.permissions,
         None => rbac::default_permissions(role).into_iter().map(String::from).collect(),
     })
 }
@@ -93,10 +91,7 @@ pub async fn set_role_permissions(
     tenant
         .db()?
         .write(move |tx| {
-            tx.open_table(schema::ROLES)
-                .map_err(store_err)?
-                .insert(role_s.as_str(), enc::<RoleRecord>(RoleV1 { permissions: stored.clone() })?.as_slice())
-                .map_err(store_err)?;
+            schema::ROLES.open(tx)?.insert(role_s.as_str(), &RoleV1 { permissions: stored.clone() })?;
             let mut ch = Changes::default();
             ch.diff("permissions", &before.join(", "), &stored.join(", "));
             audit::record(tx, now, &who, "role.update", &format!("role:{role_s}"), ch.0)?;
@@ -157,8 +152,8 @@ fn parse_language(l: Option<&str>) -> Result<Option<String>, AppError> {
 
 fn check_department(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
     if let Some(id) = id {
-        let t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
-        match get_record::<DepartmentRecord>(&t, id)? {
+        let t = schema::DEPARTMENTS.open(tx)?;
+        match t.get(id)? {
             Some(d) if d.active => {}
             _ => return Err(AppError::invalid("department_id", "validation.department")),
         }
@@ -168,8 +163,8 @@ fn check_department(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), 
 
 fn check_branch(tx: &redb::WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
     if let Some(id) = id {
-        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
-        match get_record::<BranchRecord>(&t, id)? {
+        let t = schema::BRANCHES.open(tx)?;
+        match t.get(id)? {
             Some(b) if b.active => {}
             _ => return Err(AppError::invalid("branch_id", "validation.branch")),
         }
@@ -185,7 +180,7 @@ pub fn list_users(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)>, AppErr
 
 fn all_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)
+    schema::USERS.open(&tx)?.all()
 }
 
 /// A user as colleagues see them: the name, the department, whether the
@@ -217,8 +212,7 @@ pub fn directory(db: &Db, who: &Caller) -> Result<Vec<(u64, Colleague)>, AppErro
 
 pub fn get_user(db: &Db, id: u64) -> Result<AccountV1, AppError> {
     let tx = db.read()?;
-    get_record::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?, id)?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
+    schema::USERS.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -271,7 +265,7 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: &Caller, input: NewUser, p
             failed_logins: 0,
             locked_until: None,
         };
-        tx.open_table(schema::USERS).map_err(store_err)?.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
+        schema::USERS.open(tx)?.insert(id, &acc)?;
         let mut ch = Changes::default();
         ch.set("username", &username);
         ch.set("role", &role);
@@ -382,9 +376,8 @@ async fn apply_user_patch(
     let (updated, role_changed, sent) = tenant
         .db()?
         .write(move |tx| {
-            let mut users = tx.open_table(schema::USERS).map_err(store_err)?;
-            let old = get_record::<AccountRecord>(&users, id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
+            let mut users = schema::USERS.open(tx)?;
+            let old = users.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
             if old.role == "owner" && id != who.id() && !who.acts_as_owner() {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
             }
@@ -435,7 +428,7 @@ async fn apply_user_patch(
                 return Ok((u, false, Vec::new()));
             }
             u.updated_at = now;
-            users.insert(id, enc::<AccountRecord>(u.clone())?.as_slice()).map_err(store_err)?;
+            users.insert(id, &u)?;
             drop(users);
             if u.full_name != old.full_name {
                 crate::search::names_changed(tx)?;
@@ -465,7 +458,7 @@ async fn apply_user_patch(
 
 pub fn list_departments(db: &Db) -> Result<Vec<(u64, DepartmentV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<DepartmentRecord>(&tx.open_table(schema::DEPARTMENTS).map_err(store_err)?)
+    schema::DEPARTMENTS.open(&tx)?.all()
 }
 
 fn name_taken<V>(rows: &[(u64, V)], name: &str, except: Option<u64>, name_of: impl Fn(&V) -> (&str, bool)) -> bool {
@@ -483,13 +476,12 @@ pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
-            if name_taken(&all_records::<DepartmentRecord>(&t)?, &name, None, |d| (&d.name, d.active)) {
+            let mut t = schema::DEPARTMENTS.open(tx)?;
+            if name_taken(&t.all()?, &name, None, |d| (&d.name, d.active)) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "department")?;
-            t.insert(id, enc::<DepartmentRecord>(DepartmentV1 { name: name.clone(), active: true, created_at: now })?.as_slice())
-                .map_err(store_err)?;
+            t.insert(id, &DepartmentV1 { name: name.clone(), active: true, created_at: now })?;
             drop(t);
             let mut ch = Changes::default();
             ch.set("name", &name);
@@ -514,13 +506,12 @@ pub async fn update_department(
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::DEPARTMENTS).map_err(store_err)?;
-            let old = get_record::<DepartmentRecord>(&t, id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.department_not_found"))?;
+            let mut t = schema::DEPARTMENTS.open(tx)?;
+            let old = t.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.department_not_found"))?;
             let mut d = old.clone();
             let mut ch = Changes::default();
             if let Some(n) = &name {
-                if name_taken(&all_records::<DepartmentRecord>(&t)?, n, Some(id), |d| (&d.name, d.active)) {
+                if name_taken(&t.all()?, n, Some(id), |d| (&d.name, d.active)) {
                     return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
                 }
                 ch.diff("name", &old.name, n);
@@ -531,7 +522,7 @@ pub async fn update_department(
                 d.active = a;
             }
             if !ch.is_empty() {
-                t.insert(id, enc::<DepartmentRecord>(d.clone())?.as_slice()).map_err(store_err)?;
+                t.insert(id, &d)?;
                 drop(t);
                 audit::record(tx, now, &who, "department.update", &format!("department:{id}"), ch.0)?;
             }
@@ -544,13 +535,12 @@ pub async fn update_department(
 
 pub fn list_branches(db: &Db) -> Result<Vec<(u64, BranchV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)
+    schema::BRANCHES.open(&tx)?.all()
 }
 
 pub fn get_branch(db: &Db, id: u64) -> Result<BranchV1, AppError> {
     let tx = db.read()?;
-    get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, id)?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))
+    schema::BRANCHES.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))
 }
 
 /// `HH:MM` → minutes after midnight; `24:00` closes at midnight.
@@ -618,13 +608,13 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, in
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
-            if name_taken(&all_records::<BranchRecord>(&t)?, &name, None, |b| (&b.name, b.active)) {
+            let mut t = schema::BRANCHES.open(tx)?;
+            if name_taken(&t.all()?, &name, None, |b| (&b.name, b.active)) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "branch")?;
             let b = BranchV1 { name: name.clone(), address: address.clone(), hours, active: true, created_at: now };
-            t.insert(id, enc::<BranchRecord>(b)?.as_slice()).map_err(store_err)?;
+            t.insert(id, &b)?;
             drop(t);
             let mut ch = Changes::default();
             ch.set("name", &name);
@@ -645,13 +635,12 @@ pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id
     tenant
         .db()?
         .write(move |tx| {
-            let mut t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
-            let old = get_record::<BranchRecord>(&t, id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
+            let mut t = schema::BRANCHES.open(tx)?;
+            let old = t.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
             let mut b = old.clone();
             let mut ch = Changes::default();
             if let Some(n) = &name {
-                if name_taken(&all_records::<BranchRecord>(&t)?, n, Some(id), |b| (&b.name, b.active)) {
+                if name_taken(&t.all()?, n, Some(id), |b| (&b.name, b.active)) {
                     return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
                 }
                 ch.diff("name", &old.name, n);
@@ -670,7 +659,7 @@ pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id
                 b.active = a;
             }
             if !ch.is_empty() {
-                t.insert(id, enc::<BranchRecord>(b.clone())?.as_slice()).map_err(store_err)?;
+                t.insert(id, &b)?;
                 drop(t);
                 audit::record(tx, now, &who, "branch.update", &format!("branch:{id}"), ch.0)?;
             }
@@ -704,10 +693,7 @@ mod tests {
         let db = Db::create(&dir.path().join("t.redb"), &crate::store::migrate::TENANT, crate::store::DbOptions::default()).unwrap();
         let old: Vec<String> = ["users.view", "chat.use", "requests.handle", "reports.view_department"].map(String::from).to_vec();
         db.write(move |tx| {
-            tx.open_table(schema::ROLES)
-                .map_err(store_err)?
-                .insert("manager", enc::<RoleRecord>(RoleV1 { permissions: old.clone() })?.as_slice())
-                .map_err(store_err)?;
+            schema::ROLES.open(tx)?.insert("manager", &RoleV1 { permissions: old.clone() })?;
             Ok(())
         })
         .await

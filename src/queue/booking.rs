@@ -125,14 +125,15 @@ pub fn slots(state: &AppState, tenant: &Tenant, branch_id: u64, service_id: u64,
     let now = state.now_ms();
     let tx = tenant.db()?.read()?;
     let (branch, service) = branch_and_service(
-        &tx.open_table(schema::BRANCHES).map_err(store_err)?,
-        &tx.open_table(schema::SERVICES).map_err(store_err)?,
+        &tx.open_table(schema::BRANCHES.def()).map_err(store_err)?,
+        &tx.open_table(schema::SERVICES.def()).map_err(store_err)?,
         branch_id,
         service_id,
     )?;
-    let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+    let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
     let cap = capacity(&ops, branch_id, service_id);
-    let shared = sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?)?, branch_id, service_id);
+    let shared =
+        sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?)?, branch_id, service_id);
     let taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
     let mut out = Vec::new();
     for (start, end) in grid(&branch, &service, date, &tz) {
@@ -185,18 +186,22 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
         .db()?
         .write(move |tx| {
             let (branch, service) = branch_and_service(
-                &tx.open_table(schema::BRANCHES).map_err(store_err)?,
-                &tx.open_table(schema::SERVICES).map_err(store_err)?,
+                &tx.open_table(schema::BRANCHES.def()).map_err(store_err)?,
+                &tx.open_table(schema::SERVICES.def()).map_err(store_err)?,
                 branch_id,
                 service_id,
             )?;
             let Some(&(_, end)) = grid(&branch, &service, date, &tz).iter().find(|(s, _)| *s == start) else {
                 return Err(AppError::invalid("start", "validation.slot_unknown"));
             };
-            let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+            let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
             let cap = capacity(&ops, branch_id, service_id);
-            let shared =
-                sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?)?, branch_id, service_id);
+            let shared = sharing(
+                &ops,
+                &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?)?,
+                branch_id,
+                service_id,
+            );
             let mut taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
             if booked(&taken, branch_id, &shared, start, end)? >= cap {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.slot_taken"));
@@ -268,7 +273,7 @@ pub async fn check_in(state: &AppState, tenant: &Tenant, branch_id: u64, code: &
             let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.booking_not_found");
             let id = tx.open_table(BOOKINGS_BY_CODE).map_err(store_err)?.get((branch_id, day, code)).map_err(store_err)?.map(|v| v.value());
             let id = id.ok_or_else(not_found)?;
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)?.ok_or_else(not_found)?;
             if t.status != TicketStatus::Booked {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.already_checked_in"));
             }

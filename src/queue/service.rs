@@ -72,7 +72,7 @@ fn minutes(field: &'static str, m: u16, min: u16) -> Result<u16, AppError> {
 
 /// Every branch id must be an active branch; repeats are dropped.
 fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppError> {
-    let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
+    let t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
     let mut out: Vec<u64> = Vec::new();
     for &id in ids {
         match get_record::<BranchRecord>(&t, id)? {
@@ -89,12 +89,12 @@ fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppErr
 
 pub fn list_services(db: &Db) -> Result<Vec<(u64, ServiceV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)
+    all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)
 }
 
 pub fn get_service(db: &Db, id: u64) -> Result<ServiceV1, AppError> {
     let tx = db.read()?;
-    get_record::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?, id)?
+    get_record::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?, id)?
         .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))
 }
 
@@ -119,7 +119,7 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
         .db()?
         .write(move |tx| {
             let branches = check_branches(tx, &branch_ids)?;
-            let existing = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+            let existing = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
             if existing.iter().any(|(_, s)| s.active && (s.name_uz.to_lowercase() == names.uz.to_lowercase())) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
@@ -134,7 +134,7 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
                 created_at: now,
             };
             let id = next_id(tx, "service")?;
-            tx.open_table(SERVICES).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            tx.open_table(SERVICES.def()).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
             let mut ch = Changes::default();
             ch.set("name", &s.name_uz);
             ch.set("minutes", s.minutes);
@@ -162,7 +162,7 @@ pub async fn update_service(
     tenant
         .db()?
         .write(move |tx| {
-            let old = get_record::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?, id)?
+            let old = get_record::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?, id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))?;
             let mut s = old.clone();
             if let Some(n) = &names {
@@ -184,7 +184,7 @@ pub async fn update_service(
             }
             // Two active services never share a name (renaming or switching one back on).
             if s.active {
-                let others = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+                let others = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
                 if others.iter().any(|(o, x)| *o != id && x.active && x.name_uz.to_lowercase() == s.name_uz.to_lowercase()) {
                     return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
                 }
@@ -200,7 +200,7 @@ pub async fn update_service(
             if ch.is_empty() {
                 return Ok(s);
             }
-            tx.open_table(SERVICES).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            tx.open_table(SERVICES.def()).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
             audit::record(tx, now, &who, "service.update", &format!("service:{id}"), ch.0)?;
             Ok(s)
         })
@@ -209,7 +209,7 @@ pub async fn update_service(
 
 pub fn get_operator(db: &Db, user_id: u64) -> Result<Option<OperatorV1>, AppError> {
     let tx = db.read()?;
-    get_record::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?, user_id)
+    get_record::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?, user_id)
 }
 
 /// Where each operator works: for those who operate a window or set the
@@ -219,7 +219,7 @@ pub fn list_operators(db: &Db, who: &Caller) -> Result<Vec<(u64, OperatorV1)>, A
         return Err(ErrorKind::Forbidden.into());
     }
     let tx = db.read()?;
-    all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)
+    all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)
 }
 
 /// Active users who may be put at a window, by name: those whose role may
@@ -231,7 +231,7 @@ pub fn operator_candidates(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)
     let placed: std::collections::HashSet<u64> = list_operators(db, who)?.into_iter().map(|(id, _)| id).collect();
     let users = {
         let tx = db.read()?;
-        all_records::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?)?
+        all_records::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?)?
     };
     let mut may_operate: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut out = Vec::new();
@@ -283,14 +283,14 @@ pub async fn set_operator(
     tenant
         .db()?
         .write(move |tx| {
-            let user = get_record::<AccountRecord>(&tx.open_table(schema::USERS).map_err(store_err)?, user_id)?
+            let user = get_record::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?, user_id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
             let perms = crate::org::service::role_permissions_in(tx, &user.role)?;
             if !user.active || !perms.iter().any(|p| p == "queue.operate") {
                 return Err(AppError::invalid("user_id", "validation.not_operator"));
             }
             check_branches(tx, &[branch_id]).map_err(|_| AppError::invalid("branch_id", "validation.branch"))?;
-            let services = tx.open_table(SERVICES).map_err(store_err)?;
+            let services = tx.open_table(SERVICES.def()).map_err(store_err)?;
             let mut ids: Vec<u64> = Vec::new();
             for &sid in &service_ids {
                 match get_record::<ServiceRecord>(&services, sid)? {
@@ -303,7 +303,7 @@ pub async fn set_operator(
                 }
             }
             drop(services);
-            let mut ops = tx.open_table(OPERATORS).map_err(store_err)?;
+            let mut ops = tx.open_table(OPERATORS.def()).map_err(store_err)?;
             let all = all_records::<OperatorRecord>(&ops)?;
             if all.iter().any(|(u, o)| *u != user_id && o.branch_id == branch_id && o.window == window) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.window_taken").with_arg("window", window));
@@ -330,7 +330,7 @@ pub async fn set_operator(
 /// Refuses to move an operator who has a customer called or at the window.
 fn refuse_if_busy(tx: &WriteTransaction, branch_id: u64, user_id: u64) -> Result<(), AppError> {
     let open = tx.open_table(schema::TICKETS_OPEN).map_err(store_err)?;
-    let tickets = tx.open_table(schema::TICKETS).map_err(store_err)?;
+    let tickets = tx.open_table(schema::TICKETS.def()).map_err(store_err)?;
     for row in open.range((branch_id, 0, 0)..=(branch_id, u32::MAX, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
         if let Some(t) = get_record::<schema::TicketRecord>(&tickets, id)?
@@ -352,7 +352,7 @@ pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Caller, 
     tenant
         .db()?
         .write(move |tx| {
-            let mut ops = tx.open_table(OPERATORS).map_err(store_err)?;
+            let mut ops = tx.open_table(OPERATORS.def()).map_err(store_err)?;
             let Some(old) = get_record::<OperatorRecord>(&ops, user_id)? else {
                 return Err(AppError::new(ErrorKind::NotFound).with_message("error.no_window"));
             };

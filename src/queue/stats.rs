@@ -359,17 +359,17 @@ pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: D
     check_range(from, to)?;
     let range = (day_start(from, tz)?, day_start(to.tomorrow().map_err(|_| AppError::invalid("to", "validation.date"))?, tz)?);
     let tx = db.read()?;
-    let all_branches = all_records::<BranchRecord>(&tx.open_table(BRANCHES).map_err(store_err)?)?;
+    let all_branches = all_records::<BranchRecord>(&tx.open_table(BRANCHES.def()).map_err(store_err)?)?;
     let branch_ids: Vec<u64> = match branch_id {
         Some(b) if all_branches.iter().any(|(id, _)| *id == b) => vec![b],
         Some(_) => return Err(AppError::invalid("branch_id", "validation.branch")),
         None => all_branches.iter().map(|(id, _)| *id).collect(),
     };
-    let services = all_records::<ServiceRecord>(&tx.open_table(SERVICES).map_err(store_err)?)?;
+    let services = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
     let targets: HashMap<u64, i64> = services.iter().map(|(id, s)| (*id, i64::from(s.target_wait_minutes) * 60_000)).collect();
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
-    let events = tx.open_table(TICKET_EVENTS).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let events = tx.open_table(TICKET_EVENTS.def()).map_err(store_err)?;
 
     let mut overall = Acc::default();
     let mut per_service: BTreeMap<u64, Acc> = BTreeMap::new();
@@ -471,11 +471,11 @@ pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: D
     }
 
     // Operators placed at the branches, and any who called tickets here.
-    let placed = all_records::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?)?;
+    let placed = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
     let mut op_ids: BTreeSet<u64> = per_op.keys().copied().collect();
     op_ids.extend(placed.iter().filter(|(_, o)| branch_ids.contains(&o.branch_id)).map(|(id, _)| *id));
-    let users = tx.open_table(USERS).map_err(store_err)?;
-    let op_events = tx.open_table(OPERATOR_EVENTS).map_err(store_err)?;
+    let users = tx.open_table(USERS.def()).map_err(store_err)?;
+    let op_events = tx.open_table(OPERATOR_EVENTS.def()).map_err(store_err)?;
     let window = (range.0, range.1.min(now_ms));
     let mut operator_out = Vec::new();
     for id in op_ids {

@@ -69,7 +69,7 @@ pub fn is_final(s: TicketStatus) -> bool {
 /// step with its status. (A ticket never changes branch, day or service:
 /// a transfer makes a new ticket.)
 pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
-    tx.open_table(TICKETS).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
+    tx.open_table(TICKETS.def()).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
     let mut open = tx.open_table(TICKETS_OPEN).map_err(store_err)?;
     if is_final(t.status) {
         open.remove((t.branch_id, t.day, id)).map_err(store_err)?;
@@ -129,7 +129,10 @@ pub(crate) fn ticket_event(
 ) -> Result<(), AppError> {
     let id = next_id(tx, "ticket_event")?;
     let ev = TicketEventV1 { at: now, kind: kind.into(), operator_id: t.operator_id, window: t.window, reason };
-    tx.open_table(TICKET_EVENTS).map_err(store_err)?.insert((ticket, id), enc::<TicketEventRecord>(ev)?.as_slice()).map_err(store_err)?;
+    tx.open_table(TICKET_EVENTS.def())
+        .map_err(store_err)?
+        .insert((ticket, id), enc::<TicketEventRecord>(ev)?.as_slice())
+        .map_err(store_err)?;
     Ok(())
 }
 
@@ -146,7 +149,7 @@ pub fn service_secs(times: &impl ReadableTable<u64, &'static [u8]>, service_id: 
 
 /// Records how long a visit took, keeping the latest 20.
 pub(crate) fn learn_service_time(tx: &WriteTransaction, service_id: u64, secs: u32) -> Result<(), AppError> {
-    let mut table = tx.open_table(SERVICE_TIMES).map_err(store_err)?;
+    let mut table = tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?;
     let mut times = get_record::<ServiceTimesRecord>(&table, service_id)?.unwrap_or(schema::ServiceTimesV1 { recent_secs: vec![] });
     times.recent_secs.push(secs);
     if times.recent_secs.len() > 20 {
@@ -273,13 +276,13 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
     let (issued, expires_at) = tenant
         .db()?
         .write(move |tx| {
-            let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, branch_id)?
+            let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?, branch_id)?
                 .filter(|b| b.active)
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
             if !is_open(&branch.hours, weekday, minute) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.branch_closed"));
             }
-            let service = get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?, service_id)?;
+            let service = get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?, service_id)?;
             let service = match service {
                 Some(s) if s.active && s.branch_ids.contains(&branch_id) => s,
                 _ => return Err(AppError::invalid("service_id", "validation.service_at_branch")),
@@ -295,7 +298,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
             } else {
                 let waiting = waiting_of(
                     &tx.open_table(TICKETS_WAITING).map_err(store_err)?,
-                    &tx.open_table(TICKETS).map_err(store_err)?,
+                    &tx.open_table(TICKETS.def()).map_err(store_err)?,
                     branch_id,
                     day,
                     Some(service_id),
@@ -305,12 +308,12 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 waiting.iter().filter(|(other, o)| super::window::call_order(*other, o, now) < mine).count() as u32
             };
             let ops = operators_serving(
-                &tx.open_table(OPERATORS).map_err(store_err)?,
-                &tx.open_table(OPERATOR_STATE).map_err(store_err)?,
+                &tx.open_table(OPERATORS.def()).map_err(store_err)?,
+                &tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?,
                 branch_id,
                 service_id,
             )?;
-            let secs = service_secs(&tx.open_table(SERVICE_TIMES).map_err(store_err)?, service_id, service.minutes)?;
+            let secs = service_secs(&tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?, service_id, service.minutes)?;
             let quoted = quote(ahead, secs, ops);
             let ticket = TicketV1 {
                 branch_id,
@@ -374,7 +377,7 @@ pub fn queue_of(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(
     crate::org::service::get_branch(db, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
     let mut out = Vec::new();
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
@@ -406,8 +409,13 @@ pub fn counter(db: &Db, branch_id: u64, day: u32, letter: char) -> Result<u64, A
 pub fn waiting_at(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
     staff_only(who)?;
     let tx = db.read()?;
-    let mut w =
-        waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tx.open_table(TICKETS).map_err(store_err)?, branch_id, day, None)?;
+    let mut w = waiting_of(
+        &tx.open_table(TICKETS_WAITING).map_err(store_err)?,
+        &tx.open_table(TICKETS.def()).map_err(store_err)?,
+        branch_id,
+        day,
+        None,
+    )?;
     w.sort_by_key(|(id, t)| (t.arrived_at, *id));
     Ok(w)
 }
@@ -432,7 +440,7 @@ pub fn by_token(db: &Db, token: &str) -> Result<Option<(u64, TicketV1)>, AppErro
     let Some(id) = tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.get(token).map_err(store_err)?.map(|v| v.value()) else {
         return Ok(None);
     };
-    let t = tx.open_table(TICKETS).map_err(store_err)?;
+    let t = tx.open_table(TICKETS.def()).map_err(store_err)?;
     Ok(t.get(id).map_err(store_err)?.map(|v| dec::<TicketRecord>(v.value())).transpose()?.map(|tk| (id, tk)))
 }
 
@@ -458,7 +466,7 @@ pub async fn record_customer(state: &AppState, slug: &str, ticket_id: u64, t: &T
         .platform
         .write(move |tx| {
             let id = next_id(tx, "customer_ticket")?;
-            tx.open_table(CUSTOMER_TICKETS)
+            tx.open_table(CUSTOMER_TICKETS.def())
                 .map_err(store_err)?
                 .insert((phone.as_str(), at, id), enc::<CustomerTicketRecord>(entry.clone())?.as_slice())
                 .map_err(store_err)?;
@@ -474,7 +482,7 @@ pub async fn record_customer(state: &AppState, slug: &str, ticket_id: u64, t: &T
 pub fn customer_history(platform: &Db, phone: &str, limit: usize) -> Result<Vec<CustomerTicketV1>, AppError> {
     let phone = crate::phone::Phone::parse(phone)?.into_string();
     let tx = platform.read()?;
-    let t = tx.open_table(CUSTOMER_TICKETS).map_err(store_err)?;
+    let t = tx.open_table(CUSTOMER_TICKETS.def()).map_err(store_err)?;
     let mut out = Vec::new();
     for row in t.range((phone.as_str(), i64::MIN, 0)..=(phone.as_str(), i64::MAX, u64::MAX)).map_err(store_err)?.rev() {
         out.push(dec::<CustomerTicketRecord>(row.map_err(store_err)?.1.value())?);
@@ -491,17 +499,18 @@ pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, 
         return Ok((0, (0, 0)));
     }
     let tx = db.read()?;
-    let tickets = tx.open_table(TICKETS).map_err(store_err)?;
+    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
     let waiting = waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tickets, t.branch_id, t.day, Some(t.service_id))?;
     // Ahead: whoever the operators would call before this ticket now.
     let mine = super::window::call_order(id, t, now);
     let ahead = waiting.iter().filter(|(other, o)| *other != id && super::window::call_order(*other, o, now) < mine).count() as u32;
-    let minutes =
-        get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES).map_err(store_err)?, t.service_id)?.map(|s| s.minutes).unwrap_or(10);
-    let secs = service_secs(&tx.open_table(SERVICE_TIMES).map_err(store_err)?, t.service_id, minutes)?;
+    let minutes = get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?, t.service_id)?
+        .map(|s| s.minutes)
+        .unwrap_or(10);
+    let secs = service_secs(&tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?, t.service_id, minutes)?;
     let ops = operators_serving(
-        &tx.open_table(OPERATORS).map_err(store_err)?,
-        &tx.open_table(OPERATOR_STATE).map_err(store_err)?,
+        &tx.open_table(OPERATORS.def()).map_err(store_err)?,
+        &tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?,
         t.branch_id,
         t.service_id,
     )?;
@@ -532,9 +541,9 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, who: &Caller, ticket_id: 
             };
             let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
             let id = id.ok_or_else(not_found)?;
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)?.ok_or_else(not_found)?;
             if let Some(me) = operator_only {
-                let at = get_record::<OperatorRecord>(&tx.open_table(OPERATORS).map_err(store_err)?, me)?.map(|o| o.branch_id);
+                let at = get_record::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?, me)?.map(|o| o.branch_id);
                 if at != Some(t.branch_id) || (t.status == TicketStatus::Called && t.operator_id != Some(me)) {
                     return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
                 }
@@ -602,7 +611,7 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
     let expired = tenant
         .db()?
         .write(move |tx| {
-            let branches = all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?)?;
+            let branches = all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?)?;
             let closed_now: Vec<u64> =
                 branches.iter().filter(|(_, b)| WeekHours::of(&b.hours).closed_for_the_day(weekday, minute)).map(|(id, _)| *id).collect();
             let round_clock: Vec<u64> = branches.iter().filter(|(_, b)| b.hours.is_none()).map(|(id, _)| *id).collect();
@@ -615,7 +624,7 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
             }
             let mut out = Vec::new();
             for (id, branch, day) in due {
-                let Some(mut t) = get_record::<TicketRecord>(&tx.open_table(TICKETS).map_err(store_err)?, id)? else { continue };
+                let Some(mut t) = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)? else { continue };
                 let at_window = matches!(t.status, TicketStatus::Called | TicketStatus::Serving);
                 if at_window && (day == today || (day == yesterday && round_clock.contains(&branch))) {
                     continue;
@@ -677,7 +686,7 @@ pub fn board_calls(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Ve
     public_board(who, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let all = tx.open_table(TICKETS).map_err(store_err)?;
+    let all = tx.open_table(TICKETS.def()).map_err(store_err)?;
     let mut out = Vec::new();
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;

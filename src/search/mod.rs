@@ -250,7 +250,7 @@ fn store_rev(db: &Db) -> Result<u64, AppError> {
 
 fn names(db: &Db) -> Result<HashMap<u64, String>, AppError> {
     let tx = db.read()?;
-    let t = tx.open_table(schema::USERS).map_err(store_err)?;
+    let t = tx.open_table(schema::USERS.def()).map_err(store_err)?;
     let mut out = HashMap::new();
     for row in t.iter().map_err(store_err)? {
         let (k, v) = row.map_err(store_err)?;
@@ -281,7 +281,7 @@ fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppEr
     let names = names(db)?;
     writer.delete_all_documents().map_err(search_err)?;
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
     let mut n = 0;
     for row in tasks.iter().map_err(store_err)? {
         let (k, v) = row.map_err(store_err)?;
@@ -424,7 +424,7 @@ fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> R
     ids.sort_unstable();
     ids.dedup();
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS).map_err(store_err)?;
+    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
     for &id in ids.iter() {
         writer.delete_term(Term::from_field_u64(f.id, id));
         if let Some(t) = get_record::<TaskRecord>(&tasks, id)? {

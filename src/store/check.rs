@@ -10,9 +10,9 @@
 //! after the company's commit, in another file, and allowed to miss an entry
 //! after a crash) and the token tables (their rows are the index).
 
-use super::{Db, at, dec};
+use super::{Db, at};
 use crate::error::AppError;
-use crate::store::schema::{self, AccountRecord, TaskRecord, TaskStatus, TicketEventRecord, TicketRecord, TicketStatus};
+use crate::store::schema::{self, TaskStatus, TicketStatus};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableHandle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Debug};
@@ -51,26 +51,28 @@ impl fmt::Display for Mismatch {
 
 /// Checks the indexes of a company's `data.redb`.
 pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
+    verify_tenant_rows(db).map_err(|e| db.located(e))
+}
+
+fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let tx = db.read()?;
     let p = db.path();
     let mut out = Vec::new();
 
     // Users by name.
-    let users = tx.open_table(schema::USERS).map_err(|e| at(p, e))?;
     let mut by_name = BTreeMap::new();
-    for row in users.iter().map_err(|e| at(p, e))? {
-        let (k, v) = row.map_err(|e| at(p, e))?;
-        by_name.insert(dec::<AccountRecord>(v.value())?.username.to_lowercase(), k.value());
+    for row in schema::USERS.open(&tx)?.iter()? {
+        let (id, u) = row?;
+        by_name.insert(u.username.to_lowercase(), id.value());
     }
     compare(&mut out, schema::USERS_BY_NAME, by_name, read_map(&tx, p, schema::USERS_BY_NAME, |k, v| (k.to_string(), v))?);
 
     // Tasks: by assignee, creator, department, deadline; the overdue job's work.
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    let tasks = tx.open_table(schema::TASKS).map_err(|e| at(p, e))?;
-    for row in tasks.iter().map_err(|e| at(p, e))? {
-        let (k, v) = row.map_err(|e| at(p, e))?;
-        let (id, t) = (k.value(), dec::<TaskRecord>(v.value())?);
+    for row in schema::TASKS.open(&tx)?.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
         assignee.insert((t.assignee_id, id));
         creator.insert((t.creator_id, id));
         if let Some(d) = t.department_id {
@@ -89,19 +91,17 @@ pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();
-    let events = tx.open_table(schema::TICKET_EVENTS).map_err(|e| at(p, e))?;
-    for row in events.iter().map_err(|e| at(p, e))? {
-        let (k, v) = row.map_err(|e| at(p, e))?;
-        if dec::<TicketEventRecord>(v.value())?.kind == "checked_in" {
+    for row in schema::TICKET_EVENTS.open(&tx)?.iter()? {
+        let (k, e) = row?;
+        if e.kind == "checked_in" {
             checked_in.insert(k.value().0);
         }
     }
     let (mut day, mut open, mut waiting) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let (mut token, mut codes, mut slots) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::<(u64, u64, i64), u32>::new());
-    let tickets = tx.open_table(schema::TICKETS).map_err(|e| at(p, e))?;
-    for row in tickets.iter().map_err(|e| at(p, e))? {
-        let (k, v) = row.map_err(|e| at(p, e))?;
-        let (id, t) = (k.value(), dec::<TicketRecord>(v.value())?);
+    for row in schema::TICKETS.open(&tx)?.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
         day.insert((t.branch_id, t.day, id));
         // A transfer's new ticket keeps the token, which then leads to it:
         // the latest (highest) id of a token wins.
@@ -137,11 +137,9 @@ pub fn verify_platform(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let tx = db.read()?;
     let p = db.path();
     let mut out = Vec::new();
-    let admins = tx.open_table(schema::ADMINS).map_err(|e| at(p, e))?;
     let mut by_name = BTreeMap::new();
-    for row in admins.iter().map_err(|e| at(p, e))? {
-        let (k, v) = row.map_err(|e| at(p, e))?;
-        by_name.insert(dec::<AccountRecord>(v.value())?.username.to_lowercase(), k.value());
+    for (id, a) in schema::ADMINS.open(&tx).and_then(|t| t.all()).map_err(|e| db.located(e))? {
+        by_name.insert(a.username.to_lowercase(), id);
     }
     compare(&mut out, schema::ADMINS_BY_NAME, by_name, read_map(&tx, p, schema::ADMINS_BY_NAME, |k, v| (k.to_string(), v))?);
     Ok(out)

@@ -102,7 +102,7 @@ pub fn run_steps(tx: &WriteTransaction, layout: &Layout, from: u8, to: u8) -> Re
 fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
     let mut waiting = tx.open_table(schema::TICKETS_WAITING).map_err(super::store_err)?;
     waiting.retain(|_, _| false).map_err(super::store_err)?;
-    let tickets = tx.open_table(schema::TICKETS).map_err(super::store_err)?;
+    let tickets = tx.open_table(schema::TICKETS.def()).map_err(super::store_err)?;
     for row in tickets.iter().map_err(super::store_err)? {
         let (k, v) = row.map_err(super::store_err)?;
         let t = decode::<TicketRecord>(v.value())?.into_latest();
@@ -162,7 +162,7 @@ mod tests {
         let path = dir.path().join("data.redb");
         let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
         db.write(|tx| {
-            let mut t = tx.open_table(schema::TICKETS).map_err(crate::store::store_err)?;
+            let mut t = tx.open_table(schema::TICKETS.def()).map_err(crate::store::store_err)?;
             for (id, service, status) in
                 [(1, 7, TicketStatus::Waiting), (2, 7, TicketStatus::Done), (3, 8, TicketStatus::Waiting), (4, 7, TicketStatus::Called)]
             {

@@ -15,6 +15,9 @@
 pub mod check;
 pub mod migrate;
 pub mod schema;
+pub mod table;
+
+pub use table::{RecordTable, Records, Setting, Txn};
 
 use crate::error::{AppError, ErrorKind};
 use migrate::Layout;
@@ -234,7 +237,7 @@ impl Db {
     }
 
     /// Adds the file to an internal error's detail, so the log says where.
-    fn located(&self, mut e: AppError) -> AppError {
+    pub(crate) fn located(&self, mut e: AppError) -> AppError {
         if e.kind == ErrorKind::Internal {
             let here = self.path().display();
             e.detail = Some(match e.detail.take() {

@@ -5,10 +5,8 @@
 
 use crate::error::AppError;
 use crate::org::hours::{DAY_MINUTES, WeekHours};
-use crate::store::schema::{
-    self, BranchRecord, DayHours, TASKS, TASKS_DUE, TICKETS, TICKETS_OPEN, TaskRecord, TicketRecord, TicketStatus, TicketV1,
-};
-use crate::store::{Db, get_record, store_err};
+use crate::store::schema::{self, DayHours, TASKS, TASKS_DUE, TICKETS, TICKETS_OPEN, TicketStatus, TicketV1};
+use crate::store::{Db, store_err};
 use crate::tenancy::Tenant;
 use redb::ReadableTable;
 use std::collections::HashMap;
@@ -40,7 +38,7 @@ pub fn ticket_expiry(tz: &jiff::tz::TimeZone, hours: &Option<[DayHours; 7]>, day
 pub fn task_changed(tenant: &Tenant, task_id: u64) {
     let deadline = tenant.db().and_then(|db| {
         let tx = db.read()?;
-        let task = get_record::<TaskRecord>(&tx.open_table(TASKS).map_err(store_err)?, task_id)?;
+        let task = TASKS.open(&tx)?.get(task_id)?;
         Ok(task.map(|t| t.deadline))
     });
     match deadline {
@@ -54,7 +52,7 @@ pub fn task_changed(tenant: &Tenant, task_id: u64) {
 pub fn ticket_taken(tenant: &Tenant, ticket: &TicketV1) {
     let due = tenant.db().and_then(|db| {
         let tx = db.read()?;
-        let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES).map_err(store_err)?, ticket.branch_id)?;
+        let branch = schema::BRANCHES.open(&tx)?.get(ticket.branch_id)?;
         Ok(ticket_expiry(&tenant.timezone(), &branch.and_then(|b| b.hours), ticket.day))
     });
     match due {
@@ -110,13 +108,13 @@ fn jobs_due(tenant: &Tenant, tx: &redb::ReadTransaction, now: i64) -> Result<(i6
     }
     let tz = tenant.timezone();
     let branches: HashMap<u64, Option<[DayHours; 7]>> = {
-        let t = tx.open_table(schema::BRANCHES).map_err(store_err)?;
-        crate::store::all_records::<BranchRecord>(&t)?.into_iter().map(|(id, b)| (id, b.hours)).collect()
+        let t = schema::BRANCHES.open(&tx)?;
+        t.all()?.into_iter().map(|(id, b)| (id, b.hours)).collect()
     };
     let (today, _, _) = crate::queue::tickets::local_day(now, &tz);
     let (yesterday, _, _) = crate::queue::tickets::local_day(now - 24 * 3_600_000, &tz);
     let next_midnight = ticket_expiry(&tz, &None, today);
-    let records = tx.open_table(TICKETS).map_err(store_err)?;
+    let records = TICKETS.open(&tx)?;
     let mut expiry: HashMap<(u64, u32), i64> = HashMap::new();
     let mut tickets = i64::MAX;
     for row in first {
@@ -128,8 +126,7 @@ fn jobs_due(tenant: &Tenant, tx: &redb::ReadTransaction, now: i64) -> Result<(i6
         } else {
             // Past its time: expired now, unless it is at a window, which
             // keeps it for the day (a round-the-clock branch: one day more).
-            let at_window =
-                get_record::<TicketRecord>(&records, id)?.is_some_and(|t| matches!(t.status, TicketStatus::Called | TicketStatus::Serving));
+            let at_window = records.get(id)?.is_some_and(|t| matches!(t.status, TicketStatus::Called | TicketStatus::Serving));
             let kept = at_window && (day == today || (day == yesterday && hours.is_none()));
             if kept { next_midnight } else { at }
         };

@@ -190,7 +190,7 @@ pub struct Registry {
 impl Registry {
     pub fn load(platform: &Db, data_dir: &Path, options: DbOptions) -> Result<Registry, AppError> {
         let tx = platform.read()?;
-        let t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+        let t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
         let mut entries = BTreeMap::new();
         let due_changed = Arc::new(tokio::sync::Notify::new());
         for row in t.iter().map_err(store_err)? {

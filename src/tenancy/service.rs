@@ -124,7 +124,7 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
     state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
             if t.get(slug_s.as_str()).map_err(store_err)?.is_some() {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
             }
@@ -171,7 +171,7 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
     let updated = state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
             let old = t
                 .get(slug_s.as_str())
                 .map_err(store_err)?
@@ -277,7 +277,7 @@ pub async fn update_company_settings(
     let changed = state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES).map_err(store_err)?;
+            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
             let old = t
                 .get(slug_s.as_str())
                 .map_err(store_err)?
@@ -327,7 +327,7 @@ pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, passwor
     let hash = password::hash(password_plain).await?;
     db.write(move |tx| {
         let mut names = tx.open_table(schema::ADMINS_BY_NAME).map_err(store_err)?;
-        let mut admins = tx.open_table(schema::ADMINS).map_err(store_err)?;
+        let mut admins = tx.open_table(schema::ADMINS.def()).map_err(store_err)?;
         let existing = names.get(username.as_str()).map_err(store_err)?.map(|v| v.value());
         let (id, acc, created) = match existing {
             Some(id) => {

@@ -355,8 +355,8 @@ async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
     let rows = || {
         use redb::ReadableTableMetadata;
         let tx = db.read().unwrap();
-        let refresh = tx.open_table(idora::store::schema::REFRESH).unwrap().len().unwrap();
-        let families = tx.open_table(idora::store::schema::FAMILIES).unwrap().len().unwrap();
+        let refresh = tx.open_table(idora::store::schema::REFRESH.def()).unwrap().len().unwrap();
+        let families = tx.open_table(idora::store::schema::FAMILIES.def()).unwrap().len().unwrap();
         (refresh, families)
     };
     let (refresh, families) = rows();
@@ -372,8 +372,7 @@ async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
 fn stored_hash(s: &Server, slug: &str, id: u64) -> String {
     let tenant = s.state().tenants.get(slug).unwrap();
     let tx = tenant.db().unwrap().read().unwrap();
-    let users = tx.open_table(idora::store::schema::USERS).unwrap();
-    idora::store::get_record::<idora::store::schema::AccountRecord>(&users, id).unwrap().unwrap().password_hash
+    idora::store::schema::USERS.open(&tx).unwrap().get(id).unwrap().unwrap().password_hash
 }
 
 #[tokio::test]
@@ -392,10 +391,10 @@ async fn a_password_hashed_with_older_costs_is_rehashed_at_the_next_login() {
         .db()
         .unwrap()
         .write(move |tx| {
-            let mut users = tx.open_table(idora::store::schema::USERS).unwrap();
-            let mut a = idora::store::get_record::<idora::store::schema::AccountRecord>(&users, id).unwrap().unwrap();
+            let mut users = idora::store::schema::USERS.open(tx).unwrap();
+            let mut a = users.get(id).unwrap().unwrap();
             a.password_hash = old2.clone();
-            users.insert(id, idora::store::enc::<idora::store::schema::AccountRecord>(a).unwrap().as_slice()).unwrap();
+            users.insert(id, &a).unwrap();
             Ok(())
         })
         .await

@@ -167,7 +167,8 @@ async fn check_deep_agrees_with_the_task_workflow() {
     let db = tenant.db().unwrap().clone();
     db.write(|tx| {
         let t =
-            idora::store::get_record::<idora::store::schema::TaskRecord>(&tx.open_table(idora::store::schema::TASKS).unwrap(), 1)?.unwrap();
+            idora::store::get_record::<idora::store::schema::TaskRecord>(&tx.open_table(idora::store::schema::TASKS.def()).unwrap(), 1)?
+                .unwrap();
         tx.open_table(idora::store::schema::TASKS_DUE).unwrap().insert((t.deadline, 1), ()).map_err(idora::store::store_err)?;
         Ok(())
     })

@@ -1,0 +1,122 @@
+//! A company's people and places: users, departments, branches, roles,
+//! settings (branding, the queue's rules) and blobs (the logo).
+
+use super::*;
+use redb::{TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+/// user id → [`AccountRecord`].
+pub const USERS: Records<u64, AccountRecord> = Records::new("users");
+/// lower-case username → user id.
+pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("users_by_name");
+/// department id → [`DepartmentRecord`].
+pub const DEPARTMENTS: Records<u64, DepartmentRecord> = Records::new("departments");
+/// branch id → [`BranchRecord`].
+pub const BRANCHES: Records<u64, BranchRecord> = Records::new("branches");
+/// role name → [`RoleRecord`]; a role with no row has the default permissions.
+pub const ROLES: Records<&str, RoleRecord> = Records::new("roles");
+/// setting name → record (`branding` → [`BrandingRecord`], `queue` → [`QueueSettingsRecord`]).
+pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// `SETTINGS["branding"]`: the logo and colour.
+pub const BRANDING: Setting<BrandingRecord> = Setting::new("branding");
+/// blob name → raw bytes (the logo).
+pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
+
+/// Creates the tables of this domain.
+pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(USERS.def())?;
+    tx.open_table(USERS_BY_NAME)?;
+    tx.open_table(DEPARTMENTS.def())?;
+    tx.open_table(BRANCHES.def())?;
+    tx.open_table(ROLES.def())?;
+    tx.open_table(SETTINGS)?;
+    tx.open_table(BLOBS)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentV1 {
+    pub name: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DepartmentRecord {
+    V1(DepartmentV1),
+}
+versioned!(DepartmentRecord, DepartmentV1, V1);
+
+/// Opening hours of one weekday in minutes after midnight, `[open, close)`.
+pub type DayHours = Option<(u16, u16)>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchV1 {
+    pub name: String,
+    pub address: String,
+    /// Monday first; `None` for the whole week means open around the clock.
+    pub hours: Option<[DayHours; 7]>,
+    pub active: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BranchRecord {
+    V1(BranchV1),
+}
+versioned!(BranchRecord, BranchV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoleV1 {
+    pub permissions: Vec<String>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RoleRecord {
+    V1(RoleV1),
+}
+versioned!(RoleRecord, RoleV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrandingV1 {
+    /// `#rrggbb`
+    pub primary_color: Option<String>,
+    pub logo_content_type: Option<String>,
+    /// Changes with every upload, so that the logo URL can be cached forever.
+    pub logo_version: u64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BrandingRecord {
+    V1(BrandingV1),
+}
+versioned!(BrandingRecord, BrandingV1, V1);
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::store::schema::golden::{Sample, record};
+
+    /// One sample of every version of every record stored here.
+    pub fn samples() -> Vec<Sample> {
+        vec![
+            record(DepartmentRecord::V1(DepartmentV1 { name: "Kassa".into(), active: false, created_at: 1 })),
+            record(BranchRecord::V1(BranchV1 {
+                name: "Bosh ofis".into(),
+                address: "Toshkent".into(),
+                hours: Some([Some((540, 1080)), None, None, None, None, Some((540, 840)), None]),
+                active: true,
+                created_at: 2,
+            })),
+            record(RoleRecord::V1(RoleV1 { permissions: vec!["users.view".into(), "audit.view".into()] })),
+            record(BrandingRecord::V1(BrandingV1 {
+                primary_color: Some("#0a7d5a".into()),
+                logo_content_type: Some("image/png".into()),
+                logo_version: 4,
+            })),
+        ]
+    }
+
+    #[test]
+    fn records_decode_from_their_golden_bytes() {
+        for s in samples() {
+            s.check();
+        }
+    }
+}

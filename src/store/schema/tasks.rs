@@ -1,0 +1,209 @@
+//! Tasks: the records, their history, categories, and the indexes the
+//! lists, the calendar and the overdue job read.
+
+use super::*;
+use redb::{TableDefinition, WriteTransaction};
+use serde::{Deserialize, Serialize};
+
+/// task id → [`TaskRecord`].
+pub const TASKS: Records<u64, TaskRecord> = Records::new("tasks");
+/// (task id, event id) → [`TaskEventRecord`]: the task's history.
+pub const TASK_EVENTS: Records<(u64, u64), TaskEventRecord> = Records::new("task_events");
+/// (assignee id, task id): tasks by assignee.
+pub const TASKS_BY_ASSIGNEE: TableDefinition<(u64, u64), ()> = TableDefinition::new("tasks_by_assignee");
+/// (creator id, task id): tasks by creator.
+pub const TASKS_BY_CREATOR: TableDefinition<(u64, u64), ()> = TableDefinition::new("tasks_by_creator");
+/// (department id, task id): tasks by the assignee's department.
+pub const TASKS_BY_DEPARTMENT: TableDefinition<(u64, u64), ()> = TableDefinition::new("tasks_by_department");
+/// (deadline ms, task id) of every task: the calendar.
+pub const TASKS_BY_DEADLINE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_by_deadline");
+/// (deadline ms, task id) of tasks still open and not yet marked overdue: the overdue job.
+pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_due");
+/// (task id, file id): files attached to a task. The chat issue fills it;
+/// tasks and their API already read it.
+pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
+/// category id → [`CategoryRecord`].
+pub const CATEGORIES: Records<u64, CategoryRecord> = Records::new("task_categories");
+
+/// Creates the tables of this domain.
+pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(TASKS.def())?;
+    tx.open_table(TASK_EVENTS.def())?;
+    tx.open_table(TASKS_BY_ASSIGNEE)?;
+    tx.open_table(TASKS_BY_CREATOR)?;
+    tx.open_table(TASKS_BY_DEPARTMENT)?;
+    tx.open_table(TASKS_BY_DEADLINE)?;
+    tx.open_table(TASKS_DUE)?;
+    tx.open_table(TASK_ATTACHMENTS)?;
+    tx.open_table(CATEGORIES.def())?;
+    Ok(())
+}
+
+/// Where a task is in its workflow. Postcard stores the variant index, so
+/// new statuses are only ever appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TaskStatus {
+    AwaitingApproval,
+    New,
+    InProgress,
+    PendingReview,
+    Redo,
+    Completed,
+    Rejected,
+    Overdue,
+    Declined,
+}
+
+/// A deadline change waiting for a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlineRequest {
+    pub deadline: i64,
+    pub by: u64,
+    pub at: i64,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskV1 {
+    pub title: String,
+    pub description: String,
+    pub creator_id: u64,
+    pub assignee_id: u64,
+    pub department_id: Option<u64>,
+    pub category_id: Option<u64>,
+    pub points: u32,
+    pub start_at: Option<i64>,
+    pub deadline: i64,
+    pub status: TaskStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Time spent in progress before `working_since`, in ms.
+    pub spent_ms: i64,
+    /// Set while the assignee is working on it.
+    pub working_since: Option<i64>,
+    pub redo_count: u32,
+    /// When the overdue job found it late; kept after it is finished.
+    pub overdue_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub points_awarded: u32,
+    pub deadline_request: Option<DeadlineRequest>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskRecord {
+    V1(TaskV1),
+}
+versioned!(TaskRecord, TaskV1, V1);
+
+/// One line of a task's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskEventV1 {
+    pub at: i64,
+    /// 0: the system (the overdue job).
+    pub actor_id: u64,
+    pub actor_name: String,
+    /// `created`, `status`, `field`, `approved`, `declined`, `extension_requested`, …
+    pub kind: String,
+    pub field: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub comment: Option<String>,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskEventRecord {
+    V1(TaskEventV1),
+}
+versioned!(TaskEventRecord, TaskEventV1, V1);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryV1 {
+    pub name: String,
+    /// `#rrggbb`
+    pub color: String,
+    pub active: bool,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CategoryRecord {
+    V1(CategoryV1),
+}
+versioned!(CategoryRecord, CategoryV1, V1);
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::store::schema::golden::{Pinned, Sample, pinned, record};
+
+    /// One sample of every version of every record stored here.
+    pub fn samples() -> Vec<Sample> {
+        vec![
+            record(TaskRecord::V1(TaskV1 {
+                title: "Hisobot tayyorlash".into(),
+                description: "Oylik hisobot".into(),
+                creator_id: 2,
+                assignee_id: 5,
+                department_id: Some(1),
+                category_id: Some(3),
+                points: 10,
+                start_at: Some(1_764_000_000_000),
+                deadline: 1_764_086_400_000,
+                status: TaskStatus::PendingReview,
+                created_at: 1_764_000_000_000,
+                updated_at: 1_764_050_000_000,
+                spent_ms: 3_600_000,
+                working_since: None,
+                redo_count: 1,
+                overdue_at: Some(1_764_086_460_000),
+                completed_at: None,
+                points_awarded: 0,
+                deadline_request: Some(DeadlineRequest {
+                    deadline: 1_764_172_800_000,
+                    by: 5,
+                    at: 1_764_050_000_000,
+                    comment: Some("Ko‘proq vaqt".into()),
+                }),
+            })),
+            record(TaskEventRecord::V1(TaskEventV1 {
+                at: 9,
+                actor_id: 5,
+                actor_name: "Dilnoza".into(),
+                kind: "status".into(),
+                field: None,
+                from: Some("in_progress".into()),
+                to: Some("pending_review".into()),
+                comment: Some("Tayyor".into()),
+            })),
+            record(CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true })),
+        ]
+    }
+
+    /// Every stored enum of this domain, each variant with its bytes. No `_`
+    /// arm: a variant added without its bytes does not compile.
+    pub fn enums() -> Vec<Pinned> {
+        vec![pinned(|v: &TaskStatus| -> &'static [u8] {
+            match v {
+                TaskStatus::AwaitingApproval => &[0],
+                TaskStatus::New => &[1],
+                TaskStatus::InProgress => &[2],
+                TaskStatus::PendingReview => &[3],
+                TaskStatus::Redo => &[4],
+                TaskStatus::Completed => &[5],
+                TaskStatus::Rejected => &[6],
+                TaskStatus::Overdue => &[7],
+                TaskStatus::Declined => &[8],
+            }
+        })]
+    }
+
+    #[test]
+    fn records_decode_from_their_golden_bytes() {
+        for s in samples() {
+            s.check();
+        }
+    }
+
+    #[test]
+    fn every_variant_of_a_stored_enum_is_pinned() {
+        for e in enums() {
+            e.check();
+        }
+    }
+}
