@@ -15,14 +15,16 @@
 pub mod check;
 pub mod migrate;
 pub mod schema;
+pub mod snapshot;
 pub mod table;
 
+pub use snapshot::Snapshot;
 pub use table::{RecordTable, Records, Setting, Txn};
 
 use crate::error::{AppError, ErrorKind};
 use migrate::Layout;
 use redb::backends::FileBackend;
-use redb::{BackendError, Database, ReadTransaction, ReadableDatabase, ReadableTable, StorageBackend, WriteTransaction};
+use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBackend, WriteTransaction};
 use schema::Versioned;
 use serde::{Serialize, de::DeserializeOwned};
 use std::any::Any;
@@ -188,18 +190,28 @@ impl Db {
             }
             mpsc::error::TrySendError::Closed(_) => self.stopped(),
         })?;
-        let out = rx.await.map_err(|_| self.stopped())?.map_err(|e| self.located(e))?;
+        let out = rx.await.map_err(|_| self.stopped());
+        // What this request wrote is what it reads next.
+        snapshot::forget(self.key());
+        let out = out?.map_err(|e| self.located(e))?;
         out.downcast::<T>().map(|b| *b).map_err(|_| AppError::internal(anyhow::anyhow!("write result of unexpected type")))
     }
 
-    /// A consistent read snapshot. Reads never wait for writers. After a
-    /// failed commit redb refuses reads too (its state on disk is unknown),
-    /// so they are `unavailable` like writes, not internal errors.
-    pub fn read(&self) -> Result<ReadTransaction, AppError> {
+    /// A consistent read snapshot: within a request ([`snapshot::scope`])
+    /// the request's one snapshot of this file, else a fresh one. Reads
+    /// never wait for writers. After a failed commit redb refuses reads too
+    /// (its state on disk is unknown), so they are `unavailable` like
+    /// writes, not internal errors.
+    pub fn read(&self) -> Result<Snapshot, AppError> {
         if let Some(why) = self.inner.health.failed.get() {
             return Err(self.refused(why));
         }
-        self.inner.db.begin_read().map_err(|e| at(self.path(), e))
+        snapshot::get_or_begin(self.key(), || self.inner.db.begin_read().map_err(|e| at(self.path(), e)))
+    }
+
+    /// This file's key among a request's snapshots.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// Verifies the file can be read: every table opens and a snapshot begins.

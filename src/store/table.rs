@@ -46,6 +46,16 @@ impl Txn for WriteTransaction {
     }
 }
 
+impl Txn for super::Snapshot {
+    type Table<'t, K: Key + 'static, V: Value + 'static> = ReadOnlyTable<K, V>;
+    fn open_def<K: Key + 'static, V: Value + 'static>(
+        &self,
+        def: TableDefinition<'_, K, V>,
+    ) -> Result<ReadOnlyTable<K, V>, redb::TableError> {
+        self.open_table(def)
+    }
+}
+
 /// `&tx` where `tx` is already a reference (a write job's `&WriteTransaction`).
 impl<X: Txn> Txn for &X {
     type Table<'t, K: Key + 'static, V: Value + 'static>

@@ -1,5 +1,5 @@
-//! Service edges: health, readiness, metrics, security headers and the
-//! request counter.
+//! Service edges: health, readiness, metrics, security headers, the
+//! request counter and the request's read snapshot.
 
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
@@ -59,6 +59,12 @@ pub async fn not_found() -> AppError {
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
 connect-src 'self'; media-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
 frame-ancestors 'none'; form-action 'self'";
+
+/// Serves the request with one read snapshot per database file
+/// (`store::snapshot`): a page of several queries shows one state.
+pub async fn one_snapshot(req: Request, next: Next) -> Response {
+    crate::store::snapshot::scope(next.run(req)).await
+}
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;

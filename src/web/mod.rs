@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), cookies::refresh_session))
         .layer(from_fn_with_state(state.clone(), errors::localize))
+        .layer(axum::middleware::from_fn(edges::one_snapshot))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .layer(axum::middleware::from_fn(edges::security_headers))
         .layer(axum::middleware::from_fn(edges::track_metrics))
