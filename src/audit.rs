@@ -65,8 +65,10 @@ impl Changes {
     }
 }
 
-/// Reads the newest entries first, `limit` at most, older than `before`.
-pub fn list(db: &crate::store::Db, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditV1)>, AppError> {
+/// Reads the newest entries first, `limit` at most, older than `before`,
+/// for a caller who may see the audit log.
+pub fn list(db: &crate::store::Db, who: &crate::auth::Caller, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditV1)>, AppError> {
+    who.require("audit.view")?;
     let tx = db.read()?;
     let t = tx.open_table(AUDIT.def()).map_err(store_err)?;
     let upper = before.unwrap_or(u64::MAX);

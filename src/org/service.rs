@@ -210,7 +210,13 @@ pub fn directory(db: &Db, who: &Caller) -> Result<Vec<(u64, Colleague)>, AppErro
         .collect())
 }
 
-pub fn get_user(db: &Db, id: u64) -> Result<AccountV1, AppError> {
+/// One account: one's own, or anyone's for those who see or manage users
+/// (and queue managers, who place users at windows).
+pub fn get_user(db: &Db, who: &Caller, id: u64) -> Result<AccountV1, AppError> {
+    let own = who.user().is_some_and(|p| p.id == id);
+    if !(own || who.can("users.view") || who.can("users.manage") || who.can("queue.manage")) {
+        return Err(ErrorKind::Forbidden.into());
+    }
     let tx = db.read()?;
     schema::USERS.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))
 }

@@ -720,7 +720,7 @@ async fn user_new_submit(
     match service::create_user(&state, c.tenant(), &Caller::from(&c.user), input).await {
         Ok((_, None)) => Ok(Redirect::to(&c.url("admin/users?done=created")).into_response()),
         Ok((id, Some(pw))) => {
-            let created = service::get_user(c.tenant().db()?, id)?;
+            let created = service::get_user(c.tenant().db()?, &Caller::from(&c.user), id)?;
             let title = t(lang, "admin.users.created_title");
             let body = html! {
                 section.card.form-card {
@@ -816,7 +816,7 @@ fn user_edit_view(
 async fn user_edit_page(user: CurrentUser, page: Page, PathId(id): PathId, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     user.require("users.manage")?;
     let c = Ctx::new(user, page);
-    let acc = service::get_user(c.tenant().db()?, id)?;
+    let acc = service::get_user(c.tenant().db()?, &Caller::from(&c.user), id)?;
     user_edit_view(&c, id, &acc, &user_form_of(&acc), None, None, done_notice(c.lang(), &q))
 }
 
@@ -829,7 +829,7 @@ async fn user_edit_submit(
 ) -> Result<Response, AppError> {
     user.require("users.manage")?;
     let c = Ctx::new(user, page);
-    let acc = service::get_user(c.tenant().db()?, id)?;
+    let acc = service::get_user(c.tenant().db()?, &Caller::from(&c.user), id)?;
     let is_self = id == c.user.id;
     let patch = UserPatch {
         full_name: Some(f.full_name.clone()),
@@ -872,7 +872,7 @@ async fn user_password_submit(
     user.require("users.manage")?;
     let c = Ctx::new(user, page);
     let lang = c.lang();
-    let acc = service::get_user(c.tenant().db()?, id)?;
+    let acc = service::get_user(c.tenant().db()?, &Caller::from(&c.user), id)?;
     let (plain, generated) = if f.password.is_empty() {
         let p = password::generate();
         (p.clone(), Some(p))
@@ -1976,7 +1976,7 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
-    let mut rows = audit::list(db, q.before, AUDIT_PAGE + 1)?;
+    let mut rows = audit::list(db, &Caller::from(&c.user), q.before, AUDIT_PAGE + 1)?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);
     let names = Names::load(db, &Caller::from(&c.user))?;

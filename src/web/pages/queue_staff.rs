@@ -1278,15 +1278,15 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
     Ok(c.render(title, Section::QueueOperators, None, body))
 }
 
-fn account(db: &Db, user_id: u64) -> Result<AccountV1, AppError> {
-    crate::org::service::get_user(db, user_id)
+fn account(db: &Db, c: &Ctx, user_id: u64) -> Result<AccountV1, AppError> {
+    crate::org::service::get_user(db, &Caller::from(&c.user), user_id)
 }
 
 async fn operator_edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<Markup, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
     let db = c.tenant().db()?;
-    let who = account(db, id)?;
+    let who = account(db, &c, id)?;
     let f = match service::get_operator(db, id)? {
         Some(op) => PlaceForm {
             branch_id: op.branch_id.to_string(),
@@ -1324,7 +1324,7 @@ async fn operator_edit_submit(
 ) -> Result<Response, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
-    let who = account(c.tenant().db()?, id)?;
+    let who = account(c.tenant().db()?, &c, id)?;
     let f = PlaceForm::from_pairs(&pairs);
     let placed = async {
         let branch_id = f.branch_id.trim().parse::<u64>().map_err(|_| AppError::invalid("branch_id", "validation.branch"))?;
@@ -1367,7 +1367,7 @@ async fn operator_remove_submit(
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/operators?done=saved")).into_response()),
         Err(e) if e.kind == ErrorKind::Conflict => {
             let db = c.tenant().db()?;
-            let who = account(db, id)?;
+            let who = account(db, &c, id)?;
             let f = match service::get_operator(db, id)? {
                 Some(op) => PlaceForm {
                     branch_id: op.branch_id.to_string(),

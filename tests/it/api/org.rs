@@ -474,3 +474,18 @@ async fn the_role_matrix_page_offers_only_checked_permissions() {
     let again = admin.get("admin/roles").await;
     assert!(!again.html.contains("chat.use"));
 }
+
+#[tokio::test]
+async fn an_employee_reads_their_own_account_but_not_others_nor_the_audit_log() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let (me, token) = s.user(&co, "aziz", "employee").await;
+    let (other, _) = s.user(&co, "bek", "employee").await;
+    let mine = s.get(&co.path(&format!("/users/{me}")), &token).await.check(200);
+    assert_eq!(mine.body["username"], "aziz");
+    s.get(&co.path(&format!("/users/{other}")), &token).await.refused(403, "forbidden");
+    s.get(&co.path("/audit"), &token).await.refused(403, "forbidden");
+    // The admin sees both.
+    assert_eq!(s.get(&co.path(&format!("/users/{other}")), &co.admin).await.check(200).body["username"], "bek");
+    s.get(&co.path("/audit"), &co.admin).await.check(200);
+}
