@@ -101,6 +101,18 @@ pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
             // Another recorder may already be installed (tests embedding
             // several apps); the handle still renders this one's figures.
             let _ = metrics::set_global_recorder(recorder);
+            // Histograms keep every sample until rendered: drain them on a
+            // timer, so memory stays flat whether or not anyone scrapes.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let upkeep = handle.clone();
+                rt.spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+                    loop {
+                        every.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
+            }
             handle
         })
         .clone()
