@@ -16,8 +16,8 @@
 // against unwrap, expect, panic and indexing are for the product's code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use idora::store::Db;
 use idora::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV1, Versioned};
-use idora::store::{Db, enc, store_err};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ async fn prepare(dir: &Path, n: usize) {
     }
     platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
+            let mut t = schema::COMPANIES.open(tx)?;
             for slug in &slugs {
                 let rec = CompanyV1 {
                     name: format!("{slug} Ltd"),
@@ -47,7 +47,7 @@ async fn prepare(dir: &Path, n: usize) {
                     status: CompanyStatus::Active,
                     created_at: 0,
                 };
-                t.insert(slug.as_str(), enc::<CompanyRecord>(CompanyRecord::V1(rec).into_latest())?.as_slice()).map_err(store_err)?;
+                t.insert(slug.as_str(), &CompanyRecord::V1(rec).into_latest())?;
             }
             Ok(())
         })

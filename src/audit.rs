@@ -4,8 +4,8 @@
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::store::schema::{AUDIT, AuditRecord, AuditV1, FieldChange};
-use crate::store::{enc, next_id, store_err};
+use crate::store::next_id;
+use crate::store::schema::{AUDIT, AuditV1, FieldChange};
 use redb::WriteTransaction;
 
 /// Appends one entry; returns its id.
@@ -26,7 +26,7 @@ pub fn record(
         target: target.to_string(),
         changes,
     };
-    tx.open_table(AUDIT.def()).map_err(store_err)?.insert(id, enc::<AuditRecord>(rec)?.as_slice()).map_err(store_err)?;
+    AUDIT.open(tx)?.insert(id, &rec)?;
     Ok(id)
 }
 
@@ -70,12 +70,12 @@ impl Changes {
 pub fn list(db: &crate::store::Db, who: &crate::auth::Caller, before: Option<u64>, limit: usize) -> Result<Vec<(u64, AuditV1)>, AppError> {
     who.require("audit.view")?;
     let tx = db.read()?;
-    let t = tx.open_table(AUDIT.def()).map_err(store_err)?;
+    let t = AUDIT.open(&tx)?;
     let upper = before.unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for row in t.range(..upper).map_err(store_err)?.rev() {
-        let (k, v) = row.map_err(store_err)?;
-        out.push((k.value(), crate::store::dec::<AuditRecord>(v.value())?));
+    for row in t.range(..upper)?.rev() {
+        let (k, a) = row?;
+        out.push((k.value(), a));
         if out.len() >= limit {
             break;
         }

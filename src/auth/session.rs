@@ -5,9 +5,9 @@
 use super::password;
 use super::tokens::{self, ACCESS_TTL_SECS, Claims, Keys, REFRESH_TTL_SECS};
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, AccountRecord, AccountV1, FamilyRecord, FamilyV1, RefreshRecord, RefreshV1};
-use crate::store::{Db, dec, enc, store_err};
-use redb::{ReadableTable, TableDefinition};
+use crate::store::schema::{self, AccountRecord, AccountV1, FamilyV1, RefreshV1};
+use crate::store::{Db, Records, store_err};
+use redb::TableDefinition;
 use serde::Serialize;
 
 /// Failed logins in a row before the account is locked.
@@ -17,12 +17,12 @@ const LOCK_MAX_SECS: i64 = 3600;
 
 #[derive(Clone, Copy)]
 pub struct Realm {
-    pub accounts: TableDefinition<'static, u64, &'static [u8]>,
+    pub accounts: Records<u64, AccountRecord>,
     pub by_name: TableDefinition<'static, &'static str, u64>,
 }
 
-pub const PLATFORM_REALM: Realm = Realm { accounts: schema::ADMINS.def(), by_name: schema::ADMINS_BY_NAME };
-pub const TENANT_REALM: Realm = Realm { accounts: schema::USERS.def(), by_name: schema::USERS_BY_NAME };
+pub const PLATFORM_REALM: Realm = Realm { accounts: schema::ADMINS, by_name: schema::ADMINS_BY_NAME };
+pub const TENANT_REALM: Realm = Realm { accounts: schema::USERS, by_name: schema::USERS_BY_NAME };
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
@@ -49,14 +49,12 @@ pub fn find_by_username(db: &Db, realm: Realm, username: &str) -> Result<Option<
     let Some(id) = names.get(username.trim().to_lowercase().as_str()).map_err(store_err)?.map(|v| v.value()) else {
         return Ok(None);
     };
-    let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
-    Ok(crate::store::get_record::<AccountRecord>(&accounts, id)?.map(|a| (id, a)))
+    Ok(realm.accounts.open(&tx)?.get(id)?.map(|a| (id, a)))
 }
 
 pub fn get_account(db: &Db, realm: Realm, id: u64) -> Result<Option<AccountV1>, AppError> {
     let tx = db.read()?;
-    let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
-    crate::store::get_record::<AccountRecord>(&accounts, id)
+    realm.accounts.open(&tx)?.get(id)
 }
 
 pub struct LoginInput<'a> {
@@ -99,11 +97,11 @@ pub async fn login(
     };
     if !ok {
         db.write(move |tx| {
-            let mut t = tx.open_table(realm.accounts).map_err(store_err)?;
-            let Some(mut a) = crate::store::get_record::<AccountRecord>(&t, id)? else { return Ok(()) };
+            let mut t = realm.accounts.open(tx)?;
+            let Some(mut a) = t.get(id)? else { return Ok(()) };
             a.failed_logins = a.failed_logins.saturating_add(1);
             a.locked_until = lock_secs(a.failed_logins).map(|s| now_ms + s * 1000);
-            t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
+            t.insert(id, &a)?;
             Ok(())
         })
         .await?;
@@ -122,8 +120,8 @@ pub async fn login(
     let family: [u8; 16] = crate::store::random_bytes();
     let rhash = tokens::token_hash(&refresh);
     db.write(move |tx| {
-        let mut t = tx.open_table(realm.accounts).map_err(store_err)?;
-        if let Some(mut a) = crate::store::get_record::<AccountRecord>(&t, id)?
+        let mut t = realm.accounts.open(tx)?;
+        if let Some(mut a) = t.get(id)?
             && (a.failed_logins != 0 || a.locked_until.is_some() || rehashed.is_some())
         {
             a.failed_logins = 0;
@@ -131,13 +129,10 @@ pub async fn login(
             if let Some(h) = &rehashed {
                 a.password_hash = h.clone();
             }
-            t.insert(id, enc::<AccountRecord>(a)?.as_slice()).map_err(store_err)?;
+            t.insert(id, &a)?;
         }
         drop(t);
-        let mut fam = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
-        fam.insert(family.as_slice(), enc::<FamilyRecord>(FamilyV1 { account_id: id, created_at: now_ms, revoked_at: None })?.as_slice())
-            .map_err(store_err)?;
-        drop(fam);
+        schema::FAMILIES.open(tx)?.insert(family.as_slice(), &FamilyV1 { account_id: id, created_at: now_ms, revoked_at: None })?;
         insert_refresh(tx, &rhash, &family, id, now_ms)
     })
     .await?;
@@ -146,9 +141,8 @@ pub async fn login(
 }
 
 fn insert_refresh(tx: &redb::WriteTransaction, hash: &[u8; 32], family: &[u8], account_id: u64, now_ms: i64) -> Result<(), AppError> {
-    let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
     let rec = RefreshV1 { family: family.to_vec(), account_id, expires_at: now_ms + REFRESH_TTL_SECS * 1000, used_at: None };
-    t.insert(hash.as_slice(), enc::<RefreshRecord>(rec)?.as_slice()).map_err(store_err)?;
+    schema::REFRESH.open(tx)?.insert(hash.as_slice(), &rec)?;
     Ok(())
 }
 
@@ -180,33 +174,32 @@ pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str,
     let new_hash = tokens::token_hash(&new_token);
     let outcome = db
         .write(move |tx| {
-            let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
-            let Some(mut rec) = t.get(old.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
+            let mut t = schema::REFRESH.open(tx)?;
+            let Some(mut rec) = t.get(old.as_slice())? else {
                 return Ok(RefreshOutcome::Invalid);
             };
-            let mut fam_t = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
-            let fam = fam_t.get(rec.family.as_slice()).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
+            let mut fam_t = schema::FAMILIES.open(tx)?;
+            let fam = fam_t.get(rec.family.as_slice())?;
             let Some(mut fam) = fam else { return Ok(RefreshOutcome::Invalid) };
             if fam.revoked_at.is_some() {
                 return Ok(RefreshOutcome::Invalid);
             }
             if rec.used_at.is_some() {
                 fam.revoked_at = Some(now_ms);
-                fam_t.insert(rec.family.as_slice(), enc::<FamilyRecord>(fam)?.as_slice()).map_err(store_err)?;
+                fam_t.insert(rec.family.as_slice(), &fam)?;
                 return Ok(RefreshOutcome::Reused);
             }
             if rec.expires_at <= now_ms {
                 return Ok(RefreshOutcome::Invalid);
             }
-            let accounts = tx.open_table(realm.accounts).map_err(store_err)?;
-            match crate::store::get_record::<AccountRecord>(&accounts, rec.account_id)? {
+            match realm.accounts.open(tx)?.get(rec.account_id)? {
                 Some(a) if a.active => {}
                 _ => return Ok(RefreshOutcome::Invalid),
             }
             rec.used_at = Some(now_ms);
             let family = rec.family.clone();
             let account_id = rec.account_id;
-            t.insert(old.as_slice(), enc::<RefreshRecord>(rec)?.as_slice()).map_err(store_err)?;
+            t.insert(old.as_slice(), &rec)?;
             drop(t);
             insert_refresh(tx, &new_hash, &family, account_id, now_ms)?;
             Ok(RefreshOutcome::Rotated { account_id, family })
@@ -227,8 +220,7 @@ pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str,
 pub async fn logout(db: &Db, now_ms: i64, token: &str) -> Result<(), AppError> {
     let h = tokens::token_hash(token);
     db.write(move |tx| {
-        let t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
-        let Some(rec) = t.get(h.as_slice()).map_err(store_err)?.map(|v| dec::<RefreshRecord>(v.value())).transpose()? else {
+        let Some(rec) = schema::REFRESH.open(tx)?.get(h.as_slice())? else {
             return Ok(());
         };
         revoke_family_in(tx, &rec.family, now_ms)
@@ -243,13 +235,13 @@ pub async fn revoke_family(db: &Db, now_ms: i64, sid: &str) -> Result<(), AppErr
 }
 
 fn revoke_family_in(tx: &redb::WriteTransaction, family: &[u8], now_ms: i64) -> Result<(), AppError> {
-    let mut f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
-    let fam = f.get(family).map_err(store_err)?.map(|v| dec::<FamilyRecord>(v.value())).transpose()?;
+    let mut f = schema::FAMILIES.open(tx)?;
+    let fam = f.get(family)?;
     if let Some(mut fam) = fam
         && fam.revoked_at.is_none()
     {
         fam.revoked_at = Some(now_ms);
-        f.insert(family, enc::<FamilyRecord>(fam)?.as_slice()).map_err(store_err)?;
+        f.insert(family, &fam)?;
     }
     Ok(())
 }
@@ -260,10 +252,9 @@ pub fn revoke_account_in(tx: &redb::WriteTransaction, account_id: u64, keep: Opt
     let keep = keep.and_then(|k| hex::decode(k).ok());
     let mut doomed = Vec::new();
     {
-        let f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
-        for row in f.iter().map_err(store_err)? {
-            let (k, v) = row.map_err(store_err)?;
-            let fam = dec::<FamilyRecord>(v.value())?;
+        let f = schema::FAMILIES.open(tx)?;
+        for row in f.iter()? {
+            let (k, fam) = row?;
             if fam.account_id == account_id && fam.revoked_at.is_none() && keep.as_deref() != Some(k.value()) {
                 doomed.push(k.value().to_vec());
             }
@@ -279,11 +270,7 @@ pub fn revoke_account_in(tx: &redb::WriteTransaction, account_id: u64, keep: Opt
 pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
     let Ok(family) = hex::decode(sid) else { return Ok(false) };
     let tx = db.read()?;
-    let f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
-    Ok(match f.get(family.as_slice()).map_err(store_err)? {
-        Some(v) => dec::<FamilyRecord>(v.value())?.revoked_at.is_none(),
-        None => false,
-    })
+    Ok(schema::FAMILIES.open(&tx)?.get(family.as_slice())?.is_some_and(|f| f.revoked_at.is_none()))
 }
 
 /// Failed logins for usernames that do not exist, kept in memory so that
@@ -335,11 +322,11 @@ pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
         let n = db
             .write(move |tx| {
                 let mut gone = 0;
-                let mut t = tx.open_table(schema::REFRESH.def()).map_err(store_err)?;
+                let mut t = schema::REFRESH.open(tx)?;
                 let mut dead = Vec::new();
-                for row in t.iter().map_err(store_err)? {
-                    let (k, v) = row.map_err(store_err)?;
-                    if dec::<RefreshRecord>(v.value())?.expires_at < now_ms {
+                for row in t.iter()? {
+                    let (k, rec) = row?;
+                    if rec.expires_at < now_ms {
                         dead.push(k.value().to_vec());
                         if dead.len() >= PRUNE_BATCH {
                             break;
@@ -347,16 +334,16 @@ pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
                     }
                 }
                 for k in &dead {
-                    t.remove(k.as_slice()).map_err(store_err)?;
+                    t.remove(k.as_slice())?;
                 }
                 gone += dead.len();
                 drop(t);
                 let cutoff = now_ms - REFRESH_TTL_SECS * 1000;
-                let mut f = tx.open_table(schema::FAMILIES.def()).map_err(store_err)?;
+                let mut f = schema::FAMILIES.open(tx)?;
                 let mut dead = Vec::new();
-                for row in f.iter().map_err(store_err)? {
-                    let (k, v) = row.map_err(store_err)?;
-                    if dec::<FamilyRecord>(v.value())?.revoked_at.is_some_and(|at| at < cutoff) {
+                for row in f.iter()? {
+                    let (k, fam) = row?;
+                    if fam.revoked_at.is_some_and(|at| at < cutoff) {
                         dead.push(k.value().to_vec());
                         if dead.len() >= PRUNE_BATCH {
                             break;
@@ -364,7 +351,7 @@ pub async fn prune(db: &Db, now_ms: i64) -> Result<usize, AppError> {
                     }
                 }
                 for k in &dead {
-                    f.remove(k.as_slice()).map_err(store_err)?;
+                    f.remove(k.as_slice())?;
                 }
                 Ok(gone + dead.len())
             })

@@ -13,11 +13,8 @@ use crate::app::AppState;
 use crate::auth::rbac;
 use crate::error::AppError;
 use crate::i18n::{Lang, t, tf};
-use crate::store::schema::{
-    self, AccountRecord, AccountV1, META, NOTIFICATIONS, NOTIFICATIONS_UNREAD, NotificationRecord, NotificationV1, TaskStatus, TaskV1,
-    UNREAD_COUNTS,
-};
-use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::store::schema::{self, AccountV1, META, NOTIFICATIONS, NOTIFICATIONS_UNREAD, NotificationV1, TaskStatus, TaskV1, UNREAD_COUNTS};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use std::collections::HashMap;
@@ -72,15 +69,15 @@ pub struct Sent {
 /// only the actor and the named recipients (one lookup each), so telling an
 /// assignee reads two rows whatever the company's size.
 fn accounts(tx: &WriteTransaction, everyone: bool, ids: &[u64]) -> Result<HashMap<u64, AccountV1>, AppError> {
-    let t = tx.open_table(schema::USERS.def()).map_err(store_err)?;
+    let t = schema::USERS.open(tx)?;
     let mut out = HashMap::new();
     if everyone {
-        for (id, a) in all_records::<AccountRecord>(&t)? {
+        for (id, a) in t.all()? {
             out.insert(id, a);
         }
     } else {
         for &id in ids {
-            if let Some(a) = get_record::<AccountRecord>(&t, id)? {
+            if let Some(a) = t.get(id)? {
                 out.insert(id, a);
             }
         }
@@ -174,13 +171,13 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
 
     backfill_unread(tx)?;
     let mut sent = Vec::new();
-    let mut table = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let mut table = NOTIFICATIONS.open(tx)?;
     let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
     let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     for user_id in to {
         let note = NotificationV1 { at: now, kind: kind.to_string(), task_id, args: args.clone(), read: false };
         let id = next_id(tx, "notification")?;
-        table.insert((user_id, id), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+        table.insert((user_id, id), &note)?;
         unread.insert((user_id, id), ()).map_err(store_err)?;
         let n = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
         counts.insert(user_id, n + 1).map_err(store_err)?;
@@ -202,15 +199,15 @@ pub fn backfill_unread(tx: &WriteTransaction) -> Result<bool, AppError> {
     if meta.get(UNREAD_READY).map_err(store_err)?.is_some() {
         return Ok(false);
     }
-    let notes = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let notes = NOTIFICATIONS.open(tx)?;
     let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
     let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     unread.retain(|_, _| false).map_err(store_err)?;
     counts.retain(|_, _| false).map_err(store_err)?;
     let mut per_user: HashMap<u64, u64> = HashMap::new();
-    for row in notes.iter().map_err(store_err)? {
-        let (k, v) = row.map_err(store_err)?;
-        if !dec::<NotificationRecord>(v.value())?.read {
+    for row in notes.iter()? {
+        let (k, n) = row?;
+        if !n.read {
             let (user_id, id) = k.value();
             unread.insert((user_id, id), ()).map_err(store_err)?;
             *per_user.entry(user_id).or_default() += 1;
@@ -271,21 +268,20 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
 /// unread index, so a long read history is never walked.
 pub fn list(db: &Db, user_id: u64, unread_only: bool, limit: usize) -> Result<Vec<(u64, NotificationV1)>, AppError> {
     let tx = db.read()?;
-    let t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let t = NOTIFICATIONS.open(&tx)?;
     let mut out = Vec::new();
     if unread_only && unread_ready(&tx)? {
         let idx = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
         for row in idx.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)?.rev().take(limit) {
             let id = row.map_err(store_err)?.0.value().1;
-            if let Some(v) = t.get((user_id, id)).map_err(store_err)? {
-                out.push((id, dec::<NotificationRecord>(v.value())?));
+            if let Some(n) = t.get((user_id, id))? {
+                out.push((id, n));
             }
         }
         return Ok(out);
     }
-    for row in t.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)?.rev() {
-        let (k, v) = row.map_err(store_err)?;
-        let n = dec::<NotificationRecord>(v.value())?;
+    for row in t.range((user_id, 0)..=(user_id, u64::MAX))?.rev() {
+        let (k, n) = row?;
         if unread_only && n.read {
             continue;
         }
@@ -306,11 +302,10 @@ pub fn unread_count(db: &Db, user_id: u64) -> Result<usize, AppError> {
         return Ok(usize::try_from(n).unwrap_or(usize::MAX));
     }
     // A file from before the counts, not yet written to: count the old way.
-    let t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let t = NOTIFICATIONS.open(&tx)?;
     let mut n = 0;
-    for row in t.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
-        let (_, v) = row.map_err(store_err)?;
-        if !dec::<NotificationRecord>(v.value())?.read {
+    for row in t.range((user_id, 0)..=(user_id, u64::MAX))? {
+        if !row?.1.read {
             n += 1;
         }
     }
@@ -332,14 +327,13 @@ pub async fn mark_read(db: &Db, user_id: u64, ids: Vec<u64>) -> Result<usize, Ap
         } else {
             ids.clone()
         };
-        let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+        let mut t = NOTIFICATIONS.open(tx)?;
         let mut changed: u64 = 0;
         for id in keys {
-            let Some(bytes) = t.get((user_id, id)).map_err(store_err)?.map(|v| v.value().to_vec()) else { continue };
-            let mut n = dec::<NotificationRecord>(&bytes)?;
+            let Some(mut n) = t.get((user_id, id))? else { continue };
             if !n.read {
                 n.read = true;
-                t.insert((user_id, id), enc::<NotificationRecord>(n)?.as_slice()).map_err(store_err)?;
+                t.insert((user_id, id), &n)?;
                 unread.remove((user_id, id)).map_err(store_err)?;
                 changed += 1;
             }
@@ -377,20 +371,19 @@ pub async fn prune(db: &Db, now_ms: i64, keep_days: u32) -> Result<usize, AppErr
         let (n, next) = db
             .write(move |tx| {
                 backfill_unread(tx)?;
-                let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+                let mut t = NOTIFICATIONS.open(tx)?;
                 let mut old: Vec<(u64, u64)> = Vec::new();
                 let mut at = start;
                 let mut next = None;
                 'users: loop {
                     let mut skip_user = None;
-                    for row in t.range(at..).map_err(store_err)? {
-                        let (k, v) = row.map_err(store_err)?;
+                    for row in t.range(at..)? {
+                        let (k, note) = row?;
                         let key = k.value();
                         if old.len() >= PRUNE_BATCH {
                             next = Some(key);
                             break 'users;
                         }
-                        let note = dec::<NotificationRecord>(v.value())?;
                         if note.at >= cutoff {
                             skip_user = Some(key.0);
                             break;
@@ -405,7 +398,7 @@ pub async fn prune(db: &Db, now_ms: i64, keep_days: u32) -> Result<usize, AppErr
                     }
                 }
                 for key in &old {
-                    t.remove(*key).map_err(store_err)?;
+                    t.remove(*key)?;
                 }
                 Ok((old.len(), next))
             })
@@ -472,9 +465,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::create(&dir.path().join("data.redb"), &crate::store::migrate::TENANT, Default::default()).unwrap();
         db.write(|tx| {
-            let mut t = tx.open_table(USERS.def()).map_err(store_err)?;
+            let mut t = USERS.open(tx)?;
             for (id, name, role) in [(1, "boss", "director"), (2, "ali", "employee"), (3, "vali", "employee")] {
-                t.insert(id, enc::<AccountRecord>(account(name, role))?.as_slice()).map_err(store_err)?;
+                t.insert(id, &account(name, role))?;
             }
             Ok(())
         })
@@ -545,17 +538,13 @@ mod tests {
     /// The unread count the old code computed: every notification decoded.
     fn scanned(db: &Db, user: u64) -> usize {
         let tx = db.read().unwrap();
-        let t = tx.open_table(NOTIFICATIONS).unwrap();
-        t.range((user, 0)..=(user, u64::MAX))
-            .unwrap()
-            .filter(|r| !dec::<NotificationRecord>(r.as_ref().unwrap().1.value()).unwrap().read)
-            .count()
+        let t = NOTIFICATIONS.open(&tx).unwrap();
+        t.range((user, 0)..=(user, u64::MAX)).unwrap().filter(|r| !r.as_ref().unwrap().1.read).count()
     }
 
     fn rows(db: &Db, user: u64) -> usize {
         let tx = db.read().unwrap();
-        let t = tx.open_table(NOTIFICATIONS).unwrap();
-        t.range((user, 0)..=(user, u64::MAX)).unwrap().count()
+        NOTIFICATIONS.open(&tx).unwrap().range((user, 0)..=(user, u64::MAX)).unwrap().count()
     }
 
     #[tokio::test]
@@ -606,10 +595,10 @@ mod tests {
         let (_dir, db) = company().await;
         let n = PRUNE_BATCH + 7;
         db.write(move |tx| {
-            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            let mut t = NOTIFICATIONS.open(tx)?;
             for i in 0..n as u64 {
                 let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: true };
-                t.insert((2 + i % 2, i + 1), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+                t.insert((2 + i % 2, i + 1), &note)?;
             }
             let mut seq = tx.open_table(schema::SEQ).map_err(store_err)?;
             seq.insert("notification", n as u64).map_err(store_err)?;
@@ -629,13 +618,13 @@ mod tests {
     async fn an_old_file_is_backfilled_once() {
         let (_dir, db) = company().await;
         db.write(|tx| {
-            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            let mut t = NOTIFICATIONS.open(tx)?;
             for i in 1..=6u64 {
                 let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: i <= 2 };
-                t.insert((2, i), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+                t.insert((2, i), &note)?;
             }
             let note = NotificationV1 { at: 0, kind: "role_changed".into(), task_id: None, args: vec![], read: false };
-            t.insert((3, 7), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+            t.insert((3, 7), &note)?;
             let mut seq = tx.open_table(schema::SEQ).map_err(store_err)?;
             seq.insert("notification", 7).map_err(store_err)?;
             Ok(())
@@ -664,10 +653,10 @@ mod tests {
     async fn reading_first_on_an_old_file_keeps_counts_right() {
         let (_dir, db) = company().await;
         db.write(|tx| {
-            let mut t = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+            let mut t = NOTIFICATIONS.open(tx)?;
             for i in 1..=3u64 {
                 let note = NotificationV1 { at: 0, kind: "task_assigned".into(), task_id: Some(i), args: vec![], read: false };
-                t.insert((2, i), enc::<NotificationRecord>(note)?.as_slice()).map_err(store_err)?;
+                t.insert((2, i), &note)?;
             }
             Ok(())
         })

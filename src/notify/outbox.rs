@@ -29,12 +29,10 @@ use crate::app::{AppState, WeakState};
 use crate::error::AppError;
 use crate::hub::Topic;
 use crate::i18n::Lang;
-use crate::store::schema::{
-    Channel, NOTIFICATIONS, NotificationRecord, OUTBOX, OUTBOX_SENDING, OutboxRecord, OutboxV1, UNREAD_COUNTS, USERS,
-};
-use crate::store::{dec, enc, store_err};
+use crate::store::schema::{Channel, NOTIFICATIONS, OUTBOX, OUTBOX_SENDING, OutboxV1, UNREAD_COUNTS, USERS};
+use crate::store::store_err;
 use crate::tenancy::Tenant;
-use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -91,11 +89,11 @@ const CHANNELS: &[Channel] = &[Channel::InApp];
 /// Writes the outbox rows of one notification, in the transaction that
 /// stores it: one per channel the recipient is reached on.
 pub(super) fn enqueue(tx: &WriteTransaction, now: i64, user_id: u64, notification_id: u64) -> Result<(), AppError> {
-    let mut outbox = tx.open_table(OUTBOX).map_err(store_err)?;
+    let mut outbox = OUTBOX.open(tx)?;
     for &channel in CHANNELS {
         let id = crate::store::next_id(tx, "outbox")?;
         let row = OutboxV1 { user_id, notification_id, channel, attempts: 0, created_at: now };
-        outbox.insert((now, id), enc::<OutboxRecord>(row)?.as_slice()).map_err(store_err)?;
+        outbox.insert((now, id), &row)?;
     }
     Ok(())
 }
@@ -235,27 +233,28 @@ pub async fn deliver_due(state: &AppState, tenant: &Tenant) -> Result<Pass, AppE
 /// Step 1: drops what a crash left claimed, claims the due rows and reads
 /// what they say.
 pub(super) fn claim(tx: &WriteTransaction, now: i64, default_lang: Lang) -> Result<(usize, Vec<Claimed>), AppError> {
-    let mut sending = tx.open_table(OUTBOX_SENDING).map_err(store_err)?;
-    let before = sending.len().map_err(store_err)?;
-    sending.retain(|_, _| false).map_err(store_err)?;
+    let mut sending = OUTBOX_SENDING.open(tx)?;
+    let before = sending.count()?;
+    // Dropped unread: a claimed row is never sent again.
+    sending.raw_mut().retain(|_, _| false).map_err(store_err)?;
     let in_doubt = usize::try_from(before).unwrap_or(usize::MAX);
 
-    let mut outbox = tx.open_table(OUTBOX).map_err(store_err)?;
+    let mut outbox = OUTBOX.open(tx)?;
     let mut due = Vec::new();
-    for row in outbox.range(..=(now, u64::MAX)).map_err(store_err)?.take(BATCH) {
-        let (k, v) = row.map_err(store_err)?;
-        due.push((k.value(), dec::<OutboxRecord>(v.value())?));
+    for row in outbox.range(..=(now, u64::MAX))?.take(BATCH) {
+        let (k, r) = row?;
+        due.push((k.value(), r));
     }
-    let notes = tx.open_table(NOTIFICATIONS).map_err(store_err)?;
+    let notes = NOTIFICATIONS.open(tx)?;
     let users = USERS.open(tx)?;
     let counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     let mut langs: HashMap<u64, Lang> = HashMap::new();
     let mut claimed = Vec::with_capacity(due.len());
     for (key, row) in due {
-        outbox.remove(key).map_err(store_err)?;
-        sending.insert(key.1, enc::<OutboxRecord>(row.clone())?.as_slice()).map_err(store_err)?;
-        let note = match notes.get((row.user_id, row.notification_id)).map_err(store_err)? {
-            Some(v) => dec::<NotificationRecord>(v.value())?,
+        outbox.remove(key)?;
+        sending.insert(key.1, &row)?;
+        let note = match notes.get((row.user_id, row.notification_id))? {
+            Some(n) => n,
             None => {
                 claimed.push(Claimed { id: key.1, row, message: None });
                 continue;
@@ -296,11 +295,11 @@ fn send(state: &AppState, tenant: &Tenant, row: &OutboxV1, message: serde_json::
 /// Step 3: forgets what was sent, puts failures back with their wait, and
 /// says how many were retried and given up and when the next row is due.
 pub(super) fn settle(tx: &WriteTransaction, now: i64, outcomes: &[(u64, OutboxV1, bool)]) -> Result<(usize, usize, Option<i64>), AppError> {
-    let mut sending = tx.open_table(OUTBOX_SENDING).map_err(store_err)?;
-    let mut outbox = tx.open_table(OUTBOX).map_err(store_err)?;
+    let mut sending = OUTBOX_SENDING.open(tx)?;
+    let mut outbox = OUTBOX.open(tx)?;
     let (mut retried, mut given_up) = (0, 0);
     for (id, row, ok) in outcomes {
-        sending.remove(*id).map_err(store_err)?;
+        sending.remove(*id)?;
         if *ok {
             continue;
         }
@@ -312,21 +311,21 @@ pub(super) fn settle(tx: &WriteTransaction, now: i64, outcomes: &[(u64, OutboxV1
         }
         retried += 1;
         let at = now.saturating_add(backoff_ms(row.attempts));
-        outbox.insert((at, *id), enc::<OutboxRecord>(row)?.as_slice()).map_err(store_err)?;
+        outbox.insert((at, *id), &row)?;
     }
-    let next = outbox.first().map_err(store_err)?.map(|(k, _)| k.value().0);
+    // The key alone: when the next row is due.
+    let next = outbox.raw().first().map_err(store_err)?.map(|(k, _)| k.value().0);
     Ok((retried, given_up, next))
 }
 
 /// When this company's earliest delivery is due, read from its store
 /// (`i64::MAX`: none). Rows a crash left claimed make it due now.
 pub fn next_due(tx: &redb::ReadTransaction, now: i64) -> Result<i64, AppError> {
-    let sending = tx.open_table(OUTBOX_SENDING).map_err(store_err)?;
-    if !sending.is_empty().map_err(store_err)? {
+    if OUTBOX_SENDING.open(tx)?.count()? > 0 {
         return Ok(now);
     }
-    let outbox = tx.open_table(OUTBOX).map_err(store_err)?;
-    Ok(outbox.first().map_err(store_err)?.map(|(k, _)| k.value().0).unwrap_or(i64::MAX))
+    // The key alone: when the first row is due.
+    Ok(OUTBOX.open(tx)?.raw().first().map_err(store_err)?.map(|(k, _)| k.value().0).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
-    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, OperatorRecord, ServiceRecord, ServiceV1, TICKETS,
-    TicketPriority, TicketRecord, TicketSource, TicketStatus, TicketV1,
+    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, ServiceRecord, ServiceV1, TICKETS, TicketPriority,
+    TicketSource, TicketStatus, TicketV1,
 };
-use crate::store::{all_records, get_record, next_id, store_err};
+use crate::store::{RecordTable, next_id, store_err};
 use crate::tenancy::Tenant;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -95,15 +95,17 @@ fn booked(
 }
 
 fn branch_and_service(
-    branches: &impl ReadableTable<u64, &'static [u8]>,
-    services: &impl ReadableTable<u64, &'static [u8]>,
+    branches: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, BranchRecord>,
+    services: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, ServiceRecord>,
     branch_id: u64,
     service_id: u64,
 ) -> Result<(BranchV1, ServiceV1), AppError> {
-    let branch = get_record::<BranchRecord>(branches, branch_id)?
+    let branch = branches
+        .get(branch_id)?
         .filter(|b| b.active)
         .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    let service = get_record::<ServiceRecord>(services, service_id)?
+    let service = services
+        .get(service_id)?
         .filter(|s| s.active && s.branch_ids.contains(&branch_id))
         .ok_or_else(|| AppError::invalid("service_id", "validation.service_at_branch"))?;
     Ok((branch, service))
@@ -124,16 +126,11 @@ pub fn slots(state: &AppState, tenant: &Tenant, branch_id: u64, service_id: u64,
     check_date(state, &tz, date)?;
     let now = state.now_ms();
     let tx = tenant.db()?.read()?;
-    let (branch, service) = branch_and_service(
-        &tx.open_table(schema::BRANCHES.def()).map_err(store_err)?,
-        &tx.open_table(schema::SERVICES.def()).map_err(store_err)?,
-        branch_id,
-        service_id,
-    )?;
-    let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
+    let services = schema::SERVICES.open(&tx)?;
+    let (branch, service) = branch_and_service(&schema::BRANCHES.open(&tx)?, &services, branch_id, service_id)?;
+    let ops = OPERATORS.open(&tx)?.all()?;
     let cap = capacity(&ops, branch_id, service_id);
-    let shared =
-        sharing(&ops, &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?)?, branch_id, service_id);
+    let shared = sharing(&ops, &services.all()?, branch_id, service_id);
     let taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
     let mut out = Vec::new();
     for (start, end) in grid(&branch, &service, date, &tz) {
@@ -185,23 +182,15 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
     let issued = tenant
         .db()?
         .write(move |tx| {
-            let (branch, service) = branch_and_service(
-                &tx.open_table(schema::BRANCHES.def()).map_err(store_err)?,
-                &tx.open_table(schema::SERVICES.def()).map_err(store_err)?,
-                branch_id,
-                service_id,
-            )?;
+            let services = schema::SERVICES.open(tx)?;
+            let (branch, service) = branch_and_service(&schema::BRANCHES.open(tx)?, &services, branch_id, service_id)?;
             let Some(&(_, end)) = grid(&branch, &service, date, &tz).iter().find(|(s, _)| *s == start) else {
                 return Err(AppError::invalid("start", "validation.slot_unknown"));
             };
-            let ops = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
+            let ops = OPERATORS.open(tx)?.all()?;
             let cap = capacity(&ops, branch_id, service_id);
-            let shared = sharing(
-                &ops,
-                &all_records::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?)?,
-                branch_id,
-                service_id,
-            );
+            let shared = sharing(&ops, &services.all()?, branch_id, service_id);
+            drop(services);
             let mut taken = tx.open_table(BOOKED_SLOTS).map_err(store_err)?;
             if booked(&taken, branch_id, &shared, start, end)? >= cap {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.slot_taken"));
@@ -273,7 +262,7 @@ pub async fn check_in(state: &AppState, tenant: &Tenant, branch_id: u64, code: &
             let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.booking_not_found");
             let id = tx.open_table(BOOKINGS_BY_CODE).map_err(store_err)?.get((branch_id, day, code)).map_err(store_err)?.map(|v| v.value());
             let id = id.ok_or_else(not_found)?;
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            let mut t = TICKETS.open(tx)?.get(id)?.ok_or_else(not_found)?;
             if t.status != TicketStatus::Booked {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.already_checked_in"));
             }

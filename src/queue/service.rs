@@ -5,11 +5,8 @@ use crate::audit::{self, Changes};
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
-use crate::store::schema::{
-    self, AccountRecord, AccountV1, BranchRecord, OPERATORS, OperatorRecord, OperatorV1, QueueSettingsRecord, QueueSettingsV1, SERVICES,
-    ServiceRecord, ServiceV1,
-};
-use crate::store::{Db, all_records, enc, get_record, next_id, store_err};
+use crate::store::schema::{self, AccountV1, OPERATORS, OperatorV1, QueueSettingsV1, SERVICES, ServiceV1};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 
@@ -72,10 +69,10 @@ fn minutes(field: &'static str, m: u16, min: u16) -> Result<u16, AppError> {
 
 /// Every branch id must be an active branch; repeats are dropped.
 fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppError> {
-    let t = tx.open_table(schema::BRANCHES.def()).map_err(store_err)?;
+    let t = schema::BRANCHES.open(tx)?;
     let mut out: Vec<u64> = Vec::new();
     for &id in ids {
-        match get_record::<BranchRecord>(&t, id)? {
+        match t.get(id)? {
             Some(b) if b.active => {
                 if !out.contains(&id) {
                     out.push(id);
@@ -89,13 +86,12 @@ fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppErr
 
 pub fn list_services(db: &Db) -> Result<Vec<(u64, ServiceV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)
+    SERVICES.open(&tx)?.all()
 }
 
 pub fn get_service(db: &Db, id: u64) -> Result<ServiceV1, AppError> {
     let tx = db.read()?;
-    get_record::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?, id)?
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))
+    SERVICES.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -119,7 +115,7 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
         .db()?
         .write(move |tx| {
             let branches = check_branches(tx, &branch_ids)?;
-            let existing = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
+            let existing = SERVICES.open(tx)?.all()?;
             if existing.iter().any(|(_, s)| s.active && (s.name_uz.to_lowercase() == names.uz.to_lowercase())) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
@@ -134,7 +130,7 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
                 created_at: now,
             };
             let id = next_id(tx, "service")?;
-            tx.open_table(SERVICES.def()).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            SERVICES.open(tx)?.insert(id, &s)?;
             let mut ch = Changes::default();
             ch.set("name", &s.name_uz);
             ch.set("minutes", s.minutes);
@@ -162,8 +158,8 @@ pub async fn update_service(
     tenant
         .db()?
         .write(move |tx| {
-            let old = get_record::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?, id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))?;
+            let old =
+                SERVICES.open(tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))?;
             let mut s = old.clone();
             if let Some(n) = &names {
                 s.name_uz = n.uz.clone();
@@ -184,7 +180,7 @@ pub async fn update_service(
             }
             // Two active services never share a name (renaming or switching one back on).
             if s.active {
-                let others = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
+                let others = SERVICES.open(tx)?.all()?;
                 if others.iter().any(|(o, x)| *o != id && x.active && x.name_uz.to_lowercase() == s.name_uz.to_lowercase()) {
                     return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
                 }
@@ -200,7 +196,7 @@ pub async fn update_service(
             if ch.is_empty() {
                 return Ok(s);
             }
-            tx.open_table(SERVICES.def()).map_err(store_err)?.insert(id, enc::<ServiceRecord>(s.clone())?.as_slice()).map_err(store_err)?;
+            SERVICES.open(tx)?.insert(id, &s)?;
             audit::record(tx, now, &who, "service.update", &format!("service:{id}"), ch.0)?;
             Ok(s)
         })
@@ -209,7 +205,7 @@ pub async fn update_service(
 
 pub fn get_operator(db: &Db, user_id: u64) -> Result<Option<OperatorV1>, AppError> {
     let tx = db.read()?;
-    get_record::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?, user_id)
+    OPERATORS.open(&tx)?.get(user_id)
 }
 
 /// Where each operator works: for those who operate a window or set the
@@ -219,7 +215,7 @@ pub fn list_operators(db: &Db, who: &Caller) -> Result<Vec<(u64, OperatorV1)>, A
         return Err(ErrorKind::Forbidden.into());
     }
     let tx = db.read()?;
-    all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)
+    OPERATORS.open(&tx)?.all()
 }
 
 /// Active users who may be put at a window, by name: those whose role may
@@ -231,7 +227,7 @@ pub fn operator_candidates(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)
     let placed: std::collections::HashSet<u64> = list_operators(db, who)?.into_iter().map(|(id, _)| id).collect();
     let users = {
         let tx = db.read()?;
-        all_records::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?)?
+        schema::USERS.open(&tx)?.all()?
     };
     let mut may_operate: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
     let mut out = Vec::new();
@@ -283,17 +279,19 @@ pub async fn set_operator(
     tenant
         .db()?
         .write(move |tx| {
-            let user = get_record::<AccountRecord>(&tx.open_table(schema::USERS.def()).map_err(store_err)?, user_id)?
+            let user = schema::USERS
+                .open(tx)?
+                .get(user_id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
             let perms = crate::org::service::role_permissions_in(tx, &user.role)?;
             if !user.active || !perms.iter().any(|p| p == "queue.operate") {
                 return Err(AppError::invalid("user_id", "validation.not_operator"));
             }
             check_branches(tx, &[branch_id]).map_err(|_| AppError::invalid("branch_id", "validation.branch"))?;
-            let services = tx.open_table(SERVICES.def()).map_err(store_err)?;
+            let services = SERVICES.open(tx)?;
             let mut ids: Vec<u64> = Vec::new();
             for &sid in &service_ids {
-                match get_record::<ServiceRecord>(&services, sid)? {
+                match services.get(sid)? {
                     Some(s) if s.active && s.branch_ids.contains(&branch_id) => {
                         if !ids.contains(&sid) {
                             ids.push(sid);
@@ -303,8 +301,8 @@ pub async fn set_operator(
                 }
             }
             drop(services);
-            let mut ops = tx.open_table(OPERATORS.def()).map_err(store_err)?;
-            let all = all_records::<OperatorRecord>(&ops)?;
+            let mut ops = OPERATORS.open(tx)?;
+            let all = ops.all()?;
             if all.iter().any(|(u, o)| *u != user_id && o.branch_id == branch_id && o.window == window) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.window_taken").with_arg("window", window));
             }
@@ -313,7 +311,7 @@ pub async fn set_operator(
                 refuse_if_busy(tx, o.branch_id, user_id)?;
             }
             let op = OperatorV1 { branch_id, window, service_ids: ids, updated_at: now };
-            ops.insert(user_id, enc::<OperatorRecord>(op.clone())?.as_slice()).map_err(store_err)?;
+            ops.insert(user_id, &op)?;
             drop(ops);
             let mut ch = Changes::default();
             ch.diff_opt("branch_id", &old.as_ref().map(|o| o.branch_id), &Some(op.branch_id));
@@ -330,10 +328,10 @@ pub async fn set_operator(
 /// Refuses to move an operator who has a customer called or at the window.
 fn refuse_if_busy(tx: &WriteTransaction, branch_id: u64, user_id: u64) -> Result<(), AppError> {
     let open = tx.open_table(schema::TICKETS_OPEN).map_err(store_err)?;
-    let tickets = tx.open_table(schema::TICKETS.def()).map_err(store_err)?;
+    let tickets = schema::TICKETS.open(tx)?;
     for row in open.range((branch_id, 0, 0)..=(branch_id, u32::MAX, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<schema::TicketRecord>(&tickets, id)?
+        if let Some(t) = tickets.get(id)?
             && t.operator_id == Some(user_id)
             && matches!(t.status, schema::TicketStatus::Called | schema::TicketStatus::Serving)
         {
@@ -352,12 +350,12 @@ pub async fn remove_operator(state: &AppState, tenant: &Tenant, actor: &Caller, 
     tenant
         .db()?
         .write(move |tx| {
-            let mut ops = tx.open_table(OPERATORS.def()).map_err(store_err)?;
-            let Some(old) = get_record::<OperatorRecord>(&ops, user_id)? else {
+            let mut ops = OPERATORS.open(tx)?;
+            let Some(old) = ops.get(user_id)? else {
                 return Err(AppError::new(ErrorKind::NotFound).with_message("error.no_window"));
             };
             refuse_if_busy(tx, old.branch_id, user_id)?;
-            ops.remove(user_id).map_err(store_err)?;
+            ops.remove(user_id)?;
             let mut ch = Changes::default();
             ch.diff_opt("window", &Some(old.window), &None);
             audit::record(tx, now, &who, "operator.remove", &format!("user:{user_id}"), ch.0)?;
@@ -373,10 +371,7 @@ pub const RECALLS_LIMIT: u8 = 5;
 
 /// The company's queue rules, read inside a transaction.
 pub fn settings_in(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<QueueSettingsV1, AppError> {
-    Ok(match table.get("queue").map_err(store_err)? {
-        Some(v) => crate::store::dec::<QueueSettingsRecord>(v.value())?,
-        None => QueueSettingsV1 { max_recalls: DEFAULT_MAX_RECALLS },
-    })
+    Ok(schema::QUEUE_SETTINGS.get(table)?.unwrap_or(QueueSettingsV1 { max_recalls: DEFAULT_MAX_RECALLS }))
 }
 
 /// The company's queue rules.
@@ -399,7 +394,7 @@ pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Caller, max
             let mut table = tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?;
             let old = settings_in(&table)?;
             let new = QueueSettingsV1 { max_recalls };
-            table.insert("queue", enc::<QueueSettingsRecord>(new.clone())?.as_slice()).map_err(store_err)?;
+            schema::QUEUE_SETTINGS.put(&mut table, &new)?;
             drop(table);
             let mut ch = Changes::default();
             ch.diff("max_recalls", &old.max_recalls, &new.max_recalls);

@@ -57,10 +57,10 @@ use crate::auth::Principal;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t};
 use crate::store::schema::{
-    AccountRecord, BRANCHES, BranchRecord, OPERATOR_EVENTS, OPERATORS, OperatorEventRecord, OperatorRecord, SERVICES, ServiceRecord,
-    TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketRecord, TicketStatus, TicketV1, USERS,
+    BRANCHES, OPERATOR_EVENTS, OPERATORS, OperatorEventRecord, SERVICES, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord,
+    TicketStatus, TicketV1, USERS,
 };
-use crate::store::{Db, all_records, dec, get_record, store_err};
+use crate::store::{Db, RecordTable, store_err};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use redb::ReadableTable;
@@ -289,13 +289,17 @@ fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
 
 /// When a ticket was first called: `called_at`, unless it was recalled
 /// (a recall moves `called_at`), then its first `called` event.
-fn first_call(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t: &TicketV1) -> Result<Option<i64>, AppError> {
+fn first_call(
+    events: &RecordTable<impl ReadableTable<(u64, u64), &'static [u8]>, (u64, u64), TicketEventRecord>,
+    id: u64,
+    t: &TicketV1,
+) -> Result<Option<i64>, AppError> {
     let Some(called) = t.called_at else { return Ok(None) };
     if t.recalls == 0 {
         return Ok(Some(called));
     }
-    for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
-        let ev = dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?;
+    for row in events.range((id, 0)..=(id, u64::MAX))? {
+        let (_, ev) = row?;
         if ev.kind == "called" {
             return Ok(Some(ev.at.min(called)));
         }
@@ -304,15 +308,19 @@ fn first_call(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t
 }
 
 /// Whether a ticket joined a queue: a booking only once checked in.
-fn joined(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t: &TicketV1) -> Result<bool, AppError> {
+fn joined(
+    events: &RecordTable<impl ReadableTable<(u64, u64), &'static [u8]>, (u64, u64), TicketEventRecord>,
+    id: u64,
+    t: &TicketV1,
+) -> Result<bool, AppError> {
     if t.booking.is_none() || t.called_at.is_some() {
         return Ok(true);
     }
     match t.status {
         TicketStatus::Booked => Ok(false),
         TicketStatus::Cancelled | TicketStatus::Expired => {
-            for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
-                if dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?.kind == "checked_in" {
+            for row in events.range((id, 0)..=(id, u64::MAX))? {
+                if row?.1.kind == "checked_in" {
                     return Ok(true);
                 }
             }
@@ -323,11 +331,15 @@ fn joined(events: &impl ReadableTable<(u64, u64), &'static [u8]>, id: u64, t: &T
 }
 
 /// An operator's breaks as `(start, end)`; one still open ends `now`.
-fn breaks(table: &impl ReadableTable<(u64, u64), &'static [u8]>, user: u64, now: i64) -> Result<Vec<(i64, i64)>, AppError> {
+fn breaks(
+    table: &RecordTable<impl ReadableTable<(u64, u64), &'static [u8]>, (u64, u64), OperatorEventRecord>,
+    user: u64,
+    now: i64,
+) -> Result<Vec<(i64, i64)>, AppError> {
     let mut out = Vec::new();
     let mut since: Option<i64> = None;
-    for row in table.range((user, 0)..=(user, u64::MAX)).map_err(store_err)? {
-        let ev = dec::<OperatorEventRecord>(row.map_err(store_err)?.1.value())?;
+    for row in table.range((user, 0)..=(user, u64::MAX))? {
+        let (_, ev) = row?;
         match (ev.on_break, since) {
             (true, None) => since = Some(ev.at),
             (false, Some(s)) => {
@@ -359,17 +371,17 @@ pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: D
     check_range(from, to)?;
     let range = (day_start(from, tz)?, day_start(to.tomorrow().map_err(|_| AppError::invalid("to", "validation.date"))?, tz)?);
     let tx = db.read()?;
-    let all_branches = all_records::<BranchRecord>(&tx.open_table(BRANCHES.def()).map_err(store_err)?)?;
+    let all_branches = BRANCHES.open(&tx)?.all()?;
     let branch_ids: Vec<u64> = match branch_id {
         Some(b) if all_branches.iter().any(|(id, _)| *id == b) => vec![b],
         Some(_) => return Err(AppError::invalid("branch_id", "validation.branch")),
         None => all_branches.iter().map(|(id, _)| *id).collect(),
     };
-    let services = all_records::<ServiceRecord>(&tx.open_table(SERVICES.def()).map_err(store_err)?)?;
+    let services = SERVICES.open(&tx)?.all()?;
     let targets: HashMap<u64, i64> = services.iter().map(|(id, s)| (*id, i64::from(s.target_wait_minutes) * 60_000)).collect();
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
-    let events = tx.open_table(TICKET_EVENTS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(&tx)?;
+    let events = TICKET_EVENTS.open(&tx)?;
 
     let mut overall = Acc::default();
     let mut per_service: BTreeMap<u64, Acc> = BTreeMap::new();
@@ -379,7 +391,7 @@ pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: D
     for &b in &branch_ids {
         for row in idx.range((b, d0, 0)..=(b, d1, u64::MAX)).map_err(store_err)? {
             let id = row.map_err(store_err)?.0.value().2;
-            let Some(t) = get_record::<TicketRecord>(&tickets, id)? else { continue };
+            let Some(t) = tickets.get(id)? else { continue };
             if !joined(&events, id, &t)? {
                 continue;
             }
@@ -471,16 +483,16 @@ pub fn compute(db: &Db, tz: &TimeZone, branch_id: Option<u64>, from: Date, to: D
     }
 
     // Operators placed at the branches, and any who called tickets here.
-    let placed = all_records::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?)?;
+    let placed = OPERATORS.open(&tx)?.all()?;
     let mut op_ids: BTreeSet<u64> = per_op.keys().copied().collect();
     op_ids.extend(placed.iter().filter(|(_, o)| branch_ids.contains(&o.branch_id)).map(|(id, _)| *id));
-    let users = tx.open_table(USERS.def()).map_err(store_err)?;
-    let op_events = tx.open_table(OPERATOR_EVENTS.def()).map_err(store_err)?;
+    let users = USERS.open(&tx)?;
+    let op_events = OPERATOR_EVENTS.open(&tx)?;
     let window = (range.0, range.1.min(now_ms));
     let mut operator_out = Vec::new();
     for id in op_ids {
         let acc = per_op.remove(&id).unwrap_or_default();
-        let name = match get_record::<AccountRecord>(&users, id)? {
+        let name = match users.get(id)? {
             Some(a) if !a.full_name.is_empty() => a.full_name,
             Some(a) => a.username,
             None => format!("#{id}"),

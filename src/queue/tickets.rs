@@ -8,12 +8,11 @@ use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
-    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, BranchRecord, CUSTOMER_TICKETS, CustomerTicketRecord, CustomerTicketV1, OPERATOR_STATE,
-    OPERATORS, OperatorRecord, OperatorStateRecord, SEQ, SERVICE_TIMES, ServiceRecord, ServiceTimesRecord, TICKET_EVENTS, TICKETS,
-    TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN, TICKETS_OPEN, TICKETS_WAITING, TicketEventRecord, TicketEventV1, TicketPriority, TicketRecord,
-    TicketSource, TicketStatus, TicketV1,
+    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, CUSTOMER_TICKETS, CustomerTicketV1, OPERATOR_STATE, OPERATORS, OperatorRecord,
+    OperatorStateRecord, SEQ, SERVICE_TIMES, ServiceTimesRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TICKETS_BY_TOKEN,
+    TICKETS_OPEN, TICKETS_WAITING, TicketEventV1, TicketPriority, TicketRecord, TicketSource, TicketStatus, TicketV1,
 };
-use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::store::{Db, RecordTable, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 
@@ -69,7 +68,7 @@ pub fn is_final(s: TicketStatus) -> bool {
 /// step with its status. (A ticket never changes branch, day or service:
 /// a transfer makes a new ticket.)
 pub(crate) fn put_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), AppError> {
-    tx.open_table(TICKETS.def()).map_err(store_err)?.insert(id, enc::<TicketRecord>(t.clone())?.as_slice()).map_err(store_err)?;
+    TICKETS.open(tx)?.insert(id, t)?;
     let mut open = tx.open_table(TICKETS_OPEN).map_err(store_err)?;
     if is_final(t.status) {
         open.remove((t.branch_id, t.day, id)).map_err(store_err)?;
@@ -98,7 +97,7 @@ pub(crate) fn insert_ticket(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Res
 /// The waiting tickets of a branch's day (of one service, or all), in id order.
 pub fn waiting_of(
     waiting: &impl ReadableTable<(u64, u32, u64, u64), ()>,
-    tickets: &impl ReadableTable<u64, &'static [u8]>,
+    tickets: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, TicketRecord>,
     branch: u64,
     day: u32,
     service: Option<u64>,
@@ -110,7 +109,7 @@ pub fn waiting_of(
     let mut out = Vec::new();
     for row in waiting.range(lo..=hi).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().3;
-        if let Some(t) = get_record::<TicketRecord>(tickets, id)? {
+        if let Some(t) = tickets.get(id)? {
             out.push((id, t));
         }
     }
@@ -129,17 +128,18 @@ pub(crate) fn ticket_event(
 ) -> Result<(), AppError> {
     let id = next_id(tx, "ticket_event")?;
     let ev = TicketEventV1 { at: now, kind: kind.into(), operator_id: t.operator_id, window: t.window, reason };
-    tx.open_table(TICKET_EVENTS.def())
-        .map_err(store_err)?
-        .insert((ticket, id), enc::<TicketEventRecord>(ev)?.as_slice())
-        .map_err(store_err)?;
+    TICKET_EVENTS.open(tx)?.insert((ticket, id), &ev)?;
     Ok(())
 }
 
 /// Seconds one visit of a service takes: the mean of the latest real
 /// service times once there are at least three, the configured minutes before.
-pub fn service_secs(times: &impl ReadableTable<u64, &'static [u8]>, service_id: u64, minutes: u16) -> Result<u32, AppError> {
-    let learned = get_record::<ServiceTimesRecord>(times, service_id)?.map(|t| t.recent_secs).unwrap_or_default();
+pub fn service_secs(
+    times: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, ServiceTimesRecord>,
+    service_id: u64,
+    minutes: u16,
+) -> Result<u32, AppError> {
+    let learned = times.get(service_id)?.map(|t| t.recent_secs).unwrap_or_default();
     if learned.len() >= 3 {
         Ok((learned.iter().map(|s| u64::from(*s)).sum::<u64>() / learned.len() as u64).max(30) as u32)
     } else {
@@ -149,14 +149,14 @@ pub fn service_secs(times: &impl ReadableTable<u64, &'static [u8]>, service_id: 
 
 /// Records how long a visit took, keeping the latest 20.
 pub(crate) fn learn_service_time(tx: &WriteTransaction, service_id: u64, secs: u32) -> Result<(), AppError> {
-    let mut table = tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?;
-    let mut times = get_record::<ServiceTimesRecord>(&table, service_id)?.unwrap_or(schema::ServiceTimesV1 { recent_secs: vec![] });
+    let mut table = SERVICE_TIMES.open(tx)?;
+    let mut times = table.get(service_id)?.unwrap_or(schema::ServiceTimesV1 { recent_secs: vec![] });
     times.recent_secs.push(secs);
     if times.recent_secs.len() > 20 {
         let extra = times.recent_secs.len() - 20;
         times.recent_secs.drain(..extra);
     }
-    table.insert(service_id, enc::<ServiceTimesRecord>(times)?.as_slice()).map_err(store_err)?;
+    table.insert(service_id, &times)?;
     Ok(())
 }
 
@@ -220,17 +220,15 @@ fn waiting_ahead(tx: &WriteTransaction, branch: u64, day: u32, service: u64, bef
 /// How many operators at the branch serve the service and are not on a
 /// break (at least one, so that a wait can be quoted before anyone is placed).
 pub fn operators_serving(
-    ops: &impl ReadableTable<u64, &'static [u8]>,
-    states: &impl ReadableTable<u64, &'static [u8]>,
+    ops: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, OperatorRecord>,
+    states: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, OperatorStateRecord>,
     branch: u64,
     service: u64,
 ) -> Result<u32, AppError> {
     let mut n = 0;
-    for (id, o) in all_records::<OperatorRecord>(ops)? {
-        if o.branch_id == branch
-            && o.service_ids.contains(&service)
-            && !get_record::<OperatorStateRecord>(states, id)?.is_some_and(|s| s.on_break)
-        {
+    for row in ops.iter()? {
+        let (id, o) = row?;
+        if o.branch_id == branch && o.service_ids.contains(&service) && !states.get(id.value())?.is_some_and(|s| s.on_break) {
             n += 1;
         }
     }
@@ -276,13 +274,15 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
     let (issued, expires_at) = tenant
         .db()?
         .write(move |tx| {
-            let branch = get_record::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?, branch_id)?
+            let branch = schema::BRANCHES
+                .open(tx)?
+                .get(branch_id)?
                 .filter(|b| b.active)
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
             if !is_open(&branch.hours, weekday, minute) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.branch_closed"));
             }
-            let service = get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?, service_id)?;
+            let service = schema::SERVICES.open(tx)?.get(service_id)?;
             let service = match service {
                 Some(s) if s.active && s.branch_ids.contains(&branch_id) => s,
                 _ => return Err(AppError::invalid("service_id", "validation.service_at_branch")),
@@ -296,24 +296,14 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
             let ahead = if priority == TicketPriority::Normal {
                 waiting_ahead(tx, branch_id, day, service_id, id)?
             } else {
-                let waiting = waiting_of(
-                    &tx.open_table(TICKETS_WAITING).map_err(store_err)?,
-                    &tx.open_table(TICKETS.def()).map_err(store_err)?,
-                    branch_id,
-                    day,
-                    Some(service_id),
-                )?;
+                let waiting =
+                    waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &TICKETS.open(tx)?, branch_id, day, Some(service_id))?;
                 // The new ticket's place in `window::call_order`: waited 0 minutes.
                 let mine = (1, -super::window::priority_bonus(priority), now, id);
                 waiting.iter().filter(|(other, o)| super::window::call_order(*other, o, now) < mine).count() as u32
             };
-            let ops = operators_serving(
-                &tx.open_table(OPERATORS.def()).map_err(store_err)?,
-                &tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?,
-                branch_id,
-                service_id,
-            )?;
-            let secs = service_secs(&tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?, service_id, service.minutes)?;
+            let ops = operators_serving(&OPERATORS.open(tx)?, &OPERATOR_STATE.open(tx)?, branch_id, service_id)?;
+            let secs = service_secs(&SERVICE_TIMES.open(tx)?, service_id, service.minutes)?;
             let quoted = quote(ahead, secs, ops);
             let ticket = TicketV1 {
                 branch_id,
@@ -377,11 +367,11 @@ pub fn queue_of(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(
     crate::org::service::get_branch(db, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(&tx)?;
     let mut out = Vec::new();
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+        if let Some(t) = tickets.get(id)?
             && matches!(t.status, TicketStatus::Waiting | TicketStatus::Called)
         {
             out.push((id, t));
@@ -409,13 +399,7 @@ pub fn counter(db: &Db, branch_id: u64, day: u32, letter: char) -> Result<u64, A
 pub fn waiting_at(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
     staff_only(who)?;
     let tx = db.read()?;
-    let mut w = waiting_of(
-        &tx.open_table(TICKETS_WAITING).map_err(store_err)?,
-        &tx.open_table(TICKETS.def()).map_err(store_err)?,
-        branch_id,
-        day,
-        None,
-    )?;
+    let mut w = waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &TICKETS.open(&tx)?, branch_id, day, None)?;
     w.sort_by_key(|(id, t)| (t.arrived_at, *id));
     Ok(w)
 }
@@ -440,8 +424,7 @@ pub fn by_token(db: &Db, token: &str) -> Result<Option<(u64, TicketV1)>, AppErro
     let Some(id) = tx.open_table(TICKETS_BY_TOKEN).map_err(store_err)?.get(token).map_err(store_err)?.map(|v| v.value()) else {
         return Ok(None);
     };
-    let t = tx.open_table(TICKETS.def()).map_err(store_err)?;
-    Ok(t.get(id).map_err(store_err)?.map(|v| dec::<TicketRecord>(v.value())).transpose()?.map(|tk| (id, tk)))
+    Ok(TICKETS.open(&tx)?.get(id)?.map(|tk| (id, tk)))
 }
 
 /// The service's name for a ticket, in the company language.
@@ -466,10 +449,7 @@ pub async fn record_customer(state: &AppState, slug: &str, ticket_id: u64, t: &T
         .platform
         .write(move |tx| {
             let id = next_id(tx, "customer_ticket")?;
-            tx.open_table(CUSTOMER_TICKETS.def())
-                .map_err(store_err)?
-                .insert((phone.as_str(), at, id), enc::<CustomerTicketRecord>(entry.clone())?.as_slice())
-                .map_err(store_err)?;
+            CUSTOMER_TICKETS.open(tx)?.insert((phone.as_str(), at, id), &entry)?;
             Ok(())
         })
         .await;
@@ -482,10 +462,10 @@ pub async fn record_customer(state: &AppState, slug: &str, ticket_id: u64, t: &T
 pub fn customer_history(platform: &Db, phone: &str, limit: usize) -> Result<Vec<CustomerTicketV1>, AppError> {
     let phone = crate::phone::Phone::parse(phone)?.into_string();
     let tx = platform.read()?;
-    let t = tx.open_table(CUSTOMER_TICKETS.def()).map_err(store_err)?;
+    let t = CUSTOMER_TICKETS.open(&tx)?;
     let mut out = Vec::new();
-    for row in t.range((phone.as_str(), i64::MIN, 0)..=(phone.as_str(), i64::MAX, u64::MAX)).map_err(store_err)?.rev() {
-        out.push(dec::<CustomerTicketRecord>(row.map_err(store_err)?.1.value())?);
+    for row in t.range((phone.as_str(), i64::MIN, 0)..=(phone.as_str(), i64::MAX, u64::MAX))?.rev() {
+        out.push(row?.1);
         if out.len() >= limit {
             break;
         }
@@ -499,21 +479,14 @@ pub fn position(db: &Db, id: u64, t: &TicketV1, now: i64) -> Result<(u32, (u32, 
         return Ok((0, (0, 0)));
     }
     let tx = db.read()?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(&tx)?;
     let waiting = waiting_of(&tx.open_table(TICKETS_WAITING).map_err(store_err)?, &tickets, t.branch_id, t.day, Some(t.service_id))?;
     // Ahead: whoever the operators would call before this ticket now.
     let mine = super::window::call_order(id, t, now);
     let ahead = waiting.iter().filter(|(other, o)| *other != id && super::window::call_order(*other, o, now) < mine).count() as u32;
-    let minutes = get_record::<ServiceRecord>(&tx.open_table(schema::SERVICES.def()).map_err(store_err)?, t.service_id)?
-        .map(|s| s.minutes)
-        .unwrap_or(10);
-    let secs = service_secs(&tx.open_table(SERVICE_TIMES.def()).map_err(store_err)?, t.service_id, minutes)?;
-    let ops = operators_serving(
-        &tx.open_table(OPERATORS.def()).map_err(store_err)?,
-        &tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?,
-        t.branch_id,
-        t.service_id,
-    )?;
+    let minutes = schema::SERVICES.open(&tx)?.get(t.service_id)?.map(|s| s.minutes).unwrap_or(10);
+    let secs = service_secs(&SERVICE_TIMES.open(&tx)?, t.service_id, minutes)?;
+    let ops = operators_serving(&OPERATORS.open(&tx)?, &OPERATOR_STATE.open(&tx)?, t.branch_id, t.service_id)?;
     Ok((ahead, quote(ahead, secs, ops)))
 }
 
@@ -541,9 +514,9 @@ pub async fn cancel(state: &AppState, tenant: &Tenant, who: &Caller, ticket_id: 
             };
             let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
             let id = id.ok_or_else(not_found)?;
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+            let mut t = TICKETS.open(tx)?.get(id)?.ok_or_else(not_found)?;
             if let Some(me) = operator_only {
-                let at = get_record::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?, me)?.map(|o| o.branch_id);
+                let at = OPERATORS.open(tx)?.get(me)?.map(|o| o.branch_id);
                 if at != Some(t.branch_id) || (t.status == TicketStatus::Called && t.operator_id != Some(me)) {
                     return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
                 }
@@ -611,7 +584,7 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
     let expired = tenant
         .db()?
         .write(move |tx| {
-            let branches = all_records::<BranchRecord>(&tx.open_table(schema::BRANCHES.def()).map_err(store_err)?)?;
+            let branches = schema::BRANCHES.open(tx)?.all()?;
             let closed_now: Vec<u64> =
                 branches.iter().filter(|(_, b)| WeekHours::of(&b.hours).closed_for_the_day(weekday, minute)).map(|(id, _)| *id).collect();
             let round_clock: Vec<u64> = branches.iter().filter(|(_, b)| b.hours.is_none()).map(|(id, _)| *id).collect();
@@ -624,7 +597,7 @@ pub async fn expire_due(state: &AppState, tenant: &Tenant) -> Result<usize, AppE
             }
             let mut out = Vec::new();
             for (id, branch, day) in due {
-                let Some(mut t) = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, id)? else { continue };
+                let Some(mut t) = TICKETS.open(tx)?.get(id)? else { continue };
                 let at_window = matches!(t.status, TicketStatus::Called | TicketStatus::Serving);
                 if at_window && (day == today || (day == yesterday && round_clock.contains(&branch))) {
                     continue;
@@ -686,11 +659,11 @@ pub fn board_calls(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Ve
     public_board(who, branch_id)?;
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let all = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let all = TICKETS.open(&tx)?;
     let mut out = Vec::new();
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&all, id)?
+        if let Some(t) = all.get(id)?
             && matches!(t.status, TicketStatus::Called | TicketStatus::Serving | TicketStatus::Done)
             && t.window.is_some()
         {

@@ -7,11 +7,10 @@ use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, tf};
 use crate::store::schema::{
-    OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventRecord, OperatorEventV1, OperatorRecord, OperatorStateRecord, OperatorStateV1,
-    OperatorV1, ServiceRecord, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord, TicketPriority, TicketRecord,
-    TicketStatus, TicketV1,
+    OPERATOR_EVENTS, OPERATOR_STATE, OPERATORS, OperatorEventV1, OperatorStateV1, OperatorV1, TICKET_EVENTS, TICKETS,
+    TICKETS_BY_BRANCH_DAY, TicketPriority, TicketStatus, TicketV1,
 };
-use crate::store::{Db, dec, enc, get_record, next_id, store_err};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 
@@ -54,21 +53,20 @@ fn operating(actor: &Caller) -> Result<u64, AppError> {
 }
 
 fn operator(tx: &WriteTransaction, user_id: u64) -> Result<OperatorV1, AppError> {
-    get_record::<OperatorRecord>(&tx.open_table(OPERATORS.def()).map_err(store_err)?, user_id)?
-        .ok_or_else(|| AppError::new(ErrorKind::Conflict).with_message("error.not_at_window"))
+    OPERATORS.open(tx)?.get(user_id)?.ok_or_else(|| AppError::new(ErrorKind::Conflict).with_message("error.not_at_window"))
 }
 
 fn on_break(tx: &WriteTransaction, user_id: u64) -> Result<bool, AppError> {
-    Ok(get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?, user_id)?.is_some_and(|s| s.on_break))
+    Ok(OPERATOR_STATE.open(tx)?.get(user_id)?.is_some_and(|s| s.on_break))
 }
 
 /// The ticket this operator has called or is serving, if any.
 fn current(tx: &WriteTransaction, op: &OperatorV1, user_id: u64, day: u32) -> Result<Option<(u64, TicketV1)>, AppError> {
     let idx = tx.open_table(crate::store::schema::TICKETS_OPEN).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(tx)?;
     for row in idx.range((op.branch_id, day, 0)..=(op.branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+        if let Some(t) = tickets.get(id)?
             && t.operator_id == Some(user_id)
             && matches!(t.status, TicketStatus::Called | TicketStatus::Serving)
         {
@@ -133,7 +131,7 @@ pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Caller) -> Res
             }
             let candidates = super::tickets::waiting_of(
                 &tx.open_table(crate::store::schema::TICKETS_WAITING).map_err(store_err)?,
-                &tx.open_table(TICKETS.def()).map_err(store_err)?,
+                &TICKETS.open(tx)?,
                 op.branch_id,
                 day,
                 None,
@@ -170,7 +168,9 @@ pub async fn act(state: &AppState, tenant: &Tenant, actor: &Caller, ticket_id: u
     let t = tenant
         .db()?
         .write(move |tx| {
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, ticket_id)?
+            let mut t = TICKETS
+                .open(tx)?
+                .get(ticket_id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
             if t.operator_id != Some(user_id) {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
@@ -244,19 +244,13 @@ pub async fn set_break(
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
             }
             let st = OperatorStateV1 { on_break: on, break_reason: if on { reason.clone() } else { None }, since: now };
-            let was = get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?, user_id)?
-                .is_some_and(|s| s.on_break);
-            tx.open_table(OPERATOR_STATE.def())
-                .map_err(store_err)?
-                .insert(user_id, enc::<OperatorStateRecord>(st.clone())?.as_slice())
-                .map_err(store_err)?;
+            let mut states = OPERATOR_STATE.open(tx)?;
+            let was = states.get(user_id)?.is_some_and(|s| s.on_break);
+            states.insert(user_id, &st)?;
             if was != on {
                 let ev = OperatorEventV1 { at: now, on_break: on, reason: st.break_reason.clone() };
                 let id = next_id(tx, "operator_event")?;
-                tx.open_table(OPERATOR_EVENTS.def())
-                    .map_err(store_err)?
-                    .insert((user_id, id), enc::<OperatorEventRecord>(ev)?.as_slice())
-                    .map_err(store_err)?;
+                OPERATOR_EVENTS.open(tx)?.insert((user_id, id), &ev)?;
             }
             Ok(st)
         })
@@ -278,7 +272,9 @@ pub async fn call_ticket(state: &AppState, tenant: &Tenant, actor: &Caller, tick
             if current(tx, &op, user_id, day)?.is_some() {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
             }
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, ticket_id)?
+            let mut t = TICKETS
+                .open(tx)?
+                .get(ticket_id)?
                 .filter(|t| t.branch_id == op.branch_id)
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
             if t.status != TicketStatus::Waiting || t.day != day {
@@ -314,7 +310,9 @@ pub async fn transfer(
     let (old, new_id, new) = tenant
         .db()?
         .write(move |tx| {
-            let mut t = get_record::<TicketRecord>(&tx.open_table(TICKETS.def()).map_err(store_err)?, ticket_id)?
+            let mut t = TICKETS
+                .open(tx)?
+                .get(ticket_id)?
                 .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
             if t.operator_id != Some(user_id) {
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
@@ -324,7 +322,7 @@ pub async fn transfer(
                     .with_message("error.ticket_state")
                     .with_arg("status", status_code(t.status)));
             }
-            let target = get_record::<ServiceRecord>(&tx.open_table(crate::store::schema::SERVICES.def()).map_err(store_err)?, service_id)?;
+            let target = crate::store::schema::SERVICES.open(tx)?.get(service_id)?;
             if service_id == t.service_id {
                 return Err(AppError::invalid("service_id", "validation.transfer_same"));
             }
@@ -369,7 +367,7 @@ pub async fn transfer(
 /// An operator's break state, if they ever had one.
 pub fn operator_state(db: &Db, user_id: u64) -> Result<Option<OperatorStateV1>, AppError> {
     let tx = db.read()?;
-    get_record::<OperatorStateRecord>(&tx.open_table(OPERATOR_STATE.def()).map_err(store_err)?, user_id)
+    OPERATOR_STATE.open(&tx)?.get(user_id)
 }
 
 /// The ticket an operator has called or is serving today at their branch,
@@ -377,11 +375,11 @@ pub fn operator_state(db: &Db, user_id: u64) -> Result<Option<OperatorStateV1>, 
 pub fn current_ticket(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Option<(u64, TicketV1, Option<String>)>, AppError> {
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(&tx)?;
     let mut found = None;
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+        if let Some(t) = tickets.get(id)?
             && t.operator_id == Some(user_id)
             && matches!(t.status, TicketStatus::Called | TicketStatus::Serving)
         {
@@ -390,10 +388,10 @@ pub fn current_ticket(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result
         }
     }
     let Some((id, t)) = found else { return Ok(None) };
-    let events = tx.open_table(TICKET_EVENTS.def()).map_err(store_err)?;
+    let events = TICKET_EVENTS.open(&tx)?;
     let mut reason = None;
-    for row in events.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
-        let ev = dec::<TicketEventRecord>(row.map_err(store_err)?.1.value())?;
+    for row in events.range((id, 0)..=(id, u64::MAX))? {
+        let (_, ev) = row?;
         if ev.kind == "called" {
             reason = ev.reason;
         }
@@ -412,11 +410,11 @@ pub struct Today {
 pub fn today_of_operator(db: &Db, branch_id: u64, day: u32, user_id: u64) -> Result<Today, AppError> {
     let tx = db.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
-    let tickets = tx.open_table(TICKETS.def()).map_err(store_err)?;
+    let tickets = TICKETS.open(&tx)?;
     let (mut served, mut timed, mut total) = (0usize, 0i64, 0i64);
     for row in idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().2;
-        if let Some(t) = get_record::<TicketRecord>(&tickets, id)?
+        if let Some(t) = tickets.get(id)?
             && t.operator_id == Some(user_id)
             && t.status == TicketStatus::Done
         {

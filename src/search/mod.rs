@@ -15,10 +15,10 @@
 //! lower case) before it is indexed or searched: "Aziz" finds "Азиз".
 
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, AccountRecord, SEQ, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TaskRecord, TaskStatus, TaskV1};
-use crate::store::{Db, dec, get_record, next_id, store_err};
+use crate::store::schema::{self, SEQ, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TaskStatus, TaskV1};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
-use redb::{ReadableTable, WriteTransaction};
+use redb::WriteTransaction;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
@@ -250,11 +250,10 @@ fn store_rev(db: &Db) -> Result<u64, AppError> {
 
 fn names(db: &Db) -> Result<HashMap<u64, String>, AppError> {
     let tx = db.read()?;
-    let t = tx.open_table(schema::USERS.def()).map_err(store_err)?;
+    let t = schema::USERS.open(&tx)?;
     let mut out = HashMap::new();
-    for row in t.iter().map_err(store_err)? {
-        let (k, v) = row.map_err(store_err)?;
-        let a = dec::<AccountRecord>(v.value())?;
+    for row in t.iter()? {
+        let (k, a) = row?;
         out.insert(k.value(), fold(&format!("{} {}", a.full_name, a.username)));
     }
     Ok(out)
@@ -281,11 +280,10 @@ fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppEr
     let names = names(db)?;
     writer.delete_all_documents().map_err(search_err)?;
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(&tx)?;
     let mut n = 0;
-    for row in tasks.iter().map_err(store_err)? {
-        let (k, v) = row.map_err(store_err)?;
-        let t = dec::<TaskRecord>(v.value())?;
+    for row in tasks.iter()? {
+        let (k, t) = row?;
         writer.add_document(document(f, k.value(), &t, &names)).map_err(search_err)?;
         n += 1;
     }
@@ -424,10 +422,10 @@ fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> R
     ids.sort_unstable();
     ids.dedup();
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(&tx)?;
     for &id in ids.iter() {
         writer.delete_term(Term::from_field_u64(f.id, id));
-        if let Some(t) = get_record::<TaskRecord>(&tasks, id)? {
+        if let Some(t) = tasks.get(id)? {
             writer.add_document(document(f, id, &t, &names)).map_err(search_err)?;
         }
     }

@@ -11,9 +11,9 @@
 //! A step may backfill a new index from its rows. Steps are never edited
 //! once released: a fix is a new step and a new version.
 
-use super::{at, decode};
+use super::at;
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, SCHEMA_VERSION, TicketRecord, TicketStatus, VERSION_KEY, Versioned};
+use crate::store::schema::{self, SCHEMA_VERSION, TicketStatus, VERSION_KEY};
 use redb::{Database, ReadableTable, WriteTransaction};
 use std::path::Path;
 
@@ -102,10 +102,9 @@ pub fn run_steps(tx: &WriteTransaction, layout: &Layout, from: u8, to: u8) -> Re
 fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
     let mut waiting = tx.open_table(schema::TICKETS_WAITING).map_err(super::store_err)?;
     waiting.retain(|_, _| false).map_err(super::store_err)?;
-    let tickets = tx.open_table(schema::TICKETS.def()).map_err(super::store_err)?;
-    for row in tickets.iter().map_err(super::store_err)? {
-        let (k, v) = row.map_err(super::store_err)?;
-        let t = decode::<TicketRecord>(v.value())?.into_latest();
+    let tickets = schema::TICKETS.open(tx)?;
+    for row in tickets.iter()? {
+        let (k, t) = row?;
         if t.status == TicketStatus::Waiting {
             waiting.insert((t.branch_id, t.day, t.service_id, k.value()), ()).map_err(super::store_err)?;
         }
@@ -117,7 +116,7 @@ fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
 mod tests {
     use super::*;
     use crate::store::schema::{TicketPriority, TicketSource, TicketV1};
-    use crate::store::{Db, DbOptions, enc};
+    use crate::store::{Db, DbOptions};
 
     fn ticket(id: u64, service_id: u64, status: TicketStatus) -> TicketV1 {
         TicketV1 {
@@ -162,12 +161,12 @@ mod tests {
         let path = dir.path().join("data.redb");
         let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
         db.write(|tx| {
-            let mut t = tx.open_table(schema::TICKETS.def()).map_err(crate::store::store_err)?;
+            let mut t = schema::TICKETS.open(tx)?;
             for (id, service, status) in
                 [(1, 7, TicketStatus::Waiting), (2, 7, TicketStatus::Done), (3, 8, TicketStatus::Waiting), (4, 7, TicketStatus::Called)]
             {
                 let t1 = ticket(id, service, status);
-                t.insert(id, enc::<TicketRecord>(t1.clone())?.as_slice()).map_err(crate::store::store_err)?;
+                t.insert(id, &t1)?;
                 let mut day = tx.open_table(schema::TICKETS_BY_BRANCH_DAY).map_err(crate::store::store_err)?;
                 day.insert((1, t1.day, id), ()).map_err(crate::store::store_err)?;
                 let mut tok = tx.open_table(schema::TICKETS_BY_TOKEN).map_err(crate::store::store_err)?;

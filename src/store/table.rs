@@ -131,8 +131,8 @@ impl<K: Key + 'static, R: Versioned> Records<K, R> {
         self.name
     }
 
-    /// The untyped definition: for creating the table, and for code that
-    /// still decodes rows itself (`store::dec`, `get_record`).
+    /// The untyped definition: for creating the table (`schema::init_*`).
+    /// Rows are read and written through [`Records::open`].
     pub const fn def(&self) -> TableDefinition<'static, K, &'static [u8]> {
         self.def
     }

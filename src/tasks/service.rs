@@ -9,10 +9,10 @@ use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
-    self, AccountRecord, CATEGORIES, CategoryRecord, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
-    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventRecord, TaskEventV1, TaskRecord, TaskStatus, TaskV1,
+    self, CATEGORIES, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TASKS_BY_DEADLINE,
+    TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1,
 };
-use crate::store::{Db, all_records, dec, enc, get_record, next_id, store_err};
+use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 
@@ -232,13 +232,11 @@ pub fn parse_time(field: &'static str, s: &str) -> Result<i64, AppError> {
 }
 
 fn load(tx: &WriteTransaction, id: u64) -> Result<TaskV1, AppError> {
-    let t = tx.open_table(TASKS.def()).map_err(store_err)?;
-    get_record::<TaskRecord>(&t, id)?.ok_or_else(not_found)
+    TASKS.open(tx)?.get(id)?.ok_or_else(not_found)
 }
 
 fn active_user(tx: &WriteTransaction, id: u64) -> Result<schema::AccountV1, AppError> {
-    let t = tx.open_table(schema::USERS.def()).map_err(store_err)?;
-    match get_record::<AccountRecord>(&t, id)? {
+    match schema::USERS.open(tx)?.get(id)? {
         Some(a) if a.active => Ok(a),
         _ => Err(AppError::invalid("assignee_id", "validation.assignee")),
     }
@@ -246,8 +244,7 @@ fn active_user(tx: &WriteTransaction, id: u64) -> Result<schema::AccountV1, AppE
 
 fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError> {
     if let Some(id) = id {
-        let t = tx.open_table(CATEGORIES.def()).map_err(store_err)?;
-        match get_record::<CategoryRecord>(&t, id)? {
+        match CATEGORIES.open(tx)?.get(id)? {
             Some(c) if c.active => {}
             _ => return Err(AppError::invalid("category_id", "validation.category")),
         }
@@ -258,7 +255,7 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
 /// Writes a task and keeps every index in step with it.
 fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
     next_id(tx, crate::search::TASK_REV)?;
-    tx.open_table(TASKS.def()).map_err(store_err)?.insert(id, enc::<TaskRecord>(new.clone())?.as_slice()).map_err(store_err)?;
+    TASKS.open(tx)?.insert(id, new)?;
     let due = |t: &TaskV1| !is_final(t.status) && t.status != TaskStatus::Overdue;
     if let Some(o) = old {
         if o.assignee_id != new.assignee_id {
@@ -310,10 +307,7 @@ fn history(tx: &WriteTransaction, now: i64, who: &Caller, task_id: u64, line: Li
         to: line.to,
         comment: line.comment,
     };
-    tx.open_table(TASK_EVENTS.def())
-        .map_err(store_err)?
-        .insert((task_id, id), enc::<TaskEventRecord>(ev)?.as_slice())
-        .map_err(store_err)?;
+    TASK_EVENTS.open(tx)?.insert((task_id, id), &ev)?;
     Ok(())
 }
 
@@ -432,7 +426,7 @@ fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
 
 pub fn get(db: &Db, who: &Caller, id: u64) -> Result<TaskV1, AppError> {
     let tx = db.read()?;
-    let t = get_record::<TaskRecord>(&tx.open_table(TASKS.def()).map_err(store_err)?, id)?.ok_or_else(not_found)?;
+    let t = TASKS.open(&tx)?.get(id)?.ok_or_else(not_found)?;
     if !who.can_see_task(&t) {
         // Not a 403: whether a task exists is itself not for everyone.
         return Err(not_found());
@@ -453,11 +447,10 @@ pub fn attachments_of(db: &Db, id: u64) -> Result<Vec<u64>, AppError> {
 
 pub fn history_of(db: &Db, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
     let tx = db.read()?;
-    let t = tx.open_table(TASK_EVENTS.def()).map_err(store_err)?;
+    let t = TASK_EVENTS.open(&tx)?;
     let mut out = Vec::new();
-    for row in t.range((id, 0)..=(id, u64::MAX)).map_err(store_err)? {
-        let (_, v) = row.map_err(store_err)?;
-        out.push(dec::<TaskEventRecord>(v.value())?);
+    for row in t.range((id, 0)..=(id, u64::MAX))? {
+        out.push(row?.1);
     }
     Ok(out)
 }
@@ -493,7 +486,7 @@ pub type Page = (Vec<(u64, TaskV1)>, Option<u64>);
 /// more.
 pub fn list(db: &Db, who: &Caller, filter: &Filter, cursor: Option<u64>, limit: usize) -> Result<Page, AppError> {
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(&tx)?;
     let upper = cursor.unwrap_or(u64::MAX);
     // The narrowest index that holds every candidate, newest first.
     let ids: Ids = {
@@ -509,7 +502,8 @@ pub fn list(db: &Db, who: &Caller, filter: &Filter, cursor: Option<u64>, limit: 
         } else if let Some(d) = filter.department_id {
             by(TASKS_BY_DEPARTMENT, d)?
         } else if who.can("tasks.view_all") {
-            let it = tasks.range(..upper).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value()).map_err(store_err));
+            // Ids only: each task is decoded once, below.
+            let it = tasks.raw().range(..upper).map_err(store_err)?.rev().map(|r| r.map(|(k, _)| k.value()).map_err(store_err));
             Box::new(it)
         } else {
             // Own tasks (given and received) and, for a manager, the
@@ -527,7 +521,7 @@ pub fn list(db: &Db, who: &Caller, filter: &Filter, cursor: Option<u64>, limit: 
     let mut next = None;
     for id in ids {
         let id = id?;
-        let Some(t) = get_record::<TaskRecord>(&tasks, id)? else { continue };
+        let Some(t) = tasks.get(id)? else { continue };
         if !who.can_see_task(&t) || !filter.matches(&t) {
             continue;
         }
@@ -571,13 +565,13 @@ impl Iterator for MergeDesc {
 /// Tasks the caller may see with a deadline in `[from, to]`, by deadline.
 pub fn calendar(db: &Db, who: &Caller, from: i64, to: i64, limit: usize) -> Result<Vec<(u64, TaskV1)>, AppError> {
     let tx = db.read()?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(&tx)?;
     let idx = tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?;
     let mut out = Vec::new();
     for row in idx.range((from, 0)..=(to, u64::MAX)).map_err(store_err)? {
         let (k, _) = row.map_err(store_err)?;
         let id = k.value().1;
-        if let Some(t) = get_record::<TaskRecord>(&tasks, id)?
+        if let Some(t) = tasks.get(id)?
             && who.can_see_task(&t)
         {
             out.push((id, t));
@@ -750,7 +744,7 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
                 return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_cannot_delete"));
             }
             next_id(tx, crate::search::TASK_REV)?;
-            tx.open_table(TASKS.def()).map_err(store_err)?.remove(id).map_err(store_err)?;
+            TASKS.open(tx)?.remove(id)?;
             tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((old.assignee_id, id)).map_err(store_err)?;
             tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.remove((old.creator_id, id)).map_err(store_err)?;
             if let Some(d) = old.department_id {
@@ -769,14 +763,16 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
                     files.remove(k).map_err(store_err)?;
                 }
             }
-            let mut ev = tx.open_table(TASK_EVENTS.def()).map_err(store_err)?;
+            let mut ev = TASK_EVENTS.open(tx)?;
+            // Keys only: the events are removed, not read.
             let keys: Vec<(u64, u64)> = ev
+                .raw()
                 .range((id, 0)..=(id, u64::MAX))
                 .map_err(store_err)?
                 .map(|r| r.map(|(k, _)| k.value()).map_err(store_err))
                 .collect::<Result<_, _>>()?;
             for k in keys {
-                ev.remove(k).map_err(store_err)?;
+                ev.remove(k)?;
             }
             Ok(())
         })
@@ -872,10 +868,10 @@ pub fn search(
 /// Whether every task `creator` handed out is finished.
 fn all_done(tx: &WriteTransaction, creator: u64) -> Result<bool, AppError> {
     let by = tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(tx)?;
     for row in by.range((creator, 0)..=(creator, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().1;
-        if let Some(t) = get_record::<TaskRecord>(&tasks, id)?
+        if let Some(t) = tasks.get(id)?
             && !is_final(t.status)
         {
             return Ok(false);
@@ -1092,7 +1088,7 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
 
 pub fn categories(db: &Db) -> Result<Vec<(u64, CategoryV1)>, AppError> {
     let tx = db.read()?;
-    all_records::<CategoryRecord>(&tx.open_table(CATEGORIES.def()).map_err(store_err)?)
+    CATEGORIES.open(&tx)?.all()
 }
 
 pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, name: &str, color: &str) -> Result<u64, AppError> {
@@ -1106,13 +1102,14 @@ pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, 
     tenant
         .db()?
         .write(move |tx| {
-            let existing = all_records::<CategoryRecord>(&tx.open_table(CATEGORIES.def()).map_err(store_err)?)?;
+            let mut categories = CATEGORIES.open(tx)?;
+            let existing = categories.all()?;
             if existing.iter().any(|(_, c)| c.active && c.name.to_lowercase() == name.to_lowercase()) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "category")?;
             let c = CategoryV1 { name: name.clone(), color: color.clone(), active: true };
-            tx.open_table(CATEGORIES.def()).map_err(store_err)?.insert(id, enc::<CategoryRecord>(c)?.as_slice()).map_err(store_err)?;
+            categories.insert(id, &c)?;
             let mut ch = crate::audit::Changes::default();
             ch.set("name", &name);
             ch.set("color", &color);
@@ -1146,7 +1143,7 @@ pub async fn update_category(
     tenant
         .db()?
         .write(move |tx| {
-            let existing = all_records::<CategoryRecord>(&tx.open_table(CATEGORIES.def()).map_err(store_err)?)?;
+            let existing = CATEGORIES.open(tx)?.all()?;
             let old = existing.iter().find(|(i, _)| *i == id).map(|(_, c)| c.clone()).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
             let mut c = old.clone();
             if let Some(n) = &name {
@@ -1169,10 +1166,7 @@ pub async fn update_category(
             if ch.is_empty() {
                 return Ok(c);
             }
-            tx.open_table(CATEGORIES.def())
-                .map_err(store_err)?
-                .insert(id, enc::<CategoryRecord>(c.clone())?.as_slice())
-                .map_err(store_err)?;
+            CATEGORIES.open(tx)?.insert(id, &c)?;
             crate::audit::record(tx, now, &who, "category.update", &format!("category:{id}"), ch.0)?;
             Ok(c)
         })
@@ -1183,11 +1177,11 @@ pub async fn update_category(
 pub fn points_of(db: &Db, user_id: u64) -> Result<u64, AppError> {
     let tx = db.read()?;
     let by = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
-    let tasks = tx.open_table(TASKS.def()).map_err(store_err)?;
+    let tasks = TASKS.open(&tx)?;
     let mut sum = 0u64;
     for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
         let id = row.map_err(store_err)?.0.value().1;
-        if let Some(t) = get_record::<TaskRecord>(&tasks, id)? {
+        if let Some(t) = tasks.get(id)? {
             sum += u64::from(t.points_awarded);
         }
     }

@@ -8,8 +8,8 @@ pub mod due;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, CompanyRecord, CompanyStatus, CompanyV2};
-use crate::store::{Db, DbOptions, dec, migrate, store_err};
+use crate::store::schema::{self, CompanyStatus, CompanyV2};
+use crate::store::{Db, DbOptions, migrate, store_err};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -190,13 +190,12 @@ pub struct Registry {
 impl Registry {
     pub fn load(platform: &Db, data_dir: &Path, options: DbOptions) -> Result<Registry, AppError> {
         let tx = platform.read()?;
-        let t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
+        let t = schema::COMPANIES.open(&tx)?;
         let mut entries = BTreeMap::new();
         let due_changed = Arc::new(tokio::sync::Notify::new());
-        for row in t.iter().map_err(store_err)? {
-            let (k, v) = row.map_err(store_err)?;
+        for row in t.iter()? {
+            let (k, info) = row?;
             let slug = k.value().to_string();
-            let info = dec::<CompanyRecord>(v.value())?;
             entries.insert(slug.clone(), Registry::entry(data_dir, slug, info, i64::MIN, &due_changed, options));
         }
         // The due times saved by the last run; a company without one

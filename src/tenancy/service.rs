@@ -9,8 +9,8 @@ use crate::auth::password;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
 use crate::org::service::{NewUser, insert_user, parse_username};
-use crate::store::schema::{self, AccountRecord, AccountV1, CompanyRecord, CompanyStatus, CompanyV2};
-use crate::store::{Db, enc, next_id, store_err};
+use crate::store::schema::{self, AccountV1, CompanyStatus, CompanyV2};
+use crate::store::{Db, next_id, store_err};
 use redb::ReadableTable;
 
 pub const DEFAULT_TIMEZONE: &str = "Asia/Tashkent";
@@ -124,11 +124,11 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
     state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
-            if t.get(slug_s.as_str()).map_err(store_err)?.is_some() {
+            let mut t = schema::COMPANIES.open(tx)?;
+            if t.contains(slug_s.as_str())? {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
             }
-            t.insert(slug_s.as_str(), enc::<CompanyRecord>(rec.clone())?.as_slice()).map_err(store_err)?;
+            t.insert(slug_s.as_str(), &rec)?;
             drop(t);
             let mut ch = Changes::default();
             ch.set("name", &rec.name);
@@ -171,13 +171,8 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
     let updated = state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
-            let old = t
-                .get(slug_s.as_str())
-                .map_err(store_err)?
-                .map(|v| crate::store::dec::<CompanyRecord>(v.value()))
-                .transpose()?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
+            let mut t = schema::COMPANIES.open(tx)?;
+            let old = t.get(slug_s.as_str())?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
             let mut c = old.clone();
             let mut ch = Changes::default();
             if let Some(v) = &name {
@@ -197,7 +192,7 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
                 c.status = v;
             }
             if !ch.is_empty() {
-                t.insert(slug_s.as_str(), enc::<CompanyRecord>(c.clone())?.as_slice()).map_err(store_err)?;
+                t.insert(slug_s.as_str(), &c)?;
                 drop(t);
                 let action = match status {
                     Some(CompanyStatus::Active) if old.status != CompanyStatus::Active => "company.activate",
@@ -277,13 +272,8 @@ pub async fn update_company_settings(
     let changed = state
         .platform
         .write(move |tx| {
-            let mut t = tx.open_table(schema::COMPANIES.def()).map_err(store_err)?;
-            let old = t
-                .get(slug_s.as_str())
-                .map_err(store_err)?
-                .map(|v| crate::store::dec::<CompanyRecord>(v.value()))
-                .transpose()?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
+            let mut t = schema::COMPANIES.open(tx)?;
+            let old = t.get(slug_s.as_str())?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.company_not_found"))?;
             let mut c = old.clone();
             let mut ch = Changes::default();
             for (field, new, slot, was) in [
@@ -299,7 +289,7 @@ pub async fn update_company_settings(
                 }
             }
             if !ch.is_empty() {
-                t.insert(slug_s.as_str(), enc::<CompanyRecord>(c.clone())?.as_slice()).map_err(store_err)?;
+                t.insert(slug_s.as_str(), &c)?;
             }
             Ok((c, ch))
         })
@@ -327,12 +317,11 @@ pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, passwor
     let hash = password::hash(password_plain).await?;
     db.write(move |tx| {
         let mut names = tx.open_table(schema::ADMINS_BY_NAME).map_err(store_err)?;
-        let mut admins = tx.open_table(schema::ADMINS.def()).map_err(store_err)?;
+        let mut admins = schema::ADMINS.open(tx)?;
         let existing = names.get(username.as_str()).map_err(store_err)?.map(|v| v.value());
         let (id, acc, created) = match existing {
             Some(id) => {
-                let mut a = crate::store::get_record::<AccountRecord>(&admins, id)?
-                    .ok_or_else(|| AppError::internal(anyhow::anyhow!("admin index points at nothing")))?;
+                let mut a = admins.get(id)?.ok_or_else(|| AppError::internal(anyhow::anyhow!("admin index points at nothing")))?;
                 a.password_hash = hash.clone();
                 a.failed_logins = 0;
                 a.locked_until = None;
@@ -361,7 +350,7 @@ pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, passwor
                 (id, a, true)
             }
         };
-        admins.insert(id, enc::<AccountRecord>(acc)?.as_slice()).map_err(store_err)?;
+        admins.insert(id, &acc)?;
         Ok((id, created))
     })
     .await

@@ -536,10 +536,10 @@ async fn a_rename_the_index_missed_is_repaired_when_the_index_opens() {
         .db()
         .unwrap()
         .write(move |tx| {
-            let mut users = tx.open_table(idora::store::schema::USERS.def()).unwrap();
-            let mut u = idora::store::get_record::<idora::store::schema::AccountRecord>(&users, employee)?.unwrap();
+            let mut users = idora::store::schema::USERS.open(tx)?;
+            let mut u = users.get(employee)?.unwrap();
             u.full_name = "Jasur Toshmatov".into();
-            users.insert(employee, idora::store::enc::<idora::store::schema::AccountRecord>(u)?.as_slice()).unwrap();
+            users.insert(employee, &u)?;
             idora::search::names_changed(tx)
         })
         .await

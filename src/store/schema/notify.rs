@@ -5,7 +5,7 @@ use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
 /// (user id, notification id) → [`NotificationRecord`].
-pub const NOTIFICATIONS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("notifications");
+pub const NOTIFICATIONS: Records<(u64, u64), NotificationRecord> = Records::new("notifications");
 /// (user id, notification id) of every unread notification, written with
 /// [`NOTIFICATIONS`]: the unread list and "mark all read" without the read history.
 pub const NOTIFICATIONS_UNREAD: TableDefinition<(u64, u64), ()> = TableDefinition::new("notifications_unread");
@@ -16,19 +16,19 @@ pub const UNREAD_COUNTS: TableDefinition<u64, u64> = TableDefinition::new("notif
 /// Deliveries waiting for their channel: (due at, outbox id) →
 /// [`OutboxRecord`]. Written with the notification, in its change's
 /// transaction; removed when delivered (see `notify::outbox`).
-pub const OUTBOX: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("notify_outbox");
+pub const OUTBOX: Records<(i64, u64), OutboxRecord> = Records::new("notify_outbox");
 /// Deliveries handed to their channel and not yet confirmed: outbox id →
 /// [`OutboxRecord`]. Empty between passes; rows found here at the start of
 /// a pass were cut off by a crash and are never sent again.
-pub const OUTBOX_SENDING: TableDefinition<u64, &[u8]> = TableDefinition::new("notify_outbox_sending");
+pub const OUTBOX_SENDING: Records<u64, OutboxRecord> = Records::new("notify_outbox_sending");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(NOTIFICATIONS)?;
+    tx.open_table(NOTIFICATIONS.def())?;
     tx.open_table(NOTIFICATIONS_UNREAD)?;
     tx.open_table(UNREAD_COUNTS)?;
-    tx.open_table(OUTBOX)?;
-    tx.open_table(OUTBOX_SENDING)?;
+    tx.open_table(OUTBOX.def())?;
+    tx.open_table(OUTBOX_SENDING.def())?;
     Ok(())
 }
 

@@ -353,10 +353,9 @@ async fn the_nightly_clean_up_keeps_live_sessions_and_drops_dead_ones() {
     s.advance(SignedDuration::from_hours(31 * 24));
     let kept = login().await;
     let rows = || {
-        use redb::ReadableTableMetadata;
         let tx = db.read().unwrap();
-        let refresh = tx.open_table(idora::store::schema::REFRESH.def()).unwrap().len().unwrap();
-        let families = tx.open_table(idora::store::schema::FAMILIES.def()).unwrap().len().unwrap();
+        let refresh = idora::store::schema::REFRESH.open(&tx).unwrap().count().unwrap();
+        let families = idora::store::schema::FAMILIES.open(&tx).unwrap().count().unwrap();
         (refresh, families)
     };
     let (refresh, families) = rows();

@@ -166,9 +166,7 @@ async fn check_deep_agrees_with_the_task_workflow() {
     // And it is not blind: a task's due entry put back after the job took it out is stray.
     let db = tenant.db().unwrap().clone();
     db.write(|tx| {
-        let t =
-            idora::store::get_record::<idora::store::schema::TaskRecord>(&tx.open_table(idora::store::schema::TASKS.def()).unwrap(), 1)?
-                .unwrap();
+        let t = idora::store::schema::TASKS.open(tx)?.get(1)?.unwrap();
         tx.open_table(idora::store::schema::TASKS_DUE).unwrap().insert((t.deadline, 1), ()).map_err(idora::store::store_err)?;
         Ok(())
     })
