@@ -25,8 +25,6 @@ use crate::error::{AppError, ErrorKind};
 use migrate::Layout;
 use redb::backends::FileBackend;
 use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBackend, WriteTransaction};
-use schema::Versioned;
-use serde::{Serialize, de::DeserializeOwned};
 use std::any::Any;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -421,50 +419,12 @@ pub fn store_err<E: Into<redb::Error>>(e: E) -> AppError {
     AppError::internal(anyhow::Error::new(e).context("store"))
 }
 
-/// Encodes a record with postcard.
-pub fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, AppError> {
-    postcard::to_allocvec(v).map_err(|e| AppError::internal(anyhow::anyhow!("encode: {e}")))
-}
-
-/// Decodes a record with postcard.
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
-    postcard::from_bytes(bytes).map_err(|e| AppError::internal(anyhow::anyhow!("decode: {e}")))
-}
-
 /// Takes the next value of a named sequence inside a write transaction.
 pub fn next_id(tx: &WriteTransaction, name: &str) -> Result<u64, AppError> {
     let mut t = tx.open_table(schema::SEQ).map_err(store_err)?;
     let next = t.get(name).map_err(store_err)?.map(|v| v.value()).unwrap_or(0) + 1;
     t.insert(name, next).map_err(store_err)?;
     Ok(next)
-}
-
-/// Encodes the latest version of a record.
-pub fn enc<R: Versioned>(latest: R::Latest) -> Result<Vec<u8>, AppError> {
-    encode(&R::from_latest(latest))
-}
-
-/// Decodes any version of a record and brings it up to the latest.
-pub fn dec<R: Versioned>(bytes: &[u8]) -> Result<R::Latest, AppError> {
-    Ok(decode::<R>(bytes)?.into_latest())
-}
-
-/// Reads one record from a `u64 → bytes` table.
-pub fn get_record<R: Versioned>(table: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Option<R::Latest>, AppError> {
-    match table.get(id).map_err(store_err)? {
-        Some(v) => Ok(Some(dec::<R>(v.value())?)),
-        None => Ok(None),
-    }
-}
-
-/// Reads every record of a `u64 → bytes` table in id order.
-pub fn all_records<R: Versioned>(table: &impl ReadableTable<u64, &'static [u8]>) -> Result<Vec<(u64, R::Latest)>, AppError> {
-    let mut out = Vec::new();
-    for row in table.iter().map_err(store_err)? {
-        let (k, v) = row.map_err(store_err)?;
-        out.push((k.value(), dec::<R>(v.value())?));
-    }
-    Ok(out)
 }
 
 /// Creates 32 random bytes from the operating system.
