@@ -8,6 +8,7 @@
 //! - `api`: the platform and company HTTP contract, sessions, isolation,
 //!   the live hub, the service edges and languages;
 //! - `tasks`: the task workflow, deadlines, search, calendar, notifications;
+//! - `fuzz`: the parsers of outside input and every JSON body, for a fixed time;
 //! - `queue`: the electronic queue — setup, public pages, the staff side,
 //!   statistics, booked visits.
 
@@ -18,5 +19,6 @@
 mod support;
 
 mod api;
+mod fuzz;
 mod queue;
 mod tasks;
