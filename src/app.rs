@@ -22,6 +22,8 @@ pub struct AppInner {
     pub search: crate::search::Indexes,
     /// The companies whose notification delivery is running.
     pub outbox: crate::notify::outbox::Outbox,
+    /// Wrong-password counters per (username, client address), in memory.
+    pub logins: crate::auth::guard::Guard,
 }
 
 /// Everything the core needs; cheap to clone.
@@ -45,7 +47,17 @@ impl AppState {
         let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
         let keys = Keys::load_or_create(&config.data_dir)?;
         let search = crate::search::Indexes::new(config.search_writer_memory);
-        Ok(AppState(Arc::new(AppInner { config, platform, tenants, keys, clock, hub: Hub::default(), search, outbox: Default::default() })))
+        Ok(AppState(Arc::new(AppInner {
+            config,
+            platform,
+            tenants,
+            keys,
+            clock,
+            hub: Hub::default(),
+            search,
+            outbox: Default::default(),
+            logins: Default::default(),
+        })))
     }
 
     pub fn open_default(config: Config) -> anyhow::Result<AppState> {

@@ -3,7 +3,7 @@
 //! Idora keeps its data in `./idora-data` and listens on `127.0.0.1:8080`.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -41,6 +41,64 @@ pub struct Config {
     /// How long a company's notification outbox gathers a burst before it
     /// delivers, in ms (`IDORA_NOTIFY_BATCH_MS`).
     pub notify_batch_ms: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or
+    /// CIDR blocks). A request from one of them is from the rightmost
+    /// address in that header that is not itself a trusted proxy; from
+    /// anyone else the header is ignored. Empty: always the peer address.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// An address block, `10.0.0.0/8` or `::1/128`; a bare address is a block of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+
+    /// A comma- or space-separated list (`IDORA_TRUSTED_PROXIES`).
+    pub fn parse_list(s: &str) -> Result<Vec<Cidr>, String> {
+        s.split([',', ' ']).filter(|p| !p.trim().is_empty()).map(|p| p.trim().parse()).collect()
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Cidr, String> {
+        let bad = || format!("not an address or address block: {s:?}");
+        let (ip, prefix) = match s.trim().split_once('/') {
+            Some((ip, n)) => (ip, Some(n.parse::<u8>().map_err(|_| bad())?)),
+            None => (s.trim(), None),
+        };
+        let addr = ip.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Cidr, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Config {
@@ -67,6 +125,7 @@ impl Default for Config {
             cache_mb: 16,
             live_recheck_ms: 30_000,
             notify_batch_ms: 50,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -88,6 +147,7 @@ pub struct FileConfig {
     pub write_queue: Option<usize>,
     pub cache_mb: Option<usize>,
     pub notify_batch_ms: Option<u64>,
+    pub trusted_proxies: Option<Vec<Cidr>>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -156,6 +216,9 @@ impl Config {
         if let Some(v) = f.notify_batch_ms {
             self.notify_batch_ms = v;
         }
+        if let Some(v) = f.trusted_proxies {
+            self.trusted_proxies = v;
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -185,6 +248,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_NOTIFY_BATCH_MS") {
             self.notify_batch_ms = parse("IDORA_NOTIFY_BATCH_MS", v)?;
+        }
+        if let Some(v) = get("IDORA_TRUSTED_PROXIES") {
+            self.trusted_proxies = Cidr::parse_list(&v).map_err(|e| anyhow::anyhow!("IDORA_TRUSTED_PROXIES: {e}"))?;
         }
         if let Some(v) = get("IDORA_CACHE_MB") {
             self.cache_mb = parse("IDORA_CACHE_MB", v)?;
@@ -224,6 +290,25 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
         assert_eq!(c.listen.port(), 8080);
         assert_eq!(c.cache_mb, 16);
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_and_env() {
+        let mut c = Config::default();
+        assert!(c.trusted_proxies.is_empty());
+        c.apply_file(toml::from_str(r#"trusted_proxies = ["10.0.0.0/8", "::1"]"#).unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(c.trusted_proxies[0].contains(ip("10.20.30.40")));
+        assert!(!c.trusted_proxies[0].contains(ip("11.0.0.1")));
+        assert!(c.trusted_proxies[1].contains(ip("::1")));
+        assert!(!c.trusted_proxies[1].contains(ip("127.0.0.1")));
+        c.apply_env(|k| (k == "IDORA_TRUSTED_PROXIES").then(|| "127.0.0.1, 192.168.1.0/24".to_string())).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert!(c.trusted_proxies[0].contains(ip("::ffff:127.0.0.1")), "an IPv4-mapped peer is the IPv4 address");
+        assert!(c.trusted_proxies[1].contains(ip("192.168.1.77")) && !c.trusted_proxies[1].contains(ip("192.168.2.1")));
+        assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
+        assert!(c.apply_env(|k| (k == "IDORA_TRUSTED_PROXIES").then(|| "10.0.0.0/33".to_string())).is_err());
+        assert!(toml::from_str::<FileConfig>(r#"trusted_proxies = ["proxy.lan"]"#).is_err());
     }
 
     #[test]

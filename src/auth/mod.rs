@@ -2,6 +2,7 @@
 //! calling ([`Principal`], [`Caller`]).
 
 pub mod caller;
+pub mod guard;
 pub mod password;
 pub mod rbac;
 pub mod session;

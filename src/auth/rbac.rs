@@ -119,6 +119,11 @@ pub fn manages_department(has: impl Fn(&str) -> bool) -> bool {
     has("tasks.create") && has("tasks.review") && has("tasks.view_department") && !has("tasks.view_all")
 }
 
+/// Manages the company's accounts: hears when one is locked.
+pub fn manages_users(has: impl Fn(&str) -> bool) -> bool {
+    has("users.manage")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

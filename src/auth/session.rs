@@ -2,6 +2,7 @@
 //! detection, logout. The same code serves platform admins and company users;
 //! a [`Realm`] names the tables that hold the accounts.
 
+use super::guard::Guard;
 use super::password;
 use super::tokens::{self, ACCESS_TTL_SECS, Claims, Keys, REFRESH_TTL_SECS};
 use crate::error::{AppError, ErrorKind};
@@ -9,11 +10,7 @@ use crate::store::schema::{self, AccountRecord, AccountV1, FamilyV1, RefreshV1};
 use crate::store::{Db, Records, store_err};
 use redb::TableDefinition;
 use serde::Serialize;
-
-/// Failed logins in a row before the account is locked.
-pub const LOCK_AFTER: u32 = 5;
-const LOCK_BASE_SECS: i64 = 30;
-const LOCK_MAX_SECS: i64 = 3600;
+use std::net::IpAddr;
 
 #[derive(Clone, Copy)]
 pub struct Realm {
@@ -31,15 +28,6 @@ pub struct TokenPair {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-}
-
-/// Seconds an account stays locked after `failures` failed logins in a row.
-pub fn lock_secs(failures: u32) -> Option<i64> {
-    if failures < LOCK_AFTER {
-        return None;
-    }
-    let exp = (failures - LOCK_AFTER).min(16);
-    Some((LOCK_BASE_SECS << exp).min(LOCK_MAX_SECS))
 }
 
 /// Finds an account by username (case-insensitive).
@@ -66,47 +54,50 @@ pub struct LoginInput<'a> {
     pub ten: &'a str,
     pub username: &'a str,
     pub password: &'a str,
+    /// The client's address, as the front-end knows it.
+    pub client: IpAddr,
+    /// The server's failure counters ([`crate::app::AppInner::logins`]).
+    pub guard: &'a Guard,
+    /// Told when wrong passwords from many addresses have just locked an
+    /// existing account everywhere: (account id, locked until ms).
+    pub on_lock: &'a (dyn Fn(u64, i64) + Send + Sync),
 }
 
 /// Logs in. `may_enter` is asked after the password is right and may refuse
 /// (an inactive company admits only those who set it up).
+///
+/// Wrong passwords count per (username, client address) in `guard`: after
+/// [`super::guard::LOCK_AFTER`] that address waits, longer each time, for that name
+/// only; when [`super::guard::LOCK_ADDRESSES`] addresses have been blocked the
+/// name is locked everywhere and `on_lock` is told. Unknown names go the
+/// same way, so no answer tells which usernames exist.
 pub async fn login(
     input: LoginInput<'_>,
     may_enter: impl FnOnce(&AccountV1) -> Result<(), AppError>,
 ) -> Result<(u64, AccountV1, TokenPair), AppError> {
-    let LoginInput { db, realm, keys, now_ms, ten, username, password } = input;
+    let LoginInput { db, realm, keys, now_ms, ten, username, password, client, guard, on_lock } = input;
     let found = find_by_username(db, realm, username)?;
-    let phantom_key = format!("{ten}/{}", username.trim().to_lowercase());
-    let locked_until = match &found {
-        Some((_, acc)) => acc.locked_until,
-        None => phantom::locked_until(&phantom_key),
-    };
-    if let Some(until) = locked_until
-        && until > now_ms
-    {
-        let secs = ((until - now_ms) / 1000).max(1) as u64;
+    let name = super::guard::name_key(ten, username);
+    let epoch = super::guard::fingerprint(found.as_ref().map(|(_, a)| a.password_hash.as_str()));
+    if let Err(refusal) = guard.check(&name, client, epoch, now_ms) {
+        let secs = refusal.secs();
         return Err(AppError::new(ErrorKind::AccountLocked).with_retry_after(secs).with_arg("minutes", secs.div_ceil(60)));
     }
     let checked = password::verify(password.to_string(), found.as_ref().map(|(_, a)| a.password_hash.clone())).await?;
-    let ok = checked.ok();
-    let Some((id, acc)) = found else {
-        // An unknown name fails and locks exactly like a known one, so the
-        // answers do not tell which usernames exist.
-        phantom::fail(&phantom_key, now_ms);
-        return Err(password::invalid_credentials());
-    };
-    if !ok {
-        db.write(move |tx| {
-            let mut t = realm.accounts.open(tx)?;
-            let Some(mut a) = t.get(id)? else { return Ok(()) };
-            a.failed_logins = a.failed_logins.saturating_add(1);
-            a.locked_until = lock_secs(a.failed_logins).map(|s| now_ms + s * 1000);
-            t.insert(id, &a)?;
-            Ok(())
-        })
-        .await?;
+    if !checked.ok() {
+        if let super::guard::Failed::AccountLocked { until } = guard.fail(&name, client, epoch, now_ms) {
+            metrics::counter!("idora_accounts_locked_total").increment(1);
+            tracing::warn!(realm = ten, %client, "wrong passwords from many addresses: sign-in locked everywhere");
+            if let Some((id, _)) = &found {
+                on_lock(*id, until);
+            }
+        }
         return Err(password::invalid_credentials());
     }
+    let Some((id, acc)) = found else {
+        return Err(password::invalid_credentials());
+    };
+    guard.succeed(&name, client);
     if !acc.active {
         return Err(ErrorKind::AccountInactive.into());
     }
@@ -271,41 +262,6 @@ pub fn family_alive(db: &Db, sid: &str) -> Result<bool, AppError> {
     let Ok(family) = hex::decode(sid) else { return Ok(false) };
     let tx = db.read()?;
     Ok(schema::FAMILIES.open(&tx)?.get(family.as_slice())?.is_some_and(|f| f.revoked_at.is_none()))
-}
-
-/// Failed logins for usernames that do not exist, kept in memory so that
-/// they lock like real accounts. Bounded: the oldest entries go first.
-mod phantom {
-    use std::collections::HashMap;
-    use std::sync::Mutex;
-
-    const MAX_ENTRIES: usize = 10_000;
-
-    /// username key → (failures in a row, locked until, last failure), in ms.
-    type Failures = HashMap<String, (u32, Option<i64>, i64)>;
-
-    fn table() -> &'static Mutex<Failures> {
-        static T: std::sync::OnceLock<Mutex<Failures>> = std::sync::OnceLock::new();
-        T.get_or_init(|| Mutex::new(HashMap::new()))
-    }
-
-    pub fn locked_until(key: &str) -> Option<i64> {
-        table().lock().unwrap_or_else(|e| e.into_inner()).get(key).and_then(|(_, until, _)| *until)
-    }
-
-    pub fn fail(key: &str, now_ms: i64) {
-        let mut t = table().lock().unwrap_or_else(|e| e.into_inner());
-        if t.len() >= MAX_ENTRIES
-            && !t.contains_key(key)
-            && let Some(oldest) = t.iter().min_by_key(|(_, (_, _, at))| *at).map(|(k, _)| k.clone())
-        {
-            t.remove(&oldest);
-        }
-        let e = t.entry(key.to_string()).or_insert((0, None, now_ms));
-        e.0 = e.0.saturating_add(1);
-        e.1 = super::lock_secs(e.0).map(|s| now_ms + s * 1000);
-        e.2 = now_ms;
-    }
 }
 
 /// Most rows one pruning transaction removes, so that a large backlog never

@@ -56,6 +56,12 @@ pub enum Notice<'a> {
         user_id: u64,
         role: &'a str,
     },
+    /// Wrong passwords from many addresses locked this account everywhere
+    /// until `until` (ms): told to its holder and to those who manage users.
+    AccountLocked {
+        user_id: u64,
+        until: i64,
+    },
 }
 
 /// A stored notification, waiting in the outbox.
@@ -101,6 +107,7 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
         Notice::ExtensionRequested { task, .. } => (vec![task.creator_id], true),
         Notice::AllCompleted { creator_id } => (vec![*creator_id], false),
         Notice::RoleChanged { user_id, .. } => (vec![*user_id], false),
+        Notice::AccountLocked { user_id, .. } => (vec![*user_id], true),
     };
     let mut ids = named;
     ids.push(actor_id);
@@ -156,6 +163,13 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
         }
         Notice::AllCompleted { creator_id } => ("tasks_all_done", None, vec![], vec![*creator_id]),
         Notice::RoleChanged { user_id, role } => ("role_changed", None, vec![("role".into(), role.to_string())], vec![*user_id]),
+        Notice::AccountLocked { user_id, until } => {
+            let mut to = vec![*user_id];
+            to.extend(who(|has| rbac::manages_users(has), None));
+            let name = account(*user_id).map(|a| a.username.clone()).unwrap_or_default();
+            let minutes = ((until - now).max(0) + 59_999) / 60_000;
+            ("account_locked", None, vec![("user".into(), name), ("minutes".into(), minutes.to_string())], to)
+        }
     };
     if let Some(name) = actor_name {
         args.push(("by".into(), name));
@@ -239,6 +253,24 @@ pub fn deliver(state: &AppState, tenant: &Tenant, sent: Vec<Sent>) {
     }
 }
 
+/// Tells an account's holder and the company's user managers that wrong
+/// passwords from many addresses locked it, in the background: the answer
+/// to the failed login must take as long as one for an unknown name.
+pub fn account_locked(state: &AppState, tenant: &Tenant, user_id: u64, until: i64) {
+    let (state, tenant) = (state.clone(), tenant.clone());
+    tokio::spawn(async move {
+        let now = state.now_ms();
+        let written = match tenant.db() {
+            Ok(db) => db.write(move |tx| plan(tx, now, 0, Notice::AccountLocked { user_id, until })).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(sent) => deliver(&state, &tenant, sent),
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "could not store the account-lock notice"),
+        }
+    });
+}
+
 fn arg<'a>(note: &'a NotificationV1, name: &str) -> &'a str {
     note.args.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
@@ -260,6 +292,7 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
         "task_extension" => tf(lang, "notify.task_extension", &a),
         "tasks_all_done" => t(lang, "notify.tasks_all_done").to_string(),
         "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::i18n::role_label(lang, arg(note, "role")))]),
+        "account_locked" => tf(lang, "notify.account_locked", &[("user", arg(note, "user")), ("minutes", arg(note, "minutes"))]),
         _ => note.kind.clone(),
     }
 }

@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(state.config.request_timeout_secs));
     let resolve = from_fn_with_state(state.clone(), extract::resolve_tenant);
     let (routes, _) = routes(|r| r.layer(timeout), |r| r.layer(resolve)).split_for_parts();
+    let trusted = state.config.trusted_proxies.clone();
 
     routes
         .fallback(edges::not_found)
@@ -102,11 +103,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(edges::security_headers))
         .layer(axum::middleware::from_fn(edges::track_metrics))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        .layer(TraceLayer::new_for_http().make_span_with(move |req: &Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
             // The path only: query strings may carry a CSRF token; capability
-            // tokens inside the path are cut out.
-            tracing::info_span!("http", method = %req.method(), path = %redact_path(req.uri().path()), request_id = %id)
+            // tokens inside the path are cut out. The client's address is the
+            // one the limits use (X-Forwarded-For only from a trusted proxy).
+            let client = limits::request_client(&trusted, req.extensions(), req.headers());
+            tracing::info_span!("http", method = %req.method(), path = %redact_path(req.uri().path()), request_id = %id, client = %client)
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeId))
         .with_state(state)

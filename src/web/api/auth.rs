@@ -81,6 +81,7 @@ pub async fn platform_login_pair(
     password: &str,
 ) -> Result<TokenPair, AppError> {
     limits.check_login(ip)?;
+    let _slot = limits.login_slot(ip)?;
     let input = LoginInput {
         db: &state.platform,
         realm: PLATFORM_REALM,
@@ -89,6 +90,10 @@ pub async fn platform_login_pair(
         ten: PLATFORM,
         username,
         password,
+        client: ip,
+        guard: &state.logins,
+        // Platform admins have no notifications; the warning is logged.
+        on_lock: &|_, _| {},
     };
     let (_, _, pair) = session::login(input, |_| Ok(())).await?;
     Ok(pair)
@@ -133,8 +138,21 @@ pub async fn tenant_login_pair(
     password: &str,
 ) -> Result<TokenPair, AppError> {
     limits.check_login(ip)?;
+    let _slot = limits.login_slot(ip)?;
     let db = tenant.db()?;
-    let input = LoginInput { db, realm: TENANT_REALM, keys: &state.keys, now_ms: state.now_ms(), ten: &tenant.slug, username, password };
+    let on_lock = |id: u64, until: i64| crate::notify::account_locked(state, tenant, id, until);
+    let input = LoginInput {
+        db,
+        realm: TENANT_REALM,
+        keys: &state.keys,
+        now_ms: state.now_ms(),
+        ten: &tenant.slug,
+        username,
+        password,
+        client: ip,
+        guard: &state.logins,
+        on_lock: &on_lock,
+    };
     let active = tenant.is_active();
     let (_, _, pair) = session::login(input, |acc| {
         if active {

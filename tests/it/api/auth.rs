@@ -407,3 +407,152 @@ async fn a_password_hashed_with_older_costs_is_rehashed_at_the_next_login() {
     s.login("acme", "aziz", USER_PASSWORD).await.check(200);
     assert_eq!(stored_hash(&s, "acme", id), new, "a current hash is kept");
 }
+
+/// A login to `slug` as if from `client`: the test server trusts 127.0.0.1
+/// as its reverse proxy when started with [`behind_proxy`].
+async fn login_from(s: &Server, client: &str, slug: &str, username: &str, password: &str) -> Resp {
+    let body = json!({"username": username, "password": password});
+    s.send(s.http.post(s.url(&c(slug, "/auth/login"))).header("x-forwarded-for", client).json(&body)).await
+}
+
+/// A server behind a reverse proxy on 127.0.0.1 (every test request comes
+/// from there), so that `X-Forwarded-For` says who the client is.
+async fn behind_proxy() -> Server {
+    start_with(|c| c.trusted_proxies = idora::config::Cidr::parse_list("127.0.0.1").unwrap()).await
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_one_address_block_that_address_only() {
+    let s = behind_proxy().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    for _ in 0..5 {
+        login_from(&s, "203.0.113.1", "acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+    }
+    let r = login_from(&s, "203.0.113.1", "acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    assert!(r.header("retry-after").is_some());
+    // The real user, elsewhere, is not locked out by someone else's guesses.
+    login_from(&s, "198.51.100.2", "acme", "aziz", USER_PASSWORD).await.check(200);
+    // The blocked address may still sign in as someone else.
+    login_from(&s, "203.0.113.1", "acme", "boss", ADMIN_PASSWORD).await.check(200);
+    // Its wait is over after 30 s.
+    s.advance(SignedDuration::from_secs(31));
+    login_from(&s, "203.0.113.1", "acme", "aziz", USER_PASSWORD).await.check(200);
+    // Nobody was told: one address is no account-wide attack.
+    let token = login_from(&s, "198.51.100.2", "acme", "aziz", USER_PASSWORD).await.check(200).str("access_token");
+    assert_eq!(s.get(&co.path("/notifications"), &token).await.check(200).body["unread"], 0);
+}
+
+#[tokio::test]
+async fn wrong_passwords_from_five_addresses_lock_the_account_and_tell_the_user_and_admins() {
+    let s = behind_proxy().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    let aziz = login_from(&s, "198.51.100.2", "acme", "aziz", USER_PASSWORD).await.check(200).str("access_token");
+    for a in 1..=5 {
+        let from = format!("203.0.113.{a}");
+        for _ in 0..5 {
+            login_from(&s, &from, "acme", "aziz", "wrong-password").await.refused(401, "invalid_credentials");
+        }
+        if a < 5 {
+            login_from(&s, "198.51.100.2", "acme", "aziz", USER_PASSWORD).await.check(200);
+        }
+    }
+    // Now the account is locked everywhere, the right password and a fresh address included.
+    let r = login_from(&s, "198.51.100.3", "acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((14 * 60..=15 * 60).contains(&wait), "an account-wide lock is 15 min, got {wait}");
+    // The holder and the company's admin hear about it (the sessions they
+    // have go on); the notice is stored just after the answer.
+    for token in [&aziz, &co.admin] {
+        let mut found = None;
+        for _ in 0..200 {
+            let page = s.get(&co.path("/notifications?unread=true"), token).await.check(200);
+            found = page.body["items"].as_array().unwrap().iter().find(|n| n["kind"] == "account_locked").cloned();
+            if found.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let note = found.expect("a lock notice within 2 s");
+        assert!(note["text"].as_str().unwrap().contains("aziz"), "{note}");
+    }
+    s.outbox_sent("acme").await;
+    s.advance(SignedDuration::from_mins(16));
+    login_from(&s, "198.51.100.3", "acme", "aziz", USER_PASSWORD).await.check(200);
+    // An unknown name locks the same way (and tells nobody).
+    for a in 1..=5 {
+        for _ in 0..5 {
+            login_from(&s, &format!("203.0.113.{a}"), "acme", "ghost", "wrong-password").await.check(401);
+        }
+    }
+    let r = login_from(&s, "198.51.100.3", "acme", "ghost", "wrong-password").await.refused(429, "account_locked");
+    assert_eq!(r.header("retry-after").map(|w| w.parse::<u64>().unwrap() >= 14 * 60), Some(true));
+}
+
+#[tokio::test]
+async fn known_and_unknown_names_answer_alike_from_the_first_request_after_a_restart() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    // Lock both a real and a made-up name from this address, then restart.
+    for name in ["aziz", "nobody-here"] {
+        for _ in 0..5 {
+            s.login("acme", name, "wrong-password").await.check(401);
+        }
+        s.login("acme", name, "wrong-password").await.refused(429, "account_locked");
+    }
+    let s = s.restart().await;
+    let mut answers = Vec::new();
+    for name in ["aziz", "nobody-here"] {
+        let r = s.login("acme", name, "wrong-password").await;
+        answers.push((r.status, r.body.clone(), r.header("retry-after").map(str::to_string)));
+    }
+    assert_eq!(answers[0], answers[1], "the first answers after a restart tell the names apart");
+    assert_eq!(answers[0].0, 401);
+    // And the same again from then on.
+    for name in ["aziz", "nobody-here"] {
+        for _ in 0..4 {
+            s.login("acme", name, "wrong-password").await.refused(401, "invalid_credentials");
+        }
+        s.login("acme", name, "wrong-password").await.refused(429, "account_locked");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    // No trusted proxy: whatever X-Forwarded-For says, it is one address.
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    for a in 1..=5 {
+        login_from(&s, &format!("203.0.113.{a}"), "acme", "aziz", "wrong-password").await.check(401);
+    }
+    login_from(&s, "198.51.100.9", "acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+
+    // 127.0.0.1 trusted: each forwarded address counts on its own, and a
+    // client cannot escape by writing its own header before the proxy's.
+    let s = behind_proxy().await;
+    let co = s.company("acme", true).await;
+    s.add_user(&co, "aziz", "employee").await;
+    for a in 1..=5 {
+        login_from(&s, &format!("6.6.6.{a}, 203.0.113.1"), "acme", "aziz", "wrong-password").await.check(401);
+    }
+    login_from(&s, "7.7.7.7, 203.0.113.1", "acme", "aziz", USER_PASSWORD).await.refused(429, "account_locked");
+    login_from(&s, "203.0.113.2", "acme", "aziz", USER_PASSWORD).await.check(200);
+
+    // The per-address rate limit follows the forwarded address too.
+    let s = start_with(|c| {
+        c.trusted_proxies = idora::config::Cidr::parse_list("127.0.0.0/8").unwrap();
+        c.login_per_minute = 2;
+    })
+    .await;
+    let co_slug = "acme";
+    let root = s.root().await;
+    s.create_company(&root, co_slug, "en").await;
+    for _ in 0..2 {
+        login_from(&s, "203.0.113.1", co_slug, "boss", "wrong-password").await.check(401);
+    }
+    login_from(&s, "203.0.113.1", co_slug, "boss", ADMIN_PASSWORD).await.refused(429, "rate_limited");
+    login_from(&s, "203.0.113.2", co_slug, "boss", ADMIN_PASSWORD).await.check(200);
+}
