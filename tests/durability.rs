@@ -369,3 +369,88 @@ async fn a_login_flood_from_one_address_keeps_memory_bounded_and_lets_a_real_use
     assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "some guesses were checked: {statuses:?}");
     assert!(max_rss < 200 * 1024 * 1024, "RSS reached {:.1} MB", max_rss as f64 / 1e6);
 }
+
+/// Memory does not grow with traffic: many requests without a metrics
+/// scrape keep RSS within 10 MB, and a login burst's memory is given back
+/// within a minute. `IDORA_SOAK_REQUESTS` sets the count (CI: 300,000; the
+/// issue's 2,000,000 is a local run, see benches/RESULTS.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_stays_flat_under_traffic_and_returns_after_a_login_burst() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server_with(&data, &[("IDORA_LOGIN_PER_MINUTE", "1000000")]);
+    let pid = child.id();
+    let http = reqwest::Client::new();
+    let boss = kill_test_company(&http, &base).await;
+    let total: usize = std::env::var("IDORA_SOAK_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+
+    // Requests that the metrics record (a count and a latency sample each):
+    // health checks and an authenticated list, from 8 clients.
+    let run = |n: usize| {
+        let (http, base, boss) = (http.clone(), base.clone(), boss.clone());
+        async move {
+            let mut workers = Vec::new();
+            for w in 0..8 {
+                let (http, base, boss) = (http.clone(), base.clone(), boss.clone());
+                workers.push(tokio::spawn(async move {
+                    for i in 0..n / 8 {
+                        let resp = if i % 4 == w % 4 {
+                            http.get(format!("{base}/c/kill-test/api/v1/departments")).bearer_auth(&boss).send().await
+                        } else {
+                            http.get(format!("{base}/healthz")).send().await
+                        };
+                        assert!(resp.expect("answers").status().is_success());
+                    }
+                }));
+            }
+            for w in workers {
+                w.await.expect("worker ends");
+            }
+        }
+    };
+    run(20_000).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let start = rss_bytes(pid).expect("RSS");
+    run(total).await;
+    // The recorder's upkeep runs every 5 s.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let after = rss_bytes(pid).expect("RSS");
+    let grown = after.saturating_sub(start) as f64 / 1e6;
+    assert!(grown < 10.0, "RSS grew {grown:.1} MB over {total} requests ({:.1} → {:.1} MB)", start as f64 / 1e6, after as f64 / 1e6);
+
+    // A burst of 200 logins, then at most a minute to fall under 64 MB.
+    let url = format!("{base}/c/kill-test/api/v1/auth/login");
+    let logins: Vec<_> = (0..200)
+        .map(|i| {
+            let (http, url) = (http.clone(), url.clone());
+            tokio::spawn(async move {
+                let body = json!({"username": format!("nobody-{i}"), "password": "wrong-password-1"});
+                http.post(&url).json(&body).send().await.map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    let mut peak = 0;
+    for l in logins {
+        let status = l.await.expect("login task").expect("login answers");
+        assert!(matches!(status, 401 | 429 | 503), "a wrong login answers {status}");
+        peak = peak.max(rss_bytes(pid).unwrap_or(0));
+    }
+    let started = std::time::Instant::now();
+    let mut now = rss_bytes(pid).expect("RSS");
+    while now > 64_000_000 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        now = rss_bytes(pid).expect("RSS");
+    }
+    child.kill().expect("server stops");
+    let _ = child.wait();
+    eprintln!(
+        "soak: {total} requests, RSS {:.1} → {:.1} MB; login burst peak {:.1} MB, {:.1} MB {:.0} s later",
+        start as f64 / 1e6,
+        after as f64 / 1e6,
+        peak as f64 / 1e6,
+        now as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    assert!(now <= 64_000_000, "RSS still {:.1} MB a minute after the login burst (peak {:.1} MB)", now as f64 / 1e6, peak as f64 / 1e6);
+}
