@@ -56,17 +56,33 @@ async fn a_full_write_queue_answers_503_with_retry_after_and_recovers() {
     s.get("/readyz", "").await.check(200);
 }
 
+/// Polls `/readyz` until it answers 200 or `within` passes.
+async fn ready_within(s: &Server, within: Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        if s.get("/readyz", "").await.status == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn after_a_failed_commit_the_company_refuses_writes_and_readyz_says_why() {
+async fn after_a_failed_commit_the_company_refuses_writes_says_why_and_recovers() {
     let s = start().await;
     let co = s.company("acme", true).await;
     let other = s.company("beta", true).await;
+    let before = s.post(&co.path("/departments"), &co.admin, json!({"name": "Before"})).await.check(201).id();
     s.get("/readyz", "").await.check(200);
     // The disk under acme's file fails: its next sync is an I/O error.
-    s.running.state.tenants.get("acme").unwrap().db().unwrap().inject_io_failure();
-    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    let db = s.running.state.tenants.get("acme").unwrap().db().unwrap().clone();
+    db.inject_io_failure();
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    assert!(r.message().contains("a disk operation failed"), "the answer says why: {}", r.text);
     // Later writes are refused without trying the file again ...
-    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa 2"})).await.refused(503, "unavailable");
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa 2"})).await.refused(503, "unavailable");
+    assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
     // ... and so are reads (redb's state after a failed fsync is unknown),
     // as 503, not 500; the other company is untouched.
     s.get(&co.path("/me"), &co.admin).await.refused(503, "unavailable");
@@ -74,9 +90,42 @@ async fn after_a_failed_commit_the_company_refuses_writes_and_readyz_says_why() 
 
     let r = s.get("/readyz", "").await.refused(503, "unavailable");
     let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("company acme") && detail.contains("failed commit"), "{}", r.text);
+    assert!(detail.contains("company acme") && detail.contains("failed commit") && detail.contains("injected I/O failure"), "{}", r.text);
     assert!(!detail.contains("beta"), "only the failing company is named: {}", r.text);
     assert!(!detail.contains(&s.running.state.config.data_dir.display().to_string()), "no full paths: {}", r.text);
+
+    // The disk is fixed: without a restart the store reopens itself and
+    // the company writes again, with what was acknowledged before.
+    db.clear_io_failure();
+    assert!(ready_within(&s, Duration::from_secs(10)).await, "the store reopened itself");
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "After"})).await.check(201);
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    let names: Vec<&str> = list.body.as_array().unwrap().iter().filter_map(|d| d["name"].as_str()).collect();
+    assert!(names.contains(&"Before") && names.contains(&"After"), "{names:?}");
+    assert!(list.body.as_array().unwrap().iter().any(|d| d["id"].as_u64() == Some(before)));
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_507_and_recovers_when_space_is_back() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let db = s.running.state.tenants.get("acme").unwrap().db().unwrap().clone();
+    db.inject_disk_full();
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(507, "storage_full");
+    assert!(r.message().contains("the disk is full"), "{}", r.text);
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(507, "storage_full");
+    let r = s.get("/readyz", "").await.refused(503, "unavailable");
+    assert!(
+        r.body["error"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("company acme: tenants/acme/data.redb: writes stopped after a failed commit (the disk is full"),
+        "{}",
+        r.text
+    );
+    db.clear_io_failure();
+    assert!(ready_within(&s, Duration::from_secs(10)).await, "the store reopened itself");
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
 }
 
 #[tokio::test]
