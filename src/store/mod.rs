@@ -203,6 +203,8 @@ pub(crate) fn unavailable(path: &Path, reason: String) -> AppError {
 fn io_reason(e: &std::io::Error) -> (String, bool) {
     if e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded {
         (format!("the disk is full ({e})"), true)
+    } else if e.kind() == std::io::ErrorKind::InvalidData || e.kind() == std::io::ErrorKind::UnexpectedEof {
+        (format!("the file is damaged ({e})"), false)
     } else {
         (format!("a disk operation failed ({e})"), false)
     }

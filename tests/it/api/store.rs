@@ -263,3 +263,68 @@ async fn check_deep_agrees_with_the_queue() {
     let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
     assert_eq!(found, vec![], "no mismatch after the real queue");
 }
+
+/// The ways a company file is found damaged on disk.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Every page after the first (the header) overwritten with junk.
+    OverwrittenPages,
+    /// The second half cut off.
+    Truncated,
+    /// The first bytes are not redb's.
+    WrongMagic,
+    /// Nothing left.
+    ZeroBytes,
+}
+
+const DAMAGES: [Damage; 4] = [Damage::OverwrittenPages, Damage::Truncated, Damage::WrongMagic, Damage::ZeroBytes];
+
+fn damage(file: &std::path::Path, how: Damage) {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = std::fs::metadata(file).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    match how {
+        Damage::OverwrittenPages => {
+            f.seek(SeekFrom::Start(4096)).unwrap();
+            let junk: Vec<u8> = (0..len.saturating_sub(4096)).map(|i| (i * 7919 % 251) as u8).collect();
+            f.write_all(&junk).unwrap();
+        }
+        Damage::Truncated => f.set_len(len / 2).unwrap(),
+        Damage::WrongMagic => f.write_all(b"NOT A REDB FILE").unwrap(),
+        Damage::ZeroBytes => f.set_len(0).unwrap(),
+    }
+    f.sync_all().unwrap();
+}
+
+/// A damaged company file is that company's problem only: its requests
+/// get 503 with the reason, `/readyz` names it, another company works,
+/// and nothing panics.
+#[tokio::test]
+async fn a_damaged_company_file_is_that_companys_problem_only() {
+    for how in DAMAGES {
+        let s = start().await;
+        let co = s.company("acme", true).await;
+        let other = s.company("beta", true).await;
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+        let s = s.restart_after(|data| damage(&data.join("tenants/acme/data.redb"), how)).await;
+
+        let r = s.get(&co.path("/departments"), &co.admin).await.refused(503, "unavailable");
+        let reason = r.body["error"]["detail"].as_str().unwrap_or_default().to_string();
+        assert!(reason.contains("damaged") || reason.contains("empty"), "{how:?}: the answer says why: {}", r.text);
+        assert!(r.message().contains(&reason), "{how:?}: the message carries the reason: {}", r.text);
+        assert!(!r.text.contains("data.redb"), "{how:?}: the answer names no file: {}", r.text);
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kredit"})).await.refused(503, "unavailable");
+        // Its pages say so too.
+        let page = s.web.get(format!("{}/c/acme/login", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), 503, "{how:?}");
+        assert!(page.text().await.unwrap().contains(&reason), "{how:?}: the page shows the reason");
+
+        s.post(&other.path("/departments"), &other.admin, json!({"name": "Kassa"})).await.check(201);
+        s.get(&other.path("/departments"), &other.admin).await.check(200);
+
+        let r = s.get("/readyz", "").await.refused(503, "unavailable");
+        let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("company acme: tenants/acme/data.redb") && detail.contains(&reason), "{how:?}: {}", r.text);
+        assert!(!detail.contains("beta"), "{how:?}: {}", r.text);
+    }
+}
