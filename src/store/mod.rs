@@ -99,6 +99,8 @@ struct Shared {
     layout: &'static Layout,
     opts: DbOptions,
     health: Health,
+    /// Opened by [`Db::open_read_only`]: never reopened from the file.
+    read_only: bool,
 }
 
 /// Why a file takes no writes now.
@@ -236,22 +238,38 @@ pub(crate) fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T, 
 /// Opens the redb file at `path` (see [`Db::create`] / [`Db::open`]) and
 /// brings it up to date; every failure is `unavailable` with its reason.
 fn open_database(path: &Path, layout: &'static Layout, opts: DbOptions, create: bool, fault: &Arc<AtomicU8>) -> Result<Database, AppError> {
-    // An empty file is not a database: redb would silently make a new,
-    // empty one in it, and the company's data would look deleted.
-    if let Ok(m) = std::fs::metadata(path)
-        && m.is_file()
-        && m.len() == 0
-    {
-        return Err(unavailable(path, "the file is empty (0 bytes): restore it from a backup".into()));
-    }
-    let file = std::fs::OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            unavailable(path, "the database file is missing".into())
-        } else {
-            unavailable(path, format!("it cannot be opened ({e})"))
-        }
-    })?;
+    refuse_empty(path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| open_file_error(path, e))?;
     let backend = Backend { file: FileBackend::new(file).map_err(|e| open_error(path, e))?, fault: fault.clone() };
+    open_with(path, layout, opts, backend)
+}
+
+/// An empty file is not a database: redb would silently make a new, empty
+/// one in it, and the company's data would look deleted.
+fn refuse_empty(path: &Path) -> Result<(), AppError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => Err(unavailable(path, "the file is empty (0 bytes): restore it from a backup".into())),
+        _ => Ok(()),
+    }
+}
+
+fn open_file_error(path: &Path, e: std::io::Error) -> AppError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        unavailable(path, "the database file is missing".into())
+    } else {
+        unavailable(path, format!("it cannot be opened ({e})"))
+    }
+}
+
+/// Opens a database over `backend` and brings it up to date, catching
+/// redb's panics on a damaged file.
+fn open_with(path: &Path, layout: &'static Layout, opts: DbOptions, backend: impl StorageBackend) -> Result<Database, AppError> {
     let db = guarded(path, "was opened", || {
         Database::builder().set_cache_size(opts.cache_bytes).create_with_backend(backend).map_err(|e| open_error(path, e))
     })?;
@@ -299,7 +317,24 @@ impl Db {
     fn start(path: &Path, layout: &'static Layout, opts: DbOptions, create: bool) -> Result<Db, AppError> {
         let health = Health::default();
         let db = open_database(path, layout, opts, create, &health.fault)?;
-        let shared = Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health });
+        Db::run(path, layout, opts, health, db, false)
+    }
+
+    /// Opens an existing file for reading only (`idora check`): the file is
+    /// opened read-only and never written, created or locked; what redb
+    /// writes while opening it (recovery after a crash, an upgrade of an
+    /// older schema) stays in memory. Run it with the server stopped.
+    pub fn open_read_only(path: &Path, layout: &'static Layout) -> Result<Db, AppError> {
+        refuse_empty(path)?;
+        let file = std::fs::File::open(path).map_err(|e| open_file_error(path, e))?;
+        let backend = check::Overlay::new(file).map_err(|e| open_file_error(path, e))?;
+        let opts = DbOptions { write_queue: 1, ..DbOptions::default() };
+        let db = open_with(path, layout, opts, backend)?;
+        Db::run(path, layout, opts, Health::default(), db, true)
+    }
+
+    fn run(path: &Path, layout: &'static Layout, opts: DbOptions, health: Health, db: Database, read_only: bool) -> Result<Db, AppError> {
+        let shared = Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health, read_only });
         let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
         let writer_shared = shared.clone();
         let name = format!("redb-writer-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
@@ -555,6 +590,9 @@ const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("store_probe");
 /// through: a probe of 64 KiB written and deleted again, so a disk that is
 /// still full keeps the file refused rather than failing the next caller.
 fn reopen(shared: &Shared) -> Result<(), AppError> {
+    if shared.read_only {
+        return Err(unavailable(&shared.path, "a read-only copy is not reopened".into()));
+    }
     drop(shared.db.write().unwrap_or_else(|e| e.into_inner()).take());
     let db = open_database(&shared.path, shared.layout, shared.opts, false, &shared.health.fault)?;
     let path = &shared.path;

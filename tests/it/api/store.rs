@@ -328,3 +328,60 @@ async fn a_damaged_company_file_is_that_companys_problem_only() {
         assert!(!detail.contains("beta"), "{how:?}: {}", r.text);
     }
 }
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A copy of `data` with every file and folder made read-only.
+fn read_only_copy(data: &std::path::Path, into: &std::path::Path) -> std::path::PathBuf {
+    let copy = into.join("copy");
+    assert!(std::process::Command::new("cp").arg("-a").arg(data).arg(&copy).status().unwrap().success());
+    assert!(std::process::Command::new("chmod").args(["-R", "a-w"]).arg(&copy).status().unwrap().success());
+    copy
+}
+
+/// `idora check` on a damaged company file (and on a read-only copy of the
+/// folder) says `BAD <file>: <reason>`, exits non-zero, does not panic, and
+/// leaves every byte as it was; the healthy files are `ok`.
+#[tokio::test]
+async fn check_reports_a_damaged_file_and_changes_nothing() {
+    for how in DAMAGES {
+        let s = start().await;
+        let co = s.company("acme", true).await;
+        let other = s.company("beta", true).await;
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+        s.post(&other.path("/departments"), &other.admin, json!({"name": "Kassa"})).await.check(201);
+        let data = s.running.state.config.data_dir.clone();
+        let running = s.running;
+        running.shutdown().await.unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let (ok, out) = idora_check(&read_only_copy(&data, scratch.path()));
+        assert!(ok, "{how:?}: a healthy read-only copy passes: {out}");
+        damage(&data.join("tenants/acme/data.redb"), how);
+        let scratch = tempfile::tempdir().unwrap();
+        for dir in [data.clone(), read_only_copy(&data, scratch.path())] {
+            let before = files(&dir);
+            let (ok, out) = idora_check(&dir);
+            assert!(!ok, "{how:?}: {out}");
+            let bad = out.lines().find(|l| l.starts_with("BAD tenants/acme/data.redb: ")).unwrap_or_else(|| panic!("{how:?}: {out}"));
+            assert!(bad.contains("damaged") || bad.contains("empty"), "{how:?}: the reason: {out}");
+            assert!(out.contains("ok  platform.redb") && out.contains("ok  tenants/beta/data.redb"), "{how:?}: {out}");
+            assert!(!out.contains("panicked") && !out.contains("backtrace"), "{how:?}: {out}");
+            assert_eq!(files(&dir), before, "{how:?}: check changed or created a file in {}", dir.display());
+        }
+    }
+}
