@@ -41,6 +41,10 @@ pub struct Config {
     /// How long a company's notification outbox gathers a burst before it
     /// delivers, in ms (`IDORA_NOTIFY_BATCH_MS`).
     pub notify_batch_ms: u64,
+    /// Start even though `secret.key` is missing from a data folder that
+    /// has companies, making a new key (`serve --new-secret`; never from a
+    /// file or the environment).
+    pub new_secret: bool,
 }
 
 impl Config {
@@ -67,6 +71,7 @@ impl Default for Config {
             cache_mb: 16,
             live_recheck_ms: 30_000,
             notify_batch_ms: 50,
+            new_secret: false,
         }
     }
 }

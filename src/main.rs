@@ -34,6 +34,11 @@ enum Command {
         /// Seed a demo company on first start and print its logins.
         #[arg(long)]
         demo: bool,
+        /// Make a new signing key when secret.key is missing from a data
+        /// folder that has companies (signs everyone's tokens and calendar
+        /// links anew: the old ones stop working).
+        #[arg(long)]
+        new_secret: bool,
     },
     /// Manage platform admins.
     Admin {
@@ -119,8 +124,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, data, listen, demo } => {
-            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
+        Command::Serve { config, data, listen, demo, new_secret } => {
+            let mut cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
+            cfg.new_secret = new_secret;
             init_logs(&cfg.log_format);
             serve(cfg, demo).await
         }

@@ -391,3 +391,85 @@ async fn a_full_disk_refuses_writes_until_space_is_freed() {
     assert!(lost.is_empty(), "{} of {} acknowledged writes were lost", lost.len(), acked.len());
     assert!(names.contains("after"));
 }
+
+/// Runs `idora serve` that must refuse to start: its exit status and what
+/// it printed (stdout and stderr). Fails if it is still running after 20 s.
+fn serve_refused(data: &Path) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("IDORA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("idora starts");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let out = child.wait_with_output().expect("output");
+            let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            return (status, text);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("idora serve did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A damaged platform.redb stops start-up with a clear message, no panic
+/// and no backtrace, and is left as it was.
+#[test]
+fn a_damaged_platform_file_stops_start_up_with_a_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let file = data.join("platform.redb");
+    let mut bytes = std::fs::read(&file).expect("platform.redb");
+    bytes[..15].copy_from_slice(b"NOT A REDB FILE");
+    std::fs::write(&file, &bytes).expect("damaged");
+    let (status, out) = serve_refused(&data);
+    assert!(!status.success(), "{out}");
+    assert!(out.contains("platform.redb cannot be used: the file is damaged") && out.contains("restore it from a backup"), "{out}");
+    assert!(!out.contains("panicked") && !out.contains("stack backtrace"), "{out}");
+    assert_eq!(std::fs::read(&file).expect("platform.redb"), bytes, "left as it was");
+    // Zero bytes is no better.
+    std::fs::write(&file, b"").expect("emptied");
+    let (status, out) = serve_refused(&data);
+    assert!(!status.success() && out.contains("the file is empty"), "{out}");
+    assert_eq!(std::fs::metadata(&file).expect("platform.redb").len(), 0, "not made a new database");
+}
+
+/// A missing secret.key in a data folder with companies stops start-up
+/// and says what a new key would invalidate; `--new-secret` accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_secret_key_stops_start_up_until_a_new_one_is_accepted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (child, base) = spawn_server(&data);
+    let server = Killed(child);
+    kill_test_company(&reqwest::Client::new(), &base).await;
+    drop(server);
+    std::fs::remove_file(data.join("secret.key")).expect("secret.key removed");
+
+    let (status, out) = serve_refused(&data);
+    assert!(!status.success(), "{out}");
+    assert!(out.contains("secret.key is missing") && out.contains("1 company"), "{out}");
+    assert!(out.contains("access token") && out.contains("calendar") && out.contains("--new-secret"), "{out}");
+    assert!(!data.join("secret.key").exists(), "no key was made");
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--new-secret", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("IDORA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("idora starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("a line");
+    let _server = Killed(child);
+    assert!(line.contains("listening"), "{line}");
+    assert!(data.join("secret.key").exists(), "a new key was made");
+}
