@@ -43,8 +43,24 @@ impl AppState {
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir)?;
         let options = DbOptions { write_queue: config.write_queue, cache_bytes: config.cache_bytes() };
-        let platform = Db::create(&config.data_dir.join("platform.redb"), &migrate::PLATFORM, options).map_err(anyhow_err)?;
-        let tenants = Registry::load(&platform, &config.data_dir, options).map_err(anyhow_err)?;
+        let platform_file = config.data_dir.join("platform.redb");
+        let platform = Db::create(&platform_file, &migrate::PLATFORM, options).map_err(|e| platform_err(&platform_file, e))?;
+        let tenants = Registry::load(&platform, &config.data_dir, options).map_err(|e| platform_err(&platform_file, e))?;
+        let key_file = config.data_dir.join(crate::auth::tokens::SECRET_FILE);
+        if !key_file.exists() && !config.new_secret {
+            let companies = tenants.all().len();
+            if companies > 0 {
+                anyhow::bail!(
+                    "{} is missing, but this data folder already has {companies} compan{}. The key signs every access token \
+                     and live-stream token, and every personal calendar (iCalendar) feed link. A new key signs everyone \
+                     out of the API until they sign in again or their session is renewed, closes open live streams, and \
+                     breaks every calendar link handed out (each user must copy a new one). Restore secret.key from a \
+                     backup, or start once with `idora serve --new-secret` to accept a new key.",
+                    key_file.display(),
+                    if companies == 1 { "y" } else { "ies" }
+                );
+            }
+        }
         let keys = Keys::load_or_create(&config.data_dir)?;
         let search = crate::search::Indexes::new(config.search_writer_memory);
         Ok(AppState(Arc::new(AppInner {
@@ -89,6 +105,13 @@ impl WeakState {
     }
 }
 
-fn anyhow_err(e: AppError) -> anyhow::Error {
-    anyhow::anyhow!("{e}")
+/// Why the platform file stops start-up, in words for the operator.
+fn platform_err(path: &std::path::Path, e: AppError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{} cannot be used: {}. The server cannot start without it: restore it from a backup \
+         (`idora check --data {}` shows what is wrong with each file).",
+        path.display(),
+        crate::store::public_reason(&e),
+        path.parent().map(|p| p.display().to_string()).unwrap_or_default()
+    )
 }

@@ -46,6 +46,10 @@ pub struct Config {
     /// address in that header that is not itself a trusted proxy; from
     /// anyone else the header is ignored. Empty: always the peer address.
     pub trusted_proxies: Vec<Cidr>,
+    /// Start even though `secret.key` is missing from a data folder that
+    /// has companies, making a new key (`serve --new-secret`; never from a
+    /// file or the environment).
+    pub new_secret: bool,
 }
 
 /// An address block, `10.0.0.0/8` or `::1/128`; a bare address is a block of one.
@@ -126,6 +130,7 @@ impl Default for Config {
             live_recheck_ms: 30_000,
             notify_batch_ms: 50,
             trusted_proxies: Vec::new(),
+            new_secret: false,
         }
     }
 }

@@ -27,12 +27,14 @@ pub enum ErrorKind {
     PayloadTooLarge,
     UnsupportedMediaType,
     Timeout,
+    /// The disk is full: nothing can be saved until space is freed.
+    StorageFull,
     Unavailable,
     Internal,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::BadRequest,
         ErrorKind::Validation,
         ErrorKind::Unauthorized,
@@ -50,6 +52,7 @@ impl ErrorKind {
         ErrorKind::PayloadTooLarge,
         ErrorKind::UnsupportedMediaType,
         ErrorKind::Timeout,
+        ErrorKind::StorageFull,
         ErrorKind::Unavailable,
         ErrorKind::Internal,
     ];
@@ -74,6 +77,7 @@ impl ErrorKind {
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::StorageFull => "storage_full",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Internal => "internal",
         }

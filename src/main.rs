@@ -34,14 +34,20 @@ enum Command {
         /// Seed a demo company on first start and print its logins.
         #[arg(long)]
         demo: bool,
+        /// Make a new signing key when secret.key is missing from a data
+        /// folder that has companies (signs everyone's tokens and calendar
+        /// links anew: the old ones stop working).
+        #[arg(long)]
+        new_secret: bool,
     },
     /// Manage platform admins.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
-    /// Open and verify every database (upgrading older ones); with --deep,
-    /// also compare every index with its rows. Exits non-zero on any problem.
+    /// Open every database read-only and verify it (never creating or
+    /// changing a file); with --deep, also compare every index with its
+    /// rows. Prints `BAD <file>: <reason>` and exits non-zero on any problem.
     Check {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -96,6 +102,10 @@ fn init_logs(format: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A panic (a bug, or redb on a damaged file; the store catches those and
+    // answers the request) goes to the log as one line, not a backtrace on
+    // the terminal.
+    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -114,8 +124,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, data, listen, demo } => {
-            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
+        Command::Serve { config, data, listen, demo, new_secret } => {
+            let mut cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
+            cfg.new_secret = new_secret;
             init_logs(&cfg.log_format);
             serve(cfg, demo).await
         }
@@ -195,11 +206,19 @@ async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens every database read-only (never creating or changing a file, so it
+/// runs on a read-only copy) and reports `ok <file>` or `BAD <file>: <reason>`.
 fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
+    use idora::error::AppError;
     use idora::store::check::{Mismatch, verify_platform, verify_tenant};
-    let state = AppState::open_default(cfg)?;
+    use idora::store::{Db, migrate, public_reason};
+    let data = &cfg.data_dir;
+    let platform_file = data.join("platform.redb");
+    if !platform_file.exists() {
+        anyhow::bail!("{} has no platform.redb: nothing to check (is --data right?)", data.display());
+    }
     let mut problems = 0;
-    let mut report = |name: &str, result: Result<Vec<Mismatch>, idora::error::AppError>| match result {
+    let mut report = |name: &str, result: Result<Vec<Mismatch>, AppError>| match result {
         Ok(m) if m.is_empty() => println!("ok  {name}"),
         Ok(m) => {
             problems += m.len();
@@ -210,22 +229,44 @@ fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
         }
         Err(e) => {
             problems += 1;
-            println!("BAD {name}: {e}");
+            tracing::debug!(file = name, error = %e, "check failed");
+            println!("BAD {name}: {}", public_reason(&e));
         }
     };
-    let deep_check = |r: Result<(), idora::error::AppError>, v: &dyn Fn() -> Result<Vec<Mismatch>, idora::error::AppError>| {
-        r.and_then(|()| if deep { v() } else { Ok(Vec::new()) })
-    };
-    report("platform.redb", deep_check(state.platform.ping(), &|| verify_platform(&state.platform)));
-    for t in state.tenants.all() {
-        let name = format!("tenants/{}/data.redb", t.slug);
-        match t.db() {
-            Ok(db) => report(&name, deep_check(db.ping(), &|| verify_tenant(db))),
-            Err(e) => report(&name, Err(e)),
+    let verify =
+        |db: &Db, v: &dyn Fn(&Db) -> Result<Vec<Mismatch>, AppError>| db.ping().and_then(|()| if deep { v(db) } else { Ok(Vec::new()) });
+    let platform = Db::open_read_only(&platform_file, &migrate::PLATFORM);
+    report("platform.redb", platform.as_ref().map_err(clone_error).and_then(|db| verify(db, &verify_platform)));
+    // The companies the platform lists, and any company folder on disk.
+    let mut slugs = std::collections::BTreeSet::new();
+    if let Ok(db) = &platform {
+        match idora::tenancy::Registry::load(db, data, db_options(&cfg)) {
+            Ok(registry) => slugs.extend(registry.all().into_iter().map(|t| t.slug.clone())),
+            Err(e) => report("platform.redb (companies)", Err(e)),
         }
+    }
+    if let Ok(dir) = std::fs::read_dir(data.join("tenants")) {
+        slugs.extend(dir.filter_map(Result::ok).filter(|e| e.path().is_dir()).filter_map(|e| e.file_name().to_str().map(str::to_string)));
+    }
+    for slug in slugs {
+        let name = format!("tenants/{slug}/data.redb");
+        let db = Db::open_read_only(&data.join(&name), &migrate::TENANT);
+        report(&name, db.and_then(|db| verify(&db, &verify_tenant)));
     }
     if problems > 0 {
         anyhow::bail!("{problems} problem(s) found");
     }
     Ok(())
+}
+
+fn db_options(cfg: &Config) -> idora::store::DbOptions {
+    idora::store::DbOptions { write_queue: cfg.write_queue, cache_bytes: cfg.cache_bytes() }
+}
+
+/// An error as the report needs it (the original stays with its database).
+fn clone_error(e: &idora::error::AppError) -> idora::error::AppError {
+    let mut c = idora::error::AppError::new(e.kind);
+    c.args = e.args.clone();
+    c.detail = e.detail.clone();
+    c
 }

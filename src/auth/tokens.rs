@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
+/// The signing key's file in the data folder.
+pub const SECRET_FILE: &str = "secret.key";
+
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
 
@@ -43,7 +46,7 @@ impl Keys {
     /// Loads the signing key from `dir/secret.key`, creating it (mode 0600)
     /// on first start.
     pub fn load_or_create(dir: &Path) -> anyhow::Result<Keys> {
-        let path = dir.join("secret.key");
+        let path = dir.join(SECRET_FILE);
         let secret = match std::fs::read(&path) {
             Ok(b) if b.len() >= 32 => b,
             Ok(_) => anyhow::bail!("{} is too short; delete it to make a new one", path.display()),

@@ -1,4 +1,5 @@
-//! `idora check --deep`: every secondary index against the rows it indexes.
+//! `idora check`: every file opened read-only ([`Overlay`]); with `--deep`,
+//! every secondary index against the rows it indexes.
 //!
 //! Each index is computed afresh from its rows, with the same rule the code
 //! that writes it keeps (`tasks::service::save`, `queue::tickets::put_ticket`,
@@ -14,9 +15,13 @@ use super::{Db, at};
 use crate::error::AppError;
 use crate::store::schema::{self, TaskStatus, TicketStatus};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableHandle};
+use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Debug};
+use std::ops::Bound;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::Mutex;
 
 /// One difference between an index and its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +56,7 @@ impl fmt::Display for Mismatch {
 
 /// Checks the indexes of a company's `data.redb`.
 pub fn verify_tenant(db: &Db) -> Result<Vec<Mismatch>, AppError> {
-    verify_tenant_rows(db).map_err(|e| db.located(e))
+    super::guarded(db.path(), "was checked", || verify_tenant_rows(db)).map_err(|e| db.located(e))
 }
 
 fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
@@ -134,6 +139,10 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
 
 /// Checks the indexes of `platform.redb`.
 pub fn verify_platform(db: &Db) -> Result<Vec<Mismatch>, AppError> {
+    super::guarded(db.path(), "was checked", || verify_platform_rows(db))
+}
+
+fn verify_platform_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let tx = db.read()?;
     let p = db.path();
     let mut out = Vec::new();
@@ -216,5 +225,134 @@ fn compare<K: Ord + Debug, V: PartialEq + Debug>(
         if !expected.contains_key(k) {
             out.push(Mismatch { index: index.clone(), entry: format!("{k:?} → {v:?}"), problem: Problem::Stray });
         }
+    }
+}
+
+/// Bytes of the overlay's blocks.
+const BLOCK: u64 = 4096;
+
+/// A redb backend over a file opened read-only: reads come from the file,
+/// writes (redb's recovery after a crash, an upgrade on open) go to blocks
+/// in memory that later reads see. The file is never written, so `check`
+/// runs on a read-only copy and cannot change what it checks. No locks are
+/// taken: run it with the server stopped.
+#[derive(Debug)]
+pub(super) struct Overlay {
+    file: std::fs::File,
+    state: Mutex<OverlayState>,
+}
+
+#[derive(Debug)]
+struct OverlayState {
+    /// The length redb sees.
+    len: u64,
+    /// The file's bytes below this are what they are on disk; above it
+    /// (after redb shrank the file) they read as zeros.
+    base: u64,
+    /// Blocks written, by index.
+    blocks: HashMap<u64, Vec<u8>>,
+}
+
+impl Overlay {
+    pub(super) fn new(file: std::fs::File) -> std::io::Result<Overlay> {
+        let len = file.metadata()?.len();
+        Ok(Overlay { file, state: Mutex::new(OverlayState { len, base: len, blocks: HashMap::new() }) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OverlayState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fills `out` from the file at `offset`, zeros past `base`.
+    fn read_base(&self, base: u64, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        out.fill(0);
+        let n = usize::try_from(base.saturating_sub(offset)).unwrap_or(usize::MAX).min(out.len());
+        match out.get_mut(..n) {
+            Some(head) if !head.is_empty() => self.file.read_exact_at(head, offset),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn short() -> std::io::Error {
+    std::io::Error::other("overlay block out of range")
+}
+
+impl redb::StorageBackend for Overlay {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        Ok(self.lock().len)
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        let st = self.lock();
+        let mut done = 0usize;
+        while done < out.len() {
+            let pos = offset + done as u64;
+            let (idx, within) = (pos / BLOCK, (pos % BLOCK) as usize);
+            let n = (BLOCK as usize - within).min(out.len() - done);
+            let dst = out.get_mut(done..done + n).ok_or_else(short)?;
+            match st.blocks.get(&idx) {
+                Some(b) => dst.copy_from_slice(b.get(within..within + n).ok_or_else(short)?),
+                None => self.read_base(st.base, pos, dst)?,
+            }
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        let mut st = self.lock();
+        if len < st.len {
+            st.base = st.base.min(len);
+            st.blocks.retain(|idx, _| idx * BLOCK < len);
+            if let Some(b) = st.blocks.get_mut(&(len / BLOCK)) {
+                b.iter_mut().skip((len % BLOCK) as usize).for_each(|x| *x = 0);
+            }
+        }
+        st.len = len;
+        Ok(())
+    }
+
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        Ok(())
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        let mut st = self.lock();
+        let mut done = 0usize;
+        while done < data.len() {
+            let pos = offset + done as u64;
+            let (idx, within) = (pos / BLOCK, (pos % BLOCK) as usize);
+            let n = (BLOCK as usize - within).min(data.len() - done);
+            if !st.blocks.contains_key(&idx) {
+                let mut b = vec![0u8; BLOCK as usize];
+                self.read_base(st.base, idx * BLOCK, &mut b)?;
+                st.blocks.insert(idx, b);
+            }
+            let b = st.blocks.get_mut(&idx).ok_or_else(short)?;
+            b.get_mut(within..within + n).ok_or_else(short)?.copy_from_slice(data.get(done..done + n).ok_or_else(short)?);
+            done += n;
+        }
+        st.len = st.len.max(offset + data.len() as u64);
+        Ok(())
+    }
+
+    fn try_lock_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<bool, redb::BackendError> {
+        Ok(true)
+    }
+    fn try_lock_shared_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<bool, redb::BackendError> {
+        Ok(true)
+    }
+    fn lock_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<(), redb::BackendError> {
+        Ok(())
+    }
+    fn lock_shared_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<(), redb::BackendError> {
+        Ok(())
+    }
+    fn unlock_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<(), redb::BackendError> {
+        Ok(())
+    }
+    fn query_lock_range(&self, _: Bound<u64>, _: Bound<u64>) -> Result<bool, redb::BackendError> {
+        Ok(false)
     }
 }

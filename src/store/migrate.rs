@@ -60,7 +60,10 @@ pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout) -> Result<(
         && v > SCHEMA_VERSION
     {
         let _ = tx.abort();
-        return Err(AppError::new(ErrorKind::Unavailable).with_detail(format!(
+        return Err(AppError::new(ErrorKind::Unavailable)
+            .with_message(super::STORE_MESSAGE)
+            .with_arg("detail", format!("the file has schema version {v}, newer than this Idora's {SCHEMA_VERSION}"))
+            .with_detail(format!(
             "{} has schema version {v}, newer than this Idora's {SCHEMA_VERSION}: refusing to open it (run the newer Idora, or restore a backup)",
             path.display()
         )));

@@ -6,11 +6,16 @@
 //! after that commit, so an acknowledged write survives `kill -9`.
 //!
 //! The store refuses to lie: a file of a newer schema is not opened, an older
-//! one is migrated first ([`migrate`]); a company file that is missing is an
-//! error naming it, never a new empty file ([`Db::open`] vs [`Db::create`]);
-//! a full write queue answers "busy, retry" at once instead of growing; and
-//! after a failed commit the file takes no more writes until a restart, and
-//! says why ([`Db::problem`]).
+//! one is migrated first ([`migrate`]); a company file that is missing, empty
+//! or damaged is an error naming it, never a new empty file ([`Db::open`] vs
+//! [`Db::create`]); a full write queue answers "busy, retry" at once instead
+//! of growing; and after a failed commit (a full disk, an I/O error) the file
+//! refuses writes and reads and says why ([`Db::problem`]) while its writer
+//! reopens it with backoff (1 s, 2 s, … 30 s). redb recovers a reopened file
+//! to its last durable commit, so no acknowledged write is lost, and a small
+//! probe commit must succeed before writes are taken again. A panic inside
+//! redb (a damaged file can cause one) is caught and becomes the caller's
+//! `unavailable` error.
 
 pub mod check;
 pub mod migrate;
@@ -24,12 +29,13 @@ pub use table::{RecordTable, Records, Setting, Txn};
 use crate::error::{AppError, ErrorKind};
 use migrate::Layout;
 use redb::backends::FileBackend;
-use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBackend, WriteTransaction};
+use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBackend, TableDefinition, WriteTransaction};
 use std::any::Any;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most writes one group commit takes from the queue.
@@ -41,6 +47,14 @@ pub const WRITE_QUEUE: usize = 4096;
 
 /// Seconds a caller refused by a full write queue is told to wait.
 const BUSY_RETRY_SECS: u64 = 1;
+
+/// The first wait before a failed file is reopened; it doubles up to
+/// [`REOPEN_MAX`].
+const REOPEN_FIRST: Duration = Duration::from_secs(1);
+const REOPEN_MAX: Duration = Duration::from_secs(30);
+
+/// The catalogue key of a store failure told with its reason (`{detail}`).
+pub const STORE_MESSAGE: &str = "error.store_unavailable";
 
 type Output = Box<dyn Any + Send>;
 type Job = Box<dyn FnMut(&WriteTransaction) -> Result<Output, AppError> + Send>;
@@ -72,20 +86,90 @@ pub struct Db {
 }
 
 struct Inner {
-    db: Arc<Database>,
-    path: PathBuf,
+    shared: Arc<Shared>,
     tx: mpsc::Sender<Pending>,
-    health: Arc<Health>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// What the writer learned about the file: set once, when a commit fails.
+/// What the handles and the writer thread share.
+struct Shared {
+    /// The open database; `None` while the writer reopens it.
+    db: RwLock<Option<Arc<Database>>>,
+    path: PathBuf,
+    layout: &'static Layout,
+    opts: DbOptions,
+    health: Health,
+    /// Opened by [`Db::open_read_only`]: never reopened from the file.
+    read_only: bool,
+}
+
+/// Why a file takes no writes now.
+#[derive(Debug, Clone)]
+struct Failure {
+    /// In words, without the file's path (for `/readyz` and answers).
+    why: String,
+    /// The disk is full (ENOSPC): 507 rather than 503.
+    full: bool,
+    /// When the writer next tries to reopen the file.
+    retry_at: Instant,
+}
+
+/// What the writer learned about the file.
 #[derive(Default)]
 struct Health {
-    /// Why the file takes no more writes (a failed commit).
-    failed: OnceLock<String>,
-    /// Set by [`Db::inject_io_failure`]: every later sync of the file fails.
-    fault: Arc<AtomicBool>,
+    /// Set when a commit fails, cleared when the file is reopened and a
+    /// probe commit succeeds.
+    failed: Mutex<Option<Failure>>,
+    /// Set by [`Db::inject_io_failure`] / [`Db::inject_disk_full`]: every
+    /// later sync of the file fails, until [`Db::clear_io_failure`].
+    fault: Arc<AtomicU8>,
+}
+
+const FAULT_NONE: u8 = 0;
+const FAULT_IO: u8 = 1;
+const FAULT_FULL: u8 = 2;
+
+impl Health {
+    fn failure(&self) -> Option<Failure> {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Records the first cause of a failure (later ones while it lasts
+    /// are its consequences).
+    fn fail(&self, why: String, full: bool) {
+        let mut f = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if f.is_none() {
+            *f = Some(Failure { why, full, retry_at: Instant::now() + REOPEN_FIRST });
+        }
+    }
+
+    fn retry_at(&self, at: Instant) {
+        if let Some(f) = self.failed.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            f.retry_at = at;
+        }
+    }
+
+    fn heal(&self) {
+        *self.failed.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+impl Shared {
+    fn database(&self) -> Option<Arc<Database>> {
+        self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The answer to a caller while the file is failed: 507 when the disk
+    /// is full, else 503; with the reason and when to try again.
+    fn refused(&self, f: &Failure) -> AppError {
+        let kind = if f.full { ErrorKind::StorageFull } else { ErrorKind::Unavailable };
+        let wait = f.retry_at.saturating_duration_since(Instant::now()).as_secs().clamp(1, REOPEN_MAX.as_secs());
+        AppError::new(kind)
+            .with_message(STORE_MESSAGE)
+            .with_arg("detail", format!("writes stopped after a failed commit ({}); retrying", f.why))
+            .with_retry_after(wait)
+            .with_detail(format!("{}: stopped after a failed commit ({})", self.path.display(), f.why))
+    }
 }
 
 impl Drop for Inner {
@@ -108,6 +192,109 @@ impl Drop for Inner {
 /// box with many companies grow without bound as their data is read.
 pub const DEFAULT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
+/// A store failure told as what it is: `unavailable` with `reason` for the
+/// caller (no path) and the file named in the log.
+pub(crate) fn unavailable(path: &Path, reason: String) -> AppError {
+    AppError::new(ErrorKind::Unavailable)
+        .with_message(STORE_MESSAGE)
+        .with_detail(format!("{}: {reason}", path.display()))
+        .with_arg("detail", reason)
+}
+
+/// The reason a caller is given for an I/O error, and whether it is a full disk.
+fn io_reason(e: &std::io::Error) -> (String, bool) {
+    if e.kind() == std::io::ErrorKind::StorageFull || e.kind() == std::io::ErrorKind::QuotaExceeded {
+        (format!("the disk is full ({e})"), true)
+    } else if e.kind() == std::io::ErrorKind::InvalidData || e.kind() == std::io::ErrorKind::UnexpectedEof {
+        (format!("the file is damaged ({e})"), false)
+    } else {
+        (format!("a disk operation failed ({e})"), false)
+    }
+}
+
+/// Why redb failed, for the caller, when the file itself is at fault
+/// (I/O, damage); `None` for any other failure (a bug, a conflict).
+fn storage_reason(e: &redb::Error) -> Option<(String, bool)> {
+    match e {
+        redb::Error::Io(io) => Some(io_reason(io)),
+        redb::Error::PreviousIo => Some(("an earlier disk operation failed".into(), false)),
+        redb::Error::Corrupted(m) => Some((format!("the file is damaged ({m})"), false)),
+        redb::Error::UpgradeRequired(v) => Some((format!("the file is in an unsupported redb format ({v})"), false)),
+        _ => None,
+    }
+}
+
+/// Runs `f`, turning a panic inside it (redb on a damaged file) into the
+/// caller's `unavailable` error.
+pub(crate) fn guarded<T>(path: &Path, what: &str, f: impl FnOnce() -> Result<T, AppError>) -> Result<T, AppError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default();
+        tracing::error!(file = %path.display(), panic = %msg, what, "the store panicked; the file is probably damaged");
+        metrics::counter!("idora_store_panics_total").increment(1);
+        Err(unavailable(path, format!("the file is damaged (the store failed while it {what})")))
+    })
+}
+
+/// Opens the redb file at `path` (see [`Db::create`] / [`Db::open`]) and
+/// brings it up to date; every failure is `unavailable` with its reason.
+fn open_database(path: &Path, layout: &'static Layout, opts: DbOptions, create: bool, fault: &Arc<AtomicU8>) -> Result<Database, AppError> {
+    refuse_empty(path)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| open_file_error(path, e))?;
+    let backend = Backend { file: FileBackend::new(file).map_err(|e| open_error(path, e))?, fault: fault.clone() };
+    open_with(path, layout, opts, backend)
+}
+
+/// An empty file is not a database: redb would silently make a new, empty
+/// one in it, and the company's data would look deleted.
+fn refuse_empty(path: &Path) -> Result<(), AppError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => Err(unavailable(path, "the file is empty (0 bytes): restore it from a backup".into())),
+        _ => Ok(()),
+    }
+}
+
+fn open_file_error(path: &Path, e: std::io::Error) -> AppError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        unavailable(path, "the database file is missing".into())
+    } else {
+        unavailable(path, format!("it cannot be opened ({e})"))
+    }
+}
+
+/// Opens a database over `backend` and brings it up to date, catching
+/// redb's panics on a damaged file.
+fn open_with(path: &Path, layout: &'static Layout, opts: DbOptions, backend: impl StorageBackend) -> Result<Database, AppError> {
+    let db = guarded(path, "was opened", || {
+        Database::builder().set_cache_size(opts.cache_bytes).create_with_backend(backend).map_err(|e| open_error(path, e))
+    })?;
+    guarded(path, "was read at open", || migrate::bring_up_to_date(&db, path, layout)).map_err(|e| {
+        if e.kind == ErrorKind::Internal {
+            let why =
+                e.source.as_ref().and_then(|s| s.downcast_ref::<redb::Error>()).map(|r| r.to_string()).unwrap_or_else(|| e.to_string());
+            tracing::error!(file = %path.display(), error = %e, "database does not open");
+            unavailable(path, format!("the file cannot be read ({why})"))
+        } else {
+            e
+        }
+    })?;
+    Ok(db)
+}
+
+fn open_error(path: &Path, e: redb::DatabaseError) -> AppError {
+    let e: redb::Error = e.into();
+    let reason = match &e {
+        redb::Error::DatabaseAlreadyOpen => "it is already open by another process".to_string(),
+        other => storage_reason(other).map(|(r, _)| r).unwrap_or_else(|| format!("it cannot be opened ({other})")),
+    };
+    unavailable(path, reason)
+}
+
 impl Db {
     /// Opens a database file, creating it when it does not exist yet: the
     /// platform file on first start, and a new company (only
@@ -119,45 +306,47 @@ impl Db {
         Db::start(path, layout, opts, true)
     }
 
-    /// Opens an existing database file. A missing file is an error that
-    /// names it (503 `unavailable` to a request): an operator problem, never
-    /// papered over with a new empty database.
+    /// Opens an existing database file. A missing, empty or damaged file is
+    /// an error that names it (503 `unavailable` to a request, with the
+    /// reason): an operator problem, never papered over with a new empty
+    /// database.
     pub fn open(path: &Path, layout: &'static Layout, opts: DbOptions) -> Result<Db, AppError> {
         Db::start(path, layout, opts, false)
     }
 
     fn start(path: &Path, layout: &'static Layout, opts: DbOptions, create: bool) -> Result<Db, AppError> {
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(create).truncate(false).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                AppError::new(ErrorKind::Unavailable).with_detail(format!("database file {} is missing", path.display()))
-            } else {
-                AppError::new(ErrorKind::Unavailable).with_detail(format!("open {}: {e}", path.display()))
-            }
-        })?;
-        let health = Arc::new(Health::default());
-        let backend = Backend { file: FileBackend::new(file).map_err(|e| at(path, e))?, fault: health.fault.clone() };
-        let db = Database::builder().set_cache_size(opts.cache_bytes).create_with_backend(backend).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => {
-                AppError::new(ErrorKind::Unavailable).with_detail(format!("{} is already open by another process", path.display()))
-            }
-            other => AppError::new(ErrorKind::Unavailable).with_detail(format!("open {}: {other}", path.display())),
-        })?;
-        migrate::bring_up_to_date(&db, path, layout)?;
-        let db = Arc::new(db);
+        let health = Health::default();
+        let db = open_database(path, layout, opts, create, &health.fault)?;
+        Db::run(path, layout, opts, health, db, false)
+    }
+
+    /// Opens an existing file for reading only (`idora check`): the file is
+    /// opened read-only and never written, created or locked; what redb
+    /// writes while opening it (recovery after a crash, an upgrade of an
+    /// older schema) stays in memory. Run it with the server stopped.
+    pub fn open_read_only(path: &Path, layout: &'static Layout) -> Result<Db, AppError> {
+        refuse_empty(path)?;
+        let file = std::fs::File::open(path).map_err(|e| open_file_error(path, e))?;
+        let backend = check::Overlay::new(file).map_err(|e| open_file_error(path, e))?;
+        let opts = DbOptions { write_queue: 1, ..DbOptions::default() };
+        let db = open_with(path, layout, opts, backend)?;
+        Db::run(path, layout, opts, Health::default(), db, true)
+    }
+
+    fn run(path: &Path, layout: &'static Layout, opts: DbOptions, health: Health, db: Database, read_only: bool) -> Result<Db, AppError> {
+        let shared = Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health, read_only });
         let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
-        let writer_db = db.clone();
-        let writer_health = health.clone();
-        let writer_path = path.to_path_buf();
+        let writer_shared = shared.clone();
         let name = format!("redb-writer-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
         let writer = std::thread::Builder::new()
             .name(name)
-            .spawn(move || writer_loop(writer_db, writer_path, writer_health, rx))
+            .spawn(move || writer_loop(writer_shared, rx))
             .map_err(|e| AppError::internal(anyhow::anyhow!("spawn writer: {e}")))?;
-        Ok(Db { inner: Arc::new(Inner { db, path: path.to_path_buf(), tx, health, writer: Some(writer) }) })
+        Ok(Db { inner: Arc::new(Inner { shared, tx, writer: Some(writer) }) })
     }
 
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        &self.inner.shared.path
     }
 
     /// Runs `f` inside a durable write transaction shared with other
@@ -166,14 +355,15 @@ impl Db {
     /// When `f` returns an error nothing it wrote is kept.
     ///
     /// Refused at once with `unavailable` when the queue is full (with a
-    /// `retry_after`) or when an earlier commit of this file failed.
+    /// `retry_after`), and while the file is failed (`storage_full` when
+    /// the disk is full, else `unavailable`, until the writer reopens it).
     pub async fn write<T, F>(&self, mut f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
-        if let Some(why) = self.inner.health.failed.get() {
-            return Err(self.refused(why));
+        if let Some(failure) = self.inner.shared.health.failure() {
+            return Err(self.inner.shared.refused(&failure));
         }
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |tx| f(tx).map(|v| Box::new(v) as Output));
@@ -198,13 +388,15 @@ impl Db {
     /// A consistent read snapshot: within a request ([`snapshot::scope`])
     /// the request's one snapshot of this file, else a fresh one. Reads
     /// never wait for writers. After a failed commit redb refuses reads too
-    /// (its state on disk is unknown), so they are `unavailable` like
-    /// writes, not internal errors.
+    /// (its state on disk is unknown), so they are refused like writes
+    /// until the file is reopened, not internal errors.
     pub fn read(&self) -> Result<Snapshot, AppError> {
-        if let Some(why) = self.inner.health.failed.get() {
-            return Err(self.refused(why));
+        let shared = &self.inner.shared;
+        if let Some(failure) = shared.health.failure() {
+            return Err(shared.refused(&failure));
         }
-        snapshot::get_or_begin(self.key(), || self.inner.db.begin_read().map_err(|e| at(self.path(), e)))
+        let db = shared.database().ok_or_else(|| self.stopped())?;
+        snapshot::get_or_begin(self.key(), || guarded(self.path(), "began a read", || db.begin_read().map_err(|e| at(self.path(), e))))
     }
 
     /// This file's key among a request's snapshots.
@@ -215,41 +407,54 @@ impl Db {
     /// Verifies the file can be read: every table opens and a snapshot begins.
     pub fn ping(&self) -> Result<(), AppError> {
         let tx = self.read()?;
-        let t = tx.open_table(schema::META).map_err(|e| at(self.path(), e))?;
-        t.get(schema::VERSION_KEY).map_err(|e| at(self.path(), e))?;
-        Ok(())
+        guarded(self.path(), "was read", || {
+            let t = tx.open_table(schema::META).map_err(|e| at(self.path(), e))?;
+            t.get(schema::VERSION_KEY).map_err(|e| at(self.path(), e))?;
+            Ok(())
+        })
     }
 
     /// Why this file cannot serve (a failed commit stopped its writes, or it
     /// no longer reads), in words for `/readyz` and the log. `None`: healthy.
     pub fn problem(&self) -> Option<String> {
-        if let Some(why) = self.inner.health.failed.get() {
-            return Some(format!("stopped after a failed commit ({why})"));
+        if let Some(f) = self.inner.shared.health.failure() {
+            let secs = f.retry_at.saturating_duration_since(Instant::now()).as_secs();
+            return Some(format!("writes stopped after a failed commit ({}); reopening in {secs} s", f.why));
         }
-        self.ping().err().map(|e| format!("does not read ({e})"))
+        self.ping().err().map(|e| format!("does not read ({})", public_reason(&e)))
     }
 
     /// Makes every later sync of this file fail with an I/O error, as a disk
-    /// that is full or gone does. For tests of the failure path: a read-only
-    /// file would not do (redb keeps its handle open for writing), and a
-    /// real full disk cannot be made on a test box without root.
+    /// that is gone does, until [`Db::clear_io_failure`]. For tests of the
+    /// failure path: a read-only file would not do (redb keeps its handle
+    /// open for writing).
     #[doc(hidden)]
     pub fn inject_io_failure(&self) {
-        self.inner.health.fault.store(true, Ordering::SeqCst);
+        self.inner.shared.health.fault.store(FAULT_IO, Ordering::SeqCst);
     }
 
-    fn refused(&self, why: &str) -> AppError {
-        AppError::new(ErrorKind::Unavailable).with_detail(format!("{}: stopped after a failed commit ({why})", self.path().display()))
+    /// Like [`Db::inject_io_failure`], as a full disk (ENOSPC) does.
+    #[doc(hidden)]
+    pub fn inject_disk_full(&self) {
+        self.inner.shared.health.fault.store(FAULT_FULL, Ordering::SeqCst);
+    }
+
+    /// Ends an injected failure: the disk works again.
+    #[doc(hidden)]
+    pub fn clear_io_failure(&self) {
+        self.inner.shared.health.fault.store(FAULT_NONE, Ordering::SeqCst);
     }
 
     fn stopped(&self) -> AppError {
-        AppError::new(ErrorKind::Unavailable).with_detail(format!("{}: store writer stopped", self.path().display()))
+        unavailable(self.path(), "the store's writer stopped".into())
     }
 
     /// Adds the file to an internal error's detail, so the log says where.
     pub(crate) fn located(&self, mut e: AppError) -> AppError {
-        if e.kind == ErrorKind::Internal {
-            let here = self.path().display();
+        let here = self.path().display().to_string();
+        if matches!(e.kind, ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::StorageFull)
+            && !e.detail.as_deref().is_some_and(|d| d.contains(&here))
+        {
             e.detail = Some(match e.detail.take() {
                 Some(d) => format!("{d}, in {here}"),
                 None => format!("in {here}"),
@@ -259,12 +464,18 @@ impl Db {
     }
 }
 
+/// What a store error tells the caller about why (no path): the reason
+/// given with it, else its kind.
+pub fn public_reason(e: &AppError) -> String {
+    e.args.iter().find(|(k, _)| *k == "detail").map(|(_, v)| v.clone()).unwrap_or_else(|| e.kind.code().to_string())
+}
+
 /// redb's file backend, with a switch that makes syncs fail (see
 /// [`Db::inject_io_failure`]). Everything else goes straight through.
 #[derive(Debug)]
 struct Backend {
     file: FileBackend,
-    fault: Arc<AtomicBool>,
+    fault: Arc<AtomicU8>,
 }
 
 impl StorageBackend for Backend {
@@ -278,10 +489,11 @@ impl StorageBackend for Backend {
         self.file.set_len(len)
     }
     fn sync_data(&self) -> Result<(), std::io::Error> {
-        if self.fault.load(Ordering::SeqCst) {
-            return Err(std::io::Error::other("injected I/O failure"));
+        match self.fault.load(Ordering::SeqCst) {
+            FAULT_IO => Err(std::io::Error::other("injected I/O failure")),
+            FAULT_FULL => Err(std::io::Error::from(std::io::ErrorKind::StorageFull)),
+            _ => self.file.sync_data(),
         }
-        self.file.sync_data()
     }
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
         self.file.write(offset, data)
@@ -309,9 +521,16 @@ impl StorageBackend for Backend {
     }
 }
 
-fn writer_loop(db: Arc<Database>, path: PathBuf, health: Arc<Health>, mut rx: mpsc::Receiver<Pending>) {
+fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        if shared.health.failure().is_some() {
+            if !recover(&shared, &mut rx) {
+                return;
+            }
+            continue;
+        }
+        let Some(first) = rx.blocking_recv() else { return };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -320,26 +539,95 @@ fn writer_loop(db: Arc<Database>, path: PathBuf, health: Arc<Health>, mut rx: mp
             }
         }
         metrics::histogram!("idora_store_batch_size").record(batch.len() as f64);
-        commit_batch(&db, &path, &health, std::mem::take(&mut batch));
+        match shared.database() {
+            Some(db) => commit_batch(&db, &shared, std::mem::take(&mut batch)),
+            None => fail_all(std::mem::take(&mut batch), &shared),
+        }
     }
+}
+
+/// While the file is failed: refuses what is queued, and reopens the file
+/// with backoff until a probe commit succeeds. `false` when the queue was
+/// closed meanwhile (the last handle is gone).
+fn recover(shared: &Shared, rx: &mut mpsc::Receiver<Pending>) -> bool {
+    let mut wait = REOPEN_FIRST;
+    loop {
+        let until = Instant::now() + wait;
+        shared.health.retry_at(until);
+        loop {
+            while let Ok(p) = rx.try_recv() {
+                fail_all(vec![p], shared);
+            }
+            if rx.is_closed() {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        match reopen(shared) {
+            Ok(()) => {
+                shared.health.heal();
+                tracing::warn!(file = %shared.path.display(), "store reopened after a failed commit; writes are taken again");
+                metrics::counter!("idora_store_reopened_total").increment(1);
+                return true;
+            }
+            Err(e) => {
+                wait = (wait * 2).min(REOPEN_MAX);
+                tracing::warn!(file = %shared.path.display(), error = %e, next_try_secs = wait.as_secs(), "store not reopened yet");
+            }
+        }
+    }
+}
+
+/// A table that only the reopen probe writes, and deletes again.
+const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("store_probe");
+
+/// Drops the failed database and opens the file again (redb recovers it to
+/// its last durable commit), then proves that a commit of real data goes
+/// through: a probe of 64 KiB written and deleted again, so a disk that is
+/// still full keeps the file refused rather than failing the next caller.
+fn reopen(shared: &Shared) -> Result<(), AppError> {
+    if shared.read_only {
+        return Err(unavailable(&shared.path, "a read-only copy is not reopened".into()));
+    }
+    drop(shared.db.write().unwrap_or_else(|e| e.into_inner()).take());
+    let db = open_database(&shared.path, shared.layout, shared.opts, false, &shared.health.fault)?;
+    let path = &shared.path;
+    guarded(path, "was probed", || {
+        let tx = db.begin_write().map_err(|e| at(path, e))?;
+        {
+            let mut t = tx.open_table(PROBE).map_err(|e| at(path, e))?;
+            t.insert("probe", vec![0u8; 64 * 1024].as_slice()).map_err(|e| at(path, e))?;
+        }
+        tx.commit().map_err(|e| at(path, e))?;
+        let tx = db.begin_write().map_err(|e| at(path, e))?;
+        tx.delete_table(PROBE).map_err(|e| at(path, e))?;
+        tx.commit().map_err(|e| at(path, e))
+    })?;
+    *shared.db.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(db));
+    Ok(())
 }
 
 /// Runs a batch in one transaction. A job that fails is answered with its
 /// error and the transaction is started again without it, so one bad write
 /// never takes its neighbours down with it. A failed commit (or a failed
-/// start of one) stops every later write of the file: what is on disk is
-/// no longer known to be what the callers were told.
-fn commit_batch(db: &Database, path: &Path, health: &Health, mut batch: Vec<Pending>) {
+/// start of one) stops the file's writes until the writer has reopened it:
+/// what is on disk is no longer known to be what the callers were told.
+fn commit_batch(db: &Database, shared: &Shared, mut batch: Vec<Pending>) {
     loop {
         if batch.is_empty() {
             return;
         }
-        if let Some(why) = health.failed.get() {
-            return fail_all(batch, path, why);
+        if shared.health.failure().is_some() {
+            return fail_all(batch, shared);
         }
-        let tx = match db.begin_write() {
-            Ok(tx) => tx,
-            Err(e) => return stop(batch, path, health, &format!("begin: {e}")),
+        let tx = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.begin_write())) {
+            Ok(Ok(tx)) => tx,
+            Ok(Err(e)) => return stop(batch, shared, &e.into()),
+            Err(_) => return stop(batch, shared, &redb::Error::Corrupted("redb panicked beginning a write".into())),
         };
         let mut outputs = Vec::with_capacity(batch.len());
         let mut failed: Option<(usize, AppError)> = None;
@@ -361,62 +649,81 @@ fn commit_batch(db: &Database, path: &Path, health: &Health, mut batch: Vec<Pend
             }
         }
         if let Some((i, err)) = failed {
-            let _ = tx.abort();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.abort()));
             // The file itself failed under the job (an I/O error): not the
             // job's fault, and no later write can be trusted either.
             if let Some(io) = storage_failure(&err) {
-                return stop(batch, path, health, &io);
+                return stop(batch, shared, io);
             }
             let bad = batch.remove(i);
             let _ = bad.reply.send(Err(err));
             continue;
         }
-        match tx.commit() {
-            Ok(()) => {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.commit())) {
+            Ok(Ok(())) => {
                 for (p, out) in batch.into_iter().zip(outputs) {
                     let _ = p.reply.send(Ok(out));
                 }
                 return;
             }
-            Err(e) => return stop(batch, path, health, &format!("commit: {e}")),
+            Ok(Err(e)) => return stop(batch, shared, &e.into()),
+            Err(_) => return stop(batch, shared, &redb::Error::Corrupted("redb panicked committing".into())),
         }
     }
 }
 
-/// Records why the file takes no more writes and refuses the batch.
-fn stop(batch: Vec<Pending>, path: &Path, health: &Health, why: &str) {
-    let _ = health.failed.set(why.to_string());
-    let why = health.failed.get().map(String::as_str).unwrap_or(why);
-    tracing::error!(file = %path.display(), error = %why, "store commit failed; this database takes no more writes until a restart");
+/// Records why the file takes no writes and refuses the batch.
+fn stop(batch: Vec<Pending>, shared: &Shared, e: &redb::Error) {
+    let (why, full) = storage_reason(e).unwrap_or_else(|| (format!("the commit failed ({e})"), false));
+    shared.health.fail(why, full);
+    tracing::error!(file = %shared.path.display(), error = %e, "store commit failed; this database takes no writes until it is reopened");
     metrics::counter!("idora_store_commit_failures_total").increment(1);
-    fail_all(batch, path, why);
+    fail_all(batch, shared);
 }
 
-fn fail_all(batch: Vec<Pending>, path: &Path, why: &str) {
+fn fail_all(batch: Vec<Pending>, shared: &Shared) {
+    let err = |s: &Shared| match s.health.failure() {
+        Some(f) => s.refused(&f),
+        None => unavailable(&s.path, "the database is being reopened".into()),
+    };
     for p in batch {
-        let _ = p.reply.send(Err(
-            AppError::new(ErrorKind::Unavailable).with_detail(format!("{}: stopped after a failed commit ({why})", path.display()))
-        ));
+        let _ = p.reply.send(Err(err(shared)));
     }
 }
 
-/// A redb failure at `path`, as an internal error that names the file.
+/// A redb failure at `path`: the file failing underneath (I/O, damage) is
+/// `unavailable` with the reason, anything else internal; both name the
+/// file in the log and keep the cause.
+#[track_caller]
 pub fn at<E: Into<redb::Error>>(path: &Path, e: E) -> AppError {
     let e: redb::Error = e.into();
-    AppError::internal(anyhow::Error::new(e).context(format!("store {}", path.display())))
+    storage_error(e, format!("store {}", path.display()))
+}
+
+/// See [`at`]: a redb failure with its context for the log.
+#[track_caller]
+pub(crate) fn storage_error(e: redb::Error, context: String) -> AppError {
+    let reason = storage_reason(&e);
+    let mut err = AppError::internal(anyhow::Error::new(e).context(context));
+    if let Some((why, full)) = reason {
+        err.kind = if full { ErrorKind::StorageFull } else { ErrorKind::Unavailable };
+        err.message_key = Some(STORE_MESSAGE);
+        err.args.push(("detail", why));
+    }
+    err
 }
 
 /// The failure of the file underneath (I/O, or redb refusing after one),
 /// as opposed to a job's own error: then the database must stop.
-fn storage_failure(e: &AppError) -> Option<String> {
+fn storage_failure(e: &AppError) -> Option<&redb::Error> {
     let r = e.source.as_ref()?.downcast_ref::<redb::Error>()?;
-    matches!(r, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)).then(|| r.to_string())
+    matches!(r, redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::Corrupted(_)).then_some(r)
 }
 
-/// Maps any redb failure to an internal error with its cause kept for the log.
+/// Maps any redb failure to an error with its cause kept for the log.
+#[track_caller]
 pub fn store_err<E: Into<redb::Error>>(e: E) -> AppError {
-    let e: redb::Error = e.into();
-    AppError::internal(anyhow::Error::new(e).context("store"))
+    storage_error(e.into(), "store".into())
 }
 
 /// Takes the next value of a named sequence inside a write transaction.
@@ -440,6 +747,8 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use redb::TableHandle;
+    use std::sync::atomic::AtomicBool;
 
     #[tokio::test]
     async fn a_panicking_write_fails_alone_and_the_writer_lives_on() {
@@ -500,27 +809,87 @@ mod tests {
         assert_eq!(ids, vec![1, 2], "the queued writes went through, the refused one wrote nothing");
     }
 
+    /// Waits until the writer has reopened `db` (or `within` has passed);
+    /// how long it took.
+    async fn reopened(db: &Db, within: Duration) -> Duration {
+        let started = Instant::now();
+        while db.problem().is_some() && started.elapsed() < within {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        started.elapsed()
+    }
+
     #[tokio::test]
-    async fn a_failed_commit_stops_writes_and_says_why() {
+    async fn a_failed_commit_refuses_writes_until_the_file_reopens_itself() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.redb");
         let db = Db::create(&path, &migrate::TENANT, DbOptions::default()).unwrap();
-        db.write(|tx| next_id(tx, "n")).await.unwrap();
+        let mut acked = Vec::new();
+        for _ in 0..5 {
+            acked.push(db.write(|tx| next_id(tx, "n")).await.unwrap());
+        }
         assert_eq!(db.problem(), None);
         db.inject_io_failure();
         let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+        assert!(public_reason(&e).contains("a disk operation failed"), "the caller hears why: {e:?}");
         let why = db.problem().unwrap();
-        assert!(why.contains("failed commit"), "{why}");
+        assert!(why.contains("failed commit") && why.contains("injected I/O failure"), "{why}");
+        // While it is failed, writes and reads are refused at once, with
+        // the file named in the log and a time to come back.
         let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unavailable);
+        assert!(e.retry_after.is_some_and(|s| (1..=30).contains(&s)), "{e:?}");
         assert!(e.detail.unwrap_or_default().contains(&path.display().to_string()), "the log names the file");
-        drop(db);
-        // After a restart (the disk fixed) the file opens and takes writes;
-        // the acknowledged write is there. (Whether the failed one landed is
-        // unknown after a failed fsync, which is why writes stop.)
-        let db = Db::open(&path, &migrate::TENANT, DbOptions::default()).unwrap();
+        assert_eq!(db.read().err().unwrap().kind, ErrorKind::Unavailable);
+        // The disk stays broken past the first reopen (1 s): still refused.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(db.problem().is_some(), "a reopen whose probe fails keeps the file refused");
+        db.write(|tx| next_id(tx, "n")).await.unwrap_err();
+        // The disk is fixed: within the next backoff step (2 s) the writer
+        // has reopened the file, without a restart.
+        db.clear_io_failure();
+        let took = reopened(&db, Duration::from_secs(10)).await;
+        assert_eq!(db.problem(), None, "reopened within {took:?}");
+        assert!(took <= Duration::from_secs(3), "reopened after {took:?}");
+        // Every acknowledged write is there (the sequence went on from them).
+        let next = db.write(|tx| next_id(tx, "n")).await.unwrap();
+        assert!(next > *acked.last().unwrap(), "{next} after {acked:?}");
+        let tx = db.read().unwrap();
+        let seq = tx.open_table(schema::SEQ).unwrap().get("n").unwrap().unwrap().value();
+        assert_eq!(seq, next);
+        assert!(tx.list_tables().unwrap().all(|t| t.name() != "store_probe"), "the probe leaves no table");
+    }
+
+    #[tokio::test]
+    async fn a_full_disk_is_storage_full_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, DbOptions::default()).unwrap();
+        db.write(|tx| next_id(tx, "n")).await.unwrap();
+        db.inject_disk_full();
+        let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::StorageFull, "{e}");
+        let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::StorageFull, "refused while full: {e}");
+        assert!(public_reason(&e).contains("the disk is full"), "{e:?}");
+        assert!(db.problem().unwrap().contains("the disk is full"));
+        db.clear_io_failure();
+        reopened(&db, Duration::from_secs(5)).await;
+        assert_eq!(db.problem(), None);
         assert!(db.write(|tx| next_id(tx, "n")).await.unwrap() >= 2);
+    }
+
+    #[test]
+    fn an_empty_file_is_refused_not_made_a_new_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.redb");
+        std::fs::write(&path, b"").unwrap();
+        for r in [Db::open(&path, &migrate::TENANT, DbOptions::default()), Db::create(&path, &migrate::TENANT, DbOptions::default())] {
+            let e = r.err().unwrap();
+            assert_eq!(e.kind, ErrorKind::Unavailable);
+            assert!(public_reason(&e).contains("the file is empty"), "{e:?}");
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
     }
 
     #[test]
@@ -529,7 +898,7 @@ mod tests {
         let path = dir.path().join("gone.redb");
         let e = Db::open(&path, &migrate::TENANT, DbOptions::default()).err().unwrap();
         assert_eq!(e.kind, ErrorKind::Unavailable);
-        assert!(e.detail.unwrap_or_default().contains("gone.redb is missing"));
+        assert!(e.detail.unwrap_or_default().contains("gone.redb: the database file is missing"));
         assert!(!path.exists());
     }
 }

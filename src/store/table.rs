@@ -11,7 +11,7 @@
 //! in a read transaction and also writes in a write one.
 
 use super::schema::Versioned;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorKind};
 use redb::{AccessGuard, Key, ReadOnlyTable, ReadTransaction, ReadableTable, Table, TableDefinition, Value, WriteTransaction};
 use std::borrow::Borrow;
 use std::marker::PhantomData;
@@ -79,11 +79,13 @@ struct At {
 }
 
 impl At {
-    /// A redb failure, as an internal error that names the table and the
-    /// operation; its cause is kept, so a failing file still stops writes.
+    /// A redb failure, as an error that names the table and the operation
+    /// (`unavailable` with the reason when the file itself failed); its
+    /// cause is kept, so a failing file still stops writes.
     fn store(self, e: impl Into<redb::Error>) -> AppError {
-        let e: redb::Error = e.into();
-        self.internal(anyhow::Error::new(e).context(format!("store: {} {}", self.op, self.table)))
+        let mut err = super::storage_error(e.into(), format!("store: {} {}", self.op, self.table));
+        err.detail = Some(format!("at {}:{}", self.caller.file(), self.caller.line()));
+        err
     }
 
     fn internal(self, source: anyhow::Error) -> AppError {
@@ -92,10 +94,33 @@ impl At {
         err
     }
 
+    /// A row of the file that cannot be what it should: `unavailable` with
+    /// the reason (the file is damaged), the cause kept for the log.
+    fn damaged(self, source: anyhow::Error) -> AppError {
+        let mut err = self.internal(source);
+        err.kind = ErrorKind::Unavailable;
+        err.message_key = Some(super::STORE_MESSAGE);
+        err.args.push(("detail", format!("the file is damaged (a {} row does not read)", self.table)));
+        err
+    }
+
+    /// Runs a table operation; a panic inside redb (a damaged page) becomes
+    /// this operation's `unavailable` error instead of the request's crash.
+    fn guard<T>(self, f: impl FnOnce() -> Result<T, AppError>) -> Result<T, AppError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            tracing::error!(table = self.table, op = self.op, "the store panicked; the file is probably damaged");
+            Err(self.panicked())
+        })
+    }
+
+    fn panicked(self) -> AppError {
+        self.damaged(anyhow::anyhow!("store: {} {}: redb panicked", self.op, self.table))
+    }
+
     fn decode<R: Versioned>(self, bytes: &[u8]) -> Result<R::Latest, AppError> {
         match postcard::from_bytes::<R>(bytes) {
             Ok(r) => Ok(r.into_latest()),
-            Err(e) => Err(self.internal(anyhow::anyhow!("store: {} {}: decode {}: {e}", self.op, self.table, std::any::type_name::<R>()))),
+            Err(e) => Err(self.damaged(anyhow::anyhow!("store: {} {}: decode {}: {e}", self.op, self.table, std::any::type_name::<R>()))),
         }
     }
 
@@ -141,7 +166,7 @@ impl<K: Key + 'static, R: Versioned> Records<K, R> {
     #[track_caller]
     pub fn open<'t, T: Txn>(&self, tx: &'t T) -> Result<Open<'t, T, K, R>, AppError> {
         let at = At { table: self.name, op: "open", caller: Location::caller() };
-        let table = tx.open_def(self.def).map_err(|e| at.store(e))?;
+        let table = at.guard(|| tx.open_def(self.def).map_err(|e| at.store(e)))?;
         Ok(RecordTable { table, name: self.name, types: PhantomData })
     }
 }
@@ -174,31 +199,31 @@ impl<T: ReadableTable<K, &'static [u8]>, K: Key + 'static, R: Versioned> RecordT
     #[track_caller]
     pub fn get<'k>(&self, key: impl Borrow<K::SelfType<'k>>) -> Result<Option<R::Latest>, AppError> {
         let at = self.at("get");
-        match self.table.get(key).map_err(|e| at.store(e))? {
+        at.guard(|| match self.table.get(key).map_err(|e| at.store(e))? {
             Some(v) => Ok(Some(at.decode::<R>(v.value())?)),
             None => Ok(None),
-        }
+        })
     }
 
     /// Whether a row is at `key`, without decoding it.
     #[track_caller]
     pub fn contains<'k>(&self, key: impl Borrow<K::SelfType<'k>>) -> Result<bool, AppError> {
         let at = self.at("get");
-        Ok(self.table.get(key).map_err(|e| at.store(e))?.is_some())
+        at.guard(|| Ok(self.table.get(key).map_err(|e| at.store(e))?.is_some()))
     }
 
     /// How many rows the table has.
     #[track_caller]
     pub fn count(&self) -> Result<u64, AppError> {
         let at = self.at("count");
-        self.table.len().map_err(|e| at.store(e))
+        at.guard(|| self.table.len().map_err(|e| at.store(e)))
     }
 
     /// Every row in key order.
     #[track_caller]
     pub fn iter(&self) -> Result<Rows<'_, K, R>, AppError> {
         let at = self.at("iter");
-        Ok(Rows { range: self.table.iter().map_err(|e| at.store(e))?, at, record: PhantomData })
+        Ok(Rows { range: at.guard(|| self.table.iter().map_err(|e| at.store(e)))?, at, broken: false, record: PhantomData })
     }
 
     /// The rows whose keys fall in `range`, in key order (`.rev()` for the
@@ -209,7 +234,7 @@ impl<T: ReadableTable<K, &'static [u8]>, K: Key + 'static, R: Versioned> RecordT
         KR: Borrow<K::SelfType<'a>> + 'a,
     {
         let at = self.at("range");
-        Ok(Rows { range: self.table.range(range).map_err(|e| at.store(e))?, at, record: PhantomData })
+        Ok(Rows { range: at.guard(|| self.table.range(range).map_err(|e| at.store(e)))?, at, broken: false, record: PhantomData })
     }
 }
 
@@ -218,12 +243,14 @@ impl<T: ReadableTable<K, &'static [u8]>, K: for<'x> Value<SelfType<'x> = K> + Ke
     #[track_caller]
     pub fn all(&self) -> Result<Vec<(K, R::Latest)>, AppError> {
         let at = self.at("iter");
-        let mut out = Vec::new();
-        for row in self.table.iter().map_err(|e| at.store(e))? {
-            let (k, v) = row.map_err(|e| at.store(e))?;
-            out.push((k.value(), at.decode::<R>(v.value())?));
-        }
-        Ok(out)
+        at.guard(|| {
+            let mut out = Vec::new();
+            for row in self.table.iter().map_err(|e| at.store(e))? {
+                let (k, v) = row.map_err(|e| at.store(e))?;
+                out.push((k.value(), at.decode::<R>(v.value())?));
+            }
+            Ok(out)
+        })
     }
 }
 
@@ -236,15 +263,14 @@ impl<K: Key + 'static, R: Versioned> RecordTable<Table<'_, K, &'static [u8]>, K,
     {
         let at = self.at("insert");
         let bytes = at.encode::<R>(value.clone())?;
-        self.table.insert(key, bytes.as_slice()).map_err(|e| at.store(e))?;
-        Ok(())
+        at.guard(|| self.table.insert(key, bytes.as_slice()).map(|_| ()).map_err(|e| at.store(e)))
     }
 
     /// Removes the row at `key`; whether there was one.
     #[track_caller]
     pub fn remove<'k>(&mut self, key: impl Borrow<K::SelfType<'k>>) -> Result<bool, AppError> {
         let at = self.at("remove");
-        Ok(self.table.remove(key).map_err(|e| at.store(e))?.is_some())
+        at.guard(|| Ok(self.table.remove(key).map_err(|e| at.store(e))?.is_some()))
     }
 }
 
@@ -252,6 +278,8 @@ impl<K: Key + 'static, R: Versioned> RecordTable<Table<'_, K, &'static [u8]>, K,
 pub struct Rows<'a, K: Key + 'static, R> {
     range: redb::Range<'a, K, &'static [u8]>,
     at: At,
+    /// Set when redb panicked in the range: it ends after that error.
+    broken: bool,
     record: PhantomData<fn() -> R>,
 }
 
@@ -261,20 +289,35 @@ impl<'a, K: Key + 'static, R: Versioned> Rows<'a, K, R> {
         let r = self.at.decode::<R>(v.value())?;
         Ok((k, r))
     }
+
+    /// The next row from either end; a panic inside redb is this row's
+    /// error and the last.
+    fn step(&mut self, back: bool) -> Option<<Self as Iterator>::Item> {
+        if self.broken {
+            return None;
+        }
+        let range = &mut self.range;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| if back { range.next_back() } else { range.next() })) {
+            Ok(row) => row.map(|r| self.row(r)),
+            Err(_) => {
+                self.broken = true;
+                tracing::error!(table = self.at.table, "the store panicked reading a range; the file is probably damaged");
+                Some(Err(self.at.panicked()))
+            }
+        }
+    }
 }
 
 impl<'a, K: Key + 'static, R: Versioned> Iterator for Rows<'a, K, R> {
     type Item = Result<(AccessGuard<'a, K>, R::Latest), AppError>;
     fn next(&mut self) -> Option<Self::Item> {
-        let row = self.range.next()?;
-        Some(self.row(row))
+        self.step(false)
     }
 }
 
 impl<K: Key + 'static, R: Versioned> DoubleEndedIterator for Rows<'_, K, R> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        let row = self.range.next_back()?;
-        Some(self.row(row))
+        self.step(true)
     }
 }
 
@@ -295,10 +338,10 @@ impl<R: Versioned> Setting<R> {
     #[track_caller]
     pub fn get(&self, t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Option<R::Latest>, AppError> {
         let at = At { table: self.table, op: self.key, caller: Location::caller() };
-        match t.get(self.key).map_err(|e| at.store(e))? {
+        at.guard(|| match t.get(self.key).map_err(|e| at.store(e))? {
             Some(v) => Ok(Some(at.decode::<R>(v.value())?)),
             None => Ok(None),
-        }
+        })
     }
 
     /// Saves the setting.
@@ -309,8 +352,7 @@ impl<R: Versioned> Setting<R> {
     {
         let at = At { table: self.table, op: self.key, caller: Location::caller() };
         let bytes = at.encode::<R>(value.clone())?;
-        t.insert(self.key, bytes.as_slice()).map_err(|e| at.store(e))?;
-        Ok(())
+        at.guard(|| t.insert(self.key, bytes.as_slice()).map(|_| ()).map_err(|e| at.store(e)))
     }
 }
 
@@ -370,7 +412,8 @@ mod tests {
         .unwrap();
         let tx = db.read().unwrap();
         let e = T.open(&tx).unwrap().get(7u64).unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(e.kind, ErrorKind::Unavailable, "a row that does not decode is damage, told as such");
+        assert!(crate::store::public_reason(&e).contains("the file is damaged (a departments row does not read)"), "{e:?}");
         let said = e.to_string();
         assert!(said.contains("store: get departments: decode"), "{said}");
         assert!(said.contains("DepartmentRecord"), "{said}");

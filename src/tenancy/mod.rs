@@ -49,7 +49,8 @@ pub struct TenantEntry {
     due_changed: Arc<tokio::sync::Notify>,
     options: DbOptions,
     /// Why the database could not be opened the last time it was tried
-    /// (missing file, newer schema): for `/readyz`.
+    /// (missing, empty or damaged file, newer schema), in words without a
+    /// path: for `/readyz`.
     open_failure: Mutex<Option<String>>,
 }
 
@@ -88,7 +89,7 @@ impl TenantEntry {
             Ok(db) => db,
             Err(e) => {
                 tracing::error!(company = %self.slug, error = %e, "company database not opened");
-                *self.open_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.detail.clone().unwrap_or_else(|| e.to_string()));
+                *self.open_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(crate::store::public_reason(&e));
                 return Err(e);
             }
         };
@@ -113,7 +114,7 @@ impl TenantEntry {
         if !self.db_path().exists() {
             return Some(format!("{file} is missing"));
         }
-        self.open_failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|_| format!("{file} could not be opened (see the log)"))
+        self.open_failure.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|why| format!("{file} could not be opened: {why}"))
     }
 
     /// Whether the database is open (for readiness).

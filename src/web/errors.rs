@@ -70,6 +70,7 @@ fn info_from_status(status: StatusCode) -> ErrorInfo {
         StatusCode::REQUEST_TIMEOUT => ErrorKind::Timeout,
         StatusCode::TOO_MANY_REQUESTS => ErrorKind::RateLimited,
         StatusCode::SERVICE_UNAVAILABLE => ErrorKind::Unavailable,
+        StatusCode::INSUFFICIENT_STORAGE => ErrorKind::StorageFull,
         s if s.is_client_error() => ErrorKind::BadRequest,
         _ => ErrorKind::Internal,
     };
@@ -93,6 +94,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::Timeout => StatusCode::REQUEST_TIMEOUT,
+        ErrorKind::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -100,7 +102,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if self.kind == ErrorKind::Internal || self.kind == ErrorKind::Unavailable {
+        if matches!(self.kind, ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::StorageFull) {
             tracing::error!(error = %self, "request failed");
         }
         let status = status(self.kind);

@@ -31,6 +31,11 @@ pub async fn resolve_tenant(
     let slug = params.get("slug").map(String::as_str).unwrap_or("");
     match state.tenants.resolve(slug) {
         Ok(t) => {
+            // A company whose file does not open (missing, damaged) answers
+            // every route, its pages too, with 503 and the reason.
+            if let Err(e) = t.db() {
+                return e.into_response();
+            }
             req.extensions_mut().insert(t);
             next.run(req).await
         }

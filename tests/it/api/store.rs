@@ -56,17 +56,33 @@ async fn a_full_write_queue_answers_503_with_retry_after_and_recovers() {
     s.get("/readyz", "").await.check(200);
 }
 
+/// Polls `/readyz` until it answers 200 or `within` passes.
+async fn ready_within(s: &Server, within: Duration) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < within {
+        if s.get("/readyz", "").await.status == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 #[tokio::test]
-async fn after_a_failed_commit_the_company_refuses_writes_and_readyz_says_why() {
+async fn after_a_failed_commit_the_company_refuses_writes_says_why_and_recovers() {
     let s = start().await;
     let co = s.company("acme", true).await;
     let other = s.company("beta", true).await;
+    let before = s.post(&co.path("/departments"), &co.admin, json!({"name": "Before"})).await.check(201).id();
     s.get("/readyz", "").await.check(200);
     // The disk under acme's file fails: its next sync is an I/O error.
-    s.running.state.tenants.get("acme").unwrap().db().unwrap().inject_io_failure();
-    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    let db = s.running.state.tenants.get("acme").unwrap().db().unwrap().clone();
+    db.inject_io_failure();
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(503, "unavailable");
+    assert!(r.message().contains("a disk operation failed"), "the answer says why: {}", r.text);
     // Later writes are refused without trying the file again ...
-    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa 2"})).await.refused(503, "unavailable");
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa 2"})).await.refused(503, "unavailable");
+    assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
     // ... and so are reads (redb's state after a failed fsync is unknown),
     // as 503, not 500; the other company is untouched.
     s.get(&co.path("/me"), &co.admin).await.refused(503, "unavailable");
@@ -74,9 +90,42 @@ async fn after_a_failed_commit_the_company_refuses_writes_and_readyz_says_why() 
 
     let r = s.get("/readyz", "").await.refused(503, "unavailable");
     let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
-    assert!(detail.contains("company acme") && detail.contains("failed commit"), "{}", r.text);
+    assert!(detail.contains("company acme") && detail.contains("failed commit") && detail.contains("injected I/O failure"), "{}", r.text);
     assert!(!detail.contains("beta"), "only the failing company is named: {}", r.text);
     assert!(!detail.contains(&s.running.state.config.data_dir.display().to_string()), "no full paths: {}", r.text);
+
+    // The disk is fixed: without a restart the store reopens itself and
+    // the company writes again, with what was acknowledged before.
+    db.clear_io_failure();
+    assert!(ready_within(&s, Duration::from_secs(10)).await, "the store reopened itself");
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "After"})).await.check(201);
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    let names: Vec<&str> = list.body.as_array().unwrap().iter().filter_map(|d| d["name"].as_str()).collect();
+    assert!(names.contains(&"Before") && names.contains(&"After"), "{names:?}");
+    assert!(list.body.as_array().unwrap().iter().any(|d| d["id"].as_u64() == Some(before)));
+}
+
+#[tokio::test]
+async fn a_full_disk_answers_507_and_recovers_when_space_is_back() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let db = s.running.state.tenants.get("acme").unwrap().db().unwrap().clone();
+    db.inject_disk_full();
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(507, "storage_full");
+    assert!(r.message().contains("the disk is full"), "{}", r.text);
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.refused(507, "storage_full");
+    let r = s.get("/readyz", "").await.refused(503, "unavailable");
+    assert!(
+        r.body["error"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("company acme: tenants/acme/data.redb: writes stopped after a failed commit (the disk is full"),
+        "{}",
+        r.text
+    );
+    db.clear_io_failure();
+    assert!(ready_within(&s, Duration::from_secs(10)).await, "the store reopened itself");
+    s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
 }
 
 #[tokio::test]
@@ -213,4 +262,126 @@ async fn check_deep_agrees_with_the_queue() {
     let tenant = s.running.state.tenants.get("acme").unwrap();
     let found = idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap();
     assert_eq!(found, vec![], "no mismatch after the real queue");
+}
+
+/// The ways a company file is found damaged on disk.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// Every page after the first (the header) overwritten with junk.
+    OverwrittenPages,
+    /// The second half cut off.
+    Truncated,
+    /// The first bytes are not redb's.
+    WrongMagic,
+    /// Nothing left.
+    ZeroBytes,
+}
+
+const DAMAGES: [Damage; 4] = [Damage::OverwrittenPages, Damage::Truncated, Damage::WrongMagic, Damage::ZeroBytes];
+
+fn damage(file: &std::path::Path, how: Damage) {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = std::fs::metadata(file).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    match how {
+        Damage::OverwrittenPages => {
+            f.seek(SeekFrom::Start(4096)).unwrap();
+            let junk: Vec<u8> = (0..len.saturating_sub(4096)).map(|i| (i * 7919 % 251) as u8).collect();
+            f.write_all(&junk).unwrap();
+        }
+        Damage::Truncated => f.set_len(len / 2).unwrap(),
+        Damage::WrongMagic => f.write_all(b"NOT A REDB FILE").unwrap(),
+        Damage::ZeroBytes => f.set_len(0).unwrap(),
+    }
+    f.sync_all().unwrap();
+}
+
+/// A damaged company file is that company's problem only: its requests
+/// get 503 with the reason, `/readyz` names it, another company works,
+/// and nothing panics.
+#[tokio::test]
+async fn a_damaged_company_file_is_that_companys_problem_only() {
+    for how in DAMAGES {
+        let s = start().await;
+        let co = s.company("acme", true).await;
+        let other = s.company("beta", true).await;
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+        let s = s.restart_after(|data| damage(&data.join("tenants/acme/data.redb"), how)).await;
+
+        let r = s.get(&co.path("/departments"), &co.admin).await.refused(503, "unavailable");
+        let reason = r.body["error"]["detail"].as_str().unwrap_or_default().to_string();
+        assert!(reason.contains("damaged") || reason.contains("empty"), "{how:?}: the answer says why: {}", r.text);
+        assert!(r.message().contains(&reason), "{how:?}: the message carries the reason: {}", r.text);
+        assert!(!r.text.contains("data.redb"), "{how:?}: the answer names no file: {}", r.text);
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kredit"})).await.refused(503, "unavailable");
+        // Its pages say so too.
+        let page = s.web.get(format!("{}/c/acme/login", s.base)).send().await.unwrap();
+        assert_eq!(page.status(), 503, "{how:?}");
+        assert!(page.text().await.unwrap().contains(&reason), "{how:?}: the page shows the reason");
+
+        s.post(&other.path("/departments"), &other.admin, json!({"name": "Kassa"})).await.check(201);
+        s.get(&other.path("/departments"), &other.admin).await.check(200);
+
+        let r = s.get("/readyz", "").await.refused(503, "unavailable");
+        let detail = r.body["error"]["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("company acme: tenants/acme/data.redb") && detail.contains(&reason), "{how:?}: {}", r.text);
+        assert!(!detail.contains("beta"), "{how:?}: {}", r.text);
+    }
+}
+
+/// Every file under `dir` with its bytes.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A copy of `data` with every file and folder made read-only.
+fn read_only_copy(data: &std::path::Path, into: &std::path::Path) -> std::path::PathBuf {
+    let copy = into.join("copy");
+    assert!(std::process::Command::new("cp").arg("-a").arg(data).arg(&copy).status().unwrap().success());
+    assert!(std::process::Command::new("chmod").args(["-R", "a-w"]).arg(&copy).status().unwrap().success());
+    copy
+}
+
+/// `idora check` on a damaged company file (and on a read-only copy of the
+/// folder) says `BAD <file>: <reason>`, exits non-zero, does not panic, and
+/// leaves every byte as it was; the healthy files are `ok`.
+#[tokio::test]
+async fn check_reports_a_damaged_file_and_changes_nothing() {
+    for how in DAMAGES {
+        let s = start().await;
+        let co = s.company("acme", true).await;
+        let other = s.company("beta", true).await;
+        s.post(&co.path("/departments"), &co.admin, json!({"name": "Kassa"})).await.check(201);
+        s.post(&other.path("/departments"), &other.admin, json!({"name": "Kassa"})).await.check(201);
+        let data = s.running.state.config.data_dir.clone();
+        let running = s.running;
+        running.shutdown().await.unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let (ok, out) = idora_check(&read_only_copy(&data, scratch.path()));
+        assert!(ok, "{how:?}: a healthy read-only copy passes: {out}");
+        damage(&data.join("tenants/acme/data.redb"), how);
+        let scratch = tempfile::tempdir().unwrap();
+        for dir in [data.clone(), read_only_copy(&data, scratch.path())] {
+            let before = files(&dir);
+            let (ok, out) = idora_check(&dir);
+            assert!(!ok, "{how:?}: {out}");
+            let bad = out.lines().find(|l| l.starts_with("BAD tenants/acme/data.redb: ")).unwrap_or_else(|| panic!("{how:?}: {out}"));
+            assert!(bad.contains("damaged") || bad.contains("empty"), "{how:?}: the reason: {out}");
+            assert!(out.contains("ok  platform.redb") && out.contains("ok  tenants/beta/data.redb"), "{how:?}: {out}");
+            assert!(!out.contains("panicked") && !out.contains("backtrace"), "{how:?}: {out}");
+            assert_eq!(files(&dir), before, "{how:?}: check changed or created a file in {}", dir.display());
+        }
+    }
 }
