@@ -435,7 +435,8 @@ pub fn get(db: &Db, who: &Caller, id: u64) -> Result<TaskV1, AppError> {
 }
 
 /// Ids of the files attached to a task, in the order they came.
-pub fn attachments_of(db: &Db, id: u64) -> Result<Vec<u64>, AppError> {
+pub fn attachments_of(db: &Db, who: &Caller, id: u64) -> Result<Vec<u64>, AppError> {
+    get(db, who, id)?;
     let tx = db.read()?;
     let t = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
     let mut out = Vec::new();
@@ -445,7 +446,9 @@ pub fn attachments_of(db: &Db, id: u64) -> Result<Vec<u64>, AppError> {
     Ok(out)
 }
 
-pub fn history_of(db: &Db, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
+/// A task's history, for a caller who may see the task.
+pub fn history_of(db: &Db, who: &Caller, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
+    get(db, who, id)?;
     let tx = db.read()?;
     let t = TASK_EVENTS.open(&tx)?;
     let mut out = Vec::new();

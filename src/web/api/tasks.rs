@@ -252,8 +252,8 @@ pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(i
     let moves = service::allowed_moves(&who, &task).into_iter().map(|m| m.code()).collect();
     let mut out = TaskOut::new(id, task, state.now_ms());
     out.allowed_moves = Some(moves);
-    out.history = Some(service::history_of(db, id)?.into_iter().map(HistoryOut::from).collect());
-    out.attachments = Some(service::attachments_of(db, id)?);
+    out.history = Some(service::history_of(db, &who, id)?.into_iter().map(HistoryOut::from).collect());
+    out.attachments = Some(service::attachments_of(db, &who, id)?);
     Ok(axum::Json(out))
 }
 

@@ -911,7 +911,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let tz = c.tenant().timezone();
     let who = Caller::from(&c.user);
     let task = service::get(db, &who, id)?;
-    let history = service::history_of(db, id)?;
+    let history = service::history_of(db, &who, id)?;
     let names = Names::load(c)?;
     let now = state.now_ms();
     let moves = Moves::of(&who, &task);
