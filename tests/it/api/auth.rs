@@ -71,7 +71,9 @@ async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
     assert!(r1 != r2 && r2 != r3);
     s.get(&co.path("/me"), &a3).await.check(200);
 
-    // Rotation: the old token is refused once used…
+    // Rotation: the old token is refused once used (after the grace window
+    // for concurrent refreshes)…
+    s.advance(SignedDuration::from_secs(11));
     let reused = refresh(r1).await.refused(401, "token_reused");
     assert_eq!(reused.message(), msg(idora::i18n::Lang::En, "error.token_reused"));
     // …and presenting it revoked the whole family: the newest refresh token
@@ -83,6 +85,31 @@ async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
     // The admin's other session (from `company()`) is another family.
     s.get(&co.path("/me"), &co.admin).await.check(200);
     refresh(co.admin_refresh.clone()).await.check(200);
+}
+
+#[tokio::test]
+async fn two_concurrent_refreshes_of_one_token_keep_the_session() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let path = co.path("/auth/refresh");
+    let first = s.login("acme", "boss", ADMIN_PASSWORD).await.check(200);
+    let r1 = first.str("refresh_token");
+    // Two calls of one client present the same token at once.
+    let body = json!({"refresh_token": r1});
+    let (a, b) = tokio::join!(s.post(&path, "", body.clone()), s.post(&path, "", body.clone()));
+    let (a, b) = (a.check(200), b.check(200));
+    // Both pairs work, and both refresh tokens go on rotating.
+    for p in [&a, &b] {
+        s.get(&co.path("/me"), &p.str("access_token")).await.check(200);
+    }
+    s.advance(SignedDuration::from_secs(5));
+    let next = s.post(&path, "", json!({"refresh_token": a.str("refresh_token")})).await.check(200);
+    s.post(&path, "", json!({"refresh_token": b.str("refresh_token")})).await.check(200);
+    s.get(&co.path("/me"), &next.str("access_token")).await.check(200);
+    // A replay well after the window is still a reuse, and revokes the family.
+    s.advance(SignedDuration::from_secs(11));
+    s.post(&path, "", body).await.refused(401, "token_reused");
+    s.get(&co.path("/me"), &next.str("access_token")).await.refused(401, "unauthorized");
 }
 
 #[tokio::test]
