@@ -121,7 +121,11 @@ fn check_date(state: &AppState, tz: &TimeZone, date: Date) -> Result<(), AppErro
 }
 
 /// The free slots of a day for a service at a branch (past ones left out).
+/// A company that is not open for business offers none.
 pub fn slots(state: &AppState, tenant: &Tenant, branch_id: u64, service_id: u64, date: Date) -> Result<Vec<Slot>, AppError> {
+    if !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
+    }
     let tz = tenant.timezone();
     check_date(state, &tz, date)?;
     let now = state.now_ms();

@@ -356,6 +356,18 @@ fn staff_only(who: &Caller) -> Result<(), AppError> {
 /// What a branch's screens show (numbers, windows, counts) follows the
 /// rule of its live topic (`hub::may_read`): the public and customers read
 /// it, and staff who may read the queue.
+/// Whether `who` may watch a branch's display board (its page and its live
+/// calls): the public may, but only while the company is open for business
+/// and the branch exists.
+pub fn board_open(tenant: &Tenant, who: &Caller, branch_id: u64) -> Result<(), AppError> {
+    if !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
+    }
+    public_board(who, branch_id)?;
+    crate::org::service::get_branch(tenant.db()?, branch_id)?;
+    Ok(())
+}
+
 fn public_board(who: &Caller, branch_id: u64) -> Result<(), AppError> {
     if crate::hub::may_read(who, &Topic::QueueBranch(branch_id)) { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
 }
@@ -655,9 +667,10 @@ pub const BOARD_ROWS: usize = 7;
 /// transferred ticket leaves the board (a transfer is called again).
 /// The display board is public by design (numbers and windows, what the
 /// hall's screen shows anyway): the public reads it like the branch's topic.
-pub fn board_calls(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
-    public_board(who, branch_id)?;
-    let tx = db.read()?;
+/// An inactive company shows no board at all ([`board_open`]).
+pub fn board_calls(tenant: &Tenant, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    board_open(tenant, who, branch_id)?;
+    let tx = tenant.db()?.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
     let all = TICKETS.open(&tx)?;
     let mut out = Vec::new();

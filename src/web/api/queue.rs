@@ -492,7 +492,7 @@ pub struct SlotOut {
 /// Bookable slots of a day for a service at a branch (public).
 #[utoipa::path(get, path = "/api/v1/branches/{branch_id}/slots", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path), SlotsQuery),
-    responses((status = 200, body = [SlotOut]), (status = 404), (status = 422)))]
+    responses((status = 200, body = [SlotOut]), (status = 403, description = "The company is not open for business"), (status = 404), (status = 422)))]
 pub async fn slots(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,

@@ -30,14 +30,14 @@ pub fn platform_router() -> OpenApiRouter<AppState> {
 /// Live calls of a branch for its display board (public: numbers and windows only).
 #[utoipa::path(get, path = "/display/{branch_id}/events", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)),
-    responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 404)))]
+    responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 403, description = "The company is not open for business"), (status = 404)))]
 pub async fn display_events(
     State(state): State<AppState>,
     tenant: Tenant,
     Path((_, branch)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    crate::org::service::get_branch(tenant.db()?, branch_id)?;
+    crate::queue::tickets::board_open(&tenant, &Caller::Public, branch_id)?;
     let mut listener = Listener::public(&tenant.slug, Caller::Public);
     listener.listen(&state.hub, Topic::QueueBranch(branch_id));
     Ok(crate::web::api::live::sse_response(&state, listener).into_response())
