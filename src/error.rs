@@ -126,6 +126,19 @@ impl AppError {
         AppError { field: Some(field), message_key: Some(key), ..AppError::new(ErrorKind::Validation) }
     }
 
+    /// Checks a text field: no control characters (line breaks and tabs
+    /// only where `multiline`), at most `max` characters. A control character
+    /// is named as such, not as a length.
+    pub fn check_text(field: &'static str, v: &str, max: usize, multiline: bool) -> Result<(), AppError> {
+        if v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+            return Err(AppError::invalid(field, "validation.control_char"));
+        }
+        if v.chars().count() > max {
+            return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
+        }
+        Ok(())
+    }
+
     pub fn with_message(mut self, key: &'static str) -> Self {
         self.message_key = Some(key);
         self

@@ -165,9 +165,7 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
     if name.is_empty() {
         return Err(AppError::invalid("name", "validation.required"));
     }
-    if name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 80));
-    }
+    AppError::check_text("name", &name, 80, false)?;
     if input.phone.trim().is_empty() {
         return Err(AppError::invalid("phone", "validation.required"));
     }

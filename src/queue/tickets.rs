@@ -256,12 +256,11 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
     if priority == TicketPriority::Vip && !is_staff {
         return Err(AppError::invalid("priority", "validation.ticket_priority"));
     }
-    let name = match input.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > 80 || n.chars().any(char::is_control) => {
-            return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 80));
-        }
-        other => other.map(str::to_string),
-    };
+    let name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name {
+        AppError::check_text("name", n, 80, false)?;
+    }
+    let name = name.map(str::to_string);
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(crate::phone::Phone::parse(p)?.into_string()),
         None => None,

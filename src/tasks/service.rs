@@ -209,9 +209,7 @@ fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<Stri
     if required && v.is_empty() {
         return Err(AppError::invalid(field, "validation.required"));
     }
-    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
-    }
+    AppError::check_text(field, v, max, true)?;
     Ok(v.to_string())
 }
 

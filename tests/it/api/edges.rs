@@ -144,3 +144,15 @@ async fn after_a_restart_many_first_requests_open_a_company_once() {
     let r = s.get("/readyz", "").await.check(200);
     assert_eq!(r.body["databases_open"], 2);
 }
+
+#[tokio::test]
+async fn a_control_character_is_named_as_such_not_as_a_length() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kas\u{7}sa"})).await.refused(422, "validation");
+    assert_eq!(r.field(), "name");
+    assert_eq!(r.message(), msg(idora::i18n::Lang::En, "validation.control_char"));
+    // A long name is still told its length.
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "k".repeat(500)})).await.refused(422, "validation");
+    assert!(r.message().contains("characters"), "{}", r.message());
+}
