@@ -14,10 +14,9 @@ pub struct Config {
     pub log_format: String,
     /// Login attempts allowed per client address per minute.
     pub login_per_minute: u32,
-    /// Largest request body, in bytes (uploads have their own limit).
+    /// Largest request body, in bytes. The one upload, a company's logo,
+    /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
     pub body_limit: usize,
-    /// Largest upload (logo, files), in bytes.
-    pub upload_limit: usize,
     /// Seconds before a non-streaming request is cut off.
     pub request_timeout_secs: u64,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
@@ -58,7 +57,6 @@ impl Default for Config {
             log_format: "text".into(),
             login_per_minute: 20,
             body_limit: 1024 * 1024,
-            upload_limit: 10 * 1024 * 1024,
             request_timeout_secs: 30,
             secure_cookies: false,
             public_url: None,
@@ -80,7 +78,10 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub login_per_minute: Option<u32>,
     pub body_limit: Option<usize>,
-    pub upload_limit: Option<usize>,
+    /// Obsolete and ignored: nothing uploads more than a logo, which fits in
+    /// `body_limit`. Still read so that config files written for earlier
+    /// versions (the .deb keeps the admin's file) go on loading.
+    pub upload_limit: Option<serde::de::IgnoredAny>,
     pub request_timeout_secs: Option<u64>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
@@ -131,9 +132,6 @@ impl Config {
         }
         if let Some(v) = f.body_limit {
             self.body_limit = v;
-        }
-        if let Some(v) = f.upload_limit {
-            self.upload_limit = v;
         }
         if let Some(v) = f.request_timeout_secs {
             self.request_timeout_secs = v;
@@ -224,6 +222,19 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
         assert_eq!(c.listen.port(), 8080);
         assert_eq!(c.cache_mb, 16);
+    }
+
+    /// `upload_limit` is gone (nothing uploads beyond the logo, which has its
+    /// own limit under `body_limit`), but a file that still sets it loads.
+    #[test]
+    fn an_old_upload_limit_is_read_and_ignored() {
+        let mut c = Config::default();
+        c.apply_file(toml::from_str("upload_limit = 10485760\nbody_limit = 2048").unwrap());
+        assert_eq!(c.body_limit, 2048);
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/idora.toml")).unwrap();
+        assert!(!text.contains("upload_limit"), "the packaged config no longer names it");
+        const { assert!(crate::org::branding::MAX_LOGO_BYTES * 2 <= 1024 * 1024, "a logo fits the default body limit, form and all") };
+        assert_eq!(Config::default().body_limit, 1024 * 1024);
     }
 
     #[test]

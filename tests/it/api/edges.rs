@@ -156,3 +156,30 @@ async fn a_control_character_is_named_as_such_not_as_a_length() {
     let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "k".repeat(500)})).await.refused(422, "validation");
     assert!(r.message().contains("characters"), "{}", r.message());
 }
+
+/// There is no separate upload limit: the one upload, a logo, is checked
+/// against its own limit inside the body limit, so a too-big logo is told
+/// its limit on the form rather than cut off by the server.
+#[tokio::test]
+async fn a_logo_upload_is_limited_by_the_logo_limit_inside_the_body_limit() {
+    let s = start().await;
+    s.company("acme", true).await;
+    let b = s.browser("acme", "boss", ADMIN_PASSWORD).await;
+    let upload = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("logo.png").mime_str("image/png").unwrap();
+        b.http
+            .post(s.url("/c/acme/admin/branding/logo"))
+            .header("x-csrf-token", b.csrf.as_str())
+            .multipart(reqwest::multipart::Form::new().part("logo", part))
+            .send()
+    };
+    let big = vec![0u8; idora::org::branding::MAX_LOGO_BYTES + 1];
+    let r = upload(big).await.unwrap();
+    assert_eq!(r.status(), 422, "the form again");
+    let html = r.text().await.unwrap();
+    let told = msg_with(idora::i18n::Lang::En, "validation.logo_size", &[("kb", "512")]);
+    assert!(html.contains(&told), "{told} in {html}");
+    // A body beyond the body limit is refused before any handler reads it.
+    let r = upload(vec![0u8; 2 * 1024 * 1024]).await.unwrap();
+    assert_eq!(r.status(), 413);
+}
