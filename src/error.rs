@@ -23,6 +23,7 @@ pub enum ErrorKind {
     WrongCompany,
     CompanyInactive,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -32,7 +33,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 19] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::BadRequest,
         ErrorKind::Validation,
         ErrorKind::Unauthorized,
@@ -46,6 +47,7 @@ impl ErrorKind {
         ErrorKind::WrongCompany,
         ErrorKind::CompanyInactive,
         ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
         ErrorKind::Conflict,
         ErrorKind::PayloadTooLarge,
         ErrorKind::UnsupportedMediaType,
@@ -70,6 +72,7 @@ impl ErrorKind {
             ErrorKind::WrongCompany => "wrong_company",
             ErrorKind::CompanyInactive => "company_inactive",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
