@@ -291,6 +291,31 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_requests_do_not() {
     s.send(browser.get(s.url(&co.path("/me")))).await.refused(401, "unauthorized");
 }
 
+/// A call with no credential at all is told to sign in (401), whatever its
+/// body, rather than refused for a CSRF token it had no use for.
+#[tokio::test]
+async fn an_unauthenticated_post_is_a_401_not_a_csrf_refusal() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let bare = cookie_client(false);
+    let posts = [
+        bare.post(s.url(&co.path("/departments"))),
+        bare.post(s.url(&co.path("/departments"))).json(&json!({"name": "Kassa"})),
+        bare.post(s.url(&co.path("/departments"))).form(&[("name", "Kassa")]),
+        bare.post(s.url(&co.path("/tasks/1/approve"))).header("content-type", "text/plain").body("x"),
+        bare.post(s.url("/api/v1/companies")).json(&json!({"slug": "x", "name": "X"})),
+        bare.patch(s.url(&co.path("/users/1"))).json(&json!({"full_name": "X"})),
+    ];
+    for p in posts {
+        s.send(p).await.refused(401, "unauthorized");
+    }
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    assert_eq!(list.body, json!([]));
+    // A page's form without a session still needs its token (login CSRF).
+    let r = s.send(bare.post(s.url("/c/acme/login")).form(&[("username", "boss"), ("password", ADMIN_PASSWORD)])).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
+}
+
 #[tokio::test]
 async fn an_inactive_company_admits_only_those_who_set_it_up() {
     let s = start().await;
