@@ -475,6 +475,7 @@ pub async fn transfer_ticket(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlotsQuery {
     pub service_id: Option<u64>,
     /// `YYYY-MM-DD`, the company's local date.
