@@ -17,6 +17,18 @@ pub struct Config {
     /// Largest request body, in bytes. The one upload, a company's logo,
     /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
     pub body_limit: usize,
+    /// Seconds a client has to send a request's headers, on a new
+    /// connection and between requests of a kept-alive one (so an idle
+    /// keep-alive connection closes after this, well within a minute).
+    pub header_timeout_secs: u64,
+    /// Connections held at once; by default what the file-descriptor limit
+    /// allows less a margin for the data files (`web::conn::caps`).
+    pub max_connections: Option<usize>,
+    /// Connections held at once from one client address.
+    pub max_connections_per_address: usize,
+    /// Live streams (SSE, WebSocket) open at once; by default half of
+    /// `max_connections`.
+    pub max_live_streams: Option<usize>,
     /// Seconds before a non-streaming request is cut off.
     pub request_timeout_secs: u64,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
@@ -58,6 +70,10 @@ impl Default for Config {
             login_per_minute: 20,
             body_limit: 1024 * 1024,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            max_connections: None,
+            max_connections_per_address: 256,
+            max_live_streams: None,
             secure_cookies: false,
             public_url: None,
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
@@ -83,6 +99,10 @@ pub struct FileConfig {
     /// versions (the .deb keeps the admin's file) go on loading.
     pub upload_limit: Option<serde::de::IgnoredAny>,
     pub request_timeout_secs: Option<u64>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    pub max_live_streams: Option<usize>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
     pub search_writer_memory: Option<usize>,
@@ -136,6 +156,18 @@ impl Config {
         if let Some(v) = f.request_timeout_secs {
             self.request_timeout_secs = v;
         }
+        if let Some(v) = f.header_timeout_secs {
+            self.header_timeout_secs = v.max(1);
+        }
+        if let Some(v) = f.max_connections {
+            self.max_connections = Some(v);
+        }
+        if let Some(v) = f.max_connections_per_address {
+            self.max_connections_per_address = v;
+        }
+        if let Some(v) = f.max_live_streams {
+            self.max_live_streams = Some(v);
+        }
         if let Some(v) = f.secure_cookies {
             self.secure_cookies = v;
         }
@@ -183,6 +215,18 @@ impl Config {
         }
         if let Some(v) = get("IDORA_NOTIFY_BATCH_MS") {
             self.notify_batch_ms = parse("IDORA_NOTIFY_BATCH_MS", v)?;
+        }
+        if let Some(v) = get("IDORA_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = parse::<u64>("IDORA_HEADER_TIMEOUT_SECS", v)?.max(1);
+        }
+        if let Some(v) = get("IDORA_MAX_CONNECTIONS") {
+            self.max_connections = Some(parse("IDORA_MAX_CONNECTIONS", v)?);
+        }
+        if let Some(v) = get("IDORA_MAX_CONNECTIONS_PER_ADDRESS") {
+            self.max_connections_per_address = parse("IDORA_MAX_CONNECTIONS_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("IDORA_MAX_LIVE_STREAMS") {
+            self.max_live_streams = Some(parse("IDORA_MAX_LIVE_STREAMS", v)?);
         }
         if let Some(v) = get("IDORA_CACHE_MB") {
             self.cache_mb = parse("IDORA_CACHE_MB", v)?;
