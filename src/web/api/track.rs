@@ -120,7 +120,7 @@ pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
 
 /// The customer cancels their ticket or booking.
 #[utoipa::path(post, path = "/t/{token}/cancel", tag = "queue", params(("token" = String, Path)),
-    responses((status = 200, body = TrackOut), (status = 404), (status = 409)))]
+    responses((status = 200, body = TrackOut), (status = 403, description = "Without the page's CSRF token (`x-csrf-token`)"), (status = 404), (status = 409)))]
 pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
     let (id, t) = tickets::cancel(&state, &tenant, &crate::auth::Caller::Customer(t.token.clone()), None).await?;
