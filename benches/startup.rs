@@ -64,7 +64,8 @@ impl Server {
     fn spawn(data: &Path) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_idora"))
-            .args(["serve", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
+            // The prepared folders have companies but no key yet: the first start makes one.
+            .args(["serve", "--new-secret", "--data", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")])
             .env("IDORA_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -92,6 +93,15 @@ impl Server {
         let f: Vec<&str> = after.split_whitespace().collect();
         let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
         Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+    }
+
+    /// Resident memory (MB) and thread count, from `/proc/<pid>/status`.
+    fn rss_and_threads(&self) -> (f64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| -> u64 {
+            status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
+        };
+        (field("VmRSS:") as f64 / 1024.0, field("Threads:"))
     }
 
     fn stop(mut self) {
@@ -164,8 +174,10 @@ async fn main() {
     for (n, before, s, _) in idle_runs {
         let used = s.cpu().saturating_sub(before);
         let open = s.ready(&http).await["databases_open"].as_u64().unwrap_or(0) - 1;
+        let (rss, threads) = s.rss_and_threads();
         println!(
-            "{n:>5} companies idle for {} s of ticks: CPU {} ({} per minute); company databases open at the end: {open}",
+            "{n:>5} companies idle for {} s of ticks: CPU {} ({} per minute); company databases open at the end: {open}; \
+             RSS {rss:.1} MB, {threads} threads",
             idle.as_secs(),
             ms(used),
             ms(used.mul_f64(60.0 / idle.as_secs_f64())),

@@ -14,10 +14,21 @@ pub struct Config {
     pub log_format: String,
     /// Login attempts allowed per client address per minute.
     pub login_per_minute: u32,
-    /// Largest request body, in bytes (uploads have their own limit).
+    /// Largest request body, in bytes. The one upload, a company's logo,
+    /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
     pub body_limit: usize,
-    /// Largest upload (logo, files), in bytes.
-    pub upload_limit: usize,
+    /// Seconds a client has to send a request's headers, on a new
+    /// connection and between requests of a kept-alive one (so an idle
+    /// keep-alive connection closes after this, well within a minute).
+    pub header_timeout_secs: u64,
+    /// Connections held at once; by default what the file-descriptor limit
+    /// allows less a margin for the data files (`web::conn::caps`).
+    pub max_connections: Option<usize>,
+    /// Connections held at once from one client address.
+    pub max_connections_per_address: usize,
+    /// Live streams (SSE, WebSocket) open at once; by default half of
+    /// `max_connections`.
+    pub max_live_streams: Option<usize>,
     /// Seconds before a non-streaming request is cut off.
     pub request_timeout_secs: u64,
     /// Mark cookies `Secure` (when served over HTTPS behind a proxy).
@@ -120,8 +131,11 @@ impl Default for Config {
             log_format: "text".into(),
             login_per_minute: 20,
             body_limit: 1024 * 1024,
-            upload_limit: 10 * 1024 * 1024,
             request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            max_connections: None,
+            max_connections_per_address: 256,
+            max_live_streams: None,
             secure_cookies: false,
             public_url: None,
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
@@ -144,8 +158,15 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub login_per_minute: Option<u32>,
     pub body_limit: Option<usize>,
-    pub upload_limit: Option<usize>,
+    /// Obsolete and ignored: nothing uploads more than a logo, which fits in
+    /// `body_limit`. Still read so that config files written for earlier
+    /// versions (the .deb keeps the admin's file) go on loading.
+    pub upload_limit: Option<serde::de::IgnoredAny>,
     pub request_timeout_secs: Option<u64>,
+    pub header_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    pub max_live_streams: Option<usize>,
     pub secure_cookies: Option<bool>,
     pub public_url: Option<String>,
     pub search_writer_memory: Option<usize>,
@@ -197,11 +218,20 @@ impl Config {
         if let Some(v) = f.body_limit {
             self.body_limit = v;
         }
-        if let Some(v) = f.upload_limit {
-            self.upload_limit = v;
-        }
         if let Some(v) = f.request_timeout_secs {
             self.request_timeout_secs = v;
+        }
+        if let Some(v) = f.header_timeout_secs {
+            self.header_timeout_secs = v.max(1);
+        }
+        if let Some(v) = f.max_connections {
+            self.max_connections = Some(v);
+        }
+        if let Some(v) = f.max_connections_per_address {
+            self.max_connections_per_address = v;
+        }
+        if let Some(v) = f.max_live_streams {
+            self.max_live_streams = Some(v);
         }
         if let Some(v) = f.secure_cookies {
             self.secure_cookies = v;
@@ -257,6 +287,18 @@ impl Config {
         if let Some(v) = get("IDORA_TRUSTED_PROXIES") {
             self.trusted_proxies = Cidr::parse_list(&v).map_err(|e| anyhow::anyhow!("IDORA_TRUSTED_PROXIES: {e}"))?;
         }
+        if let Some(v) = get("IDORA_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = parse::<u64>("IDORA_HEADER_TIMEOUT_SECS", v)?.max(1);
+        }
+        if let Some(v) = get("IDORA_MAX_CONNECTIONS") {
+            self.max_connections = Some(parse("IDORA_MAX_CONNECTIONS", v)?);
+        }
+        if let Some(v) = get("IDORA_MAX_CONNECTIONS_PER_ADDRESS") {
+            self.max_connections_per_address = parse("IDORA_MAX_CONNECTIONS_PER_ADDRESS", v)?;
+        }
+        if let Some(v) = get("IDORA_MAX_LIVE_STREAMS") {
+            self.max_live_streams = Some(parse("IDORA_MAX_LIVE_STREAMS", v)?);
+        }
         if let Some(v) = get("IDORA_CACHE_MB") {
             self.cache_mb = parse("IDORA_CACHE_MB", v)?;
         }
@@ -295,6 +337,19 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/var/lib/idora"));
         assert_eq!(c.listen.port(), 8080);
         assert_eq!(c.cache_mb, 16);
+    }
+
+    /// `upload_limit` is gone (nothing uploads beyond the logo, which has its
+    /// own limit under `body_limit`), but a file that still sets it loads.
+    #[test]
+    fn an_old_upload_limit_is_read_and_ignored() {
+        let mut c = Config::default();
+        c.apply_file(toml::from_str("upload_limit = 10485760\nbody_limit = 2048").unwrap());
+        assert_eq!(c.body_limit, 2048);
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/idora.toml")).unwrap();
+        assert!(!text.contains("upload_limit"), "the packaged config no longer names it");
+        const { assert!(crate::org::branding::MAX_LOGO_BYTES * 2 <= 1024 * 1024, "a logo fits the default body limit, form and all") };
+        assert_eq!(Config::default().body_limit, 1024 * 1024);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub enum ErrorKind {
     WrongCompany,
     CompanyInactive,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -34,7 +35,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::BadRequest,
         ErrorKind::Validation,
         ErrorKind::Unauthorized,
@@ -48,6 +49,7 @@ impl ErrorKind {
         ErrorKind::WrongCompany,
         ErrorKind::CompanyInactive,
         ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
         ErrorKind::Conflict,
         ErrorKind::PayloadTooLarge,
         ErrorKind::UnsupportedMediaType,
@@ -73,6 +75,7 @@ impl ErrorKind {
             ErrorKind::WrongCompany => "wrong_company",
             ErrorKind::CompanyInactive => "company_inactive",
             ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
@@ -128,6 +131,19 @@ impl AppError {
     /// A validation error on `field` with the message `key`.
     pub fn invalid(field: &'static str, key: &'static str) -> Self {
         AppError { field: Some(field), message_key: Some(key), ..AppError::new(ErrorKind::Validation) }
+    }
+
+    /// Checks a text field: no control characters (line breaks and tabs
+    /// only where `multiline`), at most `max` characters. A control character
+    /// is named as such, not as a length.
+    pub fn check_text(field: &'static str, v: &str, max: usize, multiline: bool) -> Result<(), AppError> {
+        if v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+            return Err(AppError::invalid(field, "validation.control_char"));
+        }
+        if v.chars().count() > max {
+            return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
+        }
+        Ok(())
     }
 
     pub fn with_message(mut self, key: &'static str) -> Self {

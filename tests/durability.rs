@@ -283,7 +283,12 @@ async fn a_login_flood_from_one_address_keeps_memory_bounded_and_lets_a_real_use
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     create_platform_admin(&data);
-    let (mut child, base) = spawn_server_with(&data, &[("IDORA_LOGIN_PER_MINUTE", "10000000")]);
+    // 1,000 client connections: more than a default soft limit of 1,024 allows.
+    raise_fd_limit();
+    // Neither the login rate limit nor the per-address connection cap (256)
+    // may hide the flood from the password checks this test is about.
+    let env = [("IDORA_LOGIN_PER_MINUTE", "10000000"), ("IDORA_MAX_CONNECTIONS_PER_ADDRESS", "4000")];
+    let (mut child, base) = spawn_server_with(&data, &env);
     let pid = child.id();
     let setup = reqwest::Client::new();
     kill_test_company(&setup, &base).await;
@@ -664,4 +669,101 @@ async fn a_missing_secret_key_stops_start_up_until_a_new_one_is_accepted() {
     let _server = Killed(child);
     assert!(line.contains("listening"), "{line}");
     assert!(data.join("secret.key").exists(), "a new key was made");
+}
+
+/// Raises this process's soft descriptor limit to its hard limit (safely,
+/// through rustix) and returns the soft limit now in force.
+fn raise_fd_limit() -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if let Some(max) = lim.maximum {
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(max), maximum: Some(max) });
+    }
+    getrlimit(Resource::Nofile).current.unwrap_or(1 << 20)
+}
+
+/// Slow and idle clients cannot take the server down: thousands of
+/// connections from one address that send half a request line (or nothing)
+/// and hold on do not stop `/healthz` and a login from another address from
+/// answering within a second, and a connection that never finishes its
+/// headers is closed after the header timeout (10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_clients_from_one_address_do_not_starve_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fds = raise_fd_limit();
+    // As many as this process may hold, with room for the rest; at most 20,000.
+    let n = fds.saturating_sub(1000).min(20_000) as usize;
+    println!("holding {n} slow connections (descriptor limit {fds})");
+    assert!(n >= 1000, "the descriptor limit ({fds}) is too low for this test");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server(&data);
+    let http = reqwest::Client::new();
+    kill_test_company(&http, &base).await;
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+
+    // The slow crowd from 127.0.0.1: half a request line, or nothing at all.
+    let mut held = Vec::with_capacity(n);
+    let mut batch = tokio::task::JoinSet::new();
+    for i in 0..n {
+        batch.spawn(async move {
+            let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+            if i % 2 == 0 {
+                let _ = s.write_all(b"GET /healthz HT").await;
+            }
+            Some(s)
+        });
+        if batch.len() >= 500 {
+            while let Some(r) = batch.join_next().await {
+                held.extend(r.unwrap());
+            }
+        }
+    }
+    while let Some(r) = batch.join_next().await {
+        held.extend(r.unwrap());
+    }
+    assert!(held.len() > n / 2, "connected {} of {n}", held.len());
+    // A byte more now and then, as a slow client would.
+    for s in held.iter_mut().step_by(7) {
+        let _ = s.write_all(b"T").await;
+    }
+
+    // Another address is served at once.
+    let other =
+        reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 2])).timeout(Duration::from_secs(5)).build().unwrap();
+    let t = std::time::Instant::now();
+    let r = other.get(format!("{base}/healthz")).send().await.expect("healthz answers");
+    assert_eq!(r.status(), 200);
+    let healthz = t.elapsed();
+    let t = std::time::Instant::now();
+    login(&other, &format!("{base}/c/kill-test/api/v1/auth/login")).await;
+    let signin = t.elapsed();
+    println!("healthz in {healthz:?}, login in {signin:?}");
+    assert!(healthz < Duration::from_secs(1), "healthz took {healthz:?}");
+    assert!(signin < Duration::from_secs(1), "login took {signin:?}");
+
+    // A connection that never completes its headers is closed after ~10 s.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.3:0".parse().unwrap()).unwrap();
+    let mut slow = sock.connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let t = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match slow.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    let after = t.elapsed();
+    assert!(closed.is_ok(), "still open after 20 s");
+    assert!(after >= Duration::from_secs(9) && after < Duration::from_secs(13), "closed after {after:?}");
+
+    drop(held);
+    child.kill().unwrap();
+    let _ = child.wait();
 }

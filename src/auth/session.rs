@@ -157,8 +157,16 @@ enum RefreshOutcome {
     Invalid,
 }
 
+/// How long a just-rotated refresh token may be presented again. Two
+/// requests of one client that refresh at once (two tabs, an app's parallel
+/// calls) both present the same token; the second gets a fresh pair of the
+/// same family instead of logging the user out. Browsers have the same
+/// window in `web::cookies`.
+pub const REFRESH_GRACE_MS: i64 = 10_000;
+
 /// Exchanges a refresh token for a new pair. A token presented a second time
-/// revokes its whole family: whoever holds the other copy is logged out too.
+/// (after [`REFRESH_GRACE_MS`]) revokes its whole family: whoever holds the
+/// other copy is logged out too.
 pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str, token: &str) -> Result<(u64, TokenPair), AppError> {
     let old = tokens::token_hash(token);
     let new_token = tokens::opaque_token();
@@ -175,7 +183,18 @@ pub async fn refresh(db: &Db, realm: Realm, keys: &Keys, now_ms: i64, ten: &str,
             if fam.revoked_at.is_some() {
                 return Ok(RefreshOutcome::Invalid);
             }
-            if rec.used_at.is_some() {
+            if let Some(used) = rec.used_at {
+                if now_ms >= used && now_ms - used < REFRESH_GRACE_MS && rec.expires_at > now_ms {
+                    match realm.accounts.open(tx)?.get(rec.account_id)? {
+                        Some(a) if a.active => {}
+                        _ => return Ok(RefreshOutcome::Invalid),
+                    }
+                    // The concurrent twin: a fresh token of the same family.
+                    // `used_at` stays, so the window is not prolonged.
+                    drop(t);
+                    insert_refresh(tx, &new_hash, &rec.family, rec.account_id, now_ms)?;
+                    return Ok(RefreshOutcome::Rotated { account_id: rec.account_id, family: rec.family.clone() });
+                }
                 fam.revoked_at = Some(now_ms);
                 fam_t.insert(rec.family.as_slice(), &fam)?;
                 return Ok(RefreshOutcome::Reused);

@@ -115,9 +115,7 @@ pub fn parse_username(s: &str) -> Result<String, AppError> {
 
 fn parse_name(field: &'static str, s: &str, max: usize) -> Result<String, AppError> {
     let v = s.trim();
-    if v.chars().count() > max || v.chars().any(char::is_control) {
-        return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
-    }
+    AppError::check_text(field, v, max, false)?;
     Ok(v.to_string())
 }
 

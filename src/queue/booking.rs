@@ -121,7 +121,11 @@ fn check_date(state: &AppState, tz: &TimeZone, date: Date) -> Result<(), AppErro
 }
 
 /// The free slots of a day for a service at a branch (past ones left out).
+/// A company that is not open for business offers none.
 pub fn slots(state: &AppState, tenant: &Tenant, branch_id: u64, service_id: u64, date: Date) -> Result<Vec<Slot>, AppError> {
+    if !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
+    }
     let tz = tenant.timezone();
     check_date(state, &tz, date)?;
     let now = state.now_ms();
@@ -161,9 +165,7 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
     if name.is_empty() {
         return Err(AppError::invalid("name", "validation.required"));
     }
-    if name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 80));
-    }
+    AppError::check_text("name", &name, 80, false)?;
     if input.phone.trim().is_empty() {
         return Err(AppError::invalid("phone", "validation.required"));
     }

@@ -42,9 +42,7 @@ impl Names {
             if v.is_empty() {
                 return Err(AppError::invalid("name", "validation.required"));
             }
-            if v.chars().count() > NAME_MAX || v.chars().any(char::is_control) {
-                return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", NAME_MAX));
-            }
+            AppError::check_text("name", v, NAME_MAX, false)?;
             Ok(v.to_string())
         };
         Ok(Names { uz: one(&uz)?, ru: one(&ru)?, en: one(&en)? })

@@ -256,12 +256,11 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
     if priority == TicketPriority::Vip && !is_staff {
         return Err(AppError::invalid("priority", "validation.ticket_priority"));
     }
-    let name = match input.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > 80 || n.chars().any(char::is_control) => {
-            return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 80));
-        }
-        other => other.map(str::to_string),
-    };
+    let name = input.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name {
+        AppError::check_text("name", n, 80, false)?;
+    }
+    let name = name.map(str::to_string);
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(crate::phone::Phone::parse(p)?.into_string()),
         None => None,
@@ -356,6 +355,18 @@ fn staff_only(who: &Caller) -> Result<(), AppError> {
 /// What a branch's screens show (numbers, windows, counts) follows the
 /// rule of its live topic (`hub::may_read`): the public and customers read
 /// it, and staff who may read the queue.
+/// Whether `who` may watch a branch's display board (its page and its live
+/// calls): the public may, but only while the company is open for business
+/// and the branch exists.
+pub fn board_open(tenant: &Tenant, who: &Caller, branch_id: u64) -> Result<(), AppError> {
+    if !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
+    }
+    public_board(who, branch_id)?;
+    crate::org::service::get_branch(tenant.db()?, branch_id)?;
+    Ok(())
+}
+
 fn public_board(who: &Caller, branch_id: u64) -> Result<(), AppError> {
     if crate::hub::may_read(who, &Topic::QueueBranch(branch_id)) { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
 }
@@ -655,9 +666,10 @@ pub const BOARD_ROWS: usize = 7;
 /// transferred ticket leaves the board (a transfer is called again).
 /// The display board is public by design (numbers and windows, what the
 /// hall's screen shows anyway): the public reads it like the branch's topic.
-pub fn board_calls(db: &Db, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
-    public_board(who, branch_id)?;
-    let tx = db.read()?;
+/// An inactive company shows no board at all ([`board_open`]).
+pub fn board_calls(tenant: &Tenant, who: &Caller, branch_id: u64, day: u32) -> Result<Vec<(u64, TicketV1)>, AppError> {
+    board_open(tenant, who, branch_id)?;
+    let tx = tenant.db()?.read()?;
     let idx = tx.open_table(TICKETS_BY_BRANCH_DAY).map_err(store_err)?;
     let all = TICKETS.open(&tx)?;
     let mut out = Vec::new();

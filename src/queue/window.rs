@@ -231,8 +231,8 @@ pub async fn set_break(
 ) -> Result<OperatorStateV1, AppError> {
     let user_id = operating(actor)?;
     let reason = reason.map(|r| r.trim().to_string()).filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 120) {
-        return Err(AppError::invalid("reason", "validation.text_too_long").with_arg("max", 120));
+    if let Some(r) = &reason {
+        AppError::check_text("reason", r, 120, false)?;
     }
     let now = state.now_ms();
     let (day, _, _) = local_day(now, &tenant.timezone());

@@ -142,7 +142,8 @@ impl Move {
 /// * a reviewer ([`Caller::can_review_task`]) completes or sends back
 ///   handed-in work, and rejects any open task;
 /// * a director (`tasks.approve`) approves or declines a task assigned
-///   across departments, and decides any deadline;
+///   across departments (never approves one they created: whoever asks for
+///   an approval is not the one who gives it), and decides any deadline;
 /// * whoever manages the task ([`Caller::can_manage_task`]) edits it while
 ///   it is open, sets its deadline unless it is late (then they ask a
 ///   director), decides a requested deadline unless the task is late, and
@@ -168,7 +169,7 @@ pub fn allowed_moves(who: &Caller, task: &TaskV1) -> Vec<Move> {
         (Move::Complete, review && s == PendingReview),
         (Move::Redo, review && s == PendingReview),
         (Move::Reject, review && matches!(s, New | InProgress | PendingReview | Redo | Overdue)),
-        (Move::Approve, director && s == AwaitingApproval),
+        (Move::Approve, director && s == AwaitingApproval && task.creator_id != who.id()),
         (Move::Decline, director && s == AwaitingApproval),
         (Move::ApproveDeadline, open && task.deadline_request.is_some() && (director || (s != Overdue && manage))),
         (Move::DeclineDeadline, open && task.deadline_request.is_some() && (director || (s != Overdue && manage))),
@@ -208,9 +209,7 @@ fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<Stri
     if required && v.is_empty() {
         return Err(AppError::invalid(field, "validation.required"));
     }
-    if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(AppError::invalid(field, "validation.text_too_long").with_arg("max", max));
-    }
+    AppError::check_text(field, v, max, true)?;
     Ok(v.to_string())
 }
 

@@ -40,9 +40,7 @@ fn parse_company_name(s: &str) -> Result<String, AppError> {
     if v.is_empty() {
         return Err(AppError::invalid("name", "validation.required"));
     }
-    if v.chars().count() > 120 || v.chars().any(char::is_control) {
-        return Err(AppError::invalid("name", "validation.text_too_long").with_arg("max", 120));
-    }
+    AppError::check_text("name", v, 120, false)?;
     Ok(v.to_string())
 }
 
@@ -230,9 +228,7 @@ fn parse_contact_phone(s: &str) -> Result<String, AppError> {
 
 fn parse_address(s: &str) -> Result<String, AppError> {
     let v = s.trim();
-    if v.chars().count() > 200 || v.chars().any(char::is_control) {
-        return Err(AppError::invalid("address", "validation.text_too_long").with_arg("max", 200));
-    }
+    AppError::check_text("address", v, 200, false)?;
     Ok(v.to_string())
 }
 

@@ -79,7 +79,17 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         return next.run(req).await;
     }
     let ct = content_type(&req);
-    let needs_check = cookies::has_session_cookie(req.headers()) || is_simple_type(&ct);
+    let session = cookies::has_session_cookie(req.headers());
+    // An API call that carries no credential at all cannot be forged on
+    // anyone's behalf: let it through, so that it is told 401 (or does what
+    // the public may do) rather than blamed on a CSRF token it never needed.
+    // Pages keep the check: their public forms (login, taking a ticket) are
+    // guarded against cross-site posts by it, and so is the tracking page's
+    // cancel button (`/t/…/cancel`).
+    if !session && req.uri().path().contains("/api/v1") {
+        return next.run(req).await;
+    }
+    let needs_check = session || is_simple_type(&ct);
     if !needs_check {
         return next.run(req).await;
     }

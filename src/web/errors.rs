@@ -62,7 +62,8 @@ fn info_from_status(status: StatusCode) -> ErrorInfo {
         StatusCode::BAD_REQUEST => ErrorKind::BadRequest,
         StatusCode::UNAUTHORIZED => ErrorKind::Unauthorized,
         StatusCode::FORBIDDEN => ErrorKind::Forbidden,
-        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => ErrorKind::NotFound,
+        StatusCode::NOT_FOUND => ErrorKind::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorKind::MethodNotAllowed,
         StatusCode::CONFLICT => ErrorKind::Conflict,
         StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
@@ -90,6 +91,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::WrongCompany
         | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -175,14 +175,15 @@ impl Page {
 
 /// A JSON body. A malformed one is a 400 `bad_request` (or 422 `validation`
 /// for well-formed JSON of the wrong shape) with the parser's words as
-/// `detail`, never a bare text reply.
+/// `detail`, never a bare text reply. Every body is an object: an array is
+/// refused (serde would otherwise read a struct from an array by position).
 pub struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
             Err(rej) => {
                 let kind = match &rej {
                     JsonRejection::JsonDataError(_) => ErrorKind::Validation,
@@ -191,9 +192,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
                     _ => ErrorKind::BadRequest,
                 };
                 let msg = if kind == ErrorKind::UnsupportedMediaType { "error.unsupported_media_type" } else { "error.invalid_body" };
-                Err(AppError::new(kind).with_message(msg).with_arg("detail", rej.body_text()))
+                return Err(AppError::new(kind).with_message(msg).with_arg("detail", rej.body_text()));
             }
+        };
+        let shape = |detail: String| AppError::new(ErrorKind::Validation).with_message("error.invalid_body").with_arg("detail", detail);
+        if !value.is_object() {
+            return Err(shape("the body must be a JSON object".into()));
         }
+        T::deserialize(value).map(Json).map_err(|e| shape(format!("Failed to deserialize the JSON body into the target type: {e}")))
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod conn;
 pub mod cookies;
 pub mod csrf;
 pub mod edges;

@@ -36,7 +36,55 @@ pub(crate) fn frame() -> utoipa::openapi::OpenApi {
 /// registers (`web::routes`): a route of the API is registered with its
 /// entry, so the document names every one of them and nothing else.
 pub fn document() -> utoipa::openapi::OpenApi {
-    crate::web::routes(|r| r, |r| r).into_openapi()
+    let mut doc = crate::web::routes(|r| r, |r| r).into_openapi();
+    edge_statuses(&mut doc);
+    doc
+}
+
+/// Adds the answers that the edges give whatever the handler: each route's
+/// own annotation lists what its handler decides, this lists what the
+/// middleware and the extractors answer before or around it, so that the
+/// document names every status a route returns (500 aside).
+fn edge_statuses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{RefOr, Response};
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let company = path.starts_with("/c/{slug}/");
+        let stream = path.ends_with("/events") || path.ends_with("/live");
+        let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for op in ops.into_iter().flatten() {
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let query = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Query));
+            let ids = params.iter().any(|p| matches!(p.parameter_in, ParameterIn::Path) && p.name != "slug");
+            let signed_in = op.security.as_ref().is_some_and(|s| !s.is_empty()) || op.responses.responses.contains_key("401");
+            let mut add = |code: &str, why: &str| {
+                op.responses.responses.entry(code.to_string()).or_insert_with(|| RefOr::T(Response::new(why)));
+            };
+            if company {
+                add("404", "No such company (or no such item)");
+                add("503", "The company's data is unavailable or busy; retry after `Retry-After`");
+            }
+            if signed_in {
+                add("401", "Not signed in, or the session has ended");
+                add("403", "Not allowed: the role's permissions, another company's token, or an inactive company");
+            }
+            if op.request_body.is_some() {
+                add("400", "The body is not JSON");
+                add("413", "The body is larger than `body_limit`");
+                add("415", "The body is not `application/json`");
+                add("422", "The body is JSON of the wrong shape (an object is required)");
+            }
+            if query {
+                add("400", "A query parameter cannot be read");
+            }
+            if ids {
+                add("404", "No such item");
+            }
+            if !stream {
+                add("408", "The request took longer than `request_timeout_secs`");
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a final newline.

@@ -1,16 +1,26 @@
-//! Running the HTTP server: bind, serve with client addresses, and stop
+//! Running the HTTP server: bind, accept with connection caps (web::conn),
+//! serve HTTP/1 with a header timeout and client addresses, and stop
 //! gracefully on SIGTERM or Ctrl-C (in-flight requests finish, live streams
 //! are ended; every acknowledged write is already durable).
 
+use super::conn::{self, Conns, Counted, Slot};
 use crate::app::AppState;
+use crate::error::{AppError, ErrorKind};
+use axum::extract::{ConnectInfo, Request};
+use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 /// A server running in this process; used by `idora serve` and by tests.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: AppState,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The connections it holds.
+    pub conns: Arc<Conns>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -22,7 +32,7 @@ impl Running {
     /// Asks the server to stop and waits until it has.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+            let _ = s.send(true);
         }
         let served = self.task.await.map_err(std::io::Error::other)?;
         crate::notify::outbox::stop(&self.state).await;
@@ -34,20 +44,103 @@ impl Running {
 pub async fn start(state: AppState) -> std::io::Result<Running> {
     let listener = TcpListener::bind(state.config.listen).await?;
     let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let caps = conn::caps(&state.config, conn::fd_limit());
+    tracing::info!(max_connections = caps.total, per_address = caps.per_address, live_streams = caps.live, "connection caps");
+    let conns = Conns::new(caps);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let router = crate::web::router(state.clone());
-    let hub_state = state.clone();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-                // Live streams never end by themselves: end them, or the
-                // graceful shutdown would wait for every display board.
-                hub_state.hub.close();
-            })
-            .await
+    let task = tokio::spawn(serve(listener, router, state.clone(), conns.clone(), stopped));
+    Ok(Running { addr, state, conns, stop: Some(stop), task })
+}
+
+/// The accept loop: admits a connection within the caps (or closes it at
+/// once), serves it, and on stop ends the live streams, lets the requests
+/// in flight finish and closes the idle connections.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+    conns: Arc<Conns>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(state.config.header_timeout_secs))
+        .keep_alive(true);
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        let (stream, peer) = tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before it was
+                    // accepted: wait a little, never stop serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Some(guard) = conns.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let slot = Slot::default();
+        let io = hyper_util::rt::TokioIo::new(Counted::new(stream, guard, slot.clone()));
+        let (router, conns2, http) = (router.clone(), conns.clone(), http.clone());
+        let mut stop = stopped.clone();
+        tasks.spawn(async move {
+            let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let (router, conns, slot) = (router.clone(), conns2.clone(), slot.clone());
+                async move { Ok::<_, std::convert::Infallible>(route(router, conns, slot, req.map(axum::body::Body::new)).await) }
+            });
+            let conn = http.serve_connection(io, svc).with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = async { drop(stop.wait_for(|s| *s).await) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    // Live streams never end by themselves: end them, or the graceful
+    // shutdown would wait for every display board.
+    state.hub.close();
+    while tasks.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One request: a live stream takes a place in the live budget (refused
+/// with 503 when it is spent) and keeps it while the stream is open.
+async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, req: Request) -> Response {
+    if !conn::is_stream(req.uri().path()) {
+        return router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    }
+    let Some(permit) = conns.live_permit() else {
+        let mut e = AppError::new(ErrorKind::Unavailable);
+        e.retry_after = Some(5);
+        // The router's error renderer is outside this; answer in JSON.
+        return e.into_response();
+    };
+    let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
+    if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // The socket outlives this response: the permit goes with it.
+        slot.hold(permit);
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let body = futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
+        let _held = &permit;
+        chunk
     });
-    Ok(Running { addr, state, stop: Some(stop), task })
+    Response::from_parts(parts, axum::body::Body::from_stream(body))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

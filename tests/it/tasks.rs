@@ -798,6 +798,33 @@ async fn allowed_moves_are_exactly_the_accepted_moves() {
     }
 }
 
+/// A manager whose role is given approval rights still cannot approve the
+/// cross-department task they asked for: someone else approves it.
+#[tokio::test]
+async fn a_manager_with_approval_rights_cannot_approve_their_own_task() {
+    let w = world().await;
+    let roles = w.get("owner", "/roles").await.1;
+    let manager = roles.as_array().unwrap().iter().find(|r| r["role"] == "manager").unwrap();
+    let mut perms: Vec<String> = manager["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    perms.push("tasks.approve".into());
+    let (s, v) = w.call(Method::PUT, "owner", "/roles/manager", Some(json!({"permissions": perms}))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let task = w.task("manager", "operator", "Yangi kassa").await;
+    assert_eq!(task["status"], "awaiting_approval", "{task}");
+    let id = task["id"].as_u64().unwrap();
+    let (_, seen) = w.get("manager", &format!("/tasks/{id}")).await;
+    let offered: Vec<&str> = seen["allowed_moves"].as_array().unwrap().iter().filter_map(|m| m.as_str()).collect();
+    assert!(!offered.contains(&"approve"), "{offered:?}");
+    let (s, v) = w.post("manager", &format!("/tasks/{id}/approve"), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(w.get("owner", &format!("/tasks/{id}")).await.1["status"], "awaiting_approval");
+    // The director approves it.
+    let (s, v) = w.post("director", &format!("/tasks/{id}/approve"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "new");
+}
+
 /// Who hears of a task follows what their role may do, not its name: a
 /// company that lets its admins approve tasks tells them when an approval
 /// waits, and stops telling them when it takes that back.

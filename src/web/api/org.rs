@@ -547,6 +547,7 @@ pub struct AuditPage {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub before: Option<u64>,
     pub limit: Option<usize>,

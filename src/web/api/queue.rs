@@ -475,6 +475,7 @@ pub async fn transfer_ticket(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SlotsQuery {
     pub service_id: Option<u64>,
     /// `YYYY-MM-DD`, the company's local date.
@@ -492,7 +493,7 @@ pub struct SlotOut {
 /// Bookable slots of a day for a service at a branch (public).
 #[utoipa::path(get, path = "/api/v1/branches/{branch_id}/slots", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path), SlotsQuery),
-    responses((status = 200, body = [SlotOut]), (status = 404), (status = 422)))]
+    responses((status = 200, body = [SlotOut]), (status = 403, description = "The company is not open for business"), (status = 404), (status = 422)))]
 pub async fn slots(
     State(state): State<AppState>,
     tenant: crate::tenancy::Tenant,

@@ -30,14 +30,14 @@ pub fn platform_router() -> OpenApiRouter<AppState> {
 /// Live calls of a branch for its display board (public: numbers and windows only).
 #[utoipa::path(get, path = "/display/{branch_id}/events", tag = "queue",
     params(("slug" = String, Path), ("branch_id" = u64, Path)),
-    responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 404)))]
+    responses((status = 200, description = "text/event-stream: ticket.issued, ticket.called, ticket.changed"), (status = 403, description = "The company is not open for business"), (status = 404)))]
 pub async fn display_events(
     State(state): State<AppState>,
     tenant: Tenant,
     Path((_, branch)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let branch_id: u64 = branch.parse().map_err(|_| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))?;
-    crate::org::service::get_branch(tenant.db()?, branch_id)?;
+    crate::queue::tickets::board_open(&tenant, &Caller::Public, branch_id)?;
     let mut listener = Listener::public(&tenant.slug, Caller::Public);
     listener.listen(&state.hub, Topic::QueueBranch(branch_id));
     Ok(crate::web::api::live::sse_response(&state, listener).into_response())
@@ -120,7 +120,7 @@ pub fn base_url(state: &AppState, headers: &axum::http::HeaderMap) -> String {
 
 /// The customer cancels their ticket or booking.
 #[utoipa::path(post, path = "/t/{token}/cancel", tag = "queue", params(("token" = String, Path)),
-    responses((status = 200, body = TrackOut), (status = 404), (status = 409)))]
+    responses((status = 200, body = TrackOut), (status = 403, description = "Without the page's CSRF token (`x-csrf-token`)"), (status = 404), (status = 409)))]
 pub async fn cancel(State(state): State<AppState>, Path(token): Path<String>) -> Result<axum::Json<TrackOut>, AppError> {
     let (tenant, _, t) = resolve(&state, &token)?;
     let (id, t) = tickets::cancel(&state, &tenant, &crate::auth::Caller::Customer(t.token.clone()), None).await?;

@@ -402,7 +402,7 @@ async fn display(
     let (day, weekday, minute) = tickets::local_day(now, &tz);
     let open = tenant.is_active() && branch.active && tickets::is_open(&branch.hours, weekday, minute);
     // The board is public by design: it reads as the public does.
-    let calls = tickets::board_calls(db, &Caller::Public, branch_id, day)?;
+    let calls = tickets::board_calls(&tenant, &Caller::Public, branch_id, day)?;
     let services = services_at(db, branch_id)?;
     let waiting = tickets::waiting_counts(db, &Caller::Public, branch_id, day)?;
     let names: HashMap<u64, &str> = services.iter().map(|(id, s)| (*id, service_name(s, lang))).collect();

@@ -33,6 +33,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 
 /// The stats' filter.
 #[derive(Debug, Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// A branch id; every branch when left out or empty.
     pub branch_id: Option<String>,

@@ -211,10 +211,10 @@ async fn the_core_checks_who_reads_users_operators_and_the_queue_boards() {
     }
     // The hall's board is public by design; a platform admin reads nothing.
     for who in [Caller::Public, Caller::Customer("token".into()), admin.clone()] {
-        assert!(tickets::board_calls(db, &who, branch, day).unwrap().is_empty());
+        assert!(tickets::board_calls(&tenant, &who, branch, day).unwrap().is_empty());
         assert!(tickets::waiting_counts(db, &who, branch, day).unwrap().is_empty());
     }
     let platform = Caller::Platform { id: 1, name: "root".into() };
-    assert!(forbidden(tickets::board_calls(db, &platform, branch, day)));
+    assert!(forbidden(tickets::board_calls(&tenant, &platform, branch, day)));
     assert!(forbidden(tickets::waiting_counts(db, &platform, branch, day)));
 }

@@ -71,7 +71,9 @@ async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
     assert!(r1 != r2 && r2 != r3);
     s.get(&co.path("/me"), &a3).await.check(200);
 
-    // Rotation: the old token is refused once used…
+    // Rotation: the old token is refused once used (after the grace window
+    // for concurrent refreshes)…
+    s.advance(SignedDuration::from_secs(11));
     let reused = refresh(r1).await.refused(401, "token_reused");
     assert_eq!(reused.message(), msg(idora::i18n::Lang::En, "error.token_reused"));
     // …and presenting it revoked the whole family: the newest refresh token
@@ -83,6 +85,31 @@ async fn a_used_refresh_token_is_refused_and_its_reuse_revokes_the_family() {
     // The admin's other session (from `company()`) is another family.
     s.get(&co.path("/me"), &co.admin).await.check(200);
     refresh(co.admin_refresh.clone()).await.check(200);
+}
+
+#[tokio::test]
+async fn two_concurrent_refreshes_of_one_token_keep_the_session() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let path = co.path("/auth/refresh");
+    let first = s.login("acme", "boss", ADMIN_PASSWORD).await.check(200);
+    let r1 = first.str("refresh_token");
+    // Two calls of one client present the same token at once.
+    let body = json!({"refresh_token": r1});
+    let (a, b) = tokio::join!(s.post(&path, "", body.clone()), s.post(&path, "", body.clone()));
+    let (a, b) = (a.check(200), b.check(200));
+    // Both pairs work, and both refresh tokens go on rotating.
+    for p in [&a, &b] {
+        s.get(&co.path("/me"), &p.str("access_token")).await.check(200);
+    }
+    s.advance(SignedDuration::from_secs(5));
+    let next = s.post(&path, "", json!({"refresh_token": a.str("refresh_token")})).await.check(200);
+    s.post(&path, "", json!({"refresh_token": b.str("refresh_token")})).await.check(200);
+    s.get(&co.path("/me"), &next.str("access_token")).await.check(200);
+    // A replay well after the window is still a reuse, and revokes the family.
+    s.advance(SignedDuration::from_secs(11));
+    s.post(&path, "", body).await.refused(401, "token_reused");
+    s.get(&co.path("/me"), &next.str("access_token")).await.refused(401, "unauthorized");
 }
 
 #[tokio::test]
@@ -262,6 +289,31 @@ async fn cookie_sessions_need_the_csrf_token_and_bearer_requests_do_not() {
     assert!(r.status.is_redirection(), "{} {}", r.status, r.text);
     // The cookie session is over.
     s.send(browser.get(s.url(&co.path("/me")))).await.refused(401, "unauthorized");
+}
+
+/// A call with no credential at all is told to sign in (401), whatever its
+/// body, rather than refused for a CSRF token it had no use for.
+#[tokio::test]
+async fn an_unauthenticated_post_is_a_401_not_a_csrf_refusal() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let bare = cookie_client(false);
+    let posts = [
+        bare.post(s.url(&co.path("/departments"))),
+        bare.post(s.url(&co.path("/departments"))).json(&json!({"name": "Kassa"})),
+        bare.post(s.url(&co.path("/departments"))).form(&[("name", "Kassa")]),
+        bare.post(s.url(&co.path("/tasks/1/approve"))).header("content-type", "text/plain").body("x"),
+        bare.post(s.url("/api/v1/companies")).json(&json!({"slug": "x", "name": "X"})),
+        bare.patch(s.url(&co.path("/users/1"))).json(&json!({"full_name": "X"})),
+    ];
+    for p in posts {
+        s.send(p).await.refused(401, "unauthorized");
+    }
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    assert_eq!(list.body, json!([]));
+    // A page's form without a session still needs its token (login CSRF).
+    let r = s.send(bare.post(s.url("/c/acme/login")).form(&[("username", "boss"), ("password", ADMIN_PASSWORD)])).await;
+    assert_eq!(r.status.as_u16(), 403, "{}", r.text);
 }
 
 #[tokio::test]

@@ -124,9 +124,10 @@ async fn unknown_routes_and_companies_are_404() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"), "{:?}", r.headers);
     // A method a route does not take is refused as a client error.
     let root = s.root().await;
-    let r = s.send(s.req(Method::DELETE, "/api/v1/companies", &root)).await;
-    assert_eq!(r.status.as_u16(), 405, "{}", r.text);
-    assert!(!r.kind().is_empty(), "{}", r.text);
+    let r = s.send(s.req(Method::DELETE, "/api/v1/companies", &root)).await.refused(405, "method_not_allowed");
+    assert_eq!(r.message(), msg(idora::i18n::Lang::Uz, "error.method_not_allowed"));
+    assert!(r.header("allow").is_some_and(|a| a.contains("GET")), "{:?}", r.headers);
+    s.send(s.req(Method::PUT, &co.path("/me"), &co.admin)).await.refused(405, "method_not_allowed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,4 +144,138 @@ async fn after_a_restart_many_first_requests_open_a_company_once() {
     }
     let r = s.get("/readyz", "").await.check(200);
     assert_eq!(r.body["databases_open"], 2);
+}
+
+#[tokio::test]
+async fn a_control_character_is_named_as_such_not_as_a_length() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "Kas\u{7}sa"})).await.refused(422, "validation");
+    assert_eq!(r.field(), "name");
+    assert_eq!(r.message(), msg(idora::i18n::Lang::En, "validation.control_char"));
+    // A long name is still told its length.
+    let r = s.post(&co.path("/departments"), &co.admin, json!({"name": "k".repeat(500)})).await.refused(422, "validation");
+    assert!(r.message().contains("characters"), "{}", r.message());
+}
+
+/// There is no separate upload limit: the one upload, a logo, is checked
+/// against its own limit inside the body limit, so a too-big logo is told
+/// its limit on the form rather than cut off by the server.
+#[tokio::test]
+async fn a_logo_upload_is_limited_by_the_logo_limit_inside_the_body_limit() {
+    let s = start().await;
+    s.company("acme", true).await;
+    let b = s.browser("acme", "boss", ADMIN_PASSWORD).await;
+    let upload = |bytes: Vec<u8>| {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name("logo.png").mime_str("image/png").unwrap();
+        b.http
+            .post(s.url("/c/acme/admin/branding/logo"))
+            .header("x-csrf-token", b.csrf.as_str())
+            .multipart(reqwest::multipart::Form::new().part("logo", part))
+            .send()
+    };
+    let big = vec![0u8; idora::org::branding::MAX_LOGO_BYTES + 1];
+    let r = upload(big).await.unwrap();
+    assert_eq!(r.status(), 422, "the form again");
+    let html = r.text().await.unwrap();
+    let told = msg_with(idora::i18n::Lang::En, "validation.logo_size", &[("kb", "512")]);
+    assert!(html.contains(&told), "{told} in {html}");
+    // A body beyond the body limit is refused before any handler reads it.
+    let r = upload(vec![0u8; 2 * 1024 * 1024]).await.unwrap();
+    assert_eq!(r.status(), 413);
+}
+
+/// The OpenAPI document lists every status a route answers: each route is
+/// probed without a token, with a token of another company, with an array
+/// for a body, with an unknown company and with a path id that is not a
+/// number, and every answer is a 4xx JSON error the document lists (never a
+/// 5xx). Query parameters are declared as query parameters.
+#[tokio::test]
+async fn the_openapi_document_lists_every_status_a_route_answers() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let other = s.company("beta", true).await;
+    let doc = serde_json::to_value(idora::web::openapi::document()).unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path.ends_with("/live") {
+            continue; // the WebSocket: its upgrade is tested in api::live
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let Ok(m) = method.to_uppercase().parse::<Method>() else { continue };
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in &params {
+                let declared_in = p["in"].as_str().unwrap();
+                let name = p["name"].as_str().unwrap();
+                let in_path = path.contains(&format!("{{{name}}}"));
+                assert_eq!(declared_in == "path", in_path, "{method} {path}: {name} is declared in {declared_in}");
+            }
+            let listed: Vec<String> = op["responses"].as_object().unwrap().keys().cloned().collect();
+            let fill = |slug: &str, id: &str| {
+                path.replace("{slug}", slug)
+                    .replace("{token}", "nope")
+                    .replace("{role}", "employee")
+                    .replace("{file}", "1-nope.ics")
+                    .replace("{id}", id)
+                    .replace("{branch_id}", id)
+                    .replace("{user_id}", id)
+            };
+            let has_body = op.get("requestBody").is_some();
+            let mut probes = vec![("no token", fill("acme", "1"), String::new(), has_body.then(|| json!({})))];
+            probes.push(("another company's token", fill("acme", "1"), other.admin.clone(), has_body.then(|| json!({}))));
+            if has_body {
+                probes.push(("an array body", fill("acme", "1"), co.admin.clone(), Some(json!([{}, 1, "x"]))));
+            }
+            if path.contains("{slug}") {
+                probes.push(("an unknown company", fill("nobody", "1"), co.admin.clone(), has_body.then(|| json!({}))));
+            }
+            if path.contains("{id}") || path.contains("{branch_id}") || path.contains("{user_id}") {
+                probes.push(("a bad id", fill("acme", "x"), co.admin.clone(), has_body.then(|| json!({}))));
+            }
+            for (what, url, token, body) in probes {
+                let mut r = client.request(m.clone(), s.url(&url));
+                if !token.is_empty() {
+                    r = r.bearer_auth(&token);
+                }
+                if let Some(b) = &body {
+                    r = r.json(b);
+                }
+                let resp = r.send().await.unwrap();
+                let status = resp.status();
+                let code = status.as_u16().to_string();
+                if !listed.contains(&code) {
+                    wrong.push(format!("{method} {path} with {what}: {status} is not in {listed:?}"));
+                }
+                assert!(!status.is_server_error(), "{method} {path} with {what}: {status}");
+                // (The calendar feed and the QR image are files, not API calls: their errors are pages.)
+                if status.is_client_error() && !path.contains("/calendar/") && !path.ends_with(".svg") {
+                    let text = tokio::time::timeout(std::time::Duration::from_secs(5), resp.text()).await.unwrap().unwrap();
+                    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                    assert!(v["error"]["kind"].is_string(), "{method} {path} with {what}: a JSON error, got {text}");
+                    if what == "an array body" {
+                        assert!(matches!(status.as_u16(), 400 | 401 | 403 | 404 | 422), "{method} {path}: {status} {text}");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked > 150, "{checked} probes");
+}
+
+/// A JSON array is refused where an object is required, though serde would
+/// read a struct from it by position.
+#[tokio::test]
+async fn a_json_array_is_not_an_object() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let r = s.send(s.req(Method::POST, &co.path("/departments"), &co.admin).json(&json!(["Kassa"]))).await.refused(422, "validation");
+    assert!(r.body["error"]["detail"].as_str().is_some_and(|d| d.contains("object")), "{}", r.text);
+    s.send(s.req(Method::POST, "/c/acme/api/v1/auth/login", "").json(&json!(["boss", ADMIN_PASSWORD]))).await.refused(422, "validation");
+    s.send(s.req(Method::POST, "/c/acme/api/v1/auth/login", "").json(&json!("boss"))).await.refused(422, "validation");
+    let list = s.get(&co.path("/departments"), &co.admin).await.check(200);
+    assert_eq!(list.body, json!([]));
 }

@@ -322,3 +322,33 @@ async fn a_deactivated_company_closes_staff_streams_but_not_its_display_boards()
     let ev = sse_until(&mut board, &mut board_buf, "ticket.called").await;
     assert_eq!(ev["topic"], format!("queue:branch:{branch}"));
 }
+
+/// Live streams have their own budget (`max_live_streams`): a WebSocket
+/// holds its place while it is open, one more is refused with 503 and
+/// `Retry-After`, and the place is free again once the socket closes.
+#[tokio::test]
+async fn live_streams_have_their_own_budget() {
+    let s = start_with(|c| c.max_live_streams = Some(1)).await;
+    let co = s.company("acme", true).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request(&s, "acme", &co.admin)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["kind"], "hello");
+    assert_eq!(s.running.conns.live(), 1);
+    match tokio_tungstenite::connect_async(ws_request(&s, "acme", &co.admin)).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), 503);
+            assert!(r.headers().contains_key("retry-after"));
+        }
+        other => panic!("a second stream over the budget: {other:?}"),
+    }
+    // Ordinary requests are not part of the budget.
+    s.get(&co.path("/me"), &co.admin).await.check(200);
+    ws.close(None).await.unwrap();
+    drop(ws);
+    let deadline = std::time::Instant::now() + WAIT;
+    while s.running.conns.live() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the place is given back");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_request(&s, "acme", &co.admin)).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["kind"], "hello");
+}

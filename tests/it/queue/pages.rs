@@ -167,6 +167,28 @@ async fn the_kiosk_is_closed_outside_working_hours_and_while_the_company_is_inac
 }
 
 #[tokio::test]
+async fn an_inactive_company_shows_no_display_board() {
+    let w = world().await;
+    let a = w.branches[0];
+    w.take(0).await;
+    let (s, _) = w.page(&format!("/c/demo/display/{a}"), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    idora::tenancy::service::update_company(
+        w.s.state(),
+        &idora::auth::Caller::System,
+        "demo",
+        idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let (s, html) = w.page(&format!("/c/demo/display/{a}"), &[]).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{html}");
+    assert!(!html.contains("data-display"), "no board");
+    let r = w.s.web.get(w.s.url(&format!("/c/demo/display/{a}/events"))).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn the_display_board_shows_the_calls_and_streams_them_live() {
     let w = world().await;
     let a = w.branches[0];

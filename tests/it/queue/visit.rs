@@ -557,6 +557,25 @@ async fn in_russian_and_when_the_company_is_not_open() {
 }
 
 #[tokio::test]
+async fn an_inactive_company_offers_no_booking_slots() {
+    let w = world().await;
+    let q = format!("service_id={}&date=2026-11-26", w.kassa);
+    let (s, v) = w.slots(w.b1, &q).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!v.as_array().unwrap().is_empty());
+    idora::tenancy::service::update_company(
+        w.s.state(),
+        &idora::auth::Caller::System,
+        "demo",
+        idora::tenancy::service::CompanyPatch { status: Some(idora::store::schema::CompanyStatus::Inactive), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    let (s, v) = w.slots(w.b1, &q).await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::FORBIDDEN, Some("company_inactive")), "{v}");
+}
+
+#[tokio::test]
 async fn public_form_posts_are_rate_limited_per_address() {
     let w = world().await;
     let (_, page) = w.get_page("/c/demo/visit").await;

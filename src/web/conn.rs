@@ -1,0 +1,227 @@
+//! Connection accounting: how many connections the server holds, in total
+//! and per client address, and how many of them are live streams (SSE,
+//! WebSocket). The caps come from the process's file-descriptor limit, read
+//! (and raised to the hard limit) at start, less a margin kept for the data
+//! files, so that slow or idle clients cannot take every descriptor.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Descriptors kept for the data files (company databases, search indexes,
+/// logs) whatever the limit: at least this many, or a fifth of the limit.
+pub const FD_MARGIN_MIN: u64 = 256;
+
+/// The connection caps in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub total: usize,
+    pub per_address: usize,
+    pub live: usize,
+}
+
+/// The soft RLIMIT_NOFILE, after raising it to the hard limit where the
+/// process may; `None` where it cannot be read.
+pub fn fd_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let lim = getrlimit(Resource::Nofile);
+    if let (Some(cur), Some(max)) = (lim.current, lim.maximum)
+        && cur < max
+    {
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: Some(max), maximum: Some(max) });
+    }
+    let lim = getrlimit(Resource::Nofile);
+    // `None` is "unlimited": count it as a generous fixed number.
+    Some(lim.current.unwrap_or(1 << 20))
+}
+
+/// The caps from the configuration, filling what it leaves open from the
+/// descriptor limit.
+pub fn caps(config: &crate::config::Config, fd_limit: Option<u64>) -> Caps {
+    let limit = fd_limit.unwrap_or(1024);
+    let margin = (limit / 5).max(FD_MARGIN_MIN);
+    let from_fds = usize::try_from(limit.saturating_sub(margin)).unwrap_or(usize::MAX).max(16);
+    let total = config.max_connections.unwrap_or(from_fds).min(from_fds).max(1);
+    let per_address = config.max_connections_per_address.clamp(1, total);
+    let live = config.max_live_streams.unwrap_or(total / 2).clamp(1, total);
+    Caps { total, per_address, live }
+}
+
+/// The connections open now.
+pub struct Conns {
+    caps: Caps,
+    total: AtomicUsize,
+    live: AtomicUsize,
+    per: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl Conns {
+    pub fn new(caps: Caps) -> Arc<Conns> {
+        Arc::new(Conns { caps, total: AtomicUsize::new(0), live: AtomicUsize::new(0), per: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn caps(&self) -> Caps {
+        self.caps
+    }
+
+    pub fn open(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    /// Admits a new connection from `ip`, or `None` when the total or the
+    /// address's share is used up. The guard gives the place back on drop.
+    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<ConnGuard> {
+        let mut per = self.per.lock().unwrap_or_else(|e| e.into_inner());
+        if self.total.load(Ordering::Relaxed) >= self.caps.total {
+            return None;
+        }
+        let n = per.entry(ip).or_insert(0);
+        if *n >= self.caps.per_address {
+            return None;
+        }
+        *n += 1;
+        self.total.fetch_add(1, Ordering::Relaxed);
+        Some(ConnGuard { conns: self.clone(), ip })
+    }
+
+    /// A place for one live stream, or `None` when the budget is spent.
+    pub fn live_permit(self: &Arc<Self>) -> Option<LivePermit> {
+        let prev = self.live.fetch_add(1, Ordering::Relaxed);
+        if prev >= self.caps.live {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(LivePermit { conns: self.clone() })
+    }
+}
+
+/// One admitted connection; dropped with the connection's socket.
+pub struct ConnGuard {
+    conns: Arc<Conns>,
+    ip: IpAddr,
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let mut per = self.conns.per.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                per.remove(&self.ip);
+            }
+        }
+        self.conns.total.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One open live stream.
+pub struct LivePermit {
+    conns: Arc<Conns>,
+}
+
+impl Drop for LivePermit {
+    fn drop(&mut self) {
+        self.conns.live.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What a connection holds until its socket closes: a live stream's permit
+/// once it is upgraded to a WebSocket (the socket outlives the HTTP
+/// connection then, so the permit travels with the socket).
+#[derive(Clone, Default)]
+pub struct Slot(Arc<Mutex<Option<LivePermit>>>);
+
+impl Slot {
+    pub fn hold(&self, permit: LivePermit) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(permit);
+    }
+}
+
+/// A client socket with its place in the accounting: the place is given
+/// back when the socket is dropped, whether by hyper or, after an upgrade,
+/// by the WebSocket's task.
+pub struct Counted<IO> {
+    io: IO,
+    _guard: ConnGuard,
+    _slot: Slot,
+}
+
+impl<IO> Counted<IO> {
+    pub fn new(io: IO, guard: ConnGuard, slot: Slot) -> Self {
+        Counted { io, _guard: guard, _slot: slot }
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Counted<IO> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+}
+
+/// Whether a request opens a live stream (an SSE stream or the WebSocket).
+pub fn is_stream(path: &str) -> bool {
+    path.ends_with("/events") || path.ends_with("/api/v1/live")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_per_address_total_and_live() {
+        let c = Conns::new(Caps { total: 3, per_address: 2, live: 1 });
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "127.0.0.2".parse().unwrap();
+        let a1 = c.admit(a).unwrap();
+        let _a2 = c.admit(a).unwrap();
+        assert!(c.admit(a).is_none(), "the address's share");
+        let b1 = c.admit(b).unwrap();
+        assert!(c.admit(b).is_none(), "the total");
+        drop(b1);
+        drop(a1);
+        assert_eq!(c.open(), 1);
+        let _a3 = c.admit(a).unwrap();
+        let p = c.live_permit().unwrap();
+        assert!(c.live_permit().is_none());
+        drop(p);
+        assert!(c.live_permit().is_some());
+    }
+
+    #[test]
+    fn caps_keep_a_margin_of_descriptors() {
+        let config = crate::config::Config::default();
+        let c = caps(&config, Some(1024));
+        assert_eq!(c.total, 1024 - 256);
+        assert_eq!(c.live, c.total / 2);
+        let c = caps(&config, Some(20_000));
+        assert_eq!(c.total, 16_000);
+        let small = crate::config::Config { max_connections: Some(100), ..crate::config::Config::default() };
+        assert_eq!(caps(&small, Some(20_000)).total, 100);
+    }
+}
