@@ -192,3 +192,37 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
     r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
     r
 }
+
+/// The answer to a request whose handler panicked: logged with what the
+/// panic said, answered as an internal error (a bug, but one request's).
+pub fn panicked(payload: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_string());
+    tracing::error!(panic = %what, "a request handler panicked");
+    axum::response::IntoResponse::into_response(AppError::internal(anyhow::anyhow!("handler panicked: {what}")))
+}
+
+#[cfg(test)]
+mod panic_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use axum::Router;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_an_internal_error() {
+        async fn boom() -> &'static str {
+            panic!("index out of range")
+        }
+        let app = Router::new().route("/boom", get(boom)).layer(tower_http::catch_panic::CatchPanicLayer::custom(super::panicked));
+        let resp = app.oneshot(axum::http::Request::get("/boom").body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), 500);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["kind"], "internal", "{v}");
+        assert!(!String::from_utf8_lossy(&body).contains("index out of range"), "the panic's text stays in the log");
+    }
+}

@@ -95,6 +95,8 @@ pub fn router(state: AppState) -> Router {
 
     routes
         .fallback(edges::not_found)
+        // A panic anywhere in a handler is that request's error, not a dropped connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(errors::panicked))
         .layer(axum::Extension(std::sync::Arc::new(limits::Limits::new(&state.config))))
         .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), cookies::refresh_session))
