@@ -211,8 +211,9 @@ fn pinned_enums() -> Vec<Pinned> {
         .collect()
 }
 
-/// A stored type without a golden sample fails here: every version of every
-/// record declared under `store/schema/` has a sample (and so golden bytes),
+/// Every sample matches its golden bytes both ways, and a stored type without
+/// a golden sample fails here: every version of every record declared under
+/// `store/schema/` has a sample (and so golden bytes),
 /// every other stored enum has every variant pinned, every stored struct
 /// shows up inside some sample, and every golden file belongs to a sample.
 #[test]
@@ -224,6 +225,9 @@ fn every_stored_type_has_a_golden_sample() {
     assert_eq!(d.versioned, records, "every `…Record` enum implements `Versioned`, and only those");
 
     let samples = samples();
+    for s in &samples {
+        s.check();
+    }
     let sampled: BTreeSet<(String, String)> = samples.iter().map(|s| (s.record.to_string(), s.version.clone())).collect();
     let versions: BTreeSet<(String, String)> =
         d.records.iter().flat_map(|(r, vs)| vs.iter().map(move |v| (r.clone(), v.clone()))).collect();

@@ -138,18 +138,4 @@ pub(super) mod tests {
             }
         })]
     }
-
-    #[test]
-    fn records_decode_from_their_golden_bytes() {
-        for s in samples() {
-            s.check();
-        }
-    }
-
-    #[test]
-    fn every_variant_of_a_stored_enum_is_pinned() {
-        for e in enums() {
-            e.check();
-        }
-    }
 }
