@@ -207,7 +207,7 @@ pub(super) struct Claimed {
 pub async fn deliver_due(state: &AppState, tenant: &Tenant) -> Result<Pass, AppError> {
     let db = tenant.db()?;
     let now = state.now_ms();
-    let lang = Lang::parse(&tenant.info().language).unwrap_or(Lang::Uz);
+    let lang = tenant.lang();
     let (in_doubt, claimed) = db.write(move |tx| claim(tx, now, lang)).await?;
     if in_doubt > 0 {
         tracing::warn!(company = %tenant.slug, deliveries = in_doubt, "notifications cut off by a crash are not sent again");

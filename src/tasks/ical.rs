@@ -34,8 +34,7 @@ pub fn feed(state: &AppState, tenant: &Tenant, file: &str) -> Result<String, App
     let db = tenant.db()?;
     // The feed reads as its owner would, as they are now: a switched-off
     // account (or a closed company) has no feed.
-    let company_lang = Lang::parse(&tenant.info().language).unwrap_or(Lang::Uz);
-    let user = Principal::load(tenant, user_id, String::new(), company_lang).map_err(|_| not_found())?;
+    let user = Principal::load(tenant, user_id, String::new(), tenant.lang()).map_err(|_| not_found())?;
     let lang = user.lang;
     let who = Caller::from(&user);
     let mut tasks = Vec::new();

@@ -65,6 +65,12 @@ impl TenantEntry {
         self.info.read().unwrap_or_else(|e| e.into_inner()).status == CompanyStatus::Active
     }
 
+    /// The company's language (Uzbek when its setting is unknown).
+    pub fn lang(&self) -> crate::i18n::Lang {
+        let code = self.info.read().unwrap_or_else(|e| e.into_inner()).language.clone();
+        crate::i18n::Lang::parse(&code).unwrap_or(crate::i18n::Lang::Uz)
+    }
+
     pub fn timezone(&self) -> jiff::tz::TimeZone {
         let name = self.info.read().unwrap_or_else(|e| e.into_inner()).timezone.clone();
         jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC)

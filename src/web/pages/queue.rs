@@ -57,7 +57,7 @@ pub struct ScreenQuery {
 /// for another (`?lang=ru`): the device is shared, its browser's settings
 /// and cookies say nothing about the person in front of it.
 fn screen_lang(q: &ScreenQuery, tenant: &Tenant) -> Lang {
-    q.lang.as_deref().and_then(Lang::parse).or_else(|| Lang::parse(&tenant.info().language)).unwrap_or(Lang::Uz)
+    q.lang.as_deref().and_then(Lang::parse).unwrap_or_else(|| tenant.lang())
 }
 
 /// The branch of a path, or 404.
