@@ -7,7 +7,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::AppError;
 use crate::hub::Hub;
-use crate::store::{Db, DbOptions, migrate};
+use crate::store::{Db, migrate};
 use crate::tenancy::Registry;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -42,7 +42,7 @@ impl AppState {
     /// databases are opened later, on first use.
     pub fn open(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.data_dir)?;
-        let options = DbOptions { write_queue: config.write_queue, cache_bytes: config.cache_bytes() };
+        let options = config.db_options();
         let platform_file = config.data_dir.join("platform.redb");
         let platform = Db::create(&platform_file, &migrate::PLATFORM, options).map_err(|e| platform_err(&platform_file, e))?;
         let tenants = Registry::load(&platform, &config.data_dir, options).map_err(|e| platform_err(&platform_file, e))?;
@@ -62,7 +62,7 @@ impl AppState {
             }
         }
         let keys = Keys::load_or_create(&config.data_dir)?;
-        let search = crate::search::Indexes::new(config.search_writer_memory);
+        let search = crate::search::Indexes::new(config.search_writer_memory, std::time::Duration::from_secs(config.idle_secs));
         Ok(AppState(Arc::new(AppInner {
             config,
             platform,

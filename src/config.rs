@@ -45,6 +45,10 @@ pub struct Config {
     /// company's), in MiB. Memory for cached data is at most this times the
     /// number of open files; 16 keeps a thousand companies on one box.
     pub cache_mb: usize,
+    /// How long a company's database writer and search-index worker
+    /// threads outlive its last change, in seconds: a quiet company costs
+    /// no thread (`IDORA_IDLE_SECS`).
+    pub idle_secs: u64,
     /// How often an open live stream (WebSocket, SSE) re-checks its
     /// holder's session, account, permissions and company, in ms. Streams
     /// close within this of a logout; tests shorten it.
@@ -121,6 +125,15 @@ impl Config {
     pub fn cache_bytes(&self) -> usize {
         self.cache_mb.saturating_mul(1024 * 1024)
     }
+
+    /// How every database file is run.
+    pub fn db_options(&self) -> crate::store::DbOptions {
+        crate::store::DbOptions {
+            write_queue: self.write_queue,
+            cache_bytes: self.cache_bytes(),
+            writer_idle: std::time::Duration::from_secs(self.idle_secs),
+        }
+    }
 }
 
 impl Default for Config {
@@ -141,6 +154,7 @@ impl Default for Config {
             search_writer_memory: crate::search::WRITER_MEMORY_MIN,
             write_queue: crate::store::WRITE_QUEUE,
             cache_mb: 16,
+            idle_secs: 30,
             live_recheck_ms: 30_000,
             notify_batch_ms: 50,
             trusted_proxies: Vec::new(),
@@ -172,6 +186,7 @@ pub struct FileConfig {
     pub search_writer_memory: Option<usize>,
     pub write_queue: Option<usize>,
     pub cache_mb: Option<usize>,
+    pub idle_secs: Option<u64>,
     pub notify_batch_ms: Option<u64>,
     pub trusted_proxies: Option<Vec<Cidr>>,
 }
@@ -248,6 +263,9 @@ impl Config {
         if let Some(v) = f.cache_mb {
             self.cache_mb = v;
         }
+        if let Some(v) = f.idle_secs {
+            self.idle_secs = v.max(1);
+        }
         if let Some(v) = f.notify_batch_ms {
             self.notify_batch_ms = v;
         }
@@ -301,6 +319,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_CACHE_MB") {
             self.cache_mb = parse("IDORA_CACHE_MB", v)?;
+        }
+        if let Some(v) = get("IDORA_IDLE_SECS") {
+            self.idle_secs = parse::<u64>("IDORA_IDLE_SECS", v)?.max(1);
         }
         Ok(())
     }

@@ -240,7 +240,7 @@ fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
     // The companies the platform lists, and any company folder on disk.
     let mut slugs = std::collections::BTreeSet::new();
     if let Ok(db) = &platform {
-        match idora::tenancy::Registry::load(db, data, db_options(&cfg)) {
+        match idora::tenancy::Registry::load(db, data, cfg.db_options()) {
             Ok(registry) => slugs.extend(registry.all().into_iter().map(|t| t.slug.clone())),
             Err(e) => report("platform.redb (companies)", Err(e)),
         }
@@ -257,10 +257,6 @@ fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
         anyhow::bail!("{problems} problem(s) found");
     }
     Ok(())
-}
-
-fn db_options(cfg: &Config) -> idora::store::DbOptions {
-    idora::store::DbOptions { write_queue: cfg.write_queue, cache_bytes: cfg.cache_bytes() }
 }
 
 /// An error as the report needs it (the original stays with its database).

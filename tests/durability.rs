@@ -767,3 +767,212 @@ async fn slow_clients_from_one_address_do_not_starve_others() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// The thread count of a process (`Threads` in `/proc/<pid>/status`).
+fn threads(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find(|l| l.starts_with("Threads:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap()
+}
+
+/// A data folder with the demo company and `n` copies of it (`co-0000`, …),
+/// every branch open round the clock so that kiosks take tickets at any
+/// hour. Returns a branch and a service id (the same in every copy).
+async fn thousand_companies(data: &Path, n: usize) -> (u64, u64) {
+    use idora::store::schema;
+    use idora::store::{Db, DbOptions, migrate};
+    let mut demo = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("IDORA_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("the demo prints its address").unwrap();
+        if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+            // The first address printed is a page: keep its origin.
+            break url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let http = reqwest::Client::new();
+    let co = format!("{base}/c/demo/api/v1");
+    let token = login_as(&http, &format!("{base}/c/demo/api/v1/auth/login"), "admin", "idora-demo").await;
+    let branches: Value = http.get(format!("{co}/branches")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let branches = branches.as_array().or_else(|| branches["items"].as_array()).unwrap().clone();
+    for b in &branches {
+        let r = http.patch(format!("{co}/branches/{}", b["id"])).bearer_auth(&token).json(&json!({"hours": null})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    }
+    let services: Value = http.get(format!("{co}/services")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let services = services.as_array().or_else(|| services["items"].as_array()).unwrap().clone();
+    let branch = branches[0]["id"].as_u64().unwrap();
+    let service = services.iter().find(|s| s["branch_id"].as_u64().is_none_or(|b| b == branch)).unwrap()["id"].as_u64().unwrap();
+    let _ = Command::new("kill").args(["-TERM", &demo.id().to_string()]).status();
+    demo.wait().unwrap();
+
+    let platform = Db::open(&data.join("platform.redb"), &migrate::PLATFORM, DbOptions::default()).unwrap();
+    let template = data.join("tenants/demo/data.redb");
+    let slugs: Vec<String> = (0..n).map(|i| format!("co-{i:04}")).collect();
+    for slug in &slugs {
+        let dir = data.join("tenants").join(slug);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&template, dir.join("data.redb")).unwrap();
+    }
+    platform
+        .write(move |tx| {
+            let mut companies = schema::COMPANIES.open(tx)?;
+            let info = companies.get("demo")?.expect("the demo company is registered");
+            let mut due = tx.open_table(idora::tenancy::COMPANY_DUE).map_err(idora::store::store_err)?;
+            use redb::ReadableTable;
+            let demo_due = due.get("demo").map_err(idora::store::store_err)?.map(|v| v.value()).unwrap_or(i64::MAX);
+            for slug in &slugs {
+                let mut copy = info.clone();
+                copy.name = format!("{slug} Bank");
+                companies.insert(slug.as_str(), &copy)?;
+                due.insert(slug.as_str(), demo_due).map_err(idora::store::store_err)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    (branch, service)
+}
+
+/// Issue #9 item 6: a thousand companies on one box. Started, it is ready
+/// at once with no company open and few threads; two hundred companies'
+/// kiosks taking tickets at the same moment all succeed (each company's
+/// writer starts on its first write, its search worker on its first task
+/// change), and once they are quiet again the threads are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_companies_cost_no_thread_while_idle_and_two_hundred_work_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (branch, service) = thousand_companies(data, 999).await;
+    let started = std::time::Instant::now();
+    // Two hundred kiosks are two hundred addresses: here they all connect
+    // from 127.0.0.1, as through a trusted proxy that names each.
+    let env = [("IDORA_IDLE_SECS", "2"), ("IDORA_TRUSTED_PROXIES", "127.0.0.1"), ("IDORA_MAX_CONNECTIONS_PER_ADDRESS", "2000")];
+    let (mut child, base) = spawn_server_with(data, &env);
+    let http = reqwest::Client::new();
+    loop {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let ready = started.elapsed();
+    let pid = child.id();
+    let body: Value = http.get(format!("{base}/readyz")).send().await.unwrap().json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (idle_threads, idle_rss) = (threads(pid), rss_bytes(pid).unwrap());
+    println!(
+        "1,000 companies: ready in {} ms, databases open {}, {idle_threads} threads, RSS {} MB",
+        ready.as_millis(),
+        body["databases_open"],
+        idle_rss >> 20
+    );
+    assert!(idle_threads < 60, "idle with 1,000 companies: {idle_threads} threads");
+    assert!(idle_rss < 150 << 20, "idle with 1,000 companies: RSS {} MB", idle_rss >> 20);
+
+    // Two hundred kiosks, each in its own company, take a ticket at once;
+    // ten directors add a task and find it.
+    let mut kiosks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let base = base.clone();
+        kiosks.spawn(async move {
+            let from = reqwest::header::HeaderMap::from_iter([(
+                reqwest::header::HeaderName::from_static("x-forwarded-for"),
+                format!("10.0.{}.{}", i / 250, i % 250 + 1).parse().unwrap(),
+            )]);
+            let kiosk = reqwest::Client::builder().cookie_store(true).default_headers(from).build().unwrap();
+            let c = format!("{base}/c/co-{i:04}");
+            let html = kiosk.get(format!("{c}/kiosk/{branch}")).send().await.unwrap().text().await.unwrap();
+            let at = html.find("data-csrf=\"").expect("the kiosk page carries a CSRF token") + "data-csrf=\"".len();
+            let csrf = html[at..].split('"').next().unwrap().to_string();
+            let body = json!({"service_id": service, "source": "kiosk"});
+            let r =
+                kiosk.post(format!("{c}/api/v1/branches/{branch}/tickets")).header("x-csrf-token", csrf).json(&body).send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        });
+    }
+    let mut directors = tokio::task::JoinSet::new();
+    for i in 0..10 {
+        let base = base.clone();
+        directors.spawn(async move {
+            let from = reqwest::header::HeaderMap::from_iter([(
+                reqwest::header::HeaderName::from_static("x-forwarded-for"),
+                format!("10.1.0.{}", i + 1).parse().unwrap(),
+            )]);
+            let http = reqwest::Client::builder().default_headers(from).build().unwrap();
+            let c = format!("{base}/c/co-{i:04}");
+            let token = login_as(&http, &format!("{c}/api/v1/auth/login"), "director", "idora-demo").await;
+            let me: Value = http.get(format!("{c}/api/v1/me")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+            let title = format!("Kassa hisoboti {i}");
+            let task = json!({"title": title, "assignee_id": me["id"], "deadline": "2030-01-01T12:00:00Z"});
+            let r = http.post(format!("{c}/api/v1/tasks")).bearer_auth(&token).json(&task).send().await.unwrap();
+            assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+            // The index catches up in the background.
+            for _ in 0..100 {
+                let found: Value = http
+                    .get(format!("{c}/api/v1/search/tasks"))
+                    .query(&[("q", title.as_str())])
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if found.to_string().contains(&title) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("co-{i:04}: the new task is never found");
+        });
+    }
+    let mut busiest = 0;
+    while let Some(done) = kiosks.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 201, "a kiosk ticket: {body}");
+        busiest = busiest.max(threads(pid));
+    }
+    while let Some(done) = directors.join_next().await {
+        done.unwrap();
+    }
+    let body: Value = http.get(format!("{base}/readyz")).send().await.unwrap().json().await.unwrap();
+    println!("200 companies at once: all served; {busiest} threads at most; databases open {}", body["databases_open"]);
+
+    // Quiet again: every writer and index worker stops after its idle time.
+    let mut left = threads(pid);
+    for _ in 0..100 {
+        left = threads(pid);
+        if left < 60 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("after 2 s quiet: {left} threads, RSS {} MB", rss_bytes(pid).unwrap() >> 20);
+    assert!(left < 60, "200 companies quiet again: {left} threads");
+
+    // A company whose writer stopped writes again (its second ticket).
+    let kiosk = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let c = format!("{base}/c/co-0000");
+    let html = kiosk.get(format!("{c}/kiosk/{branch}")).send().await.unwrap().text().await.unwrap();
+    let at = html.find("data-csrf=\"").unwrap() + "data-csrf=\"".len();
+    let csrf = html[at..].split('"').next().unwrap().to_string();
+    let r = kiosk
+        .post(format!("{c}/api/v1/branches/{branch}/tickets"))
+        .header("x-csrf-token", csrf)
+        .json(&json!({"service_id": service, "source": "kiosk"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: Value = r.json().await.unwrap();
+    assert!(t["number"].as_str().unwrap().ends_with("002"), "the company's second ticket today: {t}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -9,6 +9,9 @@
 //! from the store is rebuilt by its worker when the index is first opened
 //! (in the background), and by `idora reindex`. Each company's index opens
 //! under its own lock, so one company's rebuild never holds up another's.
+//! The worker thread (and tantivy's writer with its threads) runs only while
+//! there are changes: it stops after [`Indexes::new`]'s `idle` without one,
+//! so a quiet company costs no thread.
 //!
 //! Uzbek is written in Latin and Cyrillic, and names in both, so every text
 //! goes through [`fold`] (Cyrillic to Uzbek Latin, apostrophes dropped,
@@ -22,12 +25,14 @@ use redb::WriteTransaction;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// The sequence bumped by every task write: how far the store has moved.
 pub const TASK_REV: &str = "task_rev";
@@ -139,17 +144,43 @@ enum Msg {
 pub struct TaskIndex {
     reader: IndexReader,
     fields: Fields,
-    tx: mpsc::UnboundedSender<Msg>,
-    worker: Option<std::thread::JoinHandle<()>>,
+    /// `None` only while the index is dropped.
+    tx: Option<mpsc::Sender<Msg>>,
+    worker: Arc<Worker>,
+}
+
+/// What the worker thread needs, shared with the index so that the thread
+/// can be started again after it stopped.
+struct Worker {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    db: Db,
+    slug: String,
+    memory: usize,
+    idle: Duration,
+    /// A batch was dropped (the writer could not be made): the next start
+    /// writes the index again from the store.
+    lagging: AtomicBool,
+    slot: Mutex<WorkerSlot>,
+}
+
+/// The queue's receiving end while no thread runs, the thread while one
+/// does; senders queue under this lock (see `store::Db`'s writer).
+#[derive(Default)]
+struct WorkerSlot {
+    rx: Option<mpsc::Receiver<Msg>>,
+    running: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for TaskIndex {
     /// Lets the worker finish its queue and release the index and the
     /// database before the last handle is gone.
     fn drop(&mut self) {
-        let (closed, _) = mpsc::unbounded_channel();
-        drop(std::mem::replace(&mut self.tx, closed));
-        if let Some(w) = self.worker.take()
+        drop(self.tx.take());
+        let thread = self.worker.slot.lock().unwrap_or_else(|e| e.into_inner()).thread.take();
+        if let Some(w) = thread
             && w.thread().id() != std::thread::current().id()
         {
             let _ = w.join();
@@ -167,11 +198,13 @@ pub struct Indexes {
     open: Mutex<HashMap<String, Arc<Slot>>>,
     /// Memory of each company's index writer, in bytes.
     writer_memory: usize,
+    /// How long a worker outlives its last change.
+    idle: Duration,
 }
 
 impl Default for Indexes {
     fn default() -> Self {
-        Indexes::new(WRITER_MEMORY_MIN)
+        Indexes::new(WRITER_MEMORY_MIN, Duration::from_secs(30))
     }
 }
 
@@ -181,9 +214,10 @@ pub const WRITER_MEMORY_MIN: usize = 15_000_000;
 
 impl Indexes {
     /// Each company's writer gets `writer_memory` bytes (at least the
-    /// minimum tantivy allows).
-    pub fn new(writer_memory: usize) -> Indexes {
-        Indexes { open: Mutex::new(HashMap::new()), writer_memory: writer_memory.max(WRITER_MEMORY_MIN) }
+    /// minimum tantivy allows); its worker stops after `idle` without a
+    /// change.
+    pub fn new(writer_memory: usize, idle: Duration) -> Indexes {
+        Indexes { open: Mutex::new(HashMap::new()), writer_memory: writer_memory.max(WRITER_MEMORY_MIN), idle }
     }
 
     /// The index of `tenant`, opened on first use. An index that lags the
@@ -199,7 +233,7 @@ impl Indexes {
         if let Some(i) = idx.as_ref() {
             return Ok(i.clone());
         }
-        let i = Arc::new(TaskIndex::open(tenant, self.writer_memory)?);
+        let i = Arc::new(TaskIndex::open(tenant, self.writer_memory, self.idle)?);
         *idx = Some(i.clone());
         Ok(i)
     }
@@ -224,10 +258,8 @@ impl Indexes {
     }
 
     fn send(&self, tenant: &Tenant, m: Msg) {
-        match self.get(tenant) {
-            Ok(i) => {
-                let _ = i.tx.send(m);
-            }
+        match self.get(tenant).and_then(|i| i.send(m)) {
+            Ok(()) => {}
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "search index unavailable"),
         }
     }
@@ -322,47 +354,108 @@ fn indexed_rev(index: &Index) -> Result<u64, AppError> {
 }
 
 impl TaskIndex {
-    fn open(tenant: &Tenant, writer_memory: usize) -> Result<TaskIndex, AppError> {
+    fn open(tenant: &Tenant, writer_memory: usize, idle: Duration) -> Result<TaskIndex, AppError> {
         let db = tenant.db()?.clone();
         let dir = tenant.dir.join("index");
         let (index, fields) = open_index(&dir)?;
-        let writer: IndexWriter = index.writer_with_num_threads(1, writer_memory).map_err(search_err)?;
         let indexed = indexed_rev(&index)?;
         let rev = store_rev(&db)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(search_err)?;
-        let (tx, rx) = mpsc::unbounded_channel();
+        let reader: IndexReader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(search_err)?;
+        let (tx, rx) = mpsc::channel();
+        let worker = Arc::new(Worker {
+            index,
+            reader: Clone::clone(&reader),
+            fields,
+            db,
+            slug: tenant.slug.clone(),
+            memory: writer_memory,
+            idle,
+            lagging: AtomicBool::new(false),
+            slot: Mutex::new(WorkerSlot { rx: Some(rx), ..WorkerSlot::default() }),
+        });
+        let i = TaskIndex { reader, fields, tx: Some(tx), worker };
         // Behind the store (a crash, a rename the worker never applied) or
         // ahead of it (a restored older database): the worker's first job.
         if indexed != rev {
-            let _ = tx.send(Msg::Rebuild);
+            i.send(Msg::Rebuild)?;
         }
-        let worker_reader: IndexReader = Clone::clone(&reader);
-        let slug = tenant.slug.clone();
-        let worker = std::thread::Builder::new()
-            .name(format!("search-{slug}"))
-            .spawn(move || worker(writer, worker_reader, fields, db, rx, slug))
-            .map_err(|e| AppError::internal(anyhow::anyhow!("spawn indexer: {e}")))?;
-        Ok(TaskIndex { reader, fields, tx, worker: Some(worker) })
+        Ok(i)
+    }
+
+    /// Queues a change, starting the worker when none runs.
+    fn send(&self, m: Msg) -> Result<(), AppError> {
+        let Some(tx) = self.tx.as_ref() else { return Ok(()) };
+        let w = &self.worker;
+        let mut slot = w.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.running {
+            let shared = w.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("search-{}", w.slug))
+                .spawn(move || worker_thread(shared))
+                .map_err(|e| AppError::internal(anyhow::anyhow!("spawn indexer: {e}")))?;
+            slot.running = true;
+            slot.thread = Some(thread);
+        }
+        let _ = tx.send(m);
+        Ok(())
+    }
+
+    /// Whether the worker thread runs now.
+    pub fn worker_running(&self) -> bool {
+        self.worker.slot.lock().unwrap_or_else(|e| e.into_inner()).running
     }
 
     /// Waits until every change sent so far (and a rebuild the index
     /// needed when it was opened) is searchable.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Flush(tx)).is_ok() {
+        if self.send(Msg::Flush(tx)).is_ok() {
             let _ = rx.await;
         }
     }
 }
 
+/// The worker thread: takes the queue and applies changes until it has had
+/// none for `idle`, then lets the writer go and parks the queue again.
+fn worker_thread(w: Arc<Worker>) {
+    let rx = w.slot.lock().unwrap_or_else(|e| e.into_inner()).rx.take();
+    if let Some(rx) = rx {
+        worker(&w, rx);
+    }
+}
+
 /// Applies changes in batches: whatever has queued up while the previous
 /// batch was committing goes into the next commit.
-fn worker(mut writer: IndexWriter, reader: IndexReader, f: Fields, db: Db, mut rx: mpsc::UnboundedReceiver<Msg>, slug: String) {
-    while let Some(first) = rx.blocking_recv() {
+fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
+    let mut writer: Option<IndexWriter> = None;
+    loop {
+        let first = match rx.recv_timeout(w.idle) {
+            Ok(m) => m,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Quiet: the writer (and its threads) go first, so that a
+                // worker started right after can take the index's lock.
+                if let Some(wr) = writer.take()
+                    && let Err(e) = wr.wait_merging_threads()
+                {
+                    tracing::warn!(company = %w.slug, error = %e, "search index merge failed");
+                }
+                let mut slot = w.slot.lock().unwrap_or_else(|e| e.into_inner());
+                match rx.try_recv() {
+                    Ok(m) => m,
+                    Err(mpsc::TryRecvError::Disconnected) => break,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        slot.rx = Some(rx);
+                        slot.running = false;
+                        return;
+                    }
+                }
+            }
+        };
         let mut ids = Vec::new();
         let mut users = Vec::new();
         let mut waiting = Vec::new();
-        let mut rebuild_now = false;
+        let mut rebuild_now = w.lagging.swap(false, Ordering::SeqCst);
         let mut next = Some(first);
         while let Some(m) = next.take() {
             match m {
@@ -375,25 +468,40 @@ fn worker(mut writer: IndexWriter, reader: IndexReader, f: Fields, db: Db, mut r
                 next = rx.try_recv().ok();
             }
         }
-        if rebuild_now {
-            // Everything is written again: the batch's changes are in it.
-            match rebuild(&mut writer, &f, &db) {
-                Ok(n) => tracing::info!(company = %slug, tasks = n, "search index rebuilt"),
-                Err(e) => tracing::warn!(company = %slug, error = %e, "search index rebuild failed"),
-            }
-        } else if !ids.is_empty() || !users.is_empty() {
-            let result = tasks_of(&db, &users).and_then(|more| {
-                ids.extend(more);
-                apply(&mut writer, &f, &db, &mut ids)
-            });
-            if let Err(e) = result {
-                tracing::warn!(company = %slug, error = %e, "search index update failed");
+        let work = rebuild_now || !ids.is_empty() || !users.is_empty();
+        if work && writer.is_none() {
+            match w.index.writer_with_num_threads(1, w.memory) {
+                Ok(wr) => writer = Some(wr),
+                Err(e) => {
+                    tracing::warn!(company = %w.slug, error = %e, "search index writer not opened; the index is rebuilt on the next change");
+                    w.lagging.store(true, Ordering::SeqCst);
+                }
             }
         }
-        let _ = reader.reload();
-        for w in waiting {
-            let _ = w.send(());
+        if let Some(writer) = writer.as_mut().filter(|_| work) {
+            if rebuild_now {
+                // Everything is written again: the batch's changes are in it.
+                match rebuild(writer, &w.fields, &w.db) {
+                    Ok(n) => tracing::info!(company = %w.slug, tasks = n, "search index rebuilt"),
+                    Err(e) => tracing::warn!(company = %w.slug, error = %e, "search index rebuild failed"),
+                }
+            } else {
+                let result = tasks_of(&w.db, &users).and_then(|more| {
+                    ids.extend(more);
+                    apply(writer, &w.fields, &w.db, &mut ids)
+                });
+                if let Err(e) = result {
+                    tracing::warn!(company = %w.slug, error = %e, "search index update failed");
+                }
+            }
         }
+        let _ = w.reader.reload();
+        for done in waiting {
+            let _ = done.send(());
+        }
+    }
+    if let Some(wr) = writer {
+        let _ = wr.wait_merging_threads();
     }
 }
 

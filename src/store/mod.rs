@@ -16,6 +16,11 @@
 //! probe commit must succeed before writes are taken again. A panic inside
 //! redb (a damaged file can cause one) is caught and becomes the caller's
 //! `unavailable` error.
+//!
+//! A file costs no thread while nobody writes to it: its writer thread is
+//! started by the first write and stops after [`DbOptions::writer_idle`]
+//! without one (a thousand quiet companies hold a thousand files, not a
+//! thousand threads).
 
 pub mod check;
 pub mod migrate;
@@ -34,9 +39,10 @@ use std::any::Any;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// Most writes one group commit takes from the queue.
 const MAX_BATCH: usize = 512;
@@ -71,15 +77,22 @@ pub struct DbOptions {
     pub write_queue: usize,
     /// The file's page cache, in bytes ([`DEFAULT_CACHE_BYTES`] by default).
     pub cache_bytes: usize,
+    /// How long the writer thread waits for the next write before it stops
+    /// ([`WRITER_IDLE`] by default); the next write starts it again.
+    pub writer_idle: Duration,
 }
+
+/// How long a file's writer thread outlives its last write.
+pub const WRITER_IDLE: Duration = Duration::from_secs(30);
 
 impl Default for DbOptions {
     fn default() -> Self {
-        DbOptions { write_queue: WRITE_QUEUE, cache_bytes: DEFAULT_CACHE_BYTES }
+        DbOptions { write_queue: WRITE_QUEUE, cache_bytes: DEFAULT_CACHE_BYTES, writer_idle: WRITER_IDLE }
     }
 }
 
-/// One open redb file with its writer thread. Cheap to clone.
+/// One open redb file with its writer thread (running while there are
+/// writes). Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     inner: Arc<Inner>,
@@ -87,8 +100,19 @@ pub struct Db {
 
 struct Inner {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Pending>,
-    writer: Option<std::thread::JoinHandle<()>>,
+    /// `None` only while the last handle is dropped.
+    tx: Option<mpsc::SyncSender<Pending>>,
+}
+
+/// The writer thread's place: the queue's receiving end while no thread
+/// runs, and the thread while one does. Senders queue under this lock, and
+/// a writer that found the queue empty parks the receiver under it, so no
+/// write is queued to a writer that is just stopping.
+#[derive(Default)]
+struct WriterSlot {
+    rx: Option<mpsc::Receiver<Pending>>,
+    running: bool,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 /// What the handles and the writer thread share.
@@ -101,6 +125,7 @@ struct Shared {
     health: Health,
     /// Opened by [`Db::open_read_only`]: never reopened from the file.
     read_only: bool,
+    writer: Mutex<WriterSlot>,
 }
 
 /// Why a file takes no writes now.
@@ -177,9 +202,9 @@ impl Drop for Inner {
     /// that the file is released when the last handle goes (a restart in the
     /// same process can open it again at once).
     fn drop(&mut self) {
-        let (closed, _) = mpsc::channel(1);
-        drop(std::mem::replace(&mut self.tx, closed));
-        if let Some(w) = self.writer.take()
+        drop(self.tx.take());
+        let thread = self.shared.writer.lock().unwrap_or_else(|e| e.into_inner()).thread.take();
+        if let Some(w) = thread
             && w.thread().id() != std::thread::current().id()
         {
             let _ = w.join();
@@ -334,15 +359,48 @@ impl Db {
     }
 
     fn run(path: &Path, layout: &'static Layout, opts: DbOptions, health: Health, db: Database, read_only: bool) -> Result<Db, AppError> {
-        let shared = Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health, read_only });
-        let (tx, rx) = mpsc::channel(opts.write_queue.max(1));
-        let writer_shared = shared.clone();
-        let name = format!("redb-writer-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("db"));
-        let writer = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || writer_loop(writer_shared, rx))
-            .map_err(|e| AppError::internal(anyhow::anyhow!("spawn writer: {e}")))?;
-        Ok(Db { inner: Arc::new(Inner { shared, tx, writer: Some(writer) }) })
+        let (tx, rx) = mpsc::sync_channel(opts.write_queue.max(1));
+        let writer = Mutex::new(WriterSlot { rx: Some(rx), ..WriterSlot::default() });
+        let shared =
+            Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health, read_only, writer });
+        Ok(Db { inner: Arc::new(Inner { shared, tx: Some(tx) }) })
+    }
+
+    /// Queues a write, starting the writer thread when none runs.
+    fn enqueue(&self, p: Pending) -> Result<(), AppError> {
+        let shared = &self.inner.shared;
+        let tx = self.inner.tx.as_ref().ok_or_else(|| self.stopped())?;
+        let mut slot = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if !slot.running {
+            let s = shared.clone();
+            let name = format!("redb-writer-{}", self.path().file_name().and_then(|n| n.to_str()).unwrap_or("db"));
+            let thread = std::thread::Builder::new().name(name).spawn(move || writer_thread(s)).map_err(|e| {
+                // Out of threads: busy, not broken.
+                AppError::new(ErrorKind::Unavailable)
+                    .with_retry_after(BUSY_RETRY_SECS)
+                    .with_detail(format!("{}: writer thread not started: {e}", self.path().display()))
+            })?;
+            slot.running = true;
+            slot.thread = Some(thread);
+            metrics::gauge!("idora_store_writers_running").increment(1.0);
+        }
+        tx.try_send(p).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => {
+                metrics::counter!("idora_store_writes_refused_total").increment(1);
+                AppError::new(ErrorKind::Unavailable).with_retry_after(BUSY_RETRY_SECS).with_detail(format!(
+                    "{}: write queue full ({} waiting)",
+                    self.path().display(),
+                    shared.opts.write_queue.max(1)
+                ))
+            }
+            mpsc::TrySendError::Disconnected(_) => self.stopped(),
+        })
+    }
+
+    /// Whether the writer thread runs now (it stops when the file has had
+    /// no write for [`DbOptions::writer_idle`]).
+    pub fn writer_running(&self) -> bool {
+        self.inner.shared.writer.lock().unwrap_or_else(|e| e.into_inner()).running
     }
 
     pub fn path(&self) -> &Path {
@@ -367,17 +425,7 @@ impl Db {
         }
         let (reply, rx) = oneshot::channel();
         let job: Job = Box::new(move |tx| f(tx).map(|v| Box::new(v) as Output));
-        self.inner.tx.try_send(Pending { job, reply }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => {
-                metrics::counter!("idora_store_writes_refused_total").increment(1);
-                AppError::new(ErrorKind::Unavailable).with_retry_after(BUSY_RETRY_SECS).with_detail(format!(
-                    "{}: write queue full ({} waiting)",
-                    self.path().display(),
-                    self.inner.tx.max_capacity()
-                ))
-            }
-            mpsc::error::TrySendError::Closed(_) => self.stopped(),
-        })?;
+        self.enqueue(Pending { job, reply })?;
         let out = rx.await.map_err(|_| self.stopped());
         // What this request wrote is what it reads next.
         snapshot::forget(self.key());
@@ -521,16 +569,43 @@ impl StorageBackend for Backend {
     }
 }
 
-fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
+/// The writer thread: takes the queue, writes until it has been idle for
+/// `writer_idle`, then parks the queue again and ends.
+fn writer_thread(shared: Arc<Shared>) {
+    let rx = shared.writer.lock().unwrap_or_else(|e| e.into_inner()).rx.take();
+    if let Some(rx) = rx {
+        writer_loop(&shared, rx);
+    }
+    metrics::gauge!("idora_store_writers_running").decrement(1.0);
+}
+
+fn writer_loop(shared: &Shared, rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::new();
     loop {
         if shared.health.failure().is_some() {
-            if !recover(&shared, &mut rx) {
+            if !recover(shared, &rx) {
                 return;
             }
             continue;
         }
-        let Some(first) = rx.blocking_recv() else { return };
+        let first = match rx.recv_timeout(shared.opts.writer_idle) {
+            Ok(p) => p,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                // Quiet: stop, unless a write came in just now (senders
+                // queue under this lock, so none can slip past it).
+                let mut slot = shared.writer.lock().unwrap_or_else(|e| e.into_inner());
+                match rx.try_recv() {
+                    Ok(p) => p,
+                    Err(mpsc::TryRecvError::Disconnected) => return,
+                    Err(mpsc::TryRecvError::Empty) => {
+                        slot.rx = Some(rx);
+                        slot.running = false;
+                        return;
+                    }
+                }
+            }
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -540,8 +615,8 @@ fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
         }
         metrics::histogram!("idora_store_batch_size").record(batch.len() as f64);
         match shared.database() {
-            Some(db) => commit_batch(&db, &shared, std::mem::take(&mut batch)),
-            None => fail_all(std::mem::take(&mut batch), &shared),
+            Some(db) => commit_batch(&db, shared, std::mem::take(&mut batch)),
+            None => fail_all(std::mem::take(&mut batch), shared),
         }
     }
 }
@@ -549,17 +624,18 @@ fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Pending>) {
 /// While the file is failed: refuses what is queued, and reopens the file
 /// with backoff until a probe commit succeeds. `false` when the queue was
 /// closed meanwhile (the last handle is gone).
-fn recover(shared: &Shared, rx: &mut mpsc::Receiver<Pending>) -> bool {
+fn recover(shared: &Shared, rx: &mpsc::Receiver<Pending>) -> bool {
     let mut wait = REOPEN_FIRST;
     loop {
         let until = Instant::now() + wait;
         shared.health.retry_at(until);
         loop {
-            while let Ok(p) = rx.try_recv() {
-                fail_all(vec![p], shared);
-            }
-            if rx.is_closed() {
-                return false;
+            loop {
+                match rx.try_recv() {
+                    Ok(p) => fail_all(vec![p], shared),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return false,
+                }
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -764,6 +840,27 @@ mod tests {
         assert_eq!(r.unwrap_err().kind, ErrorKind::Internal);
         let id = db.write(|tx| next_id(tx, "after")).await.unwrap();
         assert_eq!(id, 1, "the next write goes through");
+    }
+
+    #[tokio::test]
+    async fn the_writer_thread_runs_only_while_there_are_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DbOptions { writer_idle: Duration::from_millis(50), ..DbOptions::default() };
+        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, opts).unwrap();
+        assert!(!db.writer_running(), "opening a file starts no thread");
+        for round in 1..=3 {
+            let ids = futures_util::future::join_all((0..20).map(|_| db.write(|tx| next_id(tx, "n")))).await;
+            assert!(ids.iter().all(Result::is_ok));
+            assert!(db.writer_running(), "round {round}: writing starts the writer");
+            let mut waited = 0;
+            while db.writer_running() && waited < 100 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                waited += 1;
+            }
+            assert!(!db.writer_running(), "round {round}: a quiet file's writer stops");
+        }
+        let last = db.write(|tx| next_id(tx, "n")).await.unwrap();
+        assert_eq!(last, 61, "no write lost or doubled across the stops");
     }
 
     #[tokio::test]
