@@ -864,3 +864,58 @@ async fn idle_keep_alive_outlives_the_header_timeout_but_slow_headers_do_not() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// A connection over the per-address cap is answered 503 with
+/// `Retry-After` and closed without its request being read, while another
+/// address is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_the_cap_is_answered_503_with_retry_after() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server_with(&data, &[("IDORA_MAX_CONNECTIONS_PER_ADDRESS", "2")]);
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        assert!(healthz_on(&mut s).await.expect("within the cap").starts_with("http/1.1 200"));
+        held.push(s);
+    }
+    let mut over = TcpStream::connect(addr).await.unwrap();
+    over.write_all(b"GET /healthz HTTP/1.1\r\nHost: idora\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut answer)).await.expect("answered and closed").unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 503 "), "{answer}");
+    assert!(head.contains("\r\nretry-after: 5\r\n"), "{answer}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{answer}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["kind"], "unavailable", "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{body}");
+
+    // Another address has its own share.
+    let other =
+        reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 2])).timeout(Duration::from_secs(5)).build().unwrap();
+    assert_eq!(other.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+
+    // A place given back is a place for the next connection.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let head = healthz_on(&mut s).await.unwrap_or_default();
+        if head.starts_with("http/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the place is not given back: {head}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    child.kill().unwrap();
+    let _ = child.wait();
+}

@@ -282,6 +282,46 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
     }
 }
 
+/// Seconds a client refused for a cap is told to wait (`Retry-After`).
+pub const REFUSED_RETRY_AFTER_SECS: u64 = 5;
+
+/// What a connection over a cap is answered, without reading its request:
+/// 503 with `Retry-After`, closing, and the usual JSON error. Its language
+/// is unknown before the request is read: the default one, Uzbek.
+pub fn refusal() -> Vec<u8> {
+    let message = crate::i18n::t(crate::i18n::Lang::Uz, "error.connections_full");
+    let body = serde_json::json!({"error": {"kind": crate::error::ErrorKind::Unavailable.code(), "message": message}}).to_string();
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: {REFUSED_RETRY_AFTER_SECS}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Answers a connection refused for a cap ([`refusal`]) and closes it,
+/// within `within` in all: the answer is written, the sending side shut,
+/// and what the client sent meanwhile is discarded until it closes too (so
+/// that the close does not reset the connection before the client has read
+/// the answer). The request is never parsed.
+pub async fn refuse(mut stream: tokio::net::TcpStream, within: std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(within, async {
+        stream.write_all(&refusal()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        let mut left = 64 * 1024usize;
+        while left > 0 {
+            let n = stream.read(&mut sink).await?;
+            if n == 0 {
+                break;
+            }
+            left = left.saturating_sub(n);
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}
+
 /// Whether a request opens a live stream (an SSE stream or the WebSocket).
 pub fn is_stream(path: &str) -> bool {
     path.ends_with("/events") || path.ends_with("/api/v1/live")

@@ -1,6 +1,6 @@
 //! Running the HTTP server: bind, accept with connection caps (web::conn),
 //! serve HTTP/1 with a header timeout, an idle keep-alive timeout and
-//! client addresses, and stop
+//! client addresses, answer 503 to connections over a cap, and stop
 //! gracefully on SIGTERM or Ctrl-C (in-flight requests finish, live streams
 //! are ended; every acknowledged write is already durable).
 
@@ -14,6 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+/// Refused connections being answered at once, at most.
+const REFUSALS_AT_ONCE: usize = 64;
+/// How long answering a refused connection may take.
+const REFUSAL_WITHIN: Duration = Duration::from_secs(1);
 
 /// A server running in this process; used by `idora serve` and by tests.
 pub struct Running {
@@ -73,6 +78,9 @@ async fn serve(
         .header_read_timeout(Duration::from_secs(state.config.keep_alive_secs))
         .keep_alive(true);
     let head_timeout = Duration::from_secs(state.config.header_timeout_secs);
+    // Refusals being written at once; past this a refused connection is
+    // just closed (a flood must not turn into as many tasks).
+    let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSALS_AT_ONCE));
 
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -91,7 +99,14 @@ async fn serve(
             },
         };
         let Some(guard) = conns.admit(peer.ip()) else {
-            drop(stream);
+            // Over a cap: "503, retry in a moment", written apart from this
+            // loop and given up after a second.
+            if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    conn::refuse(stream, REFUSAL_WITHIN).await;
+                    drop(permit);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -133,7 +148,7 @@ async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, req: Request
     let permit = if conn::is_stream(req.uri().path()) {
         let Some(permit) = conns.live_permit() else {
             let mut e = AppError::new(ErrorKind::Unavailable);
-            e.retry_after = Some(5);
+            e.retry_after = Some(conn::REFUSED_RETRY_AFTER_SECS);
             // The router's error renderer is outside this; answer in JSON.
             return e.into_response();
         };
