@@ -282,6 +282,24 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Counted<IO> {
     }
 }
 
+/// Put on a live stream's request by the accept loop when the live-stream
+/// budget is spent: [`refuse_spent_live_budget`], inside the router's error
+/// renderer, answers it 503 in the caller's language.
+#[derive(Clone, Copy, Debug)]
+pub struct LiveBudgetSpent;
+
+/// Answers a request marked [`LiveBudgetSpent`]: 503, try again in 5 s.
+pub async fn refuse_spent_live_budget(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.extensions().get::<LiveBudgetSpent>().is_some() {
+        return crate::error::AppError::new(crate::error::ErrorKind::Unavailable)
+            .with_message("error.live_streams_full")
+            .with_retry_after(REFUSED_RETRY_AFTER_SECS)
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Seconds a client refused for a cap is told to wait (`Retry-After`).
 pub const REFUSED_RETRY_AFTER_SECS: u64 = 5;
 

@@ -6,9 +6,8 @@
 
 use super::conn::{self, Conns, Counted, Slot};
 use crate::app::AppState;
-use crate::error::{AppError, ErrorKind};
 use axum::extract::{ConnectInfo, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,7 +80,6 @@ async fn serve(
     // Refusals being written at once; past this a refused connection is
     // just closed (a flood must not turn into as many tasks).
     let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSALS_AT_ONCE));
-
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -143,16 +141,15 @@ async fn serve(
 /// (no header timer meanwhile); a live stream takes a place in the live
 /// budget (refused with 503 when it is spent) and keeps it while the stream
 /// is open.
-async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, req: Request) -> Response {
+async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, mut req: Request) -> Response {
     let in_flight = slot.begin();
     let permit = if conn::is_stream(req.uri().path()) {
-        let Some(permit) = conns.live_permit() else {
-            let mut e = AppError::new(ErrorKind::Unavailable);
-            e.retry_after = Some(conn::REFUSED_RETRY_AFTER_SECS);
-            // The router's error renderer is outside this; answer in JSON.
-            return e.into_response();
-        };
-        Some(permit)
+        let permit = conns.live_permit();
+        if permit.is_none() {
+            // Answered by the router, so in the caller's language.
+            req.extensions_mut().insert(conn::LiveBudgetSpent);
+        }
+        permit
     } else {
         None
     };
