@@ -17,10 +17,13 @@ pub struct Config {
     /// Largest request body, in bytes. The one upload, a company's logo,
     /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
     pub body_limit: usize,
-    /// Seconds a client has to send a request's headers, on a new
-    /// connection and between requests of a kept-alive one (so an idle
-    /// keep-alive connection closes after this, well within a minute).
+    /// Seconds a client has to send a request's headers, counted from the
+    /// request's first byte (on a new connection, from the accept: one that
+    /// sends nothing is closed after this too).
     pub header_timeout_secs: u64,
+    /// Seconds a kept-alive connection may stay idle between requests
+    /// before it is closed.
+    pub keep_alive_secs: u64,
     /// Connections held at once; by default what the file-descriptor limit
     /// allows less a margin for the data files (`web::conn::caps`).
     pub max_connections: Option<usize>,
@@ -146,6 +149,7 @@ impl Default for Config {
             body_limit: 1024 * 1024,
             request_timeout_secs: 30,
             header_timeout_secs: 10,
+            keep_alive_secs: 60,
             max_connections: None,
             max_connections_per_address: 256,
             max_live_streams: None,
@@ -178,6 +182,7 @@ pub struct FileConfig {
     pub upload_limit: Option<serde::de::IgnoredAny>,
     pub request_timeout_secs: Option<u64>,
     pub header_timeout_secs: Option<u64>,
+    pub keep_alive_secs: Option<u64>,
     pub max_connections: Option<usize>,
     pub max_connections_per_address: Option<usize>,
     pub max_live_streams: Option<usize>,
@@ -238,6 +243,9 @@ impl Config {
         }
         if let Some(v) = f.header_timeout_secs {
             self.header_timeout_secs = v.max(1);
+        }
+        if let Some(v) = f.keep_alive_secs {
+            self.keep_alive_secs = v.max(1);
         }
         if let Some(v) = f.max_connections {
             self.max_connections = Some(v);
@@ -307,6 +315,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_HEADER_TIMEOUT_SECS") {
             self.header_timeout_secs = parse::<u64>("IDORA_HEADER_TIMEOUT_SECS", v)?.max(1);
+        }
+        if let Some(v) = get("IDORA_KEEP_ALIVE_SECS") {
+            self.keep_alive_secs = parse::<u64>("IDORA_KEEP_ALIVE_SECS", v)?.max(1);
         }
         if let Some(v) = get("IDORA_MAX_CONNECTIONS") {
             self.max_connections = Some(parse("IDORA_MAX_CONNECTIONS", v)?);
@@ -390,6 +401,17 @@ mod tests {
         assert!("0.0.0.0/0".parse::<Cidr>().unwrap().contains(ip("8.8.8.8")));
         assert!(c.apply_env(|k| (k == "IDORA_TRUSTED_PROXIES").then(|| "10.0.0.0/33".to_string())).is_err());
         assert!(toml::from_str::<FileConfig>(r#"trusted_proxies = ["proxy.lan"]"#).is_err());
+    }
+
+    #[test]
+    fn keep_alive_and_header_timeout_from_file_and_env() {
+        let mut c = Config::default();
+        assert_eq!((c.header_timeout_secs, c.keep_alive_secs), (10, 60));
+        c.apply_file(toml::from_str("keep_alive_secs = 30\nheader_timeout_secs = 5").unwrap());
+        assert_eq!((c.header_timeout_secs, c.keep_alive_secs), (5, 30));
+        c.apply_env(|k| (k == "IDORA_KEEP_ALIVE_SECS").then(|| "0".to_string())).unwrap();
+        assert_eq!(c.keep_alive_secs, 1, "at least a second");
+        assert!(c.apply_env(|k| (k == "IDORA_KEEP_ALIVE_SECS").then(|| "long".to_string())).is_err());
     }
 
     #[test]

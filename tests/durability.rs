@@ -976,3 +976,155 @@ async fn a_thousand_companies_cost_no_thread_while_idle_and_two_hundred_work_at_
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Sends `GET /healthz` on `s` and reads one response: its status line and
+/// headers (lower-cased), or `None` if the connection closed or failed.
+async fn healthz_on(s: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: idora\r\n\r\n").await.ok()?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        let Some(end) = text.find("\r\n\r\n") else { continue };
+        let head = text[..end].to_ascii_lowercase();
+        let body = &got[end + 4..];
+        let done = match head.lines().find_map(|l| l.strip_prefix("content-length:")) {
+            Some(len) => body.len() >= len.trim().parse::<usize>().unwrap(),
+            None => body.ends_with(b"0\r\n\r\n"),
+        };
+        if done {
+            return Some(head);
+        }
+    }
+}
+
+/// How long `s` stays open (reading and dropping whatever comes), if it
+/// closes within `limit`.
+async fn closes_after(s: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use tokio::io::AsyncReadExt;
+    let t = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(t.elapsed())
+}
+
+/// A kept-alive connection may idle for `keep_alive_secs` between requests
+/// (3 s here) and is closed after it, while a request's headers must come
+/// within `header_timeout_secs` (1 s here) of its first byte, on a new
+/// connection of its accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_keep_alive_outlives_the_header_timeout_but_slow_headers_do_not() {
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server_with(&data, &[("IDORA_KEEP_ALIVE_SECS", "3"), ("IDORA_HEADER_TIMEOUT_SECS", "1")]);
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+    let second = Duration::from_secs(1);
+
+    let idle = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        assert!(healthz_on(&mut s).await.expect("first request").starts_with("http/1.1 200"));
+        // Idle for twice the header timeout, well within the keep-alive.
+        tokio::time::sleep(2 * second).await;
+        let again = healthz_on(&mut s).await.expect("the idle connection is still open after 2 s");
+        assert!(again.starts_with("http/1.1 200"), "{again}");
+        let after = closes_after(&mut s, 10 * second).await.expect("an idle connection is closed");
+        assert!(after >= 2 * second && after < 5 * second, "idle connection closed after {after:?}, not ~3 s");
+    };
+    let half_header_new = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        let after = closes_after(&mut s, 10 * second).await.expect("a half header is closed");
+        assert!(after >= second / 2 && after < 5 * second / 2, "half a header closed after {after:?}, not ~1 s");
+    };
+    let half_header_after_idle = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        assert!(healthz_on(&mut s).await.expect("first request").starts_with("http/1.1 200"));
+        tokio::time::sleep(second).await;
+        // The next request's header timer starts at its first byte.
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHo").await.unwrap();
+        let after = closes_after(&mut s, 10 * second).await.expect("a half header is closed");
+        assert!(after >= second / 2 && after < 2 * second, "half a header after idling closed after {after:?}, not ~1 s");
+    };
+    let silent = async {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let after = closes_after(&mut s, 10 * second).await.expect("a silent connection is closed");
+        assert!(after >= second / 2 && after < 5 * second / 2, "a silent connection closed after {after:?}, not ~1 s");
+    };
+    tokio::join!(idle, half_header_new, half_header_after_idle, silent);
+
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+/// A connection over the per-address cap is answered 503 with
+/// `Retry-After` and closed without its request being read, while another
+/// address is still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_the_cap_is_answered_503_with_retry_after() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server_with(&data, &[("IDORA_MAX_CONNECTIONS_PER_ADDRESS", "2")]);
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
+
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        assert!(healthz_on(&mut s).await.expect("within the cap").starts_with("http/1.1 200"));
+        held.push(s);
+    }
+    let mut over = TcpStream::connect(addr).await.unwrap();
+    over.write_all(b"GET /healthz HTTP/1.1\r\nHost: idora\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), over.read_to_end(&mut answer)).await.expect("answered and closed").unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 503 "), "{answer}");
+    assert!(head.contains("\r\nretry-after: 5\r\n"), "{answer}");
+    assert!(head.contains("\r\nconnection: close\r\n"), "{answer}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["kind"], "unavailable", "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty(), "{body}");
+
+    // Another address has its own share.
+    let other =
+        reqwest::Client::builder().local_address(std::net::IpAddr::from([127, 0, 0, 2])).timeout(Duration::from_secs(5)).build().unwrap();
+    assert_eq!(other.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+
+    // A place given back is a place for the next connection.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let head = healthz_on(&mut s).await.unwrap_or_default();
+        if head.starts_with("http/1.1 200") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the place is not given back: {head}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    child.kill().unwrap();
+    let _ = child.wait();
+}

@@ -100,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(std::sync::Arc::new(limits::Limits::new(&state.config))))
         .layer(from_fn_with_state(state.clone(), csrf::guard))
         .layer(from_fn_with_state(state.clone(), cookies::refresh_session))
+        // A live stream over the budget: refused here, inside the renderer, so in the caller's language.
+        .layer(axum::middleware::from_fn(conn::refuse_spent_live_budget))
         .layer(from_fn_with_state(state.clone(), errors::localize))
         .layer(axum::middleware::from_fn(edges::one_snapshot))
         .layer(DefaultBodyLimit::max(state.config.body_limit))

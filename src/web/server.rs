@@ -1,18 +1,23 @@
 //! Running the HTTP server: bind, accept with connection caps (web::conn),
-//! serve HTTP/1 with a header timeout and client addresses, and stop
+//! serve HTTP/1 with a header timeout, an idle keep-alive timeout and
+//! client addresses, answer 503 to connections over a cap, and stop
 //! gracefully on SIGTERM or Ctrl-C (in-flight requests finish, live streams
 //! are ended; every acknowledged write is already durable).
 
 use super::conn::{self, Conns, Counted, Slot};
 use crate::app::AppState;
-use crate::error::{AppError, ErrorKind};
 use axum::extract::{ConnectInfo, Request};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+/// Refused connections being answered at once, at most.
+const REFUSALS_AT_ONCE: usize = 64;
+/// How long answering a refused connection may take.
+const REFUSAL_WITHIN: Duration = Duration::from_secs(1);
 
 /// A server running in this process; used by `idora serve` and by tests.
 pub struct Running {
@@ -65,8 +70,16 @@ async fn serve(
 ) -> std::io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(state.config.header_timeout_secs))
+        // hyper's header timer also runs while a kept-alive connection waits
+        // for its next request: at the keep-alive time it closes an idle
+        // connection. The request's own header timeout, from its first byte
+        // (or the accept), is `Counted`'s.
+        .header_read_timeout(Duration::from_secs(state.config.keep_alive_secs))
         .keep_alive(true);
+    let head_timeout = Duration::from_secs(state.config.header_timeout_secs);
+    // Refusals being written at once; past this a refused connection is
+    // just closed (a flood must not turn into as many tasks).
+    let refusing = Arc::new(tokio::sync::Semaphore::new(REFUSALS_AT_ONCE));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -84,12 +97,19 @@ async fn serve(
             },
         };
         let Some(guard) = conns.admit(peer.ip()) else {
-            drop(stream);
+            // Over a cap: "503, retry in a moment", written apart from this
+            // loop and given up after a second.
+            if let Ok(permit) = refusing.clone().try_acquire_owned() {
+                tokio::spawn(async move {
+                    conn::refuse(stream, REFUSAL_WITHIN).await;
+                    drop(permit);
+                });
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
         let slot = Slot::default();
-        let io = hyper_util::rt::TokioIo::new(Counted::new(stream, guard, slot.clone()));
+        let io = hyper_util::rt::TokioIo::new(Counted::new(stream, guard, slot.clone(), head_timeout));
         let (router, conns2, http) = (router.clone(), conns.clone(), http.clone());
         let mut stop = stopped.clone();
         tasks.spawn(async move {
@@ -117,30 +137,29 @@ async fn serve(
     Ok(())
 }
 
-/// One request: a live stream takes a place in the live budget (refused
-/// with 503 when it is spent) and keeps it while the stream is open.
-async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, req: Request) -> Response {
-    if !conn::is_stream(req.uri().path()) {
-        return router.oneshot(req).await.unwrap_or_else(|e| match e {});
-    }
-    let Some(permit) = conns.live_permit() else {
-        let mut e = AppError::new(ErrorKind::Unavailable);
-        e.retry_after = Some(5);
-        // The router's error renderer is outside this; answer in JSON.
-        return e.into_response();
+/// One request: it marks the connection busy until its response is sent
+/// (no header timer meanwhile); a live stream takes a place in the live
+/// budget (refused with 503 when it is spent) and keeps it while the stream
+/// is open.
+async fn route(router: axum::Router, conns: Arc<Conns>, slot: Slot, mut req: Request) -> Response {
+    let in_flight = slot.begin();
+    let permit = if conn::is_stream(req.uri().path()) {
+        let permit = conns.live_permit();
+        if permit.is_none() {
+            // Answered by the router, so in the caller's language.
+            req.extensions_mut().insert(conn::LiveBudgetSpent);
+        }
+        permit
+    } else {
+        None
     };
     let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
     if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
         // The socket outlives this response: the permit goes with it.
-        slot.hold(permit);
+        slot.upgrade(permit);
         return resp;
     }
-    let (parts, body) = resp.into_parts();
-    let body = futures_util::StreamExt::map(body.into_data_stream(), move |chunk| {
-        let _held = &permit;
-        chunk
-    });
-    Response::from_parts(parts, axum::body::Body::from_stream(body))
+    resp.map(|body| axum::body::Body::new(conn::Tracked::new(body, in_flight, permit)))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

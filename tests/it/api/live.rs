@@ -3,6 +3,7 @@
 use crate::support::*;
 use futures_util::{SinkExt, StreamExt};
 use idora::hub::Topic;
+use idora::i18n::Lang;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -340,6 +341,10 @@ async fn live_streams_have_their_own_budget() {
         }
         other => panic!("a second stream over the budget: {other:?}"),
     }
+    // An SSE stream over the budget too, refused in the caller's language.
+    let r = s.send(s.http.get(s.url(&co.path("/events"))).header("accept-language", "ru")).await.refused(503, "unavailable");
+    assert_eq!(r.message(), msg(Lang::Ru, "error.live_streams_full"));
+    assert_eq!(r.header("retry-after"), Some("5"));
     // Ordinary requests are not part of the budget.
     s.get(&co.path("/me"), &co.admin).await.check(200);
     ws.close(None).await.unwrap();
