@@ -122,6 +122,19 @@ impl AppError {
         AppError { kind, field: None, message_key: None, args: Vec::new(), retry_after: None, detail: None, source: None }
     }
 
+    /// The same error for one more caller: everything but its cause (which
+    /// cannot be cloned and stays with the original).
+    pub fn clone_for_caller(&self) -> AppError {
+        AppError {
+            field: self.field,
+            message_key: self.message_key,
+            args: self.args.clone(),
+            retry_after: self.retry_after,
+            detail: self.detail.clone(),
+            ..AppError::new(self.kind)
+        }
+    }
+
     #[track_caller]
     pub fn internal(source: anyhow::Error) -> Self {
         let loc = std::panic::Location::caller();

@@ -236,7 +236,10 @@ fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
     let verify =
         |db: &Db, v: &dyn Fn(&Db) -> Result<Vec<Mismatch>, AppError>| db.ping().and_then(|()| if deep { v(db) } else { Ok(Vec::new()) });
     let platform = Db::open_read_only(&platform_file, &migrate::PLATFORM);
-    report("platform.redb", platform.as_ref().map_err(clone_error).and_then(|db| verify(db, &verify_platform)));
+    report(
+        "platform.redb",
+        platform.as_ref().map_err(idora::error::AppError::clone_for_caller).and_then(|db| verify(db, &verify_platform)),
+    );
     // The companies the platform lists, and any company folder on disk.
     let mut slugs = std::collections::BTreeSet::new();
     if let Ok(db) = &platform {
@@ -257,12 +260,4 @@ fn check(cfg: Config, deep: bool) -> anyhow::Result<()> {
         anyhow::bail!("{problems} problem(s) found");
     }
     Ok(())
-}
-
-/// An error as the report needs it (the original stays with its database).
-fn clone_error(e: &idora::error::AppError) -> idora::error::AppError {
-    let mut c = idora::error::AppError::new(e.kind);
-    c.args = e.args.clone();
-    c.detail = e.detail.clone();
-    c
 }

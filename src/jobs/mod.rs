@@ -46,6 +46,20 @@ pub async fn overdue_tick(state: &AppState) -> usize {
     visited
 }
 
+/// Closes the company files and search indexes nobody has used for
+/// `idle_secs`: a company used once a week does not keep its page cache
+/// for the rest of it. The next request opens them again. Returns how many
+/// files it closed.
+pub fn close_idle(state: &AppState) -> usize {
+    let idle = std::time::Duration::from_secs(state.config.idle_secs);
+    let indexes = state.search.close_idle(idle);
+    let files = state.tenants.all().iter().filter_map(|t| t.open_db()).filter(|db| db.close_if_idle(idle)).count();
+    if files + indexes > 0 {
+        tracing::debug!(files, indexes, "closed idle companies");
+    }
+    files
+}
+
 /// Looks at one company: reads what is due, runs only the jobs with work
 /// (a job with nothing to do would still commit), and settles its next due time.
 async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppError> {
@@ -77,6 +91,19 @@ async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppErr
     // deliveries the outbox is sending) is looked at again on the next tick.
     tenant.settle_due(generation, due.earliest());
     Ok(())
+}
+
+/// Closes idle company files and indexes every `idle_secs`. Holds only a
+/// weak handle, so that a server shut down is not kept alive by it.
+async fn close_idle_loop(state: AppState) {
+    let every = std::time::Duration::from_secs(state.config.idle_secs.max(1));
+    let weak = state.downgrade();
+    drop(state);
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(state) = weak.upgrade() else { return };
+        close_idle(&state);
+    }
 }
 
 /// Saves lowered due times to `platform.redb` soon after they change, so
@@ -143,6 +170,7 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
         .await?;
     sched.start().await?;
     tokio::spawn(save_due_loop(state.clone()));
+    tokio::spawn(close_idle_loop(state.clone()));
     // Catch up at once after a restart instead of waiting for the minute.
     tokio::spawn(async move { overdue_tick(&state).await });
     Ok(sched)

@@ -142,6 +142,8 @@ enum Msg {
 
 /// One company's index.
 pub struct TaskIndex {
+    /// When it was last asked for ([`Indexes::close_idle`]).
+    last_used: Mutex<std::time::Instant>,
     reader: IndexReader,
     fields: Fields,
     /// `None` only while the index is dropped.
@@ -231,11 +233,30 @@ impl Indexes {
         };
         let mut idx = slot.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = idx.as_ref() {
+            *i.last_used.lock().unwrap_or_else(|e| e.into_inner()) = std::time::Instant::now();
             return Ok(i.clone());
         }
         let i = Arc::new(TaskIndex::open(tenant, self.writer_memory, self.idle)?);
         *idx = Some(i.clone());
         Ok(i)
+    }
+
+    /// Closes the indexes nobody has asked for in `idle` whose worker has
+    /// stopped; the next search or change opens them again. Returns how many.
+    pub fn close_idle(&self, idle: Duration) -> usize {
+        let slots: Vec<Arc<Slot>> = self.open.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut closed = 0;
+        for slot in slots {
+            let mut idx = slot.0.lock().unwrap_or_else(|e| e.into_inner());
+            let quiet = idx.as_ref().is_some_and(|i| {
+                Arc::strong_count(i) == 1 && !i.worker_running() && i.last_used.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= idle
+            });
+            if quiet {
+                drop(idx.take());
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// The index of `tenant` if it is open.
@@ -373,7 +394,7 @@ impl TaskIndex {
             lagging: AtomicBool::new(false),
             slot: Mutex::new(WorkerSlot { rx: Some(rx), ..WorkerSlot::default() }),
         });
-        let i = TaskIndex { reader, fields, tx: Some(tx), worker };
+        let i = TaskIndex { last_used: Mutex::new(std::time::Instant::now()), reader, fields, tx: Some(tx), worker };
         // Behind the store (a crash, a rename the worker never applied) or
         // ahead of it (a restored older database): the worker's first job.
         if indexed != rev {

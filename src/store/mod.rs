@@ -20,7 +20,9 @@
 //! A file costs no thread while nobody writes to it: its writer thread is
 //! started by the first write and stops after [`DbOptions::writer_idle`]
 //! without one (a thousand quiet companies hold a thousand files, not a
-//! thousand threads).
+//! thousand threads). A file nobody has read or written for longer is closed
+//! ([`Db::close_if_idle`], from the minute's jobs) and opened again by the
+//! next read or write: its page cache and redb's state go with it.
 
 pub mod check;
 pub mod migrate;
@@ -38,7 +40,7 @@ use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBacke
 use std::any::Any;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -126,6 +128,18 @@ struct Shared {
     /// Opened by [`Db::open_read_only`]: never reopened from the file.
     read_only: bool,
     writer: Mutex<WriterSlot>,
+    /// Closed for idleness: the next read or write opens the file again.
+    parked: AtomicBool,
+    /// Held while a file is closed for idleness or opened again.
+    unparking: Mutex<()>,
+    /// When the file was last read or written ([`clock_ms`]).
+    last_used: AtomicU64,
+}
+
+/// Milliseconds on a monotonic clock that starts with the process.
+fn clock_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Why a file takes no writes now.
@@ -182,6 +196,31 @@ impl Health {
 impl Shared {
     fn database(&self) -> Option<Arc<Database>> {
         self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The open database for a read or a write, opening a file closed for
+    /// idleness again. `None` while the writer reopens a failed file.
+    /// `touch`: this is a use (a health check is not: it must not keep a
+    /// quiet file open).
+    fn live(&self, touch: bool) -> Result<Option<Arc<Database>>, AppError> {
+        if touch {
+            self.last_used.store(clock_ms(), Ordering::Relaxed);
+        }
+        if let Some(db) = self.database() {
+            return Ok(Some(db));
+        }
+        if !self.parked.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let _unparking = self.unparking.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = self.database() {
+            return Ok(Some(db));
+        }
+        let db = Arc::new(open_database(&self.path, self.layout, self.opts, false, &self.health.fault)?);
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Some(db.clone());
+        self.parked.store(false, Ordering::SeqCst);
+        metrics::gauge!("idora_store_files_open").increment(1.0);
+        Ok(Some(db))
     }
 
     /// The answer to a caller while the file is failed: 507 when the disk
@@ -361,8 +400,19 @@ impl Db {
     fn run(path: &Path, layout: &'static Layout, opts: DbOptions, health: Health, db: Database, read_only: bool) -> Result<Db, AppError> {
         let (tx, rx) = mpsc::sync_channel(opts.write_queue.max(1));
         let writer = Mutex::new(WriterSlot { rx: Some(rx), ..WriterSlot::default() });
-        let shared =
-            Arc::new(Shared { db: RwLock::new(Some(Arc::new(db))), path: path.to_path_buf(), layout, opts, health, read_only, writer });
+        let shared = Arc::new(Shared {
+            db: RwLock::new(Some(Arc::new(db))),
+            path: path.to_path_buf(),
+            layout,
+            opts,
+            health,
+            read_only,
+            writer,
+            parked: AtomicBool::new(false),
+            unparking: Mutex::new(()),
+            last_used: AtomicU64::new(clock_ms()),
+        });
+        metrics::gauge!("idora_store_files_open").increment(1.0);
         Ok(Db { inner: Arc::new(Inner { shared, tx: Some(tx) }) })
     }
 
@@ -395,6 +445,44 @@ impl Db {
             }
             mpsc::TrySendError::Disconnected(_) => self.stopped(),
         })
+    }
+
+    /// Closes the file when nobody has read or written it for `idle`, no
+    /// snapshot of it lives and its writer has stopped; the next read or
+    /// write opens it again. Returns whether it closed the file.
+    pub fn close_if_idle(&self, idle: Duration) -> bool {
+        let shared = &self.inner.shared;
+        if shared.read_only || self.writer_running() {
+            return false;
+        }
+        let quiet = clock_ms().saturating_sub(shared.last_used.load(Ordering::Relaxed));
+        if u128::from(quiet) < idle.as_millis() {
+            return false;
+        }
+        let _unparking = shared.unparking.lock().unwrap_or_else(|e| e.into_inner());
+        let closed = {
+            let mut slot = shared.db.write().unwrap_or_else(|e| e.into_inner());
+            // A snapshot, or the writer mid-commit, holds the database too.
+            match slot.as_ref() {
+                Some(db) if Arc::strong_count(db) == 1 && shared.health.failure().is_none() => {
+                    shared.parked.store(true, Ordering::SeqCst);
+                    slot.take()
+                }
+                _ => None,
+            }
+        };
+        // Closed here, before anyone may open it again.
+        let was_open = closed.is_some();
+        drop(closed);
+        if was_open {
+            metrics::gauge!("idora_store_files_open").decrement(1.0);
+        }
+        was_open
+    }
+
+    /// Whether the file is open now (not closed for idleness).
+    pub fn is_open(&self) -> bool {
+        self.inner.shared.database().is_some()
     }
 
     /// Whether the writer thread runs now (it stops when the file has had
@@ -439,12 +527,20 @@ impl Db {
     /// (its state on disk is unknown), so they are refused like writes
     /// until the file is reopened, not internal errors.
     pub fn read(&self) -> Result<Snapshot, AppError> {
+        self.read_as(true)
+    }
+
+    /// [`Db::read`]; `use_`: whether it counts as a use of the file.
+    fn read_as(&self, use_: bool) -> Result<Snapshot, AppError> {
         let shared = &self.inner.shared;
         if let Some(failure) = shared.health.failure() {
             return Err(shared.refused(&failure));
         }
-        let db = shared.database().ok_or_else(|| self.stopped())?;
-        snapshot::get_or_begin(self.key(), || guarded(self.path(), "began a read", || db.begin_read().map_err(|e| at(self.path(), e))))
+        snapshot::get_or_begin(self.key(), || {
+            let db = shared.live(use_)?.ok_or_else(|| self.stopped())?;
+            let tx = guarded(self.path(), "began a read", || db.begin_read().map_err(|e| at(self.path(), e)))?;
+            Ok(Snapshot::new(tx, db))
+        })
     }
 
     /// This file's key among a request's snapshots.
@@ -454,7 +550,7 @@ impl Db {
 
     /// Verifies the file can be read: every table opens and a snapshot begins.
     pub fn ping(&self) -> Result<(), AppError> {
-        let tx = self.read()?;
+        let tx = self.read_as(false)?;
         guarded(self.path(), "was read", || {
             let t = tx.open_table(schema::META).map_err(|e| at(self.path(), e))?;
             t.get(schema::VERSION_KEY).map_err(|e| at(self.path(), e))?;
@@ -468,6 +564,11 @@ impl Db {
         if let Some(f) = self.inner.shared.health.failure() {
             let secs = f.retry_at.saturating_duration_since(Instant::now()).as_secs();
             return Some(format!("writes stopped after a failed commit ({}); reopening in {secs} s", f.why));
+        }
+        // A file closed for idleness was healthy when closed; asking would
+        // open it again.
+        if self.inner.shared.parked.load(Ordering::SeqCst) {
+            return None;
         }
         self.ping().err().map(|e| format!("does not read ({})", public_reason(&e)))
     }
@@ -614,9 +715,14 @@ fn writer_loop(shared: &Shared, rx: mpsc::Receiver<Pending>) {
             }
         }
         metrics::histogram!("idora_store_batch_size").record(batch.len() as f64);
-        match shared.database() {
-            Some(db) => commit_batch(&db, shared, std::mem::take(&mut batch)),
-            None => fail_all(std::mem::take(&mut batch), shared),
+        match shared.live(true) {
+            Ok(Some(db)) => commit_batch(&db, shared, std::mem::take(&mut batch)),
+            Ok(None) => fail_all(std::mem::take(&mut batch), shared),
+            Err(e) => {
+                for p in std::mem::take(&mut batch) {
+                    let _ = p.reply.send(Err(e.clone_for_caller()));
+                }
+            }
         }
     }
 }
@@ -861,6 +967,36 @@ mod tests {
         }
         let last = db.write(|tx| next_id(tx, "n")).await.unwrap();
         assert_eq!(last, 61, "no write lost or doubled across the stops");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_file_is_closed_and_opened_again_by_the_next_read_or_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.redb");
+        let opts = DbOptions { writer_idle: Duration::from_millis(20), ..DbOptions::default() };
+        let db = Db::create(&path, &migrate::TENANT, opts).unwrap();
+        db.write(|tx| next_id(tx, "n")).await.unwrap();
+        let held = db.read().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!db.close_if_idle(Duration::from_millis(50)), "a live snapshot keeps the file open");
+        drop(held);
+        assert!(!db.close_if_idle(Duration::from_secs(60)), "used within the idle time: kept");
+        assert!(db.close_if_idle(Duration::from_millis(50)));
+        assert!(!db.is_open());
+        assert_eq!(db.problem(), None, "closed is not a problem, and asking does not open it");
+        assert!(!db.is_open());
+        // Another handle could open the file now: it is really closed.
+        drop(Db::open(&path, &migrate::TENANT, opts).unwrap());
+        // A read opens it again, with everything in it.
+        let t = db.read().unwrap();
+        assert_eq!(t.open_table(schema::SEQ).unwrap().get("n").unwrap().unwrap().value(), 1);
+        drop(t);
+        assert!(db.is_open());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(db.close_if_idle(Duration::from_millis(50)));
+        // So does a write.
+        assert_eq!(db.write(|tx| next_id(tx, "n")).await.unwrap(), 2);
+        assert!(db.is_open());
     }
 
     #[tokio::test]

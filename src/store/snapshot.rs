@@ -9,7 +9,7 @@
 //! snapshot, so what the request wrote is what it reads next. Outside a
 //! scope (jobs, the outbox, live streams) each read is fresh.
 
-use redb::ReadTransaction;
+use redb::{Database, ReadTransaction};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,11 +18,18 @@ use std::sync::Arc;
 
 /// A consistent read view of one database file; cheap to clone.
 #[derive(Clone)]
-pub struct Snapshot(Arc<ReadTransaction>);
+pub struct Snapshot(Arc<Held>);
+
+/// The read transaction, and the open database it reads: a file is not
+/// closed for idleness while a snapshot of it lives (`Db::close_if_idle`).
+struct Held {
+    tx: ReadTransaction,
+    _db: Arc<Database>,
+}
 
 impl Snapshot {
-    pub(super) fn new(tx: ReadTransaction) -> Snapshot {
-        Snapshot(Arc::new(tx))
+    pub(super) fn new(tx: ReadTransaction, db: Arc<Database>) -> Snapshot {
+        Snapshot(Arc::new(Held { tx, _db: db }))
     }
 
     /// Whether two snapshots are the same read transaction.
@@ -34,7 +41,7 @@ impl Snapshot {
 impl Deref for Snapshot {
     type Target = ReadTransaction;
     fn deref(&self) -> &ReadTransaction {
-        &self.0
+        &self.0.tx
     }
 }
 
@@ -50,17 +57,17 @@ pub async fn scope<F: Future>(fut: F) -> F::Output {
 
 /// The scope's snapshot of file `key`, or a new one from `begin` (kept for
 /// the rest of the scope). Outside a scope: always `begin`.
-pub(super) fn get_or_begin<E>(key: usize, begin: impl FnOnce() -> Result<ReadTransaction, E>) -> Result<Snapshot, E> {
+pub(super) fn get_or_begin<E>(key: usize, begin: impl FnOnce() -> Result<Snapshot, E>) -> Result<Snapshot, E> {
     let cached = SNAPSHOTS.try_with(|s| s.borrow().get(&key).cloned());
     match cached {
         Ok(Some(snap)) => Ok(snap),
         Ok(None) => {
-            let snap = Snapshot::new(begin()?);
+            let snap = begin()?;
             let _ = SNAPSHOTS.try_with(|s| s.borrow_mut().insert(key, snap.clone()));
             Ok(snap)
         }
         // Not in a scope.
-        Err(_) => Ok(Snapshot::new(begin()?)),
+        Err(_) => begin(),
     }
 }
 

@@ -31,7 +31,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     let mut open = 0;
     for t in state.tenants.all() {
-        if t.open_db().is_some() {
+        if t.open_db().is_some_and(|db| db.is_open()) {
             open += 1;
         }
         if let Some(p) = t.problem() {
