@@ -132,6 +132,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             target_wait_minutes: Some(15),
             branch_ids: Some(vec![head, second]),
             active: None,
+            prefix: None,
         };
         services.push(crate::queue::service::create_service(state, &tenant, &system, input).await.map_err(e)?.0);
     }

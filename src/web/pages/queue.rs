@@ -18,7 +18,7 @@ use crate::org::branding;
 use crate::queue::service::service_name;
 use crate::queue::tickets::{self, status_code};
 use crate::store::Db;
-use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus};
+use crate::store::schema::{BranchV1, DayHours, ServiceV2, TicketStatus};
 use crate::tenancy::Tenant;
 use crate::web::api::track as live;
 use crate::web::assets;
@@ -69,8 +69,8 @@ fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV1), AppError> {
 }
 
 /// The active services offered at a branch, in the order they were set up.
-fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppError> {
-    let mut v: Vec<(u64, ServiceV1)> =
+fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV2)>, AppError> {
+    let mut v: Vec<(u64, ServiceV2)> =
         crate::queue::service::list_services(db)?.into_iter().filter(|(_, s)| s.active && s.branch_ids.contains(&branch_id)).collect();
     v.sort_by_key(|(id, _)| *id);
     Ok(v)

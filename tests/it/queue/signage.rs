@@ -1,0 +1,111 @@
+//! Queue signage as the hall sees it: ticket numbers by source or by
+//! service, the operator's "Finish and call next", the display board.
+//! The clock is Wednesday 10:00 in Tashkent (the demo branches are open).
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+const WEDNESDAY_10: &str = "2026-11-25T05:00:00Z";
+
+struct World {
+    s: Server,
+    admin: String,
+    operator: String,
+    branch: u64,
+    /// The demo's services by Uzbek name.
+    services: HashMap<String, u64>,
+}
+
+async fn world() -> World {
+    let s = demo_at(WEDNESDAY_10).await;
+    let (admin, operator) = (s.demo_token("admin").await, s.demo_token("operator").await);
+    let branch = s.demo_branches().await[0];
+    let services = s.demo_services().await;
+    World { s, admin, operator, branch, services }
+}
+
+impl World {
+    async fn api(&self, method: Method, token: Option<&str>, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.s.call(method, &c(DEMO, path), token, body).await
+    }
+
+    async fn admin(&self, method: Method, path: &str, body: Value) -> (StatusCode, Value) {
+        self.api(method, Some(&self.admin), path, Some(body)).await
+    }
+
+    /// A ticket for the named service at the head office: its number and source.
+    async fn take(&self, service: &str, source: &str) -> (String, String) {
+        let body = json!({"service_id": self.services[service], "source": source});
+        let (s, v) = self.api(Method::POST, None, &format!("/branches/{}/tickets", self.branch), Some(body)).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        (v["number"].as_str().unwrap().to_string(), v["source"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn page(&self, path: &str) -> String {
+        let r = self.s.web.get(self.s.url(path)).header("accept", "text/html").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_company_numbers_tickets_by_source_or_by_service() {
+    let w = world().await;
+    // By source, as the e-queue brief has it: the default.
+    let (_, v) = w.api(Method::GET, Some(&w.admin), "/queue-settings", None).await;
+    assert_eq!(v["numbering"], "by_source", "{v}");
+    assert_eq!(w.take("Kassa", "kiosk").await.0, "K-001");
+    assert_eq!(w.take("Kreditlar", "online").await.0, "O-001");
+
+    // Each service gets a prefix; a bad or a shared one is refused.
+    let kassa = w.services["Kassa"];
+    let kredit = w.services["Kreditlar"];
+    let (s, v) = w.admin(Method::PATCH, &format!("/services/{kassa}"), json!({"prefix": " a "})).await;
+    assert_eq!((s, v["prefix"].as_str()), (StatusCode::OK, Some("A")), "trimmed and upper-cased: {v}");
+    for bad in ["1A", "ABCD", "Ж", "A-"] {
+        let (s, v) = w.admin(Method::PATCH, &format!("/services/{kredit}"), json!({"prefix": bad})).await;
+        assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("prefix")), "{bad}: {v}");
+    }
+    let (s, v) = w.admin(Method::PATCH, &format!("/services/{kredit}"), json!({"prefix": "a"})).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("prefix")), "Kassa has A: {v}");
+    let (s, _) = w.admin(Method::PATCH, &format!("/services/{kredit}"), json!({"prefix": "KR"})).await;
+    assert_eq!(s, StatusCode::OK);
+    // Prefixes alone change nothing while the company numbers by source.
+    assert_eq!(w.take("Kassa", "kiosk").await.0, "K-002");
+
+    let (s, v) = w.admin(Method::PUT, "/queue-settings", json!({"max_recalls": 2, "numbering": "by_tens"})).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("numbering")));
+    let (s, v) = w.admin(Method::PUT, "/queue-settings", json!({"max_recalls": 2, "numbering": "by_service"})).await;
+    assert_eq!((s, v["numbering"].as_str()), (StatusCode::OK, Some("by_service")), "{v}");
+    // Left out of a change, the numbering stays.
+    let (_, v) = w.admin(Method::PUT, "/queue-settings", json!({"max_recalls": 3})).await;
+    assert_eq!((v["max_recalls"].as_u64(), v["numbering"].as_str()), (Some(3), Some("by_service")));
+
+    // By service: each prefix counts on its own, whatever the source; the source stays on the ticket.
+    assert_eq!(w.take("Kassa", "kiosk").await, ("A-001".into(), "kiosk".into()));
+    assert_eq!(w.take("Kassa", "online").await, ("A-002".into(), "online".into()));
+    assert_eq!(w.take("Kreditlar", "kiosk").await.0, "KR-001");
+    // A service with no prefix chosen gets a letter of its own.
+    let (_, list) = w.api(Method::GET, Some(&w.admin), "/services", None).await;
+    let cards = list.as_array().unwrap().iter().find(|s| s["names"]["uz"] == "Plastik kartalar").unwrap();
+    let letter = cards["ticket_prefix"].as_str().unwrap().to_string();
+    assert!(!letter.is_empty() && letter != "A" && letter != "KR" && cards["prefix"] == "", "{cards}");
+    assert_eq!(w.take("Plastik kartalar", "kiosk").await.0, format!("{letter}-001"));
+    // The queue in arrival order, as the operators see it.
+    let (_, q) = w.api(Method::GET, Some(&w.operator), &format!("/branches/{}/queue", w.branch), None).await;
+    let numbers: Vec<&str> = q.as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["K-001", "O-001", "K-002", "A-001", "A-002", "KR-001", &format!("{letter}-001")]);
+
+    // The hall sees the service's number on the board once it is called.
+    w.s.call_next(&w.operator).await;
+    let html = w.page(&format!("/c/demo/display/{}", w.branch)).await;
+    assert!(html.contains("K-001"), "the first to come is called first");
+
+    // Back to numbering by source: the kiosk count goes on, no number is handed out twice.
+    w.admin(Method::PUT, "/queue-settings", json!({"max_recalls": 3, "numbering": "by_source"})).await;
+    assert_eq!(w.take("Kassa", "kiosk").await.0, "K-003");
+    let (_, audit) = w.api(Method::GET, Some(&w.admin), "/audit", None).await;
+    assert!(audit.to_string().contains("by_service"), "the change is audited");
+}
