@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(no_show))
         .routes(routes!(start))
         .routes(routes!(finish))
+        .routes(routes!(finish_and_call_next))
         .routes(routes!(call_ticket))
         .routes(routes!(cancel_ticket))
         .routes(routes!(transfer_ticket))
@@ -371,6 +372,35 @@ pub async fn start(State(state): State<AppState>, user: CurrentUser, PathId(id):
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn finish(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::Finish).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FinishedAndCalledOut {
+    /// The ticket just served, now `done`.
+    pub finished: TicketOut,
+    /// The customer called next; `null` when nobody waits.
+    pub called: Option<CalledOut>,
+}
+
+/// "Finish and call next" in one press: the customer being served is done
+/// and the next one is called to the same window, in one step.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/finish-and-call-next", tag = "queue",
+    params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = FinishedAndCalledOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn finish_and_call_next(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<axum::Json<FinishedAndCalledOut>, AppError> {
+    let (done, called) = crate::queue::window::finish_and_call_next(&state, &user.tenant, &Caller::from(&user), id).await?;
+    Ok(axum::Json(FinishedAndCalledOut {
+        finished: TicketOut::new(id, &done),
+        called: called.map(|(cid, t, reason)| CalledOut {
+            ticket: TicketOut::new(cid, &t),
+            reason: crate::queue::window::reason_text(user.lang, &reason),
+            reason_code: reason,
+        }),
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -216,11 +216,16 @@ impl Failed {
 struct DoneQuery {
     done: String,
     number: String,
+    /// The ticket called next, after "Finish and call next".
+    next: String,
 }
 
 fn desk_notice(lang: Lang, q: &DoneQuery) -> Option<String> {
     let n = clean_number(&q.number);
+    let next = clean_number(&q.next);
     let key = match q.done.as_str() {
+        "finished_called" => return Some(tf(lang, "operator.notice.finished_called", &[("number", &n), ("next", &next)])),
+        "finished_empty" => "operator.notice.finished_empty",
         "called" => "operator.notice.called",
         "recalled" => "operator.notice.recalled",
         "started" => "operator.notice.started",
@@ -402,7 +407,8 @@ fn current_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
                     }
                     (act_button(&act("no-show"), c.csrf(), t(lang, "operator.act.no_show"), "danger", false, None))
                 } @else {
-                    (act_button(&act("finish"), c.csrf(), t(lang, "operator.act.finish"), "primary op-big", false, None))
+                    (act_button(&act("finish-next"), c.csrf(), t(lang, "operator.act.finish_next"), "primary op-big op-finish-next", false, None))
+                    (act_button(&act("finish"), c.csrf(), t(lang, "operator.act.finish"), "op-finish", false, None))
                 }
             }
             @if !options.is_empty() {
@@ -587,7 +593,13 @@ fn walk_in_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
 }
 
 fn back_to_desk(c: &Ctx, done: &str, number: &str) -> Response {
-    let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("done", done).append_pair("number", number).finish();
+    let (number, next) = number.split_once(' ').unwrap_or((number, ""));
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("done", done).append_pair("number", number);
+    if !next.is_empty() {
+        q.append_pair("next", next);
+    }
+    let q = q.finish();
     Redirect::to(&c.url(&format!("operator?{q}"))).into_response()
 }
 
@@ -639,6 +651,13 @@ async fn ticket_action(
         "no-show" => ("desk", acted(Act::NoShow).await.map(|t| ("no_show", t.number))),
         "start" => ("desk", acted(Act::Start).await.map(|t| ("started", t.number))),
         "finish" => ("desk", acted(Act::Finish).await.map(|t| ("finished", t.number))),
+        "finish-next" => (
+            "desk",
+            window::finish_and_call_next(&state, &tenant, &me, id).await.map(|(done, next)| match next {
+                Some((_, t, _)) => ("finished_called", format!("{} {}", done.number, t.number)),
+                None => ("finished_empty", done.number),
+            }),
+        ),
         "cancel" => {
             let actor = Caller::from(&c.user);
             ("desk", tickets::cancel(&state, &tenant, &actor, Some(id)).await.map(|(_, t)| ("cancelled", t.number)))

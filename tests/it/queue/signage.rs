@@ -109,3 +109,94 @@ async fn a_company_numbers_tickets_by_source_or_by_service() {
     let (_, audit) = w.api(Method::GET, Some(&w.admin), "/audit", None).await;
     assert!(audit.to_string().contains("by_service"), "the change is audited");
 }
+
+#[tokio::test]
+async fn the_operator_finishes_and_calls_the_next_in_one_press() {
+    let w = world().await;
+    let (first, _) = w.take("Kassa", "kiosk").await;
+    let (second, _) = w.take("Kassa", "kiosk").await;
+    let op = |path: String| {
+        let token = w.operator.clone();
+        let s = &w.s;
+        async move { s.call(Method::POST, &c(DEMO, &path), Some(&token), Some(json!({}))).await }
+    };
+    let called = w.s.call_next(&w.operator).await;
+    let id = called["ticket"]["id"].as_u64().unwrap();
+    // Only a customer being served can be finished.
+    let (s, v) = op(format!("/tickets/{id}/finish-and-call-next")).await;
+    assert_eq!(s, StatusCode::CONFLICT, "called, not yet served: {v}");
+    op(format!("/tickets/{id}/start")).await;
+
+    // One press: the customer is done and the next one is on the way.
+    let (s, v) = op(format!("/tickets/{id}/finish-and-call-next")).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!((v["finished"]["number"].as_str(), v["finished"]["status"].as_str()), (Some(first.as_str()), Some("done")));
+    assert_eq!((v["called"]["ticket"]["number"].as_str(), v["called"]["ticket"]["window"].as_u64()), (Some(second.as_str()), Some(1)));
+    let next = v["called"]["ticket"]["id"].as_u64().unwrap();
+    // Pressed again on the old ticket (a second tab): refused, nobody is called twice.
+    let (s, _) = op(format!("/tickets/{id}/finish-and-call-next")).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+
+    // On the page: the button is there while serving, and the notice says both.
+    let b = w.s.browser(DEMO, "operator", idora::demo::PASSWORD).await;
+    let page = b.post(&format!("operator/tickets/{next}/start"), &[]).await;
+    let label = idora::i18n::t(idora::i18n::Lang::Uz, "operator.act.finish_next");
+    assert!(page.html.contains(label), "the one-press button");
+    let (third, _) = w.take("Kassa", "kiosk").await;
+    let page = b.post(&format!("operator/tickets/{next}/finish-next"), &[]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains(&format!("{second} xizmat ko‘rsatildi. {third} chaqirildi.")), "{}", page.query);
+    assert_eq!(text_of(&page.html, "op-number"), Some(third.as_str()), "the next number, big");
+    let (_, q) = w.api(Method::GET, Some(&w.operator), &format!("/branches/{}/queue", w.branch), None).await;
+    let third_id = q[0]["id"].as_u64().unwrap();
+    b.post(&format!("operator/tickets/{third_id}/start"), &[]).await;
+    // Nobody left: the customer is done and the window is free.
+    let page = b.post(&format!("operator/tickets/{third_id}/finish-next"), &[]).await;
+    assert!(page.html.contains(&format!("{third} xizmat ko‘rsatildi. Navbatda hech kim yo‘q.")));
+    assert!(page.html.contains(idora::i18n::t(idora::i18n::Lang::Uz, "operator.current.none")));
+    assert!(page.html.contains("id=\"op-served\">3<"), "three served today");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_operators_finishing_and_calling_at_once_never_share_a_ticket() {
+    let w = world().await;
+    let kassa = w.services["Kassa"];
+    // Sixteen operators at windows 2–17, each serving one customer.
+    let mut ops = Vec::new();
+    for i in 0..16u64 {
+        let name = format!("kassir{i}");
+        let body = json!({"username": name, "full_name": format!("Kassir {i}"), "role": "operator", "password": USER_PASSWORD});
+        let (s, v) = w.admin(Method::POST, "/users", body).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let uid = v["id"].as_u64().unwrap();
+        let place = json!({"branch_id": w.branch, "window": i + 2, "service_ids": [kassa]});
+        let (s, v) = w.admin(Method::PUT, &format!("/operators/{uid}"), place).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let token = w.s.login(DEMO, &name, USER_PASSWORD).await.check(200).str("access_token");
+        w.take("Kassa", "kiosk").await;
+        let id = w.s.call_next(&token).await["ticket"]["id"].as_u64().unwrap();
+        let (s, _) = w.s.call(Method::POST, &c(DEMO, &format!("/tickets/{id}/start")), Some(&token), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK);
+        ops.push((token, id));
+    }
+    // Twenty wait; all sixteen press "Finish and call next" at once.
+    for _ in 0..20 {
+        w.take("Kassa", "kiosk").await;
+    }
+    let presses = ops.iter().map(|(token, id)| {
+        let (s, token, id) = (&w.s, token.clone(), *id);
+        async move { s.call(Method::POST, &c(DEMO, &format!("/tickets/{id}/finish-and-call-next")), Some(&token), Some(json!({}))).await }
+    });
+    let answers = futures_util::future::join_all(presses).await;
+    let mut called = std::collections::HashSet::new();
+    for (s, v) in &answers {
+        assert_eq!(*s, StatusCode::OK, "{v}");
+        assert_eq!(v["finished"]["status"], "done");
+        assert!(called.insert(v["called"]["ticket"]["id"].as_u64().unwrap()), "a ticket called twice: {v}");
+    }
+    assert_eq!(called.len(), 16);
+    let (_, q) = w.api(Method::GET, Some(&w.operator), &format!("/branches/{}/queue", w.branch), None).await;
+    let q = q.as_array().unwrap();
+    assert_eq!(q.iter().filter(|t| t["status"] == "called").count(), 16, "one at each window");
+    assert_eq!(q.iter().filter(|t| t["status"] == "waiting").count(), 4);
+}
