@@ -64,10 +64,13 @@
     // The big panel: the newest call whose customer is still on the way.
     var first = calls.filter(function (c) { return c.status === "called"; })[0];
     if (!first) {
-      if (!panel.classList.contains("is-empty")) {
+      // With recent calls listed, nobody is on the way now: never "no calls yet".
+      var idle = calls.length ? (T.between || "") : (T.empty || "");
+      var shown = panel.querySelector(".display-idle");
+      if (!panel.classList.contains("is-empty") || (shown && shown.textContent !== idle && !panel.querySelector(".display-hours"))) {
         panel.className = "display-now is-empty";
         panel.removeAttribute("data-now");
-        panel.replaceChildren(el("p", "display-idle", T.empty || ""));
+        panel.replaceChildren(el("p", "display-idle", idle));
       }
       return;
     }

@@ -412,6 +412,7 @@ async fn display(
         "window": t(lang, "display.window_n"),
         "now": t(lang, "display.now_calling"),
         "empty": t(lang, "display.empty"),
+        "between": t(lang, "display.between"),
     });
     let window_text = |w: Option<u16>| tf(lang, "display.window_n", &[("window", &w.unwrap_or(0).to_string())]);
     let title = t(lang, "display.title");
@@ -440,7 +441,10 @@ async fn display(
                             }
                             None => {
                                 section.display-now.is-empty {
-                                    @if open {
+                                    @if open && !calls.is_empty() {
+                                        // Recent calls are listed: nobody is on the way now, not "no calls".
+                                        p.display-idle { (t(lang, "display.between")) }
+                                    } @else if open {
                                         p.display-idle { (t(lang, "display.empty")) }
                                     } @else {
                                         p.display-idle { (t(lang, "display.closed")) }

@@ -200,3 +200,25 @@ async fn sixteen_operators_finishing_and_calling_at_once_never_share_a_ticket() 
     assert_eq!(q.iter().filter(|t| t["status"] == "called").count(), 16, "one at each window");
     assert_eq!(q.iter().filter(|t| t["status"] == "waiting").count(), 4);
 }
+
+#[tokio::test]
+async fn the_board_never_says_no_calls_while_it_lists_calls() {
+    use idora::i18n::{Lang, t};
+    let w = world().await;
+    let board = format!("/c/demo/display/{}", w.branch);
+    let html = w.page(&board).await;
+    assert!(html.contains(&format!("<p class=\"display-idle\">{}</p>", t(Lang::Uz, "display.empty"))), "nobody called yet today");
+    w.take("Kassa", "kiosk").await;
+    let id = w.s.call_next(&w.operator).await["ticket"]["id"].as_u64().unwrap();
+    for step in ["start", "finish"] {
+        let (s, _) = w.api(Method::POST, Some(&w.operator), &format!("/tickets/{id}/{step}"), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let html = w.page(&board).await;
+    assert!(html.contains("data-number=\"K-001\""), "the call is listed");
+    let idle = format!("<p class=\"display-idle\">{}</p>", t(Lang::Uz, "display.between"));
+    assert!(html.contains(&idle), "it asks to wait, not that there were no calls: {html}");
+    assert!(!html.contains(&format!("<p class=\"display-idle\">{}</p>", t(Lang::Uz, "display.empty"))));
+    // The live script knows both texts.
+    assert!(html.contains("&quot;between&quot;") || html.contains("\"between\""), "{html}");
+}
