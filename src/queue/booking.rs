@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
-    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, ServiceRecord, ServiceV2, TICKETS, TicketPriority,
+    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV2, OPERATORS, ServiceRecord, ServiceV2, TICKETS, TicketPriority,
     TicketSource, TicketStatus, TicketV1,
 };
 use crate::store::{RecordTable, next_id, store_err};
@@ -32,7 +32,7 @@ pub struct Slot {
 
 /// The slot grid of a day: from opening to closing in steps of the
 /// service's minutes (at least 10), none that would end after closing.
-fn grid(branch: &BranchV1, service: &ServiceV2, date: Date, tz: &TimeZone) -> Vec<(i64, i64)> {
+fn grid(branch: &BranchV2, service: &ServiceV2, date: Date, tz: &TimeZone) -> Vec<(i64, i64)> {
     let weekday = date.weekday().to_monday_zero_offset() as usize;
     // A branch open round the clock takes bookings in office hours.
     let hours = WeekHours::of(&branch.hours);
@@ -99,7 +99,7 @@ fn branch_and_service(
     services: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, ServiceRecord>,
     branch_id: u64,
     service_id: u64,
-) -> Result<(BranchV1, ServiceV2), AppError> {
+) -> Result<(BranchV2, ServiceV2), AppError> {
     let branch = branches
         .get(branch_id)?
         .filter(|b| b.active)

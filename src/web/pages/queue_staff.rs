@@ -14,7 +14,7 @@ use crate::queue::tickets::{self, NewTicket, local_day};
 use crate::queue::window::{self, Act};
 use crate::queue::window::{Today, current_ticket, operator_state, today_of_operator};
 use crate::store::Db;
-use crate::store::schema::{AccountV1, BranchV1, OperatorStateV1, OperatorV1, ServiceV2, TicketPriority, TicketStatus, TicketV1};
+use crate::store::schema::{AccountV1, BranchV2, OperatorStateV1, OperatorV1, ServiceV2, TicketPriority, TicketStatus, TicketV1};
 use crate::web::assets;
 use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -116,7 +116,7 @@ fn is_form_error(e: &AppError) -> bool {
 /// Everything the operator's page shows, read at once.
 struct Desk {
     op: Option<OperatorV1>,
-    branch: Option<BranchV1>,
+    branch: Option<BranchV2>,
     state: Option<OperatorStateV1>,
     current: Option<(u64, TicketV1, Option<String>)>,
     /// My services' waiting tickets, in arrival order.
@@ -720,7 +720,7 @@ pub(crate) fn dashboard_links(c: &Ctx) -> Markup {
     if !c.user.can("queue.manage") {
         return html! {};
     }
-    let mut branches: Vec<(u64, BranchV1)> = c
+    let mut branches: Vec<(u64, BranchV2)> = c
         .tenant()
         .db()
         .ok()
@@ -768,7 +768,7 @@ fn admin_notice(lang: Lang, q: &DoneQuery) -> Option<&'static str> {
     })
 }
 
-fn branch_names(db: &Db) -> Result<HashMap<u64, BranchV1>, AppError> {
+fn branch_names(db: &Db) -> Result<HashMap<u64, BranchV2>, AppError> {
     Ok(crate::org::service::list_branches(db)?.into_iter().collect())
 }
 
@@ -1027,7 +1027,7 @@ impl ServiceForm {
 
 fn service_form_view(c: &Ctx, id: Option<u64>, f: &ServiceForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let mut branches: Vec<(u64, BranchV1)> = crate::org::service::list_branches(c.tenant().db()?)?;
+    let mut branches: Vec<(u64, BranchV2)> = crate::org::service::list_branches(c.tenant().db()?)?;
     branches.sort_by_key(|(_, b)| b.name.to_lowercase());
     let title = if id.is_some() { t(lang, "qadmin.services.edit_title") } else { t(lang, "qadmin.services.new_title") };
     let action = match id {

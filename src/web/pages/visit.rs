@@ -12,7 +12,7 @@ use crate::org::service::{format_hhmm, list_branches};
 use crate::queue::booking::{self, EARLY_MS, GRACE_MS, NewBooking, Slot};
 use crate::queue::service::{list_services, service_name};
 use crate::queue::tickets::{self, NewTicket, is_open, local_day, public_token};
-use crate::store::schema::{BranchV1, DayHours, ServiceV2, TicketStatus, TicketV1};
+use crate::store::schema::{BranchV2, DayHours, ServiceV2, TicketStatus, TicketV1};
 use crate::tenancy::Tenant;
 use crate::web::errors::form_again;
 use crate::web::extract::Page;
@@ -50,7 +50,7 @@ struct Offer {
 /// An active branch with its services.
 struct BranchView {
     id: u64,
-    branch: BranchV1,
+    branch: BranchV2,
     offers: Vec<Offer>,
     open_now: bool,
 }
@@ -766,7 +766,7 @@ async fn booked_page(tenant: Tenant, page: Page, Path((_, token)): Path<(String,
     Ok(booked_view(&tenant, &page, &ticket, branch.as_ref(), service.as_ref()))
 }
 
-fn booked_view(tenant: &Tenant, page: &Page, ticket: &TicketV1, branch: Option<&BranchV1>, service: Option<&ServiceV2>) -> Markup {
+fn booked_view(tenant: &Tenant, page: &Page, ticket: &TicketV1, branch: Option<&BranchV2>, service: Option<&ServiceV2>) -> Markup {
     let lang = page.lang;
     let tz = tenant.timezone();
     let title = t(lang, "visit.done.title");

@@ -205,7 +205,8 @@ async fn sixteen_operators_finishing_and_calling_at_once_never_share_a_ticket() 
 async fn the_board_never_says_no_calls_while_it_lists_calls() {
     use idora::i18n::{Lang, t};
     let w = world().await;
-    let board = format!("/c/demo/display/{}", w.branch);
+    // In Uzbek alone (the demo board adds Russian under each text).
+    let board = format!("/c/demo/display/{}?lang=uz", w.branch);
     let html = w.page(&board).await;
     assert!(html.contains(&format!("<p class=\"display-idle\">{}</p>", t(Lang::Uz, "display.empty"))), "nobody called yet today");
     w.take("Kassa", "kiosk").await;
@@ -221,4 +222,38 @@ async fn the_board_never_says_no_calls_while_it_lists_calls() {
     assert!(!html.contains(&format!("<p class=\"display-idle\">{}</p>", t(Lang::Uz, "display.empty"))));
     // The live script knows both texts.
     assert!(html.contains("&quot;between&quot;") || html.contains("\"between\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_branch_board_speaks_two_languages_and_branches_have_names_in_each() {
+    let w = world().await;
+    // The demo head office shows Uzbek and Russian; its names in each language.
+    let (_, b) = w.api(Method::GET, Some(&w.admin), &format!("/branches/{}", w.branch), None).await;
+    assert_eq!((b["board_langs"].clone(), b["name_ru"].as_str()), (json!(["uz", "ru"]), Some("Головной офис")), "{b}");
+    w.take("Kassa", "kiosk").await;
+    w.s.call_next(&w.operator).await;
+    let board = format!("/c/demo/display/{}", w.branch);
+    let html = w.page(&board).await;
+    assert!(html.contains("Hozir chaqirilmoqda") || html.contains(idora::i18n::t(idora::i18n::Lang::Uz, "display.now_calling")));
+    assert!(
+        html.contains(&format!(
+            "<span class=\"display-l2\" lang=\"ru\">{}</span>",
+            idora::i18n::t(idora::i18n::Lang::Ru, "display.now_calling")
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"display-l2\" lang=\"ru\">Окно 1</span>") || html.contains("lang=\"ru\">Окно"),
+        "the window in Russian too"
+    );
+    assert!(html.contains("Касса"), "service names in both");
+    // One language when the branch chooses so, or when the URL asks.
+    let (s, v) = w.admin(Method::PATCH, &format!("/branches/{}", w.branch), json!({"board_langs": ["ru", "de"]})).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("board_langs")));
+    let (s, _) = w.admin(Method::PATCH, &format!("/branches/{}", w.branch), json!({"board_langs": ["en"], "name_en": "Main office"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let html = w.page(&board).await;
+    assert!(html.contains("Main office") && !html.contains("class=\"display-l2\""), "English alone, with the English name");
+    let html = w.page(&format!("{board}?lang=uz")).await;
+    assert!(html.contains("Bosh ofis") && !html.contains("class=\"display-l2\""));
 }
