@@ -58,16 +58,26 @@
     return e;
   }
 
+  // A text in the board's second language, under the main one (when the branch has two).
+  function two(e, text) {
+    if (text) e.appendChild(el("span", "display-l2", text));
+    return e;
+  }
+
   function renderNow(arrived) {
     var panel = root.querySelector(".display-now");
     if (!panel) return;
     // The big panel: the newest call whose customer is still on the way.
     var first = calls.filter(function (c) { return c.status === "called"; })[0];
     if (!first) {
-      if (!panel.classList.contains("is-empty")) {
+      // With recent calls listed, nobody is on the way now: never "no calls yet".
+      var idle = calls.length ? (T.between || "") : (T.empty || "");
+      var idle2 = calls.length ? T.between2 : T.empty2;
+      var shown = panel.querySelector(".display-idle");
+      if (!panel.classList.contains("is-empty") || (shown && shown.firstChild && shown.firstChild.textContent !== idle && !panel.querySelector(".display-hours"))) {
         panel.className = "display-now is-empty";
         panel.removeAttribute("data-now");
-        panel.replaceChildren(el("p", "display-idle", T.empty || ""));
+        panel.replaceChildren(two(el("p", "display-idle", idle), idle2));
       }
       return;
     }
@@ -75,9 +85,9 @@
       panel.className = "display-now";
       panel.setAttribute("data-now", first.id);
       panel.replaceChildren(
-        el("p", "display-caption", T.now || ""),
+        two(el("p", "display-caption", T.now || ""), T.now2),
         el("p", "display-now-number", first.number),
-        el("p", "display-now-window", fill(T.window, { window: first.window }))
+        two(el("p", "display-now-window", fill(T.window, { window: first.window })), T.window2 && fill(T.window2, { window: first.window }))
       );
     }
     if (arrived) {

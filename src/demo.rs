@@ -69,6 +69,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             address: Some("Toshkent, Amir Temur ko‘chasi, 1".into()),
             hours: Some(Some(hours(("09:00", "18:00"), Some(("09:00", "14:00"))).map_err(e)?)),
             active: None,
+            name_ru: Some("Головной офис".into()),
+            name_en: Some("Head office".into()),
+            // The hall's board speaks Uzbek and Russian at once.
+            board_langs: Some(vec!["uz".into(), "ru".into()]),
         },
     )
     .await
@@ -82,6 +86,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             address: Some("Toshkent, Chilonzor, Bunyodkor ko‘chasi, 12".into()),
             hours: Some(Some(hours(("09:00", "17:00"), Some(("09:00", "17:00"))).map_err(e)?)),
             active: None,
+            name_ru: Some("Чиланзарский филиал".into()),
+            name_en: Some("Chilanzar branch".into()),
+            board_langs: None,
         },
     )
     .await
@@ -132,6 +139,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             target_wait_minutes: Some(15),
             branch_ids: Some(vec![head, second]),
             active: None,
+            prefix: None,
         };
         services.push(crate::queue::service::create_service(state, &tenant, &system, input).await.map_err(e)?.0);
     }

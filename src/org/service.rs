@@ -9,7 +9,7 @@ use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::phone::Phone;
-use crate::store::schema::{self, AccountV1, BranchV1, DayHours, DepartmentV1, RoleV1};
+use crate::store::schema::{self, AccountV1, BranchV2, DayHours, DepartmentV1, RoleV1};
 use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::ReadableTable;
@@ -537,12 +537,12 @@ pub async fn update_department(
 
 // ---------- branches ----------
 
-pub fn list_branches(db: &Db) -> Result<Vec<(u64, BranchV1)>, AppError> {
+pub fn list_branches(db: &Db) -> Result<Vec<(u64, BranchV2)>, AppError> {
     let tx = db.read()?;
     schema::BRANCHES.open(&tx)?.all()
 }
 
-pub fn get_branch(db: &Db, id: u64) -> Result<BranchV1, AppError> {
+pub fn get_branch(db: &Db, id: u64) -> Result<BranchV2, AppError> {
     let tx = db.read()?;
     schema::BRANCHES.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found"))
 }
@@ -600,6 +600,46 @@ pub struct BranchInput {
     /// `Some(None)`: open around the clock.
     pub hours: Option<Option<[DayHours; 7]>>,
     pub active: Option<bool>,
+    /// The name in Russian and in English; `Some("")`: the one name.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    /// The display board's languages, main first (at most two).
+    pub board_langs: Option<Vec<String>>,
+}
+
+/// The name people read in `lang`: its own version, or the one given.
+pub fn branch_name(b: &BranchV2, lang: crate::i18n::Lang) -> &str {
+    let own = match lang {
+        crate::i18n::Lang::Uz => "",
+        crate::i18n::Lang::Ru => b.name_ru.as_str(),
+        crate::i18n::Lang::En => b.name_en.as_str(),
+    };
+    if own.is_empty() { &b.name } else { own }
+}
+
+/// The languages a branch's board speaks: its own choice, or the company's language.
+pub fn board_langs(b: &BranchV2, company: crate::i18n::Lang) -> Vec<crate::i18n::Lang> {
+    let mut out: Vec<crate::i18n::Lang> = b.board_langs.iter().filter_map(|c| crate::i18n::Lang::parse(c)).collect();
+    if out.is_empty() {
+        out.push(company);
+    }
+    out
+}
+
+/// One or two distinct language codes (`uz`, `ru`, `en`).
+fn parse_board_langs(v: &[String]) -> Result<Vec<String>, AppError> {
+    let mut out: Vec<String> = Vec::new();
+    for c in v {
+        let lang = crate::i18n::Lang::parse(c.trim()).ok_or_else(|| AppError::invalid("board_langs", "validation.board_langs"))?;
+        let code = lang.code().to_string();
+        if !out.contains(&code) {
+            out.push(code);
+        }
+    }
+    if out.len() > 2 {
+        return Err(AppError::invalid("board_langs", "validation.board_langs"));
+    }
+    Ok(out)
 }
 
 pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, input: BranchInput) -> Result<u64, AppError> {
@@ -607,6 +647,9 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, in
     let name = parse_required_name("name", input.name.as_deref().unwrap_or(""), 120)?;
     let address = parse_name("address", input.address.as_deref().unwrap_or(""), 300)?;
     let hours = input.hours.unwrap_or(None);
+    let name_ru = parse_name("name_ru", input.name_ru.as_deref().unwrap_or(""), 120)?;
+    let name_en = parse_name("name_en", input.name_en.as_deref().unwrap_or(""), 120)?;
+    let board = parse_board_langs(input.board_langs.as_deref().unwrap_or(&[]))?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -617,7 +660,16 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, in
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "branch")?;
-            let b = BranchV1 { name: name.clone(), address: address.clone(), hours, active: true, created_at: now };
+            let b = BranchV2 {
+                name: name.clone(),
+                address: address.clone(),
+                hours,
+                active: true,
+                created_at: now,
+                name_ru: name_ru.clone(),
+                name_en: name_en.clone(),
+                board_langs: board.clone(),
+            };
             t.insert(id, &b)?;
             drop(t);
             let mut ch = Changes::default();
@@ -630,10 +682,13 @@ pub async fn create_branch(state: &AppState, tenant: &Tenant, actor: &Caller, in
         .await
 }
 
-pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id: u64, input: BranchInput) -> Result<BranchV1, AppError> {
+pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id: u64, input: BranchInput) -> Result<BranchV2, AppError> {
     actor.require("branches.manage")?;
     let name = input.name.as_deref().map(|n| parse_required_name("name", n, 120)).transpose()?;
     let address = input.address.as_deref().map(|a| parse_name("address", a, 300)).transpose()?;
+    let name_ru = input.name_ru.as_deref().map(|n| parse_name("name_ru", n, 120)).transpose()?;
+    let name_en = input.name_en.as_deref().map(|n| parse_name("name_en", n, 120)).transpose()?;
+    let board = input.board_langs.as_deref().map(parse_board_langs).transpose()?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -661,6 +716,18 @@ pub async fn update_branch(state: &AppState, tenant: &Tenant, actor: &Caller, id
             if let Some(a) = input.active {
                 ch.diff("active", &old.active, &a);
                 b.active = a;
+            }
+            if let Some(n) = &name_ru {
+                ch.diff("name_ru", &old.name_ru, n);
+                b.name_ru = n.clone();
+            }
+            if let Some(n) = &name_en {
+                ch.diff("name_en", &old.name_en, n);
+                b.name_en = n.clone();
+            }
+            if let Some(l) = &board {
+                ch.diff("board_langs", &old.board_langs.join("+"), &l.join("+"));
+                b.board_langs = l.clone();
             }
             if !ch.is_empty() {
                 t.insert(id, &b)?;

@@ -7,7 +7,7 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::org::hours::WeekHours;
 use crate::store::schema::{
-    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV1, OPERATORS, ServiceRecord, ServiceV1, TICKETS, TicketPriority,
+    self, BOOKED_SLOTS, BOOKINGS_BY_CODE, Booking, BranchRecord, BranchV2, OPERATORS, ServiceRecord, ServiceV2, TICKETS, TicketPriority,
     TicketSource, TicketStatus, TicketV1,
 };
 use crate::store::{RecordTable, next_id, store_err};
@@ -32,7 +32,7 @@ pub struct Slot {
 
 /// The slot grid of a day: from opening to closing in steps of the
 /// service's minutes (at least 10), none that would end after closing.
-fn grid(branch: &BranchV1, service: &ServiceV1, date: Date, tz: &TimeZone) -> Vec<(i64, i64)> {
+fn grid(branch: &BranchV2, service: &ServiceV2, date: Date, tz: &TimeZone) -> Vec<(i64, i64)> {
     let weekday = date.weekday().to_monday_zero_offset() as usize;
     // A branch open round the clock takes bookings in office hours.
     let hours = WeekHours::of(&branch.hours);
@@ -67,7 +67,7 @@ fn capacity(ops: &[(u64, schema::OperatorV1)], branch_id: u64, service_id: u64) 
 /// The services whose bookings take the time of the operators who serve
 /// `service_id` at the branch (itself included), with their slot length in
 /// ms: one operator serving four services is not booked four times at 09:00.
-fn sharing(ops: &[(u64, schema::OperatorV1)], services: &[(u64, ServiceV1)], branch_id: u64, service_id: u64) -> Vec<(u64, i64)> {
+fn sharing(ops: &[(u64, schema::OperatorV1)], services: &[(u64, ServiceV2)], branch_id: u64, service_id: u64) -> Vec<(u64, i64)> {
     let mine: Vec<&schema::OperatorV1> =
         ops.iter().filter(|(_, o)| o.branch_id == branch_id && o.service_ids.contains(&service_id)).map(|(_, o)| o).collect();
     services
@@ -99,7 +99,7 @@ fn branch_and_service(
     services: &RecordTable<impl ReadableTable<u64, &'static [u8]>, u64, ServiceRecord>,
     branch_id: u64,
     service_id: u64,
-) -> Result<(BranchV1, ServiceV1), AppError> {
+) -> Result<(BranchV2, ServiceV2), AppError> {
     let branch = branches
         .get(branch_id)?
         .filter(|b| b.active)
@@ -207,7 +207,7 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
                     break c;
                 }
             };
-            let seq = next_id(tx, &format!("ticket:{branch_id}:{day}:O"))?;
+            let number = super::tickets::next_number(tx, branch_id, day, TicketSource::Online, service_id, &service)?;
             let id = next_id(tx, "ticket")?;
             codes.insert((branch_id, day, code), id).map_err(store_err)?;
             drop(codes);
@@ -215,7 +215,7 @@ pub async fn book(state: &AppState, tenant: &Tenant, input: NewBooking) -> Resul
                 branch_id,
                 service_id,
                 source: TicketSource::Online,
-                number: format!("O-{seq:03}"),
+                number,
                 day,
                 priority: TicketPriority::Normal,
                 status: TicketStatus::Booked,

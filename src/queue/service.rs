@@ -5,7 +5,7 @@ use crate::audit::{self, Changes};
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
-use crate::store::schema::{self, AccountV1, OPERATORS, OperatorV1, QueueSettingsV1, SERVICES, ServiceV1};
+use crate::store::schema::{self, AccountV1, OPERATORS, OperatorV1, QueueSettingsV2, SERVICES, ServiceV2, TicketNumbering};
 use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
@@ -27,7 +27,7 @@ impl Names {
         Names { uz: name.into(), ru: name.into(), en: name.into() }
     }
 
-    pub fn of(s: &ServiceV1) -> Names {
+    pub fn of(s: &ServiceV2) -> Names {
         Names { uz: s.name_uz.clone(), ru: s.name_ru.clone(), en: s.name_en.clone() }
     }
 
@@ -50,7 +50,7 @@ impl Names {
 }
 
 /// The name people read in `lang`.
-pub fn service_name(s: &ServiceV1, lang: Lang) -> &str {
+pub fn service_name(s: &ServiceV2, lang: Lang) -> &str {
     match lang {
         Lang::Uz => &s.name_uz,
         Lang::Ru => &s.name_ru,
@@ -82,12 +82,51 @@ fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppErr
     Ok(out)
 }
 
-pub fn list_services(db: &Db) -> Result<Vec<(u64, ServiceV1)>, AppError> {
+/// A service's ticket prefix as given: trimmed, upper-cased; one to three
+/// Latin letters or digits, a letter first. Empty means none chosen.
+pub fn normalize_prefix(p: &str) -> Result<String, AppError> {
+    let p = p.trim().to_ascii_uppercase();
+    let ok = p.is_empty()
+        || (p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            && p.bytes().next().is_some_and(|b| b.is_ascii_uppercase()));
+    if !ok {
+        return Err(AppError::invalid("prefix", "validation.ticket_prefix"));
+    }
+    Ok(p)
+}
+
+/// The prefix of a service's ticket numbers when the company numbers by
+/// service: its own, or a letter from its id when none was chosen
+/// (`A` for 1 … `Z` for 26, then `S27`).
+pub fn ticket_prefix(id: u64, s: &ServiceV2) -> String {
+    if !s.prefix.is_empty() {
+        return s.prefix.clone();
+    }
+    match id {
+        1..=26 => char::from(b'A' + (id - 1) as u8).to_string(),
+        _ => format!("S{id}"),
+    }
+}
+
+/// Two active services never share a chosen prefix: their queues would
+/// read alike on the board.
+fn check_prefix(all: &[(u64, ServiceV2)], id: Option<u64>, s: &ServiceV2) -> Result<(), AppError> {
+    if !s.active || s.prefix.is_empty() {
+        return Ok(());
+    }
+    if all.iter().any(|(o, x)| Some(*o) != id && x.active && x.prefix == s.prefix) {
+        return Err(AppError::invalid("prefix", "validation.prefix_taken").with_arg("prefix", s.prefix.clone()));
+    }
+    Ok(())
+}
+
+pub fn list_services(db: &Db) -> Result<Vec<(u64, ServiceV2)>, AppError> {
     let tx = db.read()?;
     SERVICES.open(&tx)?.all()
 }
 
-pub fn get_service(db: &Db, id: u64) -> Result<ServiceV1, AppError> {
+pub fn get_service(db: &Db, id: u64) -> Result<ServiceV2, AppError> {
     let tx = db.read()?;
     SERVICES.open(&tx)?.get(id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.service_not_found"))
 }
@@ -99,14 +138,17 @@ pub struct ServiceInput {
     pub target_wait_minutes: Option<u16>,
     pub branch_ids: Option<Vec<u64>>,
     pub active: Option<bool>,
+    /// The ticket prefix (numbering by service); `Some("")` clears it.
+    pub prefix: Option<String>,
 }
 
-pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, input: ServiceInput) -> Result<(u64, ServiceV1), AppError> {
+pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, input: ServiceInput) -> Result<(u64, ServiceV2), AppError> {
     actor.require("queue.manage")?;
     let names = input.names.ok_or_else(|| AppError::invalid("name", "validation.required"))?.validated()?;
     let minutes_v = minutes("minutes", input.minutes.ok_or_else(|| AppError::invalid("minutes", "validation.required"))?, 1)?;
     let target = minutes("target_wait_minutes", input.target_wait_minutes.unwrap_or(15), 1)?;
     let branch_ids = input.branch_ids.unwrap_or_default();
+    let prefix = normalize_prefix(input.prefix.as_deref().unwrap_or(""))?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -117,7 +159,7 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
             if existing.iter().any(|(_, s)| s.active && (s.name_uz.to_lowercase() == names.uz.to_lowercase())) {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
-            let s = ServiceV1 {
+            let s = ServiceV2 {
                 name_uz: names.uz.clone(),
                 name_ru: names.ru.clone(),
                 name_en: names.en.clone(),
@@ -126,12 +168,17 @@ pub async fn create_service(state: &AppState, tenant: &Tenant, actor: &Caller, i
                 branch_ids: branches,
                 active: true,
                 created_at: now,
+                prefix: prefix.clone(),
             };
+            check_prefix(&existing, None, &s)?;
             let id = next_id(tx, "service")?;
             SERVICES.open(tx)?.insert(id, &s)?;
             let mut ch = Changes::default();
             ch.set("name", &s.name_uz);
             ch.set("minutes", s.minutes);
+            if !s.prefix.is_empty() {
+                ch.set("prefix", &s.prefix);
+            }
             ch.set("branch_ids", format!("{:?}", s.branch_ids));
             audit::record(tx, now, &who, "service.create", &format!("service:{id}"), ch.0)?;
             Ok((id, s))
@@ -145,12 +192,13 @@ pub async fn update_service(
     actor: &Caller,
     id: u64,
     input: ServiceInput,
-) -> Result<ServiceV1, AppError> {
+) -> Result<ServiceV2, AppError> {
     actor.require("queue.manage")?;
     let names = input.names.map(Names::validated).transpose()?;
     let minutes_v = input.minutes.map(|m| minutes("minutes", m, 1)).transpose()?;
     let target = input.target_wait_minutes.map(|m| minutes("target_wait_minutes", m, 1)).transpose()?;
     let (branch_ids, active) = (input.branch_ids, input.active);
+    let prefix = input.prefix.as_deref().map(normalize_prefix).transpose()?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -176,12 +224,16 @@ pub async fn update_service(
             if let Some(a) = active {
                 s.active = a;
             }
-            // Two active services never share a name (renaming or switching one back on).
+            if let Some(p) = &prefix {
+                s.prefix = p.clone();
+            }
+            // Two active services never share a name or a prefix (renaming or switching one back on).
             if s.active {
                 let others = SERVICES.open(tx)?.all()?;
                 if others.iter().any(|(o, x)| *o != id && x.active && x.name_uz.to_lowercase() == s.name_uz.to_lowercase()) {
                     return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
                 }
+                check_prefix(&others, Some(id), &s)?;
             }
             let mut ch = Changes::default();
             ch.diff("name", &old.name_uz, &s.name_uz);
@@ -191,6 +243,7 @@ pub async fn update_service(
             ch.diff("target_wait_minutes", &old.target_wait_minutes, &s.target_wait_minutes);
             ch.diff("branch_ids", &format!("{:?}", old.branch_ids), &format!("{:?}", s.branch_ids));
             ch.diff("active", &old.active, &s.active);
+            ch.diff("prefix", &old.prefix, &s.prefix);
             if ch.is_empty() {
                 return Ok(s);
             }
@@ -368,20 +421,47 @@ pub const DEFAULT_MAX_RECALLS: u8 = 2;
 pub const RECALLS_LIMIT: u8 = 5;
 
 /// The company's queue rules, read inside a transaction.
-pub fn settings_in(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<QueueSettingsV1, AppError> {
-    Ok(schema::QUEUE_SETTINGS.get(table)?.unwrap_or(QueueSettingsV1 { max_recalls: DEFAULT_MAX_RECALLS }))
+pub fn settings_in(table: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<QueueSettingsV2, AppError> {
+    Ok(schema::QUEUE_SETTINGS
+        .get(table)?
+        .unwrap_or(QueueSettingsV2 { max_recalls: DEFAULT_MAX_RECALLS, numbering: TicketNumbering::BySource }))
 }
 
 /// The company's queue rules.
-pub fn settings(db: &Db) -> Result<QueueSettingsV1, AppError> {
+pub fn settings(db: &Db) -> Result<QueueSettingsV2, AppError> {
     let tx = db.read()?;
     settings_in(&tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?)
 }
 
+/// The code of a numbering, as the API and the forms carry it.
+pub fn numbering_code(n: TicketNumbering) -> &'static str {
+    match n {
+        TicketNumbering::BySource => "by_source",
+        TicketNumbering::ByService => "by_service",
+    }
+}
+
+pub fn parse_numbering(s: &str) -> Result<TicketNumbering, AppError> {
+    match s {
+        "by_source" => Ok(TicketNumbering::BySource),
+        "by_service" => Ok(TicketNumbering::ByService),
+        _ => Err(AppError::invalid("numbering", "validation.numbering")),
+    }
+}
+
+/// A change of the queue rules; `None` keeps a rule as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsInput {
+    pub max_recalls: Option<u8>,
+    pub numbering: Option<TicketNumbering>,
+}
+
 /// Changes the queue rules (queue managers), with an audit entry.
-pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Caller, max_recalls: u8) -> Result<QueueSettingsV1, AppError> {
+pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Caller, input: SettingsInput) -> Result<QueueSettingsV2, AppError> {
     actor.require("queue.manage")?;
-    if max_recalls > RECALLS_LIMIT {
+    if let Some(max_recalls) = input.max_recalls
+        && max_recalls > RECALLS_LIMIT
+    {
         return Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", RECALLS_LIMIT));
     }
     let now = state.now_ms();
@@ -391,11 +471,15 @@ pub async fn set_settings(state: &AppState, tenant: &Tenant, actor: &Caller, max
         .write(move |tx| {
             let mut table = tx.open_table(crate::store::schema::SETTINGS).map_err(store_err)?;
             let old = settings_in(&table)?;
-            let new = QueueSettingsV1 { max_recalls };
+            let new = QueueSettingsV2 {
+                max_recalls: input.max_recalls.unwrap_or(old.max_recalls),
+                numbering: input.numbering.unwrap_or(old.numbering),
+            };
             schema::QUEUE_SETTINGS.put(&mut table, &new)?;
             drop(table);
             let mut ch = Changes::default();
             ch.diff("max_recalls", &old.max_recalls, &new.max_recalls);
+            ch.diff("numbering", &numbering_code(old.numbering), &numbering_code(new.numbering));
             audit::record(tx, now, &who, "queue.settings", "queue", ch.0)?;
             Ok(new)
         })

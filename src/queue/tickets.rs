@@ -25,6 +25,28 @@ pub fn source_letter(s: TicketSource) -> char {
     }
 }
 
+/// The next number of a ticket at a branch on a day. By source (the
+/// default), `K-001`/`O-001`; by service, the service's prefix, `A-014`.
+/// Each prefix counts on its own per branch and day; a prefix that equals
+/// a source letter shares that counter, so a company switching mid-day
+/// never hands out the same number twice.
+pub(crate) fn next_number(
+    tx: &WriteTransaction,
+    branch_id: u64,
+    day: u32,
+    source: TicketSource,
+    service_id: u64,
+    service: &schema::ServiceV2,
+) -> Result<String, AppError> {
+    let numbering = super::service::settings_in(&tx.open_table(schema::SETTINGS).map_err(store_err)?)?.numbering;
+    let prefix = match numbering {
+        schema::TicketNumbering::BySource => source_letter(source).to_string(),
+        schema::TicketNumbering::ByService => super::service::ticket_prefix(service_id, service),
+    };
+    let seq = next_id(tx, &format!("ticket:{branch_id}:{day}:{prefix}"))?;
+    Ok(format!("{prefix}-{seq:03}"))
+}
+
 pub fn parse_source(s: &str) -> Option<TicketSource> {
     match s {
         "kiosk" => Some(TicketSource::Kiosk),
@@ -286,8 +308,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 Some(s) if s.active && s.branch_ids.contains(&branch_id) => s,
                 _ => return Err(AppError::invalid("service_id", "validation.service_at_branch")),
             };
-            let letter = source_letter(source);
-            let seq = next_id(tx, &format!("ticket:{branch_id}:{day}:{letter}"))?;
+            let number = next_number(tx, branch_id, day, source, service_id, &service)?;
             let id = next_id(tx, "ticket")?;
             // A normal ticket taken now is called after everyone already
             // waiting (they have waited longer, or have priority): a count
@@ -308,7 +329,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 branch_id,
                 service_id,
                 source,
-                number: format!("{letter}-{seq:03}"),
+                number,
                 day,
                 priority,
                 status: TicketStatus::Waiting,
@@ -399,11 +420,12 @@ pub fn count_of_day(db: &Db, branch_id: u64, day: u32) -> Result<usize, AppError
     Ok(idx.range((branch_id, day, 0)..=(branch_id, day, u64::MAX)).map_err(store_err)?.count())
 }
 
-/// The current value of a day's counter, for tests and stats.
-pub fn counter(db: &Db, branch_id: u64, day: u32, letter: char) -> Result<u64, AppError> {
+/// The current value of a day's counter (a source letter or a service's
+/// prefix), for tests and stats.
+pub fn counter(db: &Db, branch_id: u64, day: u32, prefix: impl std::fmt::Display) -> Result<u64, AppError> {
     let tx = db.read()?;
     let t = tx.open_table(SEQ).map_err(store_err)?;
-    Ok(t.get(format!("ticket:{branch_id}:{day}:{letter}").as_str()).map_err(store_err)?.map(|v| v.value()).unwrap_or(0))
+    Ok(t.get(format!("ticket:{branch_id}:{day}:{prefix}").as_str()).map_err(store_err)?.map(|v| v.value()).unwrap_or(0))
 }
 
 /// A branch's waiting tickets of a day, in arrival order.
@@ -439,7 +461,7 @@ pub fn by_token(db: &Db, token: &str) -> Result<Option<(u64, TicketV1)>, AppErro
 }
 
 /// The service's name for a ticket, in the company language.
-pub fn service_of(db: &Db, id: u64) -> Result<schema::ServiceV1, AppError> {
+pub fn service_of(db: &Db, id: u64) -> Result<schema::ServiceV2, AppError> {
     get_service(db, id)
 }
 

@@ -113,6 +113,38 @@ pub fn choose(candidates: &[(u64, TicketV1)], services: &[u64], now: i64, tz: &j
     Some((*id, reason))
 }
 
+/// Calls the next waiting customer to `user_id`'s window inside `tx`
+/// (the caller checked the window is free): the one write that makes a
+/// ticket called, so two operators never get the same ticket.
+fn call_next_in(
+    tx: &WriteTransaction,
+    user_id: u64,
+    op: &OperatorV1,
+    day: u32,
+    now: i64,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Option<(u64, TicketV1, String)>, AppError> {
+    if on_break(tx, user_id)? {
+        return Err(AppError::new(ErrorKind::Conflict).with_message("error.on_break"));
+    }
+    let candidates = super::tickets::waiting_of(
+        &tx.open_table(crate::store::schema::TICKETS_WAITING).map_err(store_err)?,
+        &TICKETS.open(tx)?,
+        op.branch_id,
+        day,
+        None,
+    )?;
+    let Some((id, reason)) = choose(&candidates, &op.service_ids, now, tz) else { return Ok(None) };
+    let mut t = candidates.into_iter().find(|(i, _)| *i == id).map(|(_, t)| t).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
+    t.status = TicketStatus::Called;
+    t.called_at = Some(now);
+    t.operator_id = Some(user_id);
+    t.window = Some(op.window);
+    put_ticket(tx, id, &t)?;
+    ticket_event(tx, id, now, "called", &t, Some(reason.clone()))?;
+    Ok(Some((id, t, reason)))
+}
+
 /// Calls the next customer to this operator's window; `None` when nobody waits.
 pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Caller) -> Result<Option<(u64, TicketV1, String)>, AppError> {
     let user_id = operating(actor)?;
@@ -123,34 +155,70 @@ pub async fn call_next(state: &AppState, tenant: &Tenant, actor: &Caller) -> Res
         .db()?
         .write(move |tx| {
             let op = operator(tx, user_id)?;
-            if on_break(tx, user_id)? {
-                return Err(AppError::new(ErrorKind::Conflict).with_message("error.on_break"));
-            }
-            if current(tx, &op, user_id, day)?.is_some() {
+            if !on_break(tx, user_id)? && current(tx, &op, user_id, day)?.is_some() {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.finish_current"));
             }
-            let candidates = super::tickets::waiting_of(
-                &tx.open_table(crate::store::schema::TICKETS_WAITING).map_err(store_err)?,
-                &TICKETS.open(tx)?,
-                op.branch_id,
-                day,
-                None,
-            )?;
-            let Some((id, reason)) = choose(&candidates, &op.service_ids, now, &tz) else { return Ok(None) };
-            let mut t = candidates.into_iter().find(|(i, _)| *i == id).map(|(_, t)| t).ok_or_else(|| AppError::new(ErrorKind::NotFound))?;
-            t.status = TicketStatus::Called;
-            t.called_at = Some(now);
-            t.operator_id = Some(user_id);
-            t.window = Some(op.window);
-            put_ticket(tx, id, &t)?;
-            ticket_event(tx, id, now, "called", &t, Some(reason.clone()))?;
-            Ok(Some((id, t, reason)))
+            call_next_in(tx, user_id, &op, day, now, &tz)
         })
         .await?;
     if let Some((id, t, _)) = &called {
         announce(state, tenant, *id, t, "ticket.called");
     }
     Ok(called)
+}
+
+/// Ends the service of the customer at the window (their visit's time is learned).
+fn finish_in(tx: &WriteTransaction, id: u64, t: &mut TicketV1, now: i64) -> Result<(), AppError> {
+    t.status = TicketStatus::Done;
+    t.finished_at = Some(now);
+    let secs = (now - t.started_at.unwrap_or(now)).max(0) / 1000;
+    learn_service_time(tx, t.service_id, secs.min(i64::from(u32::MAX)) as u32)?;
+    put_ticket(tx, id, t)?;
+    ticket_event(tx, id, now, "finished", t, None)
+}
+
+/// "Finish and call next" in one press: the operator's customer at the
+/// window (`ticket_id`, being served) is done and the next waiting customer
+/// is called, in one write, so the window is never left free between the
+/// two for another press and no ticket is called twice. The second part is
+/// `None` when nobody waits (the first is done all the same).
+pub async fn finish_and_call_next(
+    state: &AppState,
+    tenant: &Tenant,
+    actor: &Caller,
+    ticket_id: u64,
+) -> Result<(TicketV1, Option<(u64, TicketV1, String)>), AppError> {
+    let user_id = operating(actor)?;
+    let now = state.now_ms();
+    let tz = tenant.timezone();
+    let (day, _, _) = local_day(now, &tz);
+    let (done, called) = tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = TICKETS
+                .open(tx)?
+                .get(ticket_id)?
+                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
+            if t.operator_id != Some(user_id) {
+                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
+            }
+            if t.status != TicketStatus::Serving {
+                return Err(AppError::new(ErrorKind::Conflict)
+                    .with_message("error.ticket_state")
+                    .with_arg("status", status_code(t.status)));
+            }
+            finish_in(tx, ticket_id, &mut t, now)?;
+            // The next customer comes to the window the operator sits at now.
+            let op = operator(tx, user_id)?;
+            let called = call_next_in(tx, user_id, &op, day, now, &tz)?;
+            Ok((t, called))
+        })
+        .await?;
+    announce(state, tenant, ticket_id, &done, "ticket.changed");
+    if let Some((id, t, _)) = &called {
+        announce(state, tenant, *id, t, "ticket.called");
+    }
+    Ok((done, called))
 }
 
 /// What an operator does with the ticket at their window.
@@ -200,11 +268,8 @@ pub async fn act(state: &AppState, tenant: &Tenant, actor: &Caller, ticket_id: u
                     "started"
                 }
                 Act::Finish if t.status == TicketStatus::Serving => {
-                    t.status = TicketStatus::Done;
-                    t.finished_at = Some(now);
-                    let secs = (now - t.started_at.unwrap_or(now)).max(0) / 1000;
-                    learn_service_time(tx, t.service_id, secs.min(i64::from(u32::MAX)) as u32)?;
-                    "finished"
+                    finish_in(tx, ticket_id, &mut t, now)?;
+                    return Ok(t);
                 }
                 _ => return Err(wrong()),
             };

@@ -58,11 +58,49 @@ pub struct BranchV1 {
     pub active: bool,
     pub created_at: i64,
 }
+/// V2 adds the branch's name in Russian and English (empty: the one name
+/// is used) and the languages its display board shows at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BranchV2 {
+    /// The name as given (Uzbek, and the fallback of every language).
+    pub name: String,
+    pub address: String,
+    /// Monday first; `None` for the whole week means open around the clock.
+    pub hours: Option<[DayHours; 7]>,
+    pub active: bool,
+    pub created_at: i64,
+    pub name_ru: String,
+    pub name_en: String,
+    /// Language codes (`uz`, `ru`, `en`) of the display board, first the
+    /// main one; empty: the company's language alone.
+    pub board_langs: Vec<String>,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum BranchRecord {
     V1(BranchV1),
+    V2(BranchV2),
 }
-versioned!(BranchRecord, BranchV1, V1);
+impl Versioned for BranchRecord {
+    type Latest = BranchV2;
+    fn into_latest(self) -> BranchV2 {
+        match self {
+            BranchRecord::V1(v) => BranchV2 {
+                name: v.name,
+                address: v.address,
+                hours: v.hours,
+                active: v.active,
+                created_at: v.created_at,
+                name_ru: String::new(),
+                name_en: String::new(),
+                board_langs: Vec::new(),
+            },
+            BranchRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: BranchV2) -> Self {
+        BranchRecord::V2(latest)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoleV1 {
@@ -103,6 +141,16 @@ pub(super) mod tests {
                 hours: Some([Some((540, 1080)), None, None, None, None, Some((540, 840)), None]),
                 active: true,
                 created_at: 2,
+            })),
+            record(BranchRecord::V2(BranchV2 {
+                name: "Chilonzor filiali".into(),
+                address: "Toshkent, Chilonzor".into(),
+                hours: None,
+                active: true,
+                created_at: 3,
+                name_ru: "Чиланзарский филиал".into(),
+                name_en: "Chilanzar branch".into(),
+                board_langs: vec!["uz".into(), "ru".into()],
             })),
             record(RoleRecord::V1(RoleV1 { permissions: vec!["users.view".into(), "audit.view".into()] })),
             record(BrandingRecord::V1(BrandingV1 {

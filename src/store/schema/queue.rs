@@ -70,11 +70,51 @@ pub struct ServiceV1 {
     pub active: bool,
     pub created_at: i64,
 }
+/// V2 adds the prefix of the service's ticket numbers (`A` in `A-014`),
+/// used when the company numbers tickets by service; empty in records
+/// written before it (a letter is then derived from the id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceV2 {
+    pub name_uz: String,
+    pub name_ru: String,
+    pub name_en: String,
+    /// Expected minutes per visit, until real service times are learned.
+    pub minutes: u16,
+    /// The service level: a customer should be called within this many minutes.
+    pub target_wait_minutes: u16,
+    pub branch_ids: Vec<u64>,
+    pub active: bool,
+    pub created_at: i64,
+    /// One to three upper-case Latin letters or digits, a letter first; may be empty.
+    pub prefix: String,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ServiceRecord {
     V1(ServiceV1),
+    V2(ServiceV2),
 }
-versioned!(ServiceRecord, ServiceV1, V1);
+impl Versioned for ServiceRecord {
+    type Latest = ServiceV2;
+    fn into_latest(self) -> ServiceV2 {
+        match self {
+            ServiceRecord::V1(v) => ServiceV2 {
+                name_uz: v.name_uz,
+                name_ru: v.name_ru,
+                name_en: v.name_en,
+                minutes: v.minutes,
+                target_wait_minutes: v.target_wait_minutes,
+                branch_ids: v.branch_ids,
+                active: v.active,
+                created_at: v.created_at,
+                prefix: String::new(),
+            },
+            ServiceRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: ServiceV2) -> Self {
+        ServiceRecord::V2(latest)
+    }
+}
 
 /// Where an operator works: one branch, one window, some services.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,11 +243,39 @@ pub struct QueueSettingsV1 {
     /// Times a called ticket may be recalled before it counts as a no-show.
     pub max_recalls: u8,
 }
+/// How ticket numbers are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketNumbering {
+    /// By where the ticket came from: `K-001` kiosk, `O-001` online (the e-queue brief's way).
+    BySource,
+    /// By service: each service's prefix, `A-014`; the source is kept on the ticket.
+    ByService,
+}
+
+/// V2 adds how tickets are numbered (V1 companies number by source).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueSettingsV2 {
+    /// Times a called ticket may be recalled before it counts as a no-show.
+    pub max_recalls: u8,
+    pub numbering: TicketNumbering,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum QueueSettingsRecord {
     V1(QueueSettingsV1),
+    V2(QueueSettingsV2),
 }
-versioned!(QueueSettingsRecord, QueueSettingsV1, V1);
+impl Versioned for QueueSettingsRecord {
+    type Latest = QueueSettingsV2;
+    fn into_latest(self) -> QueueSettingsV2 {
+        match self {
+            QueueSettingsRecord::V1(v) => QueueSettingsV2 { max_recalls: v.max_recalls, numbering: TicketNumbering::BySource },
+            QueueSettingsRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: QueueSettingsV2) -> Self {
+        QueueSettingsRecord::V2(latest)
+    }
+}
 
 /// An operator went on a break or came back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -251,6 +319,17 @@ pub(super) mod tests {
                 active: true,
                 created_at: 11,
             })),
+            record(ServiceRecord::V2(ServiceV2 {
+                name_uz: "Kreditlar".into(),
+                name_ru: "Кредиты".into(),
+                name_en: "Loans".into(),
+                minutes: 20,
+                target_wait_minutes: 30,
+                branch_ids: vec![2],
+                active: true,
+                created_at: 18,
+                prefix: "KR".into(),
+            })),
             record(OperatorRecord::V1(OperatorV1 { branch_id: 1, window: 3, service_ids: vec![1, 4], updated_at: 12 })),
             record(TicketRecord::V1(TicketV1 {
                 branch_id: 1,
@@ -285,6 +364,7 @@ pub(super) mod tests {
             record(OperatorStateRecord::V1(OperatorStateV1 { on_break: true, break_reason: Some("Tushlik".into()), since: 16 })),
             record(OperatorEventRecord::V1(OperatorEventV1 { at: 17, on_break: true, reason: Some("Tushlik".into()) })),
             record(QueueSettingsRecord::V1(QueueSettingsV1 { max_recalls: 3 })),
+            record(QueueSettingsRecord::V2(QueueSettingsV2 { max_recalls: 4, numbering: TicketNumbering::ByService })),
             record(ServiceTimesRecord::V1(ServiceTimesV1 { recent_secs: vec![300, 420, 95] })),
         ]
     }
@@ -299,6 +379,12 @@ pub(super) mod tests {
                     TicketSource::Online => &[1],
                     TicketSource::Bot => &[2],
                     TicketSource::WalkIn => &[3],
+                }
+            }),
+            pinned(|v: &TicketNumbering| -> &'static [u8] {
+                match v {
+                    TicketNumbering::BySource => &[0],
+                    TicketNumbering::ByService => &[1],
                 }
             }),
             pinned(|v: &TicketPriority| -> &'static [u8] {

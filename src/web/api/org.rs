@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
-use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1};
+use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1};
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json, PathId};
 use axum::extract::{Path, Query, State};
@@ -291,12 +291,20 @@ pub struct BranchOut {
     pub hours: Option<HoursJson>,
     pub active: bool,
     pub created_at: String,
+    /// The name in Russian and English (empty: `name` is used).
+    pub name_ru: String,
+    pub name_en: String,
+    /// The display board's languages, main first (empty: the company's language).
+    pub board_langs: Vec<String>,
 }
 
 impl BranchOut {
-    pub fn new(id: u64, b: BranchV1) -> Self {
+    pub fn new(id: u64, b: BranchV2) -> Self {
         BranchOut {
             id,
+            name_ru: b.name_ru,
+            name_en: b.name_en,
+            board_langs: b.board_langs,
             name: b.name,
             address: b.address,
             hours: b.hours.as_ref().map(HoursJson::from_days),
@@ -313,6 +321,11 @@ pub struct BranchIn {
     #[serde(default)]
     pub address: String,
     pub hours: Option<HoursJson>,
+    /// The name in Russian and English; left out, `name` is used.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    /// The display board's languages (`uz`, `ru`, `en`), main first, at most two.
+    pub board_langs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -324,6 +337,11 @@ pub struct BranchPatchIn {
     #[schema(value_type = Option<HoursJson>)]
     pub hours: Option<Option<HoursJson>>,
     pub active: Option<bool>,
+    /// `""` clears a translation (the one name is used).
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    /// `[]`: the company's language alone.
+    pub board_langs: Option<Vec<String>>,
 }
 
 /// Branches of the company.
@@ -350,7 +368,15 @@ pub async fn create_branch(
     Json(b): Json<BranchIn>,
 ) -> Result<(StatusCode, axum::Json<BranchOut>), AppError> {
     let hours = b.hours.map(HoursJson::parse).transpose()?;
-    let input = BranchInput { name: Some(b.name), address: Some(b.address), hours: Some(hours), active: None };
+    let input = BranchInput {
+        name: Some(b.name),
+        address: Some(b.address),
+        hours: Some(hours),
+        active: None,
+        name_ru: b.name_ru,
+        name_en: b.name_en,
+        board_langs: b.board_langs,
+    };
     let id = service::create_branch(&state, &user.tenant, &Caller::from(&user), input).await?;
     Ok((StatusCode::CREATED, axum::Json(BranchOut::new(id, service::get_branch(user.tenant.db()?, id)?))))
 }
@@ -369,7 +395,15 @@ pub async fn patch_branch(
         Some(None) => Some(None),
         None => None,
     };
-    let input = BranchInput { name: b.name, address: b.address, hours, active: b.active };
+    let input = BranchInput {
+        name: b.name,
+        address: b.address,
+        hours,
+        active: b.active,
+        name_ru: b.name_ru,
+        name_en: b.name_en,
+        board_langs: b.board_langs,
+    };
     let updated = service::update_branch(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(BranchOut::new(id, updated)))
 }

@@ -7,7 +7,7 @@ use crate::error::ErrorKind;
 use crate::i18n::Lang;
 use crate::queue::service::{self, Names, ServiceInput};
 use crate::queue::tickets;
-use crate::store::schema::{OperatorV1, ServiceV1};
+use crate::store::schema::{OperatorV1, ServiceV2};
 use crate::web::extract::{CurrentUser, Json, PathId};
 use crate::web::limits::ClientIp;
 use axum::extract::{Path, State};
@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(no_show))
         .routes(routes!(start))
         .routes(routes!(finish))
+        .routes(routes!(finish_and_call_next))
         .routes(routes!(call_ticket))
         .routes(routes!(cancel_ticket))
         .routes(routes!(transfer_ticket))
@@ -82,12 +83,19 @@ pub struct ServiceOut {
     pub target_wait_minutes: u16,
     pub branch_ids: Vec<u64>,
     pub active: bool,
+    /// The ticket prefix chosen for the service (may be empty).
+    pub prefix: String,
+    /// The prefix its tickets get when the company numbers by service
+    /// (the chosen one, or a letter from the id).
+    pub ticket_prefix: String,
 }
 
 impl ServiceOut {
-    fn new(id: u64, s: ServiceV1, lang: Lang) -> Self {
+    fn new(id: u64, s: ServiceV2, lang: Lang) -> Self {
         ServiceOut {
             id,
+            ticket_prefix: service::ticket_prefix(id, &s),
+            prefix: s.prefix.clone(),
             name: service::service_name(&s, lang).to_string(),
             names: NamesJson { uz: s.name_uz, ru: s.name_ru, en: s.name_en },
             minutes: s.minutes,
@@ -108,6 +116,8 @@ pub struct ServiceIn {
     pub target_wait_minutes: Option<u16>,
     #[serde(default)]
     pub branch_ids: Vec<u64>,
+    /// Ticket prefix when numbering by service: 1–3 Latin letters or digits, a letter first.
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
@@ -118,6 +128,8 @@ pub struct ServicePatchIn {
     pub target_wait_minutes: Option<u16>,
     pub branch_ids: Option<Vec<u64>>,
     pub active: Option<bool>,
+    /// Ticket prefix when numbering by service; `""` clears it.
+    pub prefix: Option<String>,
 }
 
 /// Queue services.
@@ -142,6 +154,7 @@ pub async fn create_service(
         target_wait_minutes: b.target_wait_minutes,
         branch_ids: Some(b.branch_ids),
         active: None,
+        prefix: b.prefix,
     };
     let (id, s) = service::create_service(&state, &user.tenant, &Caller::from(&user), input).await?;
     Ok((StatusCode::CREATED, axum::Json(ServiceOut::new(id, s, user.lang))))
@@ -163,6 +176,7 @@ pub async fn patch_service(
         target_wait_minutes: b.target_wait_minutes,
         branch_ids: b.branch_ids,
         active: b.active,
+        prefix: b.prefix,
     };
     let s = service::update_service(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(ServiceOut::new(id, s, user.lang)))
@@ -358,6 +372,35 @@ pub async fn start(State(state): State<AppState>, user: CurrentUser, PathId(id):
     responses((status = 200, body = TicketOut), (status = 403), (status = 409)), security(("bearer" = [])))]
 pub async fn finish(State(state): State<AppState>, user: CurrentUser, PathId(id): PathId) -> Result<axum::Json<TicketOut>, AppError> {
     act(state, user, id, crate::queue::window::Act::Finish).await
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FinishedAndCalledOut {
+    /// The ticket just served, now `done`.
+    pub finished: TicketOut,
+    /// The customer called next; `null` when nobody waits.
+    pub called: Option<CalledOut>,
+}
+
+/// "Finish and call next" in one press: the customer being served is done
+/// and the next one is called to the same window, in one step.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/finish-and-call-next", tag = "queue",
+    params(("slug" = String, Path), ("id" = u64, Path)),
+    responses((status = 200, body = FinishedAndCalledOut), (status = 403), (status = 404), (status = 409)), security(("bearer" = [])))]
+pub async fn finish_and_call_next(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    PathId(id): PathId,
+) -> Result<axum::Json<FinishedAndCalledOut>, AppError> {
+    let (done, called) = crate::queue::window::finish_and_call_next(&state, &user.tenant, &Caller::from(&user), id).await?;
+    Ok(axum::Json(FinishedAndCalledOut {
+        finished: TicketOut::new(id, &done),
+        called: called.map(|(cid, t, reason)| CalledOut {
+            ticket: TicketOut::new(cid, &t),
+            reason: crate::queue::window::reason_text(user.lang, &reason),
+            reason_code: reason,
+        }),
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -585,6 +628,17 @@ pub async fn check_in(
 pub struct QueueSettingsJson {
     /// Times a called ticket may be recalled before it counts as a no-show (0–5; default 2).
     pub max_recalls: u8,
+    /// How ticket numbers are made: `by_source` (`K-001` kiosk, `O-001`
+    /// online; the default) or `by_service` (each service's prefix, `A-014`).
+    /// Left out of a change, it stays as it is.
+    #[serde(default)]
+    pub numbering: Option<String>,
+}
+
+impl QueueSettingsJson {
+    fn of(s: &crate::store::schema::QueueSettingsV2) -> Self {
+        QueueSettingsJson { max_recalls: s.max_recalls, numbering: Some(service::numbering_code(s.numbering).into()) }
+    }
 }
 
 /// The company's queue rules.
@@ -595,7 +649,7 @@ pub async fn get_settings(user: CurrentUser) -> Result<axum::Json<QueueSettingsJ
         return Err(ErrorKind::Forbidden.into());
     }
     let s = service::settings(user.tenant.db()?)?;
-    Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
+    Ok(axum::Json(QueueSettingsJson::of(&s)))
 }
 
 /// Changes the company's queue rules.
@@ -607,8 +661,12 @@ pub async fn put_settings(
     user: CurrentUser,
     Json(b): Json<QueueSettingsJson>,
 ) -> Result<axum::Json<QueueSettingsJson>, AppError> {
-    let s = service::set_settings(&state, &user.tenant, &Caller::from(&user), b.max_recalls).await?;
-    Ok(axum::Json(QueueSettingsJson { max_recalls: s.max_recalls }))
+    let input = service::SettingsInput {
+        max_recalls: Some(b.max_recalls),
+        numbering: b.numbering.as_deref().map(service::parse_numbering).transpose()?,
+    };
+    let s = service::set_settings(&state, &user.tenant, &Caller::from(&user), input).await?;
+    Ok(axum::Json(QueueSettingsJson::of(&s)))
 }
 
 /// Takes an operator off their window (refused while they serve someone).

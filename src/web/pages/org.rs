@@ -12,7 +12,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, role_label, t, tf};
 use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
-use crate::store::schema::{AccountV1, BranchV1, DayHours, DepartmentV1, FieldChange};
+use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1, FieldChange};
 use crate::tenancy::Tenant;
 use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -305,7 +305,7 @@ fn landing(tenant: &Tenant, page: &Page) -> Result<Markup, AppError> {
     let lang = page.lang;
     let info = tenant.info();
     let open = tenant.is_active();
-    let branches: Vec<(u64, BranchV1)> =
+    let branches: Vec<(u64, BranchV2)> =
         if open { service::list_branches(tenant.db()?)?.into_iter().filter(|(_, b)| b.active).collect() } else { Vec::new() };
     let shell = Shell {
         lang,
@@ -532,7 +532,7 @@ fn names_of_departments(db: &crate::store::Db) -> Result<HashMap<u64, Department
     Ok(service::list_departments(db)?.into_iter().collect())
 }
 
-fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV1>, AppError> {
+fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV2>, AppError> {
     Ok(service::list_branches(db)?.into_iter().collect())
 }
 
@@ -1255,7 +1255,7 @@ impl BranchForm {
         BranchForm { name: String::new(), address: String::new(), always: false, active: true, days }
     }
 
-    fn of(b: &BranchV1) -> BranchForm {
+    fn of(b: &BranchV2) -> BranchForm {
         let mut f = BranchForm::blank();
         f.name = b.name.clone();
         f.address = b.address.clone();
@@ -1388,7 +1388,13 @@ async fn branch_new_submit(
     let f = BranchForm::parse(&pairs);
     let result = match f.hours() {
         Ok(hours) => {
-            let input = BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: None };
+            let input = BranchInput {
+                name: Some(f.name.clone()),
+                address: Some(f.address.clone()),
+                hours: Some(hours),
+                active: None,
+                ..BranchInput::default()
+            };
             service::create_branch(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ())
         }
         Err(e) => Err(e),
@@ -1422,8 +1428,13 @@ async fn branch_edit_submit(
     let f = BranchForm::parse(&pairs);
     let result = match f.hours() {
         Ok(hours) => {
-            let input =
-                BranchInput { name: Some(f.name.clone()), address: Some(f.address.clone()), hours: Some(hours), active: Some(f.active) };
+            let input = BranchInput {
+                name: Some(f.name.clone()),
+                address: Some(f.address.clone()),
+                hours: Some(hours),
+                active: Some(f.active),
+                ..BranchInput::default()
+            };
             service::update_branch(&state, c.tenant(), &Caller::from(&c.user), id, input).await.map(|_| ())
         }
         Err(e) => Err(e),

@@ -18,7 +18,7 @@ use crate::org::branding;
 use crate::queue::service::service_name;
 use crate::queue::tickets::{self, status_code};
 use crate::store::Db;
-use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus};
+use crate::store::schema::{BranchV2, DayHours, ServiceV2, TicketStatus};
 use crate::tenancy::Tenant;
 use crate::web::api::track as live;
 use crate::web::assets;
@@ -61,7 +61,7 @@ fn screen_lang(q: &ScreenQuery, tenant: &Tenant) -> Lang {
 }
 
 /// The branch of a path, or 404.
-fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV1), AppError> {
+fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV2), AppError> {
     let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.branch_not_found");
     let id: u64 = raw.parse().map_err(|_| not_found())?;
     let b = crate::org::service::get_branch(tenant.db()?, id)?;
@@ -69,8 +69,8 @@ fn branch_of(tenant: &Tenant, raw: &str) -> Result<(u64, BranchV1), AppError> {
 }
 
 /// The active services offered at a branch, in the order they were set up.
-fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV1)>, AppError> {
-    let mut v: Vec<(u64, ServiceV1)> =
+fn services_at(db: &Db, branch_id: u64) -> Result<Vec<(u64, ServiceV2)>, AppError> {
+    let mut v: Vec<(u64, ServiceV2)> =
         crate::queue::service::list_services(db)?.into_iter().filter(|(_, s)| s.active && s.branch_ids.contains(&branch_id)).collect();
     v.sort_by_key(|(id, _)| *id);
     Ok(v)
@@ -394,8 +394,21 @@ async fn display(
     Path((_, branch)): Path<(String, String)>,
     Query(q): Query<ScreenQuery>,
 ) -> Result<Markup, AppError> {
-    let lang = screen_lang(&q, &tenant);
     let (branch_id, branch) = branch_of(&tenant, &branch)?;
+    // The branch's languages (main first), unless the URL asks for one.
+    let langs = match q.lang.as_deref().and_then(Lang::parse) {
+        Some(l) => vec![l],
+        None => crate::org::service::board_langs(&branch, tenant.lang()),
+    };
+    let lang = langs.first().copied().unwrap_or_else(|| tenant.lang());
+    let second = langs.get(1).copied();
+    // A text in the main language, with the second one under it.
+    let both = |key: &str| {
+        html! {
+            (t(lang, key))
+            @if let Some(l2) = second { span.display-l2 lang=(l2.code()) { (t(l2, key)) } }
+        }
+    };
     let db = tenant.db()?;
     let now = state.now_ms();
     let tz = tenant.timezone();
@@ -412,8 +425,19 @@ async fn display(
         "window": t(lang, "display.window_n"),
         "now": t(lang, "display.now_calling"),
         "empty": t(lang, "display.empty"),
+        "between": t(lang, "display.between"),
+        "now2": second.map(|l| t(l, "display.now_calling")),
+        "window2": second.map(|l| t(l, "display.window_n")),
+        "empty2": second.map(|l| t(l, "display.empty")),
+        "between2": second.map(|l| t(l, "display.between")),
     });
-    let window_text = |w: Option<u16>| tf(lang, "display.window_n", &[("window", &w.unwrap_or(0).to_string())]);
+    let window_text = |w: Option<u16>| {
+        let n = w.unwrap_or(0).to_string();
+        html! {
+            (tf(lang, "display.window_n", &[("window", &n)]))
+            @if let Some(l2) = second { span.display-l2 lang=(l2.code()) { (tf(l2, "display.window_n", &[("window", &n)])) } }
+        }
+    };
     let title = t(lang, "display.title");
     Ok(html! {
         (DOCTYPE)
@@ -423,7 +447,7 @@ async fn display(
                 div.display data-display data-events=(format!("/c/{}/display/{branch_id}/events", tenant.slug))
                     data-tz=(tz_name(&tenant)) data-speech=(lang_tag(lang)) data-rows=(BOARD_ROWS) data-i18n=(i18n.to_string()) {
                     header.display-head {
-                        (brand(&tenant, &branch.name, "q-brand"))
+                        (brand(&tenant, crate::org::service::branch_name(&branch, lang), "q-brand"))
                         div.display-clock {
                             time.q-clock data-clock { (clock) }
                             span.display-date data-sync="date" { (date) }
@@ -433,17 +457,20 @@ async fn display(
                         @match calls.iter().find(|(_, c)| c.status == TicketStatus::Called) {
                             Some((id, t0)) => {
                                 section.display-now data-now=(id) {
-                                    p.display-caption { (t(lang, "display.now_calling")) }
+                                    p.display-caption { (both("display.now_calling")) }
                                     p.display-now-number { (t0.number) }
                                     p.display-now-window { (window_text(t0.window)) }
                                 }
                             }
                             None => {
                                 section.display-now.is-empty {
-                                    @if open {
-                                        p.display-idle { (t(lang, "display.empty")) }
+                                    @if open && !calls.is_empty() {
+                                        // Recent calls are listed: nobody is on the way now, not "no calls".
+                                        p.display-idle { (both("display.between")) }
+                                    } @else if open {
+                                        p.display-idle { (both("display.empty")) }
                                     } @else {
-                                        p.display-idle { (t(lang, "display.closed")) }
+                                        p.display-idle { (both("display.closed")) }
                                         p.display-hours {
                                             @for (label, value, _) in hours_lines(lang, &branch.hours, weekday) {
                                                 span { @if !label.is_empty() { (label) ": " } (value) }
@@ -454,12 +481,12 @@ async fn display(
                             }
                         }
                         section.display-list {
-                            h2.display-caption { (t(lang, "display.recent")) }
+                            h2.display-caption { (both("display.recent")) }
                             table.display-calls {
                                 thead {
                                     tr {
-                                        th scope="col" { (t(lang, "display.ticket")) }
-                                        th scope="col" { (t(lang, "display.window")) }
+                                        th scope="col" { (both("display.ticket")) }
+                                        th scope="col" { (both("display.window")) }
                                     }
                                 }
                                 tbody data-calls {
@@ -475,10 +502,15 @@ async fn display(
                         }
                     }
                     footer.display-foot data-sync="waiting" {
-                        span.display-foot-label { (t(lang, "display.waiting")) }
-                        @for (id, _) in &services {
+                        span.display-foot-label { (both("display.waiting")) }
+                        @for (id, svc) in &services {
                             span.display-svc {
-                                span { (names.get(id).copied().unwrap_or("")) }
+                                span {
+                                    (names.get(id).copied().unwrap_or(""))
+                                    @if let Some(l2) = second.filter(|l2| service_name(svc, *l2) != service_name(svc, lang)) {
+                                        span.display-l2 lang=(l2.code()) { (service_name(svc, l2)) }
+                                    }
+                                }
                                 b { (waiting.get(id).copied().unwrap_or(0)) }
                             }
                         }

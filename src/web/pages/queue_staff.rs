@@ -14,7 +14,7 @@ use crate::queue::tickets::{self, NewTicket, local_day};
 use crate::queue::window::{self, Act};
 use crate::queue::window::{Today, current_ticket, operator_state, today_of_operator};
 use crate::store::Db;
-use crate::store::schema::{AccountV1, BranchV1, OperatorStateV1, OperatorV1, ServiceV1, TicketPriority, TicketStatus, TicketV1};
+use crate::store::schema::{AccountV1, BranchV2, OperatorStateV1, OperatorV1, ServiceV2, TicketPriority, TicketStatus, TicketV1};
 use crate::web::assets;
 use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -83,7 +83,7 @@ fn duration_text(lang: Lang, secs: i64) -> String {
     tf(lang, "operator.duration", &[("m", &(secs / 60).to_string()), ("s", &format!("{:02}", secs % 60))])
 }
 
-fn name_of(services: &HashMap<u64, ServiceV1>, id: u64, lang: Lang) -> String {
+fn name_of(services: &HashMap<u64, ServiceV2>, id: u64, lang: Lang) -> String {
     services.get(&id).map(|s| service_name(s, lang).to_string()).unwrap_or_else(|| format!("#{id}"))
 }
 
@@ -116,14 +116,14 @@ fn is_form_error(e: &AppError) -> bool {
 /// Everything the operator's page shows, read at once.
 struct Desk {
     op: Option<OperatorV1>,
-    branch: Option<BranchV1>,
+    branch: Option<BranchV2>,
     state: Option<OperatorStateV1>,
     current: Option<(u64, TicketV1, Option<String>)>,
     /// My services' waiting tickets, in arrival order.
     waiting: Vec<(u64, TicketV1)>,
     /// The ticket "Call next" would call now.
     next: Option<u64>,
-    services: HashMap<u64, ServiceV1>,
+    services: HashMap<u64, ServiceV2>,
     today: Today,
     now: i64,
     tz: TimeZone,
@@ -137,7 +137,7 @@ impl Desk {
         let tz = c.tenant().timezone();
         let now = state.now_ms();
         let (day, _, _) = local_day(now, &tz);
-        let services: HashMap<u64, ServiceV1> = service::list_services(db)?.into_iter().collect();
+        let services: HashMap<u64, ServiceV2> = service::list_services(db)?.into_iter().collect();
         let op = service::get_operator(db, c.user.id)?;
         let mut desk = Desk {
             op: None,
@@ -216,11 +216,16 @@ impl Failed {
 struct DoneQuery {
     done: String,
     number: String,
+    /// The ticket called next, after "Finish and call next".
+    next: String,
 }
 
 fn desk_notice(lang: Lang, q: &DoneQuery) -> Option<String> {
     let n = clean_number(&q.number);
+    let next = clean_number(&q.next);
     let key = match q.done.as_str() {
+        "finished_called" => return Some(tf(lang, "operator.notice.finished_called", &[("number", &n), ("next", &next)])),
+        "finished_empty" => "operator.notice.finished_empty",
         "called" => "operator.notice.called",
         "recalled" => "operator.notice.recalled",
         "started" => "operator.notice.started",
@@ -402,7 +407,8 @@ fn current_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
                     }
                     (act_button(&act("no-show"), c.csrf(), t(lang, "operator.act.no_show"), "danger", false, None))
                 } @else {
-                    (act_button(&act("finish"), c.csrf(), t(lang, "operator.act.finish"), "primary op-big", false, None))
+                    (act_button(&act("finish-next"), c.csrf(), t(lang, "operator.act.finish_next"), "primary op-big op-finish-next", false, None))
+                    (act_button(&act("finish"), c.csrf(), t(lang, "operator.act.finish"), "op-finish", false, None))
                 }
             }
             @if !options.is_empty() {
@@ -587,7 +593,13 @@ fn walk_in_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
 }
 
 fn back_to_desk(c: &Ctx, done: &str, number: &str) -> Response {
-    let q: String = form_urlencoded::Serializer::new(String::new()).append_pair("done", done).append_pair("number", number).finish();
+    let (number, next) = number.split_once(' ').unwrap_or((number, ""));
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    q.append_pair("done", done).append_pair("number", number);
+    if !next.is_empty() {
+        q.append_pair("next", next);
+    }
+    let q = q.finish();
     Redirect::to(&c.url(&format!("operator?{q}"))).into_response()
 }
 
@@ -639,6 +651,13 @@ async fn ticket_action(
         "no-show" => ("desk", acted(Act::NoShow).await.map(|t| ("no_show", t.number))),
         "start" => ("desk", acted(Act::Start).await.map(|t| ("started", t.number))),
         "finish" => ("desk", acted(Act::Finish).await.map(|t| ("finished", t.number))),
+        "finish-next" => (
+            "desk",
+            window::finish_and_call_next(&state, &tenant, &me, id).await.map(|(done, next)| match next {
+                Some((_, t, _)) => ("finished_called", format!("{} {}", done.number, t.number)),
+                None => ("finished_empty", done.number),
+            }),
+        ),
         "cancel" => {
             let actor = Caller::from(&c.user);
             ("desk", tickets::cancel(&state, &tenant, &actor, Some(id)).await.map(|(_, t)| ("cancelled", t.number)))
@@ -701,7 +720,7 @@ pub(crate) fn dashboard_links(c: &Ctx) -> Markup {
     if !c.user.can("queue.manage") {
         return html! {};
     }
-    let mut branches: Vec<(u64, BranchV1)> = c
+    let mut branches: Vec<(u64, BranchV2)> = c
         .tenant()
         .db()
         .ok()
@@ -749,7 +768,7 @@ fn admin_notice(lang: Lang, q: &DoneQuery) -> Option<&'static str> {
     })
 }
 
-fn branch_names(db: &Db) -> Result<HashMap<u64, BranchV1>, AppError> {
+fn branch_names(db: &Db) -> Result<HashMap<u64, BranchV2>, AppError> {
     Ok(crate::org::service::list_branches(db)?.into_iter().collect())
 }
 
@@ -763,6 +782,7 @@ async fn services_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>
 #[serde(default)]
 struct SettingsForm {
     max_recalls: String,
+    numbering: String,
 }
 
 /// Saves the queue rules; a bad value shows the page again with what was typed.
@@ -774,9 +794,18 @@ async fn settings_submit(
 ) -> Result<Response, AppError> {
     manage(&user)?;
     let c = Ctx::new(user, page);
-    let saved = match f.max_recalls.trim().parse::<u8>() {
-        Ok(n) => service::set_settings(&state, c.tenant(), &Caller::from(&c.user), n).await.map(|_| ()),
-        Err(_) => Err(AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", service::RECALLS_LIMIT)),
+    let parsed = f
+        .max_recalls
+        .trim()
+        .parse::<u8>()
+        .map_err(|_| AppError::invalid("max_recalls", "validation.max_recalls").with_arg("max", service::RECALLS_LIMIT))
+        .and_then(|n| {
+            let numbering = Some(f.numbering.trim()).filter(|v| !v.is_empty()).map(service::parse_numbering).transpose()?;
+            Ok(service::SettingsInput { max_recalls: Some(n), numbering })
+        });
+    let saved = match parsed {
+        Ok(input) => service::set_settings(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ()),
+        Err(e) => Err(e),
     };
     match saved {
         Ok(()) => Ok(Redirect::to(&c.url("admin/queue/services?done=saved")).into_response()),
@@ -819,10 +848,12 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
         b.1.active.cmp(&a.1.active).then_with(|| service_name(&a.1, lang).to_lowercase().cmp(&service_name(&b.1, lang).to_lowercase()))
     });
     let ops = service::list_operators(db, &Caller::from(&c.user))?;
+    let rules = service::settings(db)?;
     let typed_recalls = match settings_err {
         Some((typed, _)) => typed.to_string(),
-        None => service::settings(db)?.max_recalls.to_string(),
+        None => rules.max_recalls.to_string(),
     };
+    let by_service = rules.numbering == crate::store::schema::TicketNumbering::ByService;
     let title = t(lang, "qadmin.services.title");
     let body = html! {
         (queue_subnav(c, Section::QueueServices))
@@ -839,6 +870,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                     thead {
                         tr {
                             th { (t(lang, "qadmin.services.name")) }
+                            th { (t(lang, "qadmin.services.prefix")) }
                             th { (t(lang, "qadmin.services.minutes")) }
                             th { (t(lang, "qadmin.services.target")) }
                             th { (t(lang, "qadmin.services.branches")) }
@@ -856,6 +888,9 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                                         br;
                                         small.muted { (s.name_uz) " · " (s.name_ru) " · " (s.name_en) }
                                     }
+                                }
+                                td data-label=(t(lang, "qadmin.services.prefix")) {
+                                    span.ticket-prefix.muted[!by_service] { (service::ticket_prefix(*id, s)) }
                                 }
                                 td data-label=(t(lang, "qadmin.services.minutes")) { (minutes_text(lang, i64::from(s.minutes))) }
                                 td data-label=(t(lang, "qadmin.services.target")) { (minutes_text(lang, i64::from(s.target_wait_minutes))) }
@@ -901,6 +936,17 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                     .value(&typed_recalls)
                     .hint(t(lang, "qadmin.rules.max_recalls_hint"))
                     .error(settings_err.map(|(_, e)| e)))
+                (select(
+                    t(lang, "qadmin.rules.numbering"),
+                    "numbering",
+                    &[
+                        ("by_source".into(), t(lang, "qadmin.rules.numbering_source").into()),
+                        ("by_service".into(), t(lang, "qadmin.rules.numbering_service").into()),
+                    ],
+                    service::numbering_code(rules.numbering),
+                    settings_err.map(|(_, e)| e),
+                ))
+                small.hint { (t(lang, "qadmin.rules.numbering_hint")) }
                 button.primary type="submit" { (t(lang, "admin.common.save")) }
             }
         }
@@ -918,6 +964,7 @@ struct ServiceForm {
     target: String,
     branch_ids: Vec<String>,
     active: bool,
+    prefix: String,
 }
 
 impl ServiceForm {
@@ -932,13 +979,14 @@ impl ServiceForm {
                 "target_wait_minutes" => f.target = v.clone(),
                 "branch_ids" => f.branch_ids.push(v.clone()),
                 "active" => f.active = !v.is_empty(),
+                "prefix" => f.prefix = v.clone(),
                 _ => {}
             }
         }
         f
     }
 
-    fn of(s: &ServiceV1) -> ServiceForm {
+    fn of(s: &ServiceV2) -> ServiceForm {
         ServiceForm {
             name_uz: s.name_uz.clone(),
             name_ru: s.name_ru.clone(),
@@ -947,6 +995,7 @@ impl ServiceForm {
             target: s.target_wait_minutes.to_string(),
             branch_ids: s.branch_ids.iter().map(u64::to_string).collect(),
             active: s.active,
+            prefix: s.prefix.clone(),
         }
     }
 
@@ -971,13 +1020,14 @@ impl ServiceForm {
             target_wait_minutes: Some(number("target_wait_minutes", &self.target)?),
             branch_ids: Some(branch_ids),
             active: with_active.then_some(self.active),
+            prefix: Some(self.prefix.clone()),
         })
     }
 }
 
 fn service_form_view(c: &Ctx, id: Option<u64>, f: &ServiceForm, err: Option<&FormError>) -> Result<Markup, AppError> {
     let lang = c.lang();
-    let mut branches: Vec<(u64, BranchV1)> = crate::org::service::list_branches(c.tenant().db()?)?;
+    let mut branches: Vec<(u64, BranchV2)> = crate::org::service::list_branches(c.tenant().db()?)?;
     branches.sort_by_key(|(_, b)| b.name.to_lowercase());
     let title = if id.is_some() { t(lang, "qadmin.services.edit_title") } else { t(lang, "qadmin.services.new_title") };
     let action = match id {
@@ -1005,6 +1055,8 @@ fn service_form_view(c: &Ctx, id: Option<u64>, f: &ServiceForm, err: Option<&For
                     (Input::new(t(lang, "qadmin.services.target"), "target_wait_minutes").kind("number").inputmode("numeric")
                         .value(&f.target).required().hint(t(lang, "qadmin.services.target_hint")).error(err))
                 }
+                (Input::new(t(lang, "qadmin.services.prefix"), "prefix").value(&f.prefix).maxlength(3)
+                    .hint(t(lang, "qadmin.services.prefix_hint")).error(err))
                 fieldset.invalid[branch_err.is_some()] {
                     legend { (t(lang, "qadmin.services.branches")) }
                     @if branches.is_empty() {
@@ -1118,7 +1170,7 @@ async fn operators_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery
     let placed: HashMap<u64, OperatorV1> = service::list_operators(db, &me)?.into_iter().collect();
     let users = service::operator_candidates(db, &me)?;
     let branches = branch_names(db)?;
-    let services: HashMap<u64, ServiceV1> = service::list_services(db)?.into_iter().collect();
+    let services: HashMap<u64, ServiceV2> = service::list_services(db)?.into_iter().collect();
     let mut resting = std::collections::HashSet::new();
     for (id, _) in &users {
         if operator_state(db, *id)?.is_some_and(|s| s.on_break) {
@@ -1228,7 +1280,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
         .map(|(id, b)| (id.to_string(), b.name.clone()))
         .collect();
     branch_opts.sort_by_key(|a| a.1.to_lowercase());
-    let mut services: Vec<(u64, ServiceV1)> = service::list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
+    let mut services: Vec<(u64, ServiceV2)> = service::list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     services.sort_by_key(|(_, s)| service_name(s, lang).to_lowercase());
     let svc_err = err.and_then(|e| e.on("service_ids"));
     let placed = service::get_operator(db, user_id)?.is_some();

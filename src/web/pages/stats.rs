@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf, tn};
 use crate::queue::stats::{Figures, OperatorStats, ServiceStats, Stats, can_view, csv, num, parse_range, run, today};
-use crate::store::schema::BranchV1;
+use crate::store::schema::BranchV2;
 use crate::web::extract::{CurrentUser, Page};
 use crate::web::layout::{FormError, Input, form_alert, select};
 use crate::web::pages::org::{Ctx, Section};
@@ -410,7 +410,7 @@ async fn stats_page(
     let lang = c.lang();
     let tz = c.tenant().timezone();
     let today = today(&state, &tz);
-    let branches: Vec<(u64, BranchV1)> = crate::org::service::list_branches(c.tenant().db()?)?;
+    let branches: Vec<(u64, BranchV2)> = crate::org::service::list_branches(c.tenant().db()?)?;
     let result = match parse_range(q.branch_id.as_deref(), q.from.as_deref(), q.to.as_deref(), today) {
         Ok(p) => run(&state, &c.user, &p).await.map(|s| (p, s)),
         Err(e) => Err(e),

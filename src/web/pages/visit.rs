@@ -12,7 +12,7 @@ use crate::org::service::{format_hhmm, list_branches};
 use crate::queue::booking::{self, EARLY_MS, GRACE_MS, NewBooking, Slot};
 use crate::queue::service::{list_services, service_name};
 use crate::queue::tickets::{self, NewTicket, is_open, local_day, public_token};
-use crate::store::schema::{BranchV1, DayHours, ServiceV1, TicketStatus, TicketV1};
+use crate::store::schema::{BranchV2, DayHours, ServiceV2, TicketStatus, TicketV1};
 use crate::tenancy::Tenant;
 use crate::web::errors::form_again;
 use crate::web::extract::Page;
@@ -43,14 +43,14 @@ pub fn router() -> Router<AppState> {
 /// A service as a branch offers it, with how many wait for it now.
 struct Offer {
     id: u64,
-    service: ServiceV1,
+    service: ServiceV2,
     waiting: usize,
 }
 
 /// An active branch with its services.
 struct BranchView {
     id: u64,
-    branch: BranchV1,
+    branch: BranchV2,
     offers: Vec<Offer>,
     open_now: bool,
 }
@@ -60,7 +60,7 @@ struct BranchView {
 fn branches(state: &AppState, tenant: &Tenant) -> Result<Vec<BranchView>, AppError> {
     let db = tenant.db()?;
     let (day, weekday, minute) = local_day(state.now_ms(), &tenant.timezone());
-    let services: Vec<(u64, ServiceV1)> = list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
+    let services: Vec<(u64, ServiceV2)> = list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
     let mut out = Vec::new();
     for (id, branch) in list_branches(db)?.into_iter().filter(|(_, b)| b.active) {
         let waiting = tickets::waiting_counts(db, &Caller::Public, id, day)?;
@@ -766,7 +766,7 @@ async fn booked_page(tenant: Tenant, page: Page, Path((_, token)): Path<(String,
     Ok(booked_view(&tenant, &page, &ticket, branch.as_ref(), service.as_ref()))
 }
 
-fn booked_view(tenant: &Tenant, page: &Page, ticket: &TicketV1, branch: Option<&BranchV1>, service: Option<&ServiceV1>) -> Markup {
+fn booked_view(tenant: &Tenant, page: &Page, ticket: &TicketV1, branch: Option<&BranchV2>, service: Option<&ServiceV2>) -> Markup {
     let lang = page.lang;
     let tz = tenant.timezone();
     let title = t(lang, "visit.done.title");

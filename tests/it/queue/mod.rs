@@ -3,6 +3,7 @@
 
 mod pages;
 mod setup;
+mod signage;
 mod staff;
 mod stats;
 mod visit;
