@@ -151,6 +151,9 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
             }
             let mut args = title(task);
             args.push(("status".into(), crate::tasks::status_code(task.status).into()));
+            if task.status == TaskStatus::Completed && task.points_awarded > 0 {
+                args.push(("points".into(), task.points_awarded.to_string()));
+            }
             ("task_status", Some(*task_id), args, to)
         }
         Notice::DeadlineChanged { task_id, task } => ("task_deadline", Some(*task_id), title(task), vec![task.assignee_id]),
@@ -282,6 +285,10 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
     let a = [("title", title), ("by", by)];
     match note.kind.as_str() {
         "task_assigned" => tf(lang, "notify.task_assigned", &a),
+        "task_status" if arg(note, "status") == "completed" && !arg(note, "points").is_empty() => {
+            let n: u64 = arg(note, "points").parse().unwrap_or(0);
+            crate::i18n::tn(lang, "notify.task_completed_points", n, &a)
+        }
         "task_status" => {
             let status = crate::tasks::status_label(lang, arg(note, "status"));
             tf(lang, "notify.task_status", &[("title", title), ("by", by), ("status", status)])
