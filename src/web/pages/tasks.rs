@@ -506,7 +506,7 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
                         aria-current=[(*tb == tab).then_some("page")] {
                         (tb.label(lang))
                         @if let Some(n) = count(*tb) {
-                            " " span.count class=[(n > 0).then_some("has")] data-inbox=(tb.code()) { (n) }
+                            " " span class=(if n > 0 { "count has" } else { "count" }) data-inbox=(tb.code()) { (n) }
                         }
                     }
                 }
@@ -986,7 +986,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
             div.task-layout {
                 div.task-main {
                     section.card {
-                        div.deadline-box class=[(!is_final(task.status) && task.deadline < now).then_some("is-late")] {
+                        div.deadline-box.is-late[!is_final(task.status) && task.deadline < now] {
                             span.label { (t(lang, "tasks.field.deadline")) }
                             strong.when { (local_time(task.deadline, &tz)) }
                             @if !is_final(task.status) && task.status != TaskStatus::Declined {
