@@ -529,6 +529,23 @@ mod tests {
         sent[0].id
     }
 
+    #[test]
+    fn a_completion_notice_counts_the_points_in_each_language() {
+        let note = |status: &str, points: Option<&str>| {
+            let mut args = vec![("title".to_string(), "Hisobot".to_string()), ("by".to_string(), "Malika".to_string())];
+            args.push(("status".into(), status.into()));
+            args.extend(points.map(|p| ("points".to_string(), p.to_string())));
+            NotificationV1 { at: 0, kind: "task_status".into(), task_id: Some(7), args, read: false }
+        };
+        assert_eq!(text(Lang::En, &note("completed", Some("1"))), "«Hisobot» is completed (Malika): 1 point awarded.");
+        assert_eq!(text(Lang::Ru, &note("completed", Some("3"))), "«Hisobot»: выполнено (Malika), начислено 3 балла.");
+        assert_eq!(text(Lang::Ru, &note("completed", Some("5"))), "«Hisobot»: выполнено (Malika), начислено 5 баллов.");
+        assert_eq!(text(Lang::Uz, &note("completed", Some("5"))), "«Hisobot» bajarildi (Malika): 5 ball berildi.");
+        // No points, or not a completion: the plain status sentence.
+        assert!(!text(Lang::En, &note("completed", None)).contains("awarded"));
+        assert!(!text(Lang::En, &note("redo", Some("5"))).contains("awarded"));
+    }
+
     fn outbox_due(db: &Db, now: i64) -> i64 {
         outbox::next_due(&db.read().unwrap(), now).unwrap()
     }
