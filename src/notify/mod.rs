@@ -151,6 +151,9 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
             }
             let mut args = title(task);
             args.push(("status".into(), crate::tasks::status_code(task.status).into()));
+            if task.status == TaskStatus::Completed && task.points_awarded > 0 {
+                args.push(("points".into(), task.points_awarded.to_string()));
+            }
             ("task_status", Some(*task_id), args, to)
         }
         Notice::DeadlineChanged { task_id, task } => ("task_deadline", Some(*task_id), title(task), vec![task.assignee_id]),
@@ -282,6 +285,10 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
     let a = [("title", title), ("by", by)];
     match note.kind.as_str() {
         "task_assigned" => tf(lang, "notify.task_assigned", &a),
+        "task_status" if arg(note, "status") == "completed" && !arg(note, "points").is_empty() => {
+            let n: u64 = arg(note, "points").parse().unwrap_or(0);
+            crate::i18n::tn(lang, "notify.task_completed_points", n, &a)
+        }
         "task_status" => {
             let status = crate::tasks::status_label(lang, arg(note, "status"));
             tf(lang, "notify.task_status", &[("title", title), ("by", by), ("status", status)])
@@ -520,6 +527,23 @@ mod tests {
             .unwrap();
         assert_eq!(sent.len(), 1);
         sent[0].id
+    }
+
+    #[test]
+    fn a_completion_notice_counts_the_points_in_each_language() {
+        let note = |status: &str, points: Option<&str>| {
+            let mut args = vec![("title".to_string(), "Hisobot".to_string()), ("by".to_string(), "Malika".to_string())];
+            args.push(("status".into(), status.into()));
+            args.extend(points.map(|p| ("points".to_string(), p.to_string())));
+            NotificationV1 { at: 0, kind: "task_status".into(), task_id: Some(7), args, read: false }
+        };
+        assert_eq!(text(Lang::En, &note("completed", Some("1"))), "«Hisobot» is completed (Malika): 1 point awarded.");
+        assert_eq!(text(Lang::Ru, &note("completed", Some("3"))), "«Hisobot»: выполнено (Malika), начислено 3 балла.");
+        assert_eq!(text(Lang::Ru, &note("completed", Some("5"))), "«Hisobot»: выполнено (Malika), начислено 5 баллов.");
+        assert_eq!(text(Lang::Uz, &note("completed", Some("5"))), "«Hisobot» bajarildi (Malika): 5 ball berildi.");
+        // No points, or not a completion: the plain status sentence.
+        assert!(!text(Lang::En, &note("completed", None)).contains("awarded"));
+        assert!(!text(Lang::En, &note("redo", Some("5"))).contains("awarded"));
     }
 
     fn outbox_due(db: &Db, now: i64) -> i64 {

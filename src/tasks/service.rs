@@ -12,7 +12,7 @@ use crate::store::schema::{
     self, CATEGORIES, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TASKS_BY_DEADLINE,
     TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1,
 };
-use crate::store::{Db, next_id, store_err};
+use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 
@@ -150,6 +150,57 @@ impl Move {
 ///   deletes it before work starts (those who see every task, at any time);
 /// * the assignee asks for a later deadline on an open task.
 pub fn allowed_moves(who: &Caller, task: &TaskV1) -> Vec<Move> {
+    allowed_moves_with(who, task, Facts::default())
+}
+
+/// What the task record alone does not say but a move depends on; read
+/// from the task's history by [`facts_of`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Sent back for redo and nothing happened to it since (no edit, no
+    /// deadline change or request): the assignee may hand it in again
+    /// without starting it first.
+    pub redo_untouched: bool,
+}
+
+/// The facts of a task from its history (oldest first).
+pub fn facts_from(task: &TaskV1, history: &[TaskEventV1]) -> Facts {
+    let last = history.last();
+    Facts {
+        redo_untouched: task.status == TaskStatus::Redo
+            && last.is_some_and(|e| e.kind == "status" && e.to.as_deref() == Some(status_code(TaskStatus::Redo))),
+    }
+}
+
+/// The event that sent a task back for redo, while it is in redo: the
+/// reviewer's reason (the comment), who and when.
+pub fn redo_reason<'a>(task: &TaskV1, history: &'a [TaskEventV1]) -> Option<&'a TaskEventV1> {
+    if task.status != TaskStatus::Redo {
+        return None;
+    }
+    history.iter().rev().find(|e| e.kind == "status" && e.to.as_deref() == Some(status_code(TaskStatus::Redo)))
+}
+
+/// The facts of task `id` as stored in `tx`: only its newest history line
+/// is read.
+fn facts_in<T: Txn>(tx: &T, id: u64, task: &TaskV1) -> Result<Facts, AppError> {
+    if task.status != TaskStatus::Redo {
+        return Ok(Facts::default());
+    }
+    let events = TASK_EVENTS.open(tx)?;
+    let last = events.range((id, 0)..=(id, u64::MAX))?.next_back().transpose()?.map(|(_, e)| e);
+    Ok(facts_from(task, last.as_slice()))
+}
+
+/// The moves `who` may make on task `id` now, its facts read from `db`.
+pub fn moves_of(db: &Db, who: &Caller, id: u64, task: &TaskV1) -> Result<Vec<Move>, AppError> {
+    let tx = db.read()?;
+    Ok(allowed_moves_with(who, task, facts_in(&tx, id, task)?))
+}
+
+/// [`allowed_moves`] knowing the task's [`Facts`]: the moves pages, the API
+/// and the bot offer on one task.
+pub fn allowed_moves_with(who: &Caller, task: &TaskV1, facts: Facts) -> Vec<Move> {
     use TaskStatus::*;
     if !who.can_see_task(task) {
         return Vec::new();
@@ -165,7 +216,7 @@ pub fn allowed_moves(who: &Caller, task: &TaskV1) -> Vec<Move> {
     let sets_deadline = director || (manage && s != Overdue);
     let rows = [
         (Move::Start, mine && (matches!(s, New | Redo) || (s == Overdue && !working))),
-        (Move::Submit, mine && (s == InProgress || (s == Overdue && working))),
+        (Move::Submit, mine && (s == InProgress || (s == Overdue && working) || (s == Redo && facts.redo_untouched))),
         (Move::Complete, review && s == PendingReview),
         (Move::Redo, review && s == PendingReview),
         (Move::Reject, review && matches!(s, New | InProgress | PendingReview | Redo | Overdue)),
@@ -585,6 +636,149 @@ pub fn calendar(db: &Db, who: &Caller, from: i64, to: i64, limit: usize) -> Resu
     Ok(out)
 }
 
+// ---------- inboxes ----------
+
+/// A list of tasks waiting for the caller's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbox {
+    /// Tasks assigned across departments that the caller, a director, may
+    /// approve or decline.
+    Approval,
+    /// Work handed in that the caller accepts or sends back: tasks they
+    /// gave, and for a manager (`tasks.review`) their department's.
+    Review,
+}
+
+impl Inbox {
+    pub const ALL: [Inbox; 2] = [Inbox::Approval, Inbox::Review];
+
+    /// The stable name in URLs and the API.
+    pub fn code(self) -> &'static str {
+        match self {
+            Inbox::Approval => "approval",
+            Inbox::Review => "review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Inbox> {
+        Inbox::ALL.into_iter().find(|i| i.code() == s)
+    }
+
+    /// Whether `task` waits in this inbox of `who`.
+    fn holds(self, who: &Caller, task: &TaskV1) -> bool {
+        match self {
+            Inbox::Approval => {
+                task.status == TaskStatus::AwaitingApproval
+                    && allowed_moves(who, task).iter().any(|m| matches!(m, Move::Approve | Move::Decline))
+            }
+            Inbox::Review => {
+                task.status == TaskStatus::PendingReview
+                    && (task.creator_id == who.id() || (who.can("tasks.review") && who.same_department(task.department_id)))
+                    && allowed_moves(who, task).contains(&Move::Complete)
+            }
+        }
+    }
+}
+
+/// How many tasks wait in each inbox of a caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InboxCounts {
+    pub approval: usize,
+    pub review: usize,
+}
+
+impl InboxCounts {
+    /// Everything waiting for the caller: the navigation badge.
+    pub fn total(&self) -> usize {
+        self.approval + self.review
+    }
+}
+
+/// Ids of the tasks an inbox may hold, newest first, each once. Both
+/// inboxes hold only open tasks that are not late, which are exactly the
+/// keys of `tasks_due`: read as keys (nothing decoded), they bound the
+/// search; a reviewer's candidates are further narrowed to the tasks they
+/// gave and their department's, through those indexes. No closed task is
+/// ever decoded, however long the company's history.
+fn inbox_candidates<T: Txn>(tx: &T, who: &Caller, inbox: Inbox) -> Result<Vec<u64>, AppError> {
+    let director = crate::auth::rbac::acts_as_director(|p| who.can(p));
+    if inbox == Inbox::Approval && !director {
+        return Ok(Vec::new());
+    }
+    let mut open = std::collections::HashSet::new();
+    for row in tx.open_def(TASKS_DUE).map_err(store_err)?.iter().map_err(store_err)? {
+        open.insert(row.map_err(store_err)?.0.value().1);
+    }
+    let mut ids: Vec<u64> = match inbox {
+        Inbox::Approval => open.into_iter().collect(),
+        Inbox::Review => {
+            let mut keys = vec![(TASKS_BY_CREATOR, who.id())];
+            if who.can("tasks.review")
+                && let Some(d) = who.department_id()
+            {
+                keys.push((TASKS_BY_DEPARTMENT, d));
+            }
+            let mut v = Vec::new();
+            for (def, key) in keys {
+                for row in tx.open_def(def).map_err(store_err)?.range((key, 0)..=(key, u64::MAX)).map_err(store_err)? {
+                    let id = row.map_err(store_err)?.0.value().1;
+                    if open.contains(&id) {
+                        v.push(id);
+                    }
+                }
+            }
+            v
+        }
+    };
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The tasks waiting in `who`'s `inbox`, newest first, `limit` at most.
+pub fn inbox(db: &Db, who: &Caller, inbox: Inbox, limit: usize) -> Result<Vec<(u64, TaskV1)>, AppError> {
+    let tx = db.read()?;
+    let tasks = TASKS.open(&tx)?;
+    let mut out = Vec::new();
+    for id in inbox_candidates(&tx, who, inbox)? {
+        if let Some(t) = tasks.get(id)?
+            && inbox.holds(who, &t)
+        {
+            out.push((id, t));
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How many tasks wait in each of `who`'s inboxes.
+pub fn inbox_counts(db: &Db, who: &Caller) -> Result<InboxCounts, AppError> {
+    if !who.can("tasks.review") && !who.can("tasks.create") && !crate::auth::rbac::acts_as_director(|p| who.can(p)) {
+        // Gave no task and reviews none: nothing can wait for them.
+        return Ok(InboxCounts::default());
+    }
+    let tx = db.read()?;
+    let tasks = TASKS.open(&tx)?;
+    let mut counts = InboxCounts::default();
+    for inbox in Inbox::ALL {
+        let mut n = 0;
+        for id in inbox_candidates(&tx, who, inbox)? {
+            if let Some(t) = tasks.get(id)?
+                && inbox.holds(who, &t)
+            {
+                n += 1;
+            }
+        }
+        match inbox {
+            Inbox::Approval => counts.approval = n,
+            Inbox::Review => counts.review = n,
+        }
+    }
+    Ok(counts)
+}
+
 // ---------- change ----------
 
 #[derive(Debug, Clone, Default)]
@@ -809,7 +1003,7 @@ pub async fn change_status(
             }
             let from = old.status;
             let mv = Move::to_status(to).ok_or_else(|| AppError::invalid("status", "validation.task_status"))?;
-            if !may(&who2, &old, mv) {
+            if !allowed_moves_with(&who2, &old, facts_in(tx, id, &old)?).contains(&mv) {
                 // The caller's part in this move decides the refusal: theirs
                 // to make but not now (409), or not theirs at all (403).
                 let party = match mv {
@@ -1175,17 +1369,70 @@ pub async fn update_category(
         .await
 }
 
-/// Points a user has been awarded for completed tasks.
-pub fn points_of(db: &Db, user_id: u64) -> Result<u64, AppError> {
+// ---------- points ----------
+
+/// A user's points: all they were ever awarded, and this week's and this
+/// month's (by the day a task was completed, in the company's time zone;
+/// weeks start on Monday).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Points {
+    pub total: u64,
+    pub week: u64,
+    pub month: u64,
+}
+
+/// Where this week and this month began, in ms, at `now` in `tz`.
+pub fn period_starts(now: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
+    let today = crate::clock::from_ms(now).to_zoned(tz.clone()).date();
+    let monday = today.checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset()))).unwrap_or(today);
+    let first = today.first_of_month();
+    let start = |d: jiff::civil::Date| d.to_zoned(tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(i64::MIN);
+    (start(monday), start(first))
+}
+
+/// Whose points `who` may read: their own; anyone's with `users.view` (the
+/// users list) or `tasks.view_all`.
+pub fn may_see_points(who: &Caller, user_id: u64) -> bool {
+    who.id() == user_id || who.can("users.view") || who.can("tasks.view_all")
+}
+
+/// The points of each of `users` that `who` may see (others are left
+/// out), at `now` in the company's time zone: one walk of each user's
+/// tasks through the assignee index.
+pub fn points_of_users(db: &Db, who: &Caller, users: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Result<Vec<(u64, Points)>, AppError> {
+    let (week, month) = period_starts(now, tz);
     let tx = db.read()?;
     let by = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
     let tasks = TASKS.open(&tx)?;
-    let mut sum = 0u64;
-    for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().1;
-        if let Some(t) = tasks.get(id)? {
-            sum += u64::from(t.points_awarded);
+    let mut out = Vec::new();
+    for &user_id in users.iter().filter(|u| may_see_points(who, **u)) {
+        let mut p = Points::default();
+        for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
+            let id = row.map_err(store_err)?.0.value().1;
+            if let Some(t) = tasks.get(id)?
+                && t.status == TaskStatus::Completed
+                && t.points_awarded > 0
+            {
+                let n = u64::from(t.points_awarded);
+                let at = t.completed_at.unwrap_or(t.updated_at);
+                p.total += n;
+                if at >= month {
+                    p.month += n;
+                }
+                if at >= week {
+                    p.week += n;
+                }
+            }
         }
+        out.push((user_id, p));
     }
-    Ok(sum)
+    Ok(out)
+}
+
+/// One user's points, when `who` may see them.
+pub fn points_of(db: &Db, who: &Caller, user_id: u64, now: i64, tz: &jiff::tz::TimeZone) -> Result<Points, AppError> {
+    if !may_see_points(who, user_id) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    Ok(points_of_users(db, who, &[user_id], now, tz)?.first().map(|(_, p)| *p).unwrap_or_default())
 }

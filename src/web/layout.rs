@@ -11,6 +11,9 @@ pub struct NavItem {
     pub href: String,
     pub label: &'static str,
     pub active: bool,
+    /// How many things wait there for the reader (0: no badge) and what
+    /// they are, for screen readers.
+    pub badge: Option<(usize, String)>,
 }
 
 /// Who is signed in, for the top bar.
@@ -137,7 +140,13 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
                 @if !shell.nav.is_empty() {
                     nav.tabs {
                         @for item in &shell.nav {
-                            a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] { (t(lang, item.label)) }
+                            a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] {
+                                (t(lang, item.label))
+                                @if let Some((n, what)) = item.badge.as_ref().filter(|(n, _)| *n > 0) {
+                                    " " span.nav-badge title=(what) { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
+                                    span.visually-hidden { " (" (what) ")" }
+                                }
+                            }
                         }
                     }
                 }

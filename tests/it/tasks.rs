@@ -9,6 +9,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+mod inbox;
+
 const START: &str = "2026-11-25T06:00:00Z";
 /// The demo company's people, by username.
 const PEOPLE: [&str; 6] = ["owner", "director", "admin", "manager", "employee", "operator"];

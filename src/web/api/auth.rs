@@ -192,15 +192,46 @@ pub struct Me {
     pub branch_id: Option<u64>,
     pub language: String,
     pub company: String,
+    /// Points awarded for completed tasks.
+    pub points: PointsOut,
+    /// Tasks waiting for the user's decision (the navigation badge).
+    pub inbox: InboxOut,
+}
+
+/// Points awarded for completed tasks: in all, this week (from Monday) and
+/// this month, by the company's time zone.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsOut {
+    pub total: u64,
+    pub week: u64,
+    pub month: u64,
+}
+
+impl From<crate::tasks::service::Points> for PointsOut {
+    fn from(p: crate::tasks::service::Points) -> Self {
+        PointsOut { total: p.total, week: p.week, month: p.month }
+    }
+}
+
+/// How many tasks wait for the user: to approve (`GET /tasks?inbox=approval`)
+/// and to review (`GET /tasks?inbox=review`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InboxOut {
+    pub approval: usize,
+    pub review: usize,
 }
 
 /// The signed-in user and what they may do.
 #[utoipa::path(get, path = "/api/v1/me", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = Me), (status = 401)), security(("bearer" = [])))]
-pub async fn me(user: CurrentUser) -> axum::Json<Me> {
+pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<axum::Json<Me>, AppError> {
     let mut permissions: Vec<String> = user.permissions.iter().cloned().collect();
     permissions.sort();
-    axum::Json(Me {
+    let db = user.tenant.db()?;
+    let who = crate::auth::Caller::from(&user);
+    let points = crate::tasks::service::points_of(db, &who, user.id, state.now_ms(), &user.tenant.timezone())?;
+    let inbox = crate::tasks::service::inbox_counts(db, &who)?;
+    Ok(axum::Json(Me {
         id: user.id,
         username: user.account.username.clone(),
         full_name: user.account.full_name.clone(),
@@ -210,5 +241,7 @@ pub async fn me(user: CurrentUser) -> axum::Json<Me> {
         branch_id: user.account.branch_id,
         language: user.lang.code().to_string(),
         company: user.tenant.slug.clone(),
-    })
+        points: points.into(),
+        inbox: InboxOut { approval: inbox.approval, review: inbox.review },
+    }))
 }

@@ -200,6 +200,9 @@ pub struct ListQuery {
     pub cursor: Option<u64>,
     /// 1–200, default 50.
     pub limit: Option<usize>,
+    /// `approval` or `review`: only the tasks waiting for the caller's
+    /// decision, newest first, on one page (the other filters do not apply).
+    pub inbox: Option<String>,
 }
 
 impl ListQuery {
@@ -237,7 +240,13 @@ pub async fn list_tasks(
 ) -> Result<axum::Json<TaskPage>, AppError> {
     let filter = q.filter()?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let (items, next_cursor) = service::list(user.tenant.db()?, &Caller::from(&user), &filter, q.cursor, limit)?;
+    let (items, next_cursor) = match q.inbox.as_deref().filter(|s| !s.is_empty()) {
+        Some(code) => {
+            let inbox = service::Inbox::parse(code).ok_or_else(|| AppError::invalid("inbox", "validation.inbox"))?;
+            (service::inbox(user.tenant.db()?, &Caller::from(&user), inbox, limit)?, None)
+        }
+        None => service::list(user.tenant.db()?, &Caller::from(&user), &filter, q.cursor, limit)?,
+    };
     let now = state.now_ms();
     Ok(axum::Json(TaskPage { items: items.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect(), next_cursor }))
 }
@@ -249,7 +258,7 @@ pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(i
     let db = user.tenant.db()?;
     let who = Caller::from(&user);
     let task = service::get(db, &who, id)?;
-    let moves = service::allowed_moves(&who, &task).into_iter().map(|m| m.code()).collect();
+    let moves = service::moves_of(db, &who, id, &task)?.into_iter().map(|m| m.code()).collect();
     let mut out = TaskOut::new(id, task, state.now_ms());
     out.allowed_moves = Some(moves);
     out.history = Some(service::history_of(db, &who, id)?.into_iter().map(HistoryOut::from).collect());

@@ -9,7 +9,7 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
-use crate::i18n::{Lang, role_label, t, tf};
+use crate::i18n::{Lang, role_label, t, tf, tn};
 use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
 use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1, FieldChange};
@@ -135,12 +135,14 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
 pub(crate) struct Ctx {
     pub(crate) user: CurrentUser,
     pub(crate) page: Page,
+    /// The reader's inbox counts, asked of the core once per page.
+    inbox: std::sync::OnceLock<crate::tasks::service::InboxCounts>,
 }
 
 impl Ctx {
     pub(crate) fn new(user: CurrentUser, page: Page) -> Ctx {
         let page = page.with_lang(user.lang);
-        Ctx { user, page }
+        Ctx { user, page, inbox: std::sync::OnceLock::new() }
     }
 
     pub(crate) fn lang(&self) -> Lang {
@@ -168,10 +170,23 @@ impl Ctx {
         STAFF_SECTIONS.iter().filter(|s| s.perm.is_empty() || self.user.can(s.perm))
     }
 
+    /// What waits for the reader's decision, for the badge on "Tasks".
+    pub(crate) fn inbox_counts(&self) -> crate::tasks::service::InboxCounts {
+        *self.inbox.get_or_init(|| {
+            let who = Caller::from(&self.user);
+            self.user.tenant.db().ok().and_then(|db| crate::tasks::service::inbox_counts(db, &who).ok()).unwrap_or_default()
+        })
+    }
+
+    fn inbox_badge(&self) -> (usize, String) {
+        let n = self.inbox_counts().total();
+        (n, tn(self.lang(), "tasks.inbox.badge", n as u64, &[]))
+    }
+
     /// The page in the staff frame: the navigation, the notification bell
     /// with the unread count, the toasts and the live script.
     pub(crate) fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
-        let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home }];
+        let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home, badge: None }];
         for s in self.staff_sections().chain(self.sections()) {
             // The queue's setup pages share one tab; they link each other.
             let (label, active) = match s.section {
@@ -181,7 +196,8 @@ impl Ctx {
                 }
                 _ => (s.label, current == s.section),
             };
-            nav.push(NavItem { href: self.url(s.path), label, active });
+            let badge = (s.section == Section::Tasks).then(|| self.inbox_badge());
+            nav.push(NavItem { href: self.url(s.path), label, active, badge });
         }
         let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
         let shell = Shell {
@@ -259,22 +275,39 @@ fn checked(v: &Option<String>) -> bool {
 // ---------- home ----------
 
 /// `GET /c/<slug>/`: the staff dashboard when signed in, else the public landing.
-async fn home(tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
+async fn home(State(state): State<AppState>, tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
     match user {
-        Ok(user) => Ok(dashboard(&Ctx::new(user, page))),
+        Ok(user) => dashboard(&Ctx::new(user, page), state.now_ms()),
         Err(_) => landing(&tenant, &page),
     }
 }
 
-fn dashboard(c: &Ctx) -> Markup {
+fn dashboard(c: &Ctx, now: i64) -> Result<Markup, AppError> {
     let lang = c.lang();
     let tenant = c.tenant();
     let title = t(lang, "dash.title");
+    let points = crate::tasks::service::points_of(tenant.db()?, &Caller::from(&c.user), c.user.id, now, &tenant.timezone())?;
+    let inbox = c.inbox_counts();
     let body = html! {
         section.welcome {
             h1 { (tf(lang, "dash.greeting", &[("name", c.user.display_name())])) }
             p.muted { (role_label(lang, &c.user.account.role)) " · " (tenant.info().name) }
         }
+        @if inbox.total() > 0 {
+            div.inbox-links {
+                @if inbox.approval > 0 {
+                    a.inbox-link href=(c.url("tasks?tab=approval")) {
+                        strong { (inbox.approval) } " " (t(lang, "tasks.tab.approval"))
+                    }
+                }
+                @if inbox.review > 0 {
+                    a.inbox-link href=(c.url("tasks?tab=review")) {
+                        strong { (inbox.review) } " " (t(lang, "tasks.tab.review"))
+                    }
+                }
+            }
+        }
+        (points_card(c, &points))
         @if !tenant.is_active() {
             p.hint { (t(lang, "dash.inactive")) }
         }
@@ -298,7 +331,22 @@ fn dashboard(c: &Ctx) -> Markup {
         }
         (crate::web::pages::queue_staff::dashboard_links(c))
     };
-    c.render(title, Section::Home, None, body)
+    Ok(c.render(title, Section::Home, None, body))
+}
+
+/// A user's points: this week, this month and in all.
+fn points_card(c: &Ctx, p: &crate::tasks::service::Points) -> Markup {
+    let lang = c.lang();
+    html! {
+        section.card.points-card aria-label=(t(lang, "tasks.points.title")) {
+            h2 { (t(lang, "tasks.points.title")) }
+            dl.points-figures {
+                div { dt { (t(lang, "tasks.points.week")) } dd #points-week { (p.week) } }
+                div { dt { (t(lang, "tasks.points.month")) } dd #points-month { (p.month) } }
+                div { dt { (t(lang, "tasks.points.total")) } dd #points-total { (p.total) } }
+            }
+        }
+    }
 }
 
 fn landing(tenant: &Tenant, page: &Page) -> Result<Markup, AppError> {
@@ -410,6 +458,7 @@ fn language_options(lang: Lang) -> Vec<(String, String)> {
 
 fn profile_view(
     c: &Ctx,
+    now: i64,
     f: &ProfileForm,
     err: Option<&FormError>,
     pw_err: Option<&FormError>,
@@ -423,8 +472,10 @@ fn profile_view(
     let branch = acc.branch_id.and_then(|id| service::get_branch(db, id).ok()).map(|b| b.name);
     let rule = tf(lang, "admin.users.password_rule", &[("min", &password::MIN_LEN.to_string())]);
     let title = t(lang, "profile.title");
+    let points = crate::tasks::service::points_of(db, &Caller::from(&c.user), c.user.id, now, &c.tenant().timezone())?;
     let body = html! {
         h1 { (title) }
+        (points_card(c, &points))
         div.two-col {
             section.card {
                 h2 { (t(lang, "profile.details")) }
@@ -478,10 +529,15 @@ fn profile_form_of(a: &AccountV1) -> ProfileForm {
     }
 }
 
-async fn profile_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+async fn profile_page(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Query(q): Query<DoneQuery>,
+) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
     let f = profile_form_of(&c.user.account);
-    profile_view(&c, &f, None, None, done_notice(c.lang(), &q))
+    profile_view(&c, state.now_ms(), &f, None, None, done_notice(c.lang(), &q))
 }
 
 async fn profile_submit(
@@ -501,7 +557,7 @@ async fn profile_submit(
         Ok(_) => Ok(Redirect::to(&c.url("profile?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);
-            Ok(form_again(profile_view(&c, &f, Some(&err), None, None)?))
+            Ok(form_again(profile_view(&c, state.now_ms(), &f, Some(&err), None, None)?))
         }
         Err(e) => Err(e),
     }
@@ -520,7 +576,7 @@ async fn profile_password(
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e).moved("password", "new_password");
             let pf = profile_form_of(&c.user.account);
-            Ok(form_again(profile_view(&c, &pf, None, Some(&err), None)?))
+            Ok(form_again(profile_view(&c, state.now_ms(), &pf, None, Some(&err), None)?))
         }
         Err(e) => Err(e),
     }
@@ -536,11 +592,15 @@ fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV2>, Ap
     Ok(service::list_branches(db)?.into_iter().collect())
 }
 
-async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
-    let mut users = service::list_users(db, &Caller::from(&c.user))?;
+    let who = Caller::from(&c.user);
+    let mut users = service::list_users(db, &who)?;
+    let ids: Vec<u64> = users.iter().map(|(id, _)| *id).collect();
+    let points: HashMap<u64, crate::tasks::service::Points> =
+        crate::tasks::service::points_of_users(db, &who, &ids, state.now_ms(), &c.tenant().timezone())?.into_iter().collect();
     users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
     let depts = names_of_departments(db)?;
     let branches = names_of_branches(db)?;
@@ -563,6 +623,7 @@ async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
                         th { (t(lang, "admin.users.department")) }
                         th { (t(lang, "admin.users.branch")) }
                         th { (t(lang, "admin.users.status")) }
+                        th.num { (t(lang, "tasks.points.title")) }
                     }
                 }
                 tbody {
@@ -584,6 +645,13 @@ async fn users_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -
                                 (u.branch_id.and_then(|b| branches.get(&b)).map(|b| b.name.as_str()).unwrap_or("—"))
                             }
                             td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, u.active)) }
+                            td.num.user-points data-label=(t(lang, "tasks.points.title")) data-user=(id) {
+                                @if let Some(p) = points.get(id) {
+                                    strong { (p.total) }
+                                    br;
+                                    small.muted { (tf(lang, "tasks.points.week_month", &[("week", &p.week.to_string()), ("month", &p.month.to_string())])) }
+                                }
+                            }
                         }
                     }
                 }

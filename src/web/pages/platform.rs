@@ -89,7 +89,7 @@ fn shell<'a>(page: &'a Page, admin: &'a PlatformAdmin, title: &'a str, notice: O
         tenant: None,
         csrf: &page.csrf,
         signed_in: Some(SignedIn { name: &admin.account.username, profile_href: None, logout_action: "/admin/logout".into() }),
-        nav: vec![NavItem { href: "/admin".into(), label: "platform.nav.companies", active: true }],
+        nav: vec![NavItem { href: "/admin".into(), label: "platform.nav.companies", active: true, badge: None }],
         path: &page.path,
         notice,
     }

@@ -44,6 +44,8 @@ pub fn router() -> Router<AppState> {
 
 /// Rows a list page shows at once.
 const PAGE_SIZE: usize = 50;
+/// Tasks an inbox tab shows at most (an inbox is meant to be emptied).
+const INBOX_SIZE: usize = 200;
 /// Cards a board column shows at most.
 const COLUMN_SIZE: usize = 100;
 /// The columns of the department board: the open statuses.
@@ -371,6 +373,10 @@ enum Tab {
     Given,
     Department,
     All,
+    /// Waiting for my approval (a director).
+    Approval,
+    /// Waiting for my review (whoever gives or reviews tasks).
+    Review,
 }
 
 impl Tab {
@@ -380,6 +386,17 @@ impl Tab {
             Tab::Given => "given",
             Tab::Department => "department",
             Tab::All => "all",
+            Tab::Approval => "approval",
+            Tab::Review => "review",
+        }
+    }
+
+    /// The core's inbox behind an inbox tab.
+    fn inbox(self) -> Option<service::Inbox> {
+        match self {
+            Tab::Approval => Some(service::Inbox::Approval),
+            Tab::Review => Some(service::Inbox::Review),
+            _ => None,
         }
     }
 
@@ -389,14 +406,23 @@ impl Tab {
             Tab::Given => t(lang, "tasks.tab.given"),
             Tab::Department => t(lang, "tasks.tab.department"),
             Tab::All => t(lang, "tasks.tab.all"),
+            Tab::Approval => t(lang, "tasks.tab.approval"),
+            Tab::Review => t(lang, "tasks.tab.review"),
         }
     }
 }
 
-/// The tabs a user has: their own tasks always; what they gave when they
-/// may give; the board and everything by permission.
+/// The tabs a user has: their own tasks always; the inboxes of those who
+/// approve and who give or review tasks; what they gave when they may
+/// give; the board and everything by permission.
 fn tabs_for(user: &CurrentUser) -> Vec<Tab> {
     let mut v = vec![Tab::Mine];
+    if crate::auth::rbac::acts_as_director(|p| user.can(p)) {
+        v.push(Tab::Approval);
+    }
+    if user.can("tasks.create") || user.can("tasks.review") {
+        v.push(Tab::Review);
+    }
     if user.can("tasks.create") {
         v.push(Tab::Given);
     }
@@ -455,6 +481,12 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
     let tabs = tabs_for(&c.user);
     let tab = tabs.iter().copied().find(|t| t.code() == q.tab).unwrap_or(Tab::Mine);
     let names = Names::load(&c)?;
+    let counts = c.inbox_counts();
+    let count = |tb: Tab| match tb {
+        Tab::Approval => Some(counts.approval),
+        Tab::Review => Some(counts.review),
+        _ => None,
+    };
     let content = match tab {
         Tab::Department => board(&c, &names, &q, state.now_ms())?,
         _ => task_list(&state, &c, &names, tab, &q)?,
@@ -471,7 +503,12 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
             nav.subtabs aria-label=(title) {
                 @for tb in &tabs {
                     a href=(c.url(&format!("tasks?tab={}", tb.code()))) class=[(*tb == tab).then_some("active")]
-                        aria-current=[(*tb == tab).then_some("page")] { (tb.label(lang)) }
+                        aria-current=[(*tb == tab).then_some("page")] {
+                        (tb.label(lang))
+                        @if let Some(n) = count(*tb) {
+                            " " span class=(if n > 0 { "count has" } else { "count" }) data-inbox=(tb.code()) { (n) }
+                        }
+                    }
                 }
             }
         }
@@ -500,7 +537,10 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
     let text: String = q.q.trim().chars().take(200).collect();
     let searching = tab == Tab::All && !text.is_empty();
     let cursor = opt_id(&q.cursor);
-    let (items, next, total) = if searching {
+    let inbox = tab.inbox();
+    let (items, next, total) = if let Some(inbox) = inbox {
+        (service::inbox(db, &who, inbox, INBOX_SIZE)?, None, None)
+    } else if searching {
         let query = crate::search::SearchQuery {
             text,
             status: f.status,
@@ -550,13 +590,20 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
         }
     };
     Ok(html! {
-        (filters)
+        @if inbox.is_none() {
+            (filters)
+        }
         div #live-region data-live-tasks="" {
             @if let Some(total) = total {
                 p.muted { (tf(lang, "tasks.list.found", &[("n", &total.to_string())])) }
             }
             @if items.is_empty() {
-                p.empty { (t(lang, if tab == Tab::Mine && f.status.is_none() { "tasks.list.empty_mine" } else { "tasks.list.empty" })) }
+                p.empty { (t(lang, match tab {
+                    Tab::Approval => "tasks.list.empty_approval",
+                    Tab::Review => "tasks.list.empty_review",
+                    Tab::Mine if f.status.is_none() => "tasks.list.empty_mine",
+                    _ => "tasks.list.empty",
+                })) }
             } @else {
                 div.table-wrap {
                     table.data.stack.tasks {
@@ -575,7 +622,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
                                     td data-label=(t(lang, "tasks.field.title")) {
                                         div {
                                             a.task-link href=(c.url(&format!("tasks/{id}"))) { (task.title) }
-                                            @if tab == Tab::Mine {
+                                            @if matches!(tab, Tab::Mine | Tab::Approval | Tab::Review) {
                                                 br;
                                                 small.muted { (tf(lang, "tasks.list.from", &[("name", &names.user(task.creator_id))])) }
                                             }
@@ -828,8 +875,7 @@ struct Moves {
 
 impl Moves {
     /// The buttons the page shows: exactly the core's allowed moves.
-    fn of(who: &Caller, task: &TaskV1) -> Moves {
-        let m = service::allowed_moves(who, task);
+    fn of(m: Vec<Move>) -> Moves {
         let has = |x: Move| m.contains(&x);
         Moves {
             start: has(Move::Start),
@@ -914,7 +960,8 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let history = service::history_of(db, &who, id)?;
     let names = Names::load(c)?;
     let now = state.now_ms();
-    let moves = Moves::of(&who, &task);
+    let moves = Moves::of(service::moves_of(db, &who, id, &task)?);
+    let redo = service::redo_reason(&task, &history);
     let unread = crate::notify::unread_count(db, c.user.id)?;
     let category = task.category_id.and_then(|k| names.cats.get(&k));
     let title = task.title.clone();
@@ -925,10 +972,21 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
                 h1 { (task.title) }
                 (badge(lang, task.status))
             }
+            @if let Some(e) = redo {
+                section.redo-reason role="note" {
+                    strong { (tf(lang, "tasks.task.redo_reason", &[("name", &e.actor_name), ("when", &local_time(e.at, &tz))])) }
+                    @if let Some(cm) = &e.comment {
+                        p.redo-comment { (cm) }
+                    }
+                    @if moves.submit {
+                        small.muted { (t(lang, "tasks.task.redo_resubmit")) }
+                    }
+                }
+            }
             div.task-layout {
                 div.task-main {
                     section.card {
-                        div.deadline-box class=[(!is_final(task.status) && task.deadline < now).then_some("is-late")] {
+                        div.deadline-box.is-late[!is_final(task.status) && task.deadline < now] {
                             span.label { (t(lang, "tasks.field.deadline")) }
                             strong.when { (local_time(task.deadline, &tz)) }
                             @if !is_final(task.status) && task.status != TaskStatus::Declined {
@@ -1287,7 +1345,7 @@ async fn edit_page(user: CurrentUser, page: Page, PathId(id): PathId) -> Result<
     let c = Ctx::new(user, page);
     let who = Caller::from(&c.user);
     let task = service::get(c.tenant().db()?, &who, id)?;
-    if !Moves::of(&who, &task).edit {
+    if !Moves::of(service::allowed_moves(&who, &task)).edit {
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.task_not_allowed"));
     }
     edit_view(&c, id, &TaskForm::of(&task, &c.tenant().timezone()), None)
