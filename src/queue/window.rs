@@ -177,6 +177,15 @@ fn finish_in(tx: &WriteTransaction, id: u64, t: &mut TicketV1, now: i64) -> Resu
     ticket_event(tx, id, now, "finished", t, None)
 }
 
+/// The ticket `ticket_id`, when it is at operator `user_id`'s window.
+fn at_my_window(tx: &redb::WriteTransaction, ticket_id: u64, user_id: u64) -> Result<TicketV1, AppError> {
+    let t = TICKETS.open(tx)?.get(ticket_id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
+    if t.operator_id != Some(user_id) {
+        return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
+    }
+    Ok(t)
+}
+
 /// "Finish and call next" in one press: the operator's customer at the
 /// window (`ticket_id`, being served) is done and the next waiting customer
 /// is called, in one write, so the window is never left free between the
@@ -195,13 +204,7 @@ pub async fn finish_and_call_next(
     let (done, called) = tenant
         .db()?
         .write(move |tx| {
-            let mut t = TICKETS
-                .open(tx)?
-                .get(ticket_id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
-            if t.operator_id != Some(user_id) {
-                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
-            }
+            let mut t = at_my_window(tx, ticket_id, user_id)?;
             if t.status != TicketStatus::Serving {
                 return Err(AppError::new(ErrorKind::Conflict)
                     .with_message("error.ticket_state")
@@ -236,13 +239,7 @@ pub async fn act(state: &AppState, tenant: &Tenant, actor: &Caller, ticket_id: u
     let t = tenant
         .db()?
         .write(move |tx| {
-            let mut t = TICKETS
-                .open(tx)?
-                .get(ticket_id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
-            if t.operator_id != Some(user_id) {
-                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
-            }
+            let mut t = at_my_window(tx, ticket_id, user_id)?;
             let wrong = || AppError::new(ErrorKind::Conflict).with_message("error.ticket_state").with_arg("status", status_code(t.status));
             let kind = match what {
                 Act::Recall if t.status == TicketStatus::Called => {
@@ -375,13 +372,7 @@ pub async fn transfer(
     let (old, new_id, new) = tenant
         .db()?
         .write(move |tx| {
-            let mut t = TICKETS
-                .open(tx)?
-                .get(ticket_id)?
-                .ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found"))?;
-            if t.operator_id != Some(user_id) {
-                return Err(AppError::new(ErrorKind::Forbidden).with_message("error.not_your_ticket"));
-            }
+            let mut t = at_my_window(tx, ticket_id, user_id)?;
             if !matches!(t.status, TicketStatus::Called | TicketStatus::Serving) {
                 return Err(AppError::new(ErrorKind::Conflict)
                     .with_message("error.ticket_state")
