@@ -1308,6 +1308,11 @@ async fn branches_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>
 struct BranchForm {
     name: String,
     address: String,
+    name_ru: String,
+    name_en: String,
+    /// The board's main language and its second one (`""`: none).
+    board_main: String,
+    board_second: String,
     always: bool,
     active: bool,
     /// Open, close, closed — Monday first.
@@ -1320,13 +1325,27 @@ impl BranchForm {
         for (i, d) in days.iter_mut().enumerate() {
             *d = ("09:00".into(), "18:00".into(), i >= 5);
         }
-        BranchForm { name: String::new(), address: String::new(), always: false, active: true, days }
+        BranchForm {
+            name: String::new(),
+            address: String::new(),
+            name_ru: String::new(),
+            name_en: String::new(),
+            board_main: String::new(),
+            board_second: String::new(),
+            always: false,
+            active: true,
+            days,
+        }
     }
 
     fn of(b: &BranchV2) -> BranchForm {
         let mut f = BranchForm::blank();
         f.name = b.name.clone();
         f.address = b.address.clone();
+        f.name_ru = b.name_ru.clone();
+        f.name_en = b.name_en.clone();
+        f.board_main = b.board_langs.first().cloned().unwrap_or_default();
+        f.board_second = b.board_langs.get(1).cloned().unwrap_or_default();
         f.active = b.active;
         match &b.hours {
             None => f.always = true,
@@ -1349,6 +1368,10 @@ impl BranchForm {
         let mut f = BranchForm::blank();
         f.name = get("name").unwrap_or_default();
         f.address = get("address").unwrap_or_default();
+        f.name_ru = get("name_ru").unwrap_or_default();
+        f.name_en = get("name_en").unwrap_or_default();
+        f.board_main = get("board_main").unwrap_or_default();
+        f.board_second = get("board_second").unwrap_or_default();
         f.always = get("always").is_some();
         f.active = get("active").is_some();
         for (code, slot) in WEEKDAYS.iter().zip(f.days.iter_mut()) {
@@ -1369,6 +1392,29 @@ impl BranchForm {
         let days = self.days.clone().map(|(o, c, closed)| (!closed).then_some((o, c)));
         service::parse_hours(days).map(Some)
     }
+
+    /// What the service is asked to store; `active` only when editing.
+    fn input(&self, active: Option<bool>) -> Result<BranchInput, AppError> {
+        // No main language: the company's language alone (a second one
+        // needs a main one, so it then goes first).
+        let langs: Vec<String> = [&self.board_main, &self.board_second].into_iter().filter(|l| !l.is_empty()).cloned().collect();
+        Ok(BranchInput {
+            name: Some(self.name.clone()),
+            address: Some(self.address.clone()),
+            hours: Some(self.hours()?),
+            active,
+            name_ru: Some(self.name_ru.clone()),
+            name_en: Some(self.name_en.clone()),
+            board_langs: Some(langs),
+        })
+    }
+}
+
+/// The board-language choices: the languages, and "none" or "the company's".
+fn board_lang_options(lang: Lang, empty_label: &str) -> Vec<(String, String)> {
+    let mut out = vec![(String::new(), t(lang, empty_label).to_string())];
+    out.extend([Lang::Uz, Lang::Ru, Lang::En].map(|l| (l.code().to_string(), l.native_name().to_string())));
+    out
 }
 
 fn time_input(name: &str, value: &str, label: &str) -> Markup {
@@ -1395,7 +1441,14 @@ fn branch_view(c: &Ctx, id: Option<u64>, f: &BranchForm, err: Option<&FormError>
             form method="post" action=(action) {
                 (csrf_field(c.csrf()))
                 (Input::new(t(lang, "admin.branches.name"), "name").value(&f.name).required().maxlength(120).error(err))
+                (Input::new(t(lang, "admin.branches.name_ru"), "name_ru").value(&f.name_ru).maxlength(120).error(err))
+                (Input::new(t(lang, "admin.branches.name_en"), "name_en").value(&f.name_en).maxlength(120).error(err))
                 (Input::new(t(lang, "admin.branches.address"), "address").value(&f.address).maxlength(300).error(err))
+                fieldset {
+                    legend { (t(lang, "admin.branches.board")) }
+                    (select(t(lang, "admin.branches.board_main"), "board_main", &board_lang_options(lang, "admin.branches.board_company"), &f.board_main, err))
+                    (select(t(lang, "admin.branches.board_second"), "board_second", &board_lang_options(lang, "admin.branches.board_none"), &f.board_second, err))
+                }
                 fieldset.hours-editor.invalid[hours_err.is_some()] data-hours="" {
                     legend { (t(lang, "admin.branches.hours")) }
                     label.check {
@@ -1454,17 +1507,8 @@ async fn branch_new_submit(
     user.require("branches.manage")?;
     let c = Ctx::new(user, page);
     let f = BranchForm::parse(&pairs);
-    let result = match f.hours() {
-        Ok(hours) => {
-            let input = BranchInput {
-                name: Some(f.name.clone()),
-                address: Some(f.address.clone()),
-                hours: Some(hours),
-                active: None,
-                ..BranchInput::default()
-            };
-            service::create_branch(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ())
-        }
+    let result = match f.input(None) {
+        Ok(input) => service::create_branch(&state, c.tenant(), &Caller::from(&c.user), input).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match result {
@@ -1494,17 +1538,8 @@ async fn branch_edit_submit(
     user.require("branches.manage")?;
     let c = Ctx::new(user, page);
     let f = BranchForm::parse(&pairs);
-    let result = match f.hours() {
-        Ok(hours) => {
-            let input = BranchInput {
-                name: Some(f.name.clone()),
-                address: Some(f.address.clone()),
-                hours: Some(hours),
-                active: Some(f.active),
-                ..BranchInput::default()
-            };
-            service::update_branch(&state, c.tenant(), &Caller::from(&c.user), id, input).await.map(|_| ())
-        }
+    let result = match f.input(Some(f.active)) {
+        Ok(input) => service::update_branch(&state, c.tenant(), &Caller::from(&c.user), id, input).await.map(|_| ()),
         Err(e) => Err(e),
     };
     match result {

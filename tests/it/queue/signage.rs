@@ -257,3 +257,43 @@ async fn a_branch_board_speaks_two_languages_and_branches_have_names_in_each() {
     let html = w.page(&format!("{board}?lang=uz")).await;
     assert!(html.contains("Bosh ofis") && !html.contains("class=\"display-l2\""));
 }
+
+#[tokio::test]
+async fn an_admin_sets_a_branch_s_names_and_board_languages_on_its_form() {
+    let w = world().await;
+    let admin = w.s.browser(DEMO, "admin", idora::demo::PASSWORD).await;
+    let form = admin.get(&format!("admin/branches/{}", w.branch)).await;
+    assert!(form.html.contains("name=\"name_ru\"") && form.html.contains("value=\"Головной офис\""), "the Russian name to edit");
+    assert!(form.html.contains("name=\"board_second\""), "the board's second language");
+    let mut fields = vec![
+        ("name", "Bosh ofis"),
+        ("name_ru", "Главный офис"),
+        ("name_en", "Head office"),
+        ("address", "Toshkent"),
+        ("board_main", "ru"),
+        ("board_second", "en"),
+        ("always", "1"),
+        ("active", "1"),
+    ];
+    let saved = admin.post(&format!("admin/branches/{}", w.branch), &fields).await;
+    assert_eq!(saved.status, StatusCode::OK);
+    assert_eq!(saved.path, "/c/demo/admin/branches", "back to the list: {}", saved.html);
+    let (_, b) = w.api(Method::GET, Some(&w.admin), &format!("/branches/{}", w.branch), None).await;
+    assert_eq!(
+        (b["name_ru"].as_str(), b["name_en"].as_str(), b["board_langs"].clone()),
+        (Some("Главный офис"), Some("Head office"), json!(["ru", "en"]))
+    );
+    let html = w.page(&format!("/c/demo/display/{}", w.branch)).await;
+    assert!(html.contains("Главный офис") && html.contains("lang=\"en\""), "the board in Russian, then English");
+    // A language the board cannot speak is refused next to its field, and nothing is lost.
+    fields[5] = ("board_second", "de");
+    let refused = admin.post(&format!("admin/branches/{}", w.branch), &fields).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("value=\"Главный офис\""), "the typed names are kept");
+    // No board language chosen: the company's language alone.
+    fields[4] = ("board_main", "");
+    fields[5] = ("board_second", "");
+    admin.post(&format!("admin/branches/{}", w.branch), &fields).await;
+    let (_, b) = w.api(Method::GET, Some(&w.admin), &format!("/branches/{}", w.branch), None).await;
+    assert_eq!(b["board_langs"], json!([]));
+}
