@@ -38,7 +38,41 @@ pub(crate) fn frame() -> utoipa::openapi::OpenApi {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = crate::web::routes(|r| r, |r| r).into_openapi();
     edge_statuses(&mut doc);
-    doc
+    integer_bounds(doc)
+}
+
+/// States the range of every integer the server reads. utoipa names an
+/// unsigned Rust integer by its format (`uint8` … `uint64`) with only its
+/// `minimum`, and a client (or Schemathesis) that does not know the format
+/// would send 300 for a `u8` or 2^63 for a `u64` believing it valid, or
+/// think the latter invalid; the explicit `maximum` says what serde accepts.
+/// A bound the code declared itself (`#[schema(maximum = …)]`) stays.
+fn integer_bounds(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                // utoipa spells the format `u-int64`; the usual name is `uint64`.
+                let max = match map.get("format").and_then(|f| f.as_str()) {
+                    Some("u-int8" | "uint8") => Some(("uint8", u64::from(u8::MAX))),
+                    Some("u-int16" | "uint16") => Some(("uint16", u64::from(u16::MAX))),
+                    Some("u-int32" | "uint32") => Some(("uint32", u64::from(u32::MAX))),
+                    Some("u-int64" | "uint64") => Some(("uint64", u64::MAX)),
+                    _ => None,
+                };
+                if let Some((format, max)) = max {
+                    map.insert("format".into(), format.into());
+                    map.entry("minimum").or_insert(0.into());
+                    map.entry("maximum").or_insert(max.into());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&doc) else { return doc };
+    walk(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// Adds the answers that the edges give whatever the handler: each route's
