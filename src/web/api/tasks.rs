@@ -151,14 +151,25 @@ impl From<TaskEventV1> for HistoryOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskIn {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub title: String,
     #[serde(default)]
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub description: String,
     pub assignee_id: u64,
     /// RFC 3339, e.g. `2026-12-01T18:00:00+05:00`.
+    #[schema(format = DateTime)]
     pub deadline: String,
+    #[schema(format = DateTime)]
     pub start_at: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 1000)]
     pub points: u32,
     pub category_id: Option<u64>,
 }
@@ -188,14 +199,17 @@ pub async fn create_task(
 #[derive(Debug, Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(pattern = r"^(awaiting_approval|new|in_progress|pending_review|redo|completed|rejected|overdue|declined)$")]
     pub status: Option<String>,
     pub assignee_id: Option<u64>,
     pub creator_id: Option<u64>,
     pub department_id: Option<u64>,
     pub category_id: Option<u64>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub due_from: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub due_to: Option<String>,
     pub cursor: Option<u64>,
     /// 1–200, default 50.
@@ -260,10 +274,20 @@ pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(i
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchIn {
+    #[schema(
+        max_length = 200,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub title: Option<String>,
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub description: Option<String>,
     /// A late task's new deadline waits for a director unless a director sets it.
+    #[schema(format = DateTime)]
     pub deadline: Option<String>,
+    #[schema(maximum = 1000)]
     pub points: Option<u32>,
     pub assignee_id: Option<u64>,
     #[serde(default, deserialize_with = "double_option")]
@@ -305,8 +329,13 @@ pub async fn delete_task(State(state): State<AppState>, user: CurrentUser, PathI
 #[serde(deny_unknown_fields)]
 pub struct StatusIn {
     /// `in_progress`, `pending_review`, `completed`, `redo` or `rejected`.
+    #[schema(pattern = r"^(awaiting_approval|new|in_progress|pending_review|redo|completed|rejected|overdue|declined)$")]
     pub status: String,
     /// Required for `redo` and `rejected`.
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -337,6 +366,10 @@ fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Resu
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CommentIn {
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -371,7 +404,12 @@ pub async fn decline(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionIn {
+    #[schema(format = DateTime)]
     pub deadline: String,
+    #[schema(
+        max_length = 2000,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -392,8 +430,10 @@ pub async fn extension(
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub from: String,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub to: String,
 }
 
@@ -430,8 +470,10 @@ pub struct SearchParams {
     pub status: Option<String>,
     pub department_id: Option<u64>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub due_from: Option<String>,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub due_to: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<usize>,
@@ -501,8 +543,15 @@ pub async fn list_categories(user: CurrentUser) -> Result<axum::Json<Vec<Categor
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryIn {
+    #[schema(
+        max_length = 60,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
     /// `#rrggbb`
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*#[0-9A-Fa-f]{6}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub color: String,
 }
 
@@ -522,7 +571,14 @@ pub async fn create_category(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatchIn {
+    #[schema(
+        max_length = 60,
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*#[0-9A-Fa-f]{6}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub color: Option<String>,
     /// `false` retires the category: tasks keep it, new tasks cannot take it.
     pub active: Option<bool>,
