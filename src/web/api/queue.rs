@@ -103,8 +103,10 @@ impl ServiceOut {
 pub struct ServiceIn {
     pub name: NameIn,
     /// Expected minutes per visit (1–480).
+    #[schema(minimum = 1, maximum = 480)]
     pub minutes: u16,
     /// Call within this many minutes (the service level); default 15.
+    #[schema(minimum = 1, maximum = 480)]
     pub target_wait_minutes: Option<u16>,
     #[serde(default)]
     pub branch_ids: Vec<u64>,
@@ -114,7 +116,9 @@ pub struct ServiceIn {
 #[serde(deny_unknown_fields)]
 pub struct ServicePatchIn {
     pub name: Option<NameIn>,
+    #[schema(minimum = 1, maximum = 480)]
     pub minutes: Option<u16>,
+    #[schema(minimum = 1, maximum = 480)]
     pub target_wait_minutes: Option<u16>,
     pub branch_ids: Option<Vec<u64>>,
     pub active: Option<bool>,
@@ -405,6 +409,7 @@ impl OperatorOut {
 pub struct OperatorIn {
     pub branch_id: u64,
     /// The window number shown on the display board (1–999).
+    #[schema(minimum = 1, maximum = 999)]
     pub window: u16,
     pub service_ids: Vec<u64>,
 }
@@ -584,6 +589,7 @@ pub async fn check_in(
 #[serde(deny_unknown_fields)]
 pub struct QueueSettingsJson {
     /// Times a called ticket may be recalled before it counts as a no-show (0–5; default 2).
+    #[schema(maximum = 5)]
     pub max_recalls: u8,
 }
 
