@@ -136,6 +136,7 @@ async fn run_socket(state: AppState, user_id: u64, mut listener: Listener, mut s
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiveTokenIn {
+    #[schema(min_items = 1, max_items = 16)]
     pub topics: Vec<String>,
 }
 

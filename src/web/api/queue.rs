@@ -177,8 +177,10 @@ pub async fn patch_service(
 pub struct TicketIn {
     pub service_id: u64,
     /// `kiosk`, `online` (public) or `walk_in` (staff).
+    #[schema(pattern = r"^(kiosk|online|walk_in)$")]
     pub source: String,
     /// `normal`, `disabled`, `elderly`; `vip` by staff only.
+    #[schema(pattern = r"^(normal|disabled|elderly|vip)?$")]
     pub priority: Option<String>,
     pub name: Option<String>,
     pub phone: Option<String>,
@@ -482,8 +484,10 @@ pub async fn transfer_ticket(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlotsQuery {
+    #[param(required = true)]
     pub service_id: Option<u64>,
     /// `YYYY-MM-DD`, the company's local date.
+    #[param(required = true, format = Date)]
     pub date: Option<String>,
 }
 
@@ -533,6 +537,7 @@ pub struct BookingIn {
     pub branch_id: u64,
     pub service_id: u64,
     /// The slot's start, RFC 3339, as given by `/slots`.
+    #[schema(format = DateTime)]
     pub start: String,
     pub name: String,
     pub phone: String,
@@ -565,6 +570,10 @@ pub async fn create_booking(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInIn {
+    /// The booking's six-digit code.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[+]?0*[1-9][0-9]{5}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub code: String,
 }
 
