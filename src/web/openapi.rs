@@ -59,6 +59,11 @@ fn integer_bounds(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
                     Some("u-int64" | "uint64") => Some(("uint64", u64::MAX)),
                     _ => None,
                 };
+                // `usize` (a limit, a count) has no format: 64 bits where Idora runs.
+                let usize_like = map.get("type").and_then(|t| t.as_str()) == Some("integer")
+                    && !map.contains_key("format")
+                    && map.get("minimum").and_then(|m| m.as_u64()) == Some(0);
+                let max = if usize_like { Some(("uint64", u64::MAX)) } else { max };
                 if let Some((format, max)) = max {
                     map.insert("format".into(), format.into());
                     map.entry("minimum").or_insert(0.into());
@@ -95,6 +100,7 @@ fn edge_statuses(doc: &mut utoipa::openapi::OpenApi) {
                 op.responses.responses.entry(code.to_string()).or_insert_with(|| RefOr::T(Response::new(why)));
             };
             if company {
+                add("403", "The company is inactive (not yet open for business, or closed)");
                 add("404", "No such company (or no such item)");
                 add("503", "The company's data is unavailable or busy; retry after `Retry-After`");
             }
