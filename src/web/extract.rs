@@ -187,7 +187,7 @@ fn whole_numbers(v: &mut serde_json::Value) {
         serde_json::Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
             // Only where the integer is exact: below 2^64 (u64) and above -2^63 (i64).
-            if f.fract() == 0.0 && f >= -9.223_372_036_854_776e18 && f < 1.844_674_407_370_955_2e19 {
+            if f.fract() == 0.0 && (-9.223_372_036_854_776e18..1.844_674_407_370_955_2e19).contains(&f) {
                 *v = if f >= 0.0 { serde_json::Value::from(f as u64) } else { serde_json::Value::from(f as i64) };
             }
         }
