@@ -177,12 +177,30 @@ impl Page {
 /// for well-formed JSON of the wrong shape) with the parser's words as
 /// `detail`, never a bare text reply. Every body is an object: an array is
 /// refused (serde would otherwise read a struct from an array by position).
+/// A number with a zero fraction (`208.0`) is the integer it equals, as JSON
+/// Schema (and JavaScript) has it, so it fills an integer field.
 pub struct Json<T>(pub T);
+
+/// Turns every number with a zero fraction into that integer.
+fn whole_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Only where the integer is exact: below 2^64 (u64) and above -2^63 (i64).
+            if f.fract() == 0.0 && (-9.223_372_036_854_776e18..1.844_674_407_370_955_2e19).contains(&f) {
+                *v = if f >= 0.0 { serde_json::Value::from(f as u64) } else { serde_json::Value::from(f as i64) };
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
+}
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
-        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+        let mut value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => v,
             Err(rej) => {
                 let kind = match &rej {
@@ -199,6 +217,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         if !value.is_object() {
             return Err(shape("the body must be a JSON object".into()));
         }
+        whole_numbers(&mut value);
         T::deserialize(value).map(Json).map_err(|e| shape(format!("Failed to deserialize the JSON body into the target type: {e}")))
     }
 }

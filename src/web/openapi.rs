@@ -38,7 +38,46 @@ pub(crate) fn frame() -> utoipa::openapi::OpenApi {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = crate::web::routes(|r| r, |r| r).into_openapi();
     edge_statuses(&mut doc);
-    doc
+    integer_bounds(doc)
+}
+
+/// States the range of every integer the server reads. utoipa names an
+/// unsigned Rust integer by its format (`uint8` … `uint64`) with only its
+/// `minimum`, and a client (or Schemathesis) that does not know the format
+/// would send 300 for a `u8` or 2^63 for a `u64` believing it valid, or
+/// think the latter invalid; the explicit `maximum` says what serde accepts.
+/// A bound the code declared itself (`#[schema(maximum = …)]`) stays.
+fn integer_bounds(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                // utoipa spells the format `u-int64`; the usual name is `uint64`.
+                let max = match map.get("format").and_then(|f| f.as_str()) {
+                    Some("u-int8" | "uint8") => Some(("uint8", u64::from(u8::MAX))),
+                    Some("u-int16" | "uint16") => Some(("uint16", u64::from(u16::MAX))),
+                    Some("u-int32" | "uint32") => Some(("uint32", u64::from(u32::MAX))),
+                    Some("u-int64" | "uint64") => Some(("uint64", u64::MAX)),
+                    _ => None,
+                };
+                // `usize` (a limit, a count) has no format: 64 bits where Idora runs.
+                let usize_like = map.get("type").and_then(|t| t.as_str()) == Some("integer")
+                    && !map.contains_key("format")
+                    && map.get("minimum").and_then(|m| m.as_u64()) == Some(0);
+                let max = if usize_like { Some(("uint64", u64::MAX)) } else { max };
+                if let Some((format, max)) = max {
+                    map.insert("format".into(), format.into());
+                    map.entry("minimum").or_insert(0.into());
+                    map.entry("maximum").or_insert(max.into());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let Ok(mut value) = serde_json::to_value(&doc) else { return doc };
+    walk(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
 }
 
 /// Adds the answers that the edges give whatever the handler: each route's
@@ -61,6 +100,7 @@ fn edge_statuses(doc: &mut utoipa::openapi::OpenApi) {
                 op.responses.responses.entry(code.to_string()).or_insert_with(|| RefOr::T(Response::new(why)));
             };
             if company {
+                add("403", "The company is inactive (not yet open for business, or closed)");
                 add("404", "No such company (or no such item)");
                 add("503", "The company's data is unavailable or busy; retry after `Retry-After`");
             }

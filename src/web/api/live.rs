@@ -53,7 +53,7 @@ struct ClientMessage {
 /// The live WebSocket: send `{"subscribe": ["user:7", "queue:branch:3", …]}`
 /// and receive the events of the topics the caller may read.
 #[utoipa::path(get, path = "/api/v1/live", operation_id = "live_socket", tag = "company", params(("slug" = String, Path)),
-    responses((status = 101, description = "Switching to the WebSocket"), (status = 401), (status = 403)), security(("bearer" = [])))]
+    responses((status = 101, description = "Switching to the WebSocket"), (status = 400, description = "Not a WebSocket upgrade request"), (status = 401), (status = 403)), security(("bearer" = [])))]
 async fn ws_upgrade(State(state): State<AppState>, user: CurrentUser, ws: WebSocketUpgrade) -> Result<Response, AppError> {
     let listener = Listener::for_user(&user)?;
     Ok(ws.on_upgrade(move |socket| run_socket(state, user.id, listener, socket)))
@@ -136,6 +136,7 @@ async fn run_socket(state: AppState, user_id: u64, mut listener: Listener, mut s
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiveTokenIn {
+    #[schema(min_items = 1, max_items = 16)]
     pub topics: Vec<String>,
 }
 

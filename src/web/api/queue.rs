@@ -111,8 +111,10 @@ impl ServiceOut {
 pub struct ServiceIn {
     pub name: NameIn,
     /// Expected minutes per visit (1–480).
+    #[schema(minimum = 1, maximum = 480)]
     pub minutes: u16,
     /// Call within this many minutes (the service level); default 15.
+    #[schema(minimum = 1, maximum = 480)]
     pub target_wait_minutes: Option<u16>,
     #[serde(default)]
     pub branch_ids: Vec<u64>,
@@ -124,7 +126,9 @@ pub struct ServiceIn {
 #[serde(deny_unknown_fields)]
 pub struct ServicePatchIn {
     pub name: Option<NameIn>,
+    #[schema(minimum = 1, maximum = 480)]
     pub minutes: Option<u16>,
+    #[schema(minimum = 1, maximum = 480)]
     pub target_wait_minutes: Option<u16>,
     pub branch_ids: Option<Vec<u64>>,
     pub active: Option<bool>,
@@ -187,9 +191,14 @@ pub async fn patch_service(
 pub struct TicketIn {
     pub service_id: u64,
     /// `kiosk`, `online` (public) or `walk_in` (staff).
+    #[schema(pattern = r"^(kiosk|online|walk_in)$")]
     pub source: String,
     /// `normal`, `disabled`, `elderly`; `vip` by staff only.
+    #[schema(pattern = r"^(normal|disabled|elderly|vip)?$")]
     pub priority: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,78}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
     pub phone: Option<String>,
 }
@@ -407,6 +416,9 @@ pub async fn finish_and_call_next(
 #[serde(deny_unknown_fields)]
 pub struct BreakIn {
     pub on: bool,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,118}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub reason: Option<String>,
 }
 
@@ -448,6 +460,7 @@ impl OperatorOut {
 pub struct OperatorIn {
     pub branch_id: u64,
     /// The window number shown on the display board (1–999).
+    #[schema(minimum = 1, maximum = 999)]
     pub window: u16,
     pub service_ids: Vec<u64>,
 }
@@ -520,8 +533,10 @@ pub async fn transfer_ticket(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SlotsQuery {
+    #[param(required = true)]
     pub service_id: Option<u64>,
     /// `YYYY-MM-DD`, the company's local date.
+    #[param(required = true, format = Date)]
     pub date: Option<String>,
 }
 
@@ -571,7 +586,11 @@ pub struct BookingIn {
     pub branch_id: u64,
     pub service_id: u64,
     /// The slot's start, RFC 3339, as given by `/slots`.
+    #[schema(format = DateTime)]
     pub start: String,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,78}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
     pub phone: String,
 }
@@ -603,6 +622,10 @@ pub async fn create_booking(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInIn {
+    /// The booking's six-digit code.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[+]?0*[1-9][0-9]{5}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub code: String,
 }
 
@@ -627,6 +650,7 @@ pub async fn check_in(
 #[serde(deny_unknown_fields)]
 pub struct QueueSettingsJson {
     /// Times a called ticket may be recalled before it counts as a no-show (0–5; default 2).
+    #[schema(maximum = 5)]
     pub max_recalls: u8,
     /// How ticket numbers are made: `by_source` (`K-001` kiosk, `O-001`
     /// online; the default) or `by_service` (each service's prefix, `A-014`).

@@ -151,14 +151,23 @@ impl From<TaskEventV1> for HistoryOut {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskIn {
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub title: String,
     #[serde(default)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub description: String,
     pub assignee_id: u64,
     /// RFC 3339, e.g. `2026-12-01T18:00:00+05:00`.
+    #[schema(format = DateTime)]
     pub deadline: String,
+    #[schema(format = DateTime)]
     pub start_at: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 1000)]
     pub points: u32,
     pub category_id: Option<u64>,
 }
@@ -185,17 +194,29 @@ pub async fn create_task(
     Ok((StatusCode::CREATED, axum::Json(TaskOut::new(id, task, state.now_ms()))))
 }
 
+/// An RFC 3339 time, or the empty string a form sends for "any".
+fn time_or_empty() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))))
+        .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+        .into()
+}
+
 #[derive(Debug, Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(pattern = r"^(awaiting_approval|new|in_progress|pending_review|redo|completed|rejected|overdue|declined)?$")]
     pub status: Option<String>,
     pub assignee_id: Option<u64>,
     pub creator_id: Option<u64>,
     pub department_id: Option<u64>,
     pub category_id: Option<u64>,
-    /// RFC 3339.
+    /// RFC 3339, or empty for none.
+    #[param(schema_with = time_or_empty)]
     pub due_from: Option<String>,
-    /// RFC 3339.
+    /// RFC 3339, or empty for none.
+    #[param(schema_with = time_or_empty)]
     pub due_to: Option<String>,
     pub cursor: Option<u64>,
     /// 1–200, default 50.
@@ -269,10 +290,18 @@ pub async fn get_task(State(state): State<AppState>, user: CurrentUser, PathId(i
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct TaskPatchIn {
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub title: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,4998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub description: Option<String>,
     /// A late task's new deadline waits for a director unless a director sets it.
+    #[schema(format = DateTime)]
     pub deadline: Option<String>,
+    #[schema(maximum = 1000)]
     pub points: Option<u32>,
     pub assignee_id: Option<u64>,
     #[serde(default, deserialize_with = "double_option")]
@@ -314,8 +343,12 @@ pub async fn delete_task(State(state): State<AppState>, user: CurrentUser, PathI
 #[serde(deny_unknown_fields)]
 pub struct StatusIn {
     /// `in_progress`, `pending_review`, `completed`, `redo` or `rejected`.
+    #[schema(pattern = r"^(in_progress|pending_review|completed|redo|rejected)$")]
     pub status: String,
     /// Required for `redo` and `rejected`.
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,1998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -346,6 +379,9 @@ fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Resu
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CommentIn {
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,1998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -380,7 +416,11 @@ pub async fn decline(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtensionIn {
+    #[schema(format = DateTime)]
     pub deadline: String,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,1998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub comment: Option<String>,
 }
 
@@ -401,8 +441,10 @@ pub async fn extension(
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub from: String,
     /// RFC 3339.
+    #[param(format = DateTime)]
     pub to: String,
 }
 
@@ -436,11 +478,14 @@ pub struct SearchParams {
     /// A name of the creator.
     #[serde(default)]
     pub creator: String,
+    #[param(pattern = r"^(awaiting_approval|new|in_progress|pending_review|redo|completed|rejected|overdue|declined)?$")]
     pub status: Option<String>,
     pub department_id: Option<u64>,
-    /// RFC 3339.
+    /// RFC 3339, or empty for none.
+    #[param(schema_with = time_or_empty)]
     pub due_from: Option<String>,
-    /// RFC 3339.
+    /// RFC 3339, or empty for none.
+    #[param(schema_with = time_or_empty)]
     pub due_to: Option<String>,
     /// 1–200, default 50.
     pub limit: Option<usize>,
@@ -510,8 +555,14 @@ pub async fn list_categories(user: CurrentUser) -> Result<axum::Json<Vec<Categor
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryIn {
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,58}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: String,
     /// `#rrggbb`
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*#[0-9A-Fa-f]{6}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub color: String,
 }
 
@@ -531,7 +582,13 @@ pub async fn create_category(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatchIn {
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,58}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*#[0-9A-Fa-f]{6}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub color: Option<String>,
     /// `false` retires the category: tasks keep it, new tasks cannot take it.
     pub active: Option<bool>,
