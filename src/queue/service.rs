@@ -82,10 +82,11 @@ fn check_branches(tx: &WriteTransaction, ids: &[u64]) -> Result<Vec<u64>, AppErr
     Ok(out)
 }
 
-/// A service's ticket prefix as given: trimmed, upper-cased; one to three
-/// Latin letters or digits, a letter first. Empty means none chosen.
+/// A service's ticket prefix as given, upper-cased; one to three Latin
+/// letters or digits, a letter first (the form trims what was typed; the
+/// API takes it exactly, as its schema says). Empty means none chosen.
 pub fn normalize_prefix(p: &str) -> Result<String, AppError> {
-    let p = p.trim().to_ascii_uppercase();
+    let p = p.to_ascii_uppercase();
     let ok = p.is_empty()
         || (p.len() <= 3
             && p.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())

@@ -119,6 +119,7 @@ pub struct ServiceIn {
     #[serde(default)]
     pub branch_ids: Vec<u64>,
     /// Ticket prefix when numbering by service: 1–3 Latin letters or digits, a letter first.
+    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9]{0,2})?$")]
     pub prefix: Option<String>,
 }
 
@@ -133,6 +134,7 @@ pub struct ServicePatchIn {
     pub branch_ids: Option<Vec<u64>>,
     pub active: Option<bool>,
     /// Ticket prefix when numbering by service; `""` clears it.
+    #[schema(pattern = r"^([A-Za-z][A-Za-z0-9]{0,2})?$")]
     pub prefix: Option<String>,
 }
 
@@ -656,6 +658,7 @@ pub struct QueueSettingsJson {
     /// online; the default) or `by_service` (each service's prefix, `A-014`).
     /// Left out of a change, it stays as it is.
     #[serde(default)]
+    #[schema(pattern = r"^(by_source|by_service)$")]
     pub numbering: Option<String>,
 }
 

@@ -1020,7 +1020,7 @@ impl ServiceForm {
             target_wait_minutes: Some(number("target_wait_minutes", &self.target)?),
             branch_ids: Some(branch_ids),
             active: with_active.then_some(self.active),
-            prefix: Some(self.prefix.clone()),
+            prefix: Some(self.prefix.trim().to_string()),
         })
     }
 }
