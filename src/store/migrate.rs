@@ -41,7 +41,10 @@ pub static PLATFORM: Layout = Layout { name: "platform", init: schema::init_plat
 pub static TENANT: Layout = Layout {
     name: "company",
     init: schema::init_tenant,
-    steps: &[Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting }],
+    steps: &[
+        Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting },
+        Step { to: 3, what: "fill tasks_by_status and task_points from the tasks", run: backfill_task_status },
+    ],
 };
 
 /// The version a file records; `None` for a new, empty file.
@@ -110,6 +113,26 @@ fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
         let (k, t) = row?;
         if t.status == TicketStatus::Waiting {
             waiting.insert((t.branch_id, t.day, t.service_id, k.value()), ()).map_err(super::store_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// 2 → 3: the inboxes read tasks by status and the users list reads points
+/// from a ledger; a file from before them has tasks neither lists. Both are
+/// rebuilt from the rows (cleared first, so running it twice is the same as
+/// once).
+fn backfill_task_status(tx: &WriteTransaction) -> Result<(), AppError> {
+    let mut by_status = tx.open_table(schema::TASKS_BY_STATUS).map_err(super::store_err)?;
+    by_status.retain(|_, _| false).map_err(super::store_err)?;
+    let mut ledger = tx.open_table(schema::POINTS_LEDGER).map_err(super::store_err)?;
+    ledger.retain(|_, _| false).map_err(super::store_err)?;
+    for row in schema::TASKS.open(tx)?.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
+        by_status.insert((schema::status_byte(t.status), id), ()).map_err(super::store_err)?;
+        if let Some((key, n)) = schema::ledger_entry(id, &t) {
+            ledger.insert(key, n).map_err(super::store_err)?;
         }
     }
     Ok(())
@@ -195,6 +218,96 @@ mod tests {
         assert_eq!(waiting, vec![(1, 20261201, 7, 1), (1, 20261201, 8, 3)]);
         let meta = tx.open_table(schema::META).unwrap();
         assert_eq!(meta.get(VERSION_KEY).unwrap().unwrap().value(), [SCHEMA_VERSION].as_slice());
+        assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
+    }
+
+    fn task(status: schema::TaskStatus, points: u32, completed_at: Option<i64>) -> schema::TaskV1 {
+        schema::TaskV1 {
+            title: "T".into(),
+            description: String::new(),
+            creator_id: 2,
+            assignee_id: 5,
+            department_id: Some(1),
+            category_id: None,
+            points,
+            start_at: None,
+            deadline: 1_000,
+            status,
+            created_at: 1,
+            updated_at: 2,
+            spent_ms: 0,
+            working_since: None,
+            redo_count: 0,
+            overdue_at: None,
+            completed_at,
+            points_awarded: if completed_at.is_some() { points } else { 0 },
+            deadline_request: None,
+        }
+    }
+
+    /// A company file from before the status index and the points ledger
+    /// (version 2: tasks and their older indexes, the new tables empty) is
+    /// upgraded on open: every task is under its status, every completed
+    /// task's points are in the ledger, and the deep check is clean.
+    #[tokio::test]
+    async fn a_version_2_file_gets_the_status_index_and_the_points_ledger() {
+        use schema::TaskStatus::*;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
+        db.write(|tx| {
+            let rows = [
+                (1, task(PendingReview, 3, None)),
+                (2, task(Completed, 7, Some(500))),
+                (3, task(AwaitingApproval, 1, None)),
+                (4, task(Completed, 0, Some(600))),
+            ];
+            for (id, t) in rows {
+                schema::TASKS.open(tx)?.insert(id, &t)?;
+                tx.open_table(schema::TASKS_BY_ASSIGNEE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.assignee_id, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_CREATOR)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.creator_id, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEPARTMENT)
+                    .map_err(crate::store::store_err)?
+                    .insert((1, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEADLINE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.deadline, id), ())
+                    .map_err(crate::store::store_err)?;
+                if crate::tasks::on_the_clock(t.status) {
+                    tx.open_table(schema::TASKS_DUE)
+                        .map_err(crate::store::store_err)?
+                        .insert((t.deadline, id), ())
+                        .map_err(crate::store::store_err)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let found = crate::store::check::verify_tenant(&db).unwrap();
+        assert_eq!(found.len(), 5, "four tasks lack their status, one its points: {found:?}");
+        drop(db);
+        set_version(&path, 2);
+
+        let db = Db::open(&path, &TENANT, DbOptions::default()).unwrap();
+        let tx = db.read().unwrap();
+        let by_status: Vec<_> = tx.open_table(schema::TASKS_BY_STATUS).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect();
+        assert_eq!(by_status, vec![(0, 3), (3, 1), (5, 2), (5, 4)]);
+        let ledger: Vec<_> = tx
+            .open_table(schema::POINTS_LEDGER)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| r.map(|(k, v)| (k.value(), v.value())).unwrap())
+            .collect();
+        assert_eq!(ledger, vec![((5, 500, 2), 7)]);
         assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 

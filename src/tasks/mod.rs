@@ -57,3 +57,9 @@ pub fn status_label(lang: Lang, code: &str) -> &'static str {
 pub fn is_final(s: TaskStatus) -> bool {
     matches!(s, TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::Declined)
 }
+
+/// On the assignee's clock: an open task whose deadline the overdue job
+/// watches (the `tasks_due` index holds exactly these).
+pub fn on_the_clock(s: TaskStatus) -> bool {
+    !is_final(s) && s != TaskStatus::Overdue
+}

@@ -9,8 +9,8 @@ use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
-    self, CATEGORIES, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TASKS_BY_DEADLINE,
-    TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1,
+    self, CATEGORIES, CategoryV1, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
+    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1, ledger_entry, status_byte,
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -306,7 +306,7 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
 fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
     next_id(tx, crate::search::TASK_REV)?;
     TASKS.open(tx)?.insert(id, new)?;
-    let due = |t: &TaskV1| !is_final(t.status) && t.status != TaskStatus::Overdue;
+    let due = |t: &TaskV1| super::on_the_clock(t.status);
     if let Some(o) = old {
         if o.assignee_id != new.assignee_id {
             tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((o.assignee_id, id)).map_err(store_err)?;
@@ -322,6 +322,12 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
         if due(o) {
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
         }
+        if o.status != new.status {
+            tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(o.status), id)).map_err(store_err)?;
+        }
+        if let Some((k, _)) = ledger_entry(id, o) {
+            tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+        }
     }
     tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
     tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.insert((new.creator_id, id), ()).map_err(store_err)?;
@@ -331,6 +337,10 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
     if due(new) {
         tx.open_table(TASKS_DUE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
+    }
+    tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.insert((status_byte(new.status), id), ()).map_err(store_err)?;
+    if let Some((k, n)) = ledger_entry(id, new) {
+        tx.open_table(POINTS_LEDGER).map_err(store_err)?.insert(k, n).map_err(store_err)?;
     }
     Ok(())
 }
@@ -694,44 +704,43 @@ impl InboxCounts {
     }
 }
 
-/// Ids of the tasks an inbox may hold, newest first, each once. Both
-/// inboxes hold only open tasks that are not late, which are exactly the
-/// keys of `tasks_due`: read as keys (nothing decoded), they bound the
-/// search; a reviewer's candidates are further narrowed to the tasks they
-/// gave and their department's, through those indexes. No closed task is
-/// ever decoded, however long the company's history.
+/// Ids of the tasks an inbox may hold, newest first, each once, read as
+/// keys (nothing decoded) from the status index: the tasks awaiting
+/// approval, or those handed in for review, narrowed for a reviewer to the
+/// tasks they gave and their department's by a key lookup in those
+/// indexes. The cost follows the tasks in that one status, never the
+/// company's history or its open work.
 fn inbox_candidates<T: Txn>(tx: &T, who: &Caller, inbox: Inbox) -> Result<Vec<u64>, AppError> {
     let director = crate::auth::rbac::acts_as_director(|p| who.can(p));
     if inbox == Inbox::Approval && !director {
         return Ok(Vec::new());
     }
-    let mut open = std::collections::HashSet::new();
-    for row in tx.open_def(TASKS_DUE).map_err(store_err)?.iter().map_err(store_err)? {
-        open.insert(row.map_err(store_err)?.0.value().1);
-    }
-    let mut ids: Vec<u64> = match inbox {
-        Inbox::Approval => open.into_iter().collect(),
-        Inbox::Review => {
-            let mut keys = vec![(TASKS_BY_CREATOR, who.id())];
-            if who.can("tasks.review")
-                && let Some(d) = who.department_id()
-            {
-                keys.push((TASKS_BY_DEPARTMENT, d));
-            }
-            let mut v = Vec::new();
-            for (def, key) in keys {
-                for row in tx.open_def(def).map_err(store_err)?.range((key, 0)..=(key, u64::MAX)).map_err(store_err)? {
-                    let id = row.map_err(store_err)?.0.value().1;
-                    if open.contains(&id) {
-                        v.push(id);
-                    }
-                }
-            }
-            v
-        }
+    let status = match inbox {
+        Inbox::Approval => TaskStatus::AwaitingApproval,
+        Inbox::Review => TaskStatus::PendingReview,
     };
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.dedup();
+    let b = status_byte(status);
+    let by_status = tx.open_def(TASKS_BY_STATUS).map_err(store_err)?;
+    let creator = tx.open_def(TASKS_BY_CREATOR).map_err(store_err)?;
+    let department = tx.open_def(TASKS_BY_DEPARTMENT).map_err(store_err)?;
+    let dept = who.department_id().filter(|_| who.can("tasks.review"));
+    let mut ids = Vec::new();
+    for row in by_status.range((b, 0)..=(b, u64::MAX)).map_err(store_err)?.rev() {
+        let id = row.map_err(store_err)?.0.value().1;
+        let keep = match inbox {
+            Inbox::Approval => true,
+            Inbox::Review => {
+                creator.get((who.id(), id)).map_err(store_err)?.is_some()
+                    || match dept {
+                        Some(d) => department.get((d, id)).map_err(store_err)?.is_some(),
+                        None => false,
+                    }
+            }
+        };
+        if keep {
+            ids.push(id);
+        }
+    }
     Ok(ids)
 }
 
@@ -948,6 +957,10 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             }
             tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(old.status), id)).map_err(store_err)?;
+            if let Some((k, _)) = ledger_entry(id, &old) {
+                tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+            }
             {
                 let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
                 let keys: Vec<(u64, u64)> = files
@@ -1397,31 +1410,24 @@ pub fn may_see_points(who: &Caller, user_id: u64) -> bool {
 }
 
 /// The points of each of `users` that `who` may see (others are left
-/// out), at `now` in the company's time zone: one walk of each user's
-/// tasks through the assignee index.
+/// out), at `now` in the company's time zone: each user's range of the
+/// points ledger, small values by completion time (no task is decoded).
 pub fn points_of_users(db: &Db, who: &Caller, users: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Result<Vec<(u64, Points)>, AppError> {
     let (week, month) = period_starts(now, tz);
     let tx = db.read()?;
-    let by = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
-    let tasks = TASKS.open(&tx)?;
+    let ledger = tx.open_table(POINTS_LEDGER).map_err(store_err)?;
     let mut out = Vec::new();
     for &user_id in users.iter().filter(|u| may_see_points(who, **u)) {
         let mut p = Points::default();
-        for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
-            let id = row.map_err(store_err)?.0.value().1;
-            if let Some(t) = tasks.get(id)?
-                && t.status == TaskStatus::Completed
-                && t.points_awarded > 0
-            {
-                let n = u64::from(t.points_awarded);
-                let at = t.completed_at.unwrap_or(t.updated_at);
-                p.total += n;
-                if at >= month {
-                    p.month += n;
-                }
-                if at >= week {
-                    p.week += n;
-                }
+        for row in ledger.range((user_id, i64::MIN, 0)..=(user_id, i64::MAX, u64::MAX)).map_err(store_err)? {
+            let (k, v) = row.map_err(store_err)?;
+            let (at, n) = (k.value().1, u64::from(v.value()));
+            p.total += n;
+            if at >= month {
+                p.month += n;
+            }
+            if at >= week {
+                p.week += n;
             }
         }
         out.push((user_id, p));
