@@ -1250,8 +1250,9 @@ pub async fn extension(
 
 // ---------- the overdue job ----------
 
-/// Marks every open task whose deadline has passed as overdue and tells its
-/// assignee and creator, once: a task leaves the due index in the same
+/// Marks every task on the assignee's clock ([`super::on_the_clock`]: open,
+/// not handed in, not awaiting approval) whose deadline has passed as
+/// overdue and tells its assignee and creator, once: a task leaves the due index in the same
 /// transaction, so a restart never finds it again. Returns how many.
 pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     let now = state.now_ms();
@@ -1271,7 +1272,10 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
             let mut marked = Vec::new();
             for id in due {
                 let old = load(tx, id)?;
-                if is_final(old.status) || old.status == TaskStatus::Overdue {
+                if !super::on_the_clock(old.status) {
+                    // Not the assignee's wait (handed in, awaiting approval):
+                    // never late. An entry a save left is taken out.
+                    tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
                     continue;
                 }
                 let mut t = old.clone();
