@@ -1049,6 +1049,22 @@ pub async fn change_status(
     Ok(task)
 }
 
+/// Where a search looks: one of the task lists, always within what the
+/// caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within {
+    /// Every task the caller may see.
+    Visible,
+    /// Tasks assigned to the caller.
+    Assigned,
+    /// Tasks the caller gave.
+    Given,
+    /// One department's tasks (those of it the caller may see).
+    Department(u64),
+    /// What waits in one of the caller's inboxes.
+    Inbox(Inbox),
+}
+
 /// Searches the tasks `who` may see: the index narrows by what they may
 /// see (every task, their department's and their own, or their own), then
 /// the store has the last word on what a task says and who may see it.
@@ -1060,6 +1076,21 @@ pub fn search(
     query: &crate::search::SearchQuery,
     limit: usize,
 ) -> Result<(Vec<(u64, TaskV1)>, usize), AppError> {
+    search_within(state, tenant, who, query, Within::Visible, limit)
+}
+
+/// [`search`] inside one list (a task tab): the list narrows the index's
+/// query, the caller's visibility narrows it again, and the store decides
+/// last (for an inbox: whether the task still waits there for `who`). An
+/// inbox's total is what it found, the others' the index's.
+pub fn search_within(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Caller,
+    query: &crate::search::SearchQuery,
+    within: Within,
+    limit: usize,
+) -> Result<(Vec<(u64, TaskV1)>, usize), AppError> {
     use crate::search::Scope;
     let scope = if who.can("tasks.view_all") {
         Scope::All
@@ -1068,9 +1099,33 @@ pub fn search(
     } else {
         Scope::Own { user_id: who.id() }
     };
-    let (ids, total) = state.search.get(tenant)?.search(query, scope, limit)?;
+    let mut q = query.clone();
+    match within {
+        Within::Visible => {}
+        Within::Assigned => q.assignee_id = Some(who.id()),
+        Within::Given => q.creator_id = Some(who.id()),
+        Within::Department(d) => q.department_id = Some(d),
+        Within::Inbox(inbox) => {
+            if inbox == Inbox::Approval && !crate::auth::rbac::acts_as_director(|p| who.can(p)) {
+                return Ok((Vec::new(), 0));
+            }
+            q.status = Some(match inbox {
+                Inbox::Approval => TaskStatus::AwaitingApproval,
+                Inbox::Review => TaskStatus::PendingReview,
+            });
+        }
+    }
+    let (ids, total) = state.search.get(tenant)?.search(&q, scope, limit)?;
     let db = tenant.db()?;
-    let items = ids.into_iter().filter_map(|id| get(db, who, id).ok().map(|t| (id, t))).collect();
+    let items: Vec<(u64, TaskV1)> = ids
+        .into_iter()
+        .filter_map(|id| get(db, who, id).ok().map(|t| (id, t)))
+        .filter(|(_, t)| match within {
+            Within::Inbox(inbox) => inbox.holds(who, t),
+            _ => true,
+        })
+        .collect();
+    let total = if matches!(within, Within::Inbox(_)) { items.len() } else { total };
     Ok((items, total))
 }
 

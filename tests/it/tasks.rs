@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+mod find;
 mod inbox;
 
 const START: &str = "2026-11-25T06:00:00Z";

@@ -477,6 +477,7 @@ pub async fn search_tasks(
         department_id: p.department_id,
         due_from: f.due_from,
         due_to: f.due_to,
+        ..Default::default()
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
     let (found, total) = service::search(&state, &user.tenant, &Caller::from(&user), &query, limit)?;
