@@ -54,3 +54,64 @@ async fn each_tab_searches_its_own_list_within_what_the_role_may_see() {
     // A tab the role does not have falls back to its own tasks.
     assert_eq!(found(&w, "employee", "all", "kassa").await, Vec::<u64>::new());
 }
+
+/// The usernames `who` gets from `GET /users` with `query`.
+async fn users(w: &World, who: &str, query: &str) -> Vec<String> {
+    let (s, v) = w.get(who, &format!("/users?{query}")).await;
+    assert_eq!(s, StatusCode::OK, "{who} lists users with {query}: {v}");
+    v.as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_users_list_searches_and_filters_by_role_department_branch_and_state() {
+    let w = world().await;
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["employee"]), json!({"full_name": "Бекзод Тедеев"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let employee = w.get("admin", &format!("/users/{}", w.ids["employee"])).await.1;
+    let everyone = users(&w, "admin", "").await;
+    assert!(everyone.len() >= 6, "{everyone:?}");
+
+    // Words in any script, any case, in the name or the username.
+    assert_eq!(users(&w, "admin", "q=bekzod").await, vec!["employee"], "a Latin word finds a Cyrillic name");
+    assert_eq!(users(&w, "admin", "q=TEDEEV").await, vec!["employee"]);
+    assert_eq!(users(&w, "admin", "q=manag").await, vec!["manager"], "part of a username");
+    assert_eq!(users(&w, "admin", "role=manager").await, vec!["manager"]);
+    let dept = employee["department_id"].as_u64().unwrap();
+    let in_dept = users(&w, "admin", &format!("department_id={dept}")).await;
+    assert!(in_dept.contains(&"employee".to_string()) && !in_dept.contains(&"operator".to_string()), "{in_dept:?}");
+    if let Some(branch) = employee["branch_id"].as_u64() {
+        assert!(users(&w, "admin", &format!("branch_id={branch}")).await.contains(&"employee".to_string()));
+    }
+    assert_eq!(users(&w, "admin", &format!("q=bekzod&role=employee&department_id={dept}&active=true")).await, vec!["employee"]);
+    assert_eq!(users(&w, "admin", "q=bekzod&role=manager").await, Vec::<String>::new(), "every filter narrows");
+
+    // Switched off: listed last, and alone under active=false.
+    let (s, _) = w.patch("admin", &format!("/users/{}", w.ids["operator"]), json!({"active": false})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(users(&w, "admin", "active=false").await, vec!["operator"]);
+    assert!(!users(&w, "admin", "active=true").await.contains(&"operator".to_string()));
+    assert_eq!(users(&w, "admin", "").await.last().map(String::as_str), Some("operator"), "active users first");
+
+    // Bad input is a 422 naming the field; without users.view, a 403.
+    let (s, v) = w.get("admin", "/users?role=wizard").await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("role")), "{v}");
+    let (s, v) = w.get("admin", &format!("/users?q={}", "x".repeat(201))).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{v}");
+    let (s, _) = w.get("employee", "/users?q=bekzod").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The page: the same query through its form.
+    let r =
+        w.s.web
+            .get(format!("{}/c/demo/admin/users", w.s.base))
+            .query(&[("q", "бекзод"), ("active", "yes")])
+            .bearer_auth(&w.tokens["admin"])
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"type="search" name="q""#) && html.contains(r#"name="role""#) && html.contains(r#"name="branch_id""#));
+    assert!(html.contains(">employee<"), "the match is listed");
+    assert!(!html.contains(">manager<") && !html.contains(">operator<"), "the others are not");
+}
