@@ -75,7 +75,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     // Tasks: by assignee, creator, department, deadline, status; the overdue job's work; points.
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
-    let (mut status, mut ledger) = (BTreeSet::new(), BTreeMap::new());
+    let (mut status, mut ledger, mut totals) = (BTreeSet::new(), BTreeMap::new(), BTreeMap::<u64, u64>::new());
     for row in schema::TASKS.open(&tx)?.iter()? {
         let (k, t) = row?;
         let id = k.value();
@@ -91,6 +91,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
         status.insert((schema::status_byte(t.status), id));
         if let Some((k, n)) = schema::ledger_entry(id, &t) {
             ledger.insert(k, n);
+            *totals.entry(k.0).or_default() += u64::from(n);
         }
     }
     compare_set(&mut out, schema::TASKS_BY_ASSIGNEE, assignee, read_set(&tx, p, schema::TASKS_BY_ASSIGNEE, |k| k)?);
@@ -100,6 +101,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::TASKS_DUE, due, read_set(&tx, p, schema::TASKS_DUE, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_STATUS, status, read_set(&tx, p, schema::TASKS_BY_STATUS, |k| k)?);
     compare(&mut out, schema::POINTS_LEDGER, ledger, read_map(&tx, p, schema::POINTS_LEDGER, |k, v| (k, v))?);
+    compare(&mut out, schema::POINTS_TOTAL, totals, read_map(&tx, p, schema::POINTS_TOTAL, |k, v| (k, v))?);
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();

@@ -44,7 +44,11 @@ pub static TENANT: Layout = Layout {
     steps: &[
         Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting },
         Step { to: 3, what: "put back tasks the overdue job took from review or approval", run: undo_wrong_overdue },
-        Step { to: 3, what: "fill tasks_by_status and task_points, rebuild tasks_due, from the tasks", run: backfill_task_status },
+        Step {
+            to: 3,
+            what: "fill tasks_by_status, task_points and their totals, rebuild tasks_due, from the tasks",
+            run: backfill_task_status,
+        },
     ],
 };
 
@@ -172,6 +176,9 @@ fn backfill_task_status(tx: &WriteTransaction) -> Result<(), AppError> {
     by_status.retain(|_, _| false).map_err(super::store_err)?;
     let mut ledger = tx.open_table(schema::POINTS_LEDGER).map_err(super::store_err)?;
     ledger.retain(|_, _| false).map_err(super::store_err)?;
+    let mut totals = tx.open_table(schema::POINTS_TOTAL).map_err(super::store_err)?;
+    totals.retain(|_, _| false).map_err(super::store_err)?;
+    let mut sums = std::collections::BTreeMap::<u64, u64>::new();
     for row in schema::TASKS.open(tx)?.iter()? {
         let (k, t) = row?;
         let id = k.value();
@@ -181,7 +188,11 @@ fn backfill_task_status(tx: &WriteTransaction) -> Result<(), AppError> {
         }
         if let Some((key, n)) = schema::ledger_entry(id, &t) {
             ledger.insert(key, n).map_err(super::store_err)?;
+            *sums.entry(key.0).or_default() += u64::from(n);
         }
+    }
+    for (user, sum) in sums {
+        totals.insert(user, sum).map_err(super::store_err)?;
     }
     Ok(())
 }
@@ -357,7 +368,7 @@ mod tests {
         .await
         .unwrap();
         let found = crate::store::check::verify_tenant(&db).unwrap();
-        assert_eq!(found.len(), 8, "five tasks lack their status, one its points, two waits are due: {found:?}");
+        assert_eq!(found.len(), 9, "five tasks lack their status, one its points and its total, two waits are due: {found:?}");
         drop(db);
         set_version(&path, 2);
 
@@ -378,6 +389,9 @@ mod tests {
             .map(|r| r.map(|(k, v)| (k.value(), v.value())).unwrap())
             .collect();
         assert_eq!(ledger, vec![((5, 500, 2), 7)]);
+        let totals: Vec<_> =
+            tx.open_table(schema::POINTS_TOTAL).unwrap().iter().unwrap().map(|r| r.map(|(k, v)| (k.value(), v.value())).unwrap()).collect();
+        assert_eq!(totals, vec![(5, 7)]);
         assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 

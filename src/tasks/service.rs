@@ -325,8 +325,9 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
         if o.status != new.status {
             tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(o.status), id)).map_err(store_err)?;
         }
-        if let Some((k, _)) = ledger_entry(id, o) {
+        if let Some((k, n)) = ledger_entry(id, o) {
             tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+            schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
         }
     }
     tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
@@ -341,6 +342,7 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.insert((status_byte(new.status), id), ()).map_err(store_err)?;
     if let Some((k, n)) = ledger_entry(id, new) {
         tx.open_table(POINTS_LEDGER).map_err(store_err)?.insert(k, n).map_err(store_err)?;
+        schema::add_points(tx, k.0, i64::from(n)).map_err(store_err)?;
     }
     Ok(())
 }
@@ -958,8 +960,9 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
             tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(old.status), id)).map_err(store_err)?;
-            if let Some((k, _)) = ledger_entry(id, &old) {
+            if let Some((k, n)) = ledger_entry(id, &old) {
                 tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+                schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
             }
             {
                 let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
@@ -1469,19 +1472,23 @@ pub fn may_see_points(who: &Caller, user_id: u64) -> bool {
 }
 
 /// The points of each of `users` that `who` may see (others are left
-/// out), at `now` in the company's time zone: each user's range of the
-/// points ledger, small values by completion time (no task is decoded).
+/// out), at `now` in the company's time zone: the total from each user's
+/// running sum, this week's and month's from their ledger entries since
+/// the earlier of the two starts. No task is decoded, and no point older
+/// than this month (or week) is read.
 pub fn points_of_users(db: &Db, who: &Caller, users: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Result<Vec<(u64, Points)>, AppError> {
     let (week, month) = period_starts(now, tz);
+    let since = week.min(month);
     let tx = db.read()?;
     let ledger = tx.open_table(POINTS_LEDGER).map_err(store_err)?;
+    let totals = tx.open_table(schema::POINTS_TOTAL).map_err(store_err)?;
     let mut out = Vec::new();
     for &user_id in users.iter().filter(|u| may_see_points(who, **u)) {
-        let mut p = Points::default();
-        for row in ledger.range((user_id, i64::MIN, 0)..=(user_id, i64::MAX, u64::MAX)).map_err(store_err)? {
+        let total = totals.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+        let mut p = Points { total, ..Points::default() };
+        for row in ledger.range((user_id, since, 0)..=(user_id, i64::MAX, u64::MAX)).map_err(store_err)? {
             let (k, v) = row.map_err(store_err)?;
             let (at, n) = (k.value().1, u64::from(v.value()));
-            p.total += n;
             if at >= month {
                 p.month += n;
             }

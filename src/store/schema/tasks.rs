@@ -26,6 +26,9 @@ pub const TASKS_BY_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new
 /// completed task that awarded points: the points of a user, this week and
 /// this month, read as a range of small values.
 pub const POINTS_LEDGER: TableDefinition<(u64, i64, u64), u32> = TableDefinition::new("task_points");
+/// assignee id → the sum of their [`POINTS_LEDGER`] entries (absent when 0):
+/// a user's all-time points without reading their history.
+pub const POINTS_TOTAL: TableDefinition<u64, u64> = TableDefinition::new("task_points_total");
 /// (task id, file id): files attached to a task. The chat issue fills it;
 /// tasks and their API already read it.
 pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
@@ -43,6 +46,7 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_DUE)?;
     tx.open_table(TASKS_BY_STATUS)?;
     tx.open_table(POINTS_LEDGER)?;
+    tx.open_table(POINTS_TOTAL)?;
     tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(CATEGORIES.def())?;
     Ok(())
@@ -84,6 +88,21 @@ pub fn status_byte(s: TaskStatus) -> u8 {
 pub fn ledger_entry(id: u64, t: &TaskV1) -> Option<((u64, i64, u64), u32)> {
     (t.status == TaskStatus::Completed && t.points_awarded > 0)
         .then(|| ((t.assignee_id, t.completed_at.unwrap_or(t.updated_at), id), t.points_awarded))
+}
+
+/// Adds `delta` (which may be negative) to `user`'s [`POINTS_TOTAL`],
+/// dropping the row at 0.
+pub fn add_points(tx: &WriteTransaction, user: u64, delta: i64) -> Result<(), redb::Error> {
+    use redb::ReadableTable;
+    let mut t = tx.open_table(POINTS_TOTAL)?;
+    let old = t.get(user)?.map(|v| v.value()).unwrap_or(0);
+    let new = old.saturating_add_signed(delta);
+    if new == 0 {
+        t.remove(user)?;
+    } else {
+        t.insert(user, new)?;
+    }
+    Ok(())
 }
 
 /// A deadline change waiting for a decision.

@@ -189,4 +189,12 @@ async fn points_show_on_me_the_profile_home_the_users_list_and_the_completion_no
     let html = w.page("employee", "profile").await;
     assert_eq!(after(&html, "id=\"points-total\"").as_deref(), Some("5"));
     assert_eq!(after(&html, "id=\"points-month\"").as_deref(), Some("0"));
+
+    // A completed task that a director deletes takes its points along, and
+    // the ledger and its totals stay in step with the tasks.
+    let (s, _) = w.call(Method::DELETE, "director", &format!("/tasks/{id}"), None).await;
+    assert!(s.is_success(), "{s}");
+    assert_eq!(w.me("employee").await["points"], json!({"total": 0, "week": 0, "month": 0}));
+    let tenant = w.s.state().tenants.get("demo").unwrap();
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
 }
