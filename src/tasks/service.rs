@@ -1068,6 +1068,19 @@ pub enum Within {
     Inbox(Inbox),
 }
 
+impl Within {
+    /// The list an API client names: `all` (or nothing), `mine`, `given`,
+    /// `approval`, `review`; a department is searched with `all` and its id.
+    pub fn parse(s: &str) -> Result<Within, AppError> {
+        match s.trim() {
+            "" | "all" => Ok(Within::Visible),
+            "mine" => Ok(Within::Assigned),
+            "given" => Ok(Within::Given),
+            other => Inbox::parse(other).map(Within::Inbox).ok_or_else(|| AppError::invalid("within", "validation.within")),
+        }
+    }
+}
+
 /// Searches the tasks `who` may see: the index narrows by what they may
 /// see (every task, their department's and their own, or their own), then
 /// the store has the last word on what a task says and who may see it.

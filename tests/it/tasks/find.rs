@@ -53,6 +53,26 @@ async fn each_tab_searches_its_own_list_within_what_the_role_may_see() {
     assert_eq!(found(&w, "manager", "department", "hisobot").await, vec![mine]);
     // A tab the role does not have falls back to its own tasks.
     assert_eq!(found(&w, "employee", "all", "kassa").await, Vec::<u64>::new());
+
+    // The API searches the same lists.
+    let api = |who: &'static str, within: &'static str| {
+        let w = &w;
+        async move {
+            let (s, v) = w.get(who, &format!("/search/tasks?q=hisobot&within={within}")).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            let mut ids: Vec<u64> = v["items"].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    assert_eq!(api("employee", "mine").await, vec![mine]);
+    assert_eq!(api("manager", "given").await, vec![mine, across]);
+    assert_eq!(api("manager", "review").await, vec![mine]);
+    assert_eq!(api("director", "approval").await, vec![across]);
+    assert_eq!(api("employee", "approval").await, Vec::<u64>::new());
+    assert_eq!(api("director", "all").await, vec![mine, other, across]);
+    let (s, v) = w.get("director", "/search/tasks?q=hisobot&within=everything").await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("within")), "{v}");
 }
 
 /// The usernames `who` gets from `GET /users` with `query`.
