@@ -117,6 +117,8 @@ async fn the_users_list_searches_and_filters_by_role_department_branch_and_state
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("role")), "{v}");
     let (s, v) = w.get("admin", &format!("/users?q={}", "x".repeat(201))).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{v}");
+    let (s, v) = w.get("admin", "/users?active=maybe").await;
+    assert_eq!((s, v["error"]["kind"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "an unreadable parameter, as documented");
     let (s, _) = w.get("employee", "/users?q=bekzod").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
