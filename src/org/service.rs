@@ -176,6 +176,47 @@ pub fn list_users(db: &Db, who: &Caller) -> Result<Vec<(u64, AccountV1)>, AppErr
     all_users(db)
 }
 
+/// What the users list asks for; every field given narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Words each found in the username, the full name or the phone
+    /// (Latin and Cyrillic alike, any case); at most 200 characters.
+    pub text: String,
+    pub role: Option<String>,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    pub active: Option<bool>,
+}
+
+/// The users `who` may list (`users.view`) that match `q`: active ones
+/// first, then by username. A company has hundreds of users, not the
+/// tasks' hundreds of thousands: one pass over the users table.
+pub fn find_users(db: &Db, who: &Caller, q: &UserQuery) -> Result<Vec<(u64, AccountV1)>, AppError> {
+    who.require("users.view")?;
+    AppError::check_text("q", q.text.trim(), 200, false)?;
+    let role = q.role.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(parse_role).transpose()?;
+    let words: Vec<String> = crate::search::fold(q.text.trim())
+        .split(|c: char| !c.is_alphanumeric() && c != '+')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect();
+    let mut users: Vec<(u64, AccountV1)> = all_users(db)?
+        .into_iter()
+        .filter(|(_, u)| {
+            role.as_ref().is_none_or(|r| *r == u.role)
+                && q.department_id.is_none_or(|d| Some(d) == u.department_id)
+                && q.branch_id.is_none_or(|b| Some(b) == u.branch_id)
+                && q.active.is_none_or(|a| a == u.active)
+                && (words.is_empty() || {
+                    let hay = crate::search::fold(&format!("{} {} {}", u.username, u.full_name, u.phone.as_deref().unwrap_or("")));
+                    words.iter().all(|w| hay.contains(w.as_str()))
+                })
+        })
+        .collect();
+    users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
+    Ok(users)
+}
+
 fn all_users(db: &Db) -> Result<Vec<(u64, AccountV1)>, AppError> {
     let tx = db.read()?;
     schema::USERS.open(&tx)?.all()

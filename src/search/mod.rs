@@ -571,6 +571,10 @@ pub struct SearchQuery {
     pub creator: String,
     pub status: Option<TaskStatus>,
     pub department_id: Option<u64>,
+    /// Only tasks assigned to this user.
+    pub assignee_id: Option<u64>,
+    /// Only tasks this user gave.
+    pub creator_id: Option<u64>,
     pub due_from: Option<i64>,
     pub due_to: Option<i64>,
 }
@@ -626,6 +630,12 @@ impl TaskIndex {
         }
         if let Some(d) = q.department_id {
             must.push((Occur::Must, term_u64(f.department_id, d)));
+        }
+        if let Some(a) = q.assignee_id {
+            must.push((Occur::Must, term_u64(f.assignee_id, a)));
+        }
+        if let Some(c) = q.creator_id {
+            must.push((Occur::Must, term_u64(f.creator_id, c)));
         }
         if q.due_from.is_some() || q.due_to.is_some() {
             let lo = q.due_from.map(|v| Bound::Included(Term::from_field_i64(f.deadline, v))).unwrap_or(Bound::Unbounded);

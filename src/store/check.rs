@@ -13,7 +13,7 @@
 
 use super::{Db, at};
 use crate::error::AppError;
-use crate::store::schema::{self, TaskStatus, TicketStatus};
+use crate::store::schema::{self, TicketStatus};
 use redb::{ReadTransaction, ReadableTable, TableDefinition, TableHandle};
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,9 +72,10 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     }
     compare(&mut out, schema::USERS_BY_NAME, by_name, read_map(&tx, p, schema::USERS_BY_NAME, |k, v| (k.to_string(), v))?);
 
-    // Tasks: by assignee, creator, department, deadline; the overdue job's work.
+    // Tasks: by assignee, creator, department, deadline, status; the overdue job's work; points.
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut status, mut ledger, mut totals) = (BTreeSet::new(), BTreeMap::new(), BTreeMap::<u64, u64>::new());
     for row in schema::TASKS.open(&tx)?.iter()? {
         let (k, t) = row?;
         let id = k.value();
@@ -84,8 +85,13 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
             department.insert((d, id));
         }
         deadline.insert((t.deadline, id));
-        if !crate::tasks::is_final(t.status) && t.status != TaskStatus::Overdue {
+        if crate::tasks::on_the_clock(t.status) {
             due.insert((t.deadline, id));
+        }
+        status.insert((schema::status_byte(t.status), id));
+        if let Some((k, n)) = schema::ledger_entry(id, &t) {
+            ledger.insert(k, n);
+            *totals.entry(k.0).or_default() += u64::from(n);
         }
     }
     compare_set(&mut out, schema::TASKS_BY_ASSIGNEE, assignee, read_set(&tx, p, schema::TASKS_BY_ASSIGNEE, |k| k)?);
@@ -93,6 +99,9 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::TASKS_BY_DEPARTMENT, department, read_set(&tx, p, schema::TASKS_BY_DEPARTMENT, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_DEADLINE, deadline, read_set(&tx, p, schema::TASKS_BY_DEADLINE, |k| k)?);
     compare_set(&mut out, schema::TASKS_DUE, due, read_set(&tx, p, schema::TASKS_DUE, |k| k)?);
+    compare_set(&mut out, schema::TASKS_BY_STATUS, status, read_set(&tx, p, schema::TASKS_BY_STATUS, |k| k)?);
+    compare(&mut out, schema::POINTS_LEDGER, ledger, read_map(&tx, p, schema::POINTS_LEDGER, |k, v| (k, v))?);
+    compare(&mut out, schema::POINTS_TOTAL, totals, read_map(&tx, p, schema::POINTS_TOTAL, |k, v| (k, v))?);
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();

@@ -13,7 +13,7 @@
 
 use super::at;
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, SCHEMA_VERSION, TicketStatus, VERSION_KEY};
+use crate::store::schema::{self, SCHEMA_VERSION, TaskStatus, TicketStatus, VERSION_KEY};
 use redb::{Database, ReadableTable, WriteTransaction};
 use std::path::Path;
 
@@ -41,7 +41,15 @@ pub static PLATFORM: Layout = Layout { name: "platform", init: schema::init_plat
 pub static TENANT: Layout = Layout {
     name: "company",
     init: schema::init_tenant,
-    steps: &[Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting }],
+    steps: &[
+        Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting },
+        Step { to: 3, what: "put back tasks the overdue job took from review or approval", run: undo_wrong_overdue },
+        Step {
+            to: 3,
+            what: "fill tasks_by_status, task_points and their totals, rebuild tasks_due, from the tasks",
+            run: backfill_task_status,
+        },
+    ],
 };
 
 /// The version a file records; `None` for a new, empty file.
@@ -111,6 +119,80 @@ fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
         if t.status == TicketStatus::Waiting {
             waiting.insert((t.branch_id, t.day, t.service_id, k.value()), ()).map_err(super::store_err)?;
         }
+    }
+    Ok(())
+}
+
+/// 2 → 3, first: before version 3 the overdue job also marked tasks handed
+/// in for review, or awaiting approval, as overdue; they fell out of the
+/// reviewer's (the director's) inbox and had to be handed in again. A task
+/// still overdue whose last history line is that very mark goes back to
+/// where it was, with a history line saying so (at the mark's time: the
+/// migration has no clock), and its `overdue_at` kept as the record of it.
+fn undo_wrong_overdue(tx: &WriteTransaction) -> Result<(), AppError> {
+    use crate::tasks::{parse_status, status_code};
+    let waits = [TaskStatus::PendingReview, TaskStatus::AwaitingApproval];
+    let mut back = Vec::new();
+    {
+        let tasks = schema::TASKS.open(tx)?;
+        let events = schema::TASK_EVENTS.open(tx)?;
+        for row in tasks.iter()? {
+            let (k, t) = row?;
+            let id = k.value();
+            if t.status != TaskStatus::Overdue {
+                continue;
+            }
+            let last = events.range((id, 0)..=(id, u64::MAX))?.next_back().transpose()?.map(|(_, e)| e);
+            if let Some(e) = last
+                && e.kind == "status"
+                && e.actor_id == 0
+                && e.to.as_deref() == Some(status_code(TaskStatus::Overdue))
+                && let Some(from) = e.from.as_deref().and_then(parse_status).filter(|s| waits.contains(s))
+            {
+                back.push((id, t, from, e));
+            }
+        }
+    }
+    for (id, mut t, from, mark) in back {
+        t.status = from;
+        schema::TASKS.open(tx)?.insert(id, &t)?;
+        let line = schema::TaskEventV1 { from: Some(status_code(TaskStatus::Overdue).into()), to: Some(status_code(from).into()), ..mark };
+        let ev = super::next_id(tx, "task_event")?;
+        schema::TASK_EVENTS.open(tx)?.insert((id, ev), &line)?;
+        super::next_id(tx, crate::search::TASK_REV)?;
+    }
+    Ok(())
+}
+
+/// 2 → 3, then: the inboxes read tasks by status and the users list reads
+/// points from a ledger; a file from before them has tasks neither lists.
+/// And `tasks_due` now holds only tasks on the assignee's clock
+/// ([`crate::tasks::on_the_clock`]). All three are rebuilt from the rows
+/// (cleared first, so running it twice is the same as once).
+fn backfill_task_status(tx: &WriteTransaction) -> Result<(), AppError> {
+    let mut due = tx.open_table(schema::TASKS_DUE).map_err(super::store_err)?;
+    due.retain(|_, _| false).map_err(super::store_err)?;
+    let mut by_status = tx.open_table(schema::TASKS_BY_STATUS).map_err(super::store_err)?;
+    by_status.retain(|_, _| false).map_err(super::store_err)?;
+    let mut ledger = tx.open_table(schema::POINTS_LEDGER).map_err(super::store_err)?;
+    ledger.retain(|_, _| false).map_err(super::store_err)?;
+    let mut totals = tx.open_table(schema::POINTS_TOTAL).map_err(super::store_err)?;
+    totals.retain(|_, _| false).map_err(super::store_err)?;
+    let mut sums = std::collections::BTreeMap::<u64, u64>::new();
+    for row in schema::TASKS.open(tx)?.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
+        by_status.insert((schema::status_byte(t.status), id), ()).map_err(super::store_err)?;
+        if crate::tasks::on_the_clock(t.status) {
+            due.insert((t.deadline, id), ()).map_err(super::store_err)?;
+        }
+        if let Some((key, n)) = schema::ledger_entry(id, &t) {
+            ledger.insert(key, n).map_err(super::store_err)?;
+            *sums.entry(key.0).or_default() += u64::from(n);
+        }
+    }
+    for (user, sum) in sums {
+        totals.insert(user, sum).map_err(super::store_err)?;
     }
     Ok(())
 }
@@ -195,6 +277,121 @@ mod tests {
         assert_eq!(waiting, vec![(1, 20261201, 7, 1), (1, 20261201, 8, 3)]);
         let meta = tx.open_table(schema::META).unwrap();
         assert_eq!(meta.get(VERSION_KEY).unwrap().unwrap().value(), [SCHEMA_VERSION].as_slice());
+        assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
+    }
+
+    fn task(status: schema::TaskStatus, points: u32, completed_at: Option<i64>) -> schema::TaskV1 {
+        schema::TaskV1 {
+            title: "T".into(),
+            description: String::new(),
+            creator_id: 2,
+            assignee_id: 5,
+            department_id: Some(1),
+            category_id: None,
+            points,
+            start_at: None,
+            deadline: 1_000,
+            status,
+            created_at: 1,
+            updated_at: 2,
+            spent_ms: 0,
+            working_since: None,
+            redo_count: 0,
+            overdue_at: None,
+            completed_at,
+            points_awarded: if completed_at.is_some() { points } else { 0 },
+            deadline_request: None,
+        }
+    }
+
+    /// A company file from before the status index and the points ledger
+    /// (version 2: tasks and their older indexes, the new tables empty) is
+    /// upgraded on open: every task is under its status, every completed
+    /// task's points are in the ledger, and the deep check is clean.
+    #[tokio::test]
+    async fn a_version_2_file_gets_the_status_index_and_the_points_ledger() {
+        use schema::TaskStatus::*;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
+        db.write(|tx| {
+            let rows = [
+                (1, task(PendingReview, 3, None)),
+                (2, task(Completed, 7, Some(500))),
+                (3, task(AwaitingApproval, 1, None)),
+                (4, task(Completed, 0, Some(600))),
+                (5, task(Overdue, 2, None)),
+            ];
+            for (id, t) in rows {
+                schema::TASKS.open(tx)?.insert(id, &t)?;
+                tx.open_table(schema::TASKS_BY_ASSIGNEE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.assignee_id, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_CREATOR)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.creator_id, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEPARTMENT)
+                    .map_err(crate::store::store_err)?
+                    .insert((1, id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEADLINE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.deadline, id), ())
+                    .map_err(crate::store::store_err)?;
+                // Version 2's due index: every open task not yet late.
+                if !crate::tasks::is_final(t.status) && t.status != Overdue {
+                    tx.open_table(schema::TASKS_DUE)
+                        .map_err(crate::store::store_err)?
+                        .insert((t.deadline, id), ())
+                        .map_err(crate::store::store_err)?;
+                }
+            }
+            // Task 5 was handed in, then marked late by the overdue job.
+            let line = |at, from: &str, to: &str, actor_id| schema::TaskEventV1 {
+                at,
+                actor_id,
+                actor_name: if actor_id == 0 { "system".into() } else { "Dilnoza".into() },
+                kind: "status".into(),
+                field: None,
+                from: Some(from.into()),
+                to: Some(to.into()),
+                comment: None,
+            };
+            let mut ev = schema::TASK_EVENTS.open(tx)?;
+            ev.insert((5, 1), &line(900, "in_progress", "pending_review", 5))?;
+            ev.insert((5, 2), &line(1_060, "pending_review", "overdue", 0))?;
+            tx.open_table(schema::SEQ).map_err(crate::store::store_err)?.insert("task_event", 2).map_err(crate::store::store_err)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let found = crate::store::check::verify_tenant(&db).unwrap();
+        assert_eq!(found.len(), 9, "five tasks lack their status, one its points and its total, two waits are due: {found:?}");
+        drop(db);
+        set_version(&path, 2);
+
+        let db = Db::open(&path, &TENANT, DbOptions::default()).unwrap();
+        let tx = db.read().unwrap();
+        let by_status: Vec<_> = tx.open_table(schema::TASKS_BY_STATUS).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect();
+        assert_eq!(by_status, vec![(0, 3), (3, 1), (3, 5), (5, 2), (5, 4)], "task 5 is back in review");
+        let due: Vec<_> = tx.open_table(schema::TASKS_DUE).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect();
+        assert_eq!(due, vec![], "nothing waiting for review or approval is on the clock");
+        let history: Vec<_> = schema::TASK_EVENTS.open(&tx).unwrap().all().unwrap().into_iter().map(|(_, e)| (e.from, e.to)).collect();
+        assert_eq!(history.len(), 3, "{history:?}");
+        assert_eq!(history.last().unwrap(), &(Some("overdue".into()), Some("pending_review".into())), "{history:?}");
+        let ledger: Vec<_> = tx
+            .open_table(schema::POINTS_LEDGER)
+            .unwrap()
+            .iter()
+            .unwrap()
+            .map(|r| r.map(|(k, v)| (k.value(), v.value())).unwrap())
+            .collect();
+        assert_eq!(ledger, vec![((5, 500, 2), 7)]);
+        let totals: Vec<_> =
+            tx.open_table(schema::POINTS_TOTAL).unwrap().iter().unwrap().map(|r| r.map(|(k, v)| (k.value(), v.value())).unwrap()).collect();
+        assert_eq!(totals, vec![(5, 7)]);
         assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 

@@ -57,3 +57,14 @@ pub fn status_label(lang: Lang, code: &str) -> &'static str {
 pub fn is_final(s: TaskStatus) -> bool {
     matches!(s, TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::Declined)
 }
+
+/// On the assignee's clock: an open task whose deadline the overdue job
+/// watches (the `tasks_due` index holds exactly these). Not a task handed
+/// in and waiting for review (the deadline was the assignee's, and they
+/// met it; the reviewer being late does not make the work late), nor one
+/// waiting for a director's approval before work may start: neither wait
+/// is the assignee's to end. Sent back for redo, or approved, the task is
+/// on the clock again with its deadline.
+pub fn on_the_clock(s: TaskStatus) -> bool {
+    !is_final(s) && !matches!(s, TaskStatus::Overdue | TaskStatus::PendingReview | TaskStatus::AwaitingApproval)
+}

@@ -9,8 +9,8 @@ use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
-    self, CATEGORIES, CategoryV1, DeadlineRequest, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR, TASKS_BY_DEADLINE,
-    TASKS_BY_DEPARTMENT, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1,
+    self, CATEGORIES, CategoryV1, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
+    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1, ledger_entry, status_byte,
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -306,7 +306,7 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
 fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
     next_id(tx, crate::search::TASK_REV)?;
     TASKS.open(tx)?.insert(id, new)?;
-    let due = |t: &TaskV1| !is_final(t.status) && t.status != TaskStatus::Overdue;
+    let due = |t: &TaskV1| super::on_the_clock(t.status);
     if let Some(o) = old {
         if o.assignee_id != new.assignee_id {
             tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.remove((o.assignee_id, id)).map_err(store_err)?;
@@ -322,6 +322,13 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
         if due(o) {
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
         }
+        if o.status != new.status {
+            tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(o.status), id)).map_err(store_err)?;
+        }
+        if let Some((k, n)) = ledger_entry(id, o) {
+            tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+            schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
+        }
     }
     tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
     tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.insert((new.creator_id, id), ()).map_err(store_err)?;
@@ -331,6 +338,11 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
     if due(new) {
         tx.open_table(TASKS_DUE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
+    }
+    tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.insert((status_byte(new.status), id), ()).map_err(store_err)?;
+    if let Some((k, n)) = ledger_entry(id, new) {
+        tx.open_table(POINTS_LEDGER).map_err(store_err)?.insert(k, n).map_err(store_err)?;
+        schema::add_points(tx, k.0, i64::from(n)).map_err(store_err)?;
     }
     Ok(())
 }
@@ -694,44 +706,43 @@ impl InboxCounts {
     }
 }
 
-/// Ids of the tasks an inbox may hold, newest first, each once. Both
-/// inboxes hold only open tasks that are not late, which are exactly the
-/// keys of `tasks_due`: read as keys (nothing decoded), they bound the
-/// search; a reviewer's candidates are further narrowed to the tasks they
-/// gave and their department's, through those indexes. No closed task is
-/// ever decoded, however long the company's history.
+/// Ids of the tasks an inbox may hold, newest first, each once, read as
+/// keys (nothing decoded) from the status index: the tasks awaiting
+/// approval, or those handed in for review, narrowed for a reviewer to the
+/// tasks they gave and their department's by a key lookup in those
+/// indexes. The cost follows the tasks in that one status, never the
+/// company's history or its open work.
 fn inbox_candidates<T: Txn>(tx: &T, who: &Caller, inbox: Inbox) -> Result<Vec<u64>, AppError> {
     let director = crate::auth::rbac::acts_as_director(|p| who.can(p));
     if inbox == Inbox::Approval && !director {
         return Ok(Vec::new());
     }
-    let mut open = std::collections::HashSet::new();
-    for row in tx.open_def(TASKS_DUE).map_err(store_err)?.iter().map_err(store_err)? {
-        open.insert(row.map_err(store_err)?.0.value().1);
-    }
-    let mut ids: Vec<u64> = match inbox {
-        Inbox::Approval => open.into_iter().collect(),
-        Inbox::Review => {
-            let mut keys = vec![(TASKS_BY_CREATOR, who.id())];
-            if who.can("tasks.review")
-                && let Some(d) = who.department_id()
-            {
-                keys.push((TASKS_BY_DEPARTMENT, d));
-            }
-            let mut v = Vec::new();
-            for (def, key) in keys {
-                for row in tx.open_def(def).map_err(store_err)?.range((key, 0)..=(key, u64::MAX)).map_err(store_err)? {
-                    let id = row.map_err(store_err)?.0.value().1;
-                    if open.contains(&id) {
-                        v.push(id);
-                    }
-                }
-            }
-            v
-        }
+    let status = match inbox {
+        Inbox::Approval => TaskStatus::AwaitingApproval,
+        Inbox::Review => TaskStatus::PendingReview,
     };
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    ids.dedup();
+    let b = status_byte(status);
+    let by_status = tx.open_def(TASKS_BY_STATUS).map_err(store_err)?;
+    let creator = tx.open_def(TASKS_BY_CREATOR).map_err(store_err)?;
+    let department = tx.open_def(TASKS_BY_DEPARTMENT).map_err(store_err)?;
+    let dept = who.department_id().filter(|_| who.can("tasks.review"));
+    let mut ids = Vec::new();
+    for row in by_status.range((b, 0)..=(b, u64::MAX)).map_err(store_err)?.rev() {
+        let id = row.map_err(store_err)?.0.value().1;
+        let keep = match inbox {
+            Inbox::Approval => true,
+            Inbox::Review => {
+                creator.get((who.id(), id)).map_err(store_err)?.is_some()
+                    || match dept {
+                        Some(d) => department.get((d, id)).map_err(store_err)?.is_some(),
+                        None => false,
+                    }
+            }
+        };
+        if keep {
+            ids.push(id);
+        }
+    }
     Ok(ids)
 }
 
@@ -948,6 +959,11 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             }
             tx.open_table(TASKS_BY_DEADLINE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
             tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            tx.open_table(TASKS_BY_STATUS).map_err(store_err)?.remove((status_byte(old.status), id)).map_err(store_err)?;
+            if let Some((k, n)) = ledger_entry(id, &old) {
+                tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
+                schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
+            }
             {
                 let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
                 let keys: Vec<(u64, u64)> = files
@@ -1036,6 +1052,35 @@ pub async fn change_status(
     Ok(task)
 }
 
+/// Where a search looks: one of the task lists, always within what the
+/// caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Within {
+    /// Every task the caller may see.
+    Visible,
+    /// Tasks assigned to the caller.
+    Assigned,
+    /// Tasks the caller gave.
+    Given,
+    /// One department's tasks (those of it the caller may see).
+    Department(u64),
+    /// What waits in one of the caller's inboxes.
+    Inbox(Inbox),
+}
+
+impl Within {
+    /// The list an API client names: `all` (or nothing), `mine`, `given`,
+    /// `approval`, `review`; a department is searched with `all` and its id.
+    pub fn parse(s: &str) -> Result<Within, AppError> {
+        match s.trim() {
+            "" | "all" => Ok(Within::Visible),
+            "mine" => Ok(Within::Assigned),
+            "given" => Ok(Within::Given),
+            other => Inbox::parse(other).map(Within::Inbox).ok_or_else(|| AppError::invalid("within", "validation.within")),
+        }
+    }
+}
+
 /// Searches the tasks `who` may see: the index narrows by what they may
 /// see (every task, their department's and their own, or their own), then
 /// the store has the last word on what a task says and who may see it.
@@ -1047,6 +1092,21 @@ pub fn search(
     query: &crate::search::SearchQuery,
     limit: usize,
 ) -> Result<(Vec<(u64, TaskV1)>, usize), AppError> {
+    search_within(state, tenant, who, query, Within::Visible, limit)
+}
+
+/// [`search`] inside one list (a task tab): the list narrows the index's
+/// query, the caller's visibility narrows it again, and the store decides
+/// last (for an inbox: whether the task still waits there for `who`). An
+/// inbox's total is what it found, the others' the index's.
+pub fn search_within(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Caller,
+    query: &crate::search::SearchQuery,
+    within: Within,
+    limit: usize,
+) -> Result<(Vec<(u64, TaskV1)>, usize), AppError> {
     use crate::search::Scope;
     let scope = if who.can("tasks.view_all") {
         Scope::All
@@ -1055,9 +1115,33 @@ pub fn search(
     } else {
         Scope::Own { user_id: who.id() }
     };
-    let (ids, total) = state.search.get(tenant)?.search(query, scope, limit)?;
+    let mut q = query.clone();
+    match within {
+        Within::Visible => {}
+        Within::Assigned => q.assignee_id = Some(who.id()),
+        Within::Given => q.creator_id = Some(who.id()),
+        Within::Department(d) => q.department_id = Some(d),
+        Within::Inbox(inbox) => {
+            if inbox == Inbox::Approval && !crate::auth::rbac::acts_as_director(|p| who.can(p)) {
+                return Ok((Vec::new(), 0));
+            }
+            q.status = Some(match inbox {
+                Inbox::Approval => TaskStatus::AwaitingApproval,
+                Inbox::Review => TaskStatus::PendingReview,
+            });
+        }
+    }
+    let (ids, total) = state.search.get(tenant)?.search(&q, scope, limit)?;
     let db = tenant.db()?;
-    let items = ids.into_iter().filter_map(|id| get(db, who, id).ok().map(|t| (id, t))).collect();
+    let items: Vec<(u64, TaskV1)> = ids
+        .into_iter()
+        .filter_map(|id| get(db, who, id).ok().map(|t| (id, t)))
+        .filter(|(_, t)| match within {
+            Within::Inbox(inbox) => inbox.holds(who, t),
+            _ => true,
+        })
+        .collect();
+    let total = if matches!(within, Within::Inbox(_)) { items.len() } else { total };
     Ok((items, total))
 }
 
@@ -1237,8 +1321,9 @@ pub async fn extension(
 
 // ---------- the overdue job ----------
 
-/// Marks every open task whose deadline has passed as overdue and tells its
-/// assignee and creator, once: a task leaves the due index in the same
+/// Marks every task on the assignee's clock ([`super::on_the_clock`]: open,
+/// not handed in, not awaiting approval) whose deadline has passed as
+/// overdue and tells its assignee and creator, once: a task leaves the due index in the same
 /// transaction, so a restart never finds it again. Returns how many.
 pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     let now = state.now_ms();
@@ -1258,7 +1343,10 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
             let mut marked = Vec::new();
             for id in due {
                 let old = load(tx, id)?;
-                if is_final(old.status) || old.status == TaskStatus::Overdue {
+                if !super::on_the_clock(old.status) {
+                    // Not the assignee's wait (handed in, awaiting approval):
+                    // never late. An entry a save left is taken out.
+                    tx.open_table(TASKS_DUE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
                     continue;
                 }
                 let mut t = old.clone();
@@ -1397,31 +1485,28 @@ pub fn may_see_points(who: &Caller, user_id: u64) -> bool {
 }
 
 /// The points of each of `users` that `who` may see (others are left
-/// out), at `now` in the company's time zone: one walk of each user's
-/// tasks through the assignee index.
+/// out), at `now` in the company's time zone: the total from each user's
+/// running sum, this week's and month's from their ledger entries since
+/// the earlier of the two starts. No task is decoded, and no point older
+/// than this month (or week) is read.
 pub fn points_of_users(db: &Db, who: &Caller, users: &[u64], now: i64, tz: &jiff::tz::TimeZone) -> Result<Vec<(u64, Points)>, AppError> {
     let (week, month) = period_starts(now, tz);
+    let since = week.min(month);
     let tx = db.read()?;
-    let by = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
-    let tasks = TASKS.open(&tx)?;
+    let ledger = tx.open_table(POINTS_LEDGER).map_err(store_err)?;
+    let totals = tx.open_table(schema::POINTS_TOTAL).map_err(store_err)?;
     let mut out = Vec::new();
     for &user_id in users.iter().filter(|u| may_see_points(who, **u)) {
-        let mut p = Points::default();
-        for row in by.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
-            let id = row.map_err(store_err)?.0.value().1;
-            if let Some(t) = tasks.get(id)?
-                && t.status == TaskStatus::Completed
-                && t.points_awarded > 0
-            {
-                let n = u64::from(t.points_awarded);
-                let at = t.completed_at.unwrap_or(t.updated_at);
-                p.total += n;
-                if at >= month {
-                    p.month += n;
-                }
-                if at >= week {
-                    p.week += n;
-                }
+        let total = totals.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+        let mut p = Points { total, ..Points::default() };
+        for row in ledger.range((user_id, since, 0)..=(user_id, i64::MAX, u64::MAX)).map_err(store_err)? {
+            let (k, v) = row.map_err(store_err)?;
+            let (at, n) = (k.value().1, u64::from(v.value()));
+            if at >= month {
+                p.month += n;
+            }
+            if at >= week {
+                p.week += n;
             }
         }
         out.push((user_id, p));

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+mod find;
 mod inbox;
 
 const START: &str = "2026-11-25T06:00:00Z";
@@ -320,6 +321,58 @@ async fn the_overdue_job_marks_late_tasks_once_and_they_can_still_be_finished() 
     let (_, v) = w.move_to("manager", id, "completed", None).await;
     assert_eq!((v["status"].as_str(), v["points_awarded"].as_u64()), (Some("completed"), Some(3)));
     assert!(v["overdue_at"].is_string());
+}
+
+/// The deadline is the assignee's: work handed in on time is not late while
+/// it waits for review (it stays in the reviewer's inbox and can be
+/// accepted), nor is a task late while it waits for a director's approval
+/// before work may start. Sent back after the deadline, it is late again.
+#[tokio::test]
+async fn waiting_for_review_or_approval_is_never_overdue() {
+    let mut w = world().await;
+    let body = json!({"title": "Vaqtida topshirildi", "assignee_id": w.ids["employee"], "deadline": w.later(1), "points": 4});
+    let handed_in = w.post("manager", "/tasks", body).await.1["id"].as_u64().unwrap();
+    w.move_to("employee", handed_in, "in_progress", None).await;
+    let (s, _) = w.move_to("employee", handed_in, "pending_review", Some("Tayyor")).await;
+    assert_eq!(s, StatusCode::OK);
+    let body = json!({"title": "Bo‘limlararo", "assignee_id": w.ids["operator"], "deadline": w.later(1)});
+    let (s, v) = w.post("manager", "/tasks", body).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::CREATED, Some("awaiting_approval")), "{v}");
+    let awaiting = v["id"].as_u64().unwrap();
+    let body = json!({"title": "Kechikdi", "assignee_id": w.ids["employee"], "deadline": w.later(1)});
+    let late = w.post("manager", "/tasks", body).await.1["id"].as_u64().unwrap();
+
+    let state = w.s.state().clone();
+    let tenant = state.tenants.get("demo").unwrap();
+    w.advance(SignedDuration::from_hours(3)).await;
+    assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 1, "only the task still on the assignee's clock");
+    assert_eq!(w.get("manager", &format!("/tasks/{late}")).await.1["status"], "overdue");
+    let t = w.get("manager", &format!("/tasks/{handed_in}")).await.1;
+    assert_eq!((t["status"].as_str(), t["overdue_at"].is_null()), (Some("pending_review"), true), "{t}");
+    let t = w.get("director", &format!("/tasks/{awaiting}")).await.1;
+    assert_eq!((t["status"].as_str(), t["overdue_at"].is_null()), (Some("awaiting_approval"), true), "{t}");
+    let (s, v) = w.get("manager", "/me").await;
+    assert_eq!((s, &v["inbox"]["review"]), (StatusCode::OK, &json!(1)), "still in the reviewer's inbox");
+    assert_eq!(w.get("director", "/me").await.1["inbox"]["approval"], 1, "still in the director's inbox");
+    assert!(!w.notes("employee").await.iter().any(|n| n["kind"] == "task_overdue" && n["task_id"] == handed_in));
+
+    // Reviewed late, it can still be sent back: then it is the assignee's
+    // again, its deadline gone, and the next run marks it late.
+    let (s, v) = w.move_to("manager", handed_in, "redo", Some("Jadval yetishmaydi")).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("redo")), "{v}");
+    assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 1);
+    assert_eq!(w.get("manager", &format!("/tasks/{handed_in}")).await.1["status"], "overdue");
+    // And handed in again, it is accepted without waiting on anyone.
+    w.move_to("employee", handed_in, "in_progress", None).await;
+    w.move_to("employee", handed_in, "pending_review", None).await;
+    assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 0, "handed in: not late again");
+    let (s, v) = w.move_to("manager", handed_in, "completed", None).await;
+    assert_eq!((s, v["status"].as_str(), v["points_awarded"].as_u64()), (StatusCode::OK, Some("completed"), Some(4)), "{v}");
+    // The director approves after the deadline: work may start, and it is late.
+    let (s, _) = w.post("director", &format!("/tasks/{awaiting}/approve"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 1);
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
 }
 
 #[tokio::test]

@@ -19,6 +19,16 @@ pub const TASKS_BY_DEPARTMENT: TableDefinition<(u64, u64), ()> = TableDefinition
 pub const TASKS_BY_DEADLINE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_by_deadline");
 /// (deadline ms, task id) of tasks still open and not yet marked overdue: the overdue job.
 pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_due");
+/// (status byte, task id) of every task ([`status_byte`]): the inboxes
+/// read the tasks waiting for approval or review without decoding the rest.
+pub const TASKS_BY_STATUS: TableDefinition<(u8, u64), ()> = TableDefinition::new("tasks_by_status");
+/// (assignee id, completed at ms, task id) → points awarded, of every
+/// completed task that awarded points: the points of a user, this week and
+/// this month, read as a range of small values.
+pub const POINTS_LEDGER: TableDefinition<(u64, i64, u64), u32> = TableDefinition::new("task_points");
+/// assignee id → the sum of their [`POINTS_LEDGER`] entries (absent when 0):
+/// a user's all-time points without reading their history.
+pub const POINTS_TOTAL: TableDefinition<u64, u64> = TableDefinition::new("task_points_total");
 /// (task id, file id): files attached to a task. The chat issue fills it;
 /// tasks and their API already read it.
 pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
@@ -34,6 +44,9 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_BY_DEPARTMENT)?;
     tx.open_table(TASKS_BY_DEADLINE)?;
     tx.open_table(TASKS_DUE)?;
+    tx.open_table(TASKS_BY_STATUS)?;
+    tx.open_table(POINTS_LEDGER)?;
+    tx.open_table(POINTS_TOTAL)?;
     tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(CATEGORIES.def())?;
     Ok(())
@@ -52,6 +65,44 @@ pub enum TaskStatus {
     Rejected,
     Overdue,
     Declined,
+}
+
+/// The key byte of a status in [`TASKS_BY_STATUS`]: the variant's index,
+/// the same byte postcard stores (pinned by the golden test below).
+pub fn status_byte(s: TaskStatus) -> u8 {
+    match s {
+        TaskStatus::AwaitingApproval => 0,
+        TaskStatus::New => 1,
+        TaskStatus::InProgress => 2,
+        TaskStatus::PendingReview => 3,
+        TaskStatus::Redo => 4,
+        TaskStatus::Completed => 5,
+        TaskStatus::Rejected => 6,
+        TaskStatus::Overdue => 7,
+        TaskStatus::Declined => 8,
+    }
+}
+
+/// The points ledger entry of a task, if it has one: the completed task's
+/// assignee, completion time and points.
+pub fn ledger_entry(id: u64, t: &TaskV1) -> Option<((u64, i64, u64), u32)> {
+    (t.status == TaskStatus::Completed && t.points_awarded > 0)
+        .then(|| ((t.assignee_id, t.completed_at.unwrap_or(t.updated_at), id), t.points_awarded))
+}
+
+/// Adds `delta` (which may be negative) to `user`'s [`POINTS_TOTAL`],
+/// dropping the row at 0.
+pub fn add_points(tx: &WriteTransaction, user: u64, delta: i64) -> Result<(), redb::Error> {
+    use redb::ReadableTable;
+    let mut t = tx.open_table(POINTS_TOTAL)?;
+    let old = t.get(user)?.map(|v| v.value()).unwrap_or(0);
+    let new = old.saturating_add_signed(delta);
+    if new == 0 {
+        t.remove(user)?;
+    } else {
+        t.insert(user, new)?;
+    }
+    Ok(())
 }
 
 /// A deadline change waiting for a decision.
@@ -191,5 +242,13 @@ pub(super) mod tests {
                 TaskStatus::Declined => &[8],
             }
         })]
+    }
+
+    /// The status index's key byte is the byte postcard stores.
+    #[test]
+    fn a_status_byte_is_its_stored_byte() {
+        for s in crate::tasks::STATUSES {
+            assert_eq!([status_byte(s)].as_slice(), postcard::to_allocvec(&s).unwrap().as_slice(), "{s:?}");
+        }
     }
 }

@@ -135,11 +135,26 @@ pub struct UserPatchIn {
     pub language: Option<Option<String>>,
 }
 
-/// Users of the company.
-#[utoipa::path(get, path = "/api/v1/users", tag = "company", params(("slug" = String, Path)),
-    responses((status = 200, body = [UserOut]), (status = 403)), security(("bearer" = [])))]
-pub async fn list_users(user: CurrentUser) -> Result<axum::Json<Vec<UserOut>>, AppError> {
-    let users = service::list_users(user.tenant.db()?, &Caller::from(&user))?;
+#[derive(Debug, Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct UsersParams {
+    /// Words each found in the username, the full name or the phone; Latin or Cyrillic; at most 200 characters.
+    #[serde(default)]
+    pub q: String,
+    /// One role: owner, director, admin, manager, employee, operator.
+    pub role: Option<String>,
+    pub department_id: Option<u64>,
+    pub branch_id: Option<u64>,
+    /// Only active (true) or only switched-off (false) accounts.
+    pub active: Option<bool>,
+}
+
+/// Users of the company, active first then by username; the query narrows them.
+#[utoipa::path(get, path = "/api/v1/users", tag = "company", params(("slug" = String, Path), UsersParams),
+    responses((status = 200, body = [UserOut]), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn list_users(user: CurrentUser, Query(p): Query<UsersParams>) -> Result<axum::Json<Vec<UserOut>>, AppError> {
+    let q = service::UserQuery { text: p.q, role: p.role, department_id: p.department_id, branch_id: p.branch_id, active: p.active };
+    let users = service::find_users(user.tenant.db()?, &Caller::from(&user), &q)?;
     Ok(axum::Json(users.into_iter().map(|(id, a)| UserOut::new(id, a)).collect()))
 }
 

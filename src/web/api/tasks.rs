@@ -478,6 +478,12 @@ pub struct SearchParams {
     /// A name of the creator.
     #[serde(default)]
     pub creator: String,
+    /// The list searched, as the task tabs: `all` (default: every task the caller may see),
+    /// `mine` (assigned to the caller), `given` (by the caller), `approval` or `review` (what
+    /// waits in the caller's inbox).
+    #[serde(default)]
+    #[param(pattern = r"^(all|mine|given|approval|review)?$")]
+    pub within: String,
     #[param(pattern = r"^(awaiting_approval|new|in_progress|pending_review|redo|completed|rejected|overdue|declined)?$")]
     pub status: Option<String>,
     pub department_id: Option<u64>,
@@ -522,9 +528,11 @@ pub async fn search_tasks(
         department_id: p.department_id,
         due_from: f.due_from,
         due_to: f.due_to,
+        ..Default::default()
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 200);
-    let (found, total) = service::search(&state, &user.tenant, &Caller::from(&user), &query, limit)?;
+    let within = service::Within::parse(&p.within)?;
+    let (found, total) = service::search_within(&state, &user.tenant, &Caller::from(&user), &query, within, limit)?;
     let now = state.now_ms();
     let items = found.into_iter().map(|(id, t)| TaskOut::new(id, t, now)).collect();
     Ok(axum::Json(SearchResult { items, total }))

@@ -592,26 +592,86 @@ fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV2>, Ap
     Ok(service::list_branches(db)?.into_iter().collect())
 }
 
-async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct UsersQuery {
+    q: String,
+    role: String,
+    department_id: String,
+    branch_id: String,
+    /// `yes`, `no` or empty (both).
+    active: String,
+    done: Option<String>,
+}
+
+async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page, Query(q): Query<UsersQuery>) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
     let lang = c.lang();
     let db = c.tenant().db()?;
     let who = Caller::from(&c.user);
-    let mut users = service::list_users(db, &who)?;
+    let query = service::UserQuery {
+        text: q.q.trim().chars().take(200).collect(),
+        role: Some(q.role.trim().to_string()).filter(|r| rbac::is_role(r)),
+        department_id: opt_id(&q.department_id),
+        branch_id: opt_id(&q.branch_id),
+        active: match q.active.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+    };
+    let users = service::find_users(db, &who, &query)?;
     let ids: Vec<u64> = users.iter().map(|(id, _)| *id).collect();
     let points: HashMap<u64, crate::tasks::service::Points> =
         crate::tasks::service::points_of_users(db, &who, &ids, state.now_ms(), &c.tenant().timezone())?.into_iter().collect();
-    users.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.username.cmp(&b.1.username)));
     let depts = names_of_departments(db)?;
     let branches = names_of_branches(db)?;
     let manage = c.user.can("users.manage");
     let title = t(lang, "admin.users.title");
+    let sorted = |any: &str, names: Vec<(u64, String)>| {
+        let mut v: Vec<(String, String)> = names.into_iter().map(|(id, n)| (id.to_string(), n)).collect();
+        v.sort_by_key(|(_, n)| n.to_lowercase());
+        v.insert(0, (String::new(), any.to_string()));
+        v
+    };
+    let dept_options = sorted(t(lang, "admin.users.any_department"), depts.iter().map(|(id, d)| (*id, d.name.clone())).collect());
+    let branch_options = sorted(t(lang, "admin.users.any_branch"), branches.iter().map(|(id, b)| (*id, b.name.clone())).collect());
+    let mut role_opts = vec![(String::new(), t(lang, "admin.users.any_role").to_string())];
+    role_opts.extend(role_options(lang));
+    let active_opts = [("", "admin.users.any_status"), ("yes", "admin.users.only_active"), ("no", "admin.users.only_inactive")]
+        .map(|(v, k)| (v.to_string(), t(lang, k).to_string()));
+    let filtered = !(q.q.trim().is_empty()
+        && query.role.is_none()
+        && query.department_id.is_none()
+        && query.branch_id.is_none()
+        && query.active.is_none());
     let body = html! {
         div.page-head {
             h1 { (title) }
             @if manage {
                 a.button.primary href=(c.url("admin/users/new")) { (t(lang, "admin.users.new")) }
             }
+        }
+        form.filters method="get" action=(c.url("admin/users")) {
+            div.field.search-field {
+                label for="u-q" { (t(lang, "admin.users.search")) }
+                input id="u-q" type="search" name="q" value=(q.q) maxlength="200" placeholder=(t(lang, "admin.users.search_hint"));
+            }
+            div.filter-grid {
+                (select(t(lang, "admin.users.role"), "role", &role_opts, q.role.trim(), None))
+                (select(t(lang, "admin.users.department"), "department_id", &dept_options, q.department_id.trim(), None))
+                (select(t(lang, "admin.users.branch"), "branch_id", &branch_options, q.branch_id.trim(), None))
+                (select(t(lang, "admin.users.status"), "active", &active_opts, q.active.trim(), None))
+            }
+            div.filter-actions {
+                button.primary type="submit" { (t(lang, "admin.users.filter")) }
+                @if filtered {
+                    a.button href=(c.url("admin/users")) { (t(lang, "admin.users.filter_reset")) }
+                }
+            }
+        }
+        @if users.is_empty() {
+            p.empty { (t(lang, "admin.users.none_found")) }
         }
         div.table-wrap {
             table.data.stack {
@@ -658,7 +718,7 @@ async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page
             }
         }
     };
-    Ok(c.render(title, Section::Users, done_notice(lang, &q), body))
+    Ok(c.render(title, Section::Users, done_notice(lang, &DoneQuery { done: q.done }), body))
 }
 
 #[derive(Deserialize, Default)]

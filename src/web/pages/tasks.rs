@@ -488,7 +488,7 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
         _ => None,
     };
     let content = match tab {
-        Tab::Department => board(&c, &names, &q, state.now_ms())?,
+        Tab::Department if q.q.trim().is_empty() => board(&c, &names, &q, state.now_ms())?,
         _ => task_list(&state, &c, &names, tab, &q)?,
     };
     let title = t(lang, "tasks.list.title");
@@ -535,10 +535,19 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
         }
     }
     let text: String = q.q.trim().chars().take(200).collect();
-    let searching = tab == Tab::All && !text.is_empty();
+    let searching = !text.is_empty();
     let cursor = opt_id(&q.cursor);
     let inbox = tab.inbox();
-    let (items, next, total) = if let Some(inbox) = inbox {
+    // Each tab searches its own list; the core keeps it to what the caller may see.
+    let within = match tab {
+        Tab::Mine => service::Within::Assigned,
+        Tab::Given => service::Within::Given,
+        Tab::Department => board_department(c, names, q).map_or(service::Within::Visible, service::Within::Department),
+        Tab::All => service::Within::Visible,
+        Tab::Approval => service::Within::Inbox(service::Inbox::Approval),
+        Tab::Review => service::Within::Inbox(service::Inbox::Review),
+    };
+    let (items, next, total) = if let Some(inbox) = inbox.filter(|_| !searching) {
         (service::inbox(db, &who, inbox, INBOX_SIZE)?, None, None)
     } else if searching {
         let query = crate::search::SearchQuery {
@@ -549,7 +558,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
             due_to: f.due_to,
             ..Default::default()
         };
-        let (found, total) = service::search(state, c.tenant(), &who, &query, 100)?;
+        let (found, total) = service::search_within(state, c.tenant(), &who, &query, within, 100)?;
         let items: Vec<(u64, TaskV1)> = found
             .into_iter()
             .filter(|(_, t)| f.assignee_id.is_none_or(|a| a == t.assignee_id) && f.category_id.is_none_or(|k| Some(k) == t.category_id))
@@ -563,12 +572,14 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
     let filters = html! {
         form.filters.compact[tab != Tab::All] method="get" action=(c.url("tasks")) {
             input type="hidden" name="tab" value=(tab.code());
-            @if tab == Tab::All {
-                div.field.search-field {
-                    label for="f-q" { (t(lang, "tasks.filter.search")) }
-                    input id="f-q" type="search" name="q" value=(q.q) maxlength="200" placeholder=(t(lang, "tasks.filter.search_hint"));
-                }
+            @if tab == Tab::Department {
+                input type="hidden" name="department_id" value=(q.department_id.trim());
             }
+            div.field.search-field {
+                label for="f-q" { (t(lang, "tasks.filter.search")) }
+                input id="f-q" type="search" name="q" value=(q.q) maxlength="200" placeholder=(t(lang, "tasks.filter.search_hint"));
+            }
+            @if inbox.is_none() && tab != Tab::Department {
             div.filter-grid {
                 (select(t(lang, "tasks.field.status"), "status", &status_options(lang), q.status.trim(), None))
                 @if tab == Tab::All {
@@ -583,6 +594,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
                     (Input::new(t(lang, "tasks.filter.due_to"), "due_to").kind("date").value(q.due_to.trim()))
                 }
             }
+            }
             div.filter-actions {
                 button.primary type="submit" { (t(lang, "tasks.filter.apply")) }
                 a.button href=(c.url(&format!("tasks?tab={}", tab.code()))) { (t(lang, "tasks.filter.reset")) }
@@ -590,9 +602,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
         }
     };
     Ok(html! {
-        @if inbox.is_none() {
-            (filters)
-        }
+        (filters)
         div #live-region data-live-tasks="" {
             @if let Some(total) = total {
                 p.muted { (tf(lang, "tasks.list.found", &[("n", &total.to_string())])) }
@@ -656,30 +666,43 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
     })
 }
 
+/// The department the board (and its search) shows: any chosen one for who
+/// sees every task, else the caller's own.
+fn board_department(c: &Ctx, names: &Names, q: &ListQuery) -> Option<u64> {
+    let first_dept = || {
+        let mut ds: Vec<(&u64, &DepartmentV1)> = names.depts.iter().filter(|(_, d)| d.active).collect();
+        ds.sort_by_key(|(_, d)| d.name.to_lowercase());
+        ds.first().map(|(id, _)| **id)
+    };
+    if c.user.can("tasks.view_all") {
+        opt_id(&q.department_id).or(c.user.account.department_id).or_else(first_dept)
+    } else {
+        c.user.account.department_id
+    }
+}
+
 fn board(c: &Ctx, names: &Names, q: &ListQuery, now: i64) -> Result<Markup, AppError> {
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
     let who = Caller::from(&c.user);
     let view_all = c.user.can("tasks.view_all");
-    let first_dept = || {
-        let mut ds: Vec<(&u64, &DepartmentV1)> = names.depts.iter().filter(|(_, d)| d.active).collect();
-        ds.sort_by_key(|(_, d)| d.name.to_lowercase());
-        ds.first().map(|(id, _)| **id)
-    };
-    let dept =
-        if view_all { opt_id(&q.department_id).or(c.user.account.department_id).or_else(first_dept) } else { c.user.account.department_id };
+    let dept = board_department(c, names, q);
     let picker = html! {
-        @if view_all {
-            form.filters.compact.board-pick method="get" action=(c.url("tasks")) {
-                input type="hidden" name="tab" value="department";
+        form.filters.compact.board-pick method="get" action=(c.url("tasks")) {
+            input type="hidden" name="tab" value="department";
+            div.field.search-field {
+                label for="f-q" { (t(lang, "tasks.filter.search")) }
+                input id="f-q" type="search" name="q" value=(q.q) maxlength="200" placeholder=(t(lang, "tasks.filter.search_hint"));
+            }
+            @if view_all {
                 div.filter-grid {
                     (select(t(lang, "tasks.field.department"), "department_id",
                         &names.dept_options((String::new(), "—".to_string())), &dept.map(|d| d.to_string()).unwrap_or_default(), None))
                 }
-                div.filter-actions {
-                    button type="submit" { (t(lang, "tasks.board.show")) }
-                }
+            }
+            div.filter-actions {
+                button type="submit" { (t(lang, "tasks.board.show")) }
             }
         }
     };

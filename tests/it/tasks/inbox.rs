@@ -71,6 +71,33 @@ async fn approval_and_review_inboxes_count_and_list_what_waits() {
     let home = w.page("manager", "").await;
     assert!(home.contains("tasks?tab=review"), "the home page links the inbox");
 
+    // The counts come from the status index, which the writes kept in step:
+    // without the task's entry the count does not see it.
+    let tenant = w.s.state().tenants.get("demo").unwrap();
+    let db = tenant.db().unwrap().clone();
+    assert_eq!(idora::store::check::verify_tenant(&db).unwrap(), vec![], "every index in step with its rows");
+    let key = (idora::store::schema::status_byte(idora::store::schema::TaskStatus::PendingReview), id);
+    let set = |present: bool| {
+        let db = db.clone();
+        async move {
+            db.write(move |tx| {
+                let mut t = tx.open_table(idora::store::schema::TASKS_BY_STATUS).unwrap();
+                if present {
+                    t.insert(key, ()).unwrap();
+                } else {
+                    t.remove(key).unwrap();
+                }
+                Ok(())
+            })
+            .await
+            .unwrap()
+        }
+    };
+    set(false).await;
+    assert_eq!(w.me("manager").await["inbox"]["review"], 0, "read from the index, not from the task rows");
+    set(true).await;
+    assert_eq!(w.me("manager").await["inbox"]["review"], 1);
+
     // Decided: the inboxes empty and the badge goes.
     let (s, _) = w.post("director", &format!("/tasks/{across}/approve"), json!({})).await;
     assert_eq!(s, StatusCode::OK);
@@ -162,4 +189,12 @@ async fn points_show_on_me_the_profile_home_the_users_list_and_the_completion_no
     let html = w.page("employee", "profile").await;
     assert_eq!(after(&html, "id=\"points-total\"").as_deref(), Some("5"));
     assert_eq!(after(&html, "id=\"points-month\"").as_deref(), Some("0"));
+
+    // A completed task that a director deletes takes its points along, and
+    // the ledger and its totals stay in step with the tasks.
+    let (s, _) = w.call(Method::DELETE, "director", &format!("/tasks/{id}"), None).await;
+    assert!(s.is_success(), "{s}");
+    assert_eq!(w.me("employee").await["points"], json!({"total": 0, "week": 0, "month": 0}));
+    let tenant = w.s.state().tenants.get("demo").unwrap();
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
 }
