@@ -145,6 +145,7 @@ pub async fn create_user(
         branch_id: body.branch_id,
         password: body.password,
         language: body.language,
+        must_change_password: false,
     };
     let (id, password) = service::create_user(&state, &user.tenant, &Caller::from(&user), input).await?;
     let created = service::get_user(user.tenant.db()?, &Caller::from(&user), id)?;

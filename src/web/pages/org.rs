@@ -278,6 +278,8 @@ fn checked(v: &Option<String>) -> bool {
 async fn home(State(state): State<AppState>, tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
     match user {
         Ok(user) => dashboard(&Ctx::new(user, page), state.now_ms()),
+        // Signed in, but their own password comes first.
+        Err(e) if e.kind == ErrorKind::PasswordChangeRequired => Err(e),
         Err(_) => landing(&tenant, &page),
     }
 }
@@ -784,6 +786,7 @@ async fn user_new_submit(
         branch_id: opt_id(&f.branch_id),
         password: Some(f.password.clone()).filter(|p| !p.is_empty()),
         language: Some(f.language.clone()).filter(|l| !l.is_empty()),
+        must_change_password: false,
     };
     match service::create_user(&state, c.tenant(), &Caller::from(&c.user), input).await {
         Ok((_, None)) => Ok(Redirect::to(&c.url("admin/users?done=created")).into_response()),

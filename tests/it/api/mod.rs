@@ -4,6 +4,7 @@
 //! service edges, the languages errors are told in, and refused forms.
 
 mod access;
+mod accounts;
 mod auth;
 mod company;
 mod due;

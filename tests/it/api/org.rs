@@ -90,6 +90,10 @@ async fn users_are_created_read_and_changed() {
     assert_eq!(r.body["branch_id"], other_branch);
     s.login("acme", "aziz.k", USER_PASSWORD).await.refused(401, "invalid_credentials");
     let token = s.login("acme", "aziz.k", "another-pass-1").await.check(200).str("access_token");
+    // A password an admin set is the user's to replace before anything else.
+    s.get(&co.path("/me"), &token).await.refused(403, "password_change_required");
+    let body = json!({"current_password": "another-pass-1", "new_password": "aziz-own-pass-1"});
+    assert_eq!(s.post(&co.path("/me/password"), &token, body).await.status, reqwest::StatusCode::NO_CONTENT);
     // Clearing the phone, and the untouched fields stay.
     let r = s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"phone": null})).await.check(200);
     assert_eq!(r.body["phone"], Value::Null);
@@ -99,7 +103,7 @@ async fn users_are_created_read_and_changed() {
     let r = s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"active": false})).await.check(200);
     assert_eq!(r.body["active"], false);
     s.get(&co.path("/me"), &token).await.refused(403, "account_inactive");
-    s.login("acme", "aziz.k", "another-pass-1").await.refused(403, "account_inactive");
+    s.login("acme", "aziz.k", "aziz-own-pass-1").await.refused(403, "account_inactive");
     s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"active": true})).await.check(200);
     s.get(&co.path("/me"), &token).await.check(200);
 
