@@ -5,6 +5,7 @@
 
 mod access;
 mod accounts;
+mod audit;
 mod auth;
 mod company;
 mod due;
