@@ -1649,10 +1649,7 @@ fn roles_view(c: &Ctx, matrix: &[(&str, Vec<String>)], err: Option<&FormError>, 
                                 tr.group { th colspan=(cols) scope="colgroup" { (g) } }
                             }
                             tr {
-                                th scope="row" {
-                                    (permission_label(lang, perm))
-                                    small.mono.muted { (perm) }
-                                }
+                                th scope="row" { (permission_label(lang, perm)) }
                                 @for (role, perms) in matrix {
                                     @let label = format!("{}: {}", role_label(lang, role), permission_label(lang, perm));
                                     td {
@@ -1667,26 +1664,11 @@ fn roles_view(c: &Ctx, matrix: &[(&str, Vec<String>)], err: Option<&FormError>, 
                             }
                         }
                     }
-                    tfoot {
-                        tr {
-                            th { (t(lang, "admin.roles.save_one")) }
-                            @for (role, _) in matrix {
-                                td {
-                                    @if *role == "owner" {
-                                        small.muted { (t(lang, "admin.roles.owner_fixed")) }
-                                    } @else {
-                                        button.small type="submit" name="role" value=(role)
-                                            aria-label=(tf(lang, "admin.roles.save_role", &[("role", role_label(lang, role))])) {
-                                            (t(lang, "admin.common.save"))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
                 }
             }
+            p.muted.small { (t(lang, "validation.owner_fixed")) }
             div.form-actions {
+                // One save for the whole matrix: every role's boxes are sent together.
                 button.primary type="submit" name="role" value="*" { (t(lang, "admin.roles.save_all")) }
             }
         }

@@ -472,6 +472,15 @@ async fn the_role_matrix_page_offers_only_checked_permissions() {
     for reserved in idora::auth::rbac::RESERVED {
         assert!(!page.html.contains(reserved), "{reserved} is not offered");
     }
+    // Human labels, not codes, and one way to save.
+    for code in idora::auth::rbac::PERMISSIONS {
+        assert!(!page.html.contains(&format!(">{code}<")), "{code} is shown as a label, not as code");
+        let key = format!("admin.perm.{}", code.replace('.', "_"));
+        assert!(page.html.contains(&msg(idora::i18n::Lang::En, &key)), "{code} has its label");
+    }
+    let form = &page.html[page.html.find(r#"action="/c/acme/admin/roles""#).unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert_eq!(form.matches(r#"type="submit""#).count(), 1, "one save button: {form}");
     // A reserved permission sent by an old form is refused, not stored.
     let r = admin.post("admin/roles", &[("role", "manager"), ("p", "manager:users.view"), ("p", "manager:chat.use")]).await;
     assert!(r.html.contains("chat.use"), "the refusal names it");
