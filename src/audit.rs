@@ -180,11 +180,13 @@ fn id_list(v: &str) -> Vec<String> {
     v.trim_matches(|c| c == '[' || c == ']').split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
+/// A label as it reads inside a sentence: "Role" → "role", but an
+/// abbreviation stays as it is ("ФИО", "F.I.Sh.").
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
+    match (c.next(), c.clone().next()) {
+        (Some(f), Some(second)) if second.is_lowercase() => f.to_lowercase().chain(c).collect(),
+        _ => s.to_string(),
     }
 }
 
@@ -385,7 +387,14 @@ impl Narrator {
     /// The entry in words.
     pub fn tell(&self, a: &AuditV1) -> Told {
         let subject = self.subject(a);
-        let mut changes: Vec<ChangeText> = a.changes.iter().map(|c| self.change(c)).collect();
+        // A new thing's name is already the subject.
+        let created = a.action.ends_with(".create");
+        let mut changes: Vec<ChangeText> = a
+            .changes
+            .iter()
+            .filter(|c| !(created && c.from.is_none() && matches!(c.field.as_str(), "name" | "full_name")))
+            .map(|c| self.change(c))
+            .collect();
         // The window is already in the subject of an operator's entry.
         if a.action.starts_with("operator.") && a.target.starts_with("user:") {
             changes.retain(|c| c.field != self.field_label("window") || c.from.is_some() && c.to.is_some());

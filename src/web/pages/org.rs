@@ -1946,6 +1946,7 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
         h1 { (title) }
         p.muted { (tf(lang, "admin.audit.lead", &[("tz", &c.tenant().info().timezone)])) }
         form.filters.audit-filters method="get" action=(c.url("admin/audit")) {
+            div.filter-grid {
             label.field {
                 span { (t(lang, "admin.audit.filter.who")) }
                 select name="who" {
@@ -1973,7 +1974,8 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
                 span { (t(lang, "admin.audit.filter.to")) }
                 input type="date" name="to" value=(q.to.clone().unwrap_or_default());
             }
-            div.form-actions {
+            }
+            div.filter-actions {
                 button.primary type="submit" { (t(lang, "admin.audit.filter.apply")) }
                 @if !filtered.is_empty() {
                     a.button href=(c.url("admin/audit")) { (t(lang, "admin.audit.filter.reset")) }
@@ -1983,7 +1985,7 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
         @if rows.is_empty() {
             p.empty { (t(lang, if filtered.is_empty() { "admin.audit.empty" } else { "admin.audit.none_match" })) }
         } @else {
-            ol.audit-log {
+            ul.audit-log {
                 @for (id, a) in &rows {
                     @let told = n.tell(a);
                     li.audit-entry id=(format!("audit-{id}")) {
