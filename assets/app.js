@@ -14,6 +14,35 @@
     }
   }, true);
 
+  // <button data-copy="text" data-copied="Copied">: puts the text on the
+  // clipboard (a generated password) and says so on the button for a moment.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("[data-copy]");
+    if (!b) return;
+    var text = b.getAttribute("data-copy");
+    var label = b.textContent;
+    function done() {
+      b.textContent = b.getAttribute("data-copied") || label;
+      window.setTimeout(function () { b.textContent = label; }, 2000);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallback(); });
+    } else {
+      fallback();
+    }
+    // Plain http on a LAN has no clipboard API: select a hidden field and copy.
+    function fallback() {
+      var t = document.createElement("textarea");
+      t.value = text;
+      t.setAttribute("readonly", "");
+      t.className = "copy-buffer";
+      document.body.appendChild(t);
+      t.select();
+      try { if (document.execCommand("copy")) done(); } catch (err) { /* nothing to copy with */ }
+      document.body.removeChild(t);
+    }
+  });
+
   // Branch hours: a closed day's times cannot be edited; "open around the
   // clock" hides the week (its values are still sent, and ignored).
   function syncRow(row) {

@@ -51,3 +51,12 @@ pub fn to_ms(t: Timestamp) -> i64 {
 pub fn from_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
+
+/// The start (ms) of the day `plus_days` after `date` (`YYYY-MM-DD`) in
+/// time zone `tz`; `None` if it is not a date.
+pub fn day_start_ms(date: &str, tz: &jiff::tz::TimeZone, plus_days: i32) -> Option<i64> {
+    let d: jiff::civil::Date = date.trim().parse().ok()?;
+    let d = d.checked_add(jiff::Span::new().days(plus_days)).ok()?;
+    let z = d.to_zoned(tz.clone()).ok()?;
+    Some(to_ms(z.timestamp()))
+}

@@ -47,6 +47,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         timezone: Some("Asia/Tashkent".into()),
         language: Some("uz".into()),
         admin_username: "admin".into(),
+        admin_full_name: Some("Sardor Tursunov".into()),
         admin_password: Some(PASSWORD.into()),
         admin_role: None,
     };
@@ -127,6 +128,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
             branch_id: Some(head),
             password: None,
             language: None,
+            must_change_password: false,
         };
         service::insert_user(db, state.now_ms(), &system, user, PASSWORD.into()).await.map_err(e)?;
     }

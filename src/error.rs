@@ -19,6 +19,9 @@ pub enum ErrorKind {
     TokenReused,
     RateLimited,
     Forbidden,
+    /// Signed in with a password someone else gave: only choosing one's own
+    /// (and signing out) is open.
+    PasswordChangeRequired,
     CsrfFailed,
     WrongCompany,
     CompanyInactive,
@@ -35,7 +38,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::BadRequest,
         ErrorKind::Validation,
         ErrorKind::Unauthorized,
@@ -45,6 +48,7 @@ impl ErrorKind {
         ErrorKind::TokenReused,
         ErrorKind::RateLimited,
         ErrorKind::Forbidden,
+        ErrorKind::PasswordChangeRequired,
         ErrorKind::CsrfFailed,
         ErrorKind::WrongCompany,
         ErrorKind::CompanyInactive,
@@ -71,6 +75,7 @@ impl ErrorKind {
             ErrorKind::TokenReused => "token_reused",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Forbidden => "forbidden",
+            ErrorKind::PasswordChangeRequired => "password_change_required",
             ErrorKind::CsrfFailed => "csrf_failed",
             ErrorKind::WrongCompany => "wrong_company",
             ErrorKind::CompanyInactive => "company_inactive",

@@ -20,6 +20,9 @@ pub struct Principal {
     /// The session (refresh-token family) the caller signed in with.
     pub sid: String,
     pub lang: Lang,
+    /// Their password was given to them (generated, or reset by an admin):
+    /// nothing but choosing their own is open to them.
+    pub must_change_password: bool,
 }
 
 impl Principal {
@@ -38,7 +41,8 @@ impl Principal {
             return Err(ErrorKind::CompanyInactive.into());
         }
         let lang = account_lang(&account, fallback);
-        Ok(Principal { id: user_id, account, permissions, tenant: tenant.clone(), sid, lang })
+        let must_change_password = crate::org::service::must_change_password(db, user_id)?;
+        Ok(Principal { id: user_id, account, permissions, tenant: tenant.clone(), sid, lang, must_change_password })
     }
 
     pub fn can(&self, perm: &str) -> bool {

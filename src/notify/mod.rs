@@ -21,10 +21,13 @@ use std::collections::HashMap;
 
 /// Something that happened, told by a domain service.
 pub enum Notice<'a> {
-    /// A task was created for, or handed over to, its assignee.
+    /// A task was created for, or handed over to, its assignee. `from_id`
+    /// is who the task comes from: whoever created or handed it over; after
+    /// a director's approval, still its creator (not the approver).
     Assigned {
         task_id: u64,
         task: &'a TaskV1,
+        from_id: u64,
     },
     StatusChanged {
         task_id: u64,
@@ -111,6 +114,12 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
     };
     let mut ids = named;
     ids.push(actor_id);
+    // Who the notice says did it: the actor, unless the notice names someone else.
+    let by_id = match &notice {
+        Notice::Assigned { from_id, .. } => *from_id,
+        _ => actor_id,
+    };
+    ids.push(by_id);
     let users = accounts(tx, by_role, &ids)?;
     let account = |id: u64| users.get(&id);
     // What each role may do, read once: recipients follow permissions (a
@@ -135,18 +144,17 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
             .collect()
     };
     let directors = || who(|has| rbac::acts_as_director(has), None);
-    let actor_name = account(actor_id).map(|a| if a.full_name.is_empty() { a.username.clone() } else { a.full_name.clone() });
+    let actor_name = account(by_id).map(|a| if a.full_name.is_empty() { a.username.clone() } else { a.full_name.clone() });
 
     type Args = Vec<(String, String)>;
     let (kind, task_id, mut args, mut to): (&str, Option<u64>, Args, Vec<u64>) = match &notice {
-        Notice::Assigned { task_id, task } => ("task_assigned", Some(*task_id), title(task), vec![task.assignee_id]),
+        Notice::Assigned { task_id, task, .. } => ("task_assigned", Some(*task_id), title(task), vec![task.assignee_id]),
         Notice::StatusChanged { task_id, task } => {
             let mut to = vec![task.creator_id];
             to.extend(who(|has| rbac::manages_department(has), Some(task.department_id)));
-            if matches!(
-                task.status,
-                TaskStatus::Redo | TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::New | TaskStatus::Declined
-            ) {
+            // A task approved back to New reaches its assignee as one
+            // "new task for you" (Notice::Assigned), not twice.
+            if matches!(task.status, TaskStatus::Redo | TaskStatus::Completed | TaskStatus::Rejected | TaskStatus::Declined) {
                 to.push(task.assignee_id);
             }
             let mut args = title(task);
@@ -521,7 +529,7 @@ mod tests {
         let sent = db
             .write(move |tx| {
                 let t = task(1, user);
-                plan(tx, now, 1, Notice::Assigned { task_id: 7, task: &t })
+                plan(tx, now, 1, Notice::Assigned { task_id: 7, task: &t, from_id: 1 })
             })
             .await
             .unwrap();

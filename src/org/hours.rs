@@ -84,6 +84,29 @@ impl WeekHours {
     }
 }
 
+/// The week in words, days with the same hours grouped ("Mon–Fri
+/// 09:00–18:00, Sat 10:00–14:00"), as lists and the audit log show it.
+pub fn summary(lang: crate::i18n::Lang, hours: &Option<[DayHours; 7]>) -> String {
+    use crate::i18n::{t, weekday_short};
+    let week = WeekHours::of(hours);
+    if week.round_the_clock() {
+        return t(lang, "admin.branches.always").to_string();
+    }
+    let hhmm = crate::org::service::format_hhmm;
+    let mut parts = Vec::new();
+    for (i, j, day) in week.runs() {
+        if let Some((o, c)) = day {
+            let span = if i == j {
+                weekday_short(lang, i).to_string()
+            } else {
+                format!("{}–{}", weekday_short(lang, i), weekday_short(lang, j))
+            };
+            parts.push(format!("{span} {}–{}", hhmm(o), hhmm(c)));
+        }
+    }
+    if parts.is_empty() { t(lang, "admin.branches.always_closed").to_string() } else { parts.join(", ") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -271,6 +271,9 @@ pub struct NewUser {
     /// None: a password is generated and returned once.
     pub password: Option<String>,
     pub language: Option<String>,
+    /// The password was chosen by someone else (generated): the user must
+    /// set their own at their first sign-in.
+    pub must_change_password: bool,
 }
 
 /// Creates a user in a company database with no permission checks: for the
@@ -284,6 +287,7 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: &Caller, input: NewUser, p
     password::validate(&password_plain)?;
     let hash = password::hash(password_plain).await?;
     let (dept, branch) = (input.department_id, input.branch_id);
+    let must_change = input.must_change_password;
     let actor = actor.clone();
     db.write(move |tx| {
         let mut names = tx.open_table(schema::USERS_BY_NAME).map_err(store_err)?;
@@ -311,6 +315,9 @@ pub async fn insert_user(db: &Db, now_ms: i64, actor: &Caller, input: NewUser, p
             locked_until: None,
         };
         schema::USERS.open(tx)?.insert(id, &acc)?;
+        if must_change {
+            tx.open_table(schema::MUST_CHANGE_PASSWORD).map_err(store_err)?.insert(id, now_ms).map_err(store_err)?;
+        }
         let mut ch = Changes::default();
         ch.set("username", &username);
         ch.set("role", &role);
@@ -337,6 +344,7 @@ pub async fn create_user(state: &AppState, tenant: &Tenant, actor: &Caller, inpu
             (p.clone(), Some(p))
         }
     };
+    let input = NewUser { must_change_password: generated.is_some(), ..input };
     let id = insert_user(tenant.db()?, state.now_ms(), actor, input, plain).await?;
     state.hub.publish(&tenant.slug, &Topic::Users, "user.created", serde_json::json!({"id": id}), state.now());
     Ok((id, generated))
@@ -365,6 +373,38 @@ pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Caller, id: 
         return Err(AppError::new(ErrorKind::Forbidden).with_message("error.owner_only"));
     }
     apply_user_patch(state, tenant, actor, id, patch, None).await
+}
+
+/// Whether user `id` must choose their own password before anything else
+/// (theirs was generated or reset by an admin).
+pub fn must_change_password(db: &Db, id: u64) -> Result<bool, AppError> {
+    let tx = db.read()?;
+    let t = tx.open_table(schema::MUST_CHANGE_PASSWORD).map_err(store_err)?;
+    Ok(t.get(id).map_err(store_err)?.is_some())
+}
+
+/// Changes the caller's own password: the current one must be given. Ends
+/// a forced change and every other session of the user.
+pub async fn change_own_password(
+    state: &AppState,
+    tenant: &Tenant,
+    user: &Principal,
+    current_password: String,
+    new_password: String,
+) -> Result<(), AppError> {
+    if !new_password.is_empty() && new_password == current_password {
+        return Err(AppError::invalid("new_password", "validation.password_same"));
+    }
+    let patch = UserPatch { password: Some(new_password), ..Default::default() };
+    match update_profile(state, tenant, user, patch, Some(current_password)).await {
+        Ok(_) => Ok(()),
+        Err(mut e) => {
+            if e.field == Some("password") {
+                e.field = Some("new_password");
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Changes a user's own profile: name, phone, language, password.
@@ -464,6 +504,15 @@ async fn apply_user_patch(
             }
             if let Some(h) = &hash {
                 crate::auth::session::revoke_account_in(tx, id, keep_session.as_deref(), now)?;
+                // Their own choice ends a forced change; someone else's
+                // (an admin's reset) starts one.
+                let mut must = tx.open_table(schema::MUST_CHANGE_PASSWORD).map_err(store_err)?;
+                if keep_session.is_none() && id != who.id() {
+                    must.insert(id, now).map_err(store_err)?;
+                } else {
+                    must.remove(id).map_err(store_err)?;
+                }
+                drop(must);
                 ch.secret("password");
                 u.password_hash = h.clone();
                 u.failed_logins = 0;

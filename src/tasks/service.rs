@@ -466,8 +466,11 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
             let id = next_id(tx, "task")?;
             save(tx, id, None, &task)?;
             history(tx, now, &who2, id, Line { kind: "created", to: Some(status_code(status).into()), ..Line::default() })?;
-            let notice =
-                if inside { Notice::Assigned { task_id: id, task: &task } } else { Notice::ApprovalNeeded { task_id: id, task: &task } };
+            let notice = if inside {
+                Notice::Assigned { task_id: id, task: &task, from_id: who2.id() }
+            } else {
+                Notice::ApprovalNeeded { task_id: id, task: &task }
+            };
             let sent = notify::plan(tx, now, who2.id(), notice)?;
             Ok((id, task, sent))
         })
@@ -920,7 +923,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
                 history(tx, now, &who2, id, l)?;
             }
             if reassigned {
-                sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t })?);
+                sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t, from_id: who2.id() })?);
             } else if deadline_moved {
                 sent.extend(notify::plan(tx, now, who2.id(), Notice::DeadlineChanged { task_id: id, task: &t })?);
             }
@@ -1202,7 +1205,9 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: b
                 )?;
                 sent.extend(notify::plan(tx, now, who2.id(), Notice::StatusChanged { task_id: id, task: &t })?);
                 if yes {
-                    sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t })?);
+                    // From its creator: the director only let it through.
+                    let from_id = t.creator_id;
+                    sent.extend(notify::plan(tx, now, who2.id(), Notice::Assigned { task_id: id, task: &t, from_id })?);
                 }
             } else if let Some(req) = old.deadline_request.clone() {
                 // A late task's deadline is a director's call; otherwise its creator's too.

@@ -15,6 +15,29 @@ use redb::ReadableTable;
 
 pub const DEFAULT_TIMEZONE: &str = "Asia/Tashkent";
 
+/// The time zones a company form offers, nearest first. Any other IANA name
+/// is still accepted through the API.
+pub const COMMON_TIMEZONES: &[&str] = &[
+    "Asia/Tashkent",
+    "Asia/Samarkand",
+    "Asia/Almaty",
+    "Asia/Bishkek",
+    "Asia/Dushanbe",
+    "Asia/Ashgabat",
+    "Asia/Baku",
+    "Asia/Tbilisi",
+    "Asia/Yerevan",
+    "Europe/Moscow",
+    "Europe/Istanbul",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Seoul",
+    "Europe/Berlin",
+    "Europe/London",
+    "UTC",
+];
+
 #[derive(Debug, Clone, Default)]
 pub struct NewCompany {
     pub name: String,
@@ -22,6 +45,9 @@ pub struct NewCompany {
     pub timezone: Option<String>,
     pub language: Option<String>,
     pub admin_username: String,
+    /// The first admin's full name. `None`: not asked (older API clients);
+    /// `Some("")` is refused as missing.
+    pub admin_full_name: Option<String>,
     /// None: generated and returned once.
     pub admin_password: Option<String>,
     /// The first account's role: `admin` (default) or `owner` (the founder,
@@ -77,6 +103,14 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
     let timezone = parse_timezone(input.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE))?;
     let language = parse_lang(input.language.as_deref().unwrap_or("uz"))?;
     let admin_username = parse_username(&input.admin_username)?;
+    let admin_full_name = match input.admin_full_name.as_deref().map(str::trim) {
+        None => String::new(),
+        Some("") => return Err(AppError::invalid("admin_full_name", "validation.required")),
+        Some(n) => {
+            AppError::check_text("admin_full_name", n, 120, false)?;
+            n.to_string()
+        }
+    };
     let first_role = match input.admin_role.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         None | Some("admin") => "admin",
         Some("owner") => "owner",
@@ -103,7 +137,13 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
     let now = state.now_ms();
     // The one place a company file is made; everywhere else a missing file is an error.
     let db = Db::create(&dir.join("data.redb"), &crate::store::migrate::TENANT, state.tenants.db_options())?;
-    let first = NewUser { username: admin_username.clone(), full_name: String::new(), role: first_role.into(), ..Default::default() };
+    let first = NewUser {
+        username: admin_username.clone(),
+        full_name: admin_full_name,
+        role: first_role.into(),
+        must_change_password: generated.is_some(),
+        ..Default::default()
+    };
     insert_user(&db, now, actor, first, admin_password).await?;
     let info = CompanyV2 {
         name: name.clone(),

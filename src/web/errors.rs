@@ -87,6 +87,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         ErrorKind::AccountLocked | ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::AccountInactive
         | ErrorKind::Forbidden
+        | ErrorKind::PasswordChangeRequired
         | ErrorKind::CsrfFailed
         | ErrorKind::WrongCompany
         | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
@@ -169,6 +170,18 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
         let body = serde_json::json!({ "error": err });
         let mut r = Response::from_parts(parts, Body::from(body.to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+        return r;
+    }
+    if info.kind == ErrorKind::PasswordChangeRequired
+        && let Some(t) = &tenant
+    {
+        // Every page leads to the one thing left to do; htmx follows
+        // `HX-Redirect` instead of swapping the page into a fragment.
+        let to = format!("/c/{}/password", t.slug);
+        let mut r = Redirect::to(&to).into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&to) {
+            r.headers_mut().insert("hx-redirect", v);
+        }
         return r;
     }
     if status == StatusCode::UNAUTHORIZED {

@@ -84,6 +84,16 @@ fn set_lang(parts: &Parts, lang: Lang) {
     }
 }
 
+/// What a user who must choose their own password may still reach: the
+/// change-password page and API, and signing out.
+fn open_before_password_change(parts: &Parts) -> bool {
+    let path =
+        parts.extensions.get::<axum::extract::OriginalUri>().map(|u| u.path().to_string()).unwrap_or_else(|| parts.uri.path().to_string());
+    // `/c/{slug}/rest`: what follows the company.
+    let rest = path.strip_prefix("/c/").and_then(|p| p.split_once('/')).map(|(_, r)| r).unwrap_or("");
+    matches!(rest.trim_end_matches('/'), "password" | "profile/password" | "api/v1/me/password" | "logout" | "api/v1/auth/logout")
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
@@ -103,6 +113,9 @@ impl FromRequestParts<AppState> for CurrentUser {
         match crate::auth::Principal::load(&tenant, claims.sub, claims.sid, req_lang(parts)) {
             Ok(user) => {
                 set_lang(parts, user.lang);
+                if user.must_change_password && !open_before_password_change(parts) {
+                    return Err(ErrorKind::PasswordChangeRequired.into());
+                }
                 parts.extensions.insert(user.clone());
                 Ok(user)
             }

@@ -442,7 +442,11 @@ pub fn secret_box(lang: Lang, username: &str, password: &str) -> Markup {
                 dt { (t(lang, "admin.secret.username")) }
                 dd { code.secret { (username) } }
                 dt { (t(lang, "admin.secret.password")) }
-                dd { code.secret { (password) } }
+                dd {
+                    code.secret { (password) }
+                    " "
+                    button.copy type="button" data-copy=(password) data-copied=(t(lang, "admin.secret.copied")) { (t(lang, "admin.secret.copy")) }
+                }
             }
         }
     }

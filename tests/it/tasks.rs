@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 mod find;
 mod inbox;
+mod notices;
 
 const START: &str = "2026-11-25T06:00:00Z";
 /// The demo company's people, by username.
@@ -423,7 +424,7 @@ async fn a_notification_arrives_on_the_websocket() {
     };
     assert_eq!(ev["topic"], format!("user:{}", w.ids["employee"]));
     assert_eq!(ev["data"]["task_id"], id);
-    assert_eq!(ev["data"]["text"], "Новая задача для вас: «Сверка кассы» от Malika Yusupova.");
+    assert_eq!(ev["data"]["text"], "Новая задача для вас: «Сверка кассы». Автор: Malika Yusupova.");
     assert_eq!(ev["data"]["unread"], 1);
 
     let (s, v) = w.post("employee", "/notifications/read", json!({"ids": [ev["data"]["id"]]})).await;

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 pub const USERS: Records<u64, AccountRecord> = Records::new("users");
 /// lower-case username → user id.
 pub const USERS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("users_by_name");
+/// user id → when (ms) someone else set their password (generated at
+/// creation, or reset by an admin): they must choose their own before
+/// anything else. The row goes when they do.
+pub const MUST_CHANGE_PASSWORD: TableDefinition<u64, i64> = TableDefinition::new("password_change_required");
 /// department id → [`DepartmentRecord`].
 pub const DEPARTMENTS: Records<u64, DepartmentRecord> = Records::new("departments");
 /// branch id → [`BranchRecord`].
@@ -26,6 +30,7 @@ pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(USERS.def())?;
     tx.open_table(USERS_BY_NAME)?;
+    tx.open_table(MUST_CHANGE_PASSWORD)?;
     tx.open_table(DEPARTMENTS.def())?;
     tx.open_table(BRANCHES.def())?;
     tx.open_table(ROLES.def())?;

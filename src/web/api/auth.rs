@@ -22,7 +22,12 @@ pub fn platform_router() -> OpenApiRouter<AppState> {
 
 /// Company routes (nested under `/c/{slug}/`).
 pub fn tenant_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(tenant_login)).routes(routes!(tenant_refresh)).routes(routes!(tenant_logout)).routes(routes!(me))
+    OpenApiRouter::new()
+        .routes(routes!(tenant_login))
+        .routes(routes!(tenant_refresh))
+        .routes(routes!(tenant_logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -244,4 +249,25 @@ pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<axum
         points: points.into(),
         inbox: InboxOut { approval: inbox.approval, review: inbox.review },
     }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordChangeBody {
+    /// The password the user signed in with.
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Changes the signed-in user's own password. A user whose password was
+/// generated or reset by an admin gets `403 password_change_required` from
+/// every other call until they have done this. Other sessions of the user end.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "company", params(("slug" = String, Path)), request_body = PasswordChangeBody,
+    responses((status = 204), (status = 401), (status = 422)), security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(b): Json<PasswordChangeBody>,
+) -> Result<StatusCode, AppError> {
+    crate::org::service::change_own_password(&state, &user.tenant, &user, b.current_password, b.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -58,7 +58,10 @@ pub struct CompanyIn {
     /// `uz`, `ru` or `en`; default `uz`.
     pub language: Option<String>,
     pub admin_username: String,
-    /// Leave out to have one generated and returned once.
+    /// The first admin's full name.
+    pub admin_full_name: Option<String>,
+    /// Leave out to have one generated and returned once; the admin must
+    /// then choose their own at their first sign-in.
     pub admin_password: Option<String>,
     /// The first account's role: `admin` (default) or `owner` (the founder).
     pub admin_role: Option<String>,
@@ -109,6 +112,7 @@ pub async fn create(
         timezone: b.timezone,
         language: b.language,
         admin_username: b.admin_username,
+        admin_full_name: b.admin_full_name,
         admin_password: b.admin_password,
         admin_role: b.admin_role,
     };

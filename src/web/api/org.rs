@@ -175,6 +175,7 @@ pub async fn create_user(
         branch_id: body.branch_id,
         password: body.password,
         language: body.language,
+        must_change_password: false,
     };
     let (id, password) = service::create_user(&state, &user.tenant, &Caller::from(&user), input).await?;
     let created = service::get_user(user.tenant.db()?, &Caller::from(&user), id)?;
@@ -624,7 +625,14 @@ pub struct AuditOut {
     pub actor_id: u64,
     pub actor_name: String,
     pub action: String,
+    /// What the entry is about (`user`, `branch`, `operator`, …): the `kind` filter.
+    pub kind: String,
     pub target: String,
+    /// What happened, in the caller's language ("Operator's window changed").
+    pub title: String,
+    /// What changed, with names, in the caller's language ("Window 1 of
+    /// Nilufar Xasanova: services Kassa, Kreditlar").
+    pub summary: String,
     pub changes: Vec<ChangeOut>,
 }
 
@@ -640,32 +648,67 @@ pub struct AuditPage {
 pub struct AuditQuery {
     pub before: Option<u64>,
     pub limit: Option<usize>,
+    /// Only what this user did; `0`: the system.
+    pub actor_id: Option<u64>,
+    /// Only entries about this: company, user, department, branch, role,
+    /// branding, category, service, operator, queue.
+    pub kind: Option<String>,
+    /// From this day on (`YYYY-MM-DD`, the company's time zone).
+    pub from: Option<String>,
+    /// Up to and including this day (`YYYY-MM-DD`).
+    pub to: Option<String>,
 }
 
-pub fn audit_page(db: &crate::store::Db, who: &Caller, q: &AuditQuery) -> Result<AuditPage, AppError> {
+pub fn audit_page(
+    db: &crate::store::Db,
+    who: &Caller,
+    lang: crate::i18n::Lang,
+    tz: &jiff::tz::TimeZone,
+    q: &AuditQuery,
+) -> Result<AuditPage, AppError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let rows = audit::list(db, who, q.before, limit)?;
+    let day = |field: &'static str, d: &Option<String>, plus: i32| -> Result<Option<i64>, AppError> {
+        match d.as_deref().filter(|d| !d.is_empty()) {
+            None => Ok(None),
+            Some(d) => crate::clock::day_start_ms(d, tz, plus).map(Some).ok_or_else(|| AppError::invalid(field, "validation.date")),
+        }
+    };
+    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) if audit::KINDS.contains(&k) => Some(k.to_string()),
+        Some(_) => return Err(AppError::invalid("kind", "validation.audit_kind")),
+    };
+    let filter = audit::Filter { actor_id: q.actor_id, kind, from_ms: day("from", &q.from, 0)?, to_ms: day("to", &q.to, 1)? };
+    let rows = audit::list_filtered(db, who, &filter, q.before, limit)?;
     let next_cursor = if rows.len() == limit { rows.last().map(|(id, _)| *id) } else { None };
+    let n = audit::Narrator::load(db, who, lang)?;
     let items = rows
         .into_iter()
-        .map(|(id, a)| AuditOut {
-            id,
-            at: rfc3339(a.at),
-            actor_id: a.actor_id,
-            actor_name: a.actor_name,
-            action: a.action,
-            target: a.target,
-            changes: a.changes.into_iter().map(|c| ChangeOut { field: c.field, from: c.from, to: c.to }).collect(),
+        .map(|(id, a)| {
+            let told = n.tell(&a);
+            AuditOut {
+                id,
+                at: rfc3339(a.at),
+                actor_id: a.actor_id,
+                actor_name: a.actor_name,
+                kind: audit::kind_of(&a.action).to_string(),
+                action: a.action,
+                target: a.target,
+                title: told.title,
+                summary: told.sentence,
+                changes: a.changes.into_iter().map(|c| ChangeOut { field: c.field, from: c.from, to: c.to }).collect(),
+            }
         })
         .collect();
     Ok(AuditPage { items, next_cursor })
 }
 
-/// Every admin action, newest first.
+/// Every admin action, newest first, told in the caller's language; by
+/// who, what kind and date.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "company", params(("slug" = String, Path), AuditQuery),
-    responses((status = 200, body = AuditPage)), security(("bearer" = [])))]
+    responses((status = 200, body = AuditPage), (status = 422)), security(("bearer" = [])))]
 pub async fn list_audit(user: CurrentUser, Query(q): Query<AuditQuery>) -> Result<axum::Json<AuditPage>, AppError> {
-    Ok(axum::Json(audit_page(user.tenant.db()?, &Caller::from(&user), &q)?))
+    Ok(axum::Json(audit_page(user.tenant.db()?, &Caller::from(&user), user.lang, &user.tenant.timezone(), &q)?))
 }
 
 #[cfg(test)]

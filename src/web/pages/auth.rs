@@ -8,7 +8,7 @@ use crate::tenancy::Tenant;
 use crate::web::api::auth::{platform_login_pair, tenant_login_pair};
 use crate::web::cookies::{self, Scope};
 use crate::web::errors::form_again;
-use crate::web::extract::Page;
+use crate::web::extract::{CurrentUser, Page};
 use crate::web::layout::{self, Shell, csrf_field, field};
 use crate::web::limits::ClientIp;
 use axum::extract::{Query, State};
@@ -31,6 +31,7 @@ pub fn tenant_router() -> Router<AppState> {
         .route("/login", get(tenant_login_page).post(tenant_login_submit))
         .route("/logout", axum::routing::post(tenant_logout))
         .route("/lang", get(switch_company_lang))
+        .route("/password", get(password_change_page).post(password_change_submit))
 }
 
 #[derive(Deserialize, Default)]
@@ -217,4 +218,72 @@ async fn switch_lang(State(state): State<AppState>, Query(q): Query<LangQuery>) 
         resp.headers_mut().append(header::SET_COOKIE, c);
     }
     resp
+}
+
+#[derive(Deserialize)]
+struct PasswordChangeForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// The page a user who signed in with a password given to them (generated,
+/// or reset by an admin) is sent to from every other page until they choose
+/// their own. Anyone signed in may use it.
+fn password_change_form(page: &Page, user: &CurrentUser, error: Option<(Option<&str>, &str)>) -> Markup {
+    let lang = page.lang;
+    let action = format!("/c/{}/password", user.tenant.slug);
+    let shell = Shell {
+        lang,
+        title: t(lang, "password_change.title"),
+        tenant: Some(&user.tenant),
+        csrf: &page.csrf,
+        signed_in: None,
+        nav: vec![],
+        path: &page.path,
+        notice: None,
+    };
+    let err_for = |name: &str| error.filter(|(f, _)| *f == Some(name)).map(|(_, m)| m.to_string());
+    let general = error.filter(|(f, _)| !matches!(f, Some("current_password" | "new_password"))).map(|(_, m)| m.to_string());
+    layout::render(
+        shell,
+        html! {
+            section.card.narrow #password-change {
+                h1 { (t(lang, "password_change.title")) }
+                p.muted { (user.display_name()) }
+                p { (t(lang, "password_change.lead")) }
+                @if let Some(e) = general { p.alert role="alert" { (e) } }
+                form method="post" action=(action) {
+                    (csrf_field(&page.csrf))
+                    (field(t(lang, "password_change.current"), "current_password", "password", None, true))
+                    @if let Some(e) = err_for("current_password") { p.field-error role="alert" { (e) } }
+                    (field(t(lang, "password_change.new"), "new_password", "password", None, true))
+                    @if let Some(e) = err_for("new_password") { p.field-error role="alert" { (e) } }
+                    button.primary.wide type="submit" { (t(lang, "password_change.submit")) }
+                }
+                (layout::post_button(&format!("/c/{}/logout", user.tenant.slug), &page.csrf, t(lang, "nav.logout"), "link", None))
+            }
+        },
+    )
+}
+
+async fn password_change_page(user: CurrentUser, page: Page) -> Markup {
+    let page = page.with_lang(user.lang);
+    password_change_form(&page, &user, None)
+}
+
+async fn password_change_submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    page: Page,
+    Form(f): Form<PasswordChangeForm>,
+) -> Result<Response, AppError> {
+    let page = page.with_lang(user.lang);
+    match crate::org::service::change_own_password(&state, &user.tenant, &user, f.current_password, f.new_password).await {
+        Ok(()) => Ok(Redirect::to(&format!("/c/{}/", user.tenant.slug)).into_response()),
+        Err(e) if e.kind == ErrorKind::Validation => {
+            let text = e.info().message(page.lang);
+            Ok(form_again(password_change_form(&page, &user, Some((e.field, &text)))))
+        }
+        Err(e) => Err(e),
+    }
 }

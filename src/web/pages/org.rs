@@ -12,7 +12,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, role_label, t, tf, tn};
 use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
-use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1, FieldChange};
+use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1};
 use crate::tenancy::Tenant;
 use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -278,6 +278,8 @@ fn checked(v: &Option<String>) -> bool {
 async fn home(State(state): State<AppState>, tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
     match user {
         Ok(user) => dashboard(&Ctx::new(user, page), state.now_ms()),
+        // Signed in, but their own password comes first.
+        Err(e) if e.kind == ErrorKind::PasswordChangeRequired => Err(e),
         Err(_) => landing(&tenant, &page),
     }
 }
@@ -406,22 +408,7 @@ fn landing(tenant: &Tenant, page: &Page) -> Result<Markup, AppError> {
 /// Hours in a few words: days with the same hours are grouped,
 /// "Mon–Fri 09:00–18:00, Sat 09:00–14:00".
 fn hours_summary(lang: Lang, hours: &Option<[DayHours; 7]>) -> String {
-    let week = crate::org::hours::WeekHours::of(hours);
-    if week.round_the_clock() {
-        return t(lang, "admin.branches.always").to_string();
-    }
-    let mut parts = Vec::new();
-    for (i, j, day) in week.runs() {
-        if let Some((o, c)) = day {
-            let span = if i == j {
-                crate::i18n::weekday_short(lang, i).to_string()
-            } else {
-                format!("{}–{}", crate::i18n::weekday_short(lang, i), crate::i18n::weekday_short(lang, j))
-            };
-            parts.push(format!("{span} {}–{}", format_hhmm(o), format_hhmm(c)));
-        }
-    }
-    if parts.is_empty() { t(lang, "admin.branches.always_closed").to_string() } else { parts.join(", ") }
+    crate::org::hours::summary(lang, hours)
 }
 
 /// `GET /c/<slug>/admin`: the first section the user may open.
@@ -844,6 +831,7 @@ async fn user_new_submit(
         branch_id: opt_id(&f.branch_id),
         password: Some(f.password.clone()).filter(|p| !p.is_empty()),
         language: Some(f.language.clone()).filter(|l| !l.is_empty()),
+        must_change_password: false,
     };
     match service::create_user(&state, c.tenant(), &Caller::from(&c.user), input).await {
         Ok((_, None)) => Ok(Redirect::to(&c.url("admin/users?done=created")).into_response()),
@@ -1756,10 +1744,7 @@ fn roles_view(c: &Ctx, matrix: &[(&str, Vec<String>)], err: Option<&FormError>, 
                                 tr.group { th colspan=(cols) scope="colgroup" { (g) } }
                             }
                             tr {
-                                th scope="row" {
-                                    (permission_label(lang, perm))
-                                    small.mono.muted { (perm) }
-                                }
+                                th scope="row" { (permission_label(lang, perm)) }
                                 @for (role, perms) in matrix {
                                     @let label = format!("{}: {}", role_label(lang, role), permission_label(lang, perm));
                                     td {
@@ -1774,26 +1759,11 @@ fn roles_view(c: &Ctx, matrix: &[(&str, Vec<String>)], err: Option<&FormError>, 
                             }
                         }
                     }
-                    tfoot {
-                        tr {
-                            th { (t(lang, "admin.roles.save_one")) }
-                            @for (role, _) in matrix {
-                                td {
-                                    @if *role == "owner" {
-                                        small.muted { (t(lang, "admin.roles.owner_fixed")) }
-                                    } @else {
-                                        button.small type="submit" name="role" value=(role)
-                                            aria-label=(tf(lang, "admin.roles.save_role", &[("role", role_label(lang, role))])) {
-                                            (t(lang, "admin.common.save"))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
                 }
             }
+            p.muted.small { (t(lang, "validation.owner_fixed")) }
             div.form-actions {
+                // One save for the whole matrix: every role's boxes are sent together.
                 button.primary type="submit" name="role" value="*" { (t(lang, "admin.roles.save_all")) }
             }
         }
@@ -1993,153 +1963,45 @@ async fn branding_logo_remove(State(state): State<AppState>, user: CurrentUser) 
 #[derive(Deserialize, Default)]
 struct AuditQuery {
     before: Option<u64>,
+    /// A user id, `0` for the system; empty: anyone.
+    who: Option<String>,
+    kind: Option<String>,
+    /// `YYYY-MM-DD`, in the company's time zone.
+    from: Option<String>,
+    to: Option<String>,
 }
 
 const AUDIT_PAGE: usize = 50;
 
-fn action_label(lang: Lang, action: &str) -> String {
-    let s = match action {
-        "user.create" => t(lang, "admin.audit.act.user_create"),
-        "user.update" => t(lang, "admin.audit.act.user_update"),
-        "department.create" => t(lang, "admin.audit.act.department_create"),
-        "department.update" => t(lang, "admin.audit.act.department_update"),
-        "branch.create" => t(lang, "admin.audit.act.branch_create"),
-        "branch.update" => t(lang, "admin.audit.act.branch_update"),
-        "role.update" => t(lang, "admin.audit.act.role_update"),
-        "branding.update" => t(lang, "admin.audit.act.branding_update"),
-        "company.update" => t(lang, "admin.audit.act.company_update"),
-        "category.create" => t(lang, "admin.audit.act.category_create"),
-        "category.update" => t(lang, "admin.audit.act.category_update"),
-        "service.create" => t(lang, "admin.audit.act.service_create"),
-        "service.update" => t(lang, "admin.audit.act.service_update"),
-        "operator.update" => t(lang, "admin.audit.act.operator_update"),
-        "queue.settings" => t(lang, "admin.audit.act.queue_settings"),
-        "operator.remove" => t(lang, "admin.audit.act.operator_remove"),
-        _ => return action.to_string(),
-    };
-    s.to_string()
-}
-
-fn field_label(lang: Lang, field: &str) -> String {
-    let s = match field {
-        "username" => t(lang, "admin.users.username"),
-        "full_name" => t(lang, "admin.users.full_name"),
-        "phone" => t(lang, "admin.users.phone"),
-        "role" => t(lang, "admin.users.role"),
-        "department_id" => t(lang, "admin.users.department"),
-        "branch_id" => t(lang, "admin.users.branch"),
-        "active" => t(lang, "admin.users.status"),
-        "language" => t(lang, "profile.language"),
-        "password" => t(lang, "admin.users.password"),
-        "name" => t(lang, "admin.audit.field.name"),
-        "address" => t(lang, "admin.branches.address"),
-        "hours" => t(lang, "admin.branches.hours"),
-        "permissions" => t(lang, "admin.audit.field.permissions"),
-        "primary_color" => t(lang, "admin.branding.color"),
-        "logo" => t(lang, "admin.audit.field.logo"),
-        "color" => t(lang, "admin.audit.field.color"),
-        "timezone" => t(lang, "admin.audit.field.timezone"),
-        "email" => t(lang, "admin.audit.field.email"),
-        _ => return field.to_string(),
-    };
-    s.to_string()
-}
-
-/// Names for the ids an audit entry mentions.
-struct Names {
-    users: HashMap<u64, String>,
-    departments: HashMap<u64, String>,
-    branches: HashMap<u64, String>,
-}
-
-impl Names {
-    fn load(db: &crate::store::Db, who: &Caller) -> Result<Names, AppError> {
-        Ok(Names {
-            users: service::directory(db, who)?.into_iter().map(|(id, u)| (id, u.name)).collect(),
-            departments: service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect(),
-            branches: service::list_branches(db)?.into_iter().map(|(id, b)| (id, b.name)).collect(),
-        })
-    }
-
-    fn lookup(map: &HashMap<u64, String>, id: &str) -> String {
-        id.parse().ok().and_then(|i: u64| map.get(&i).cloned()).unwrap_or_else(|| format!("#{id}"))
-    }
-
-    fn target(&self, lang: Lang, target: &str) -> String {
-        let (kind, id) = target.split_once(':').unwrap_or((target, ""));
-        match kind {
-            "user" => format!("{}: {}", t(lang, "admin.audit.target.user"), Names::lookup(&self.users, id)),
-            "department" => format!("{}: {}", t(lang, "admin.audit.target.department"), Names::lookup(&self.departments, id)),
-            "branch" => format!("{}: {}", t(lang, "admin.audit.target.branch"), Names::lookup(&self.branches, id)),
-            "role" => format!("{}: {}", t(lang, "admin.audit.target.role"), role_label(lang, id)),
-            "branding" => t(lang, "admin.nav.branding").to_string(),
-            "company" => t(lang, "admin.nav.company").to_string(),
-            _ => target.to_string(),
-        }
-    }
-
-    fn value(&self, lang: Lang, field: &str, v: &str) -> String {
-        match field {
-            "role" => Some(role_label(lang, v)).filter(|s| !s.is_empty()).map(str::to_string).unwrap_or_else(|| v.to_string()),
-            "department_id" => Names::lookup(&self.departments, v),
-            "branch_id" => Names::lookup(&self.branches, v),
-            "active" => match v {
-                "true" => t(lang, "admin.common.active").to_string(),
-                "false" => t(lang, "admin.common.inactive").to_string(),
-                _ => v.to_string(),
-            },
-            "language" => Lang::parse(v).map(|l| l.native_name().to_string()).unwrap_or_else(|| v.to_string()),
-            "hours" => hours_text_local(lang, v),
-            _ => v.to_string(),
-        }
-    }
-}
-
-/// The service's hours text ("mon 09:00-18:00, tue -, …" or "24/7") in the
-/// user's words, grouped like the branch list shows hours.
-fn hours_text_local(lang: Lang, v: &str) -> String {
-    if v == "24/7" {
-        return hours_summary(lang, &None);
-    }
-    let mut days: [DayHours; 7] = [None; 7];
-    for part in v.split(", ") {
-        let (code, rest) = part.split_once(' ').unwrap_or((part, ""));
-        let Some(i) = WEEKDAYS.iter().position(|d| *d == code) else { return v.to_string() };
-        if rest != "-" {
-            let parsed = rest.split_once('-').and_then(|(o, c)| Some((service::parse_hhmm(o)?, service::parse_hhmm(c)?)));
-            let (Some(h), Some(slot)) = (parsed, days.get_mut(i)) else { return v.to_string() };
-            *slot = Some(h);
-        }
-    }
-    hours_summary(lang, &Some(days))
-}
-
-fn change_item(lang: Lang, names: &Names, ch: &FieldChange) -> Markup {
-    let field = field_label(lang, &ch.field);
-    if ch.field == "permissions" {
-        let split = |s: &Option<String>| -> Vec<String> {
-            s.as_deref().unwrap_or("").split(", ").filter(|p| !p.is_empty()).map(str::to_string).collect()
-        };
-        let (from, to) = (split(&ch.from), split(&ch.to));
-        let added: Vec<&str> = to.iter().filter(|p| !from.contains(p)).map(|p| permission_label(lang, p)).collect();
-        let removed: Vec<&str> = from.iter().filter(|p| !to.contains(p)).map(|p| permission_label(lang, p)).collect();
-        return html! {
-            li {
-                span.field-name { (field) ": " }
-                @if !added.is_empty() { span.added { "+ " (added.join(", ")) } " " }
-                @if !removed.is_empty() { span.removed { "− " (removed.join(", ")) } }
+impl AuditQuery {
+    /// The filters as the query string of a link (without `before`).
+    fn query(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("who", &self.who), ("kind", &self.kind), ("from", &self.from), ("to", &self.to)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                q.append_pair(k, v);
             }
-        };
+        }
+        q.finish()
     }
-    let show = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(|v| names.value(lang, &ch.field, v));
+}
+
+fn change_item(n: &audit::Narrator, ch: &audit::ChangeText) -> Markup {
     html! {
         li {
-            span.field-name { (field) ": " }
-            @if ch.from.is_some() {
-                span.before { (show(&ch.from).unwrap_or_else(|| "—".into())) }
-                " → "
+            span.field-name { (ch.field) ": " }
+            @if ch.secret {
+                span.after { (n.change_words(ch)) }
+            } @else if ch.list && ch.from.is_some() {
+                @if !ch.added.is_empty() { span.added { "+ " (ch.added.join(", ")) } " " }
+                @if !ch.removed.is_empty() { span.removed { "− " (ch.removed.join(", ")) } }
+            } @else {
+                @if let Some(f) = &ch.from {
+                    span.before { (f) }
+                    " → "
+                }
+                span.after { (ch.to.clone().unwrap_or_else(|| "—".into())) }
             }
-            span.after { (show(&ch.to).unwrap_or_else(|| "—".into())) }
         }
     }
 }
@@ -2150,49 +2012,91 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
     let lang = c.lang();
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
-    let mut rows = audit::list(db, &Caller::from(&c.user), q.before, AUDIT_PAGE + 1)?;
+    let who = Caller::from(&c.user);
+    let filter = audit::Filter {
+        actor_id: q.who.as_deref().and_then(|w| w.parse().ok()),
+        kind: q.kind.clone().filter(|k| audit::KINDS.contains(&k.as_str())),
+        from_ms: q.from.as_deref().and_then(|d| crate::clock::day_start_ms(d, &tz, 0)),
+        to_ms: q.to.as_deref().and_then(|d| crate::clock::day_start_ms(d, &tz, 1)),
+    };
+    let mut rows = audit::list_filtered(db, &who, &filter, q.before, AUDIT_PAGE + 1)?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);
-    let names = Names::load(db, &Caller::from(&c.user))?;
+    let n = audit::Narrator::load(db, &who, lang)?;
     let title = t(lang, "admin.audit.title");
+    let filtered = q.query();
+    let link = |before: Option<u64>| {
+        let mut parts: Vec<String> = Vec::new();
+        if !filtered.is_empty() {
+            parts.push(filtered.clone());
+        }
+        if let Some(b) = before {
+            parts.push(format!("before={b}"));
+        }
+        if parts.is_empty() { c.url("admin/audit") } else { c.url(&format!("admin/audit?{}", parts.join("&"))) }
+    };
+    let sel_who = q.who.clone().unwrap_or_default();
+    let sel_kind = q.kind.clone().unwrap_or_default();
     let body = html! {
         h1 { (title) }
         p.muted { (tf(lang, "admin.audit.lead", &[("tz", &c.tenant().info().timezone)])) }
-        @if rows.is_empty() {
-            p.empty { (t(lang, "admin.audit.empty")) }
-        } @else {
-            div.table-wrap {
-                table.data.stack.audit {
-                    thead {
-                        tr {
-                            th { (t(lang, "admin.audit.when")) }
-                            th { (t(lang, "admin.audit.who")) }
-                            th { (t(lang, "admin.audit.event")) }
-                            th { (t(lang, "admin.audit.changes")) }
-                        }
+        form.filters.audit-filters method="get" action=(c.url("admin/audit")) {
+            div.filter-grid {
+            label.field {
+                span { (t(lang, "admin.audit.filter.who")) }
+                select name="who" {
+                    option value="" selected[sel_who.is_empty()] { (t(lang, "admin.audit.filter.anyone")) }
+                    @for (id, name) in n.people() {
+                        option value=(id) selected[sel_who == id.to_string()] { (name) }
                     }
-                    tbody {
-                        @for (_, a) in &rows {
-                            tr {
-                                td.nowrap data-label=(t(lang, "admin.audit.when")) { (layout::local_time(a.at, &tz)) }
-                                td data-label=(t(lang, "admin.audit.who")) {
-                                    @if a.actor_id == 0 { (t(lang, "admin.audit.system")) } @else { (a.actor_name) }
-                                }
-                                td data-label=(t(lang, "admin.audit.event")) {
-                                    div {
-                                        strong { (action_label(lang, &a.action)) }
-                                        br;
-                                        span.muted { (names.target(lang, &a.target)) }
-                                    }
-                                }
-                                td data-label=(t(lang, "admin.audit.changes")) {
-                                    @if a.changes.is_empty() {
-                                        span.muted { "—" }
-                                    } @else {
-                                        ul.changes {
-                                            @for ch in &a.changes { (change_item(lang, &names, ch)) }
-                                        }
-                                    }
+                    option value="0" selected[sel_who == "0"] { (t(lang, "admin.audit.system")) }
+                }
+            }
+            label.field {
+                span { (t(lang, "admin.audit.filter.kind")) }
+                select name="kind" {
+                    option value="" selected[sel_kind.is_empty()] { (t(lang, "admin.audit.filter.any_kind")) }
+                    @for k in audit::KINDS {
+                        option value=(k) selected[sel_kind == *k] { (n.kind_label(k)) }
+                    }
+                }
+            }
+            label.field {
+                span { (t(lang, "admin.audit.filter.from")) }
+                input type="date" name="from" value=(q.from.clone().unwrap_or_default());
+            }
+            label.field {
+                span { (t(lang, "admin.audit.filter.to")) }
+                input type="date" name="to" value=(q.to.clone().unwrap_or_default());
+            }
+            }
+            div.filter-actions {
+                button.primary type="submit" { (t(lang, "admin.audit.filter.apply")) }
+                @if !filtered.is_empty() {
+                    a.button href=(c.url("admin/audit")) { (t(lang, "admin.audit.filter.reset")) }
+                }
+            }
+        }
+        @if rows.is_empty() {
+            p.empty { (t(lang, if filtered.is_empty() { "admin.audit.empty" } else { "admin.audit.none_match" })) }
+        } @else {
+            ul.audit-log {
+                @for (id, a) in &rows {
+                    @let told = n.tell(a);
+                    li.audit-entry id=(format!("audit-{id}")) {
+                        p.audit-head {
+                            time.muted { (layout::local_time(a.at, &tz)) }
+                            " · "
+                            span.who { @if a.actor_id == 0 { (t(lang, "admin.audit.system")) } @else { (a.actor_name) } }
+                            " · "
+                            strong.what { (told.title) }
+                        }
+                        p.audit-sentence { (told.sentence) }
+                        @if told.changes.len() > 1 {
+                            details {
+                                summary { (t(lang, "admin.audit.changes")) }
+                                ul.changes {
+                                    @for ch in &told.changes { (change_item(&n, ch)) }
                                 }
                             }
                         }
@@ -2202,10 +2106,10 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
         }
         nav.pager aria-label=(t(lang, "admin.audit.pages")) {
             @if q.before.is_some() {
-                a.button href=(c.url("admin/audit")) { "« " (t(lang, "admin.audit.newest")) }
+                a.button href=(link(None)) { "« " (t(lang, "admin.audit.newest")) }
             }
             @if let Some((last, _)) = rows.last().filter(|_| more) {
-                a.button href=(c.url(&format!("admin/audit?before={last}"))) { (t(lang, "admin.audit.older")) " →" }
+                a.button href=(link(Some(*last))) { (t(lang, "admin.audit.older")) " →" }
             }
         }
     };

@@ -116,8 +116,10 @@ struct DoneQuery {
     slug: Option<String>,
 }
 
-fn done_notice(lang: Lang, q: &DoneQuery) -> Option<String> {
+fn done_notice(state: &AppState, lang: Lang, q: &DoneQuery) -> Option<String> {
     let slug = q.slug.as_deref().unwrap_or("");
+    // The company as people know it; the address only if it is gone.
+    let name = state.tenants.get(slug).map(|t| t.info().name).unwrap_or_else(|| slug.to_string());
     let key = match q.done.as_deref()? {
         "created" => "platform.notice.created",
         "saved" => "platform.notice.saved",
@@ -125,7 +127,7 @@ fn done_notice(lang: Lang, q: &DoneQuery) -> Option<String> {
         "deactivated" => "platform.notice.deactivated",
         _ => return None,
     };
-    Some(tf(lang, key, &[("slug", slug)]))
+    Some(tf(lang, key, &[("name", &name)]))
 }
 
 /// `GET /admin`: every company on this box.
@@ -134,7 +136,7 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
     let lang = page.lang;
     let mut companies = state.tenants.all();
     companies.sort_by_key(|t| t.info().name.to_lowercase());
-    let notice = done_notice(lang, &q);
+    let notice = done_notice(&state, lang, &q);
     let title = t(lang, "platform.companies.title");
     let body = html! {
         div.page-head {
@@ -213,8 +215,20 @@ struct NewCompanyForm {
     timezone: String,
     language: String,
     admin_username: String,
+    admin_full_name: String,
     admin_password: String,
     admin_role: String,
+}
+
+/// The time zone as a list of the common ones (Asia/Tashkent first); a
+/// zone already chosen that is not among them stays at the top.
+fn timezone_select(lang: Lang, current: &str, err: Option<&FormError>) -> Markup {
+    let mut options: Vec<(String, String)> = Vec::new();
+    if !current.is_empty() && !service::COMMON_TIMEZONES.contains(&current) {
+        options.push((current.to_string(), current.to_string()));
+    }
+    options.extend(service::COMMON_TIMEZONES.iter().map(|z| (z.to_string(), z.to_string())));
+    select(t(lang, "platform.field.timezone"), "timezone", &options, current, err)
 }
 
 pub(crate) fn timezones_datalist() -> Markup {
@@ -245,13 +259,13 @@ fn new_company_form(page: &Page, admin: &PlatformAdmin, f: &NewCompanyForm, err:
                     (Input::new(t(lang, "platform.field.name"), "name").value(&f.name).required().maxlength(120).error(err))
                     (Input::new(t(lang, "platform.field.slug"), "slug").value(&f.slug).required().maxlength(32)
                         .pattern("[a-z0-9][a-z0-9\\-]{1,30}[a-z0-9]").hint(t(lang, "platform.new.slug_hint")).error(err))
-                    (Input::new(t(lang, "platform.field.timezone"), "timezone").value(tz).required().list("timezones")
-                        .hint(t(lang, "platform.new.timezone_hint")).error(err))
-                    (timezones_datalist())
+                    (timezone_select(lang, tz, err))
                     (select(t(lang, "platform.field.language"), "language", &lang_options(), language, err))
                 }
                 fieldset {
                     legend { (t(lang, "platform.new.first_admin")) }
+                    (Input::new(t(lang, "platform.field.admin_full_name"), "admin_full_name").value(&f.admin_full_name).required()
+                        .maxlength(120).autocomplete("off").error(err))
                     (Input::new(t(lang, "platform.field.admin_username"), "admin_username").value(&f.admin_username).required()
                         .maxlength(32).autocomplete("off").hint(t(lang, "admin.users.username_hint")).error(err))
                     (Input::new(t(lang, "platform.field.admin_password"), "admin_password").kind("password").autocomplete("new-password")
@@ -286,6 +300,7 @@ async fn new_company_submit(State(state): State<AppState>, admin: PlatformAdmin,
         timezone: Some(f.timezone.clone()).filter(|s| !s.trim().is_empty()),
         language: Some(f.language.clone()).filter(|s| !s.is_empty()),
         admin_username: f.admin_username.clone(),
+        admin_full_name: Some(f.admin_full_name.clone()),
         admin_password: Some(f.admin_password.clone()).filter(|s| !s.is_empty()),
         admin_role: Some(f.admin_role.clone()).filter(|s| !s.is_empty()),
     };
@@ -351,9 +366,7 @@ fn edit_company_form(page: &Page, admin: &PlatformAdmin, tenant: &Tenant, f: &Ed
             form method="post" action=(action) {
                 (csrf_field(&page.csrf))
                 (Input::new(t(lang, "platform.field.name"), "name").value(&f.name).required().maxlength(120).error(err))
-                (Input::new(t(lang, "platform.field.timezone"), "timezone").value(&f.timezone).required().list("timezones")
-                    .hint(t(lang, "platform.new.timezone_hint")).error(err))
-                (timezones_datalist())
+                (timezone_select(lang, &f.timezone, err))
                 (select(t(lang, "platform.field.language"), "language", &lang_options(), &f.language, err))
                 div.form-actions {
                     button.primary type="submit" { (t(lang, "admin.common.save")) }

@@ -4,6 +4,8 @@
 //! service edges, the languages errors are told in, and refused forms.
 
 mod access;
+mod accounts;
+mod audit;
 mod auth;
 mod company;
 mod due;

@@ -90,6 +90,10 @@ async fn users_are_created_read_and_changed() {
     assert_eq!(r.body["branch_id"], other_branch);
     s.login("acme", "aziz.k", USER_PASSWORD).await.refused(401, "invalid_credentials");
     let token = s.login("acme", "aziz.k", "another-pass-1").await.check(200).str("access_token");
+    // A password an admin set is the user's to replace before anything else.
+    s.get(&co.path("/me"), &token).await.refused(403, "password_change_required");
+    let body = json!({"current_password": "another-pass-1", "new_password": "aziz-own-pass-1"});
+    assert_eq!(s.post(&co.path("/me/password"), &token, body).await.status, reqwest::StatusCode::NO_CONTENT);
     // Clearing the phone, and the untouched fields stay.
     let r = s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"phone": null})).await.check(200);
     assert_eq!(r.body["phone"], Value::Null);
@@ -99,7 +103,7 @@ async fn users_are_created_read_and_changed() {
     let r = s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"active": false})).await.check(200);
     assert_eq!(r.body["active"], false);
     s.get(&co.path("/me"), &token).await.refused(403, "account_inactive");
-    s.login("acme", "aziz.k", "another-pass-1").await.refused(403, "account_inactive");
+    s.login("acme", "aziz.k", "aziz-own-pass-1").await.refused(403, "account_inactive");
     s.patch(&co.path(&format!("/users/{id}")), &co.admin, json!({"active": true})).await.check(200);
     s.get(&co.path("/me"), &token).await.check(200);
 
@@ -468,6 +472,15 @@ async fn the_role_matrix_page_offers_only_checked_permissions() {
     for reserved in idora::auth::rbac::RESERVED {
         assert!(!page.html.contains(reserved), "{reserved} is not offered");
     }
+    // Human labels, not codes, and one way to save.
+    for code in idora::auth::rbac::PERMISSIONS {
+        assert!(!page.html.contains(&format!(">{code}<")), "{code} is shown as a label, not as code");
+        let key = format!("admin.perm.{}", code.replace('.', "_"));
+        assert!(page.html.contains(&msg(idora::i18n::Lang::En, &key)), "{code} has its label");
+    }
+    let form = &page.html[page.html.find(r#"action="/c/acme/admin/roles""#).unwrap()..];
+    let form = &form[..form.find("</form>").unwrap()];
+    assert_eq!(form.matches(r#"type="submit""#).count(), 1, "one save button: {form}");
     // A reserved permission sent by an old form is refused, not stored.
     let r = admin.post("admin/roles", &[("role", "manager"), ("p", "manager:users.view"), ("p", "manager:chat.use")]).await;
     assert!(r.html.contains("chat.use"), "the refusal names it");

@@ -276,7 +276,7 @@ async fn checked_in_bookings_are_called_first_at_their_time() {
     let c = w.call_next(&op).await;
     assert_eq!(c["ticket"]["number"], "O-001", "{c}");
     assert_eq!(c["reason_code"], "booked:10:30");
-    assert_eq!(c["reason"], "10:30 ga yozilgan");
+    assert_eq!(c["reason"], "10:30-ga yozilgan");
     w.serve(&op, c["ticket"]["id"].as_u64().unwrap()).await;
     for number in ["K-001", "K-002"] {
         let c = w.call_next(&op).await;
