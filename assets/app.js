@@ -73,7 +73,49 @@
     });
   }
 
+
+  // The account menu and the phone's "More" sheet are <details>: one open
+  // at a time, closed by a tap elsewhere or by Escape.
+  function setupSheets() {
+    function closeAll(except) {
+      document.querySelectorAll("details[data-sheet][open]").forEach(function (d) {
+        if (d !== except) d.open = false;
+      });
+    }
+    document.addEventListener("toggle", function (e) {
+      var d = e.target;
+      if (d.matches && d.matches("details[data-sheet]") && d.open) closeAll(d);
+    }, true);
+    document.addEventListener("click", function (e) {
+      if (!e.target.closest || !e.target.closest("details[data-sheet]")) closeAll(null);
+    });
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") closeAll(null);
+    });
+  }
+
+  // A strip of tabs that scrolls sideways shows its selected tab.
+  function showSelectedTabs(root) {
+    root.querySelectorAll("nav a[aria-current=page]").forEach(function (a) {
+      var strip = a.parentElement;
+      if (strip && strip.scrollWidth > strip.clientWidth) {
+        strip.scrollLeft = a.offsetLeft - strip.offsetLeft - (strip.clientWidth - a.offsetWidth) / 2;
+      }
+    });
+  }
+
+  // "Back" on an error page: the previous page when there is one.
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-back]");
+    if (a && window.history.length > 1) {
+      e.preventDefault();
+      window.history.back();
+    }
+  });
+
   function init() {
+    setupSheets();
+    showSelectedTabs(document);
     setupHours();
     setupColor();
     setupLogo();
