@@ -154,7 +154,12 @@
       return p.length === 2 ? show.date(p[0]) + " " + show.time(p[1]) : v;
     },
   };
-  var shapes = { date: "dd.mm.yyyy", time: "hh:mm", "datetime-local": "dd.mm.yyyy hh:mm" };
+  // What to type, in the page's language (a hint only: digits are digits).
+  var shapes = {
+    uz: { date: "kk.oo.yyyy", time: "ss:dd", "datetime-local": "kk.oo.yyyy ss:dd" },
+    ru: { date: "дд.мм.гггг", time: "чч:мм", "datetime-local": "дд.мм.гггг чч:мм" },
+    en: { date: "dd.mm.yyyy", time: "hh:mm", "datetime-local": "dd.mm.yyyy hh:mm" },
+  }[document.documentElement.lang] || { date: "dd.mm.yyyy", time: "hh:mm", "datetime-local": "dd.mm.yyyy hh:mm" };
   function enhanceDates(root) {
     root.querySelectorAll("input[type=date], input[type=time], input[type=datetime-local]").forEach(function (orig) {
       var kind = orig.type;
@@ -165,7 +170,7 @@
         orig.placeholder = shapes.time;
         orig.title = shapes.time;
         orig.inputMode = "numeric";
-        orig.maxLength = 5;
+        orig.maxLength = 5;  // hh:mm
         orig.setAttribute("data-date-kind", "time");
         var check = function () {
           var v = orig.value.trim();
@@ -188,7 +193,7 @@
       text.inputMode = "numeric";
       text.autocomplete = "off";
       text.setAttribute("data-date-kind", kind);
-      text.maxLength = shapes[kind].length;
+      text.maxLength = shapes[kind].length + 2;
       ["id", "class", "aria-describedby", "aria-invalid"].forEach(function (a) {
         if (orig.hasAttribute(a)) text.setAttribute(a, orig.getAttribute(a));
       });
