@@ -30,6 +30,10 @@ async function phoneContext(browser, locale = "en-US") {
 async function fits(page, what) {
   const w = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(w <= PHONE.width, `${what} (${page.url()}) is ${w}px wide on a ${PHONE.width}px screen`);
+  // No label of the bottom bar spills out of its place (a word cut or overlapping).
+  const spilled = await page.locator("nav.bottombar > a, nav.bottombar summary")
+    .evaluateAll((as) => as.filter((a) => a.scrollWidth > a.clientWidth + 1).map((a) => a.textContent.trim()));
+  assert.deepEqual(spilled, [], `${what}: bottom bar labels fit`);
 }
 
 async function shot(page, name) {
