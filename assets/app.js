@@ -87,7 +87,10 @@
       if (d.matches && d.matches("details[data-sheet]") && d.open) closeAll(d);
     }, true);
     document.addEventListener("click", function (e) {
-      if (!e.target.closest || !e.target.closest("details[data-sheet]")) closeAll(null);
+      var t = e.target;
+      // Outside any menu, or on the dimmed page behind the sheet (the
+      // <details> itself, not its summary or its content).
+      if (!t.closest || !t.closest("details[data-sheet]") || t.matches("details[data-sheet]")) closeAll(null);
     });
     document.addEventListener("keydown", function (e) {
       if (e.key === "Escape") closeAll(null);
