@@ -125,6 +125,7 @@ for (const lang of LANGS) {
     if (vp === "phone") {
       await page.click("details.more > summary");
       await page.screenshot({ path: `${OUT}/${lang}-${vp}-more-sheet.png` });
+      await page.keyboard.press("Escape");
       await page.click("details.account > summary");
       await page.screenshot({ path: `${OUT}/${lang}-${vp}-account-menu.png` });
       await page.keyboard.press("Escape");
