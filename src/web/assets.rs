@@ -17,7 +17,18 @@ use std::sync::OnceLock;
 pub struct Assets;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/{hash}/{*path}", get(serve))
+    Router::new().route("/assets/{hash}/{*path}", get(serve)).route("/favicon.ico", get(favicon))
+}
+
+/// `GET /favicon.ico`, for the browsers and tools that ask for it by name
+/// (pages name their icons with `<link rel="icon">`).
+async fn favicon() -> Response {
+    match Assets::get("icons/icon-32.png") {
+        Some(f) => {
+            ([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "public, max-age=86400")], f.data.into_owned()).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 fn hashes() -> &'static HashMap<String, String> {

@@ -144,6 +144,9 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
     let tenant = cookies::tenant_slug(&path).and_then(|s| state.tenants.get(s));
     let lang = request_lang(req.headers(), tenant.as_ref());
     let slot = LangSlot::default();
+    // A company page's error keeps the signed-in frame: the cookies, to find
+    // the reader again if the answer is an error (headers only, no body).
+    let headers = (tenant.is_some() && !is_api_path(&path)).then(|| req.headers().clone());
     req.extensions_mut().insert(ReqLang(lang));
     req.extensions_mut().insert(slot.clone());
     let resp = next.run(req).await;
@@ -200,10 +203,37 @@ pub async fn localize(State(state): State<AppState>, mut req: Request, next: Nex
         }
         return r;
     }
-    let page = super::layout::error_page(lang, tenant.as_ref(), status, &text);
+    let page = match framed_error(&state, tenant.as_ref(), headers, &path, lang, status, &text).await {
+        Some(page) => page,
+        None => super::layout::error_page(lang, tenant.as_ref(), status, &text),
+    };
     let mut r = Response::from_parts(parts, Body::from(page.into_string()));
     r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/html; charset=utf-8"));
     r
+}
+
+/// The error page in the signed-in frame (navigation, bell, account menu),
+/// when the request's cookies still name a valid session of this company.
+async fn framed_error(
+    state: &AppState,
+    tenant: Option<&Tenant>,
+    headers: Option<HeaderMap>,
+    path: &str,
+    lang: Lang,
+    status: StatusCode,
+    text: &str,
+) -> Option<maud::Markup> {
+    use axum::extract::FromRequestParts;
+    let (tenant, headers) = (tenant?, headers?);
+    let mut req = axum::http::Request::builder().uri(path).body(()).ok()?;
+    *req.headers_mut() = headers;
+    let (mut parts, ()) = req.into_parts();
+    parts.extensions.insert(tenant.clone());
+    parts.extensions.insert(ReqLang(lang));
+    let user = super::extract::CurrentUser::from_request_parts(&mut parts, state).await.ok()?;
+    let csrf = cookies::get(&parts.headers, cookies::CSRF).unwrap_or_default();
+    let page = super::extract::Page { lang: user.lang, csrf, path: path.to_string() };
+    Some(super::pages::org::error_frame(user, page, status, text))
 }
 
 /// The answer to a request whose handler panicked: logged with what the

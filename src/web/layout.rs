@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// A link in the section navigation.
+#[derive(Clone)]
 pub struct NavItem {
     pub href: String,
     pub label: &'static str,
@@ -47,6 +48,16 @@ pub struct Live<'a> {
     /// "Notifications", for screen readers and the tooltip.
     pub bell_label: &'a str,
     pub unread: usize,
+    /// The signed-in user's role, under their name in the account menu.
+    pub role: &'a str,
+    /// The phone's bottom bar: the few places this role uses most. The
+    /// rest of `Shell::nav` (and `more`) is in the "More" sheet.
+    pub bottom: Vec<NavItem>,
+    /// The "More" sheet: groups of places not in the bottom bar, each
+    /// with an optional heading (a catalogue key), e.g. every settings page.
+    pub more: Vec<(Option<&'static str>, Vec<NavItem>)>,
+    /// The settings pages' own side menu, when the page is one of them.
+    pub side: Option<Vec<NavItem>>,
 }
 
 fn bell(live: &Live<'_>) -> Markup {
@@ -95,14 +106,17 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
         Some(t) => t.info().name,
         None => "Idora".to_string(),
     };
+    let side = live.as_ref().and_then(|l| l.side.as_ref());
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
             head {
                 meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover";
                 meta name="htmx-config" content=(HTMX_CONFIG);
+                meta name="theme-color" content="#1f6feb";
                 title { (shell.title) " · " (site_name) }
+                (icon_links(shell.tenant))
                 link rel="stylesheet" href=(assets::url("app.css"));
                 (brand_links(shell.tenant))
                 script src=(assets::url("vendor/htmx/htmx.min.js")) defer {}
@@ -111,7 +125,9 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
                     script src=(assets::url("tasks.js")) defer {}
                 }
             }
-            body hx-headers=(format!(r#"{{"x-csrf-token":"{}"}}"#, shell.csrf)) data-company=[live.as_ref().map(|l| l.company)] {
+            body hx-headers=(format!(r#"{{"x-csrf-token":"{}"}}"#, shell.csrf)) data-company=[live.as_ref().map(|l| l.company)]
+                class=[live.as_ref().map(|_| "has-bottombar")] {
+                a.skip-link href="#main" { (t(lang, "nav.skip")) }
                 header.topbar {
                     a.brand href=(home) {
                         @if let Some(t) = shell.tenant && crate::org::branding::has_logo(t) {
@@ -120,47 +136,150 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
                         span { (site_name) }
                     }
                     div.topbar-right {
-                        (lang_switch(lang, shell.path, shell.tenant))
+                        @if shell.signed_in.is_none() {
+                            (lang_switch(lang, shell.path, shell.tenant))
+                        }
                         @if let Some(l) = &live {
                             (bell(l))
                         }
                         @if let Some(s) = &shell.signed_in {
-                            @if let Some(p) = &s.profile_href {
-                                a.user href=(p) { (s.name) }
-                            } @else {
-                                span.user { (s.name) }
-                            }
-                            form.inline method="post" action=(s.logout_action) {
-                                input type="hidden" name="_csrf" value=(shell.csrf);
-                                button.link type="submit" { (t(lang, "nav.logout")) }
-                            }
+                            (account_menu(lang, s, live.as_ref().map(|l| l.role), shell.csrf, shell.path, shell.tenant))
                         }
                     }
                 }
                 @if !shell.nav.is_empty() {
-                    nav.tabs {
+                    nav.tabs aria-label=(t(lang, "nav.main")) {
                         @for item in &shell.nav {
-                            a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] {
-                                (t(lang, item.label))
-                                @if let Some((n, what)) = item.badge.as_ref().filter(|(n, _)| *n > 0) {
-                                    " " span.nav-badge title=(what) { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
-                                    span.visually-hidden { " (" (what) ")" }
+                            (nav_link(lang, item))
+                        }
+                    }
+                }
+                main.container #main {
+                    @if let Some(items) = side {
+                        div.with-side {
+                            nav.side-menu aria-label=(t(lang, "nav.settings")) {
+                                @for item in items {
+                                    (nav_link(lang, item))
+                                }
+                            }
+                            div.side-content {
+                                @if let Some(n) = shell.notice {
+                                    p.notice role="status" { (n) }
+                                }
+                                (body)
+                            }
+                        }
+                    } @else {
+                        @if let Some(n) = shell.notice {
+                            p.notice role="status" { (n) }
+                        }
+                        (body)
+                    }
+                }
+                @if let Some(l) = &live {
+                    div #toasts .toasts aria-live="polite" {}
+                    (bottom_bar(lang, l))
+                }
+                footer.footer { "Idora" }
+            }
+        }
+    }
+}
+
+/// A navigation link with its badge (a count, and what it counts for
+/// screen readers).
+fn nav_link(lang: Lang, item: &NavItem) -> Markup {
+    html! {
+        a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] {
+            span.nav-label { (t(lang, item.label)) }
+            @if let Some((n, what)) = item.badge.as_ref().filter(|(n, _)| *n > 0) {
+                " " span.nav-badge title=(what) { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
+                span.visually-hidden { " (" (what) ")" }
+            }
+        }
+    }
+}
+
+/// The phone's bottom bar: the role's few main places and "More", a sheet
+/// (a `<details>`, so it opens without script) with everything else.
+fn bottom_bar(lang: Lang, live: &Live<'_>) -> Markup {
+    let more_active = live.more.iter().flat_map(|(_, items)| items).any(|i| i.active);
+    html! {
+        nav.bottombar aria-label=(t(lang, "nav.main")) {
+            @for item in &live.bottom {
+                (nav_link(lang, item))
+            }
+            @if live.more.iter().any(|(_, items)| !items.is_empty()) {
+                details.more data-sheet {
+                    summary.more-button.active[more_active] {
+                        span.more-dots aria-hidden="true" { "•••" }
+                        span.nav-label { (t(lang, "nav.more")) }
+                    }
+                    div.sheet {
+                        @for (heading, items) in &live.more {
+                            @if let Some(h) = heading {
+                                p.sheet-title { (t(lang, h)) }
+                            }
+                            ul.sheet-list {
+                                @for item in items {
+                                    li { (nav_link(lang, item)) }
                                 }
                             }
                         }
                     }
                 }
-                main.container {
-                    @if let Some(n) = shell.notice {
-                        p.notice role="status" { (n) }
-                    }
-                    (body)
-                }
-                @if live.is_some() {
-                    div #toasts .toasts aria-live="polite" {}
-                }
-                footer.footer { "Idora" }
             }
+        }
+    }
+}
+
+/// Up to two initials of a name, for the avatar.
+pub fn initials(name: &str) -> String {
+    let letters: String = name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect();
+    let letters = if letters.is_empty() { "?".to_string() } else { letters };
+    letters.to_uppercase()
+}
+
+/// The avatar with the user's initials; it opens the account menu with the
+/// whole name (never cut), the role, the profile, the languages and sign-out.
+fn account_menu(lang: Lang, s: &SignedIn<'_>, role: Option<&str>, csrf: &str, path: &str, tenant: Option<&Tenant>) -> Markup {
+    html! {
+        details.account data-sheet {
+            summary.account-button title=(s.name) {
+                span.avatar aria-hidden="true" { (initials(s.name)) }
+                span.account-name { (s.name) }
+                span.visually-hidden { (t(lang, "nav.account")) }
+            }
+            div.account-menu {
+                p.account-who {
+                    strong { (s.name) }
+                    @if let Some(r) = role {
+                        br;
+                        span.muted { (r) }
+                    }
+                }
+                @if let Some(p) = &s.profile_href {
+                    a.menu-link href=(p) { (t(lang, "profile.title")) }
+                }
+                div.menu-langs { (lang_switch(lang, path, tenant)) }
+                form method="post" action=(s.logout_action) {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    button.link.menu-link type="submit" { (t(lang, "nav.logout")) }
+                }
+            }
+        }
+    }
+}
+
+/// The favicon, the phone's home-screen icons and, on a company's pages,
+/// its web app manifest.
+fn icon_links(tenant: Option<&Tenant>) -> Markup {
+    html! {
+        link rel="icon" href=(assets::url("icons/favicon.svg")) type="image/svg+xml";
+        link rel="icon" href=(assets::url("icons/icon-32.png")) type="image/png" sizes="32x32";
+        link rel="apple-touch-icon" href=(assets::url("icons/apple-touch-icon.png"));
+        @if let Some(t) = tenant {
+            link rel="manifest" href=(format!("/c/{}/manifest.webmanifest", t.slug));
         }
     }
 }
@@ -186,24 +305,51 @@ fn lang_switch(current: Lang, path: &str, tenant: Option<&Tenant>) -> Markup {
     }
 }
 
-/// A page for an error, in the caller's language.
+/// The heading of an error page: what happened, in words.
+pub fn error_title(lang: Lang, status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        404 => t(lang, "errorpage.not_found_title"),
+        403 => t(lang, "errorpage.forbidden_title"),
+        405 => t(lang, "errorpage.method_title"),
+        _ => t(lang, "error.title"),
+    }
+}
+
+/// An error page's content: what happened, the service's own message when
+/// it says more than the heading, and where to go from here.
+pub fn error_body(lang: Lang, status: StatusCode, message: &str, home: &str) -> Markup {
+    let (generic, hint) = match status.as_u16() {
+        404 => (t(lang, "error.not_found"), t(lang, "errorpage.not_found_hint")),
+        403 => (t(lang, "error.forbidden"), t(lang, "errorpage.forbidden_hint")),
+        405 => (t(lang, "error.method_not_allowed"), t(lang, "errorpage.method_hint")),
+        _ => ("", t(lang, "errorpage.other_hint")),
+    };
+    html! {
+        section.card.error-page {
+            p.error-code { (status.as_u16()) }
+            h1 { (error_title(lang, status)) }
+            @if message != generic {
+                p.lead { (message) }
+            }
+            p { (hint) }
+            div.actions {
+                a.button.primary href=(home) { (t(lang, "errorpage.home")) }
+                a.button href=(home) data-back { (t(lang, "errorpage.back")) }
+            }
+        }
+    }
+}
+
+/// A page for an error, in the caller's language, for a reader who is not
+/// signed in (or outside a company); a signed-in reader gets the same
+/// content in their frame (`pages::org::error_frame`).
 pub fn error_page(lang: Lang, tenant: Option<&Tenant>, status: StatusCode, message: &str) -> Markup {
     let home = match tenant {
         Some(t) => format!("/c/{}/", t.slug),
         None => "/".to_string(),
     };
-    let shell = Shell { lang, title: t(lang, "error.title"), tenant, csrf: "", signed_in: None, nav: vec![], path: "/", notice: None };
-    render(
-        shell,
-        html! {
-            section.card.error {
-                h1 { (t(lang, "error.title")) }
-                p.lead { (message) }
-                p.muted { (status.as_u16()) }
-                a.button href=(home) { (t(lang, "nav.home")) }
-            }
-        },
-    )
+    let shell = Shell { lang, title: error_title(lang, status), tenant, csrf: "", signed_in: None, nav: vec![], path: "/", notice: None };
+    render(shell, error_body(lang, status, message, &home))
 }
 
 /// A hidden CSRF field for a form.

@@ -115,7 +115,15 @@ pub fn router(state: AppState) -> Router {
             // one the limits use (X-Forwarded-For only from a trusted proxy).
             let client = limits::request_client(&trusted, req.extensions(), req.headers());
             tracing::info_span!("http", method = %req.method(), path = %redact_path(req.uri().path()), request_id = %id, client = %client)
-        }))
+        })
+        // One line per request, at info, when the answer starts: the span
+        // above gives the method and the path, this adds the status and the
+        // time taken. Nothing when it starts, nothing more on failure.
+        .on_request(())
+        .on_response(|res: &axum::http::Response<_>, latency: Duration, _: &tracing::Span| {
+            tracing::info!(status = res.status().as_u16(), ms = %format_args!("{:.1}", latency.as_secs_f64() * 1000.0), "request");
+        })
+        .on_failure(()))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeId))
         .with_state(state)
 }

@@ -19,6 +19,12 @@ async function submit(page, button) {
   await Promise.all([page.waitForNavigation(), button.click()]);
 }
 
+/// An admin page, through the frame: "Settings", then its side menu.
+async function openSettings(page, name) {
+  await Promise.all([page.waitForNavigation(), page.locator("nav.tabs").getByRole("link", { name: "Settings", exact: true }).click()]);
+  await Promise.all([page.waitForNavigation(), page.locator("nav.side-menu").getByRole("link", { name, exact: true }).click()]);
+}
+
 function rowOf(page, text) {
   return page.locator("tbody tr").filter({ hasText: text });
 }
@@ -81,7 +87,7 @@ await run("platform console and company admin console, every form", async (serve
   assert.equal(new URL(page.url()).pathname, "/c/demo/");
 
   // Departments: add, refuse a duplicate (keeping the text), rename, switch off and on.
-  await page.getByRole("link", { name: "Departments" }).first().click();
+  await openSettings(page, "Departments");
   await page.fill("form.row-form input[name=name]", "Call centre");
   await submit(page, page.getByRole("button", { name: "Add" }));
   await page.locator("p.notice", { hasText: "Created." }).waitFor();
@@ -100,7 +106,7 @@ await run("platform console and company admin console, every form", async (serve
   assert.match(await renamed.innerText(), /Active/);
 
   // Branches: the hours editor, a refused order of times, then around the clock.
-  await page.getByRole("link", { name: "Branches" }).first().click();
+  await openSettings(page, "Branches");
   await page.getByRole("link", { name: "New branch" }).click();
   await page.fill("input[name=name]", "Yunusobod");
   await page.fill("input[name=address]", "Toshkent, Yunusobod 4");
@@ -132,7 +138,7 @@ await run("platform console and company admin console, every form", async (serve
 
   // Roles: let employees see their department's tasks with the employee column's Save,
   // and only permissions something checks are offered (no chat yet).
-  await page.getByRole("link", { name: "Roles" }).first().click();
+  await openSettings(page, "Roles");
   assert.equal(await page.locator("input[value='employee:chat.use']").count(), 0, "chat is not offered before it exists");
   const view = page.locator("input[value='employee:tasks.view_department']");
   assert.equal(await view.isChecked(), false);
@@ -143,7 +149,7 @@ await run("platform console and company admin console, every form", async (serve
   assert.ok(await page.locator("tbody input[type=checkbox][disabled]").first().isChecked(), "the owner keeps everything");
 
   // Branding: a colour, back to the default, a logo up and down again.
-  await page.getByRole("link", { name: "Branding" }).first().click();
+  await openSettings(page, "Branding");
   await page.locator("input[name=primary_color]").fill("#aa3300");
   await submit(page, page.getByRole("button", { name: "Save" }).first());
   await page.locator("p.notice", { hasText: "Saved." }).waitFor();
@@ -167,7 +173,7 @@ await run("platform console and company admin console, every form", async (serve
 
   // Users: move the manager out of their department and switch them off;
   // then a generated password.
-  await page.getByRole("link", { name: "Users" }).first().click();
+  await openSettings(page, "Users");
   await page.getByRole("link", { name: "manager", exact: true }).click();
   await page.selectOption("select[name=department_id]", "");
   await page.locator("input[name=active]").uncheck();
@@ -186,7 +192,7 @@ await run("platform console and company admin console, every form", async (serve
   assert.equal(await page.locator("input[name=active]").count(), 0);
 
   // The audit log tells the story in words.
-  await page.getByRole("link", { name: "Audit log" }).first().click();
+  await openSettings(page, "Audit log");
   const log = await page.locator("table.audit").innerText();
   for (const want of ["Permissions changed", "+ See the department’s tasks", "Branch created", "Department changed", "Contact centre", "User changed", "Switched off"]) {
     assert.ok(log.includes(want), `the audit log mentions «${want}»`);
@@ -214,7 +220,10 @@ await run("platform console and company admin console, every form", async (serve
   assert.equal(await e.locator("nav.tabs a[href$='/tasks']").count(), 1, "but tasks are there");
   const r = await e.goto(`${base}/c/demo/admin/users`);
   assert.equal(r.status(), 403);
-  await e.getByText("You do not have permission").waitFor();
+  // The refusal is drawn in the employee's frame and says whom to ask.
+  await e.getByRole("heading", { name: "No access to this page" }).waitFor();
+  await e.getByText("ask your company's administrator").waitFor();
+  assert.equal(await e.locator("nav.tabs a[href$='/tasks']").count(), 1, "the menu is still there");
 
   assert.deepEqual(errors, [], "no script errors");
   await emp.close();

@@ -11,7 +11,29 @@ use axum::routing::get;
 
 /// Company routes (nested under `/c/{slug}/`).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/brand.css", get(brand_css)).route("/logo", get(logo))
+    Router::new().route("/brand.css", get(brand_css)).route("/logo", get(logo)).route("/manifest.webmanifest", get(manifest))
+}
+
+/// `GET /c/<slug>/manifest.webmanifest`: lets a phone put the company's
+/// Idora on its home screen, opening at the company's home page.
+pub async fn manifest(tenant: Tenant) -> Response {
+    use crate::web::assets::url;
+    let name = tenant.info().name;
+    let body = serde_json::json!({
+        "name": format!("{name} · Idora"),
+        "short_name": name,
+        "start_url": format!("/c/{}/", tenant.slug),
+        "scope": format!("/c/{}/", tenant.slug),
+        "display": "standalone",
+        "background_color": "#f4f6f8",
+        "theme_color": "#1f6feb",
+        "icons": [
+            {"src": url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": url("icons/favicon.svg"), "sizes": "any", "type": "image/svg+xml"}
+        ]
+    });
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/manifest+json"))], body.to_string()).into_response()
 }
 
 const IMMUTABLE: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");

@@ -82,6 +82,8 @@ pub(crate) enum Section {
     QueueOperators,
     /// The queue stats (`queue::stats`), linked from the home page.
     QueueStats,
+    /// A page of no section (an error page in the frame).
+    Other,
 }
 
 /// An admin section: where it lives, who may open it, what it is called.
@@ -127,7 +129,7 @@ fn about_text(lang: Lang, s: Section) -> &'static str {
         Section::Operator => t(lang, "operator.about"),
         Section::QueueServices => t(lang, "qadmin.about.services"),
         Section::QueueOperators => t(lang, "qadmin.about.operators"),
-        Section::Home | Section::Profile | Section::Notifications | Section::QueueStats => "",
+        Section::Home | Section::Profile | Section::Notifications | Section::QueueStats | Section::Other => "",
     }
 }
 
@@ -185,19 +187,34 @@ impl Ctx {
 
     /// The page in the staff frame: the navigation, the notification bell
     /// with the unread count, the toasts and the live script.
+    ///
+    /// The top tabs are few, so that none is cut off from 1024 px: home, the
+    /// everyday places, the queue stats and one "Settings" for every admin
+    /// page (which then have their own side menu). On a phone the everyday
+    /// places are a bottom bar, and the rest is in its "More" sheet.
     pub(crate) fn render(&self, title: &str, current: Section, notice: Option<&str>, body: Markup) -> Markup {
-        let mut nav = vec![NavItem { href: self.url(""), label: "admin.nav.home", active: current == Section::Home, badge: None }];
-        for s in self.staff_sections().chain(self.sections()) {
-            // The queue's setup pages share one tab; they link each other.
-            let (label, active) = match s.section {
-                Section::QueueOperators => continue,
-                Section::QueueServices => {
-                    ("qadmin.nav.queue", matches!(current, Section::QueueServices | Section::QueueOperators | Section::QueueStats))
-                }
-                _ => (s.label, current == s.section),
-            };
-            let badge = (s.section == Section::Tasks).then(|| self.inbox_badge());
-            nav.push(NavItem { href: self.url(s.path), label, active, badge });
+        let item = |path: &str, label: &'static str, active: bool| NavItem { href: self.url(path), label, active, badge: None };
+        let mut bottom = vec![item("", "admin.nav.home", current == Section::Home)];
+        for s in self.staff_sections() {
+            let mut it = item(s.path, s.label, current == s.section);
+            if s.section == Section::Tasks {
+                it.badge = Some(self.inbox_badge());
+            }
+            bottom.push(it);
+        }
+        let mut nav = bottom.clone();
+        let mut more_main = Vec::new();
+        if crate::queue::stats::can_view(&self.user) {
+            let stats = item("queue/stats", "stats.title", current == Section::QueueStats);
+            nav.push(stats.clone());
+            more_main.push(stats);
+        }
+        more_main.push(item("notifications", "tasks.notifications.title", current == Section::Notifications));
+        more_main.push(item("profile", "profile.title", current == Section::Profile));
+        let settings: Vec<NavItem> = self.sections().map(|s| item(s.path, s.label, current == s.section)).collect();
+        let in_settings = settings.iter().any(|i| i.active);
+        if !settings.is_empty() {
+            nav.push(item("admin", "nav.settings", in_settings));
         }
         let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
         let shell = Shell {
@@ -214,14 +231,32 @@ impl Ctx {
             path: &self.page.path,
             notice,
         };
+        let mut more = vec![(None, more_main)];
+        let side = in_settings.then(|| settings.clone());
+        if !settings.is_empty() {
+            more.push((Some("nav.settings"), settings));
+        }
         let live = layout::Live {
             company: &self.user.tenant.slug,
             bell_href: self.url("notifications"),
             bell_label: t(self.lang(), "tasks.notifications.title"),
             unread,
+            role: role_label(self.lang(), &self.user.account.role),
+            bottom,
+            more,
+            side,
         };
         layout::render_live(shell, Some(live), body)
     }
+}
+
+/// An error page in the signed-in frame, so that the reader keeps the menu
+/// and sees where to go next.
+pub(crate) fn error_frame(user: CurrentUser, page: Page, status: axum::http::StatusCode, message: &str) -> Markup {
+    let c = Ctx::new(user, page);
+    let lang = c.lang();
+    let body = layout::error_body(lang, status, message, &c.url(""));
+    c.render(layout::error_title(lang, status), Section::Other, None, body)
 }
 
 #[derive(Deserialize, Default)]

@@ -11,6 +11,7 @@ mod company;
 mod due;
 mod edges;
 mod forms;
+mod frame;
 mod lang;
 mod live;
 mod notify;
