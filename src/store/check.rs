@@ -75,6 +75,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     // Tasks: by assignee, creator, department, deadline; the overdue job's work.
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut late, mut done) = (BTreeSet::new(), BTreeSet::new());
     for row in schema::TASKS.open(&tx)?.iter()? {
         let (k, t) = row?;
         let id = k.value();
@@ -87,12 +88,20 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
         if !crate::tasks::is_final(t.status) && t.status != TaskStatus::Overdue {
             due.insert((t.deadline, id));
         }
+        if crate::tasks::service::is_late(&t) {
+            late.insert((t.deadline, id));
+        }
+        if let Some(at) = crate::tasks::service::done_at(&t) {
+            done.insert((at, id));
+        }
     }
     compare_set(&mut out, schema::TASKS_BY_ASSIGNEE, assignee, read_set(&tx, p, schema::TASKS_BY_ASSIGNEE, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_CREATOR, creator, read_set(&tx, p, schema::TASKS_BY_CREATOR, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_DEPARTMENT, department, read_set(&tx, p, schema::TASKS_BY_DEPARTMENT, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_DEADLINE, deadline, read_set(&tx, p, schema::TASKS_BY_DEADLINE, |k| k)?);
     compare_set(&mut out, schema::TASKS_DUE, due, read_set(&tx, p, schema::TASKS_DUE, |k| k)?);
+    compare_set(&mut out, schema::TASKS_LATE, late, read_set(&tx, p, schema::TASKS_LATE, |k| k)?);
+    compare_set(&mut out, schema::TASKS_DONE, done, read_set(&tx, p, schema::TASKS_DONE, |k| k)?);
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();

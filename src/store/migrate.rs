@@ -41,7 +41,10 @@ pub static PLATFORM: Layout = Layout { name: "platform", init: schema::init_plat
 pub static TENANT: Layout = Layout {
     name: "company",
     init: schema::init_tenant,
-    steps: &[Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting }],
+    steps: &[
+        Step { to: 2, what: "fill queue_tickets_waiting from the tickets", run: backfill_waiting },
+        Step { to: 3, what: "fill tasks_late and tasks_done from the tasks", run: backfill_late_and_done },
+    ],
 };
 
 /// The version a file records; `None` for a new, empty file.
@@ -110,6 +113,27 @@ fn backfill_waiting(tx: &WriteTransaction) -> Result<(), AppError> {
         let (k, t) = row?;
         if t.status == TicketStatus::Waiting {
             waiting.insert((t.branch_id, t.day, t.service_id, k.value()), ()).map_err(super::store_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// 2 → 3: the indexes of late and of completed tasks arrived after tasks
+/// did. Rebuilt from the rows (cleared first: running it twice is once).
+fn backfill_late_and_done(tx: &WriteTransaction) -> Result<(), AppError> {
+    let mut late = tx.open_table(schema::TASKS_LATE).map_err(super::store_err)?;
+    let mut done = tx.open_table(schema::TASKS_DONE).map_err(super::store_err)?;
+    late.retain(|_, _| false).map_err(super::store_err)?;
+    done.retain(|_, _| false).map_err(super::store_err)?;
+    let tasks = schema::TASKS.open(tx)?;
+    for row in tasks.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
+        if let Some(at) = crate::tasks::service::done_at(&t) {
+            done.insert((at, id), ()).map_err(super::store_err)?;
+        }
+        if crate::tasks::service::is_late(&t) {
+            late.insert((t.deadline, id), ()).map_err(super::store_err)?;
         }
     }
     Ok(())

@@ -19,6 +19,12 @@ pub const TASKS_BY_DEPARTMENT: TableDefinition<(u64, u64), ()> = TableDefinition
 pub const TASKS_BY_DEADLINE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_by_deadline");
 /// (deadline ms, task id) of tasks still open and not yet marked overdue: the overdue job.
 pub const TASKS_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_due");
+/// (deadline ms, task id) of tasks the overdue job marked late and that are
+/// not finished yet: the dashboards' "overdue" and deadline extensions.
+pub const TASKS_LATE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_late");
+/// (completed ms, task id) of completed tasks: points of a week or month
+/// without walking the whole history.
+pub const TASKS_DONE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_done");
 /// (task id, file id): files attached to a task. The chat issue fills it;
 /// tasks and their API already read it.
 pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::new("task_attachments");
@@ -34,6 +40,8 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_BY_DEPARTMENT)?;
     tx.open_table(TASKS_BY_DEADLINE)?;
     tx.open_table(TASKS_DUE)?;
+    tx.open_table(TASKS_LATE)?;
+    tx.open_table(TASKS_DONE)?;
     tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(CATEGORIES.def())?;
     Ok(())
