@@ -180,9 +180,12 @@ fn describe(e: &idora::error::AppError) -> String {
 }
 
 async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::open_default(cfg)?;
-    if demo {
-        idora::demo::seed(&state).await?;
+    let clock = std::sync::Arc::new(idora::clock::DemoClock::new());
+    let state = AppState::open(cfg, clock.clone())?;
+    if demo && idora::demo::seed(&state).await? {
+        // A fresh demo gets weeks of history, so that every role's home
+        // page has work on it; time is set back while it is written.
+        idora::demo::seed_history(&state, &|t| clock.set(t)).await?;
     }
     let running = idora::web::server::start(state).await?;
     let mut jobs = idora::jobs::start(running.state.clone()).await?;
