@@ -212,15 +212,18 @@ pub fn dashboard(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Re
     }
     let kind = Kind::of(who);
     let mut d = Dashboard { kind, mine: None, team: None, company: None, window: None, setup: None };
+    // This month's completed tasks, read once for every figure that needs them.
+    let month = if matches!(kind, Kind::Employee | Kind::Manager | Kind::Director) { month_done(db, now, tz)? } else { Vec::new() };
     match kind {
-        Kind::Employee => d.mine = Some(mine(db, who, now, tz)?),
+        Kind::Employee => d.mine = Some(mine(db, who, now, tz, &month)?),
         Kind::Manager => {
-            d.team = Some(team(db, who, now, tz)?);
-            d.mine = Some(mine(db, who, now, tz)?);
+            d.team = Some(team(db, who, now, &month)?);
+            d.mine = Some(mine(db, who, now, tz, &month)?);
         }
         Kind::Director => {
-            d.company = Some(company(db, who, now, tz)?);
-            if who.can("company.setup") {
+            d.company = Some(company(db, who, now, tz, &month)?);
+            // The founder of a new company sets it up; a director has staff for that.
+            if who.role() == Some("owner") && who.can("company.setup") {
                 let s = setup(db, who)?;
                 if !s.complete() {
                     d.setup = Some(s);
@@ -246,11 +249,13 @@ fn is_overdue(t: &TaskV1, now: i64) -> bool {
     t.status == TaskStatus::Overdue || (!crate::tasks::is_final(t.status) && t.deadline < now)
 }
 
-fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Mine, AppError> {
+/// One walk of the caller's own tasks: what is open today, late or sent
+/// back, and their points (as `tasks::points_of` counts them).
+fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV1]) -> Result<Mine, AppError> {
     let me = who.id();
     let (day_start, day_end) = today_bounds(now, tz);
-    let mut m = Mine { points: tasks::points_of(db, who, me, now, tz)?, ..Mine::default() };
-    let mut redo_ids = Vec::new();
+    let (week_start, month_start) = tasks::period_starts(now, tz);
+    let mut m = Mine::default();
     {
         let tx = db.read()?;
         let idx = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
@@ -258,11 +263,16 @@ fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Mine
         for row in idx.range((me, 0)..=(me, u64::MAX)).map_err(store_err)?.rev() {
             let id = row.map_err(store_err)?.0.value().1;
             let Some(t) = all.get(id)? else { continue };
+            if t.status == TaskStatus::Completed && t.points_awarded > 0 {
+                let (n, at) = (u64::from(t.points_awarded), t.completed_at.unwrap_or(t.updated_at));
+                m.points.total += n;
+                m.points.month += if at >= month_start { n } else { 0 };
+                m.points.week += if at >= week_start { n } else { 0 };
+            }
             if crate::tasks::is_final(t.status) || t.status == TaskStatus::AwaitingApproval {
                 continue;
             }
             if t.status == TaskStatus::Redo {
-                redo_ids.push(id);
                 m.redo.push(line(id, &t, now));
             } else if is_overdue(&t, now) {
                 m.overdue.push(line(id, &t, now));
@@ -278,7 +288,7 @@ fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Mine
     }
     m.overdue.sort_by_key(|l| l.deadline);
     m.due_today.sort_by_key(|l| l.deadline);
-    let month = month_points(db, now, tz)?;
+    let month = month_points(month);
     if month.get(&me).copied().unwrap_or(0) > 0 {
         let mine = month.get(&me).copied().unwrap_or(0);
         let place = 1 + month.values().filter(|p| **p > mine).count();
@@ -288,11 +298,11 @@ fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Mine
 }
 
 /// Points awarded this month, per assignee (from `tasks_done`).
-fn month_points(db: &Db, now: i64, tz: &jiff::tz::TimeZone) -> Result<HashMap<u64, u64>, AppError> {
-    Ok(month_done(db, now, tz)?.into_iter().fold(HashMap::new(), |mut m, t| {
+fn month_points(month: &[TaskV1]) -> HashMap<u64, u64> {
+    month.iter().fold(HashMap::new(), |mut m, t| {
         *m.entry(t.assignee_id).or_insert(0) += u64::from(t.points_awarded);
         m
-    }))
+    })
 }
 
 /// Tasks completed this month with points.
@@ -334,7 +344,7 @@ fn names(db: &Db, who: &Caller) -> Result<HashMap<u64, crate::org::service::Coll
     Ok(crate::org::service::directory(db, who)?.into_iter().collect())
 }
 
-fn team(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Team, AppError> {
+fn team(db: &Db, who: &Caller, now: i64, month: &[TaskV1]) -> Result<Team, AppError> {
     let counts = tasks::inbox_counts(db, who)?;
     let mut t = Team { review: counts.review, department_id: who.department_id(), ..Team::default() };
     let Some(dept) = t.department_id else { return Ok(t) };
@@ -361,11 +371,11 @@ fn team(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Team
     }
     t.load = load.into_values().filter(|l| l.user_id != who.id() || l.open > 0).collect();
     t.load.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.name.cmp(&b.name)));
-    t.points_month = month_done(db, now, tz)?.iter().filter(|x| x.department_id == Some(dept)).map(|x| u64::from(x.points_awarded)).sum();
+    t.points_month = month.iter().filter(|x| x.department_id == Some(dept)).map(|x| u64::from(x.points_awarded)).sum();
     Ok(t)
 }
 
-fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Company, AppError> {
+fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV1]) -> Result<Company, AppError> {
     let mut c = Company { approval: tasks::inbox_counts(db, who)?.approval, ..Company::default() };
     let depts: HashMap<u64, String> = crate::org::service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect();
     let mut by_dept: HashMap<Option<u64>, usize> = HashMap::new();
@@ -398,7 +408,7 @@ fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<C
         }
     }
     let people = names(db, who)?;
-    let mut best: Vec<Best> = month_points(db, now, tz)?
+    let mut best: Vec<Best> = month_points(month)
         .into_iter()
         .filter(|(_, p)| *p > 0)
         .map(|(id, points)| Best { user_id: id, name: people.get(&id).map(|c| c.name.clone()).unwrap_or_default(), points })

@@ -168,3 +168,42 @@ async fn empty_dashboards_say_what_to_do_next() {
     assert_eq!(n(&h, "n-waiting"), "0");
     assert_eq!(n(&h, "n-served"), "0");
 }
+
+#[tokio::test]
+#[ignore = "a measurement, run by hand"]
+async fn measure_dashboards_over_a_long_history() {
+    use idora::store::schema::TaskStatus as S;
+    let s = demo_with_history().await;
+    let st = s.state();
+    let tenant = st.tenants.get(DEMO).unwrap();
+    let users = s.demo_users().await;
+    let caller = |u: &str| {
+        idora::auth::Caller::User(Box::new(idora::auth::Principal::load(&tenant, users[u], "t".into(), idora::i18n::Lang::Uz).unwrap()))
+    };
+    let (manager, employee) = (caller("manager"), caller("employee"));
+    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let t0 = std::time::Instant::now();
+    for i in 0..n {
+        let input = idora::tasks::service::NewTask {
+            title: format!("Eski vazifa {i}"),
+            assignee_id: users["employee"],
+            deadline: (s.now() + jiff::SignedDuration::from_hours(24)).to_string(),
+            points: 1,
+            ..Default::default()
+        };
+        let (id, _) = idora::tasks::service::create(st, &tenant, &manager, input).await.unwrap();
+        for (who, to) in [(&employee, S::InProgress), (&employee, S::PendingReview), (&manager, S::Completed)] {
+            idora::tasks::service::change_status(st, &tenant, who, id, to, None).await.unwrap();
+        }
+    }
+    eprintln!("{n} tasks written in {:?}", t0.elapsed());
+    let tz = tenant.timezone();
+    for u in ["employee", "manager", "director", "operator", "admin"] {
+        let who = caller(u);
+        let t = std::time::Instant::now();
+        for _ in 0..10 {
+            idora::home::dashboard(tenant.db().unwrap(), &who, st.now_ms(), &tz).unwrap();
+        }
+        eprintln!("{u}: {:?} per dashboard", t.elapsed() / 10);
+    }
+}

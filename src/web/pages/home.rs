@@ -55,9 +55,14 @@ fn body(c: &Ctx, d: &Dashboard, now: i64) -> Markup {
         @if let Some(w) = &d.window { (window(c, w)) }
         @if let Some(co) = &d.company { (company(c, co, now)) }
         @if let Some(tm) = &d.team { (team(c, tm)) }
-        @if let Some(m) = &d.mine { (mine(c, m, now)) }
+        @if let Some(m) = d.mine.as_ref().filter(|m| d.kind != home::Kind::Manager || !quiet(m)) { (mine(c, m, now)) }
         @if let Some(s) = &d.setup { (setup(c, s)) }
     }
+}
+
+/// Nothing of one's own to do and no points: a manager's own block is left out.
+fn quiet(m: &Mine) -> bool {
+    m.due_today.is_empty() && m.overdue.is_empty() && m.redo.is_empty() && m.points.total == 0
 }
 
 /// A figure that links to the list it counts.
@@ -81,7 +86,7 @@ fn task_lines(c: &Ctx, lines: &[Line], now: i64, with_reason: bool) -> Markup {
                         (badge(lang, l.status))
                         " " (countdown(lang, l.deadline, now))
                         @if l.working_since.is_some() {
-                            " " span.working { "⏱ " (tf(lang, "desk.working", &[("time", &spent(lang, l.spent_secs))])) }
+                            " " span.working { (tf(lang, "desk.working", &[("time", &spent(lang, l.spent_secs))])) }
                         }
                     }
                     @if with_reason {
