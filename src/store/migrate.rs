@@ -222,6 +222,84 @@ mod tests {
         assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 
+    /// A company file from before the late and completed task indexes
+    /// (version 2) is upgraded on open: they list exactly the late and the
+    /// completed tasks, and the deep check finds nothing wrong.
+    #[tokio::test]
+    async fn a_version_2_file_gets_its_late_and_completed_task_indexes() {
+        use crate::store::schema::{TaskStatus, TaskV1};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
+        let sample = TaskV1 {
+            title: "Hisobot".into(),
+            description: String::new(),
+            creator_id: 2,
+            assignee_id: 5,
+            department_id: Some(1),
+            category_id: None,
+            points: 10,
+            start_at: None,
+            deadline: 0,
+            status: TaskStatus::New,
+            created_at: 1,
+            updated_at: 1,
+            spent_ms: 0,
+            working_since: None,
+            redo_count: 0,
+            overdue_at: None,
+            completed_at: None,
+            points_awarded: 0,
+            deadline_request: None,
+        };
+        db.write(move |tx| {
+            let mut tasks = schema::TASKS.open(tx)?;
+            for (id, status, completed_at) in
+                [(1, TaskStatus::Overdue, None), (2, TaskStatus::Completed, Some(50)), (3, TaskStatus::InProgress, None)]
+            {
+                let t = TaskV1 { status, completed_at, deadline: 100 + id as i64, ..sample.clone() };
+                tasks.insert(id, &t)?;
+                let key = |k: u64| (k, id);
+                tx.open_table(schema::TASKS_BY_ASSIGNEE)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(t.assignee_id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_CREATOR)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(t.creator_id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEPARTMENT)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(1), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEADLINE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.deadline, id), ())
+                    .map_err(crate::store::store_err)?;
+                if status == TaskStatus::InProgress {
+                    tx.open_table(schema::TASKS_DUE)
+                        .map_err(crate::store::store_err)?
+                        .insert((t.deadline, id), ())
+                        .map_err(crate::store::store_err)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let found = crate::store::check::verify_tenant(&db).unwrap();
+        assert_eq!(found.len(), 2, "both new indexes lack their task: {found:?}");
+        drop(db);
+        set_version(&path, 2);
+
+        let db = Db::open(&path, &TENANT, DbOptions::default()).unwrap();
+        let tx = db.read().unwrap();
+        let keys = |def| -> Vec<(i64, u64)> { tx.open_table(def).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect() };
+        assert_eq!(keys(schema::TASKS_LATE), vec![(101, 1)]);
+        assert_eq!(keys(schema::TASKS_DONE), vec![(50, 2)]);
+        assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
+    }
+
     #[test]
     fn a_newer_file_is_refused_naming_the_file_and_both_versions() {
         let dir = tempfile::tempdir().unwrap();
