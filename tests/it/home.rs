@@ -133,6 +133,20 @@ async fn each_role_sees_what_needs_them_now_on_the_demo_history() {
     assert_eq!(figure(&h, "n-waiting"), ("9".into(), "/c/demo/operator".into()));
     assert_eq!(n(&h, "n-served"), "5");
 
+    // The API says the same, for the same caller.
+    let token = s.demo_token("director").await;
+    let v = s.get(&c(DEMO, "/dashboard"), &token).await.check(200).body;
+    assert_eq!(v["kind"], "director");
+    assert_eq!((v["company"]["approval"].as_u64(), v["company"]["overdue"].as_u64()), (Some(2), Some(4)));
+    assert_eq!(v["company"]["extensions"][0]["title"], "Kredit xavfi bo‘yicha eslatma");
+    assert_eq!((v["company"]["queue"][0]["waiting"].as_u64(), v["company"]["queue"][0]["served"].as_u64()), (Some(9), Some(5)));
+    assert!(v["mine"].is_null() && v["setup"].is_null(), "a director's dashboard: {v}");
+    let token = s.demo_token("employee").await;
+    let v = s.get(&c(DEMO, "/dashboard"), &token).await.check(200).body;
+    assert_eq!(v["mine"]["points"], serde_json::json!({"total": 55, "week": 20, "month": 20}));
+    assert_eq!((v["mine"]["place"].as_u64(), v["mine"]["ranked"].as_u64()), (Some(1), Some(4)));
+    assert!(v["mine"]["redo"][0]["reason"].as_str().unwrap().starts_with("Chilonzor filiali"));
+
     // The admin: the setup checklist until the company is complete (no branding yet) ...
     let h = home(&s, "admin").await;
     assert!(h.contains(r#"data-dashboard="admin""#));
