@@ -236,7 +236,7 @@ fn company(c: &Ctx, co: &Company, now: i64) -> Markup {
             section.card.desk-card #desk-queue {
                 h2 { (t(lang, "desk.company.queue")) }
                 div.table-wrap {
-                    table.data.desk-queue {
+                    table.data.stack.desk-queue {
                         thead { tr {
                             th { (t(lang, "desk.queue.branch")) }
                             th.num { (t(lang, "desk.queue.waiting")) }
@@ -275,10 +275,10 @@ fn branch_row(c: &Ctx, b: &BranchToday) -> Markup {
     let href = c.url(&format!("queue/stats?branch_id={}", b.branch_id));
     html! {
         tr data-branch=(b.branch_id) {
-            td { a href=(href) { (b.name) } }
-            td.num { a href=(href) { (b.waiting) } }
-            td.num { a href=(href) { (b.served) } }
-            td.num.late[b.longest_wait_secs.is_some_and(|s| s >= 15 * 60)] {
+            td { a href=(href) { strong { (b.name) } } }
+            td.num data-label=(t(lang, "desk.queue.waiting")) { a href=(href) { (b.waiting) } }
+            td.num data-label=(t(lang, "desk.queue.served")) { a href=(href) { (b.served) } }
+            td.num.late[b.longest_wait_secs.is_some_and(|s| s >= 15 * 60)] data-label=(t(lang, "desk.queue.longest")) {
                 @match b.longest_wait_secs {
                     Some(s) => (tn(lang, "desk.queue.minutes", (s / 60) as u64, &[])),
                     None => "—",
