@@ -236,6 +236,11 @@ pub fn dashboard(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Re
     Ok(d)
 }
 
+/// The caller's language: branch names are given in it.
+fn lang_of(who: &Caller) -> crate::i18n::Lang {
+    who.user().map(|u| u.lang).unwrap_or(crate::i18n::Lang::Uz)
+}
+
 /// Where today began and ends, in ms.
 fn today_bounds(now: i64, tz: &jiff::tz::TimeZone) -> (i64, i64) {
     let today = crate::clock::from_ms(now).to_zoned(tz.clone()).date();
@@ -404,7 +409,8 @@ fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[Ta
         branches.sort_by_key(|(_, b)| b.name.to_lowercase());
         for (id, b) in branches {
             let (waiting, served, longest) = queue_today(db, id, day, now, None)?;
-            c.queue.push(BranchToday { branch_id: id, name: b.name, waiting, served, longest_wait_secs: longest });
+            let name = crate::org::service::branch_name(&b, lang_of(who)).to_string();
+            c.queue.push(BranchToday { branch_id: id, name, waiting, served, longest_wait_secs: longest });
         }
     }
     let people = names(db, who)?;
@@ -452,7 +458,7 @@ fn window(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Wi
     let (waiting, _, _) = queue_today(db, op.branch_id, day, now, Some(&op.service_ids))?;
     w.waiting = waiting;
     w.served = crate::queue::window::today_of_operator(db, op.branch_id, day, who.id())?.served;
-    w.place = Some((op.branch_id, branch.name, op.window));
+    w.place = Some((op.branch_id, crate::org::service::branch_name(&branch, lang_of(who)).to_string(), op.window));
     Ok(w)
 }
 

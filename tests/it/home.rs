@@ -116,6 +116,19 @@ async fn each_role_sees_what_needs_them_now_on_the_demo_history() {
         head_row.split("<a href=\"/c/demo/queue/stats?branch_id=1\">").skip(2).take(2).map(|c| c.split('<').next().unwrap()).collect();
     assert_eq!(cells, ["9", "5"], "nine waiting, five served at the head office");
     assert!(h.contains(r#"<tr data-branch="2">"#), "and the second branch");
+    let token = s.demo_token("director").await;
+    let ru = s
+        .web
+        .get(format!("{}/c/demo/", s.base))
+        .bearer_auth(&token)
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ru.contains("Головной офис") && ru.contains("Чиланзарский филиал"), "branch names in the reader's language");
     let best = &h[h.find(r#"id="desk-best""#).unwrap()..];
     let bekzod = users["employee"];
     assert!(
