@@ -43,6 +43,38 @@ impl Clock for ManualClock {
     }
 }
 
+/// The wall clock, which `idora serve --demo` may set back for a moment:
+/// the demo's history (tasks done weeks ago, this morning's queue) is
+/// written through the same core as everything else, at the times it
+/// pretends to have happened, then time runs on from now again.
+pub struct DemoClock {
+    /// Where the clock stands while set; `None`: the wall clock.
+    at: Mutex<Option<Timestamp>>,
+}
+
+impl DemoClock {
+    pub fn new() -> Self {
+        DemoClock { at: Mutex::new(None) }
+    }
+
+    /// Stands the clock at `t`; `None` lets it run with the wall clock again.
+    pub fn set(&self, t: Option<Timestamp>) {
+        *self.at.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
+impl Default for DemoClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for DemoClock {
+    fn now(&self) -> Timestamp {
+        self.at.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(Timestamp::now)
+    }
+}
+
 /// Milliseconds since the Unix epoch: the one way times are stored.
 pub fn to_ms(t: Timestamp) -> i64 {
     t.as_millisecond()

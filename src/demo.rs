@@ -170,3 +170,310 @@ pub fn banner(base: &str) -> String {
     s.push_str("\n  These are demo passwords: do not keep real data in a demo.\n");
     s
 }
+
+/// More staff for the demo's history: username, full name, role, department
+/// (index into the demo's departments).
+const MORE_STAFF: [(&str, &str, &str, usize); 6] = [
+    ("jasur", "Jasur Ergashev", "employee", 0),
+    ("gulnora", "Gulnora Saidova", "employee", 0),
+    ("otabek", "Otabek Nazarov", "manager", 1),
+    ("shahzod", "Shahzod Mirzayev", "employee", 1),
+    ("kamola", "Kamola Ismoilova", "employee", 2),
+    ("rustam", "Rustam Qodirov", "employee", 2),
+];
+
+/// Weeks of work in the demo company, written through the core at the
+/// times it pretends to have happened (`travel` stands the clock there;
+/// `None` lets it run from now again): tasks in every state across the
+/// departments, points earned over the last weeks, and today's queue at
+/// both branches. Run once, right after [`seed`].
+pub async fn seed_history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync)) -> anyhow::Result<()> {
+    let r = history(state, travel).await;
+    travel(None);
+    r
+}
+
+async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync)) -> anyhow::Result<()> {
+    use crate::store::schema::TaskStatus as S;
+    use crate::tasks::service as tasks;
+    use jiff::{SignedDuration, Timestamp};
+    let e = |e: crate::error::AppError| anyhow::anyhow!("demo history: {e}");
+    let tenant = state.tenants.get(SLUG).ok_or_else(|| anyhow::anyhow!("demo history: no demo company"))?;
+    let db = tenant.db().map_err(e)?;
+    let tz = tenant.timezone();
+    let now = state.now();
+    let system = Caller::System;
+    let ms = |t: Timestamp| t.as_millisecond();
+    let ago = |h: i64| now - SignedDuration::from_hours(h);
+
+    // Who is who.
+    let depts: Vec<u64> = service::list_departments(db).map_err(e)?.into_iter().map(|(id, _)| id).collect();
+    let head = service::list_branches(db).map_err(e)?.first().map(|(id, _)| *id).unwrap_or(1);
+    travel(Some(ago(24 * 35)));
+    for (username, full_name, role, dept) in MORE_STAFF {
+        let user = NewUser {
+            username: username.into(),
+            full_name: full_name.into(),
+            phone: None,
+            role: role.into(),
+            department_id: depts.get(dept).copied(),
+            branch_id: Some(head),
+            password: None,
+            language: None,
+            // Demo passwords are known: nobody must change them first.
+            must_change_password: false,
+        };
+        service::insert_user(db, state.now_ms(), &system, user, PASSWORD.into()).await.map_err(e)?;
+    }
+    let lang = crate::i18n::Lang::Uz;
+    let who = |username: &str| -> anyhow::Result<Caller> {
+        let (id, _) = crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, username)
+            .map_err(e)?
+            .ok_or_else(|| anyhow::anyhow!("demo history: no user {username}"))?;
+        Ok(Caller::User(Box::new(crate::auth::Principal::load(&tenant, id, "demo".into(), lang).map_err(e)?)))
+    };
+    let (director, manager, otabek) = (who("director")?, who("manager")?, who("otabek")?);
+
+    let h = History { state, tenant: &tenant, travel, now };
+    let step = |hours: i64, who: &Caller, id: u64, to: S, note: Option<&str>| h.step(hours, who.clone(), id, to, note.map(str::to_string));
+
+    // Done and accepted over the last five weeks: the points.
+    let (bekzod, jasur, gulnora, shahzod, kamola, rustam) =
+        (who("employee")?, who("jasur")?, who("gulnora")?, who("shahzod")?, who("kamola")?, who("rustam")?);
+    let done: [(&Caller, &Caller, &str, u32, i64); 16] = [
+        (&manager, &bekzod, "Oktabr oyi kredit hisoboti", 10, 24 * 33),
+        (&manager, &jasur, "Garov hujjatlarini arxivlash", 5, 24 * 30),
+        (&manager, &gulnora, "Mijozlar ro‘yxatini yangilash", 5, 24 * 26),
+        (&otabek, &shahzod, "Kassa jurnalini tekshirish", 5, 24 * 23),
+        (&director, &kamola, "Serverni zaxiralash", 15, 24 * 21),
+        (&manager, &bekzod, "Ipoteka arizalarini ko‘rib chiqish", 10, 24 * 17),
+        (&manager, &jasur, "Kredit shartnomalari shabloni", 5, 24 * 14),
+        (&director, &rustam, "Wi-Fi tarmog‘ini sozlash", 10, 24 * 12),
+        (&otabek, &shahzod, "Valyuta kurslari taxtasini yangilash", 5, 24 * 10),
+        (&manager, &gulnora, "Kreditlar bo‘yicha FAQ tayyorlash", 10, 24 * 8),
+        (&manager, &bekzod, "Noyabr kredit portfeli tahlili", 15, 24 * 6),
+        (&director, &kamola, "Xodimlar uchun parollar siyosati", 10, 24 * 5),
+        (&manager, &jasur, "Muammoli kreditlar ro‘yxati", 10, 24 * 4),
+        (&otabek, &shahzod, "Kassa limitini qayta hisoblash", 10, 24 * 3),
+        (&manager, &bekzod, "Kredit qo‘mitasi uchun taqdimot", 20, 30),
+        (&director, &rustam, "Printerlarni almashtirish", 5, 26),
+    ];
+    for (by, to, title, points, given) in done {
+        let (id, _) = h.give(Plan { by, to, title, points, given, due: 48 }).await.map_err(e)?;
+        step(given - 2, to, id, S::InProgress, None).await.map_err(e)?;
+        step(given - 20, to, id, S::PendingReview, Some("Tayyor")).await.map_err(e)?;
+        // Accepted a day after it was given, or within the last hours.
+        step((given - 24).max(1), by, id, S::Completed, None).await.map_err(e)?;
+    }
+
+    // Still open, in every state. Due today: before the day ends.
+    let end_of_day = crate::clock::from_ms(ms(now))
+        .to_zoned(tz.clone())
+        .date()
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned(tz.clone()).ok())
+        .map(|z| z.timestamp())
+        .unwrap_or(now + SignedDuration::from_hours(6));
+    let today_hours = ((end_of_day - SignedDuration::from_mins(10)).duration_since(now).as_secs() / 3600).max(1);
+    // New and due today.
+    h.give(Plan {
+        by: &manager,
+        to: &bekzod,
+        title: "Yangi mijoz arizasini rasmiylashtirish",
+        points: 5,
+        given: 3,
+        due: 3 + today_hours.min(6),
+    })
+    .await
+    .map_err(e)?;
+    // In progress, due today, the timer running.
+    let (id, _) = h
+        .give(Plan { by: &manager, to: &bekzod, title: "Kredit qo‘mitasi bayonnomasi", points: 10, given: 5, due: 5 + today_hours })
+        .await
+        .map_err(e)?;
+    step(1, &bekzod, id, S::InProgress, None).await.map_err(e)?;
+    // Sent back for redo, with the reason.
+    let (id, _) = h
+        .give(Plan { by: &manager, to: &bekzod, title: "Filial bo‘yicha kreditlar jadvali", points: 10, given: 50, due: 96 })
+        .await
+        .map_err(e)?;
+    step(40, &bekzod, id, S::InProgress, None).await.map_err(e)?;
+    step(30, &bekzod, id, S::PendingReview, Some("Jadval tayyor")).await.map_err(e)?;
+    step(4, &manager, id, S::Redo, Some("Chilonzor filiali summalari hisobotdagi bilan mos kelmaydi. Iltimos, qayta tekshiring."))
+        .await
+        .map_err(e)?;
+    // Handed in, waiting for the manager's review.
+    for (to, title, given) in [(&gulnora, "Kredit arizalari statistikasi", 30), (&jasur, "Mijozlarga SMS matni", 20)] {
+        let (id, _) = h.give(Plan { by: &manager, to, title, points: 5, given, due: 72 }).await.map_err(e)?;
+        step(given - 1, to, id, S::InProgress, None).await.map_err(e)?;
+        step(2, to, id, S::PendingReview, Some("Tayyor, tekshirib bering")).await.map_err(e)?;
+    }
+    // Jasur has too much on his plate.
+    for (i, title) in [
+        "Garov bahosini yangilash",
+        "Kredit tarixi so‘rovlari",
+        "Qarzdorlarga xatlar",
+        "Sug‘urta polislari",
+        "Filial kassasi bilan solishtirish",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let given = 10 + i as i64 * 4;
+        let (id, _) = h.give(Plan { by: &manager, to: &jasur, title, points: 5, given, due: 96 }).await.map_err(e)?;
+        if i == 0 {
+            step(given - 1, &jasur, id, S::InProgress, None).await.map_err(e)?;
+        }
+    }
+    // Late: due days ago (the overdue job marks them below).
+    let late: [(&Caller, &Caller, &str, i64); 4] = [
+        (&manager, &bekzod, "Muddati o‘tgan to‘lovlar ro‘yxati", 24 * 5),
+        (&manager, &bekzod, "Kredit xavfi bo‘yicha eslatma", 24 * 4),
+        (&otabek, &shahzod, "Kassa apparatini ta’mirlatish", 24 * 6),
+        (&director, &rustam, "Antivirus litsenziyasini yangilash", 24 * 7),
+    ];
+    let mut late_ids = Vec::new();
+    for (by, to, title, given) in late {
+        let (id, _) = h.give(Plan { by, to, title, points: 10, given, due: 48 }).await.map_err(e)?;
+        late_ids.push(id);
+    }
+    // Given across departments: waiting for the director's approval; one declined.
+    h.give(Plan { by: &manager, to: &shahzod, title: "Kassada kredit to‘lovlarini qabul qilish tartibi", points: 5, given: 6, due: 72 })
+        .await
+        .map_err(e)?;
+    h.give(Plan { by: &otabek, to: &kamola, title: "Navbat terminaliga yangi printer", points: 5, given: 3, due: 48 }).await.map_err(e)?;
+    let (id, _) = h
+        .give(Plan { by: &manager, to: &rustam, title: "Kredit bo‘limiga yangi kompyuter", points: 5, given: 24 * 3, due: 96 })
+        .await
+        .map_err(e)?;
+    travel(Some(ago(24 * 2)));
+    tasks::decline(state, &tenant, &director, id, Some("Bu chorakda byudjet yo‘q".into())).await.map_err(e)?;
+    // Rejected after review.
+    let (id, _) = h
+        .give(Plan { by: &otabek, to: &shahzod, title: "Eski kvitansiyalarni yo‘q qilish", points: 5, given: 24 * 9, due: 72 })
+        .await
+        .map_err(e)?;
+    step(24 * 8, &shahzod, id, S::InProgress, None).await.map_err(e)?;
+    step(24 * 7, &shahzod, id, S::PendingReview, None).await.map_err(e)?;
+    step(24 * 6, &otabek, id, S::Rejected, Some("Arxiv qoidalariga ko‘ra 5 yil saqlanadi")).await.map_err(e)?;
+    // New, not started, in the other departments.
+    h.give(Plan { by: &otabek, to: &shahzod, title: "Tangalar uchun yangi qutilar", points: 5, given: 8, due: 48 }).await.map_err(e)?;
+    h.give(Plan { by: &director, to: &kamola, title: "Kiosk ekranini kalibrlash", points: 5, given: 7, due: 30 }).await.map_err(e)?;
+
+    // Now: the overdue job finds the late ones; one asks for more time.
+    travel(Some(ago(1)));
+    tasks::mark_overdue(state, &tenant).await.map_err(e)?;
+    if let Some(id) = late_ids.get(1) {
+        let deadline = (now + SignedDuration::from_hours(48)).to_string();
+        tasks::extension(state, &tenant, &bekzod, *id, &deadline, Some("Bank ma’lumotlari kechikdi, yana ikki kun kerak".into()))
+            .await
+            .map_err(e)?;
+    }
+
+    queue_today(state, &tenant, travel, now).await
+}
+
+/// A task given at `given` hours ago, due `due` hours after it was given.
+struct Plan<'a> {
+    by: &'a Caller,
+    to: &'a Caller,
+    title: &'a str,
+    points: u32,
+    given: i64,
+    due: i64,
+}
+
+/// Writes the history at the times it happened.
+struct History<'a> {
+    state: &'a AppState,
+    tenant: &'a crate::tenancy::Tenant,
+    travel: &'a (dyn Fn(Option<jiff::Timestamp>) + Sync),
+    now: jiff::Timestamp,
+}
+
+impl History<'_> {
+    fn ago(&self, hours: i64) -> jiff::Timestamp {
+        self.now - jiff::SignedDuration::from_hours(hours)
+    }
+
+    async fn give(&self, p: Plan<'_>) -> Result<(u64, crate::store::schema::TaskV1), crate::error::AppError> {
+        let at = self.ago(p.given);
+        (self.travel)(Some(at));
+        let input = crate::tasks::service::NewTask {
+            title: p.title.into(),
+            assignee_id: p.to.id(),
+            deadline: (at + jiff::SignedDuration::from_hours(p.due)).to_string(),
+            points: p.points,
+            ..Default::default()
+        };
+        crate::tasks::service::create(self.state, self.tenant, p.by, input).await
+    }
+
+    async fn step(
+        &self,
+        hours: i64,
+        who: Caller,
+        id: u64,
+        to: crate::store::schema::TaskStatus,
+        note: Option<String>,
+    ) -> Result<crate::store::schema::TaskV1, crate::error::AppError> {
+        (self.travel)(Some(self.ago(hours)));
+        crate::tasks::service::change_status(self.state, self.tenant, &who, id, to, note).await
+    }
+}
+
+/// Today's queue: customers at both branches, some served at window 1 of
+/// the head office, some still waiting. Written inside the branches' hours
+/// today (nothing on a day they are closed).
+async fn queue_today(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+    travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync),
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    use crate::queue::tickets::{self, NewTicket};
+    use jiff::SignedDuration;
+    let e = |e: crate::error::AppError| anyhow::anyhow!("demo queue: {e}");
+    let db = tenant.db().map_err(e)?;
+    let tz = tenant.timezone();
+    let services: Vec<u64> = crate::queue::service::list_services(db).map_err(e)?.into_iter().map(|(id, _)| id).collect();
+    let (_, weekday, minute) = tickets::local_day(now.as_millisecond(), &tz);
+    let midnight = now - SignedDuration::from_mins(i64::from(minute));
+    let (operator, _) = crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, "operator")
+        .map_err(e)?
+        .ok_or_else(|| anyhow::anyhow!("demo queue: no operator"))?;
+    let op = Caller::User(Box::new(crate::auth::Principal::load(tenant, operator, "demo".into(), crate::i18n::Lang::Uz).map_err(e)?));
+    let mut branches = service::list_branches(db).map_err(e)?;
+    branches.sort_by_key(|(id, _)| *id);
+    for (n, (branch, b)) in branches.into_iter().enumerate() {
+        let Some(Some((open, close))) = b.hours.and_then(|h| h.get(weekday).copied()) else { continue };
+        // The last customer came in a little before now, or before closing.
+        let last = minute.clamp(open.saturating_add(90), close.saturating_sub(15));
+        let first = last.saturating_sub(100).max(open);
+        let count: u16 = if n == 0 { 14 } else { 6 };
+        let mut issued = Vec::new();
+        for i in 0..count {
+            let at = first + (last - first) * i / count.max(1);
+            travel(Some(midnight + SignedDuration::from_mins(i64::from(at))));
+            let input = NewTicket {
+                service_id: services.get(usize::from(i) % services.len().max(1)).copied().unwrap_or(1),
+                source: "kiosk".into(),
+                priority: None,
+                name: None,
+                phone: None,
+            };
+            issued.push(tickets::issue(state, tenant, &Caller::Public, branch, input).await.map_err(e)?.id);
+            // At the head office the operator serves every other customer as they come.
+            if n == 0 && i % 2 == 1 && i < count - 4 {
+                travel(Some(midnight + SignedDuration::from_mins(i64::from(at) + 2)));
+                if let Some((id, _, _)) = crate::queue::window::call_next(state, tenant, &op).await.map_err(e)? {
+                    crate::queue::window::act(state, tenant, &op, id, crate::queue::window::Act::Start).await.map_err(e)?;
+                    travel(Some(midnight + SignedDuration::from_mins(i64::from(at) + 6)));
+                    crate::queue::window::act(state, tenant, &op, id, crate::queue::window::Act::Finish).await.map_err(e)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

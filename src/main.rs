@@ -34,6 +34,10 @@ enum Command {
         /// Seed a demo company on first start and print its logins.
         #[arg(long)]
         demo: bool,
+        /// With --demo: the company and its people only, without the weeks
+        /// of tasks, points and today's queue (tests that start from nothing).
+        #[arg(long, requires = "demo")]
+        demo_bare: bool,
         /// Make a new signing key when secret.key is missing from a data
         /// folder that has companies (signs everyone's tokens and calendar
         /// links anew: the old ones stop working).
@@ -124,11 +128,11 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { config, data, listen, demo, new_secret } => {
+        Command::Serve { config, data, listen, demo, demo_bare, new_secret } => {
             let mut cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen })?;
             cfg.new_secret = new_secret;
             init_logs(&cfg.log_format);
-            serve(cfg, demo).await
+            serve(cfg, demo, demo_bare).await
         }
         Command::Admin { command: AdminCommand::Create { username, password_stdin: _, config, data } } => {
             let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
@@ -179,10 +183,13 @@ fn describe(e: &idora::error::AppError) -> String {
     }
 }
 
-async fn serve(cfg: Config, demo: bool) -> anyhow::Result<()> {
-    let state = AppState::open_default(cfg)?;
-    if demo {
-        idora::demo::seed(&state).await?;
+async fn serve(cfg: Config, demo: bool, demo_bare: bool) -> anyhow::Result<()> {
+    let clock = std::sync::Arc::new(idora::clock::DemoClock::new());
+    let state = AppState::open(cfg, clock.clone())?;
+    if demo && idora::demo::seed(&state).await? && !demo_bare {
+        // A fresh demo gets weeks of history, so that every role's home
+        // page has work on it; time is set back while it is written.
+        idora::demo::seed_history(&state, &|t| clock.set(t)).await?;
     }
     let running = idora::web::server::start(state).await?;
     let mut jobs = idora::jobs::start(running.state.clone()).await?;

@@ -781,7 +781,7 @@ async fn thousand_companies(data: &Path, n: usize) -> (u64, u64) {
     use idora::store::schema;
     use idora::store::{Db, DbOptions, migrate};
     let mut demo = Command::new(BIN)
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--demo", "--demo-bare", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .env("IDORA_LOG", "warn")
         .stdout(Stdio::piped())

@@ -49,6 +49,7 @@ pub static TENANT: Layout = Layout {
             what: "fill tasks_by_status, task_points and their totals, rebuild tasks_due, from the tasks",
             run: backfill_task_status,
         },
+        Step { to: 4, what: "fill tasks_late and tasks_done from the tasks", run: backfill_late_and_done },
     ],
 };
 
@@ -193,6 +194,27 @@ fn backfill_task_status(tx: &WriteTransaction) -> Result<(), AppError> {
     }
     for (user, sum) in sums {
         totals.insert(user, sum).map_err(super::store_err)?;
+    }
+    Ok(())
+}
+
+/// 3 → 4: the indexes of late and of completed tasks arrived after tasks
+/// did. Rebuilt from the rows (cleared first: running it twice is once).
+fn backfill_late_and_done(tx: &WriteTransaction) -> Result<(), AppError> {
+    let mut late = tx.open_table(schema::TASKS_LATE).map_err(super::store_err)?;
+    let mut done = tx.open_table(schema::TASKS_DONE).map_err(super::store_err)?;
+    late.retain(|_, _| false).map_err(super::store_err)?;
+    done.retain(|_, _| false).map_err(super::store_err)?;
+    let tasks = schema::TASKS.open(tx)?;
+    for row in tasks.iter()? {
+        let (k, t) = row?;
+        let id = k.value();
+        if let Some(at) = crate::tasks::service::done_at(&t) {
+            done.insert((at, id), ()).map_err(super::store_err)?;
+        }
+        if crate::tasks::service::is_late(&t) {
+            late.insert((t.deadline, id), ()).map_err(super::store_err)?;
+        }
     }
     Ok(())
 }
@@ -368,6 +390,8 @@ mod tests {
         .await
         .unwrap();
         let found = crate::store::check::verify_tenant(&db).unwrap();
+        // (The dashboards' late and done indexes, version 4, lack three more.)
+        let found: Vec<_> = found.into_iter().filter(|m| !matches!(m.index.as_str(), "tasks_late" | "tasks_done")).collect();
         assert_eq!(found.len(), 9, "five tasks lack their status, one its points and its total, two waits are due: {found:?}");
         drop(db);
         set_version(&path, 2);
@@ -419,5 +443,83 @@ mod tests {
         let db = Database::open(&path).unwrap();
         let tx = db.begin_write().unwrap();
         assert_eq!(version_of(&tx).unwrap(), Some(SCHEMA_VERSION));
+    }
+
+    /// A company file from before the late and completed task indexes
+    /// (version 3) is upgraded on open: they list exactly the late and the
+    /// completed tasks, and the deep check finds nothing wrong.
+    #[tokio::test]
+    async fn an_older_file_gets_its_late_and_completed_task_indexes() {
+        use crate::store::schema::{TaskStatus, TaskV1};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.redb");
+        let db = Db::create(&path, &TENANT, DbOptions::default()).unwrap();
+        let sample = TaskV1 {
+            title: "Hisobot".into(),
+            description: String::new(),
+            creator_id: 2,
+            assignee_id: 5,
+            department_id: Some(1),
+            category_id: None,
+            points: 10,
+            start_at: None,
+            deadline: 0,
+            status: TaskStatus::New,
+            created_at: 1,
+            updated_at: 1,
+            spent_ms: 0,
+            working_since: None,
+            redo_count: 0,
+            overdue_at: None,
+            completed_at: None,
+            points_awarded: 0,
+            deadline_request: None,
+        };
+        db.write(move |tx| {
+            let mut tasks = schema::TASKS.open(tx)?;
+            for (id, status, completed_at) in
+                [(1, TaskStatus::Overdue, None), (2, TaskStatus::Completed, Some(50)), (3, TaskStatus::InProgress, None)]
+            {
+                let t = TaskV1 { status, completed_at, deadline: 100 + id as i64, ..sample.clone() };
+                tasks.insert(id, &t)?;
+                let key = |k: u64| (k, id);
+                tx.open_table(schema::TASKS_BY_ASSIGNEE)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(t.assignee_id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_CREATOR)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(t.creator_id), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEPARTMENT)
+                    .map_err(crate::store::store_err)?
+                    .insert(key(1), ())
+                    .map_err(crate::store::store_err)?;
+                tx.open_table(schema::TASKS_BY_DEADLINE)
+                    .map_err(crate::store::store_err)?
+                    .insert((t.deadline, id), ())
+                    .map_err(crate::store::store_err)?;
+                if status == TaskStatus::InProgress {
+                    tx.open_table(schema::TASKS_DUE)
+                        .map_err(crate::store::store_err)?
+                        .insert((t.deadline, id), ())
+                        .map_err(crate::store::store_err)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let found = crate::store::check::verify_tenant(&db).unwrap();
+        assert!(found.len() >= 2, "the new indexes lack their tasks: {found:?}");
+        drop(db);
+        set_version(&path, 2);
+
+        let db = Db::open(&path, &TENANT, DbOptions::default()).unwrap();
+        let tx = db.read().unwrap();
+        let keys = |def| -> Vec<(i64, u64)> { tx.open_table(def).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect() };
+        assert_eq!(keys(schema::TASKS_LATE), vec![(101, 1)]);
+        assert_eq!(keys(schema::TASKS_DONE), vec![(50, 2)]);
+        assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 }

@@ -10,7 +10,8 @@ use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
     self, CATEGORIES, CategoryV1, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
-    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1, ledger_entry, status_byte,
+    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DONE, TASKS_DUE, TASKS_LATE, TaskEventV1, TaskStatus, TaskV1,
+    ledger_entry, status_byte,
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -302,6 +303,16 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
     Ok(())
 }
 
+/// Marked late by the overdue job and not finished: in `tasks_late`.
+pub fn is_late(t: &TaskV1) -> bool {
+    t.status == TaskStatus::Overdue
+}
+
+/// When a completed task was completed: its key in `tasks_done`.
+pub fn done_at(t: &TaskV1) -> Option<i64> {
+    (t.status == TaskStatus::Completed).then(|| t.completed_at.unwrap_or(t.updated_at))
+}
+
 /// Writes a task and keeps every index in step with it.
 fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> Result<(), AppError> {
     next_id(tx, crate::search::TASK_REV)?;
@@ -329,6 +340,12 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
             tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
             schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
         }
+        if is_late(o) {
+            tx.open_table(TASKS_LATE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
+        }
+        if let Some(at) = done_at(o) {
+            tx.open_table(TASKS_DONE).map_err(store_err)?.remove((at, id)).map_err(store_err)?;
+        }
     }
     tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
     tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.insert((new.creator_id, id), ()).map_err(store_err)?;
@@ -343,6 +360,12 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     if let Some((k, n)) = ledger_entry(id, new) {
         tx.open_table(POINTS_LEDGER).map_err(store_err)?.insert(k, n).map_err(store_err)?;
         schema::add_points(tx, k.0, i64::from(n)).map_err(store_err)?;
+    }
+    if is_late(new) {
+        tx.open_table(TASKS_LATE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
+    }
+    if let Some(at) = done_at(new) {
+        tx.open_table(TASKS_DONE).map_err(store_err)?.insert((at, id), ()).map_err(store_err)?;
     }
     Ok(())
 }
@@ -966,6 +989,10 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             if let Some((k, n)) = ledger_entry(id, &old) {
                 tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
                 schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
+            }
+            tx.open_table(TASKS_LATE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
+            if let Some(at) = done_at(&old) {
+                tx.open_table(TASKS_DONE).map_err(store_err)?.remove((at, id)).map_err(store_err)?;
             }
             {
                 let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;

@@ -24,14 +24,16 @@ function freePort() {
 
 /// Starts `idora serve --demo` (IDORA_BIN) with a fresh data directory and
 /// waits for /readyz. `stop()` ends it and removes the directory.
-export async function startServer(timeoutMs = 60_000) {
+/// The demo starts bare (no history) unless `history` is set: the tests count
+/// from zero; the dashboards' test wants the weeks of history.
+export async function startServer(timeoutMs = 60_000, { history = false } = {}) {
   const bin = resolve(process.env.IDORA_BIN || "target/debug/idora");
   const dir = mkdtempSync(join(tmpdir(), "idora-browser-"));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const logFile = join(dir, "server.log");
   const log = openSync(logFile, "w");
-  const child = spawn(bin, ["serve", "--demo", "--data", join(dir, "data"), "--listen", `127.0.0.1:${port}`], {
+  const child = spawn(bin, ["serve", "--demo", ...(history ? [] : ["--demo-bare"]), "--data", join(dir, "data"), "--listen", `127.0.0.1:${port}`], {
     stdio: ["ignore", log, log],
   });
   let spawnError = null;
@@ -88,11 +90,11 @@ export async function signIn(page, loginUrl, username, password = PASSWORD) {
 
 /// Runs `body(server, browser)` and reports: exit code 1 on any failure,
 /// with the server's log; the server and the browser always stop.
-export async function run(name, body) {
+export async function run(name, body, options = {}) {
   let server;
   let browser;
   try {
-    server = await startServer();
+    server = await startServer(undefined, options);
     browser = await launchBrowser();
     await body(server, browser);
     console.log(`ok - ${name}`);

@@ -20,5 +20,6 @@ mod support;
 
 mod api;
 mod fuzz;
+mod home;
 mod queue;
 mod tasks;

@@ -44,7 +44,8 @@ pub const SEQ: TableDefinition<&str, u64> = TableDefinition::new("seq");
 /// 1: the layout up to 2026-11. 2: `queue_tickets_waiting` is complete (it
 /// was added on 2026-11-29 without filling it for tickets already waiting).
 /// 3: `tasks_by_status` and `task_points` (the inboxes and the points).
-pub const SCHEMA_VERSION: u8 = 3;
+/// 4: `tasks_late` and `tasks_done` (the home dashboards) are filled.
+pub const SCHEMA_VERSION: u8 = 4;
 
 /// The `meta` key of the schema version.
 pub const VERSION_KEY: &str = "schema_version";

@@ -114,25 +114,6 @@ const STAFF_SECTIONS: [SectionDef; 3] = [
     SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
 ];
 
-fn about_text(lang: Lang, s: Section) -> &'static str {
-    match s {
-        Section::Users => t(lang, "dash.about.users"),
-        Section::Departments => t(lang, "dash.about.departments"),
-        Section::Branches => t(lang, "dash.about.branches"),
-        Section::Roles => t(lang, "dash.about.roles"),
-        Section::Branding => t(lang, "dash.about.branding"),
-        Section::Company => t(lang, "dash.about.company"),
-        Section::Audit => t(lang, "dash.about.audit"),
-        Section::Categories => t(lang, "dash.about.categories"),
-        Section::Tasks => t(lang, "tasks.about.tasks"),
-        Section::Calendar => t(lang, "tasks.about.calendar"),
-        Section::Operator => t(lang, "operator.about"),
-        Section::QueueServices => t(lang, "qadmin.about.services"),
-        Section::QueueOperators => t(lang, "qadmin.about.operators"),
-        Section::Home | Section::Profile | Section::Notifications | Section::QueueStats | Section::Other => "",
-    }
-}
-
 /// The signed-in user and the page context, in the user's language.
 pub(crate) struct Ctx {
     pub(crate) user: CurrentUser,
@@ -312,63 +293,11 @@ fn checked(v: &Option<String>) -> bool {
 /// `GET /c/<slug>/`: the staff dashboard when signed in, else the public landing.
 async fn home(State(state): State<AppState>, tenant: Tenant, user: Result<CurrentUser, AppError>, page: Page) -> Result<Markup, AppError> {
     match user {
-        Ok(user) => dashboard(&Ctx::new(user, page), state.now_ms()),
+        Ok(user) => super::home::page(&Ctx::new(user, page), state.now_ms()),
         // Signed in, but their own password comes first.
         Err(e) if e.kind == ErrorKind::PasswordChangeRequired => Err(e),
         Err(_) => landing(&tenant, &page),
     }
-}
-
-fn dashboard(c: &Ctx, now: i64) -> Result<Markup, AppError> {
-    let lang = c.lang();
-    let tenant = c.tenant();
-    let title = t(lang, "dash.title");
-    let points = crate::tasks::service::points_of(tenant.db()?, &Caller::from(&c.user), c.user.id, now, &tenant.timezone())?;
-    let inbox = c.inbox_counts();
-    let body = html! {
-        section.welcome {
-            h1 { (tf(lang, "dash.greeting", &[("name", c.user.display_name())])) }
-            p.muted { (role_label(lang, &c.user.account.role)) " · " (tenant.info().name) }
-        }
-        @if inbox.total() > 0 {
-            div.inbox-links {
-                @if inbox.approval > 0 {
-                    a.inbox-link href=(c.url("tasks?tab=approval")) {
-                        strong { (inbox.approval) } " " (t(lang, "tasks.tab.approval"))
-                    }
-                }
-                @if inbox.review > 0 {
-                    a.inbox-link href=(c.url("tasks?tab=review")) {
-                        strong { (inbox.review) } " " (t(lang, "tasks.tab.review"))
-                    }
-                }
-            }
-        }
-        (points_card(c, &points))
-        @if !tenant.is_active() {
-            p.hint { (t(lang, "dash.inactive")) }
-        }
-        div.tiles {
-            @for s in c.staff_sections().chain(c.sections()) {
-                a.tile href=(c.url(s.path)) {
-                    strong { (t(lang, s.label)) }
-                    span { (about_text(lang, s.section)) }
-                }
-            }
-            a.tile href=(c.url("profile")) {
-                strong { (t(lang, "profile.title")) }
-                span { (t(lang, "dash.about.profile")) }
-            }
-            @if crate::queue::stats::can_view(&c.user) {
-                a.tile href=(c.url("queue/stats")) {
-                    strong { (t(lang, "stats.title")) }
-                    span { (t(lang, "stats.about")) }
-                }
-            }
-        }
-        (crate::web::pages::queue_staff::dashboard_links(c))
-    };
-    Ok(c.render(title, Section::Home, None, body))
 }
 
 /// A user's points: this week, this month and in all.

@@ -140,7 +140,7 @@ fn spent_text(lang: Lang, secs: i64) -> String {
     if h > 0 { format!("{h}\u{a0}{} {m}\u{a0}{}", unit(1), unit(2)) } else { format!("{m}\u{a0}{}", unit(2)) }
 }
 
-fn badge(lang: Lang, s: TaskStatus) -> Markup {
+pub(crate) fn badge(lang: Lang, s: TaskStatus) -> Markup {
     html! { span class=(format!("badge st st-{}", status_code(s))) { (status_label(lang, status_code(s))) } }
 }
 
@@ -524,7 +524,12 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
     let who = Caller::from(&c.user);
     let mut f = Filter { status: parse_status(q.status.trim()), ..Filter::default() };
     match tab {
-        Tab::Mine => f.assignee_id = Some(c.user.id),
+        Tab::Mine => {
+            // The home page links "due today" here.
+            f.assignee_id = Some(c.user.id);
+            f.due_from = parse_date(&q.due_from).map(|d| day_start(d, &tz));
+            f.due_to = parse_date(&q.due_to).and_then(|d| d.tomorrow().ok()).map(|d| day_start(d, &tz) - 1);
+        }
         Tab::Given => f.creator_id = Some(c.user.id),
         _ => {
             f.assignee_id = opt_id(&q.assignee_id);
@@ -711,12 +716,16 @@ fn board(c: &Ctx, names: &Names, q: &ListQuery, now: i64) -> Result<Markup, AppE
     };
     let mut columns = Vec::new();
     for s in BOARD {
-        let f = Filter { department_id: Some(dept), status: Some(s), ..Filter::default() };
+        // One person's cards when the home page's "who is overloaded" links here.
+        let f = Filter { department_id: Some(dept), status: Some(s), assignee_id: opt_id(&q.assignee_id), ..Filter::default() };
         columns.push((s, service::list(db, &who, &f, None, COLUMN_SIZE)?.0));
     }
     Ok(html! {
         (picker)
         h2.board-title { (names.dept(Some(dept))) }
+        @if let Some(a) = opt_id(&q.assignee_id) {
+            p.board-filter { strong { (names.user(a)) } " · " a href=(c.url("tasks?tab=department")) { (t(lang, "tasks.filter.reset")) } }
+        }
         div #live-region data-live-tasks="" {
             div.board {
                 @for (s, items) in &columns {
@@ -1089,7 +1098,7 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     Ok(c.render(&title, Section::Tasks, notice, body))
 }
 
-fn countdown(lang: Lang, deadline: i64, now: i64) -> Markup {
+pub(crate) fn countdown(lang: Lang, deadline: i64, now: i64) -> Markup {
     let left = t(lang, "tasks.countdown.left");
     let late = t(lang, "tasks.countdown.late");
     let text = if deadline >= now { left } else { late }.replace("{time}", &span_text(lang, deadline - now));
