@@ -80,7 +80,10 @@ await run("queue: kiosk ticket, operator calls it, the board shows it live", asy
 
   // The board shows the call, big, with the window, and has not reloaded.
   await tv.locator(".display-now-number", { hasText: ticket }).waitFor({ timeout: 10_000 });
-  assert.equal((await tv.locator(".display-now-window").textContent()).trim(), "1-oyna");
+  const win = tv.locator(".display-now-window");
+  assert.equal((await win.evaluate((e) => e.firstChild.textContent)).trim(), "1-oyna");
+  // The head office's board speaks Uzbek and, beneath it, Russian.
+  assert.equal((await win.locator(".display-l2").textContent()).trim(), "Окно 1");
   await tv.locator(`[data-calls] tr[data-number="${ticket}"]`).waitFor();
   assert.equal(await tv.evaluate(() => window.__notReloaded === true), true, "the board updated without a reload");
 
