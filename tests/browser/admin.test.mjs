@@ -23,10 +23,13 @@ await run("admin console: Russian pages, create a user, find them, they can sign
   assert.equal(new URL(page.url()).pathname, "/c/demo/");
   assert.equal(await page.getAttribute("html", "lang"), "ru");
   await page.getByRole("heading", { name: /Здравствуйте/ }).waitFor();
-  assert.ok(await page.getByRole("link", { name: "Пользователи" }).first().isVisible(), "the Russian nav is shown");
+  // On a phone the settings pages are in the bottom bar's "More" sheet.
+  await page.locator("details.more > summary").click();
+  const users = page.locator("details.more").getByRole("link", { name: "Пользователи" }).first();
+  assert.ok(await users.isVisible(), "the Russian nav is shown");
 
   // The users list, then the new-user form.
-  await page.getByRole("link", { name: "Пользователи" }).first().click();
+  await users.click();
   await page.waitForURL("**/c/demo/admin/users");
   await page.getByRole("heading", { name: "Пользователи" }).waitFor();
   await page.getByRole("link", { name: "Новый пользователь" }).click();
@@ -60,11 +63,21 @@ await run("admin console: Russian pages, create a user, find them, they can sign
   assert.match(await row.innerText(), /Сотрудник/);
   assert.deepEqual(pageErrors, [], "no script errors on the pages");
 
-  // And can sign in with the password that was shown.
+  // And can sign in with the password that was shown, but must set their
+  // own before anything else: every page leads back to the form.
   const other = await browser.newContext({ locale: "ru-RU" });
   const p2 = await other.newPage();
   await signIn(p2, `${base}/c/demo/login`, "dilnoza", generated);
+  await p2.getByRole("heading", { name: "Задайте свой пароль" }).waitFor();
+  await p2.goto(`${base}/c/demo/tasks`);
+  await p2.getByRole("heading", { name: "Задайте свой пароль" }).waitFor();
+  assert.equal(new URL(p2.url()).pathname, "/c/demo/password", "no page before the new password");
+  await p2.fill("input[name=current_password]", generated);
+  await p2.fill("input[name=new_password]", "dilnoza-own-pass-1");
+  await Promise.all([p2.waitForNavigation(), p2.getByRole("button", { name: "Сохранить и продолжить" }).click()]);
   await p2.getByRole("heading", { name: /Здравствуйте, Дилноза Юсупова/ }).waitFor();
+  await p2.goto(`${base}/c/demo/tasks`);
+  assert.equal(new URL(p2.url()).pathname, "/c/demo/tasks", "then every page opens");
   await other.close();
   await ctx.close();
 });
