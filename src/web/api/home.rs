@@ -111,7 +111,7 @@ pub struct BestOut {
 
 /// A director's or owner's company.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CompanyOut {
+pub struct CompanyDeskOut {
     pub approval: usize,
     pub extensions: Vec<TaskLineOut>,
     pub overdue: usize,
@@ -159,7 +159,7 @@ pub struct DashboardOut {
     pub kind: String,
     pub mine: Option<MineOut>,
     pub team: Option<TeamOut>,
-    pub company: Option<CompanyOut>,
+    pub company: Option<CompanyDeskOut>,
     pub window: Option<WindowOut>,
     pub setup: Option<SetupOut>,
 }
@@ -203,7 +203,7 @@ pub async fn dashboard(State(state): State<AppState>, user: CurrentUser) -> Resu
                 .collect(),
             points_month: t.points_month,
         }),
-        company: d.company.map(|c| CompanyOut {
+        company: d.company.map(|c| CompanyDeskOut {
             approval: c.approval,
             extensions: lines(&c.extensions),
             overdue: c.overdue,

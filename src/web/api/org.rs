@@ -140,8 +140,14 @@ pub struct UserPatchIn {
 pub struct UsersParams {
     /// Words each found in the username, the full name or the phone; Latin or Cyrillic; at most 200 characters.
     #[serde(default)]
+    #[param(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,198}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub q: String,
     /// One role: owner, director, admin, manager, employee, operator.
+    #[param(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(owner|director|admin|manager|employee|operator)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub role: Option<String>,
     pub department_id: Option<u64>,
     pub branch_id: Option<u64>,
@@ -652,10 +658,17 @@ pub struct AuditQuery {
     pub actor_id: Option<u64>,
     /// Only entries about this: company, user, department, branch, role,
     /// branding, category, service, operator, queue.
+    #[param(pattern = r"^(company|user|department|branch|role|branding|category|service|operator|queue)?$")]
     pub kind: Option<String>,
     /// From this day on (`YYYY-MM-DD`, the company's time zone).
+    #[param(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub from: Option<String>,
     /// Up to and including this day (`YYYY-MM-DD`).
+    #[param(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub to: Option<String>,
 }
 
@@ -668,7 +681,7 @@ pub fn audit_page(
 ) -> Result<AuditPage, AppError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let day = |field: &'static str, d: &Option<String>, plus: i32| -> Result<Option<i64>, AppError> {
-        match d.as_deref().filter(|d| !d.is_empty()) {
+        match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
             None => Ok(None),
             Some(d) => crate::clock::day_start_ms(d, tz, plus).map(Some).ok_or_else(|| AppError::invalid(field, "validation.date")),
         }

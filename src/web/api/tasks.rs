@@ -223,6 +223,7 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     /// `approval` or `review`: only the tasks waiting for the caller's
     /// decision, newest first, on one page (the other filters do not apply).
+    #[param(pattern = r"^(approval|review)?$")]
     pub inbox: Option<String>,
 }
 
