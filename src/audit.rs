@@ -87,11 +87,51 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The filter a caller asked for: `kind` one of [`KINDS`], days as
+    /// `YYYY-MM-DD` in the company's time zone (`to` included); a blank
+    /// field means any. Anything else is refused, naming its field.
+    pub fn parse(
+        actor_id: Option<u64>,
+        kind: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        tz: &jiff::tz::TimeZone,
+    ) -> Result<Filter, AppError> {
+        Ok(Filter { actor_id, kind: kind_in(kind)?, from_ms: day_in("from", from, tz, 0)?, to_ms: day_in("to", to, tz, 1)? })
+    }
+
+    /// [`Filter::parse`], leaving out a field that does not read instead
+    /// (a page's filter links keep working when they are edited by hand).
+    pub fn lenient(actor_id: Option<u64>, kind: Option<&str>, from: Option<&str>, to: Option<&str>, tz: &jiff::tz::TimeZone) -> Filter {
+        Filter {
+            actor_id,
+            kind: kind_in(kind).unwrap_or(None),
+            from_ms: day_in("from", from, tz, 0).unwrap_or(None),
+            to_ms: day_in("to", to, tz, 1).unwrap_or(None),
+        }
+    }
+
     fn admits(&self, a: &AuditV1) -> bool {
         self.actor_id.is_none_or(|id| a.actor_id == id)
             && self.kind.as_deref().is_none_or(|k| kind_of(&a.action) == k)
             && self.from_ms.is_none_or(|t| a.at >= t)
             && self.to_ms.is_none_or(|t| a.at < t)
+    }
+}
+
+fn kind_in(kind: Option<&str>) -> Result<Option<String>, AppError> {
+    match kind.filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) if KINDS.contains(&k) => Ok(Some(k.to_string())),
+        Some(_) => Err(AppError::invalid("kind", "validation.audit_kind")),
+    }
+}
+
+/// The start of day `d` plus `plus` days, in ms.
+fn day_in(field: &'static str, d: Option<&str>, tz: &jiff::tz::TimeZone, plus: i32) -> Result<Option<i64>, AppError> {
+    match d.map(str::trim).filter(|d| !d.is_empty()) {
+        None => Ok(None),
+        Some(d) => crate::clock::day_start_ms(d, tz, plus).map(Some).ok_or_else(|| AppError::invalid(field, "validation.date")),
     }
 }
 

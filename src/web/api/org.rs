@@ -680,18 +680,7 @@ pub fn audit_page(
     q: &AuditQuery,
 ) -> Result<AuditPage, AppError> {
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    let day = |field: &'static str, d: &Option<String>, plus: i32| -> Result<Option<i64>, AppError> {
-        match d.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
-            None => Ok(None),
-            Some(d) => crate::clock::day_start_ms(d, tz, plus).map(Some).ok_or_else(|| AppError::invalid(field, "validation.date")),
-        }
-    };
-    let kind = match q.kind.as_deref().filter(|k| !k.is_empty()) {
-        None => None,
-        Some(k) if audit::KINDS.contains(&k) => Some(k.to_string()),
-        Some(_) => return Err(AppError::invalid("kind", "validation.audit_kind")),
-    };
-    let filter = audit::Filter { actor_id: q.actor_id, kind, from_ms: day("from", &q.from, 0)?, to_ms: day("to", &q.to, 1)? };
+    let filter = audit::Filter::parse(q.actor_id, q.kind.as_deref(), q.from.as_deref(), q.to.as_deref(), tz)?;
     let rows = audit::list_filtered(db, who, &filter, q.before, limit)?;
     let next_cursor = if rows.len() == limit { rows.last().map(|(id, _)| *id) } else { None };
     let n = audit::Narrator::load(db, who, lang)?;

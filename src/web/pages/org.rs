@@ -1977,12 +1977,8 @@ async fn audit_page(user: CurrentUser, page: Page, Query(q): Query<AuditQuery>) 
     let db = c.tenant().db()?;
     let tz = c.tenant().timezone();
     let who = Caller::from(&c.user);
-    let filter = audit::Filter {
-        actor_id: q.who.as_deref().and_then(|w| w.parse().ok()),
-        kind: q.kind.clone().filter(|k| audit::KINDS.contains(&k.as_str())),
-        from_ms: q.from.as_deref().and_then(|d| crate::clock::day_start_ms(d, &tz, 0)),
-        to_ms: q.to.as_deref().and_then(|d| crate::clock::day_start_ms(d, &tz, 1)),
-    };
+    let actor_id = q.who.as_deref().and_then(|w| w.parse().ok());
+    let filter = audit::Filter::lenient(actor_id, q.kind.as_deref(), q.from.as_deref(), q.to.as_deref(), &tz);
     let mut rows = audit::list_filtered(db, &who, &filter, q.before, AUDIT_PAGE + 1)?;
     let more = rows.len() > AUDIT_PAGE;
     rows.truncate(AUDIT_PAGE);
