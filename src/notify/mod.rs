@@ -306,6 +306,12 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
         "task_approval" => tf(lang, "notify.task_approval", &a),
         "task_extension" => tf(lang, "notify.task_extension", &a),
         "tasks_all_done" => t(lang, "notify.tasks_all_done").to_string(),
+        "chat_message" => {
+            let n: u64 = arg(note, "count").parse().unwrap_or(1);
+            if n <= 1 { tf(lang, "notify.chat_message", &a) } else { crate::i18n::tn(lang, "notify.chat_messages", n, &a) }
+        }
+        "chat_mention" => tf(lang, "notify.chat_mention", &a),
+        "task_file" => tf(lang, "notify.task_file", &a),
         "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::i18n::role_label(lang, arg(note, "role")))]),
         "account_locked" => tf(lang, "notify.account_locked", &[("user", arg(note, "user")), ("minutes", arg(note, "minutes"))]),
         _ => note.kind.clone(),
@@ -363,41 +369,127 @@ pub fn unread_count(db: &Db, user_id: u64) -> Result<usize, AppError> {
 /// Marks some of a user's notifications read (all of them when `ids` is
 /// empty). Others' notifications are not touched. Returns how many changed.
 pub async fn mark_read(db: &Db, user_id: u64, ids: Vec<u64>) -> Result<usize, AppError> {
-    db.write(move |tx| {
-        backfill_unread(tx)?;
-        let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
-        let keys: Vec<u64> = if ids.is_empty() {
-            let mut all = Vec::new();
-            for row in unread.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
-                all.push(row.map_err(store_err)?.0.value().1);
-            }
-            all
+    db.write(move |tx| mark_read_in(tx, user_id, &ids)).await
+}
+
+/// [`mark_read`] inside a change's own transaction: `ids` (all when empty).
+pub fn mark_read_in(tx: &WriteTransaction, user_id: u64, ids: &[u64]) -> Result<usize, AppError> {
+    backfill_unread(tx)?;
+    let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
+    let keys: Vec<u64> = if ids.is_empty() {
+        let mut all = Vec::new();
+        for row in unread.range((user_id, 0)..=(user_id, u64::MAX)).map_err(store_err)? {
+            all.push(row.map_err(store_err)?.0.value().1);
+        }
+        all
+    } else {
+        ids.to_vec()
+    };
+    let mut t = NOTIFICATIONS.open(tx)?;
+    let mut changed: u64 = 0;
+    for id in keys {
+        let Some(mut n) = t.get((user_id, id))? else { continue };
+        if !n.read {
+            n.read = true;
+            t.insert((user_id, id), &n)?;
+            unread.remove((user_id, id)).map_err(store_err)?;
+            changed += 1;
+        }
+    }
+    if changed > 0 {
+        let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
+        let left = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0).saturating_sub(changed);
+        if left == 0 {
+            counts.remove(user_id).map_err(store_err)?;
         } else {
-            ids.clone()
-        };
+            counts.insert(user_id, left).map_err(store_err)?;
+        }
+    }
+    Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+}
+
+/// Stores one notification for `user_id` with its unread row, count and outbox row.
+fn store_one(tx: &WriteTransaction, now: i64, user_id: u64, note: &NotificationV1) -> Result<Sent, AppError> {
+    backfill_unread(tx)?;
+    let id = next_id(tx, "notification")?;
+    NOTIFICATIONS.open(tx)?.insert((user_id, id), note)?;
+    tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?.insert((user_id, id), ()).map_err(store_err)?;
+    let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
+    let n = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
+    counts.insert(user_id, n + 1).map_err(store_err)?;
+    outbox::enqueue(tx, now, user_id, id)?;
+    Ok(Sent { user_id, id })
+}
+
+fn chat_args(thread_id: u64, title: &str, by: &str) -> Vec<(String, String)> {
+    vec![("thread".into(), thread_id.to_string()), ("title".into(), title.into()), ("by".into(), by.into())]
+}
+
+/// "New messages in a thread" for `user_id`: while their notification of
+/// this thread (`existing`) is unread, a new message adds to it (one
+/// notification for a burst, not one per message, and no second push);
+/// else a new one. Returns its id and what to deliver.
+#[allow(clippy::too_many_arguments)]
+pub fn chat_message(
+    tx: &WriteTransaction,
+    now: i64,
+    user_id: u64,
+    existing: Option<u64>,
+    thread_id: u64,
+    task_id: Option<u64>,
+    title: &str,
+    by: &str,
+) -> Result<(u64, Option<Sent>), AppError> {
+    if let Some(nid) = existing {
         let mut t = NOTIFICATIONS.open(tx)?;
-        let mut changed: u64 = 0;
-        for id in keys {
-            let Some(mut n) = t.get((user_id, id))? else { continue };
-            if !n.read {
-                n.read = true;
-                t.insert((user_id, id), &n)?;
-                unread.remove((user_id, id)).map_err(store_err)?;
-                changed += 1;
-            }
+        if let Some(mut n) = t.get((user_id, nid))?.filter(|n| !n.read && n.kind == "chat_message") {
+            let count: u64 = arg(&n, "count").parse().unwrap_or(1);
+            n.args.retain(|(k, _)| k != "count" && k != "by");
+            n.args.push(("by".into(), by.into()));
+            n.args.push(("count".into(), (count + 1).to_string()));
+            n.at = now;
+            t.insert((user_id, nid), &n)?;
+            return Ok((nid, None));
         }
-        if changed > 0 {
-            let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
-            let left = counts.get(user_id).map_err(store_err)?.map(|v| v.value()).unwrap_or(0).saturating_sub(changed);
-            if left == 0 {
-                counts.remove(user_id).map_err(store_err)?;
-            } else {
-                counts.insert(user_id, left).map_err(store_err)?;
-            }
-        }
-        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
-    })
-    .await
+    }
+    let mut args = chat_args(thread_id, title, by);
+    args.push(("count".into(), "1".into()));
+    let note = NotificationV1 { at: now, kind: "chat_message".into(), task_id, args, read: false };
+    let sent = store_one(tx, now, user_id, &note)?;
+    Ok((sent.id, Some(sent)))
+}
+
+/// `by` named `user_id` in a message of a thread.
+pub fn chat_mention(
+    tx: &WriteTransaction,
+    now: i64,
+    user_id: u64,
+    thread_id: u64,
+    task_id: Option<u64>,
+    title: &str,
+    by: &str,
+) -> Result<Sent, AppError> {
+    let note = NotificationV1 { at: now, kind: "chat_mention".into(), task_id, args: chat_args(thread_id, title, by), read: false };
+    store_one(tx, now, user_id, &note)
+}
+
+/// `by` sent a file in the thread of a task of `user_id`'s.
+pub fn task_file(
+    tx: &WriteTransaction,
+    now: i64,
+    user_id: u64,
+    thread_id: u64,
+    task_id: Option<u64>,
+    title: &str,
+    by: &str,
+) -> Result<Sent, AppError> {
+    let note = NotificationV1 { at: now, kind: "task_file".into(), task_id, args: chat_args(thread_id, title, by), read: false };
+    store_one(tx, now, user_id, &note)
+}
+
+/// The thread a chat notification opens.
+pub fn thread_of(note: &NotificationV1) -> Option<u64> {
+    arg(note, "thread").parse().ok()
 }
 
 /// Most notifications one prune transaction removes, so the nightly job

@@ -237,7 +237,7 @@ fn may(who: &Caller, task: &TaskV1, m: Move) -> bool {
     allowed_moves(who, task).contains(&m)
 }
 
-fn not_found() -> AppError {
+pub fn not_found() -> AppError {
     AppError::new(ErrorKind::NotFound).with_message("error.task_not_found")
 }
 

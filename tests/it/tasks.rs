@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
+mod chat;
 mod find;
 mod inbox;
 mod notices;

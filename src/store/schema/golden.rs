@@ -199,16 +199,27 @@ fn declared() -> Declared {
 fn samples() -> Vec<Sample> {
     [super::platform::tests::samples(), super::auth::tests::samples(), super::audit::tests::samples(), super::org::tests::samples()]
         .into_iter()
-        .chain([super::tasks::tests::samples(), super::queue::tests::samples(), super::notify::tests::samples()])
+        .chain([
+            super::tasks::tests::samples(),
+            super::queue::tests::samples(),
+            super::notify::tests::samples(),
+            super::chat::tests::samples(),
+        ])
         .flatten()
         .collect()
 }
 
 fn pinned_enums() -> Vec<Pinned> {
-    [super::platform::tests::enums(), super::tasks::tests::enums(), super::queue::tests::enums(), super::notify::tests::enums()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        super::platform::tests::enums(),
+        super::tasks::tests::enums(),
+        super::queue::tests::enums(),
+        super::notify::tests::enums(),
+        super::chat::tests::enums(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Every sample matches its golden bytes both ways, and a stored type without

@@ -2,6 +2,7 @@
 //! public edges: each file parses input, calls the core and renders JSON.
 
 pub mod auth;
+pub mod chat;
 pub mod companies;
 pub mod home;
 pub mod ical;
