@@ -69,7 +69,8 @@
   // page may be in the browser's. Ask the API for the same notification in
   // the page's language, and fall back to the pushed text.
   function announce(n) {
-    var href = n.task_id ? "/c/" + slug + "/tasks/" + n.task_id : null;
+    var href = n.task_id ? "/c/" + slug + "/tasks/" + n.task_id + (n.thread_id ? "#chat" : "")
+      : n.thread_id ? "/c/" + slug + "/chats/" + n.thread_id : null;
     var done = false;
     function show(text) { if (!done) { done = true; toast(text, href); } }
     setTimeout(function () { show(n.text); }, 2000);
@@ -105,11 +106,14 @@
     try { ws = new WebSocket(proto + "//" + location.host + "/c/" + slug + "/api/v1/live"); } catch (e) { return; }
     ws.onopen = function () {
       backoff = 1000;
+      document.dispatchEvent(new CustomEvent("idora:live-open"));
       if (watchedTask() || listPage()) ws.send(JSON.stringify({ subscribe: ["tasks"] }));
     };
     ws.onmessage = function (m) {
       var ev;
       try { ev = JSON.parse(m.data); } catch (e) { return; }
+      // Other scripts (chat.js) hear every event too.
+      document.dispatchEvent(new CustomEvent("idora:live", { detail: ev }));
       if (ev.kind === "hello") {
         cfg.setAttribute("data-live", "ready");
       } else if (ev.kind === "notification" && ev.data) {

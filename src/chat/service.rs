@@ -419,7 +419,7 @@ fn thread_out(tx: &impl Txn, viewer: u64, id: u64, th: &ThreadV1) -> Result<Thre
     let unread = FOLLOWS.open(tx)?.get((viewer, id))?.map(|f| f.unread).unwrap_or(0);
     let preview = match MESSAGES.open(tx)?.get(th.last_message)? {
         Some(m) if m.deleted.is_none() => {
-            let text = if m.text.is_empty() && !m.files.is_empty() { "📎".to_string() } else { shorten(&m.text, 80) };
+            let text = if m.text.is_empty() && !m.files.is_empty() { "…".to_string() } else { shorten(&m.text, 80) };
             format!("{}: {text}", user_name(tx, m.author_id)?)
         }
         _ => String::new(),

@@ -274,6 +274,7 @@ pub(super) fn claim(tx: &WriteTransaction, now: i64, default_lang: Lang) -> Resu
             "id": row.notification_id,
             "kind": note.kind,
             "task_id": note.task_id,
+            "thread_id": super::thread_of(&note),
             "text": text(lang, &note),
             "unread": unread,
         });

@@ -123,6 +123,7 @@ pub fn render_live(shell: Shell<'_>, live: Option<Live<'_>>, body: Markup) -> Ma
                 script src=(assets::url("app.js")) defer {}
                 @if live.is_some() {
                     script src=(assets::url("tasks.js")) defer {}
+                    script src=(assets::url("chat.js")) defer {}
                 }
             }
             body hx-headers=(format!(r#"{{"x-csrf-token":"{}"}}"#, shell.csrf)) data-company=[live.as_ref().map(|l| l.company)]

@@ -67,7 +67,8 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::stats::router().into())
         .merge(pages::queue_staff::router().into())
         .merge(pages::visit::router().into())
-        .merge(pages::tasks::router().into());
+        .merge(pages::tasks::router().into())
+        .merge(pages::chat::router().into());
     let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router());
     let company = tenant(timeout(tenant_plain).merge(tenant_streams));
 

@@ -622,6 +622,8 @@ pub struct NotificationOut {
     pub id: u64,
     pub kind: String,
     pub task_id: Option<u64>,
+    /// The chat it is about (messages, mentions, files).
+    pub thread_id: Option<u64>,
     /// The sentence, in the reader's language.
     pub text: String,
     pub read: bool,
@@ -651,6 +653,7 @@ pub async fn list_notifications(user: CurrentUser, Query(q): Query<NotificationQ
         .map(|(id, n)| NotificationOut {
             id,
             text: crate::notify::text(user.lang, &n),
+            thread_id: crate::notify::thread_of(&n),
             kind: n.kind,
             task_id: n.task_id,
             read: n.read,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod branding;
+pub mod chat;
 pub mod home;
 pub mod org;
 pub mod platform;

@@ -66,6 +66,7 @@ pub(crate) enum Section {
     Profile,
     Tasks,
     Calendar,
+    Chats,
     Notifications,
     Users,
     Departments,
@@ -108,9 +109,10 @@ const SECTIONS: [SectionDef; 10] = [
 ];
 
 /// Sections of everyday work, before the admin ones (an empty `perm`: everyone's).
-const STAFF_SECTIONS: [SectionDef; 3] = [
+const STAFF_SECTIONS: [SectionDef; 4] = [
     SectionDef { section: Section::Operator, path: "operator", perm: "queue.operate", label: "operator.nav" },
     SectionDef { section: Section::Tasks, path: "tasks", perm: "", label: "tasks.nav.tasks" },
+    SectionDef { section: Section::Chats, path: "chats", perm: "", label: "chat.nav" },
     SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
 ];
 
@@ -161,6 +163,12 @@ impl Ctx {
         })
     }
 
+    /// Unread chat messages, for the badge on "Chats" (`chat.js` moves it live).
+    fn chat_badge(&self) -> (usize, String) {
+        let n = self.user.tenant.db().ok().and_then(|db| crate::chat::unread_total(db, self.user.id).ok()).unwrap_or(0);
+        (usize::try_from(n).unwrap_or(usize::MAX), tn(self.lang(), "chat.unread", n, &[]))
+    }
+
     fn inbox_badge(&self) -> (usize, String) {
         let n = self.inbox_counts().total();
         (n, tn(self.lang(), "tasks.inbox.badge", n as u64, &[]))
@@ -180,6 +188,9 @@ impl Ctx {
             let mut it = item(s.path, s.label, current == s.section);
             if s.section == Section::Tasks {
                 it.badge = Some(self.inbox_badge());
+            }
+            if s.section == Section::Chats {
+                it.badge = Some(self.chat_badge());
             }
             bottom.push(it);
         }

@@ -997,12 +997,15 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
     let unread = crate::notify::unread_count(db, c.user.id)?;
     let category = task.category_id.and_then(|k| names.cats.get(&k));
     let title = task.title.clone();
+    let chat = super::chat::panel(state, c, crate::chat::Target::Task(id), None)?;
     let body = html! {
         p.back { a href=(c.url("tasks")) { "← " (t(lang, "tasks.list.title")) } }
+        div.task-with-chat {
         div #live-region data-live-task=(id) data-live-url=(c.url(&format!("tasks/{id}"))) data-unread=(unread) {
             div.task-head {
                 h1 { (task.title) }
                 (badge(lang, task.status))
+                a.chat-jump href="#chat" { (t(lang, "chat.thread")) " ↓" }
             }
             @if let Some(e) = redo {
                 section.redo-reason role="note" {
@@ -1093,6 +1096,8 @@ fn task_view(state: &AppState, c: &Ctx, id: u64, failed: Option<&Failed<'_>>, no
                     }
                 }
             }
+        }
+        (chat)
         }
     };
     Ok(c.render(&title, Section::Tasks, notice, body))
@@ -1671,6 +1676,18 @@ fn ical_box(state: &AppState, c: &Ctx, headers: &HeaderMap) -> Markup {
 
 // ---------- notifications ----------
 
+/// Where a notification takes its reader: the task (at its discussion for
+/// a chat notice), else the chat.
+fn note_href(c: &Ctx, n: &crate::store::schema::NotificationV1) -> Option<String> {
+    let thread = crate::notify::thread_of(n);
+    match (n.task_id, thread) {
+        (Some(task), Some(_)) => Some(c.url(&format!("tasks/{task}#chat"))),
+        (Some(task), None) => Some(c.url(&format!("tasks/{task}"))),
+        (None, Some(th)) => Some(c.url(&format!("chats/{th}"))),
+        (None, None) => None,
+    }
+}
+
 async fn notifications_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>) -> Result<Markup, AppError> {
     let c = Ctx::new(user, page);
     let lang = c.lang();
@@ -1698,8 +1715,8 @@ async fn notifications_page(user: CurrentUser, page: Page, Query(q): Query<DoneQ
                                     span.badge.brand { (t(lang, "tasks.notifications.new")) }
                                     " "
                                 }
-                                @if let Some(task) = n.task_id {
-                                    a href=(c.url(&format!("tasks/{task}"))) { (crate::notify::text(lang, n)) }
+                                @if let Some(href) = note_href(&c, n) {
+                                    a href=(href) { (crate::notify::text(lang, n)) }
                                 } @else {
                                     (crate::notify::text(lang, n))
                                 }
