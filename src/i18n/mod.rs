@@ -28,6 +28,19 @@ impl Lang {
         }
     }
 
+    /// The version of a name people read in this language: its Russian or
+    /// English version, or the name as given (Uzbek, and the fallback of every
+    /// language) when that version is empty. Branches, departments, task
+    /// categories and queue services all name themselves through this.
+    pub fn pick<'a>(self, given: &'a str, ru: &'a str, en: &'a str) -> &'a str {
+        let own = match self {
+            Lang::Uz => "",
+            Lang::Ru => ru,
+            Lang::En => en,
+        };
+        if own.trim().is_empty() { given } else { own }
+    }
+
     /// The language's own name, as shown in a language picker.
     pub fn native_name(self) -> &'static str {
         match self {
