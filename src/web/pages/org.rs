@@ -1017,10 +1017,11 @@ struct DeptFailure<'a> {
 }
 
 /// One field of a row's edit form, in its own cell: `form` names the row's form.
-fn row_input(form: &str, name: &str, label: &str, value: &str, max: usize, required: bool, invalid: bool) -> Markup {
+/// A translation left empty shows the main name it falls back to, greyed.
+fn row_input(form: &str, name: &str, label: &str, value: &str, max: usize, fallback: Option<&str>, invalid: bool) -> Markup {
     html! {
-        input type="text" form=(form) name=(name) value=(value) required[required] maxlength=(max)
-            aria-label=(label) aria-invalid=[invalid.then_some("true")];
+        input type="text" form=(form) name=(name) value=(value) required[fallback.is_none()] maxlength=(max)
+            placeholder=[fallback] aria-label=(label) aria-invalid=[invalid.then_some("true")];
     }
 }
 
@@ -1059,9 +1060,8 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
                     thead {
                         tr {
                             th { (l_name) }
-                            th { (l_ru) }
-                            th { (l_en) }
-                            th { (t(lang, "admin.users.status")) }
+                            th { (t(lang, "admin.common.in_ru")) }
+                            th { (t(lang, "admin.common.in_en")) }
                             th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
                         }
                     }
@@ -1072,15 +1072,15 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
                             @let form = format!("dept-{id}");
                             tr.muted-row[!d.active] {
                                 td.edit-cell data-label=(l_name) {
-                                    (row_input(&form, "name", l_name, failed.map(|f| f.typed.name.as_str()).unwrap_or(&d.name), 80, true, bad("name")))
+                                    (row_input(&form, "name", l_name, failed.map(|f| f.typed.name.as_str()).unwrap_or(&d.name), 80, None, bad("name")))
+                                    @if !d.active { div.row-badge { (active_badge(lang, false)) } }
                                 }
                                 td.edit-cell data-label=(l_ru) {
-                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.typed.name_ru.as_str()).unwrap_or(&d.name_ru), 80, false, bad("name_ru")))
+                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.typed.name_ru.as_str()).unwrap_or(&d.name_ru), 80, Some(&d.name), bad("name_ru")))
                                 }
                                 td.edit-cell data-label=(l_en) {
-                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.typed.name_en.as_str()).unwrap_or(&d.name_en), 80, false, bad("name_en")))
+                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.typed.name_en.as_str()).unwrap_or(&d.name_en), 80, Some(&d.name), bad("name_en")))
                                 }
-                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, d.active)) }
                                 td.actions {
                                     form.inline id=(form) method="post" action=(c.url(&format!("admin/departments/{id}"))) {
                                         (csrf_field(c.csrf()))
@@ -1175,9 +1175,8 @@ fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&s
                     thead {
                         tr {
                             th { (l_name) }
-                            th { (l_ru) }
-                            th { (l_en) }
-                            th { (t(lang, "admin.users.status")) }
+                            th { (t(lang, "admin.common.in_ru")) }
+                            th { (t(lang, "admin.common.in_en")) }
                             th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
                         }
                     }
@@ -1191,16 +1190,16 @@ fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&s
                                     span.color-and-name {
                                         input type="color" form=(form) name="color" value=(failed.map(|f| f.form.color.as_str()).unwrap_or(&cat.color))
                                             aria-label=(t(lang, "admin.categories.color"));
-                                        (row_input(&form, "name", l_name, failed.map(|f| f.form.name.as_str()).unwrap_or(&cat.name), 60, true, bad("name")))
+                                        (row_input(&form, "name", l_name, failed.map(|f| f.form.name.as_str()).unwrap_or(&cat.name), 60, None, bad("name")))
                                     }
+                                    @if !cat.active { div.row-badge { (active_badge(lang, false)) } }
                                 }
                                 td.edit-cell data-label=(l_ru) {
-                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.form.name_ru.as_str()).unwrap_or(&cat.name_ru), 60, false, bad("name_ru")))
+                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.form.name_ru.as_str()).unwrap_or(&cat.name_ru), 60, Some(&cat.name), bad("name_ru")))
                                 }
                                 td.edit-cell data-label=(l_en) {
-                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.form.name_en.as_str()).unwrap_or(&cat.name_en), 60, false, bad("name_en")))
+                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.form.name_en.as_str()).unwrap_or(&cat.name_en), 60, Some(&cat.name), bad("name_en")))
                                 }
-                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, cat.active)) }
                                 td.actions {
                                     form.inline id=(form) method="post" action=(c.url(&format!("admin/categories/{id}"))) {
                                         (csrf_field(c.csrf()))
