@@ -298,6 +298,15 @@ pub fn weekday_short(lang: Lang, i: usize) -> &'static str {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_name_is_read_in_its_language_or_as_given() {
+        assert_eq!(Lang::Ru.pick("Kassa", "Касса", "Cash desk"), "Касса");
+        assert_eq!(Lang::En.pick("Kassa", "Касса", "Cash desk"), "Cash desk");
+        assert_eq!(Lang::Uz.pick("Kassa", "Касса", "Cash desk"), "Kassa");
+        assert_eq!(Lang::Ru.pick("Kassa", "", "Cash desk"), "Kassa", "no Russian name: the one given");
+        assert_eq!(Lang::En.pick("Kassa", "Касса", " "), "Kassa");
+    }
+
     const FORMS: [&str; 4] = ["one", "few", "many", "other"];
 
     /// The plural entries of a catalogue: every table whose keys are all
