@@ -243,7 +243,7 @@ impl Narrator {
         Ok(Narrator {
             lang,
             users: crate::org::service::directory(db, who)?.into_iter().map(|(id, u)| (id, u.name)).collect(),
-            departments: crate::org::service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect(),
+            departments: crate::org::service::department_names(db, lang)?,
             branches: crate::org::service::list_branches(db)?
                 .into_iter()
                 .map(|(id, b)| (id, crate::org::service::branch_name(&b, lang).to_string()))
@@ -252,7 +252,10 @@ impl Narrator {
                 .into_iter()
                 .map(|(id, s)| (id, crate::queue::service::service_name(&s, lang).to_string()))
                 .collect(),
-            categories: crate::tasks::service::categories(db)?.into_iter().map(|(id, c)| (id, c.name)).collect(),
+            categories: crate::tasks::service::categories(db)?
+                .into_iter()
+                .map(|(id, c)| (id, crate::tasks::service::category_name(&c, lang).to_string()))
+                .collect(),
             windows: {
                 let tx = db.read()?;
                 crate::store::schema::OPERATORS.open(&tx)?.all()?.into_iter().map(|(id, o)| (id, o.window)).collect()

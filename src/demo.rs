@@ -34,6 +34,34 @@ pub const QUEUE_SERVICES: [(&str, &str, &str, u16); 4] = [
     ("Valyuta ayirboshlash", "Обмен валюты", "Currency exchange", 5),
 ];
 
+/// The demo departments: names in Uzbek, Russian, English.
+pub const DEPARTMENTS: [(&str, &str, &str); 3] = [
+    ("Kredit bo‘limi", "Кредитный отдел", "Loans department"),
+    ("Kassa xizmati", "Кассовое обслуживание", "Cash services"),
+    ("IT bo‘limi", "ИТ-отдел", "IT department"),
+];
+
+/// The demo's task categories (written with its history): names in Uzbek,
+/// Russian, English; colour; the words of a task title that put it there.
+const CATEGORIES: [(&str, &str, &str, &str, &[&str]); 4] = [
+    (
+        "Texnika",
+        "Техника",
+        "Equipment",
+        "#8250df",
+        &["server", "wi-fi", "printer", "kompyuter", "antivirus", "apparat", "kiosk", "terminal"],
+    ),
+    ("Hisobotlar", "Отчёты", "Reports", "#1f6feb", &["hisobot", "tahlil", "taqdimot", "jadval", "statistika"]),
+    ("Mijozlar", "Клиенты", "Clients", "#0a7d5a", &["mijoz", "ariza", "sms"]),
+    (
+        "Hujjatlar",
+        "Документы",
+        "Documents",
+        "#bf5b04",
+        &["hujjat", "shartnoma", "bayonnoma", "kvitansiya", "tartib", "eslatma", "faq", "siyosat", "ro‘yxat"],
+    ),
+];
+
 pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     if state.tenants.get(SLUG).is_some() {
         return Ok(false);
@@ -95,8 +123,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
     .await
     .map_err(e)?;
     let mut depts = Vec::new();
-    for name in ["Kredit bo‘limi", "Kassa xizmati", "IT bo‘limi"] {
-        depts.push(service::create_department(state, &tenant, &system, name).await.map_err(e)?);
+    for (name, ru, en) in DEPARTMENTS {
+        let input = service::DepartmentInput { name: Some(name.into()), name_ru: Some(ru.into()), name_en: Some(en.into()), active: None };
+        depts.push(service::create_department(state, &tenant, &system, input).await.map_err(e)?);
     }
     let db = tenant.db().map_err(e)?;
     for (username, full_name, role) in USERS {
@@ -210,6 +239,17 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     let depts: Vec<u64> = service::list_departments(db).map_err(e)?.into_iter().map(|(id, _)| id).collect();
     let head = service::list_branches(db).map_err(e)?.first().map(|(id, _)| *id).unwrap_or(1);
     travel(Some(ago(24 * 35)));
+    let mut categories = Vec::new();
+    for (name, ru, en, color, words) in CATEGORIES {
+        let input = tasks::CategoryInput {
+            name: Some(name.into()),
+            color: Some(color.into()),
+            name_ru: Some(ru.into()),
+            name_en: Some(en.into()),
+            active: None,
+        };
+        categories.push((tasks::create_category(state, &tenant, &system, input).await.map_err(e)?, words));
+    }
     for (username, full_name, role, dept) in MORE_STAFF {
         let user = NewUser {
             username: username.into(),
@@ -234,7 +274,7 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     };
     let (director, manager, otabek) = (who("director")?, who("manager")?, who("otabek")?);
 
-    let h = History { state, tenant: &tenant, travel, now };
+    let h = History { state, tenant: &tenant, travel, now, categories };
     let step = |hours: i64, who: &Caller, id: u64, to: S, note: Option<&str>| h.step(hours, who.clone(), id, to, note.map(str::to_string));
 
     // Done and accepted over the last five weeks: the points.
@@ -390,9 +430,17 @@ struct History<'a> {
     tenant: &'a crate::tenancy::Tenant,
     travel: &'a (dyn Fn(Option<jiff::Timestamp>) + Sync),
     now: jiff::Timestamp,
+    /// Category id, and the words of a title that put a task there.
+    categories: Vec<(u64, &'static [&'static str])>,
 }
 
 impl History<'_> {
+    /// The first category one of whose words the title holds.
+    fn category_of(&self, title: &str) -> Option<u64> {
+        let title = title.to_lowercase();
+        self.categories.iter().find(|(_, words)| words.iter().any(|w| title.contains(w))).map(|(id, _)| *id)
+    }
+
     fn ago(&self, hours: i64) -> jiff::Timestamp {
         self.now - jiff::SignedDuration::from_hours(hours)
     }
@@ -405,6 +453,7 @@ impl History<'_> {
             assignee_id: p.to.id(),
             deadline: (at + jiff::SignedDuration::from_hours(p.due)).to_string(),
             points: p.points,
+            category_id: self.category_of(p.title),
             ..Default::default()
         };
         crate::tasks::service::create(self.state, self.tenant, p.by, input).await

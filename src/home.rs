@@ -236,7 +236,7 @@ pub fn dashboard(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Re
     Ok(d)
 }
 
-/// The caller's language: branch names are given in it.
+/// The caller's language: branch and department names are given in it.
 fn lang_of(who: &Caller) -> crate::i18n::Lang {
     who.user().map(|u| u.lang).unwrap_or(crate::i18n::Lang::Uz)
 }
@@ -353,8 +353,7 @@ fn team(db: &Db, who: &Caller, now: i64, month: &[TaskV1]) -> Result<Team, AppEr
     let counts = tasks::inbox_counts(db, who)?;
     let mut t = Team { review: counts.review, department_id: who.department_id(), ..Team::default() };
     let Some(dept) = t.department_id else { return Ok(t) };
-    t.department =
-        crate::org::service::list_departments(db)?.into_iter().find(|(id, _)| *id == dept).map(|(_, d)| d.name).unwrap_or_default();
+    t.department = crate::org::service::department_names(db, lang_of(who))?.remove(&dept).unwrap_or_default();
     let people = names(db, who)?;
     let mut load: HashMap<u64, Load> = people
         .iter()
@@ -382,7 +381,7 @@ fn team(db: &Db, who: &Caller, now: i64, month: &[TaskV1]) -> Result<Team, AppEr
 
 fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV1]) -> Result<Company, AppError> {
     let mut c = Company { approval: tasks::inbox_counts(db, who)?.approval, ..Company::default() };
-    let depts: HashMap<u64, String> = crate::org::service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.name)).collect();
+    let depts = crate::org::service::department_names(db, lang_of(who))?;
     let mut by_dept: HashMap<Option<u64>, usize> = HashMap::new();
     for (id, task) in open_tasks(db)? {
         if !who.can_see_task(&task) {

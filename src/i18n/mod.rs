@@ -28,6 +28,19 @@ impl Lang {
         }
     }
 
+    /// The version of a name people read in this language: its Russian or
+    /// English version, or the name as given (Uzbek, and the fallback of every
+    /// language) when that version is empty. Branches, departments, task
+    /// categories and queue services all name themselves through this.
+    pub fn pick<'a>(self, given: &'a str, ru: &'a str, en: &'a str) -> &'a str {
+        let own = match self {
+            Lang::Uz => "",
+            Lang::Ru => ru,
+            Lang::En => en,
+        };
+        if own.trim().is_empty() { given } else { own }
+    }
+
     /// The language's own name, as shown in a language picker.
     pub fn native_name(self) -> &'static str {
         match self {
@@ -284,6 +297,15 @@ pub fn weekday_short(lang: Lang, i: usize) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_read_in_its_language_or_as_given() {
+        assert_eq!(Lang::Ru.pick("Kassa", "Касса", "Cash desk"), "Касса");
+        assert_eq!(Lang::En.pick("Kassa", "Касса", "Cash desk"), "Cash desk");
+        assert_eq!(Lang::Uz.pick("Kassa", "Касса", "Cash desk"), "Kassa");
+        assert_eq!(Lang::Ru.pick("Kassa", "", "Cash desk"), "Kassa", "no Russian name: the one given");
+        assert_eq!(Lang::En.pick("Kassa", "Касса", " "), "Kassa");
+    }
 
     const FORMS: [&str; 4] = ["one", "few", "many", "other"];
 

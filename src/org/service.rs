@@ -8,11 +8,13 @@ use crate::auth::Principal;
 use crate::auth::{password, rbac};
 use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
+use crate::i18n::Lang;
 use crate::phone::Phone;
-use crate::store::schema::{self, AccountV1, BranchV2, DayHours, DepartmentV1, RoleV1};
+use crate::store::schema::{self, AccountV1, BranchV2, DayHours, DepartmentV2, RoleV1};
 use crate::store::{Db, next_id, store_err};
 use crate::tenancy::Tenant;
 use redb::ReadableTable;
+use std::collections::HashMap;
 
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -550,7 +552,7 @@ async fn apply_user_patch(
 
 // ---------- departments ----------
 
-pub fn list_departments(db: &Db) -> Result<Vec<(u64, DepartmentV1)>, AppError> {
+pub fn list_departments(db: &Db) -> Result<Vec<(u64, DepartmentV2)>, AppError> {
     let tx = db.read()?;
     schema::DEPARTMENTS.open(&tx)?.all()
 }
@@ -562,9 +564,32 @@ fn name_taken<V>(rows: &[(u64, V)], name: &str, except: Option<u64>, name_of: im
     })
 }
 
-pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller, name: &str) -> Result<u64, AppError> {
+/// A department's fields from a form or the API; on update `None` keeps a
+/// field, and `Some("")` clears a translation (the one name is used).
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentInput {
+    pub name: Option<String>,
+    /// The name in Russian and in English.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// The name people read in `lang`: its own version, or the one given.
+pub fn department_name(d: &DepartmentV2, lang: Lang) -> &str {
+    lang.pick(&d.name, &d.name_ru, &d.name_en)
+}
+
+/// Department id → its name in `lang`, for lists and filters.
+pub fn department_names(db: &Db, lang: Lang) -> Result<HashMap<u64, String>, AppError> {
+    Ok(list_departments(db)?.into_iter().map(|(id, d)| (id, department_name(&d, lang).to_string())).collect())
+}
+
+pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller, input: DepartmentInput) -> Result<u64, AppError> {
     actor.require("departments.manage")?;
-    let name = parse_required_name("name", name, 80)?;
+    let name = parse_required_name("name", input.name.as_deref().unwrap_or(""), 80)?;
+    let name_ru = parse_name("name_ru", input.name_ru.as_deref().unwrap_or(""), 80)?;
+    let name_en = parse_name("name_en", input.name_en.as_deref().unwrap_or(""), 80)?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -575,10 +600,17 @@ pub async fn create_department(state: &AppState, tenant: &Tenant, actor: &Caller
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "department")?;
-            t.insert(id, &DepartmentV1 { name: name.clone(), active: true, created_at: now })?;
+            let d = DepartmentV2 { name: name.clone(), active: true, created_at: now, name_ru: name_ru.clone(), name_en: name_en.clone() };
+            t.insert(id, &d)?;
             drop(t);
             let mut ch = Changes::default();
             ch.set("name", &name);
+            if !name_ru.is_empty() {
+                ch.set("name_ru", &name_ru);
+            }
+            if !name_en.is_empty() {
+                ch.set("name_en", &name_en);
+            }
             audit::record(tx, now, &who, "department.create", &format!("department:{id}"), ch.0)?;
             Ok(id)
         })
@@ -590,11 +622,13 @@ pub async fn update_department(
     tenant: &Tenant,
     actor: &Caller,
     id: u64,
-    name: Option<String>,
-    active: Option<bool>,
-) -> Result<DepartmentV1, AppError> {
+    input: DepartmentInput,
+) -> Result<DepartmentV2, AppError> {
     actor.require("departments.manage")?;
-    let name = name.as_deref().map(|n| parse_required_name("name", n, 80)).transpose()?;
+    let name = input.name.as_deref().map(|n| parse_required_name("name", n, 80)).transpose()?;
+    let name_ru = input.name_ru.as_deref().map(|n| parse_name("name_ru", n, 80)).transpose()?;
+    let name_en = input.name_en.as_deref().map(|n| parse_name("name_en", n, 80)).transpose()?;
+    let active = input.active;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -610,6 +644,14 @@ pub async fn update_department(
                 }
                 ch.diff("name", &old.name, n);
                 d.name = n.clone();
+            }
+            if let Some(n) = &name_ru {
+                ch.diff("name_ru", &old.name_ru, n);
+                d.name_ru = n.clone();
+            }
+            if let Some(n) = &name_en {
+                ch.diff("name_en", &old.name_en, n);
+                d.name_en = n.clone();
             }
             if let Some(a) = active {
                 ch.diff("active", &old.active, &a);
@@ -699,12 +741,7 @@ pub struct BranchInput {
 
 /// The name people read in `lang`: its own version, or the one given.
 pub fn branch_name(b: &BranchV2, lang: crate::i18n::Lang) -> &str {
-    let own = match lang {
-        crate::i18n::Lang::Uz => "",
-        crate::i18n::Lang::Ru => b.name_ru.as_str(),
-        crate::i18n::Lang::En => b.name_en.as_str(),
-    };
-    if own.is_empty() { &b.name } else { own }
+    lang.pick(&b.name, &b.name_ru, &b.name_en)
 }
 
 /// The languages a branch's board speaks: its own choice, or the company's language.

@@ -49,13 +49,10 @@ impl Names {
     }
 }
 
-/// The name people read in `lang`.
+/// The name people read in `lang` (stored filled in for every language,
+/// but read through the same rule as every other name).
 pub fn service_name(s: &ServiceV2, lang: Lang) -> &str {
-    match lang {
-        Lang::Uz => &s.name_uz,
-        Lang::Ru => &s.name_ru,
-        Lang::En => &s.name_en,
-    }
+    lang.pick(&s.name_uz, &s.name_ru, &s.name_en)
 }
 
 fn minutes(field: &'static str, m: u16, min: u16) -> Result<u16, AppError> {

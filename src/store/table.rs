@@ -360,14 +360,31 @@ impl<R: Versioned> Setting<R> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
-    use crate::store::schema::{DepartmentRecord, DepartmentV1};
+    use crate::store::schema::{DepartmentRecord, DepartmentV1, DepartmentV2};
     use crate::store::{Db, DbOptions, migrate};
 
     const T: Records<u64, DepartmentRecord> = Records::new("departments");
     const RAW: TableDefinition<u64, &[u8]> = T.def();
 
-    fn dept(name: &str) -> DepartmentV1 {
-        DepartmentV1 { name: name.into(), active: true, created_at: 1 }
+    fn dept(name: &str) -> DepartmentV2 {
+        DepartmentV2 { name: name.into(), active: true, created_at: 1, name_ru: String::new(), name_en: String::new() }
+    }
+
+    /// A row written as an older version reads as the latest: a department
+    /// from before names per language has none (its one name is used).
+    #[tokio::test]
+    async fn an_old_version_reads_as_the_latest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, DbOptions::default()).unwrap();
+        let old = postcard::to_allocvec(&DepartmentRecord::V1(DepartmentV1 { name: "Kassa".into(), active: true, created_at: 1 })).unwrap();
+        db.write(move |tx| {
+            tx.open_table(RAW).map_err(crate::store::store_err)?.insert(4, old.as_slice()).map_err(crate::store::store_err)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let tx = db.read().unwrap();
+        assert_eq!(T.open(&tx).unwrap().get(4u64).unwrap(), Some(dept("Kassa")));
     }
 
     #[tokio::test]

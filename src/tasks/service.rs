@@ -9,7 +9,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
-    self, CATEGORIES, CategoryV1, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
+    self, CATEGORIES, CategoryV2, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
     TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DONE, TASKS_DUE, TASKS_LATE, TaskEventV1, TaskStatus, TaskV1,
     ledger_entry, status_byte,
 };
@@ -1402,17 +1402,45 @@ pub async fn mark_overdue(state: &AppState, tenant: &Tenant) -> Result<usize, Ap
 
 // ---------- categories ----------
 
-pub fn categories(db: &Db) -> Result<Vec<(u64, CategoryV1)>, AppError> {
+pub fn categories(db: &Db) -> Result<Vec<(u64, CategoryV2)>, AppError> {
     let tx = db.read()?;
     CATEGORIES.open(&tx)?.all()
 }
 
-pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, name: &str, color: &str) -> Result<u64, AppError> {
+/// A category's fields from a form or the API; on update `None` keeps a
+/// field, and `Some("")` clears a translation (the one name is used).
+#[derive(Debug, Clone, Default)]
+pub struct CategoryInput {
+    pub name: Option<String>,
+    pub color: Option<String>,
+    /// The name in Russian and in English.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// The name people read in `lang`: its own version, or the one given.
+pub fn category_name(c: &CategoryV2, lang: crate::i18n::Lang) -> &str {
+    lang.pick(&c.name, &c.name_ru, &c.name_en)
+}
+
+fn may_manage_categories(actor: &Caller) -> Result<(), AppError> {
     if !(actor.can("tasks.assign_any") || actor.can("company.setup")) {
         return Err(ErrorKind::Forbidden.into());
     }
-    let name = text("name", name, 60, true)?;
-    let color = crate::org::branding::parse_color(color).map_err(|_| AppError::invalid("color", "validation.color"))?;
+    Ok(())
+}
+
+fn category_color(c: &str) -> Result<String, AppError> {
+    crate::org::branding::parse_color(c).map_err(|_| AppError::invalid("color", "validation.color"))
+}
+
+pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, input: CategoryInput) -> Result<u64, AppError> {
+    may_manage_categories(actor)?;
+    let name = text("name", input.name.as_deref().unwrap_or(""), 60, true)?;
+    let name_ru = text("name_ru", input.name_ru.as_deref().unwrap_or(""), 60, false)?;
+    let name_en = text("name_en", input.name_en.as_deref().unwrap_or(""), 60, false)?;
+    let color = category_color(input.color.as_deref().unwrap_or(""))?;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -1424,10 +1452,17 @@ pub async fn create_category(state: &AppState, tenant: &Tenant, actor: &Caller, 
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.name_taken"));
             }
             let id = next_id(tx, "category")?;
-            let c = CategoryV1 { name: name.clone(), color: color.clone(), active: true };
+            let c =
+                CategoryV2 { name: name.clone(), color: color.clone(), active: true, name_ru: name_ru.clone(), name_en: name_en.clone() };
             categories.insert(id, &c)?;
             let mut ch = crate::audit::Changes::default();
             ch.set("name", &name);
+            if !name_ru.is_empty() {
+                ch.set("name_ru", &name_ru);
+            }
+            if !name_en.is_empty() {
+                ch.set("name_en", &name_en);
+            }
             ch.set("color", &color);
             crate::audit::record(tx, now, &who, "category.create", &format!("category:{id}"), ch.0)?;
             Ok(id)
@@ -1442,18 +1477,14 @@ pub async fn update_category(
     tenant: &Tenant,
     actor: &Caller,
     id: u64,
-    name: Option<String>,
-    color: Option<String>,
-    active: Option<bool>,
-) -> Result<CategoryV1, AppError> {
-    if !(actor.can("tasks.assign_any") || actor.can("company.setup")) {
-        return Err(ErrorKind::Forbidden.into());
-    }
-    let name = name.as_deref().map(|n| text("name", n, 60, true)).transpose()?;
-    let color = color
-        .as_deref()
-        .map(|c| crate::org::branding::parse_color(c).map_err(|_| AppError::invalid("color", "validation.color")))
-        .transpose()?;
+    input: CategoryInput,
+) -> Result<CategoryV2, AppError> {
+    may_manage_categories(actor)?;
+    let name = input.name.as_deref().map(|n| text("name", n, 60, true)).transpose()?;
+    let name_ru = input.name_ru.as_deref().map(|n| text("name_ru", n, 60, false)).transpose()?;
+    let name_en = input.name_en.as_deref().map(|n| text("name_en", n, 60, false)).transpose()?;
+    let color = input.color.as_deref().map(category_color).transpose()?;
+    let active = input.active;
     let now = state.now_ms();
     let who = actor.clone();
     tenant
@@ -1464,6 +1495,12 @@ pub async fn update_category(
             let mut c = old.clone();
             if let Some(n) = &name {
                 c.name = n.clone();
+            }
+            if let Some(n) = &name_ru {
+                c.name_ru = n.clone();
+            }
+            if let Some(n) = &name_en {
+                c.name_en = n.clone();
             }
             if let Some(col) = &color {
                 c.color = col.clone();
@@ -1477,6 +1514,8 @@ pub async fn update_category(
             }
             let mut ch = crate::audit::Changes::default();
             ch.diff("name", &old.name, &c.name);
+            ch.diff("name_ru", &old.name_ru, &c.name_ru);
+            ch.diff("name_en", &old.name_en, &c.name_en);
             ch.diff("color", &old.color, &c.color);
             ch.diff("active", &old.active, &c.active);
             if ch.is_empty() {

@@ -88,7 +88,9 @@ await run("platform console and company admin console, every form", async (serve
   await signIn(page, `${base}/c/demo/login`, "admin");
   assert.equal(new URL(page.url()).pathname, "/c/demo/");
 
-  // Departments: add, refuse a duplicate (keeping the text), rename, switch off and on.
+  // Departments: add, refuse a duplicate (keeping the text), rename and name in
+  // Russian (the row's fields live in its cells, its form in the last one),
+  // switch off and on.
   await openSettings(page, "Departments");
   await page.fill("form.row-form input[name=name]", "Call centre");
   await submit(page, page.getByRole("button", { name: "Add" }));
@@ -99,13 +101,19 @@ await run("platform console and company admin console, every form", async (serve
   assert.equal(await page.inputValue("form.row-form input[name=name]"), "call centre");
   const dept = page.locator("tbody tr").filter({ has: page.locator("input[value='Call centre']") });
   await dept.locator("input[name=name]").fill("Contact centre");
-  await submit(page, dept.getByRole("button", { name: "Rename" }));
+  await dept.locator("input[name=name_ru]").fill("Контакт-центр");
+  await submit(page, dept.getByRole("button", { name: "Save" }));
+  await page.locator("p.notice", { hasText: "Saved." }).waitFor();
   const renamed = page.locator("tbody tr").filter({ has: page.locator("input[value='Contact centre']") });
+  assert.equal(await renamed.locator("input[name=name_ru]").inputValue(), "Контакт-центр");
+  assert.equal(await renamed.locator("input[name=name_en]").inputValue(), "");
+  assert.equal(await renamed.locator("input[name=name_en]").getAttribute("placeholder"), "Contact centre", "an empty translation shows its fallback");
   page.once("dialog", (d) => d.accept());
   await submit(page, renamed.getByRole("button", { name: "Switch off" }));
   assert.match(await renamed.innerText(), /Switched off/);
   await submit(page, renamed.getByRole("button", { name: "Switch on" }));
-  assert.match(await renamed.innerText(), /Active/);
+  assert.doesNotMatch(await renamed.innerText(), /Switched off/);
+  assert.equal(await renamed.getByRole("button", { name: "Switch off" }).count(), 1);
 
   // Branches: the hours editor, a refused order of times, then around the clock.
   await openSettings(page, "Branches");

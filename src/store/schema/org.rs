@@ -45,11 +45,36 @@ pub struct DepartmentV1 {
     pub active: bool,
     pub created_at: i64,
 }
+/// V2 adds the department's name in Russian and English (empty: the one
+/// name is used), like [`BranchV2`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentV2 {
+    /// The name as given (Uzbek, and the fallback of every language).
+    pub name: String,
+    pub active: bool,
+    pub created_at: i64,
+    pub name_ru: String,
+    pub name_en: String,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DepartmentRecord {
     V1(DepartmentV1),
+    V2(DepartmentV2),
 }
-versioned!(DepartmentRecord, DepartmentV1, V1);
+impl Versioned for DepartmentRecord {
+    type Latest = DepartmentV2;
+    fn into_latest(self) -> DepartmentV2 {
+        match self {
+            DepartmentRecord::V1(v) => {
+                DepartmentV2 { name: v.name, active: v.active, created_at: v.created_at, name_ru: String::new(), name_en: String::new() }
+            }
+            DepartmentRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: DepartmentV2) -> Self {
+        DepartmentRecord::V2(latest)
+    }
+}
 
 /// Opening hours of one weekday in minutes after midnight, `[open, close)`.
 pub type DayHours = Option<(u16, u16)>;
@@ -140,6 +165,13 @@ pub(super) mod tests {
     pub fn samples() -> Vec<Sample> {
         vec![
             record(DepartmentRecord::V1(DepartmentV1 { name: "Kassa".into(), active: false, created_at: 1 })),
+            record(DepartmentRecord::V2(DepartmentV2 {
+                name: "Kredit bo‘limi".into(),
+                active: true,
+                created_at: 2,
+                name_ru: "Кредитный отдел".into(),
+                name_en: String::new(),
+            })),
             record(BranchRecord::V1(BranchV1 {
                 name: "Bosh ofis".into(),
                 address: "Toshkent".into(),

@@ -180,11 +180,37 @@ pub struct CategoryV1 {
     pub color: String,
     pub active: bool,
 }
+/// V2 adds the category's name in Russian and English (empty: the one name
+/// is used), like a branch's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoryV2 {
+    /// The name as given (Uzbek, and the fallback of every language).
+    pub name: String,
+    /// `#rrggbb`
+    pub color: String,
+    pub active: bool,
+    pub name_ru: String,
+    pub name_en: String,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CategoryRecord {
     V1(CategoryV1),
+    V2(CategoryV2),
 }
-versioned!(CategoryRecord, CategoryV1, V1);
+impl Versioned for CategoryRecord {
+    type Latest = CategoryV2;
+    fn into_latest(self) -> CategoryV2 {
+        match self {
+            CategoryRecord::V1(v) => {
+                CategoryV2 { name: v.name, color: v.color, active: v.active, name_ru: String::new(), name_en: String::new() }
+            }
+            CategoryRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: CategoryV2) -> Self {
+        CategoryRecord::V2(latest)
+    }
+}
 
 #[cfg(test)]
 pub(super) mod tests {
@@ -231,6 +257,13 @@ pub(super) mod tests {
                 comment: Some("Tayyor".into()),
             })),
             record(CategoryRecord::V1(CategoryV1 { name: "Hisobot".into(), color: "#1f6feb".into(), active: true })),
+            record(CategoryRecord::V2(CategoryV2 {
+                name: "Hujjatlar".into(),
+                color: "#0a7d5a".into(),
+                active: false,
+                name_ru: String::new(),
+                name_en: "Documents".into(),
+            })),
         ]
     }
 

@@ -5,8 +5,8 @@ use crate::audit;
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::org::branding::{self, BrandingChange};
-use crate::org::service::{self, BranchInput, NewUser, UserPatch, format_hhmm};
-use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1};
+use crate::org::service::{self, BranchInput, DepartmentInput, NewUser, UserPatch, format_hhmm};
+use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV2};
 use crate::tenancy::Tenant;
 use crate::web::extract::{CurrentUser, Json, PathId};
 use axum::extract::{Path, Query, State};
@@ -226,11 +226,14 @@ pub struct DepartmentOut {
     pub name: String,
     pub active: bool,
     pub created_at: String,
+    /// The name in Russian and English (empty: `name` is used).
+    pub name_ru: String,
+    pub name_en: String,
 }
 
 impl DepartmentOut {
-    fn new(id: u64, d: DepartmentV1) -> Self {
-        DepartmentOut { id, name: d.name, active: d.active, created_at: rfc3339(d.created_at) }
+    fn new(id: u64, d: DepartmentV2) -> Self {
+        DepartmentOut { id, name: d.name, active: d.active, created_at: rfc3339(d.created_at), name_ru: d.name_ru, name_en: d.name_en }
     }
 }
 
@@ -241,6 +244,9 @@ pub struct DepartmentIn {
         pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,78}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub name: String,
+    /// The name in Russian and English; left out, `name` is used.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -251,6 +257,9 @@ pub struct DepartmentPatchIn {
     )]
     pub name: Option<String>,
     pub active: Option<bool>,
+    /// `""` clears a translation (the one name is used).
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
 }
 
 /// Departments of the company.
@@ -269,22 +278,25 @@ pub async fn create_department(
     user: CurrentUser,
     Json(b): Json<DepartmentIn>,
 ) -> Result<(StatusCode, axum::Json<DepartmentOut>), AppError> {
-    let id = service::create_department(&state, &user.tenant, &Caller::from(&user), &b.name).await?;
+    let input = DepartmentInput { name: Some(b.name), name_ru: b.name_ru, name_en: b.name_en, active: None };
+    let id = service::create_department(&state, &user.tenant, &Caller::from(&user), input).await?;
     let d = service::list_departments(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).map(|(_, d)| d);
     let d = d.ok_or_else(|| AppError::internal(anyhow::anyhow!("department {id} vanished")))?;
     Ok((StatusCode::CREATED, axum::Json(DepartmentOut::new(id, d))))
 }
 
-/// Renames, deactivates or reactivates a department.
+/// Renames (in any language), deactivates or reactivates a department.
 #[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "company", params(("slug" = String, Path), ("id" = u64, Path)),
-    request_body = DepartmentPatchIn, responses((status = 200, body = DepartmentOut), (status = 404)), security(("bearer" = [])))]
+    request_body = DepartmentPatchIn, responses((status = 200, body = DepartmentOut), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
 pub async fn patch_department(
     State(state): State<AppState>,
     user: CurrentUser,
     PathId(id): PathId,
     Json(b): Json<DepartmentPatchIn>,
 ) -> Result<axum::Json<DepartmentOut>, AppError> {
-    let d = service::update_department(&state, &user.tenant, &Caller::from(&user), id, b.name, b.active).await?;
+    let input = DepartmentInput { name: b.name, name_ru: b.name_ru, name_en: b.name_en, active: b.active };
+    let d = service::update_department(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(DepartmentOut::new(id, d)))
 }
 

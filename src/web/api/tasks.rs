@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::store::schema::{CategoryV1, TaskEventV1, TaskV1};
+use crate::store::schema::{CategoryV2, TaskEventV1, TaskV1};
 use crate::tasks::service::{self, Filter, NewTask, TaskPatch};
 use crate::tasks::{parse_status, status_code};
 use crate::web::api::org::double_option;
@@ -545,11 +545,14 @@ pub struct CategoryOut {
     pub name: String,
     pub color: String,
     pub active: bool,
+    /// The name in Russian and English (empty: `name` is used).
+    pub name_ru: String,
+    pub name_en: String,
 }
 
 impl CategoryOut {
-    fn new(id: u64, c: CategoryV1) -> Self {
-        CategoryOut { id, name: c.name, color: c.color, active: c.active }
+    fn new(id: u64, c: CategoryV2) -> Self {
+        CategoryOut { id, name: c.name, color: c.color, active: c.active, name_ru: c.name_ru, name_en: c.name_en }
     }
 }
 
@@ -573,6 +576,9 @@ pub struct CategoryIn {
         pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*#[0-9A-Fa-f]{6}[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
     )]
     pub color: String,
+    /// The name in Russian and English; left out, `name` is used.
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
 }
 
 /// Creates a task category (admins and directors).
@@ -583,7 +589,8 @@ pub async fn create_category(
     user: CurrentUser,
     Json(b): Json<CategoryIn>,
 ) -> Result<(StatusCode, axum::Json<CategoryOut>), AppError> {
-    let id = service::create_category(&state, &user.tenant, &Caller::from(&user), &b.name, &b.color).await?;
+    let input = service::CategoryInput { name: Some(b.name), color: Some(b.color), name_ru: b.name_ru, name_en: b.name_en, active: None };
+    let id = service::create_category(&state, &user.tenant, &Caller::from(&user), input).await?;
     let c = service::categories(user.tenant.db()?)?.into_iter().find(|(i, _)| *i == id).ok_or(crate::error::ErrorKind::NotFound)?;
     Ok((StatusCode::CREATED, axum::Json(CategoryOut::new(c.0, c.1))))
 }
@@ -601,6 +608,9 @@ pub struct CategoryPatchIn {
     pub color: Option<String>,
     /// `false` retires the category: tasks keep it, new tasks cannot take it.
     pub active: Option<bool>,
+    /// `""` clears a translation (the one name is used).
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
 }
 
 /// Changes or retires a task category.
@@ -613,7 +623,8 @@ pub async fn patch_category(
     PathId(id): PathId,
     Json(b): Json<CategoryPatchIn>,
 ) -> Result<axum::Json<CategoryOut>, AppError> {
-    let c = service::update_category(&state, &user.tenant, &Caller::from(&user), id, b.name, b.color, b.active).await?;
+    let input = service::CategoryInput { name: b.name, color: b.color, name_ru: b.name_ru, name_en: b.name_en, active: b.active };
+    let c = service::update_category(&state, &user.tenant, &Caller::from(&user), id, input).await?;
     Ok(axum::Json(CategoryOut::new(id, c)))
 }
 

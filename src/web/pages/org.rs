@@ -12,7 +12,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, role_label, t, tf, tn};
 use crate::org::branding::{self, BrandingChange};
 use crate::org::service::{self, BranchInput, NewUser, UserPatch, WEEKDAYS, format_hhmm};
-use crate::store::schema::{AccountV1, BranchV2, DayHours, DepartmentV1};
+use crate::store::schema::{AccountV1, BranchV2, DayHours};
 use crate::tenancy::Tenant;
 use crate::web::errors::form_again;
 use crate::web::extract::{CurrentUser, Page, PathId};
@@ -429,9 +429,11 @@ fn profile_view(
     let lang = c.lang();
     let db = c.tenant().db()?;
     let acc = &c.user.account;
-    let dept =
-        acc.department_id.and_then(|id| service::list_departments(db).ok()?.into_iter().find(|(i, _)| *i == id)).map(|(_, d)| d.name);
-    let branch = acc.branch_id.and_then(|id| service::get_branch(db, id).ok()).map(|b| b.name);
+    let dept = acc
+        .department_id
+        .and_then(|id| service::list_departments(db).ok()?.into_iter().find(|(i, _)| *i == id))
+        .map(|(_, d)| service::department_name(&d, lang).to_string());
+    let branch = acc.branch_id.and_then(|id| service::get_branch(db, id).ok()).map(|b| service::branch_name(&b, lang).to_string());
     let rule = tf(lang, "admin.users.password_rule", &[("min", &password::MIN_LEN.to_string())]);
     let title = t(lang, "profile.title");
     let points = crate::tasks::service::points_of(db, &Caller::from(&c.user), c.user.id, now, &c.tenant().timezone())?;
@@ -546,12 +548,9 @@ async fn profile_password(
 
 // ---------- users ----------
 
-fn names_of_departments(db: &crate::store::Db) -> Result<HashMap<u64, DepartmentV1>, AppError> {
-    Ok(service::list_departments(db)?.into_iter().collect())
-}
-
-fn names_of_branches(db: &crate::store::Db) -> Result<HashMap<u64, BranchV2>, AppError> {
-    Ok(service::list_branches(db)?.into_iter().collect())
+/// Branch id → its name in `lang`.
+fn names_of_branches(db: &crate::store::Db, lang: Lang) -> Result<HashMap<u64, String>, AppError> {
+    Ok(service::list_branches(db)?.into_iter().map(|(id, b)| (id, service::branch_name(&b, lang).to_string())).collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -586,8 +585,8 @@ async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page
     let ids: Vec<u64> = users.iter().map(|(id, _)| *id).collect();
     let points: HashMap<u64, crate::tasks::service::Points> =
         crate::tasks::service::points_of_users(db, &who, &ids, state.now_ms(), &c.tenant().timezone())?.into_iter().collect();
-    let depts = names_of_departments(db)?;
-    let branches = names_of_branches(db)?;
+    let depts = service::department_names(db, lang)?;
+    let branches = names_of_branches(db, lang)?;
     let manage = c.user.can("users.manage");
     let title = t(lang, "admin.users.title");
     let sorted = |any: &str, names: Vec<(u64, String)>| {
@@ -596,8 +595,8 @@ async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page
         v.insert(0, (String::new(), any.to_string()));
         v
     };
-    let dept_options = sorted(t(lang, "admin.users.any_department"), depts.iter().map(|(id, d)| (*id, d.name.clone())).collect());
-    let branch_options = sorted(t(lang, "admin.users.any_branch"), branches.iter().map(|(id, b)| (*id, b.name.clone())).collect());
+    let dept_options = sorted(t(lang, "admin.users.any_department"), depts.iter().map(|(id, d)| (*id, d.clone())).collect());
+    let branch_options = sorted(t(lang, "admin.users.any_branch"), branches.iter().map(|(id, b)| (*id, b.clone())).collect());
     let mut role_opts = vec![(String::new(), t(lang, "admin.users.any_role").to_string())];
     role_opts.extend(role_options(lang));
     let active_opts = [("", "admin.users.any_status"), ("yes", "admin.users.only_active"), ("no", "admin.users.only_inactive")]
@@ -661,10 +660,10 @@ async fn users_page(State(state): State<AppState>, user: CurrentUser, page: Page
                             td data-label=(t(lang, "admin.users.full_name")) { (u.full_name) }
                             td data-label=(t(lang, "admin.users.role")) { (role_label(lang, &u.role)) }
                             td data-label=(t(lang, "admin.users.department")) {
-                                (u.department_id.and_then(|d| depts.get(&d)).map(|d| d.name.as_str()).unwrap_or("—"))
+                                (u.department_id.and_then(|d| depts.get(&d)).map(String::as_str).unwrap_or("—"))
                             }
                             td data-label=(t(lang, "admin.users.branch")) {
-                                (u.branch_id.and_then(|b| branches.get(&b)).map(|b| b.name.as_str()).unwrap_or("—"))
+                                (u.branch_id.and_then(|b| branches.get(&b)).map(String::as_str).unwrap_or("—"))
                             }
                             td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, u.active)) }
                             td.num.user-points data-label=(t(lang, "tasks.points.title")) data-user=(id) {
@@ -704,13 +703,14 @@ fn role_options(lang: Lang) -> Vec<(String, String)> {
 /// Active departments (and the current one, even if it was switched off).
 fn department_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -> Result<Vec<(String, String)>, AppError> {
     let mut v = vec![(String::new(), t(lang, "admin.common.none").to_string())];
-    let mut all = service::list_departments(db)?;
-    all.sort_by_key(|(_, d)| d.name.to_lowercase());
-    for (id, d) in all {
-        if d.active {
-            v.push((id.to_string(), d.name));
+    let mut all: Vec<(u64, bool, String)> =
+        service::list_departments(db)?.into_iter().map(|(id, d)| (id, d.active, service::department_name(&d, lang).to_string())).collect();
+    all.sort_by_key(|(_, _, n)| n.to_lowercase());
+    for (id, active, name) in all {
+        if active {
+            v.push((id.to_string(), name));
         } else if Some(id) == current {
-            v.push((id.to_string(), format!("{} ({})", d.name, t(lang, "admin.common.inactive"))));
+            v.push((id.to_string(), format!("{name} ({})", t(lang, "admin.common.inactive"))));
         }
     }
     Ok(v)
@@ -718,13 +718,14 @@ fn department_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -
 
 fn branch_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -> Result<Vec<(String, String)>, AppError> {
     let mut v = vec![(String::new(), t(lang, "admin.common.none").to_string())];
-    let mut all = service::list_branches(db)?;
-    all.sort_by_key(|(_, b)| b.name.to_lowercase());
-    for (id, b) in all {
-        if b.active {
-            v.push((id.to_string(), b.name));
+    let mut all: Vec<(u64, bool, String)> =
+        service::list_branches(db)?.into_iter().map(|(id, b)| (id, b.active, service::branch_name(&b, lang).to_string())).collect();
+    all.sort_by_key(|(_, _, n)| n.to_lowercase());
+    for (id, active, name) in all {
+        if active {
+            v.push((id.to_string(), name));
         } else if Some(id) == current {
-            v.push((id.to_string(), format!("{} ({})", b.name, t(lang, "admin.common.inactive"))));
+            v.push((id.to_string(), format!("{name} ({})", t(lang, "admin.common.inactive"))));
         }
     }
     Ok(v)
@@ -999,25 +1000,51 @@ async fn user_password_submit(
 
 // ---------- departments ----------
 
+/// A department's or a category's names as typed in its form.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct NameForm {
     name: String,
+    name_ru: String,
+    name_en: String,
+}
+
+impl NameForm {
+    fn department(&self) -> service::DepartmentInput {
+        service::DepartmentInput {
+            name: Some(self.name.clone()),
+            name_ru: Some(self.name_ru.clone()),
+            name_en: Some(self.name_en.clone()),
+            active: None,
+        }
+    }
 }
 
 /// Which department form failed: `None` is the "new" form.
 struct DeptFailure<'a> {
     row: Option<u64>,
-    typed: &'a str,
+    typed: &'a NameForm,
     err: FormError,
+}
+
+/// One field of a row's edit form, in its own cell: `form` names the row's form.
+/// A translation left empty shows the main name it falls back to, greyed.
+fn row_input(form: &str, name: &str, label: &str, value: &str, max: usize, fallback: Option<&str>, invalid: bool) -> Markup {
+    html! {
+        input type="text" form=(form) name=(name) value=(value) required[fallback.is_none()] maxlength=(max)
+            placeholder=[fallback] aria-label=(label) aria-invalid=[invalid.then_some("true")];
+    }
 }
 
 fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>) -> Result<Markup, AppError> {
     let lang = c.lang();
     let mut depts = service::list_departments(c.tenant().db()?)?;
-    depts.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.name.to_lowercase().cmp(&b.1.name.to_lowercase())));
-    let new_err = failure.filter(|f| f.row.is_none()).map(|f| &f.err);
-    let new_value = failure.filter(|f| f.row.is_none()).map(|f| f.typed).unwrap_or("");
+    let shown = |d: &crate::store::schema::DepartmentV2| service::department_name(d, lang).to_lowercase();
+    depts.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| shown(&a.1).cmp(&shown(&b.1))));
+    let new_fail = failure.filter(|f| f.row.is_none());
+    let new_err = new_fail.map(|f| &f.err);
+    let typed = |f: fn(&NameForm) -> &str| new_fail.map(|x| f(x.typed)).unwrap_or("");
+    let (l_name, l_ru, l_en) = (t(lang, "admin.departments.name"), t(lang, "admin.common.name_ru"), t(lang, "admin.common.name_en"));
     let title = t(lang, "admin.departments.title");
     let body = html! {
         h1 { (title) }
@@ -1026,9 +1053,12 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
             (form_alert(new_err))
             form.row-form method="post" action=(c.url("admin/departments")) {
                 (csrf_field(c.csrf()))
-                (Input::new(t(lang, "admin.departments.name"), "name").value(new_value).required().maxlength(80).error(new_err))
+                (Input::new(l_name, "name").value(typed(|f| &f.name)).required().maxlength(80).error(new_err))
+                (Input::new(l_ru, "name_ru").value(typed(|f| &f.name_ru)).maxlength(80).error(new_err))
+                (Input::new(l_en, "name_en").value(typed(|f| &f.name_en)).maxlength(80).error(new_err))
                 button.primary type="submit" { (t(lang, "admin.departments.add")) }
             }
+            p.muted.small { (t(lang, "admin.common.names_hint")) }
         }
         @if depts.is_empty() {
             p.empty { (t(lang, "admin.departments.empty")) }
@@ -1037,32 +1067,40 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
                 p.alert role="alert" { (f.err.message) }
             }
             div.table-wrap {
-                table.data.stack {
+                table.data.stack.names-table {
                     thead {
                         tr {
-                            th { (t(lang, "admin.departments.name")) }
-                            th { (t(lang, "admin.users.status")) }
+                            th { (l_name) }
+                            th { (t(lang, "admin.common.in_ru")) }
+                            th { (t(lang, "admin.common.in_en")) }
                             th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
                         }
                     }
                     tbody {
                         @for (id, d) in &depts {
                             @let failed = failure.filter(|f| f.row == Some(*id));
+                            @let bad = |field: &str| failed.is_some_and(|f| f.err.field == Some(field) || f.err.field.is_none());
+                            @let form = format!("dept-{id}");
                             tr.muted-row[!d.active] {
-                                td.edit-cell {
-                                    form.inline-edit method="post" action=(c.url(&format!("admin/departments/{id}"))) {
-                                        (csrf_field(c.csrf()))
-                                        input type="text" name="name" value=(failed.map(|f| f.typed).unwrap_or(&d.name)) required maxlength="80"
-                                            aria-label=(t(lang, "admin.departments.name")) aria-invalid=[failed.map(|_| "true")];
-                                        button.small type="submit" { (t(lang, "admin.departments.rename")) }
-                                    }
+                                td.edit-cell data-label=(l_name) {
+                                    (row_input(&form, "name", l_name, failed.map(|f| f.typed.name.as_str()).unwrap_or(&d.name), 80, None, bad("name")))
+                                    @if !d.active { div.row-badge { (active_badge(lang, false)) } }
                                 }
-                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, d.active)) }
+                                td.edit-cell data-label=(l_ru) {
+                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.typed.name_ru.as_str()).unwrap_or(&d.name_ru), 80, Some(&d.name), bad("name_ru")))
+                                }
+                                td.edit-cell data-label=(l_en) {
+                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.typed.name_en.as_str()).unwrap_or(&d.name_en), 80, Some(&d.name), bad("name_en")))
+                                }
                                 td.actions {
+                                    form.inline id=(form) method="post" action=(c.url(&format!("admin/departments/{id}"))) {
+                                        (csrf_field(c.csrf()))
+                                        button.small type="submit" { (t(lang, "admin.common.save")) }
+                                    }
                                     @if d.active {
                                         (post_button(&c.url(&format!("admin/departments/{id}/deactivate")), c.csrf(),
                                             t(lang, "admin.common.deactivate"), "small danger",
-                                            Some(&tf(lang, "admin.departments.confirm_deactivate", &[("name", &d.name)]))))
+                                            Some(&tf(lang, "admin.departments.confirm_deactivate", &[("name", service::department_name(d, lang))]))))
                                     } @else {
                                         (post_button(&c.url(&format!("admin/departments/{id}/activate")), c.csrf(),
                                             t(lang, "admin.common.activate"), "small", None))
@@ -1080,10 +1118,25 @@ fn departments_view(c: &Ctx, failure: Option<&DeptFailure>, notice: Option<&str>
 
 // ---------- task categories ----------
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct CategoryForm {
     name: String,
+    name_ru: String,
+    name_en: String,
     color: String,
+}
+
+impl CategoryForm {
+    fn input(&self) -> crate::tasks::service::CategoryInput {
+        crate::tasks::service::CategoryInput {
+            name: Some(self.name.clone()),
+            color: Some(self.color.clone()),
+            name_ru: Some(self.name_ru.clone()),
+            name_en: Some(self.name_en.clone()),
+            active: None,
+        }
+    }
 }
 
 struct CategoryFailure<'a> {
@@ -1093,11 +1146,15 @@ struct CategoryFailure<'a> {
 }
 
 fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&str>) -> Result<Markup, AppError> {
+    use crate::tasks::service::category_name;
     let lang = c.lang();
     let mut cats = crate::tasks::service::categories(c.tenant().db()?)?;
-    cats.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| a.1.name.to_lowercase().cmp(&b.1.name.to_lowercase())));
+    let shown = |x: &crate::store::schema::CategoryV2| category_name(x, lang).to_lowercase();
+    cats.sort_by(|a, b| b.1.active.cmp(&a.1.active).then_with(|| shown(&a.1).cmp(&shown(&b.1))));
     let new_fail = failure.filter(|f| f.row.is_none());
     let new_err = new_fail.map(|f| &f.err);
+    let typed = |f: fn(&CategoryForm) -> &str| new_fail.map(|x| f(x.form)).unwrap_or("");
+    let (l_name, l_ru, l_en) = (t(lang, "admin.categories.name"), t(lang, "admin.common.name_ru"), t(lang, "admin.common.name_en"));
     let title = t(lang, "admin.categories.title");
     let body = html! {
         h1 { (title) }
@@ -1107,13 +1164,16 @@ fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&s
             (form_alert(new_err))
             form.row-form method="post" action=(c.url("admin/categories")) {
                 (csrf_field(c.csrf()))
-                (Input::new(t(lang, "admin.categories.name"), "name").value(new_fail.map(|f| f.form.name.as_str()).unwrap_or("")).required().maxlength(60).error(new_err))
+                (Input::new(l_name, "name").value(typed(|f| &f.name)).required().maxlength(60).error(new_err))
+                (Input::new(l_ru, "name_ru").value(typed(|f| &f.name_ru)).maxlength(60).error(new_err))
+                (Input::new(l_en, "name_en").value(typed(|f| &f.name_en)).maxlength(60).error(new_err))
                 label.field.color-field {
                     span { (t(lang, "admin.categories.color")) }
                     input type="color" name="color" value=(new_fail.map(|f| f.form.color.as_str()).unwrap_or("#1f6feb"));
                 }
                 button.primary type="submit" { (t(lang, "admin.categories.add")) }
             }
+            p.muted.small { (t(lang, "admin.common.names_hint")) }
         }
         @if cats.is_empty() {
             p.empty { (t(lang, "admin.categories.empty")) }
@@ -1122,34 +1182,44 @@ fn categories_view(c: &Ctx, failure: Option<&CategoryFailure>, notice: Option<&s
                 p.alert role="alert" { (f.err.message) }
             }
             div.table-wrap {
-                table.data.stack {
+                table.data.stack.names-table {
                     thead {
                         tr {
-                            th { (t(lang, "admin.categories.name")) }
-                            th { (t(lang, "admin.users.status")) }
+                            th { (l_name) }
+                            th { (t(lang, "admin.common.in_ru")) }
+                            th { (t(lang, "admin.common.in_en")) }
                             th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
                         }
                     }
                     tbody {
                         @for (id, cat) in &cats {
                             @let failed = failure.filter(|f| f.row == Some(*id));
+                            @let bad = |field: &str| failed.is_some_and(|f| f.err.field == Some(field) || f.err.field.is_none());
+                            @let form = format!("cat-{id}");
                             tr.muted-row[!cat.active] {
-                                td.edit-cell {
-                                    form.inline-edit method="post" action=(c.url(&format!("admin/categories/{id}"))) {
-                                        (csrf_field(c.csrf()))
-                                        input type="color" name="color" value=(failed.map(|f| f.form.color.as_str()).unwrap_or(&cat.color))
+                                td.edit-cell data-label=(l_name) {
+                                    span.color-and-name {
+                                        input type="color" form=(form) name="color" value=(failed.map(|f| f.form.color.as_str()).unwrap_or(&cat.color))
                                             aria-label=(t(lang, "admin.categories.color"));
-                                        input type="text" name="name" value=(failed.map(|f| f.form.name.as_str()).unwrap_or(&cat.name)) required maxlength="60"
-                                            aria-label=(t(lang, "admin.categories.name")) aria-invalid=[failed.map(|_| "true")];
+                                        (row_input(&form, "name", l_name, failed.map(|f| f.form.name.as_str()).unwrap_or(&cat.name), 60, None, bad("name")))
+                                    }
+                                    @if !cat.active { div.row-badge { (active_badge(lang, false)) } }
+                                }
+                                td.edit-cell data-label=(l_ru) {
+                                    (row_input(&form, "name_ru", l_ru, failed.map(|f| f.form.name_ru.as_str()).unwrap_or(&cat.name_ru), 60, Some(&cat.name), bad("name_ru")))
+                                }
+                                td.edit-cell data-label=(l_en) {
+                                    (row_input(&form, "name_en", l_en, failed.map(|f| f.form.name_en.as_str()).unwrap_or(&cat.name_en), 60, Some(&cat.name), bad("name_en")))
+                                }
+                                td.actions {
+                                    form.inline id=(form) method="post" action=(c.url(&format!("admin/categories/{id}"))) {
+                                        (csrf_field(c.csrf()))
                                         button.small type="submit" { (t(lang, "admin.categories.save")) }
                                     }
-                                }
-                                td data-label=(t(lang, "admin.users.status")) { (active_badge(lang, cat.active)) }
-                                td.actions {
                                     @if cat.active {
                                         (post_button(&c.url(&format!("admin/categories/{id}/deactivate")), c.csrf(),
                                             t(lang, "admin.common.deactivate"), "small danger",
-                                            Some(&tf(lang, "admin.categories.confirm_deactivate", &[("name", &cat.name)]))))
+                                            Some(&tf(lang, "admin.categories.confirm_deactivate", &[("name", category_name(cat, lang))]))))
                                     } @else {
                                         (post_button(&c.url(&format!("admin/categories/{id}/activate")), c.csrf(),
                                             t(lang, "admin.common.activate"), "small", None))
@@ -1179,7 +1249,7 @@ async fn category_create(
 ) -> Result<Response, AppError> {
     user.require("company.setup")?;
     let c = Ctx::new(user, page);
-    match crate::tasks::service::create_category(&state, c.tenant(), &Caller::from(&c.user), &f.name, &f.color).await {
+    match crate::tasks::service::create_category(&state, c.tenant(), &Caller::from(&c.user), f.input()).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = CategoryFailure { row: None, form: &f, err: form_error(c.lang(), &e) };
@@ -1199,7 +1269,7 @@ async fn category_save(
     user.require("company.setup")?;
     let c = Ctx::new(user, page);
     let actor = Caller::from(&c.user);
-    match crate::tasks::service::update_category(&state, c.tenant(), &actor, id, Some(f.name.clone()), Some(f.color.clone()), None).await {
+    match crate::tasks::service::update_category(&state, c.tenant(), &actor, id, f.input()).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/categories?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
             let fail = CategoryFailure { row: Some(id), form: &f, err: form_error(c.lang(), &e) };
@@ -1211,7 +1281,8 @@ async fn category_save(
 
 async fn category_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
     user.require("company.setup")?;
-    crate::tasks::service::update_category(state, &user.tenant, &Caller::from(&user), id, None, None, Some(active)).await?;
+    let input = crate::tasks::service::CategoryInput { active: Some(active), ..Default::default() };
+    crate::tasks::service::update_category(state, &user.tenant, &Caller::from(&user), id, input).await?;
     let done = if active { "activated" } else { "deactivated" };
     Ok(Redirect::to(&format!("/c/{}/admin/categories?done={done}", user.tenant.slug)).into_response())
 }
@@ -1238,10 +1309,10 @@ async fn department_create(
 ) -> Result<Response, AppError> {
     user.require("departments.manage")?;
     let c = Ctx::new(user, page);
-    match service::create_department(&state, c.tenant(), &Caller::from(&c.user), &f.name).await {
+    match service::create_department(&state, c.tenant(), &Caller::from(&c.user), f.department()).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=created")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
-            let fail = DeptFailure { row: None, typed: &f.name, err: form_error(c.lang(), &e) };
+            let fail = DeptFailure { row: None, typed: &f, err: form_error(c.lang(), &e) };
             Ok(form_again(departments_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
@@ -1257,10 +1328,10 @@ async fn department_rename(
 ) -> Result<Response, AppError> {
     user.require("departments.manage")?;
     let c = Ctx::new(user, page);
-    match service::update_department(&state, c.tenant(), &Caller::from(&c.user), id, Some(f.name.clone()), None).await {
+    match service::update_department(&state, c.tenant(), &Caller::from(&c.user), id, f.department()).await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/departments?done=saved")).into_response()),
         Err(e) if e.field.is_some() || e.kind == ErrorKind::Conflict => {
-            let fail = DeptFailure { row: Some(id), typed: &f.name, err: form_error(c.lang(), &e) };
+            let fail = DeptFailure { row: Some(id), typed: &f, err: form_error(c.lang(), &e) };
             Ok(form_again(departments_view(&c, Some(&fail), None)?))
         }
         Err(e) => Err(e),
@@ -1268,7 +1339,8 @@ async fn department_rename(
 }
 
 async fn department_set_active(state: &AppState, user: CurrentUser, id: u64, active: bool) -> Result<Response, AppError> {
-    service::update_department(state, &user.tenant, &Caller::from(&user), id, None, Some(active)).await?;
+    let input = service::DepartmentInput { active: Some(active), ..Default::default() };
+    service::update_department(state, &user.tenant, &Caller::from(&user), id, input).await?;
     let done = if active { "activated" } else { "deactivated" };
     Ok(Redirect::to(&format!("/c/{}/admin/departments?done={done}", user.tenant.slug)).into_response())
 }

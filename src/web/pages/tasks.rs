@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf, tn};
 use crate::org::service::Colleague;
-use crate::store::schema::{CategoryV1, DepartmentV1, TaskEventV1, TaskStatus, TaskV1};
+use crate::store::schema::{TaskEventV1, TaskStatus, TaskV1};
 use crate::tasks::service::{self, Filter, Move, NewTask, TaskPatch};
 use crate::tasks::{STATUSES, is_final, parse_status, status_code, status_label};
 use crate::web::errors::form_again;
@@ -144,7 +144,7 @@ pub(crate) fn badge(lang: Lang, s: TaskStatus) -> Markup {
     html! { span class=(format!("badge st st-{}", status_code(s))) { (status_label(lang, status_code(s))) } }
 }
 
-fn category_chip(c: &CategoryV1) -> Markup {
+fn category_chip(c: &Named) -> Markup {
     html! {
         span.cat {
             svg.dot viewBox="0 0 10 10" width="10" height="10" aria-hidden="true" focusable="false" {
@@ -286,21 +286,39 @@ impl maud::Render for TextArea<'_> {
     }
 }
 
+/// A department or a category as a page shows it: its name in the reader's
+/// language (a department's colour is empty).
+struct Named {
+    name: String,
+    color: String,
+    active: bool,
+}
+
 /// Names of the people, departments and categories a page mentions.
 struct Names {
     users: HashMap<u64, Colleague>,
-    depts: HashMap<u64, DepartmentV1>,
-    cats: HashMap<u64, CategoryV1>,
+    depts: HashMap<u64, Named>,
+    cats: HashMap<u64, Named>,
 }
 
 impl Names {
     /// What the reader may know of the company: every colleague's name.
     fn load(c: &Ctx) -> Result<Names, AppError> {
         let db = c.tenant().db()?;
+        let lang = c.lang();
         Ok(Names {
             users: crate::org::service::directory(db, &Caller::from(&c.user))?.into_iter().collect(),
-            depts: crate::org::service::list_departments(db)?.into_iter().collect(),
-            cats: service::categories(db)?.into_iter().collect(),
+            depts: crate::org::service::list_departments(db)?
+                .into_iter()
+                .map(|(id, d)| {
+                    let name = crate::org::service::department_name(&d, lang).to_string();
+                    (id, Named { name, color: String::new(), active: d.active })
+                })
+                .collect(),
+            cats: service::categories(db)?
+                .into_iter()
+                .map(|(id, k)| (id, Named { name: service::category_name(&k, lang).to_string(), color: k.color, active: k.active }))
+                .collect(),
         })
     }
 
@@ -343,7 +361,7 @@ impl Names {
     }
 
     fn dept_options(&self, first: (String, String)) -> Vec<(String, String)> {
-        let mut ds: Vec<(&u64, &DepartmentV1)> = self.depts.iter().filter(|(_, d)| d.active).collect();
+        let mut ds: Vec<(&u64, &Named)> = self.depts.iter().filter(|(_, d)| d.active).collect();
         ds.sort_by_key(|(_, d)| d.name.to_lowercase());
         let mut v = vec![first];
         v.extend(ds.into_iter().map(|(id, d)| (id.to_string(), d.name.clone())));
@@ -351,7 +369,7 @@ impl Names {
     }
 
     fn category_options(&self, first: (String, String), current: Option<u64>) -> Vec<(String, String)> {
-        let mut cs: Vec<(&u64, &CategoryV1)> = self.cats.iter().filter(|(id, c)| c.active || Some(**id) == current).collect();
+        let mut cs: Vec<(&u64, &Named)> = self.cats.iter().filter(|(id, c)| c.active || Some(**id) == current).collect();
         cs.sort_by_key(|(_, c)| c.name.to_lowercase());
         let mut v = vec![first];
         v.extend(cs.into_iter().map(|(id, c)| (id.to_string(), c.name.clone())));
@@ -675,7 +693,7 @@ fn task_list(state: &AppState, c: &Ctx, names: &Names, tab: Tab, q: &ListQuery) 
 /// sees every task, else the caller's own.
 fn board_department(c: &Ctx, names: &Names, q: &ListQuery) -> Option<u64> {
     let first_dept = || {
-        let mut ds: Vec<(&u64, &DepartmentV1)> = names.depts.iter().filter(|(_, d)| d.active).collect();
+        let mut ds: Vec<(&u64, &Named)> = names.depts.iter().filter(|(_, d)| d.active).collect();
         ds.sort_by_key(|(_, d)| d.name.to_lowercase());
         ds.first().map(|(id, _)| **id)
     };

@@ -14,6 +14,7 @@ mod forms;
 mod frame;
 mod lang;
 mod live;
+mod names;
 mod notify;
 mod org;
 mod platform;
