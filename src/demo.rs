@@ -343,6 +343,15 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     step(4, &manager, id, S::Redo, Some("Chilonzor filiali summalari hisobotdagi bilan mos kelmaydi. Iltimos, qayta tekshiring."))
         .await
         .map_err(e)?;
+    // Its discussion.
+    let redo_task = id;
+    for (hours, by, text) in [
+        (3, &bekzod, "Malika opa, Chilonzor bo‘yicha qaysi oyni solishtiray — noyabrmi?"),
+        (3, &manager, "Ha, noyabr. Buxgalteriyadagi hisobot bilan solishtiring."),
+        (2, &bekzod, "Tushunarli. Bugun kechgacha tuzatib yuboraman."),
+    ] {
+        h.say(hours, by, crate::chat::Target::Task(redo_task), text).await.map_err(e)?;
+    }
     // Handed in, waiting for the manager's review.
     for (to, title, given) in [(&gulnora, "Kredit arizalari statistikasi", 30), (&jasur, "Mijozlarga SMS matni", 20)] {
         let (id, _) = h.give(Plan { by: &manager, to, title, points: 5, given, due: 72 }).await.map_err(e)?;
@@ -401,6 +410,25 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     h.give(Plan { by: &otabek, to: &shahzod, title: "Tangalar uchun yangi qutilar", points: 5, given: 8, due: 48 }).await.map_err(e)?;
     h.give(Plan { by: &director, to: &kamola, title: "Kiosk ekranini kalibrlash", points: 5, given: 7, due: 30 }).await.map_err(e)?;
 
+    // Chats: the credit department's group and a direct word from the director.
+    let group = crate::chat::open_department(&tenant, &manager, ms(ago(26))).await.map_err(e)?;
+    for (hours, by, text) in [
+        (26, &manager, "Hammaga salom! Ertaga 9:00 da kredit qo‘mitasi. @employee taqdimotni tayyorlab keladi."),
+        (25, &jasur, "Qabul qildim. Garov bo‘yicha ma’lumotlarni ham olib kelaymi?"),
+        (25, &manager, "Ha, iltimos. Muammoli kreditlar ro‘yxati ham kerak bo‘ladi."),
+    ] {
+        h.say(hours, by, crate::chat::Target::Thread(group), text).await.map_err(e)?;
+    }
+    let direct = crate::chat::open_direct(&tenant, &director, manager.id(), ms(ago(5))).await.map_err(e)?;
+    h.say(
+        5,
+        &director,
+        crate::chat::Target::Thread(direct),
+        "Malika, noyabr portfeli tahlilini ko‘rdim — yaxshi ish. Jasurga yordam kerakmi?",
+    )
+    .await
+    .map_err(e)?;
+
     // Now: the overdue job finds the late ones; one asks for more time.
     travel(Some(ago(1)));
     tasks::mark_overdue(state, &tenant).await.map_err(e)?;
@@ -457,6 +485,13 @@ impl History<'_> {
             ..Default::default()
         };
         crate::tasks::service::create(self.state, self.tenant, p.by, input).await
+    }
+
+    /// `by` writes `text` in a chat `hours` ago.
+    async fn say(&self, hours: i64, by: &Caller, target: crate::chat::Target, text: &str) -> Result<(), crate::error::AppError> {
+        (self.travel)(Some(self.ago(hours)));
+        let input = crate::chat::NewMessage { text: text.into(), ..Default::default() };
+        crate::chat::post(self.state, self.tenant, by, target, input).await.map(|_| ())
     }
 
     async fn step(
