@@ -907,10 +907,11 @@ pub async fn open_department(tenant: &Tenant, who: &Caller, now: i64) -> Result<
         .await
 }
 
-/// May make and run named groups: those who manage users or a department.
+/// May make and run named groups: those who manage users, a department or
+/// the company (a director).
 pub fn may_manage_groups(who: &Caller) -> bool {
     let has = |p: &str| who.can(p);
-    rbac::manages_users(has) || rbac::manages_department(has)
+    rbac::manages_users(has) || rbac::manages_department(has) || rbac::acts_as_director(has)
 }
 
 fn group_name(s: &str) -> Result<String, AppError> {

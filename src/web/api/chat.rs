@@ -41,7 +41,7 @@ pub struct ThreadList {
 
 /// The caller's chats, the most recently active first, with unread counts.
 #[utoipa::path(get, path = "/api/v1/threads", operation_id = "list_threads", tag = "chat", params(("slug" = String, Path), ThreadQuery),
-    responses((status = 200, body = ThreadList)), security(("bearer" = [])))]
+    responses((status = 200, body = ThreadList), (status = 422)), security(("bearer" = [])))]
 pub async fn list_threads(user: CurrentUser, Query(q): Query<ThreadQuery>) -> Result<axum::Json<ThreadList>, AppError> {
     let db = user.tenant.db()?;
     let who = Caller::from(&user);
@@ -66,7 +66,9 @@ pub struct ThreadIn {
     /// `department` (the caller's department's group).
     pub kind: NewThreadKind,
     pub user_id: Option<u64>,
-    #[schema(max_length = 80)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,78}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(max_items = 500)]
@@ -98,7 +100,9 @@ pub async fn create_thread(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThreadPatchIn {
-    #[schema(max_length = 80)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]{0,78}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub name: Option<String>,
     /// The members from now on (someone left out stops receiving at once).
     #[schema(max_items = 500)]
@@ -154,7 +158,9 @@ pub struct MessagePage {
 pub struct MessageIn {
     /// The text (may be empty when files are attached).
     #[serde(default)]
-    #[schema(max_length = 4000)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,3998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub text: String,
     pub reply_to: Option<u64>,
     /// Files uploaded by the caller with `POST /files`.
@@ -225,7 +231,9 @@ pub async fn post_task_message(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessagePatchIn {
-    #[schema(max_length = 4000)]
+    #[schema(
+        pattern = r"^[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*([^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]{0,3998}[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub text: String,
 }
 
