@@ -10,8 +10,13 @@ const NOW: &str = "2026-12-04T07:00:00Z";
 
 /// The demo company with its history written up to `NOW`.
 async fn demo_with_history() -> Server {
-    let s = demo_at(NOW).await;
-    let now: jiff::Timestamp = NOW.parse().unwrap();
+    demo_with_history_at(NOW).await
+}
+
+/// The demo company with its history written up to `at`.
+async fn demo_with_history_at(at: &str) -> Server {
+    let s = demo_at(at).await;
+    let now: jiff::Timestamp = at.parse().unwrap();
     let clock = s.clock();
     idora::demo::seed_history(s.state(), &|t| clock.set(t.unwrap_or(now))).await.unwrap();
     assert_eq!(s.now(), now, "the clock is back at now");
@@ -229,4 +234,54 @@ async fn measure_dashboards_over_a_long_history() {
         }
         eprintln!("{u}: {:?} per dashboard", t.elapsed() / 10);
     }
+}
+
+/// The cells of a branch's row in the director's "today's queue": waiting,
+/// served, longest wait, as the page shows them.
+fn queue_row(h: &str, branch: u64) -> Vec<String> {
+    let row = &h[h.find(&format!(r#"<tr data-branch="{branch}">"#)).unwrap_or_else(|| panic!("no row of branch {branch}"))..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(2)
+        .map(|c| {
+            c.split('>')
+                .skip(1)
+                .filter(|p| !p.starts_with('<'))
+                .map(|p| p.split('<').next().unwrap())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A demo started at night (02:00 in Tashkent, before the branches open)
+/// has no customers from the future: today's queue is empty and the longest
+/// wait reads "—", not "0 min"; started just after opening, the waits are
+/// real minutes since the doors opened; started after closing, nobody is
+/// left waiting overnight.
+#[tokio::test]
+async fn the_demo_queue_today_makes_sense_at_any_hour() {
+    // Saturday 02:00 in Tashkent.
+    let s = demo_with_history_at("2026-12-04T21:00:00Z").await;
+    let h = home(&s, "director").await;
+    assert_eq!(queue_row(&h, 1), ["0", "0", "—"], "nobody waits before opening");
+    drop(s);
+
+    // Friday 09:25 in Tashkent: open since 09:00.
+    let s = demo_with_history_at("2026-12-04T04:25:00Z").await;
+    let h = home(&s, "director").await;
+    let row = queue_row(&h, 1);
+    let waiting: u32 = row[0].parse().unwrap();
+    assert!(waiting > 0, "customers came after opening: {row:?}");
+    let longest: u32 = row[2].trim_end_matches(" daq").parse().unwrap_or_else(|_| panic!("minutes, got {row:?}"));
+    assert!((1..=25).contains(&longest), "waiting since the doors opened at most: {row:?}");
+    drop(s);
+
+    // Friday 20:00 in Tashkent: closed at 18:00.
+    let s = demo_with_history_at("2026-12-04T15:00:00Z").await;
+    let h = home(&s, "director").await;
+    let row = queue_row(&h, 1);
+    assert_eq!((row[0].as_str(), row[2].as_str()), ("0", "—"), "nobody left waiting after closing: {row:?}");
+    assert_ne!(row[1], "0", "the day's served are counted: {row:?}");
 }
