@@ -378,9 +378,15 @@ fn autocomplete(name: &str) -> &'static str {
     }
 }
 
-/// Formats a stored time (ms) in a company's time zone.
+/// Formats a stored time (ms) in a company's time zone as people in
+/// Uzbekistan read it in every language: `04.12.2026 14:30` (24 hours).
 pub fn local_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
-    crate::clock::from_ms(ms).to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    crate::clock::from_ms(ms).to_zoned(tz.clone()).strftime("%d.%m.%Y %H:%M").to_string()
+}
+
+/// A day as shown on a page: `04.12.2026` (form values and the API keep `2026-12-04`).
+pub fn local_date(d: jiff::civil::Date) -> String {
+    d.strftime("%d.%m.%Y").to_string()
 }
 
 /// Raw markup that is known to be safe (built from our own strings only).

@@ -285,3 +285,53 @@ async fn the_demo_queue_today_makes_sense_at_any_hour() {
     assert_eq!((row[0].as_str(), row[2].as_str()), ("0", "—"), "nobody left waiting after closing: {row:?}");
     assert_ne!(row[1], "0", "the day's served are counted: {row:?}");
 }
+
+/// The text a reader sees on a page: no tags, no scripts, no attributes.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let end = if tail.starts_with("<script") { tail.find("</script>").map(|e| e + 9) } else { tail.find('>').map(|e| e + 1) };
+        rest = &tail[end.unwrap_or(tail.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first piece of `text` of the shape (`d` a digit, anything else itself).
+fn find_shape(text: &str, shape: &str) -> Option<String> {
+    let (t, p) = (text.as_bytes(), shape.as_bytes());
+    (0..t.len().saturating_sub(p.len() - 1))
+        .find(|&i| p.iter().enumerate().all(|(j, c)| if *c == b'd' { t[i + j].is_ascii_digit() } else { t[i + j] == *c }))
+        .map(|i| text[i..i + p.len()].to_string())
+}
+
+/// Dates on pages read dd.mm.yyyy with 24-hour times in every language —
+/// never the ISO `2026-12-04` of form values and the API.
+#[tokio::test]
+async fn pages_show_dates_as_dd_mm_yyyy_in_every_language() {
+    let s = demo_with_history().await;
+    let iso = |t: &str| find_shape(t, "dddd-dd-dd");
+    let local = |t: &str| find_shape(t, "dd.dd.dddd dd:dd");
+    for lang in ["uz", "ru", "en"] {
+        for (who, path, has_time) in [
+            ("director", "/c/demo/tasks?tab=all", true),
+            ("director", "/c/demo/tasks/1", true),
+            ("director", "/c/demo/queue/stats", false),
+            ("admin", "/c/demo/admin/audit", true),
+            ("admin", "/c/demo/", false),
+        ] {
+            let token = s.demo_token(who).await;
+            let r = s.web.get(format!("{}{path}", s.base)).bearer_auth(&token).header("accept-language", lang).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{who} opens {path}");
+            let text = visible_text(&r.text().await.unwrap());
+            assert_eq!(iso(&text), None, "{path} in {lang} shows an ISO date");
+            if has_time {
+                assert!(local(&text).is_some(), "{path} in {lang} shows a dd.mm.yyyy hh:mm time");
+            }
+        }
+    }
+}
