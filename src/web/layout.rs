@@ -430,6 +430,12 @@ pub fn form_alert(err: Option<&FormError>) -> Markup {
     }
 }
 
+/// The form's alert for an error no field of the form shows: an error of one
+/// of `fields` stands next to that field only, never twice.
+pub fn form_alert_except(err: Option<&FormError>, fields: &[&str]) -> Markup {
+    form_alert(err.filter(|e| !e.field.is_some_and(|f| fields.contains(&f))))
+}
+
 /// A labelled input with a hint and the error of its field, built step by
 /// step: `Input::new(label, name).value(v).required()`.
 pub struct Input<'a> {
