@@ -425,7 +425,8 @@ impl FormError {
 pub fn form_alert(err: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = err {
-            p.alert role="alert" { (e.message) }
+            // `data-field`: app.css hides this copy when the field shows the error itself.
+            p.alert role="alert" data-field=[e.field] { (e.message) }
         }
     }
 }
