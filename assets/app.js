@@ -136,6 +136,31 @@
     });
   }
 
+  // A strip that scrolls sideways on a phone (the booking days): a fade and
+  // an arrow on each side where more is hidden, and the chosen item in view.
+  function scrollCues(root) {
+    root.querySelectorAll("[data-scroll-cue]").forEach(function (box) {
+      var strip = box.firstElementChild;
+      if (!strip || box.hasAttribute("data-cue-ready")) return;
+      box.setAttribute("data-cue-ready", "");
+      function update() {
+        var max = strip.scrollWidth - strip.clientWidth;
+        box.classList.toggle("more-before", max > 1 && strip.scrollLeft > 1);
+        box.classList.toggle("more-after", max > 1 && strip.scrollLeft < max - 1);
+      }
+      var chosen = strip.querySelector("[aria-current]");
+      if (chosen && strip.scrollWidth > strip.clientWidth) {
+        var item = chosen.closest("li") || chosen;
+        strip.scrollLeft = item.offsetLeft - strip.offsetLeft - (strip.clientWidth - item.offsetWidth) / 2;
+      }
+      strip.addEventListener("scroll", update, { passive: true });
+      window.addEventListener("resize", update);
+      update();
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { scrollCues(document); });
+  else scrollCues(document);
+
   // "Back" on an error page: the previous page when there is one.
   document.addEventListener("click", function (e) {
     var a = e.target.closest && e.target.closest("a[data-back]");

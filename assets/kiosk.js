@@ -69,6 +69,7 @@
 
   function show(name) {
     current = name;
+    if (name !== "details" && typeof closeKeyboard === "function") closeKeyboard();
     steps.forEach(function (s) { s.hidden = s.getAttribute("data-step") !== name; });
     clearError();
     window.scrollTo(0, 0);
@@ -125,6 +126,58 @@
     st[field] = v;
     clearError();
     if (field === "code") renderCode(); else renderPhone();
+  }
+
+  // ---- the name, typed on the on-screen keyboard (a kiosk has no other) ----
+  // Letters go at the end; a word starts with a capital, the rest is small.
+  var osk = root.querySelector("[data-osk]");
+  var oskPreview = root.querySelector("[data-osk-preview]");
+  var firstLayout = lang === "ru" ? "cyrillic" : "latin";
+  function renderName() {
+    if (oskPreview && nameInput) oskPreview.textContent = nameInput.value;
+  }
+  function layout(name) {
+    if (!osk) return;
+    osk.querySelectorAll("[data-layout]").forEach(function (l) { l.hidden = l.getAttribute("data-layout") !== name; });
+    osk.setAttribute("data-current", name);
+  }
+  function openKeyboard() {
+    if (!osk || !osk.hidden) return;
+    osk.hidden = false;
+    root.classList.add("is-typing");
+    renderName();
+  }
+  function closeKeyboard() {
+    if (!osk) return;
+    osk.hidden = true;
+    root.classList.remove("is-typing");
+    if (nameInput && document.activeElement === nameInput) nameInput.blur();
+  }
+  function typeName(k, ch) {
+    if (!nameInput || st.busy) return;
+    var v = nameInput.value;
+    var max = parseInt(nameInput.getAttribute("maxlength"), 10) || 80;
+    if (k === "back") v = v.slice(0, -1);
+    else if (k === "space") { if (v && !/[\s-]$/.test(v)) v += " "; }
+    else if (k === "switch") { layout(osk.getAttribute("data-current") === "cyrillic" ? "latin" : "cyrillic"); return; }
+    else if (k === "done") { closeKeyboard(); return; }
+    else if (ch) {
+      var start = v === "" || /[\s-]$/.test(v);
+      v += start ? ch.toUpperCase() : ch.toLowerCase();
+    }
+    nameInput.value = v.slice(0, max);
+    clearError();
+    renderName();
+  }
+  if (osk) {
+    layout(firstLayout);
+    // Keys do not take the focus away from the field.
+    osk.addEventListener("mousedown", function (e) { e.preventDefault(); });
+  }
+  if (nameInput) {
+    nameInput.addEventListener("focus", openKeyboard);
+    nameInput.addEventListener("click", openKeyboard);
+    nameInput.addEventListener("input", renderName);
   }
 
   function setPriority(p) {
@@ -214,6 +267,13 @@
   function showTicket(d) {
     var svc = root.querySelector('[data-service="' + d.service_id + '"]');
     put("number", d.number || "");
+    // Numbered by service: a small mark says where the ticket came from.
+    var src = root.querySelector('[data-t="source"]');
+    var srcText = (T.sources || {})[d.source] || "";
+    if (src) {
+      src.textContent = srcText;
+      src.parentNode.hidden = !(srcText && root.getAttribute("data-by-service") === "true");
+    }
     put("service", svc ? svc.getAttribute("data-name") : st.serviceName);
     var ahead = Number(d.people_ahead) || 0;
     put("ahead", ahead > 0 ? fill(T.ahead, { n: ahead }) : T.next);
@@ -301,6 +361,8 @@
     clearTimers();
     st = fresh();
     if (nameInput) nameInput.value = "";
+    closeKeyboard();
+    layout(firstLayout);
     renderPhone();
     renderCode();
     setPriority("normal");
@@ -337,6 +399,8 @@
     var el;
     if ((el = t.closest("[data-service]"))) { chooseService(el); return; }
     if ((el = t.closest("[data-key]"))) { key(el.getAttribute("data-key")); return; }
+    if ((el = t.closest("[data-char]"))) { typeName("char", el.getAttribute("data-char")); return; }
+    if ((el = t.closest("[data-osk-key]"))) { typeName(el.getAttribute("data-osk-key")); return; }
     if ((el = t.closest("[data-priority]"))) { setPriority(el.getAttribute("data-priority")); return; }
     if ((el = t.closest("[data-take]"))) { take(el.getAttribute("data-take") === "full"); return; }
     if ((el = t.closest("[data-checkin]"))) { checkIn(); return; }
@@ -350,7 +414,8 @@
   // A hardware keyboard or a number pad works too.
   document.addEventListener("keydown", function (e) {
     if (e.target === nameInput) {
-      if (e.key === "Enter") { e.preventDefault(); take(true); }
+      if (e.key === "Enter") { e.preventDefault(); closeKeyboard(); take(true); }
+      else if (e.key === "Escape") closeKeyboard();
       return;
     }
     if (/^[0-9]$/.test(e.key)) key(e.key);

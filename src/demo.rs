@@ -532,10 +532,17 @@ async fn queue_today(
     branches.sort_by_key(|(id, _)| *id);
     for (n, (branch, b)) in branches.into_iter().enumerate() {
         let Some(Some((open, close))) = b.hours.and_then(|h| h.get(weekday).copied()) else { continue };
-        // The last customer came in a little before now, or before closing.
-        let last = minute.clamp(open.saturating_add(90), close.saturating_sub(15));
+        // The last customer came in now, or a little before closing; never
+        // later than now (a demo started at night has no customers from the
+        // future, whose wait would read "0 min"), and nobody yet before the
+        // branch has been open for a quarter of an hour.
+        let last = minute.min(close.saturating_sub(15));
+        if last < open.saturating_add(15) {
+            continue;
+        }
         let first = last.saturating_sub(100).max(open);
-        let count: u16 = if n == 0 { 14 } else { 6 };
+        // About one customer every four minutes at most.
+        let count: u16 = (if n == 0 { 14 } else { 6 }).min(((last - first) / 4).max(2));
         let mut issued = Vec::new();
         for i in 0..count {
             let at = first + (last - first) * i / count.max(1);
@@ -559,5 +566,9 @@ async fn queue_today(
             }
         }
     }
+    // After closing, the day's unserved tickets expire as they would have
+    // at closing time: nobody is left "waiting" for hours overnight.
+    travel(Some(now));
+    tickets::expire_due(state, tenant).await.map_err(e)?;
     Ok(())
 }

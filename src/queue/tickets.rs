@@ -25,6 +25,23 @@ pub fn source_letter(s: TicketSource) -> char {
     }
 }
 
+/// The catalogue key of a ticket's source in words ("Kiosk", "Online"): the
+/// small mark a ticket carries when its number names the service instead.
+pub fn source_key(s: TicketSource) -> &'static str {
+    match s {
+        TicketSource::Kiosk => "kiosk.source.kiosk",
+        TicketSource::Online => "kiosk.source.online",
+        TicketSource::Bot => "kiosk.source.bot",
+        TicketSource::WalkIn => "kiosk.source.walk_in",
+    }
+}
+
+/// Whether the company numbers tickets by service, so that a ticket's
+/// number no longer tells where it was taken (and the ticket says it).
+pub fn numbered_by_service(db: &Db) -> Result<bool, AppError> {
+    Ok(crate::queue::service::settings(db)?.numbering == schema::TicketNumbering::ByService)
+}
+
 /// The next number of a ticket at a branch on a day. By source (the
 /// default), `K-001`/`O-001`; by service, the service's prefix, `A-014`.
 /// Each prefix counts on its own per branch and day; a prefix that equals

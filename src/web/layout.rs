@@ -379,9 +379,15 @@ fn autocomplete(name: &str) -> &'static str {
     }
 }
 
-/// Formats a stored time (ms) in a company's time zone.
+/// Formats a stored time (ms) in a company's time zone as people in
+/// Uzbekistan read it in every language: `04.12.2026 14:30` (24 hours).
 pub fn local_time(ms: i64, tz: &jiff::tz::TimeZone) -> String {
-    crate::clock::from_ms(ms).to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    crate::clock::from_ms(ms).to_zoned(tz.clone()).strftime("%d.%m.%Y %H:%M").to_string()
+}
+
+/// A day as shown on a page: `04.12.2026` (form values and the API keep `2026-12-04`).
+pub fn local_date(d: jiff::civil::Date) -> String {
+    d.strftime("%d.%m.%Y").to_string()
 }
 
 /// Raw markup that is known to be safe (built from our own strings only).
@@ -420,9 +426,16 @@ impl FormError {
 pub fn form_alert(err: Option<&FormError>) -> Markup {
     html! {
         @if let Some(e) = err {
-            p.alert role="alert" { (e.message) }
+            // `data-field`: app.css hides this copy when the field shows the error itself.
+            p.alert role="alert" data-field=[e.field] { (e.message) }
         }
     }
+}
+
+/// The form's alert for an error no field of the form shows: an error of one
+/// of `fields` stands next to that field only, never twice.
+pub fn form_alert_except(err: Option<&FormError>, fields: &[&str]) -> Markup {
+    form_alert(err.filter(|e| !e.field.is_some_and(|f| fields.contains(&f))))
 }
 
 /// A labelled input with a hint and the error of its field, built step by

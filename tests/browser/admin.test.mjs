@@ -40,11 +40,27 @@ await run("admin console: Russian pages, create a user, find them, they can sign
   await page.fill("input[name=full_name]", "Дилноза Юсупова");
   await page.evaluate(() => { document.querySelector("form[action$='/admin/users/new']").noValidate = true; });
   await page.getByRole("button", { name: "Создать пользователя" }).click();
-  await page.locator("p.alert").waitFor();
-  assert.match(await page.locator("p.alert").innerText(), /латинск/i);
+  // The error stands next to its field, once (not also at the top of the form).
+  const fieldError = (name) => page.locator(`.field:has([name=${name}]) .field-error`);
+  await fieldError("username").waitFor();
+  assert.match(await fieldError("username").innerText(), /латинск/i);
+  assert.equal(await page.locator("p.alert").count(), 0, "no second copy of the error above the form");
+  assert.equal(await page.locator(".field-error").count(), 1, "one error, once");
   assert.equal(await page.inputValue("input[name=full_name]"), "Дилноза Юсупова");
 
-  // Now right: a generated password is shown once.
+  // A phone that is no phone: said next to the phone field, in Russian, once.
+  await page.fill("input[name=username]", "dilnoza");
+  await page.fill("input[name=phone]", "12-34");
+  await page.evaluate(() => { document.querySelector("form[action$='/admin/users/new']").noValidate = true; });
+  await page.getByRole("button", { name: "Создать пользователя" }).click();
+  await fieldError("phone").waitFor();
+  assert.match(await fieldError("phone").innerText(), /Введите номер телефона, например \+998 90 123 45 67/);
+  assert.equal(await page.locator("p.alert").count(), 0);
+  assert.equal(await page.locator(".field-error").count(), 1, "one error, once");
+  assert.equal(await page.inputValue("input[name=phone]"), "12-34", "what was typed stays");
+
+  // Now right (the phone as people write it): a generated password is shown once.
+  await page.fill("input[name=phone]", "90 123 45 67");
   await page.fill("input[name=username]", "dilnoza");
   await page.selectOption("select[name=role]", "employee");
   await page.getByRole("button", { name: "Создать пользователя" }).click();

@@ -77,7 +77,7 @@ await run("platform console and company admin console, every form", async (serve
   await page.fill("input[name=name]", " ");
   await page.evaluate(() => { for (const f of document.forms) f.noValidate = true; });
   await submit(page, page.getByRole("button", { name: "Save" }));
-  await page.locator(".field-error, p.alert").first().waitFor();
+  await page.locator(".field-error, p.alert:visible").first().waitFor();
   assert.equal(await page.inputValue("select[name=timezone]"), "Asia/Samarkand");
   await page.fill("input[name=name]", "Acme Ltd");
   await submit(page, page.getByRole("button", { name: "Save" }));
@@ -97,7 +97,7 @@ await run("platform console and company admin console, every form", async (serve
   await page.locator("p.notice", { hasText: "Created." }).waitFor();
   await page.fill("form.row-form input[name=name]", "call centre");
   await submit(page, page.getByRole("button", { name: "Add" }));
-  await page.locator("p.alert", { hasText: "already in use" }).waitFor();
+  await page.locator(".field-error, p.alert:visible", { hasText: "already in use" }).first().waitFor();
   assert.equal(await page.inputValue("form.row-form input[name=name]"), "call centre");
   const dept = page.locator("tbody tr").filter({ has: page.locator("input[value='Call centre']") });
   await dept.locator("input[name=name]").fill("Contact centre");
@@ -133,7 +133,7 @@ await run("platform console and company admin console, every form", async (serve
   await page.locator("input[name=closed_sat]").check();
   await page.fill("input[name=close_mon]", "07:00");
   await submit(page, page.getByRole("button", { name: "Create branch" }));
-  await page.locator("p.alert", { hasText: "Monday" }).waitFor();
+  await page.locator(".field-error, p.alert:visible", { hasText: "Monday" }).first().waitFor();
   assert.equal(await page.inputValue("input[name=name]"), "Yunusobod");
   assert.ok(await page.locator("input[name=closed_sat]").isChecked(), "the closed days survive the error");
   await page.fill("input[name=close_mon]", "17:00");
@@ -173,7 +173,7 @@ await run("platform console and company admin console, every form", async (serve
   await page.locator(".topbar img.logo").waitFor();
   await page.locator("input[name=logo]").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: Buffer.from("not an image") });
   await submit(page, page.getByRole("button", { name: "Upload logo" }));
-  await page.locator("p.alert", { hasText: "PNG, JPEG, WebP or GIF" }).waitFor();
+  await page.locator(".field-error, p.alert:visible", { hasText: "PNG, JPEG, WebP or GIF" }).first().waitFor();
   page.once("dialog", (d) => d.accept());
   await submit(page, page.getByRole("button", { name: "Remove logo" }));
   await page.locator("p.notice", { hasText: "The logo was removed." }).waitFor();
@@ -220,7 +220,7 @@ await run("platform console and company admin console, every form", async (serve
   await page.fill("input[name=current_password]", "not-the-password");
   await page.fill("input[name=new_password]", "a-new-password-1");
   await submit(page, page.getByRole("button", { name: "Сменить пароль" }));
-  await page.locator("p.alert").waitFor();
+  await page.locator(".field-error, p.alert:visible").first().waitFor();
 
   // An employee has no admin section.
   const emp = await browser.newContext({ locale: "en-US" });

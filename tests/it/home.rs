@@ -10,8 +10,13 @@ const NOW: &str = "2026-12-04T07:00:00Z";
 
 /// The demo company with its history written up to `NOW`.
 async fn demo_with_history() -> Server {
-    let s = demo_at(NOW).await;
-    let now: jiff::Timestamp = NOW.parse().unwrap();
+    demo_with_history_at(NOW).await
+}
+
+/// The demo company with its history written up to `at`.
+async fn demo_with_history_at(at: &str) -> Server {
+    let s = demo_at(at).await;
+    let now: jiff::Timestamp = at.parse().unwrap();
     let clock = s.clock();
     idora::demo::seed_history(s.state(), &|t| clock.set(t.unwrap_or(now))).await.unwrap();
     assert_eq!(s.now(), now, "the clock is back at now");
@@ -228,5 +233,105 @@ async fn measure_dashboards_over_a_long_history() {
             idora::home::dashboard(tenant.db().unwrap(), &who, st.now_ms(), &tz).unwrap();
         }
         eprintln!("{u}: {:?} per dashboard", t.elapsed() / 10);
+    }
+}
+
+/// The cells of a branch's row in the director's "today's queue": waiting,
+/// served, longest wait, as the page shows them.
+fn queue_row(h: &str, branch: u64) -> Vec<String> {
+    let row = &h[h.find(&format!(r#"<tr data-branch="{branch}">"#)).unwrap_or_else(|| panic!("no row of branch {branch}"))..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    row.split("<td")
+        .skip(2)
+        .map(|c| {
+            c.split('>')
+                .skip(1)
+                .filter(|p| !p.starts_with('<'))
+                .map(|p| p.split('<').next().unwrap())
+                .collect::<String>()
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// A demo started at night (02:00 in Tashkent, before the branches open)
+/// has no customers from the future: today's queue is empty and the longest
+/// wait reads "—", not "0 min"; started just after opening, the waits are
+/// real minutes since the doors opened; started after closing, nobody is
+/// left waiting overnight.
+#[tokio::test]
+async fn the_demo_queue_today_makes_sense_at_any_hour() {
+    // Saturday 02:00 in Tashkent.
+    let s = demo_with_history_at("2026-12-04T21:00:00Z").await;
+    let h = home(&s, "director").await;
+    assert_eq!(queue_row(&h, 1), ["0", "0", "—"], "nobody waits before opening");
+    drop(s);
+
+    // Friday 09:25 in Tashkent: open since 09:00.
+    let s = demo_with_history_at("2026-12-04T04:25:00Z").await;
+    let h = home(&s, "director").await;
+    let row = queue_row(&h, 1);
+    let waiting: u32 = row[0].parse().unwrap();
+    assert!(waiting > 0, "customers came after opening: {row:?}");
+    let longest: u32 = row[2].trim_end_matches(" daq").parse().unwrap_or_else(|_| panic!("minutes, got {row:?}"));
+    assert!((1..=25).contains(&longest), "waiting since the doors opened at most: {row:?}");
+    drop(s);
+
+    // Friday 20:00 in Tashkent: closed at 18:00.
+    let s = demo_with_history_at("2026-12-04T15:00:00Z").await;
+    let h = home(&s, "director").await;
+    let row = queue_row(&h, 1);
+    assert_eq!((row[0].as_str(), row[2].as_str()), ("0", "—"), "nobody left waiting after closing: {row:?}");
+    assert_ne!(row[1], "0", "the day's served are counted: {row:?}");
+}
+
+/// The text a reader sees on a page: no tags, no scripts, no attributes.
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        out.push(' ');
+        let tail = &rest[i..];
+        let end = if tail.starts_with("<script") { tail.find("</script>").map(|e| e + 9) } else { tail.find('>').map(|e| e + 1) };
+        rest = &tail[end.unwrap_or(tail.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The first piece of `text` of the shape (`d` a digit, anything else itself).
+fn find_shape(text: &str, shape: &str) -> Option<String> {
+    let (t, p) = (text.as_bytes(), shape.as_bytes());
+    (0..t.len().saturating_sub(p.len() - 1))
+        .find(|&i| p.iter().enumerate().all(|(j, c)| if *c == b'd' { t[i + j].is_ascii_digit() } else { t[i + j] == *c }))
+        .map(|i| text[i..i + p.len()].to_string())
+}
+
+/// Dates on pages read dd.mm.yyyy with 24-hour times in every language —
+/// never the ISO `2026-12-04` of form values and the API.
+#[tokio::test]
+async fn pages_show_dates_as_dd_mm_yyyy_in_every_language() {
+    let s = demo_with_history().await;
+    let iso = |t: &str| find_shape(t, "dddd-dd-dd");
+    let local = |t: &str| find_shape(t, "dd.dd.dddd dd:dd");
+    for lang in ["uz", "ru", "en"] {
+        for (who, path, has_time) in [
+            ("director", "/c/demo/tasks?tab=all", true),
+            ("director", "/c/demo/tasks/1", true),
+            ("director", "/c/demo/queue/stats", false),
+            ("admin", "/c/demo/admin/audit", true),
+            ("admin", "/c/demo/", false),
+        ] {
+            let token = s.demo_token(who).await;
+            let r = s.web.get(format!("{}{path}", s.base)).bearer_auth(&token).header("accept-language", lang).send().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK, "{who} opens {path}");
+            let text = visible_text(&r.text().await.unwrap());
+            assert_eq!(iso(&text), None, "{path} in {lang} shows an ISO date");
+            if has_time {
+                assert!(local(&text).is_some(), "{path} in {lang} shows a dd.mm.yyyy hh:mm time");
+            }
+        }
     }
 }

@@ -453,7 +453,7 @@ fn profile_view(
                     dt { (t(lang, "admin.users.branch")) }
                     dd { (branch.as_deref().unwrap_or("—")) }
                 }
-                (form_alert(err))
+                (layout::form_alert_except(err, &["full_name", "phone", "language"]))
                 form method="post" action=(c.url("profile")) {
                     (csrf_field(c.csrf()))
                     (Input::new(t(lang, "admin.users.full_name"), "full_name").value(&f.full_name).maxlength(120).error(err))
@@ -731,6 +731,9 @@ fn branch_options(lang: Lang, db: &crate::store::Db, current: Option<u64>) -> Re
     Ok(v)
 }
 
+/// The inputs of [`user_fields`], which show their own errors.
+const USER_FIELDS: &[&str] = &["full_name", "phone", "role", "department_id", "branch_id", "language"];
+
 /// The fields a new user and an existing one share.
 fn user_fields(c: &Ctx, f: &UserForm, err: Option<&FormError>, is_self: bool) -> Result<Markup, AppError> {
     let lang = c.lang();
@@ -764,7 +767,7 @@ fn user_new_view(c: &Ctx, f: &UserForm, err: Option<&FormError>) -> Result<Marku
         p.back { a href=(c.url("admin/users")) { "← " (t(lang, "admin.users.title")) } }
         section.card.form-card {
             h1 { (title) }
-            (form_alert(err))
+            (layout::form_alert_except(err, &[&["username"][..], USER_FIELDS].concat()))
             form method="post" action=(c.url("admin/users/new")) {
                 (csrf_field(c.csrf()))
                 (Input::new(t(lang, "admin.users.username"), "username").value(&f.username).required().maxlength(32)
@@ -875,7 +878,7 @@ fn user_edit_view(
                 dt { (t(lang, "admin.users.created")) }
                 dd { (layout::local_time(acc.created_at, &tz)) }
             }
-            (form_alert(err))
+            (layout::form_alert_except(err, USER_FIELDS))
             form method="post" action=(c.url(&format!("admin/users/{id}"))) {
                 (csrf_field(c.csrf()))
                 (user_fields(c, f, err, is_self)?)

@@ -214,7 +214,14 @@ async fn kiosk(
         "code_format": t(lang, "kiosk.error.code_format"),
         "generic": t(lang, "kiosk.error.generic"),
         "network": t(lang, "kiosk.error.network"),
+        "sources": {
+            "kiosk": t(lang, "kiosk.source.kiosk"),
+            "online": t(lang, "kiosk.source.online"),
+            "bot": t(lang, "kiosk.source.bot"),
+            "walk_in": t(lang, "kiosk.source.walk_in"),
+        },
     });
+    let by_service = tickets::numbered_by_service(db)?;
     let title = t(lang, "kiosk.title");
     let keypad = |kind: &str| {
         html! {
@@ -235,9 +242,9 @@ async fn kiosk(
             body.q-screen.kiosk-body {
                 div.kiosk data-kiosk data-open=(open) data-slug=(tenant.slug) data-branch=(branch_id) data-csrf=(page.csrf)
                     data-tz=(tz_name(&tenant)) data-home=(home) data-lang=(lang.code()) data-default-lang=(default_lang.code())
-                    data-idle-ms=(KIOSK_IDLE_MS) data-i18n=(i18n.to_string()) {
+                    data-idle-ms=(KIOSK_IDLE_MS) data-by-service=(by_service) data-i18n=(i18n.to_string()) {
                     header.kiosk-head {
-                        (brand(&tenant, &branch.name, "q-brand"))
+                        (brand(&tenant, crate::org::service::branch_name(&branch, lang), "q-brand"))
                         nav.kiosk-langs aria-label=(t(lang, "kiosk.language")) {
                             @for l in Lang::ALL {
                                 a.kiosk-lang href=(format!("{home}?lang={}", l.code())) hreflang=(l.code())
@@ -309,7 +316,10 @@ async fn kiosk(
                                     }
                                     div.kiosk-col {
                                         label.kiosk-label for="kiosk-name" { (t(lang, "kiosk.name")) }
-                                        input.kiosk-input #kiosk-name type="text" name="name" maxlength="80" autocomplete="off" spellcheck="false";
+                                        // A kiosk has no keyboard: the name is typed on the screen's own
+                                        // (`inputmode=none` keeps a tablet's system keyboard away).
+                                        input.kiosk-input #kiosk-name type="text" name="name" maxlength="80" autocomplete="off" spellcheck="false"
+                                            inputmode="none" aria-controls="kiosk-osk";
                                         fieldset.kiosk-priority {
                                             legend.kiosk-label { (t(lang, "kiosk.priority")) }
                                             div.kiosk-choices role="radiogroup" {
@@ -322,6 +332,7 @@ async fn kiosk(
                                     }
                                 }
                                 p.kiosk-error role="alert" data-error hidden {}
+                                (name_keyboard(lang))
                                 div.kiosk-actions {
                                     button.kiosk-back type="button" data-go="start" { (t(lang, "kiosk.back")) }
                                     button.kiosk-skip type="button" data-take="skip" { (t(lang, "kiosk.skip")) }
@@ -347,9 +358,13 @@ async fn kiosk(
                                 div.kiosk-ticket-wrap {
                                     article.ticket.print-area data-ticket {
                                         p.ticket-company { (tenant.info().name) }
-                                        p.ticket-branch { (branch.name) }
+                                        p.ticket-branch { (crate::org::service::branch_name(&branch, lang)) }
                                         p.ticket-label { (t(lang, "kiosk.ticket_title")) }
                                         p.ticket-number data-t="number" {}
+                                        // Numbered by service, the number no longer says where the ticket came from.
+                                        p.ticket-source hidden {
+                                            span.source-mark data-t="source" title=(t(lang, "kiosk.source.label")) {}
+                                        }
                                         p.ticket-service data-t="service" {}
                                         dl.ticket-facts {
                                             div data-row="ahead" {
@@ -383,6 +398,61 @@ async fn kiosk(
             }
         }
     })
+}
+
+/// The letters of the on-screen keyboard, row by row: Uzbek/English Latin
+/// and Russian/Uzbek Cyrillic.
+const LATIN_ROWS: [&[&str]; 3] = [
+    &["Q", "W", "E", "R", "T", "Y", "U", "I", "O", "P"],
+    &["A", "S", "D", "F", "G", "H", "J", "K", "L"],
+    &["Z", "X", "C", "V", "B", "N", "M", "ʻ", "ʼ", "-"],
+];
+const CYRILLIC_ROWS: [&[&str]; 3] = [
+    &["Й", "Ц", "У", "К", "Е", "Н", "Г", "Ш", "Щ", "З", "Х", "Ъ"],
+    &["Ф", "Ы", "В", "А", "П", "Р", "О", "Л", "Д", "Ж", "Э"],
+    &["Я", "Ч", "С", "М", "И", "Т", "Ь", "Б", "Ю", "Ё", "-"],
+];
+/// The Uzbek Cyrillic letters Russian lacks, on the bottom row.
+const CYRILLIC_EXTRA: [&str; 4] = ["Ў", "Қ", "Ғ", "Ҳ"];
+
+/// The on-screen keyboard of the kiosk's name field: Latin and Cyrillic
+/// (the visitor's language decides which comes first), a key to switch,
+/// space, backspace and "done". `assets/kiosk.js` opens it when the field
+/// is touched and types into the field.
+fn name_keyboard(lang: Lang) -> Markup {
+    let first = if lang == Lang::Ru { "cyrillic" } else { "latin" };
+    let layout = |name: &str, rows: &[&[&str]; 3], extra: &[&str], other: &str| {
+        html! {
+            div.osk-layout data-layout=(name) hidden[name != first] {
+                @for row in rows {
+                    div.osk-row {
+                        @for c in row.iter() {
+                            button.osk-key type="button" data-char=(c) { (c) }
+                        }
+                    }
+                }
+                div.osk-row {
+                    button.osk-key.osk-wide.osk-soft type="button" data-osk-key="switch" aria-label=(t(lang, "kiosk.kbd_switch")) { (other) }
+                    @for c in extra {
+                        button.osk-key type="button" data-char=(c) { (c) }
+                    }
+                    button.osk-key.osk-space type="button" data-osk-key="space" aria-label=(t(lang, "kiosk.kbd_space")) { (t(lang, "kiosk.kbd_space")) }
+                    button.osk-key.osk-wide.osk-soft type="button" data-osk-key="back" aria-label=(t(lang, "kiosk.kbd_delete")) { "⌫" }
+                    button.osk-key.osk-wide.osk-done type="button" data-osk-key="done" { (t(lang, "kiosk.kbd_done")) }
+                }
+            }
+        }
+    };
+    html! {
+        div.osk #kiosk-osk data-osk role="group" aria-label=(t(lang, "kiosk.kbd_label")) hidden {
+            div.osk-preview aria-hidden="true" {
+                span data-osk-preview {}
+                span.osk-caret {}
+            }
+            (layout("latin", &LATIN_ROWS, &[], "АБВ"))
+            (layout("cyrillic", &CYRILLIC_ROWS, &CYRILLIC_EXTRA, "ABC"))
+        }
+    }
 }
 
 // ---------- the display board ----------
@@ -624,7 +694,7 @@ async fn track(State(state): State<AppState>, page: Page, headers: HeaderMap, Pa
                         p.track-where {
                             strong { (service) }
                             @if let Some(b) = &branch {
-                                span { (b.name) }
+                                span { (crate::org::service::branch_name(b, lang)) }
                                 @if !b.address.is_empty() {
                                     span.track-address { (b.address) }
                                 }
@@ -632,6 +702,11 @@ async fn track(State(state): State<AppState>, page: Page, headers: HeaderMap, Pa
                         }
                         p.track-label { (t(lang, "track.number")) }
                         p.track-number { (tk.number) }
+                        @if tickets::numbered_by_service(db)? {
+                            p.track-source {
+                                span.source-mark title=(t(lang, "kiosk.source.label")) { (t(lang, tickets::source_key(tk.source))) }
+                            }
+                        }
                         p.track-status {
                             @for s in STATUSES {
                                 span class=(format!("st st-{s}")) data-show=(s) hidden[s != status] { (t(lang, status_key(s))) }

@@ -87,6 +87,16 @@ fn name_of(services: &HashMap<u64, ServiceV2>, id: u64, lang: Lang) -> String {
     services.get(&id).map(|s| service_name(s, lang).to_string()).unwrap_or_else(|| format!("#{id}"))
 }
 
+/// Where a ticket came from (kiosk, online, bot, walk-in), as a small mark
+/// next to its number when the number names the service instead.
+fn source_mark(lang: Lang, desk: &Desk, tk: &TicketV1) -> Markup {
+    html! {
+        @if desk.by_service {
+            " " span.source-mark title=(t(lang, "kiosk.source.label")) { (t(lang, tickets::source_key(tk.source))) }
+        }
+    }
+}
+
 fn user_name(a: &AccountV1) -> &str {
     if a.full_name.is_empty() { &a.username } else { &a.full_name }
 }
@@ -129,6 +139,8 @@ struct Desk {
     tz: TimeZone,
     /// Recalls allowed before a no-show (the company's setting).
     max_recalls: u8,
+    /// Tickets are numbered by service: each shows where it came from.
+    by_service: bool,
 }
 
 impl Desk {
@@ -151,6 +163,7 @@ impl Desk {
             now,
             tz,
             max_recalls: service::settings(db)?.max_recalls,
+            by_service: tickets::numbered_by_service(db)?,
         };
         let Some(op) = op else { return Ok(desk) };
         desk.branch = crate::org::service::get_branch(db, op.branch_id).ok();
@@ -361,6 +374,7 @@ fn current_card(c: &Ctx, desk: &Desk, failed: Option<&Failed>) -> Markup {
                     @if called { (t(lang, "operator.current.called")) } @else { (t(lang, "operator.current.serving")) }
                 }
                 strong.op-number { (tk.number) }
+                (source_mark(lang, desk, tk))
                 span.op-service { (name_of(&desk.services, tk.service_id, lang)) }
             }
             dl.facts.op-facts {
@@ -462,6 +476,7 @@ fn queue_section(c: &Ctx, desk: &Desk) -> Markup {
                                     td data-label=(t(lang, "operator.queue.number")) {
                                         div {
                                             strong.op-num { (tk.number) }
+                                            (source_mark(lang, desk, tk))
                                             @if desk.next == Some(*id) {
                                                 " " span.badge.ok { (t(lang, "operator.queue.next")) }
                                             }

@@ -462,7 +462,7 @@ async fn stats_page(
         @if let Some(s) = &stats {
             p.muted.stats-period {
                 (branch_name) " · "
-                @if s.from == s.to { (s.from.to_string()) } @else { (s.from.to_string()) " — " (s.to.to_string()) }
+                @if s.from == s.to { (crate::web::layout::local_date(s.from)) } @else { (crate::web::layout::local_date(s.from)) " — " (crate::web::layout::local_date(s.to)) }
             }
             @if s.overall.issued == 0 && s.overall.called == 0 {
                 p.empty { (t(lang, "stats.empty")) }

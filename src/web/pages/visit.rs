@@ -250,7 +250,7 @@ fn branch_card(tenant: &Tenant, page: &Page, b: &BranchView, weekday: usize, fai
     html! {
         article.card.visit-branch id=(format!("branch-{}", b.id)) {
             div.visit-branch-head {
-                h2 { (b.branch.name) }
+                h2 { (crate::org::service::branch_name(&b.branch, lang)) }
                 span.badge.ok[b.open_now].off[!b.open_now] { (open_label) }
             }
             @if !b.branch.address.is_empty() {
@@ -537,7 +537,7 @@ fn book_view(
                             label for="f-branch" { (t(lang, "visit.field.branch")) }
                             select id="f-branch" name="branch" {
                                 @for b in &list {
-                                    option value=(b.id) selected[b.id == branch.id] { (b.branch.name) }
+                                    option value=(b.id) selected[b.id == branch.id] { (crate::org::service::branch_name(&b.branch, lang)) }
                                 }
                             }
                         }
@@ -560,6 +560,9 @@ fn book_view(
             }
             section.card.visit-step {
                 h2 { span.step-no { "2" } (t(lang, "visit.booking.step_day")) }
+                // On a phone the strip scrolls sideways: app.js marks the side
+                // with more days (a fade and an arrow) and shows the chosen day.
+                div.scroll-cue data-scroll-cue {
                 ul.visit-days {
                     @for (i, d) in days.iter().enumerate() {
                         @let label = match i { 0 => t(lang, "visit.today").to_string(), 1 => t(lang, "visit.tomorrow").to_string(), _ => crate::i18n::weekday_short(lang, weekday_of(d.date)).to_string() };
@@ -586,6 +589,7 @@ fn book_view(
                             }
                         }
                     }
+                }
                 }
             }
             section.card.visit-step #times {
@@ -662,7 +666,7 @@ fn details_form(
                 p {
                     strong { (when) }
                     br;
-                    (service_name(&offer.service, lang)) " · " (branch.branch.name)
+                    (service_name(&offer.service, lang)) " · " (crate::org::service::branch_name(&branch.branch, lang))
                 }
                 @if typed.is_some() {
                     a href="#times" { (t(lang, "visit.booking.change_time")) }
@@ -801,7 +805,7 @@ fn booked_view(tenant: &Tenant, page: &Page, ticket: &TicketV1, branch: Option<&
                 dt { (t(lang, "visit.done.branch")) }
                 dd {
                     @if let Some(b) = branch {
-                        (b.name)
+                        (crate::org::service::branch_name(b, lang))
                         @if !b.address.is_empty() { br; span.muted { (b.address) } }
                     }
                 }

@@ -20,7 +20,9 @@ fn assert_form_again(seen: &Seen, reason: &str, typed: &[&str]) {
     let html = &seen.html;
     assert_eq!(seen.status, StatusCode::UNPROCESSABLE_ENTITY, "{} {}", seen.path, html);
     assert!(html.contains("<form") && !html.contains(r#"class="card error""#), "the form, not an error page: {html}");
-    assert!(html.contains(r#"role="alert""#) && html.contains(&escaped(reason)), "the reason {reason:?}: {html}");
+    // The reason: next to its field, or above the form when no field shows it.
+    let shown = html.contains(r#"role="alert""#) || html.contains(r#"class="field-error""#);
+    assert!(shown && html.contains(&escaped(reason)), "the reason {reason:?}: {html}");
     for v in typed {
         let v = escaped(v);
         assert!(html.contains(&format!(r#"value="{v}""#)) || html.contains(&format!(">{v}</textarea>")), "{v:?} is kept: {html}");
@@ -87,6 +89,14 @@ async fn the_admin_console_shows_refused_forms_again_with_422() {
     let user = [("username", "a b"), ("full_name", "Aziz Karimov"), ("phone", "90 123 45 67"), ("role", "employee"), ("password", "")];
     let seen = admin.post("admin/users/new", &user).await;
     assert_form_again(&seen, &msg(EN, "validation.username"), &["a b", "Aziz Karimov", "90 123 45 67"]);
+    assert_eq!(seen.html.matches(&escaped(&msg(EN, "validation.username"))).count(), 1, "once, next to the username: {}", seen.html);
+    assert!(seen.html.contains(r#"id="f-username-error""#), "next to the username: {}", seen.html);
+    // A phone that is none: said next to the phone field, once.
+    let bad_phone = [("username", "aziz"), ("full_name", "Aziz Karimov"), ("phone", "12-34"), ("role", "employee"), ("password", "")];
+    let seen = admin.post("admin/users/new", &bad_phone).await;
+    assert_form_again(&seen, &msg(EN, "validation.phone"), &["aziz", "12-34"]);
+    assert_eq!(seen.html.matches(&escaped(&msg(EN, "validation.phone"))).count(), 1, "once, next to the phone: {}", seen.html);
+    assert!(seen.html.contains(r#"id="f-phone-error""#), "next to the phone: {}", seen.html);
     assert_eq!(s.get(&co.path("/users"), &co.admin).await.check(200).body.as_array().unwrap().len(), 1, "nobody was added");
 
     // A department whose name is taken.
