@@ -295,13 +295,15 @@ fn user_name(tx: &impl Txn, id: u64) -> Result<String, AppError> {
     Ok(USERS.open(tx)?.get(id)?.map(|a| display_name(&a)).unwrap_or_default())
 }
 
-/// A thread's title as `viewer` reads it.
-fn title_of(tx: &impl Txn, viewer: u64, th: &ThreadV1) -> Result<String, AppError> {
+/// A thread's title as `viewer` reads it (a department's name in `lang`).
+fn title_of(tx: &impl Txn, viewer: u64, lang: Lang, th: &ThreadV1) -> Result<String, AppError> {
     Ok(match th.kind {
         ThreadKind::Task => TASKS.open(tx)?.get(th.owner)?.map(|t| t.title).unwrap_or_default(),
         ThreadKind::Request => format!("R-{:06}", th.owner),
         ThreadKind::Direct => user_name(tx, if viewer == th.owner { th.other } else { th.owner })?,
-        ThreadKind::Department => DEPARTMENTS.open(tx)?.get(th.owner)?.map(|d| d.name).unwrap_or_default(),
+        ThreadKind::Department => {
+            DEPARTMENTS.open(tx)?.get(th.owner)?.map(|d| crate::org::service::department_name(&d, lang).to_string()).unwrap_or_default()
+        }
         ThreadKind::Group => th.name.clone(),
     })
 }
@@ -412,10 +414,12 @@ pub fn thread_of_task(db: &Db, who: &Caller, task_id: u64) -> Result<Option<u64>
 pub fn thread(db: &Db, who: &Caller, id: u64) -> Result<ThreadOut, AppError> {
     let tx = db.read()?;
     let th = readable(&tx, who, id)?;
-    thread_out(&tx, who.id(), id, &th)
+    thread_out(&tx, who, id, &th)
 }
 
-fn thread_out(tx: &impl Txn, viewer: u64, id: u64, th: &ThreadV1) -> Result<ThreadOut, AppError> {
+fn thread_out(tx: &impl Txn, viewer: &Caller, id: u64, th: &ThreadV1) -> Result<ThreadOut, AppError> {
+    let lang = viewer.user().map(|p| p.lang).unwrap_or(Lang::Uz);
+    let viewer = viewer.id();
     let unread = FOLLOWS.open(tx)?.get((viewer, id))?.map(|f| f.unread).unwrap_or(0);
     let preview = match MESSAGES.open(tx)?.get(th.last_message)? {
         Some(m) if m.deleted.is_none() => {
@@ -427,7 +431,7 @@ fn thread_out(tx: &impl Txn, viewer: u64, id: u64, th: &ThreadV1) -> Result<Thre
     Ok(ThreadOut {
         id,
         kind: kind_code(th.kind),
-        title: title_of(tx, viewer, th)?,
+        title: title_of(tx, viewer, lang, th)?,
         task_id: matches!(th.kind, ThreadKind::Task | ThreadKind::Request).then_some(th.owner),
         user_id: (th.kind == ThreadKind::Direct).then_some(if viewer == th.owner { th.other } else { th.owner }),
         last_message: th.last_message,
@@ -454,7 +458,7 @@ pub fn threads(db: &Db, who: &Caller, q: &str) -> Result<Vec<ThreadOut>, AppErro
         if !may_read_in(&tx, who, id, &th)? {
             continue;
         }
-        let t = thread_out(&tx, me, id, &th)?;
+        let t = thread_out(&tx, who, id, &th)?;
         if !words.is_empty() {
             let title = crate::search::fold(&t.title);
             if !words.iter().all(|w| title.contains(w.as_str())) {
@@ -614,7 +618,8 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
             th.last_at = now;
             THREADS.open(tx)?.insert(thread, &th)?;
 
-            let title = title_of(tx, author, &th)?;
+            // Notices are worded when read; the title is the company's first name of it.
+            let title = title_of(tx, author, Lang::Uz, &th)?;
             let by = user_name(tx, author)?;
             let task_id = (th.kind == ThreadKind::Task).then_some(th.owner);
             let mut pushes = Pushes::default();

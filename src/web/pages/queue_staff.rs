@@ -306,7 +306,8 @@ fn operator_view(state: &AppState, c: &Ctx, failed: Option<&Failed>, notice: Opt
         };
         return Ok(c.render(title, Section::Operator, notice, body));
     };
-    let branch_name = desk.branch.as_ref().map(|b| b.name.clone()).unwrap_or_else(|| format!("#{}", op.branch_id));
+    let branch_name =
+        desk.branch.as_ref().map(|b| crate::org::service::branch_name(b, lang).to_string()).unwrap_or_else(|| format!("#{}", op.branch_id));
     let mine: Vec<String> = op.service_ids.iter().map(|id| name_of(&desk.services, *id, lang)).collect();
     let body = html! {
         div.op-head {
@@ -756,7 +757,7 @@ pub(crate) fn dashboard_links(c: &Ctx) -> Markup {
                 ul.qscreens-list {
                     @for (id, b) in &branches {
                         li {
-                            strong { (b.name) }
+                            strong { (crate::org::service::branch_name(b, lang)) }
                             span.qscreens-links {
                                 a.button.small href=(c.url(&format!("kiosk/{id}"))) target="_blank" rel="noopener" { (t(lang, "qadmin.screens.kiosk")) }
                                 a.button.small href=(c.url(&format!("display/{id}"))) target="_blank" rel="noopener" { (t(lang, "qadmin.screens.display")) }
@@ -895,7 +896,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                     }
                     tbody {
                         @for (id, s) in &list {
-                            @let names: Vec<&str> = s.branch_ids.iter().filter_map(|b| branches.get(b).map(|b| b.name.as_str())).collect();
+                            @let names: Vec<&str> = s.branch_ids.iter().filter_map(|b| branches.get(b).map(|b| crate::org::service::branch_name(b, lang))).collect();
                             tr.muted-row[!s.active] {
                                 td data-label=(t(lang, "qadmin.services.name")) {
                                     div {
@@ -917,7 +918,7 @@ fn services_view(c: &Ctx, notice: Option<&'static str>, settings_err: Option<(&s
                                     }
                                     @let unserved: Vec<&str> = s.branch_ids.iter()
                                         .filter(|b| !ops.iter().any(|(_, o)| o.branch_id == **b && o.service_ids.contains(id)))
-                                        .filter_map(|b| branches.get(b).map(|b| b.name.as_str()))
+                                        .filter_map(|b| branches.get(b).map(|b| crate::org::service::branch_name(b, lang)))
                                         .collect();
                                     @if s.active && !unserved.is_empty() {
                                         br;
@@ -1082,7 +1083,7 @@ fn service_form_view(c: &Ctx, id: Option<u64>, f: &ServiceForm, err: Option<&For
                         @if b.active || on {
                             label.check {
                                 input type="checkbox" name="branch_ids" value=(bid) checked[on];
-                                span { (b.name) @if !b.active { " " small.muted { "(" (t(lang, "admin.common.inactive")) ")" } } }
+                                span { (crate::org::service::branch_name(b, lang)) @if !b.active { " " small.muted { "(" (t(lang, "admin.common.inactive")) ")" } } }
                             }
                         }
                     }
@@ -1225,7 +1226,7 @@ async fn operators_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery
                                 }
                                 @if let Some(op) = op {
                                     td data-label=(t(lang, "admin.users.branch")) {
-                                        (branches.get(&op.branch_id).map(|b| b.name.clone()).unwrap_or_else(|| format!("#{}", op.branch_id)))
+                                        (branches.get(&op.branch_id).map(|b| crate::org::service::branch_name(b, lang).to_string()).unwrap_or_else(|| format!("#{}", op.branch_id)))
                                     }
                                     td data-label=(t(lang, "qadmin.operators.window")) { strong { (op.window) } }
                                     td data-label=(t(lang, "qadmin.operators.services")) {
@@ -1292,7 +1293,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
     let mut branch_opts: Vec<(String, String)> = branches
         .iter()
         .filter(|(id, b)| b.active || id.to_string() == f.branch_id)
-        .map(|(id, b)| (id.to_string(), b.name.clone()))
+        .map(|(id, b)| (id.to_string(), crate::org::service::branch_name(b, lang).to_string()))
         .collect();
     branch_opts.sort_by_key(|a| a.1.to_lowercase());
     let mut services: Vec<(u64, ServiceV2)> = service::list_services(db)?.into_iter().filter(|(_, s)| s.active).collect();
@@ -1318,7 +1319,7 @@ fn operator_form_view(c: &Ctx, user_id: u64, who: &AccountV1, f: &PlaceForm, err
                     p.muted.small { (t(lang, "qadmin.operators.services_hint")) }
                     @for (sid, s) in &services {
                         @let on = f.service_ids.iter().any(|v| v.trim() == sid.to_string());
-                        @let at: Vec<&str> = s.branch_ids.iter().filter_map(|b| branches.get(b).map(|b| b.name.as_str())).collect();
+                        @let at: Vec<&str> = s.branch_ids.iter().filter_map(|b| branches.get(b).map(|b| crate::org::service::branch_name(b, lang))).collect();
                         label.check {
                             input type="checkbox" name="service_ids" value=(sid) checked[on];
                             span { (service_name(s, lang)) " " small.muted { "(" (if at.is_empty() { "—".to_string() } else { at.join(", ") }) ")" } }

@@ -433,7 +433,7 @@ async fn stats_page(
     let mut options = vec![(String::new(), t(lang, "stats.all_branches").to_string())];
     for (id, b) in &branches {
         if b.active || branch_v == id.to_string() {
-            options.push((id.to_string(), b.name.clone()));
+            options.push((id.to_string(), crate::org::service::branch_name(b, lang).to_string()));
         }
     }
     let title = t(lang, "stats.title");
