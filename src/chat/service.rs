@@ -471,6 +471,60 @@ pub fn threads(db: &Db, who: &Caller, q: &str) -> Result<Vec<ThreadOut>, AppErro
     Ok(out)
 }
 
+/// A message found by words, in a thread the searcher may read.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = ChatHit)]
+pub struct Hit {
+    pub thread_id: u64,
+    pub message_id: u64,
+    /// The thread's title as the searcher reads it.
+    pub title: String,
+    /// The task of a task's thread.
+    pub task_id: Option<u64>,
+    pub author_name: String,
+    /// The message, shortened.
+    pub text: String,
+    pub created_at_ms: i64,
+}
+
+/// Messages with the words of `q` (Latin and Cyrillic alike) in threads
+/// `who` may read, best first, `limit` at most.
+pub fn search(db: &Db, index: &crate::search::TaskIndex, who: &Caller, q: &str, limit: usize) -> Result<Vec<Hit>, AppError> {
+    let limit = limit.clamp(1, PAGE_MAX);
+    let found = index.search_messages(q, (limit * 5).min(500))?;
+    let tx = db.read()?;
+    let threads = THREADS.open(&tx)?;
+    let msgs = MESSAGES.open(&tx)?;
+    let mut readable: HashMap<u64, Option<ThreadV1>> = HashMap::new();
+    let mut out = Vec::new();
+    for (id, thread) in found {
+        if !readable.contains_key(&thread) {
+            let th = threads.get(thread)?;
+            let ok = match &th {
+                Some(t) => may_read_in(&tx, who, thread, t)?,
+                None => false,
+            };
+            readable.insert(thread, th.filter(|_| ok));
+        }
+        let Some(Some(th)) = readable.get(&thread) else { continue };
+        let Some(m) = msgs.get(id)?.filter(|m| m.deleted.is_none()) else { continue };
+        let t = thread_out(&tx, who, thread, th)?;
+        out.push(Hit {
+            thread_id: thread,
+            message_id: id,
+            title: t.title,
+            task_id: t.task_id.filter(|_| th.kind == ThreadKind::Task),
+            author_name: user_name(&tx, m.author_id)?,
+            text: shorten(&m.text, 160),
+            created_at_ms: m.created_at,
+        });
+        if out.len() >= limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// Unread messages over every thread `user_id` follows: the badge.
 pub fn unread_total(db: &Db, user_id: u64) -> Result<u64, AppError> {
     let tx = db.read()?;
@@ -614,6 +668,7 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
             };
             MESSAGES.open(tx)?.insert(id, &m)?;
             tx.open_table(THREAD_MESSAGES).map_err(store_err)?.insert((thread, id), ()).map_err(store_err)?;
+            crate::search::names_changed(tx)?;
             th.last_message = id;
             th.last_at = now;
             THREADS.open(tx)?.insert(thread, &th)?;
@@ -677,6 +732,7 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
         })
         .await?;
     pushes.send(state, tenant);
+    state.search.touch_message(tenant, out.id);
     Ok(out)
 }
 
@@ -725,11 +781,13 @@ pub async fn edit(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, text
             m.text = text.clone();
             m.edited_at = Some(now);
             MESSAGES.open(tx)?.insert(id, &m)?;
+            crate::search::names_changed(tx)?;
             let pushes = changed(tx, &tenant2, m.thread_id, &th, id, "chat.changed")?;
             Ok((message_out(tx, id, &m, &mut HashMap::new())?, pushes))
         })
         .await?;
     pushes.send(state, tenant);
+    state.search.touch_message(tenant, out.id);
     Ok(out)
 }
 
@@ -747,11 +805,13 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             m.mentions.clear();
             m.files.clear();
             MESSAGES.open(tx)?.insert(id, &m)?;
+            crate::search::names_changed(tx)?;
             let pushes = changed(tx, &tenant2, m.thread_id, &th, id, "chat.changed")?;
             Ok((message_out(tx, id, &m, &mut HashMap::new())?, pushes))
         })
         .await?;
     pushes.send(state, tenant);
+    state.search.touch_message(tenant, out.id);
     Ok(out)
 }
 

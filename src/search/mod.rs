@@ -1,4 +1,4 @@
-//! Task search: one tantivy index per company under
+//! Task and message search: one tantivy index per company under
 //! `tenants/<slug>/index/`, derived from the store and rebuildable from it.
 //!
 //! The task service tells the index which task changed ([`Indexes::touch`]);
@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, doc};
 use tokio::sync::oneshot;
@@ -98,6 +98,8 @@ pub fn fold(s: &str) -> String {
 
 #[derive(Clone, Copy)]
 struct Fields {
+    /// [`KIND_TASK`] or [`KIND_MESSAGE`]: what a document is.
+    kind: Field,
     id: Field,
     title: Field,
     description: Field,
@@ -108,11 +110,19 @@ struct Fields {
     creator_id: Field,
     department_id: Field,
     deadline: Field,
+    /// A message's id, its thread and its text.
+    message: Field,
+    thread: Field,
+    body: Field,
 }
+
+const KIND_TASK: u64 = 0;
+const KIND_MESSAGE: u64 = 1;
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
+        kind: b.add_u64_field("kind", INDEXED),
         id: b.add_u64_field("id", INDEXED | STORED | FAST),
         title: b.add_text_field("title", TEXT),
         description: b.add_text_field("description", TEXT),
@@ -123,6 +133,9 @@ fn schema() -> (Schema, Fields) {
         creator_id: b.add_u64_field("creator_id", INDEXED),
         department_id: b.add_u64_field("department_id", INDEXED),
         deadline: b.add_i64_field("deadline", INDEXED | FAST),
+        message: b.add_u64_field("message", INDEXED | STORED),
+        thread: b.add_u64_field("thread", STORED),
+        body: b.add_text_field("body", TEXT),
     };
     (b.build(), f)
 }
@@ -135,6 +148,8 @@ enum Msg {
     Touch(u64),
     /// A user's name changed: every task they are assignee or creator of.
     User(u64),
+    /// A chat message was written, edited or deleted.
+    Message(u64),
     /// The index lags the store: write it again from the store.
     Rebuild,
     Flush(oneshot::Sender<()>),
@@ -271,6 +286,12 @@ impl Indexes {
         self.send(tenant, Msg::Touch(task_id));
     }
 
+    /// Tells the index that a chat message changed (after the commit that
+    /// called [`names_changed`], which moves the revision on).
+    pub fn touch_message(&self, tenant: &Tenant, message_id: u64) {
+        self.send(tenant, Msg::Message(message_id));
+    }
+
     /// Tells the index that a user's name changed, after the commit that
     /// changed it (which called [`names_changed`]): their tasks are indexed
     /// again under the new name.
@@ -314,6 +335,7 @@ fn names(db: &Db) -> Result<HashMap<u64, String>, AppError> {
 
 fn document(f: &Fields, id: u64, t: &TaskV1, names: &HashMap<u64, String>) -> TantivyDocument {
     doc!(
+        f.kind => KIND_TASK,
         f.id => id,
         f.title => fold(&t.title),
         f.description => fold(&t.description),
@@ -327,7 +349,12 @@ fn document(f: &Fields, id: u64, t: &TaskV1, names: &HashMap<u64, String>) -> Ta
     )
 }
 
-/// Writes every task of the store into an empty index; returns the count.
+/// A chat message's document; none for a deleted one.
+fn message_document(f: &Fields, id: u64, m: &schema::MessageV1) -> Option<TantivyDocument> {
+    m.deleted.is_none().then(|| doc!(f.kind => KIND_MESSAGE, f.message => id, f.thread => m.thread_id, f.body => fold(&m.text)))
+}
+
+/// Writes every task and message of the store into an empty index; returns the count.
 fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppError> {
     let rev = store_rev(db)?;
     let names = names(db)?;
@@ -339,6 +366,13 @@ fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppEr
         let (k, t) = row?;
         writer.add_document(document(f, k.value(), &t, &names)).map_err(search_err)?;
         n += 1;
+    }
+    for row in schema::MESSAGES.open(&tx)?.iter()? {
+        let (k, m) = row?;
+        if let Some(d) = message_document(f, k.value(), &m) {
+            writer.add_document(d).map_err(search_err)?;
+            n += 1;
+        }
     }
     commit(writer, rev)?;
     Ok(n)
@@ -474,6 +508,7 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
             }
         };
         let mut ids = Vec::new();
+        let mut messages = Vec::new();
         let mut users = Vec::new();
         let mut waiting = Vec::new();
         let mut rebuild_now = w.lagging.swap(false, Ordering::SeqCst);
@@ -481,15 +516,16 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
         while let Some(m) = next.take() {
             match m {
                 Msg::Touch(id) => ids.push(id),
+                Msg::Message(id) => messages.push(id),
                 Msg::User(id) => users.push(id),
                 Msg::Rebuild => rebuild_now = true,
                 Msg::Flush(done) => waiting.push(done),
             }
-            if ids.len() < BATCH {
+            if ids.len() + messages.len() < BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        let work = rebuild_now || !ids.is_empty() || !users.is_empty();
+        let work = rebuild_now || !ids.is_empty() || !users.is_empty() || !messages.is_empty();
         if work && writer.is_none() {
             match w.index.writer_with_num_threads(1, w.memory) {
                 Ok(wr) => writer = Some(wr),
@@ -509,7 +545,7 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
             } else {
                 let result = tasks_of(&w.db, &users).and_then(|more| {
                     ids.extend(more);
-                    apply(writer, &w.fields, &w.db, &mut ids)
+                    apply(writer, &w.fields, &w.db, &mut ids, &messages)
                 });
                 if let Err(e) = result {
                     tracing::warn!(company = %w.slug, error = %e, "search index update failed");
@@ -544,7 +580,7 @@ fn tasks_of(db: &Db, users: &[u64]) -> Result<Vec<u64>, AppError> {
     Ok(out)
 }
 
-fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> Result<(), AppError> {
+fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>, messages: &[u64]) -> Result<(), AppError> {
     // The revision first: anything written after it is queued again.
     let rev = store_rev(db)?;
     let names = names(db)?;
@@ -556,6 +592,13 @@ fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>) -> R
         writer.delete_term(Term::from_field_u64(f.id, id));
         if let Some(t) = tasks.get(id)? {
             writer.add_document(document(f, id, &t, &names)).map_err(search_err)?;
+        }
+    }
+    let table = schema::MESSAGES.open(&tx)?;
+    for &id in messages {
+        writer.delete_term(Term::from_field_u64(f.message, id));
+        if let Some(d) = table.get(id)?.and_then(|m| message_document(f, id, &m)) {
+            writer.add_document(d).map_err(search_err)?;
         }
     }
     commit(writer, rev)
@@ -620,7 +663,7 @@ impl TaskIndex {
     /// Ids of matching tasks, best first, and how many match in all.
     pub fn search(&self, q: &SearchQuery, scope: Scope, limit: usize) -> Result<(Vec<u64>, usize), AppError> {
         let f = &self.fields;
-        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term_u64(f.kind, KIND_TASK))];
         must.extend(words(&[f.title, f.description], &q.text));
         must.extend(words(&[f.assignee], &q.assignee));
         must.extend(words(&[f.creator], &q.creator));
@@ -656,7 +699,7 @@ impl TaskIndex {
                 must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
             }
         }
-        let query: Box<dyn Query> = if must.is_empty() { Box::new(AllQuery) } else { Box::new(BooleanQuery::new(must)) };
+        let query: Box<dyn Query> = Box::new(BooleanQuery::new(must));
         let searcher = self.reader.searcher();
         let (top, total) = searcher.search(&query, &(TopDocs::with_limit(limit).order_by_score(), Count)).map_err(search_err)?;
         let mut ids = Vec::with_capacity(top.len());
@@ -667,6 +710,33 @@ impl TaskIndex {
             }
         }
         Ok((ids, total))
+    }
+}
+
+impl TaskIndex {
+    /// Messages whose text has every word of `text` (as word prefixes), best
+    /// first: (message id, thread id). Who may read them is the caller's
+    /// question (`chat::search` asks it).
+    pub fn search_messages(&self, text: &str, limit: usize) -> Result<Vec<(u64, u64)>, AppError> {
+        let f = &self.fields;
+        let found = words(&[f.body], text);
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term_u64(f.kind, KIND_MESSAGE))];
+        must.extend(found);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&BooleanQuery::new(must), &TopDocs::with_limit(limit).order_by_score()).map_err(search_err)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(search_err)?;
+            let id = d.get_first(f.message).and_then(|v| v.as_u64());
+            let thread = d.get_first(f.thread).and_then(|v| v.as_u64());
+            if let (Some(id), Some(thread)) = (id, thread) {
+                out.push((id, thread));
+            }
+        }
+        Ok(out)
     }
 }
 

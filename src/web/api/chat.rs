@@ -21,6 +21,42 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(patch_message, delete_message))
         .routes(routes!(read_thread))
         .routes(routes!(typing))
+        .routes(routes!(search_messages))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageSearchQuery {
+    /// Words of the messages (Latin or Cyrillic; word beginnings match).
+    #[param(max_length = 200)]
+    pub q: String,
+    /// 1–100, 20 when not given.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitList {
+    pub items: Vec<chat::Hit>,
+}
+
+/// Messages with these words, in the chats the caller may read.
+#[utoipa::path(get, path = "/api/v1/search/messages", operation_id = "search_messages", tag = "chat", params(("slug" = String, Path), MessageSearchQuery),
+    responses((status = 200, body = HitList), (status = 422)), security(("bearer" = [])))]
+pub async fn search_messages(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(q): Query<MessageSearchQuery>,
+) -> Result<axum::Json<HitList>, AppError> {
+    if q.q.chars().count() > 200 {
+        return Err(AppError::invalid("q", "validation.text_too_long").with_arg("max", 200));
+    }
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=chat::PAGE_MAX).contains(&limit) {
+        return Err(AppError::invalid("limit", "validation.chat_limit").with_arg("max", chat::PAGE_MAX));
+    }
+    let index = state.search.get(&user.tenant)?;
+    Ok(axum::Json(HitList { items: chat::search(user.tenant.db()?, &index, &Caller::from(&user), &q.q, limit)? }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -251,6 +251,7 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
     let who = Caller::from(&c.user);
     let q = q.q.chars().take(200).collect::<String>();
     let threads = chat::threads(db, &who, &q)?;
+    let hits = if q.trim().is_empty() { Vec::new() } else { chat::search(db, &*state.search.get(c.tenant())?, &who, &q, 30)? };
     let now = state.now_ms();
     let tz = c.tenant().timezone();
     let colleagues: Vec<(u64, String)> = {
@@ -307,9 +308,24 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
             label.visually-hidden for="chat-q" { (t(lang, "chat.search")) }
             input #chat-q type="search" name="q" value=(q) placeholder=(t(lang, "chat.search")) maxlength="200";
         }
-        @if threads.is_empty() {
-            p.empty { (t(lang, "chat.empty")) }
-        } @else {
+        @if !hits.is_empty() {
+            h2.chat-hits-title { (t(lang, "chat.found_messages")) }
+            ul.thread-list.chat-hits {
+                @for h in &hits {
+                    li.thread-row {
+                        a href=(match h.task_id { Some(task) => c.url(&format!("tasks/{task}#m-{}", h.message_id)), None => c.url(&format!("chats/{}#m-{}", h.thread_id, h.message_id)) }) {
+                            strong.thread-title { (h.title) }
+                            time.thread-when { (when(h.created_at_ms, now, &tz)) }
+                            span.thread-preview { (h.author_name) ": " (h.text) }
+                        }
+                    }
+                }
+            }
+        }
+        @if threads.is_empty() && hits.is_empty() {
+            p.empty { (if q.trim().is_empty() { t(lang, "chat.empty") } else { t(lang, "chat.nothing_found") }) }
+        } @else if !threads.is_empty() {
+            @if !hits.is_empty() { h2.chat-hits-title { (t(lang, "chat.title")) } }
             ul.thread-list data-chat-list="" {
                 @for th in &threads {
                     (thread_row(&c, th, now, &tz))

@@ -274,3 +274,32 @@ fn russian_counts_take_the_right_form() {
     assert_eq!(tn(Lang::Ru, "notify.chat_messages", 3, &args), "3 новых сообщения в «Отчёт», последнее от Малика.");
     assert_eq!(tn(Lang::Ru, "notify.chat_messages", 11, &args), "11 новых сообщений в «Отчёт», последнее от Малика.");
 }
+
+#[tokio::test]
+async fn search_finds_messages_in_latin_and_cyrillic_only_where_the_searcher_may_read() {
+    let w = world().await;
+    let id = w.task("manager", "employee", "Kassa").await["id"].as_u64().unwrap();
+    let m = w.say("manager", &format!("/tasks/{id}/messages"), "Shartnoma nusxasini ertaga olib keling").await;
+    let (_, g) = w.post("manager", "/threads", json!({"kind": "group", "name": "Kredit", "member_ids": [w.ids["employee"]]})).await;
+    w.say("manager", &format!("/threads/{}/messages", g["id"]), "Shartnomalar ro‘yxati tayyor").await;
+    let gone = w.say("manager", &format!("/tasks/{id}/messages"), "Shartnoma xato").await;
+    w.call(Method::DELETE, "manager", &format!("/messages/{}", gone["id"]), None).await;
+    let state = w.s.state();
+    let tenant = state.tenants.get(DEMO).unwrap();
+    state.search.get(&tenant).unwrap().flush().await;
+
+    // Cyrillic finds Latin; the word's beginning is enough; a deleted message is not found.
+    let (s, v) = w.get("employee", "/search/messages?q=%D1%88%D0%B0%D1%80%D1%82%D0%BD%D0%BE%D0%BC").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let found: Vec<u64> = v["items"].as_array().unwrap().iter().map(|h| h["message_id"].as_u64().unwrap()).collect();
+    assert_eq!(found.len(), 2, "{v}");
+    assert!(found.contains(&m["id"].as_u64().unwrap()));
+    let hit = v["items"].as_array().unwrap().iter().find(|h| h["message_id"] == m["id"]).unwrap();
+    assert_eq!((hit["title"].as_str(), hit["task_id"].as_u64()), (Some("Kassa"), Some(id)));
+    // The operator reads neither the task nor the group.
+    let (_, v) = w.get("operator", "/search/messages?q=shartnoma").await;
+    assert_eq!(v["items"], json!([]));
+    // The director reads the task's thread, not the group.
+    let (_, v) = w.get("director", "/search/messages?q=shartnoma").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+}
