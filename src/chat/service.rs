@@ -498,13 +498,13 @@ pub fn search(db: &Db, index: &crate::search::TaskIndex, who: &Caller, q: &str, 
     let mut readable: HashMap<u64, Option<ThreadV1>> = HashMap::new();
     let mut out = Vec::new();
     for (id, thread) in found {
-        if !readable.contains_key(&thread) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = readable.entry(thread) {
             let th = threads.get(thread)?;
             let ok = match &th {
                 Some(t) => may_read_in(&tx, who, thread, t)?,
                 None => false,
             };
-            readable.insert(thread, th.filter(|_| ok));
+            slot.insert(th.filter(|_| ok));
         }
         let Some(Some(th)) = readable.get(&thread) else { continue };
         let Some(m) = msgs.get(id)?.filter(|m| m.deleted.is_none()) else { continue };
