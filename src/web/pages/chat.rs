@@ -268,12 +268,16 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
         div.page-head {
             h1 { (title) }
         }
+        form.search-bar method="get" action=(c.url("chats")) role="search" {
+            label.visually-hidden for="chat-q" { (t(lang, "chat.search")) }
+            input #chat-q type="search" name="q" value=(q) placeholder=(t(lang, "chat.search")) maxlength="200";
+        }
         div.chat-start {
             form.inline-form method="post" action=(c.url("chats/direct")) {
                 (csrf_field(c.csrf()))
-                label for="chat-colleague" { (t(lang, "chat.new_direct")) }
+                label.visually-hidden for="chat-colleague" { (t(lang, "chat.new_direct")) }
                 select #chat-colleague name="user_id" required {
-                    option value="" { "—" }
+                    option value="" { (t(lang, "chat.new_direct")) "…" }
                     @for (id, name) in &colleagues {
                         option value=(id) { (name) }
                     }
@@ -303,10 +307,6 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
                     }
                 }
             }
-        }
-        form.search-bar method="get" action=(c.url("chats")) role="search" {
-            label.visually-hidden for="chat-q" { (t(lang, "chat.search")) }
-            input #chat-q type="search" name="q" value=(q) placeholder=(t(lang, "chat.search")) maxlength="200";
         }
         @if !hits.is_empty() {
             h2.chat-hits-title { (t(lang, "chat.found_messages")) }
