@@ -68,6 +68,16 @@ pub struct Config {
     /// has companies, making a new key (`serve --new-secret`; never from a
     /// file or the environment).
     pub new_secret: bool,
+    /// Where uploaded files are kept (`[files]`).
+    pub files: FilesBackend,
+}
+
+/// The storage of uploaded files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum FilesBackend {
+    /// `<data>/tenants/<slug>/files/`.
+    #[default]
+    Disk,
 }
 
 /// An address block, `10.0.0.0/8` or `::1/128`; a bare address is a block of one.
@@ -163,6 +173,7 @@ impl Default for Config {
             notify_batch_ms: 50,
             trusted_proxies: Vec::new(),
             new_secret: false,
+            files: FilesBackend::Disk,
         }
     }
 }

@@ -199,7 +199,12 @@ fn declared() -> Declared {
 fn samples() -> Vec<Sample> {
     [super::platform::tests::samples(), super::auth::tests::samples(), super::audit::tests::samples(), super::org::tests::samples()]
         .into_iter()
-        .chain([super::tasks::tests::samples(), super::queue::tests::samples(), super::notify::tests::samples()])
+        .chain([
+            super::tasks::tests::samples(),
+            super::queue::tests::samples(),
+            super::notify::tests::samples(),
+            super::files::tests::samples(),
+        ])
         .flatten()
         .collect()
 }

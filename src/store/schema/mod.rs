@@ -12,6 +12,7 @@
 
 mod audit;
 mod auth;
+mod files;
 #[cfg(test)]
 mod golden;
 mod notify;
@@ -22,6 +23,7 @@ mod tasks;
 
 pub use audit::*;
 pub use auth::*;
+pub use files::*;
 pub use notify::*;
 pub use org::*;
 pub use platform::*;
@@ -72,6 +74,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tasks::init(tx)?;
     queue::init(tx)?;
     notify::init(tx)?;
+    files::init(tx)?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod companies;
+pub mod files;
 pub mod home;
 pub mod ical;
 pub mod live;

@@ -1,0 +1,157 @@
+//! Where the bytes of files live: a small trait and its backends. Every
+//! upload is first written, hashed and fsynced to a local temp file; the
+//! backend then takes it in under its sha256 (`put`), reads byte ranges
+//! back (`get`) and deletes content nobody uses (`delete`). The disk
+//! backend keeps `<data>/tenants/<slug>/files/<aa>/<rest of the sha>`.
+
+use crate::error::AppError;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// The bytes of a file (or a range of them), as they are read.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// A content-addressed store of blobs, per company.
+pub trait Backend: Send + Sync {
+    /// Takes in the fsynced file at `temp` as the content `sha` of company
+    /// `slug`: durable when this returns. Content already stored is kept
+    /// (stored once) and the temp file dropped.
+    fn put<'a>(&'a self, slug: &'a str, sha: &'a str, temp: &'a Path, size: u64) -> BoxFuture<'a, Result<(), AppError>>;
+    /// Bytes `range` of content `sha`.
+    fn get<'a>(&'a self, slug: &'a str, sha: &'a str, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, AppError>>;
+    /// Removes content `sha` (nothing when it is not there).
+    fn delete<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<(), AppError>>;
+    /// Whether content `sha` is stored (for `idora check` and the tests).
+    fn exists<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<bool, AppError>>;
+}
+
+/// The folder of a company's files: `<data>/tenants/<slug>/files`.
+pub fn files_dir(data_dir: &Path, slug: &str) -> PathBuf {
+    crate::tenancy::tenant_dir(data_dir, slug).join("files")
+}
+
+/// Where uploads are written while they arrive: `files/tmp`.
+pub fn temp_dir(data_dir: &Path, slug: &str) -> PathBuf {
+    files_dir(data_dir, slug).join("tmp")
+}
+
+/// A sha256 in hex, as the path of its content: `aa/bbbb…`. Anything else
+/// (which no record holds) is refused rather than joined into a path.
+fn split_sha(sha: &str) -> Result<(&str, &str), AppError> {
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(AppError::internal(anyhow::anyhow!("files: not a sha256: {sha:?}")));
+    }
+    Ok(sha.split_at(2))
+}
+
+pub(crate) fn io_err(what: &str, e: std::io::Error) -> AppError {
+    let kind =
+        if e.kind() == std::io::ErrorKind::StorageFull { crate::error::ErrorKind::StorageFull } else { crate::error::ErrorKind::Internal };
+    let mut err = AppError::internal(anyhow::anyhow!("files: {what}: {e}"));
+    err.kind = kind;
+    err
+}
+
+/// Makes a directory's entries durable (a rename or a new entry in it).
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Files on the local disk, next to the company's database.
+pub struct Disk {
+    data_dir: PathBuf,
+}
+
+impl Disk {
+    pub fn new(data_dir: &Path) -> Disk {
+        Disk { data_dir: data_dir.to_path_buf() }
+    }
+
+    /// The path of content `sha` of company `slug`.
+    pub fn path(&self, slug: &str, sha: &str) -> Result<PathBuf, AppError> {
+        let (aa, rest) = split_sha(sha)?;
+        Ok(files_dir(&self.data_dir, slug).join(aa).join(rest))
+    }
+
+    fn put_blocking(&self, slug: &str, sha: &str, temp: &Path) -> Result<(), AppError> {
+        let dest = self.path(slug, sha)?;
+        if dest.exists() {
+            // Stored once: the same content is already here.
+            std::fs::remove_file(temp).map_err(|e| io_err("drop temp", e))?;
+            return Ok(());
+        }
+        let parent = dest.parent().ok_or_else(|| AppError::internal(anyhow::anyhow!("files: no parent")))?;
+        if !parent.exists() {
+            std::fs::create_dir_all(parent).map_err(|e| io_err("create dir", e))?;
+            if let Some(files) = parent.parent() {
+                sync_dir(files).map_err(|e| io_err("sync files dir", e))?;
+            }
+        }
+        std::fs::rename(temp, &dest).map_err(|e| io_err("rename", e))?;
+        sync_dir(parent).map_err(|e| io_err("sync dir", e))?;
+        Ok(())
+    }
+}
+
+impl Backend for Disk {
+    fn put<'a>(&'a self, slug: &'a str, sha: &'a str, temp: &'a Path, _size: u64) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let me = Disk { data_dir: self.data_dir.clone() };
+            let (slug, sha, temp) = (slug.to_string(), sha.to_string(), temp.to_path_buf());
+            tokio::task::spawn_blocking(move || me.put_blocking(&slug, &sha, &temp))
+                .await
+                .map_err(|e| AppError::internal(anyhow::anyhow!("files: put: {e}")))?
+        })
+    }
+
+    fn get<'a>(&'a self, slug: &'a str, sha: &'a str, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, AppError>> {
+        Box::pin(async move {
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let path = self.path(slug, sha)?;
+            let mut file = tokio::fs::File::open(&path).await.map_err(|e| io_err("open", e))?;
+            file.seek(std::io::SeekFrom::Start(range.start)).await.map_err(|e| io_err("seek", e))?;
+            let left = range.end.saturating_sub(range.start);
+            let stream = futures_util::stream::unfold((file, left), |(mut file, left)| async move {
+                if left == 0 {
+                    return None;
+                }
+                let want = usize::try_from(left.min(64 * 1024)).unwrap_or(64 * 1024);
+                let mut buf = vec![0u8; want];
+                match file.read(&mut buf).await {
+                    Ok(0) => Some((Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file shorter than its record")), (file, 0))),
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(Bytes::from(buf)), (file, left.saturating_sub(n as u64))))
+                    }
+                    Err(e) => Some((Err(e), (file, 0))),
+                }
+            });
+            Ok(Box::pin(stream) as ByteStream)
+        })
+    }
+
+    fn delete<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let path = self.path(slug, sha)?;
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_err("delete", e)),
+            }
+        })
+    }
+
+    fn exists<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<bool, AppError>> {
+        Box::pin(async move { Ok(tokio::fs::try_exists(self.path(slug, sha)?).await.unwrap_or(false)) })
+    }
+}
+
+/// The backend the configuration names.
+pub fn open(config: &crate::config::Config) -> anyhow::Result<std::sync::Arc<dyn Backend>> {
+    match &config.files {
+        crate::config::FilesBackend::Disk => Ok(std::sync::Arc::new(Disk::new(&config.data_dir))),
+    }
+}
