@@ -479,35 +479,6 @@ pub fn clean_temp(data_dir: &Path) -> usize {
     removed
 }
 
-/// Checks for `idora check --deep`: every reference names a recorded file,
-/// every record's content is counted in `file_blobs`. Problems in words.
-pub fn check_indexes(tx: &impl crate::store::table::Txn) -> Result<Vec<String>, AppError> {
-    let mut problems = Vec::new();
-    let files = FILES.open(tx)?;
-    let refs = tx.open_def(FILE_REFS).map_err(store_err)?;
-    for row in refs.iter().map_err(store_err)? {
-        let (k, _) = row.map_err(store_err)?;
-        let (file, message) = k.value();
-        if !files.contains(file)? {
-            problems.push(format!("file_refs: message {message} references file {file}, which has no record"));
-        }
-    }
-    let blobs = tx.open_def(FILE_BLOBS).map_err(store_err)?;
-    let mut counts: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
-    for (_, f) in files.all()? {
-        for sha in std::iter::once(f.sha256).chain(f.thumb) {
-            *counts.entry(sha).or_default() += 1;
-        }
-    }
-    for (sha, n) in &counts {
-        let have = blobs.get(sha.as_str()).map_err(store_err)?.map(|v| v.value().0).unwrap_or(0);
-        if have != *n {
-            problems.push(format!("file_blobs: content {sha} is used by {n} records but counted {have}"));
-        }
-    }
-    Ok(problems)
-}
-
 /// The size of stored content `sha` (a thumbnail's), from `file_blobs`.
 pub fn blob_size(tenant: &Tenant, sha: &str) -> Result<u64, AppError> {
     let tx = tenant.db()?.read()?;

@@ -212,6 +212,8 @@ async fn images_get_thumbnails() {
         let img = image::load_from_memory(&body).unwrap();
         assert_eq!(img.width().max(img.height()), 320, "{name}: {}x{}", img.width(), img.height());
     }
+    let tenant = s.state().tenants.get("acme").unwrap();
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![], "thumbnails are counted");
     // Not an image: no thumbnail.
     let up = upload(&s, &co, &co.admin, "a.txt", b"hello".to_vec()).await.check(201);
     s.get(&co.path(&format!("/files/{}/thumb", up.id())), &co.admin).await.refused(404, "not_found");
@@ -245,8 +247,10 @@ async fn the_collector_removes_unreferenced_files_after_the_grace_period() {
     assert_eq!(stored(&s, "acme").len(), 1);
     // Detached (the message deleted): it goes too, and the disk is empty.
     tenant.db().unwrap().write(move |tx| idora::files::detach(tx, 50, &[b])).await.unwrap();
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
     assert_eq!(idora::files::gc(s.state(), &tenant).await.unwrap(), 1);
     assert!(stored(&s, "acme").is_empty());
+    assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
     assert_eq!(s.get(&co.path("/company"), &co.admin).await.check(200).body["storage_used_bytes"], 0);
 }
 
@@ -269,4 +273,19 @@ async fn attaching_checks_owner_duplicates_and_count() {
     let got = db.write(move |tx| idora::files::attach(tx, ali_id, &[mine], 1, 2)).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].name, "a.txt");
+    assert_eq!(idora::store::check::verify_tenant(db).unwrap(), vec![], "the file tables are in step");
+
+    // `idora check --deep` reports a reference to a file that has no record.
+    db.write(|tx| {
+        tx.open_table(idora::store::schema::FILE_REFS)
+            .map_err(idora::store::store_err)?
+            .insert((777, 3), 9)
+            .map_err(idora::store::store_err)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let found = idora::store::check::verify_tenant(db).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].to_string(), "file_refs: stray (777, 3) → 9");
 }
