@@ -153,5 +153,132 @@ impl Backend for Disk {
 pub fn open(config: &crate::config::Config) -> anyhow::Result<std::sync::Arc<dyn Backend>> {
     match &config.files {
         crate::config::FilesBackend::Disk => Ok(std::sync::Arc::new(Disk::new(&config.data_dir))),
+        crate::config::FilesBackend::S3(c) => Ok(std::sync::Arc::new(S3::new(c)?)),
+    }
+}
+
+/// An S3-compatible object store (AWS, MinIO, Ceph, moto): content
+/// `sha` of company `slug` is the object `<slug>/<sha>`. Uploads larger
+/// than one part go up as a multipart upload, a part at a time from the
+/// fsynced temp file, so memory stays at a few parts.
+pub struct S3 {
+    store: object_store::aws::AmazonS3,
+}
+
+/// Bytes of one part of a multipart upload (S3's minimum is 5 MiB).
+const PART: usize = 8 * 1024 * 1024;
+
+fn s3_err(what: &str, e: object_store::Error) -> AppError {
+    AppError::internal(anyhow::anyhow!("files: s3 {what}: {e}"))
+}
+
+impl S3 {
+    pub fn new(c: &crate::config::S3Config) -> anyhow::Result<S3> {
+        let mut b = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(&c.bucket)
+            .with_region(&c.region)
+            .with_allow_http(c.allow_http)
+            .with_virtual_hosted_style_request(false);
+        if let Some(e) = &c.endpoint {
+            b = b.with_endpoint(e);
+        }
+        if let Some(k) = &c.access_key_id {
+            b = b.with_access_key_id(k);
+        }
+        if let Some(s) = &c.secret_access_key {
+            b = b.with_secret_access_key(s.expose());
+        }
+        let store = b.build().map_err(|e| anyhow::anyhow!("[files] s3: {e}"))?;
+        Ok(S3 { store })
+    }
+
+    fn key(slug: &str, sha: &str) -> Result<object_store::path::Path, AppError> {
+        split_sha(sha)?;
+        Ok(object_store::path::Path::from(format!("{slug}/{sha}")))
+    }
+
+    async fn put_file(&self, key: &object_store::path::Path, temp: &Path, size: u64) -> Result<(), AppError> {
+        use object_store::ObjectStore;
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(temp).await.map_err(|e| io_err("open temp", e))?;
+        if size <= PART as u64 {
+            let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            file.read_to_end(&mut buf).await.map_err(|e| io_err("read temp", e))?;
+            self.store.put(key, buf.into()).await.map_err(|e| s3_err("put", e))?;
+            return Ok(());
+        }
+        let upload = self.store.put_multipart(key).await.map_err(|e| s3_err("start multipart", e))?;
+        let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = w.abort().await;
+                    return Err(io_err("read temp", e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = w.wait_for_capacity(2).await {
+                let _ = w.abort().await;
+                return Err(s3_err("upload part", e));
+            }
+            w.write(buf.get(..n).unwrap_or_default());
+        }
+        w.finish().await.map_err(|e| s3_err("complete multipart", e))?;
+        Ok(())
+    }
+}
+
+impl Backend for S3 {
+    fn put<'a>(&'a self, slug: &'a str, sha: &'a str, temp: &'a Path, size: u64) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let key = S3::key(slug, sha)?;
+            if !self.exists(slug, sha).await? {
+                self.put_file(&key, temp, size).await?;
+            }
+            match tokio::fs::remove_file(temp).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_err("drop temp", e)),
+            }
+        })
+    }
+
+    fn get<'a>(&'a self, slug: &'a str, sha: &'a str, range: Range<u64>) -> BoxFuture<'a, Result<ByteStream, AppError>> {
+        Box::pin(async move {
+            use object_store::ObjectStore;
+            if range.start >= range.end {
+                return Ok(Box::pin(futures_util::stream::empty()) as ByteStream);
+            }
+            let key = S3::key(slug, sha)?;
+            let opts = object_store::GetOptions { range: Some(object_store::GetRange::Bounded(range)), ..Default::default() };
+            let got = self.store.get_opts(&key, opts).await.map_err(|e| s3_err("get", e))?;
+            use futures_util::StreamExt;
+            Ok(Box::pin(got.into_stream().map(|r| r.map_err(std::io::Error::other))) as ByteStream)
+        })
+    }
+
+    fn delete<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            use object_store::ObjectStore;
+            match self.store.delete(&S3::key(slug, sha)?).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(s3_err("delete", e)),
+            }
+        })
+    }
+
+    fn exists<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<bool, AppError>> {
+        Box::pin(async move {
+            use object_store::ObjectStore;
+            match self.store.head(&S3::key(slug, sha)?).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::NotFound { .. }) => Ok(false),
+                Err(e) => Err(s3_err("head", e)),
+            }
+        })
     }
 }
