@@ -14,8 +14,10 @@ pub struct Config {
     pub log_format: String,
     /// Login attempts allowed per client address per minute.
     pub login_per_minute: u32,
-    /// Largest request body, in bytes. The one upload, a company's logo,
-    /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
+    /// Largest request body, in bytes. A company's logo has its own smaller
+    /// limit (`org::branding::MAX_LOGO_BYTES`) inside it; file uploads
+    /// (`POST …/files`) are not held to it but to the company's own file
+    /// limit and quota (`files::settings`).
     pub body_limit: usize,
     /// Seconds a client has to send a request's headers, counted from the
     /// request's first byte (on a new connection, from the accept: one that
