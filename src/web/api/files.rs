@@ -29,8 +29,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The CSP of every file response: nothing in it runs, loads or submits.
 pub const FILE_CSP: &str = "sandbox; default-src 'none'";
 
-/// The upload form: one file in the field `file`.
-#[derive(ToSchema)]
+/// The upload form: one file in the field `file`, nothing else.
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UploadForm {
     #[schema(value_type = String, format = Binary)]
@@ -63,31 +64,42 @@ pub async fn upload(
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, axum::Json<FileMeta>), AppError> {
     let mut form = form.map_err(rejection)?;
-    loop {
-        let Some(field) = form.next_field().await.map_err(multipart_error)? else { break };
-        if field.name() != Some("file") {
-            continue;
+    let field = loop {
+        let Some(field) = form.next_field().await.map_err(multipart_error)? else { return Err(AppError::invalid("file", "files.no_file")) };
+        match field.name() {
+            Some("file") => break field,
+            // The CSRF token a page's form may add.
+            Some(crate::web::csrf::FIELD) => continue,
+            _ => return Err(AppError::invalid("file", "files.one_file")),
         }
-        let name = field.file_name().unwrap_or("").to_string();
-        let mut chunks = field.map(|c| c.map_err(multipart_error));
-        return match files::upload(&state, &user, &name, &mut chunks).await {
-            Ok(meta) => Ok((StatusCode::CREATED, axum::Json(meta))),
-            Err(e) => {
-                if e.kind == ErrorKind::PayloadTooLarge {
-                    // Read (and drop) what is left, up to a point.
-                    let mut left = DRAIN_BYTES;
-                    while let Ok(Some(Ok(c))) = tokio::time::timeout(std::time::Duration::from_secs(5), chunks.next()).await {
-                        left = left.saturating_sub(c.len() as u64);
-                        if left == 0 {
-                            break;
-                        }
+    };
+    let name = field.file_name().unwrap_or("").to_string();
+    let mut chunks = field.map(|c| c.map_err(multipart_error));
+    let meta = match files::upload(&state, &user, &name, &mut chunks).await {
+        Ok(meta) => meta,
+        Err(e) => {
+            if e.kind == ErrorKind::PayloadTooLarge {
+                // Read (and drop) what is left, up to a point.
+                let mut left = DRAIN_BYTES;
+                while let Ok(Some(Ok(c))) = tokio::time::timeout(std::time::Duration::from_secs(5), chunks.next()).await {
+                    left = left.saturating_sub(c.len() as u64);
+                    if left == 0 {
+                        break;
                     }
                 }
-                Err(e)
             }
-        };
+            return Err(e);
+        }
+    };
+    drop(chunks);
+    // One file per request: a second one (or any other part) is refused; the
+    // file just stored is then nobody's and goes with the collector.
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() != Some(crate::web::csrf::FIELD) {
+            return Err(AppError::invalid("file", "files.one_file"));
+        }
     }
-    Err(AppError::invalid("file", "files.no_file"))
+    Ok((StatusCode::CREATED, axum::Json(meta)))
 }
 
 /// `a-b`, `a-` or `-n` of `bytes=`; one range only (several: the whole
@@ -213,8 +225,9 @@ fn may_read_thread(_user: &CurrentUser) -> impl Fn(u64) -> Result<bool, AppError
 /// else (HTML, SVG, scripts above all) downloads under its name. A single
 /// Range is answered with 206; one past the end with 416.
 #[utoipa::path(get, path = "/api/v1/files/{id}", tag = "files", params(("slug" = String, Path), ("id" = u64, Path)),
-    responses((status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range"), (status = 304), (status = 404), (status = 416)),
+    responses((status = 200, description = "The file's bytes, of its sniffed type", content_type = "*/*"),
+        (status = 206, description = "The requested range", content_type = "*/*"), (status = 304), (status = 404),
+        (status = 416, description = "The range starts past the end")),
     security(("bearer" = [])))]
 pub async fn download(
     State(state): State<AppState>,
