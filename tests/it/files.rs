@@ -360,3 +360,31 @@ async fn a_large_file_goes_up_in_parts_on_s3() {
     assert_eq!((st, body.as_slice()), (206, &content[8_388_000..=8_389_000]));
     assert_eq!(h["content-range"], "bytes 8388000-8389000/20971520");
 }
+
+/// The company page of the admin console shows and changes the file limits.
+#[tokio::test]
+async fn the_admin_sets_the_file_limits_on_the_company_page() {
+    let s = &disk().await;
+    let co = s.company("acme", true).await;
+    upload(s, &co, &co.admin, "a.bin", vec![3u8; 3000]).await.check(201);
+    let admin = s.browser("acme", "boss", ADMIN_PASSWORD).await;
+    let page = admin.get("admin/company").await;
+    assert!(page.html.contains(r#"name="file_limit_mb""#) && page.html.contains(r#"value="50""#), "the default limit shows");
+    assert!(page.html.contains(r#"value="5120""#), "the default quota shows");
+    assert!(page.html.contains(&msg_with(idora::i18n::Lang::En, "admin.company.storage_used", &[("used", "3 KB")])), "what is in use");
+    let mut fields = vec![("name", "acme Ltd"), ("phone", ""), ("address", ""), ("email", ""), ("timezone", "Asia/Tashkent")];
+    let bad = [fields.clone(), vec![("file_limit_mb", "lots"), ("storage_quota_mb", "100")]].concat();
+    let refused = admin.post("admin/company", &bad).await;
+    assert_eq!(refused.status.as_u16(), 422);
+    assert!(
+        refused.html.contains(&msg_with(idora::i18n::Lang::En, "files.bad_limit", &[("min", "1"), ("max", "10240")])),
+        "{}",
+        refused.html
+    );
+    fields.extend([("file_limit_mb", "7"), ("storage_quota_mb", "100")]);
+    let saved = admin.post("admin/company", &fields).await;
+    assert_eq!(saved.query, "done=saved");
+    let api = s.get(&co.path("/company"), &co.admin).await.check(200);
+    assert_eq!((api.body["file_limit_mb"].as_u64(), api.body["storage_quota_mb"].as_u64()), (Some(7), Some(100)));
+    assert_eq!(api.body["storage_used_bytes"], 3000);
+}
