@@ -26,6 +26,8 @@ pub trait Backend: Send + Sync {
     fn delete<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<(), AppError>>;
     /// Whether content `sha` is stored (for `idora check` and the tests).
     fn exists<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<bool, AppError>>;
+    /// Every content sha stored for company `slug` (for the collector's sweep).
+    fn list<'a>(&'a self, slug: &'a str) -> BoxFuture<'a, Result<Vec<String>, AppError>>;
 }
 
 /// The folder of a company's files: `<data>/tenants/<slug>/files`.
@@ -146,6 +148,31 @@ impl Backend for Disk {
 
     fn exists<'a>(&'a self, slug: &'a str, sha: &'a str) -> BoxFuture<'a, Result<bool, AppError>> {
         Box::pin(async move { Ok(tokio::fs::try_exists(self.path(slug, sha)?).await.unwrap_or(false)) })
+    }
+
+    fn list<'a>(&'a self, slug: &'a str) -> BoxFuture<'a, Result<Vec<String>, AppError>> {
+        Box::pin(async move {
+            let dir = files_dir(&self.data_dir, slug);
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                let Ok(top) = std::fs::read_dir(&dir) else { return out };
+                for aa in top.flatten() {
+                    let aa_name = aa.file_name().to_string_lossy().to_string();
+                    if aa_name.len() != 2 {
+                        continue; // tmp/
+                    }
+                    for rest in std::fs::read_dir(aa.path()).into_iter().flatten().flatten() {
+                        let sha = format!("{aa_name}{}", rest.file_name().to_string_lossy());
+                        if split_sha(&sha).is_ok() {
+                            out.push(sha);
+                        }
+                    }
+                }
+                out
+            })
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("files: list: {e}")))
+        })
     }
 }
 
@@ -279,6 +306,23 @@ impl Backend for S3 {
                 Err(object_store::Error::NotFound { .. }) => Ok(false),
                 Err(e) => Err(s3_err("head", e)),
             }
+        })
+    }
+
+    fn list<'a>(&'a self, slug: &'a str) -> BoxFuture<'a, Result<Vec<String>, AppError>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            use object_store::ObjectStore;
+            let prefix = object_store::path::Path::from(slug);
+            let mut out = Vec::new();
+            let mut objects = self.store.list(Some(&prefix));
+            while let Some(o) = objects.next().await {
+                let o = o.map_err(|e| s3_err("list", e))?;
+                if let Some(sha) = o.location.filename().filter(|n| split_sha(n).is_ok()) {
+                    out.push(sha.to_string());
+                }
+            }
+            Ok(out)
         })
     }
 }

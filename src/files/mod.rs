@@ -422,9 +422,6 @@ pub async fn gc(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
         }
         out
     };
-    if candidates.is_empty() {
-        return Ok(0);
-    }
     let exclusive = BLOBS.write().await;
     let (gone, dead) = tenant
         .db()?
@@ -450,6 +447,23 @@ pub async fn gc(state: &AppState, tenant: &Tenant) -> Result<usize, AppError> {
     for sha in dead {
         if let Err(e) = state.files.delete(&tenant.slug, &sha).await {
             tracing::warn!(error = %e, company = %tenant.slug, "files: could not delete unused content");
+        }
+    }
+    // Content no record counts: a crash between storing an upload and
+    // recording it. No upload is between the two now (we hold `BLOBS`).
+    let counted: std::collections::HashSet<String> = {
+        let tx = tenant.db()?.read()?;
+        let blobs = tx.open_table(FILE_BLOBS).map_err(store_err)?;
+        let mut out = std::collections::HashSet::new();
+        for row in blobs.iter().map_err(store_err)? {
+            out.insert(row.map_err(store_err)?.0.value().to_string());
+        }
+        out
+    };
+    for sha in state.files.list(&tenant.slug).await? {
+        if !counted.contains(&sha) {
+            tracing::info!(company = %tenant.slug, sha, "files: removing content no record uses");
+            state.files.delete(&tenant.slug, &sha).await?;
         }
     }
     drop(exclusive);

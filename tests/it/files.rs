@@ -305,6 +305,19 @@ async fn the_collector_removes_unreferenced_files_after_the_grace_period(s: &Fx)
     assert_eq!(stored(s, "acme").await, 0);
     assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
     assert_eq!(s.get(&co.path("/company"), &co.admin).await.check(200).body["storage_used_bytes"], 0);
+
+    // Content no record counts (a crash between storing an upload and
+    // recording it) goes with the next collection; counted content stays.
+    let kept = upload(s, &co, &co.admin, "kept.bin", vec![5u8; 100]).await.check(201);
+    let stray = hex::encode(Sha256::digest(b"stray"));
+    let temp = s.state().config.data_dir.join("stray.tmp");
+    std::fs::write(&temp, b"stray").unwrap();
+    s.state().files.put("acme", &stray, &temp, 5).await.unwrap();
+    assert_eq!(stored(s, "acme").await, 2);
+    idora::files::gc(s.state(), &tenant).await.unwrap();
+    assert_eq!(stored(s, "acme").await, 1);
+    let (st, _, body) = bytes_of(s, &co.path(&format!("/files/{}", kept.id())), &co.admin, None).await;
+    assert_eq!((st, body), (200, vec![5u8; 100]));
 }
 
 #[tokio::test]
