@@ -196,14 +196,19 @@ async fn a_file_over_the_company_limit_is_refused_and_leaves_nothing(s: &Fx) {
     assert_eq!(r.message(), msg_with(idora::i18n::Lang::En, "files.too_large", &[("limit", "1 MB")]));
     assert!(r.message().contains("1 MB"), "{}", r.message());
     assert!(files_under(&files_dir(s, "acme")).is_empty(), "nothing left on disk: {:?}", files_under(&files_dir(s, "acme")));
-    // Under the limit, even above the global body limit (1 MB by default): fine.
+    // Under the limit: fine.
     upload(s, &co, &co.admin, "ok.bin", vec![1u8; 1000 * 1024]).await.check(201);
+    // The global body limit (1 MB by default) does not apply: the company's does.
+    s.put(&co.path("/company"), &co.admin, json!({"file_limit_mb": 5})).await.check(200);
+    upload(s, &co, &co.admin, "three.bin", vec![4u8; 3 * 1024 * 1024]).await.check(201);
+    s.put(&co.path("/company"), &co.admin, json!({"file_limit_mb": 1})).await.check(200);
 
     // The quota: all files together.
-    s.put(&co.path("/company"), &co.admin, json!({"file_limit_mb": 5, "storage_quota_mb": 2})).await.check(200);
+    s.put(&co.path("/company"), &co.admin, json!({"file_limit_mb": 5, "storage_quota_mb": 5})).await.check(200);
     let r = upload(s, &co, &co.admin, "more.bin", vec![2u8; 1500 * 1024]).await.refused(413, "payload_too_large");
-    assert!(r.message().contains("2 MB"), "{}", r.message());
-    assert_eq!(stored(s, "acme").await, 1);
+    assert!(r.message().contains("5 MB"), "{}", r.message());
+    assert_eq!(r.message(), msg_with(idora::i18n::Lang::En, "files.quota", &[("quota", "5 MB")]));
+    assert_eq!(stored(s, "acme").await, 2);
     s.put(&co.path("/company"), &co.admin, json!({"file_limit_mb": 0})).await.refused(422, "validation");
     let (_, token) = s.user(&co, "ali", "employee").await;
     s.put(&co.path("/company"), &token, json!({"file_limit_mb": 100})).await.refused(403, "forbidden");
