@@ -24,6 +24,8 @@ pub struct AppInner {
     pub outbox: crate::notify::outbox::Outbox,
     /// Wrong-password counters per (username, client address), in memory.
     pub logins: crate::auth::guard::Guard,
+    /// Where the bytes of uploaded files live (`[files] backend`).
+    pub files: Arc<dyn crate::files::backend::Backend>,
 }
 
 /// Everything the core needs; cheap to clone.
@@ -62,6 +64,9 @@ impl AppState {
             }
         }
         let keys = Keys::load_or_create(&config.data_dir)?;
+        // Uploads a crash cut off left their temp files; nothing is uploading yet.
+        crate::files::clean_temp(&config.data_dir);
+        let files = crate::files::backend::open(&config)?;
         let search = crate::search::Indexes::new(config.search_writer_memory, std::time::Duration::from_secs(config.idle_secs));
         Ok(AppState(Arc::new(AppInner {
             config,
@@ -73,6 +78,7 @@ impl AppState {
             search,
             outbox: Default::default(),
             logins: Default::default(),
+            files,
         })))
     }
 

@@ -14,8 +14,10 @@ pub struct Config {
     pub log_format: String,
     /// Login attempts allowed per client address per minute.
     pub login_per_minute: u32,
-    /// Largest request body, in bytes. The one upload, a company's logo,
-    /// has its own smaller limit (`org::branding::MAX_LOGO_BYTES`) inside it.
+    /// Largest request body, in bytes. A company's logo has its own smaller
+    /// limit (`org::branding::MAX_LOGO_BYTES`) inside it; file uploads
+    /// (`POST …/files`) are not held to it but to the company's own file
+    /// limit and quota (`files::settings`).
     pub body_limit: usize,
     /// Seconds a client has to send a request's headers, counted from the
     /// request's first byte (on a new connection, from the accept: one that
@@ -68,6 +70,79 @@ pub struct Config {
     /// has companies, making a new key (`serve --new-secret`; never from a
     /// file or the environment).
     pub new_secret: bool,
+    /// Where uploaded files are kept (`[files]`).
+    pub files: FilesBackend,
+}
+
+/// The storage of uploaded files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum FilesBackend {
+    /// `<data>/tenants/<slug>/files/`.
+    #[default]
+    Disk,
+    /// An S3-compatible bucket; objects `<slug>/<sha256>`.
+    S3(S3Config),
+}
+
+/// Where the S3 backend keeps files.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// `http://127.0.0.1:9000` for MinIO; none for AWS itself.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Allow a plain-HTTP endpoint (a bucket on the LAN).
+    #[serde(default)]
+    pub allow_http: bool,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+/// A secret from the configuration: never shown by `Debug` (nor logged).
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"…\"")
+    }
+}
+
+/// `[files]` of the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesFile {
+    /// `disk` (the default) or `s3`.
+    pub backend: Option<String>,
+    #[serde(flatten)]
+    pub s3: S3File,
+}
+
+/// The S3 keys of `[files]`, all optional (the environment may give them).
+#[derive(Debug, Default, Deserialize)]
+pub struct S3File {
+    pub bucket: Option<String>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub allow_http: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<Secret>,
 }
 
 /// An address block, `10.0.0.0/8` or `::1/128`; a bare address is a block of one.
@@ -163,6 +238,7 @@ impl Default for Config {
             notify_batch_ms: 50,
             trusted_proxies: Vec::new(),
             new_secret: false,
+            files: FilesBackend::Disk,
         }
     }
 }
@@ -194,6 +270,7 @@ pub struct FileConfig {
     pub idle_secs: Option<u64>,
     pub notify_batch_ms: Option<u64>,
     pub trusted_proxies: Option<Vec<Cidr>>,
+    pub files: Option<FilesFile>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -280,6 +357,41 @@ impl Config {
         if let Some(v) = f.trusted_proxies {
             self.trusted_proxies = v;
         }
+        if let Some(files) = f.files {
+            self.files_from(files.backend, files.s3);
+        }
+    }
+
+    /// Applies `[files]` (or its `IDORA_FILES_*`/`IDORA_S3_*` variables):
+    /// a backend named, then the S3 keys given over what was there.
+    fn files_from(&mut self, backend: Option<String>, s3: S3File) {
+        match backend.as_deref().map(str::trim) {
+            Some("s3") if !matches!(self.files, FilesBackend::S3(_)) => {
+                self.files = FilesBackend::S3(S3Config { region: default_region(), ..Default::default() })
+            }
+            Some("s3") | None => {}
+            Some(_) => self.files = FilesBackend::Disk,
+        }
+        if let FilesBackend::S3(c) = &mut self.files {
+            if let Some(v) = s3.bucket {
+                c.bucket = v;
+            }
+            if let Some(v) = s3.endpoint {
+                c.endpoint = Some(v);
+            }
+            if let Some(v) = s3.region {
+                c.region = v;
+            }
+            if let Some(v) = s3.allow_http {
+                c.allow_http = v;
+            }
+            if let Some(v) = s3.access_key_id {
+                c.access_key_id = Some(v);
+            }
+            if let Some(v) = s3.secret_access_key {
+                c.secret_access_key = Some(v);
+            }
+        }
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -333,6 +445,27 @@ impl Config {
         }
         if let Some(v) = get("IDORA_IDLE_SECS") {
             self.idle_secs = parse::<u64>("IDORA_IDLE_SECS", v)?.max(1);
+        }
+        let backend = get("IDORA_FILES_BACKEND");
+        if let Some(b) = &backend
+            && !matches!(b.trim(), "disk" | "s3")
+        {
+            anyhow::bail!("IDORA_FILES_BACKEND: {b:?} is neither disk nor s3");
+        }
+        let allow_http = get("IDORA_S3_ALLOW_HTTP").map(|v| parse::<bool>("IDORA_S3_ALLOW_HTTP", v)).transpose()?;
+        let s3 = S3File {
+            bucket: get("IDORA_S3_BUCKET"),
+            endpoint: get("IDORA_S3_ENDPOINT"),
+            region: get("IDORA_S3_REGION"),
+            allow_http,
+            access_key_id: get("IDORA_S3_ACCESS_KEY_ID"),
+            secret_access_key: get("IDORA_S3_SECRET_ACCESS_KEY").map(Secret::new),
+        };
+        self.files_from(backend, s3);
+        if let FilesBackend::S3(c) = &self.files
+            && c.bucket.trim().is_empty()
+        {
+            anyhow::bail!("[files] backend = \"s3\" needs a bucket (IDORA_S3_BUCKET)");
         }
         Ok(())
     }
@@ -412,6 +545,22 @@ mod tests {
         c.apply_env(|k| (k == "IDORA_KEEP_ALIVE_SECS").then(|| "0".to_string())).unwrap();
         assert_eq!(c.keep_alive_secs, 1, "at least a second");
         assert!(c.apply_env(|k| (k == "IDORA_KEEP_ALIVE_SECS").then(|| "long".to_string())).is_err());
+    }
+
+    #[test]
+    fn files_backend_from_file_and_env() {
+        let mut c = Config::default();
+        assert_eq!(c.files, FilesBackend::Disk);
+        let text = "[files]\nbackend = \"s3\"\nbucket = \"idora\"\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\nsecret_access_key = \"top-secret\"";
+        c.apply_file(toml::from_str(text).unwrap());
+        c.apply_env(|k| (k == "IDORA_S3_ACCESS_KEY_ID").then(|| "AKIA1".to_string())).unwrap();
+        let FilesBackend::S3(s3) = &c.files else { panic!("s3 expected: {:?}", c.files) };
+        assert_eq!((s3.bucket.as_str(), s3.region.as_str(), s3.allow_http), ("idora", "us-east-1", true));
+        assert_eq!(s3.access_key_id.as_deref(), Some("AKIA1"));
+        assert_eq!(s3.secret_access_key.as_ref().map(Secret::expose), Some("top-secret"));
+        assert!(!format!("{c:?}").contains("top-secret"), "the secret is never shown");
+        assert!(Config::default().apply_env(|k| (k == "IDORA_FILES_BACKEND").then(|| "s3".to_string())).is_err(), "s3 needs a bucket");
+        assert!(Config::default().apply_env(|k| (k == "IDORA_FILES_BACKEND").then(|| "ftp".to_string())).is_err());
     }
 
     #[test]

@@ -1149,3 +1149,126 @@ async fn a_connection_over_the_cap_is_answered_503_with_retry_after() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Uploads `bytes` as `name` to company `kill-test`; the answer's status
+/// and JSON (an error when the connection broke).
+async fn upload_file(http: &reqwest::Client, base: &str, token: &str, name: &str, bytes: Vec<u8>) -> Result<(u16, Value), reqwest::Error> {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    let r = http.post(format!("{base}/c/kill-test/api/v1/files")).bearer_auth(token).multipart(form).send().await?;
+    let status = r.status().as_u16();
+    Ok((status, r.json().await.unwrap_or(Value::Null)))
+}
+
+async fn set_file_limit(http: &reqwest::Client, base: &str, token: &str, mb: u64) {
+    let r = http.put(format!("{base}/c/kill-test/api/v1/company")).bearer_auth(token).json(&json!({"file_limit_mb": mb})).send().await;
+    assert_eq!(r.expect("settings answer").status(), 200);
+}
+
+/// Issue #11: a 200 MB upload is streamed to disk, never held whole: the
+/// server's RSS grows by less than 32 MB while it arrives, and the file
+/// comes back byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_200_mb_upload_keeps_memory_flat() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (child, base) = spawn_server(&data);
+    let child = Killed(child);
+    let pid = child.0.id();
+    let http = reqwest::Client::new();
+    let token = kill_test_company(&http, &base).await;
+    set_file_limit(&http, &base, &token, 300).await;
+    // Warm up (the first upload allocates what every upload reuses).
+    let (s, _) = upload_file(&http, &base, &token, "warm.bin", vec![1u8; 4 << 20]).await.expect("warm-up upload");
+    assert_eq!(s, 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let size = 200usize << 20;
+    let content: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+    let start = rss_bytes(pid).expect("RSS");
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut max = 0;
+            while !stop.load(Ordering::Relaxed) {
+                max = max.max(rss_bytes(pid).unwrap_or(0));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            max
+        })
+    };
+    let (s, body) = upload_file(&http, &base, &token, "big.bin", content.clone()).await.expect("the upload answers");
+    stop.store(true, Ordering::Relaxed);
+    let max = sampler.join().expect("sampler");
+    assert_eq!(s, 201, "{body}");
+    let grown = max.saturating_sub(start) as f64 / 1e6;
+    println!("200 MB upload: RSS {:.1} MB at start, {:.1} MB at most (+{grown:.1} MB)", start as f64 / 1e6, max as f64 / 1e6);
+    assert!(max.saturating_sub(start) < 32 << 20, "RSS grew {grown:.1} MB during a 200 MB upload");
+    let id = body["id"].as_u64().expect("id");
+    let r = http.get(format!("{base}/c/kill-test/api/v1/files/{id}")).bearer_auth(&token).send().await.expect("download");
+    assert_eq!(r.status(), 200);
+    let back = r.bytes().await.expect("bytes");
+    assert!(back.len() == size && back.as_ref() == content.as_slice(), "the file comes back as it was");
+}
+
+/// Issue #11: `kill -9` in the middle of an upload leaves no record of it,
+/// no temp file after the restart, and every recorded file readable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_an_upload_leaves_no_record_and_no_garbage() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let (mut child, base) = spawn_server(&data);
+    let http = reqwest::Client::new();
+    let token = kill_test_company(&http, &base).await;
+    set_file_limit(&http, &base, &token, 1000).await;
+    let (s, done) = upload_file(&http, &base, &token, "done.txt", b"acknowledged before the kill".to_vec()).await.expect("upload");
+    assert_eq!(s, 201);
+    let done_id = done["id"].as_u64().expect("id");
+
+    let tmp = data.join("tenants/kill-test/files/tmp");
+    let big = vec![9u8; 600 << 20];
+    let upload = tokio::spawn({
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move { upload_file(&http, &base, &token, "cut.bin", big).await }
+    });
+    // Kill once the upload is well under way.
+    let started = std::time::Instant::now();
+    loop {
+        let written: u64 =
+            std::fs::read_dir(&tmp).map(|d| d.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum()).unwrap_or(0);
+        if written > 20 << 20 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the upload never got going");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let cut = upload.await.expect("the upload task ends");
+    assert!(cut.is_err() || cut.as_ref().is_ok_and(|(s, _)| *s != 201), "the cut upload was not acknowledged: {cut:?}");
+    assert!(std::fs::read_dir(&tmp).expect("tmp").next().is_some(), "the kill left a temp file (the test's premise)");
+
+    let check = Command::new(BIN).args(["check", "--deep", "--data"]).arg(&data).env("IDORA_LOG", "warn").output().expect("check runs");
+    assert!(check.status.success(), "idora check --deep after kill: {}", String::from_utf8_lossy(&check.stdout));
+
+    let (child, base) = spawn_server(&data);
+    let _child = Killed(child);
+    assert_eq!(std::fs::read_dir(&tmp).expect("tmp").count(), 0, "temp files of the cut upload are removed on start");
+    let token = login(&http, &format!("{base}/c/kill-test/api/v1/auth/login")).await;
+    let r = http.get(format!("{base}/c/kill-test/api/v1/files/{done_id}")).bearer_auth(&token).send().await.expect("download");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"acknowledged before the kill");
+    // The cut upload has no record: the next id was never given out.
+    let r = http.get(format!("{base}/c/kill-test/api/v1/files/{}", done_id + 1)).bearer_auth(&token).send().await.expect("answer");
+    assert_eq!(r.status(), 404);
+    // And nothing but the one file's content is stored.
+    let stored: Vec<_> = std::fs::read_dir(data.join("tenants/kill-test/files"))
+        .expect("files")
+        .flatten()
+        .filter(|e| e.file_name() != "tmp")
+        .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+}

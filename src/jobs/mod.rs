@@ -124,7 +124,8 @@ pub const KEEP_READ_NOTIFICATIONS_DAYS: u32 = 90;
 
 /// The nightly clean-up: expired refresh tokens and long-revoked sessions
 /// (the platform's and each company's), and read notifications older than
-/// [`KEEP_READ_NOTIFICATIONS_DAYS`]. Only companies open in this process
+/// [`KEEP_READ_NOTIFICATIONS_DAYS`], and files nobody references ([`files_gc`]).
+/// Sessions and notifications: only companies open in this process
 /// are visited: one not used since start has nothing new to clean, and
 /// opening it would cost what an idle company must not.
 pub async fn nightly(state: &AppState) {
@@ -144,6 +145,24 @@ pub async fn nightly(state: &AppState) {
             (Err(e), _) | (_, Err(e)) => tracing::warn!(company = %tenant.slug, error = %e, "pruning failed"),
         }
     }
+    files_gc(state).await;
+}
+
+/// Removes files nobody references (older than `files::GRACE_MS`) in every
+/// company that has files, open or not: an upload made before a restart
+/// still has to go.
+pub async fn files_gc(state: &AppState) -> usize {
+    let mut gone = 0;
+    for tenant in state.tenants.all() {
+        if tenant.open_db().is_none() && !crate::files::backend::files_dir(&state.config.data_dir, &tenant.slug).exists() {
+            continue;
+        }
+        match crate::files::gc(state, &tenant).await {
+            Ok(n) => gone += n,
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "files: collection failed"),
+        }
+    }
+    gone
 }
 
 /// Starts the scheduler with every job. Dropping the returned scheduler

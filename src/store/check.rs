@@ -152,6 +152,30 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::TICKETS_WAITING, waiting, read_set(&tx, p, schema::TICKETS_WAITING, |k| k)?);
     compare(&mut out, schema::BOOKINGS_BY_CODE, codes, read_map(&tx, p, schema::BOOKINGS_BY_CODE, |k, v| (k, v))?);
     compare(&mut out, schema::BOOKED_SLOTS, slots, read_map(&tx, p, schema::BOOKED_SLOTS, |k, v| (k, v))?);
+
+    // Files: the content each record uses (its own and its thumbnail's),
+    // the quota's sum, and references to files that have no record.
+    let (mut blobs, mut file_ids) = (BTreeMap::<String, (u64, u64)>::new(), BTreeSet::new());
+    let sizes = read_map(&tx, p, schema::FILE_BLOBS, |k, v| (k.to_string(), v))?;
+    for row in schema::FILES.open(&tx)?.iter()? {
+        let (k, f) = row?;
+        file_ids.insert(k.value());
+        blobs.entry(f.sha256.clone()).or_insert((0, f.size)).0 += 1;
+        if let Some(t) = f.thumb {
+            // A thumbnail's size is only in file_blobs.
+            let size = sizes.get(&t).map(|v| v.1).unwrap_or(0);
+            blobs.entry(t).or_insert((0, size)).0 += 1;
+        }
+    }
+    let used: u64 = blobs.values().map(|v| v.1).sum();
+    compare(&mut out, schema::FILE_BLOBS, blobs, sizes);
+    let usage = read_map(&tx, p, schema::FILE_USAGE, |k, v| (k.to_string(), v))?;
+    let expected_usage: BTreeMap<String, u64> =
+        if used > 0 || usage.contains_key("bytes") { [("bytes".to_string(), used)].into() } else { BTreeMap::new() };
+    compare(&mut out, schema::FILE_USAGE, expected_usage, usage);
+    let refs = read_map(&tx, p, schema::FILE_REFS, |k, v| (k, v))?;
+    let expected_refs: BTreeMap<(u64, u64), u64> = refs.iter().filter(|((f, _), _)| file_ids.contains(f)).map(|(k, v)| (*k, *v)).collect();
+    compare(&mut out, schema::FILE_REFS, expected_refs, refs);
     Ok(out)
 }
 

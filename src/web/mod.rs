@@ -68,8 +68,10 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::queue_staff::router().into())
         .merge(pages::visit::router().into())
         .merge(pages::tasks::router().into())
-        .merge(pages::chat::router().into());
-    let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router());
+        .merge(pages::chat::router().into())
+        .merge(api::files::router());
+    // Without the request timeout: live streams, and uploads (which stop on their own when they stall).
+    let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router()).merge(api::files::upload_router());
     let company = tenant(timeout(tenant_plain).merge(tenant_streams));
 
     let platform = Routes::new()

@@ -204,6 +204,7 @@ fn samples() -> Vec<Sample> {
             super::queue::tests::samples(),
             super::notify::tests::samples(),
             super::chat::tests::samples(),
+            super::files::tests::samples(),
         ])
         .flatten()
         .collect()

@@ -13,6 +13,7 @@
 mod audit;
 mod auth;
 mod chat;
+mod files;
 #[cfg(test)]
 mod golden;
 mod notify;
@@ -24,6 +25,7 @@ mod tasks;
 pub use audit::*;
 pub use auth::*;
 pub use chat::*;
+pub use files::*;
 pub use notify::*;
 pub use org::*;
 pub use platform::*;
@@ -75,6 +77,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     queue::init(tx)?;
     notify::init(tx)?;
     chat::init(tx)?;
+    files::init(tx)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod chat;
 pub mod companies;
+pub mod files;
 pub mod home;
 pub mod ical;
 pub mod live;

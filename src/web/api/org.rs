@@ -577,10 +577,20 @@ pub struct CompanySettingsOut {
     pub email: String,
     /// Whether the company is open; only the platform changes it.
     pub active: bool,
+    /// The largest file one may upload, in MB.
+    pub file_limit_mb: u64,
+    /// All the company's files together, in MB.
+    pub storage_quota_mb: u64,
+    /// What its files take now, in bytes.
+    pub storage_used_bytes: u64,
 }
 
-fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV2) -> CompanySettingsOut {
-    CompanySettingsOut {
+fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV2) -> Result<CompanySettingsOut, AppError> {
+    let limits = crate::files::settings(tenant)?;
+    Ok(CompanySettingsOut {
+        file_limit_mb: limits.max_file_bytes / (1024 * 1024),
+        storage_quota_mb: limits.quota_bytes / (1024 * 1024),
+        storage_used_bytes: crate::files::usage(tenant)?,
         slug: tenant.slug.clone(),
         active: c.status == crate::store::schema::CompanyStatus::Active,
         name: c.name,
@@ -588,7 +598,7 @@ fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV2) -> CompanySe
         phone: c.phone,
         address: c.address,
         email: c.email,
-    }
+    })
 }
 
 /// What a company admin may change; an absent field stays as it is, an
@@ -603,16 +613,20 @@ pub struct CompanySettingsIn {
     pub phone: Option<String>,
     pub address: Option<String>,
     pub email: Option<String>,
+    /// The largest file one may upload, in MB (1–10240; 50 by default).
+    pub file_limit_mb: Option<u64>,
+    /// All the company's files together, in MB (5120 by default).
+    pub storage_quota_mb: Option<u64>,
 }
 
 /// The company's name, contact details and time zone.
 #[utoipa::path(get, path = "/api/v1/company", tag = "company", params(("slug" = String, Path)),
     responses((status = 200, body = CompanySettingsOut)), security(("bearer" = [])))]
 pub async fn get_company(user: CurrentUser) -> Result<axum::Json<CompanySettingsOut>, AppError> {
-    Ok(axum::Json(company_out(&user.tenant, user.tenant.info())))
+    Ok(axum::Json(company_out(&user.tenant, user.tenant.info())?))
 }
 
-/// Changes the company's name, contact details or time zone (permission
+/// Changes the company's name, contact details, time zone or file limits (permission
 /// `company.setup`); audited.
 #[utoipa::path(put, path = "/api/v1/company", tag = "company", params(("slug" = String, Path)), request_body = CompanySettingsIn,
     responses((status = 200, body = CompanySettingsOut), (status = 403), (status = 422)), security(("bearer" = [])))]
@@ -623,8 +637,10 @@ pub async fn put_company(
 ) -> Result<axum::Json<CompanySettingsOut>, AppError> {
     let input =
         crate::tenancy::service::CompanySettings { name: b.name, timezone: b.timezone, phone: b.phone, address: b.address, email: b.email };
+    crate::files::check_limits(b.file_limit_mb, b.storage_quota_mb)?;
     let c = crate::tenancy::service::update_company_settings(&state, &Caller::from(&user), &user.tenant, input).await?;
-    Ok(axum::Json(company_out(&user.tenant, c)))
+    crate::files::update_settings(&state, &user, b.file_limit_mb, b.storage_quota_mb).await?;
+    Ok(axum::Json(company_out(&user.tenant, c)?))
 }
 
 // ---------- audit ----------

@@ -1660,11 +1660,25 @@ struct CompanyForm {
     address: String,
     email: String,
     timezone: String,
+    file_limit_mb: String,
+    storage_quota_mb: String,
+}
+
+/// A number of megabytes from the company form; `field` names it in the error.
+fn parse_mb(field: &'static str, v: &str) -> Result<Option<u64>, AppError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let max = if field == "file_limit_mb" { crate::files::MAX_FILE_LIMIT_MB } else { crate::files::MAX_QUOTA_MB };
+    v.parse().map(Some).map_err(|_| AppError::invalid(field, "files.bad_limit").with_arg("min", 1).with_arg("max", max))
 }
 
 fn company_view(c: &Ctx, f: &CompanyForm, err: Option<&FormError>, notice: Option<&str>) -> Markup {
     let lang = c.lang();
     let title = t(lang, "admin.company.title");
+    let used = crate::files::usage(c.tenant()).unwrap_or(0);
+    let storage_used = tf(lang, "admin.company.storage_used", &[("used", &crate::files::human_size(used))]);
     let body = html! {
         section.card.form-card.wide {
             h1 { (title) }
@@ -1679,6 +1693,9 @@ fn company_view(c: &Ctx, f: &CompanyForm, err: Option<&FormError>, notice: Optio
                 (Input::new(t(lang, "admin.company.timezone"), "timezone").value(&f.timezone).required().list("timezones")
                     .hint(t(lang, "admin.company.timezone_hint")).error(err))
                 (crate::web::pages::platform::timezones_datalist())
+                (Input::new(t(lang, "admin.company.file_limit_mb"), "file_limit_mb").kind("number").value(&f.file_limit_mb).required().error(err))
+                (Input::new(t(lang, "admin.company.storage_quota_mb"), "storage_quota_mb").kind("number").value(&f.storage_quota_mb).required()
+                    .hint(&storage_used).error(err))
                 p.muted { (tf(lang, "admin.company.platform_note", &[("slug", &c.tenant().slug)])) }
                 div.form-actions {
                     button.primary type="submit" { (t(lang, "admin.common.save")) }
@@ -1693,7 +1710,16 @@ async fn company_page(user: CurrentUser, page: Page, Query(q): Query<DoneQuery>)
     user.require("company.setup")?;
     let c = Ctx::new(user, page);
     let info = c.tenant().info();
-    let f = CompanyForm { name: info.name, phone: info.phone, address: info.address, email: info.email, timezone: info.timezone };
+    let limits = crate::files::settings(c.tenant())?;
+    let f = CompanyForm {
+        name: info.name,
+        phone: info.phone,
+        address: info.address,
+        email: info.email,
+        timezone: info.timezone,
+        file_limit_mb: (limits.max_file_bytes / (1024 * 1024)).to_string(),
+        storage_quota_mb: (limits.quota_bytes / (1024 * 1024)).to_string(),
+    };
     Ok(company_view(&c, &f, None, done_notice(c.lang(), &q)))
 }
 
@@ -1712,7 +1738,14 @@ async fn company_submit(
         address: Some(f.address.clone()),
         email: Some(f.email.clone()),
     };
-    match crate::tenancy::service::update_company_settings(&state, &Caller::from(&c.user), c.tenant(), input).await {
+    let saved = async {
+        let limit = parse_mb("file_limit_mb", &f.file_limit_mb)?;
+        let quota = parse_mb("storage_quota_mb", &f.storage_quota_mb)?;
+        crate::files::check_limits(limit, quota)?;
+        crate::tenancy::service::update_company_settings(&state, &Caller::from(&c.user), c.tenant(), input).await?;
+        crate::files::update_settings(&state, &c.user, limit, quota).await
+    };
+    match saved.await {
         Ok(_) => Ok(Redirect::to(&c.url("admin/company?done=saved")).into_response()),
         Err(e) if e.field.is_some() => {
             let err = form_error(c.lang(), &e);

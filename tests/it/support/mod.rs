@@ -7,9 +7,11 @@
 //! demo company (`/c/demo`, Demo Bank) as `idora demo` seeds it.
 
 mod live;
+mod moto;
 mod page;
 
 pub use live::*;
+pub use moto::*;
 pub use page::*;
 
 use idora::app::AppState;
