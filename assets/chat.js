@@ -312,6 +312,42 @@
     });
   }
 
+  // A photo's thumbnail is made just after the upload: until then it is a
+  // 404, so try again a few times.
+  document.addEventListener("error", function (e) {
+    var img = e.target;
+    if (!img || !img.classList || !img.classList.contains("msg-thumb")) return;
+    var tries = parseInt(img.getAttribute("data-tries") || "0", 10);
+    if (tries >= 20) return;
+    img.setAttribute("data-tries", String(tries + 1));
+    var base = img.getAttribute("data-src") || img.src.split("?")[0];
+    img.setAttribute("data-src", base);
+    setTimeout(function () { img.src = base + "?r=" + (tries + 1); }, 400 + tries * 200);
+  }, true);
+
+  // The viewer: a photo opens over the page; Escape, a click or "×" closes it.
+  function view(a) {
+    var d = document.createElement("dialog");
+    d.className = "viewer";
+    var img = document.createElement("img");
+    img.src = a.getAttribute("href");
+    img.alt = a.getAttribute("title") || "";
+    var close = document.createElement("button");
+    close.type = "button"; close.className = "viewer-close"; close.textContent = "×";
+    close.setAttribute("aria-label", panel ? panel.getAttribute("data-cancel") || "Close" : "Close");
+    d.appendChild(close); d.appendChild(img);
+    document.body.appendChild(d);
+    d.addEventListener("close", function () { d.remove(); });
+    d.addEventListener("click", function () { d.close(); });
+    d.showModal();
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-viewer]");
+    if (!a || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    e.preventDefault();
+    view(a);
+  });
+
   if (panel) {
     toBottom();
     if (location.hash === "#chat") panel.scrollIntoView();

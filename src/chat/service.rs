@@ -26,8 +26,6 @@ pub const NAME_MAX: usize = 80;
 pub const GROUP_MAX: usize = 500;
 /// Most messages one page of a thread returns.
 pub const PAGE_MAX: usize = 100;
-/// Most files one message carries.
-pub const FILES_MAX: usize = 10;
 /// How long after sending its author may edit or delete a message.
 pub const EDIT_WINDOW_MS: i64 = 15 * 60 * 1000;
 
@@ -68,8 +66,8 @@ pub struct MessageOut {
     /// Empty when deleted.
     pub text: String,
     pub reply_to: Option<Quote>,
-    /// Ids of the attached files (`GET /files/{id}`); empty when deleted.
-    pub files: Vec<u64>,
+    /// The attached files (`GET /files/{id}`); none when deleted.
+    pub files: Vec<crate::files::FileMeta>,
     /// Users named in it.
     pub mentions: Vec<u64>,
     /// Milliseconds since the epoch (UTC).
@@ -348,7 +346,7 @@ fn message_out(tx: &impl Txn, id: u64, m: &MessageV1, names: &mut HashMap<u64, S
         author_name: cached_name(tx, names, m.author_id)?,
         text: if deleted { String::new() } else { m.text.clone() },
         reply_to,
-        files: if deleted { Vec::new() } else { m.files.clone() },
+        files: if deleted { Vec::new() } else { crate::files::metas(tx, &m.files)? },
         mentions: m.mentions.clone(),
         created_at_ms: m.created_at,
         edited: m.edited_at.is_some(),
@@ -599,18 +597,6 @@ fn thread_for_write(tx: &WriteTransaction, who: &Caller, target: Target, now: i6
     Ok((id, th))
 }
 
-/// Files attached to a new message: each must be one its author uploaded.
-/// The files domain records that the message now holds them.
-fn attach_files(_tx: &WriteTransaction, _author: u64, ids: &[u64], _thread: u64, _message: u64) -> Result<(), AppError> {
-    if ids.len() > FILES_MAX {
-        return Err(AppError::invalid("file_ids", "validation.chat_too_many_files").with_arg("max", FILES_MAX));
-    }
-    if let Some(id) = ids.first() {
-        return Err(AppError::invalid("file_ids", "validation.chat_file_unknown").with_arg("id", id));
-    }
-    Ok(())
-}
-
 /// Posts a message. Its author follows the thread from now on and has read
 /// it; everyone else who follows it (and may still read it) gets it live,
 /// one more unread, and a notification — one per thread until they read it.
@@ -619,10 +605,6 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
     let text = clean_text(&input.text)?;
     if text.is_empty() && input.file_ids.is_empty() {
         return Err(AppError::invalid("text", "validation.chat_empty"));
-    }
-    let mut seen = HashSet::new();
-    if let Some(dup) = input.file_ids.iter().find(|id| !seen.insert(**id)) {
-        return Err(AppError::invalid("file_ids", "validation.chat_file_twice").with_arg("id", dup));
     }
     let now = state.now_ms();
     let (who2, tenant2) = (who.clone(), tenant.clone());
@@ -637,7 +619,8 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
                 }
             }
             let id = next_id(tx, "chat_message")?;
-            attach_files(tx, author, &input.file_ids, thread, id)?;
+            // Each file must be one its author uploaded; the files domain records the reference.
+            crate::files::attach(tx, author, &input.file_ids, thread, id)?;
             let mut readers = Readers::new(&tenant2);
             // Mentions: people of the company named by username who may read the thread.
             let mut mentions = Vec::new();
@@ -800,6 +783,7 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
         .db()?
         .write(move |tx| {
             let (mut m, th) = own_recent(tx, &who2, id, now)?;
+            crate::files::detach(tx, id, &m.files)?;
             m.deleted = Some(Deleted { by: who2.id(), at: now });
             m.text.clear();
             m.mentions.clear();

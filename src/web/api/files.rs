@@ -215,10 +215,10 @@ async fn serve(
     Ok(resp)
 }
 
-/// Who may read a thread, as the chat decides.
-fn may_read_thread(_user: &CurrentUser) -> impl Fn(u64) -> Result<bool, AppError> + '_ {
-    // chat plugs in here (chat::may_read_thread)
-    |_thread| Ok(false)
+/// Who may read a thread, as the chat decides (its one rule).
+fn may_read_thread(user: &CurrentUser) -> impl Fn(u64) -> Result<bool, AppError> + '_ {
+    let who = crate::auth::Caller::from(user);
+    move |thread| crate::chat::may_read(user.tenant.db()?, &who, thread)
 }
 
 /// A file's bytes. Images, audio, video and PDF show in place; everything
@@ -240,10 +240,10 @@ pub async fn download(
     serve(&state, &user, &headers, &f.sha256, f.size, &f.mime, disposition(kind, &f.name)).await
 }
 
-/// A JPEG of at most 320 px on its longer side, for images; 404 until it
-/// is made (shortly after the upload) and for other files.
+/// A JPEG of at most 320 px on its longer side, for images (the photo
+/// itself until it is made, shortly after the upload); 404 for other files.
 #[utoipa::path(get, path = "/api/v1/files/{id}/thumb", tag = "files", params(("slug" = String, Path), ("id" = u64, Path)),
-    responses((status = 200, description = "The thumbnail", content_type = "image/jpeg"), (status = 304), (status = 404)),
+    responses((status = 200, description = "The thumbnail (a JPEG), or the photo until it is made", content_type = "image/*"), (status = 304), (status = 404)),
     security(("bearer" = [])))]
 pub async fn thumbnail(
     State(state): State<AppState>,
@@ -252,6 +252,14 @@ pub async fn thumbnail(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let f = files::open(&user.tenant, user.id, id, &may_read_thread(&user))?;
+    // In the second before its thumbnail is made, a photo stands in for it
+    // (a chat page shows it at once, scaled, instead of a broken image).
+    if f.thumb.is_none() && files::thumb::wanted(&f.mime) {
+        let private = format!("{}.thumb", f.name);
+        return serve(&state, &user, &headers, &f.sha256, f.size, &f.mime, disposition("inline", &private))
+            .await
+            .map(IntoResponse::into_response);
+    }
     let thumb = f.thumb.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("files.no_thumb"))?;
     let size = files::blob_size(&user.tenant, &thumb)?;
     let name = format!("{}.jpg", f.name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&f.name));

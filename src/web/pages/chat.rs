@@ -109,13 +109,31 @@ pub(crate) fn rich_text(text: &str) -> Markup {
     }
 }
 
-/// The attachments of a message.
-fn attachments(c: &Ctx, files: &[u64]) -> Markup {
+/// The attachments of a message: a photo as its thumbnail (opening the
+/// viewer), a voice note or a video as a player that seeks (Range), any
+/// other file as a download with its name and size.
+fn attachments(c: &Ctx, files: &[crate::files::FileMeta]) -> Markup {
     html! {
         @if !files.is_empty() {
             ul.msg-files {
-                @for id in files {
-                    li { a.file-link href=(c.url(&format!("api/v1/files/{id}"))) download { (id) } }
+                @for f in files {
+                    @let url = c.url(&format!("api/v1/files/{}", f.id));
+                    li {
+                        @if crate::files::thumb::wanted(&f.mime) {
+                            a.msg-image href=(url) target="_blank" data-viewer="" title=(f.name) {
+                                img.msg-thumb src=(c.url(&format!("api/v1/files/{}/thumb", f.id))) data-full=(url) alt=(f.name) loading="lazy";
+                            }
+                        } @else if f.mime.starts_with("audio/") {
+                            audio.msg-audio controls preload="metadata" src=(url) title=(f.name) {}
+                        } @else if f.mime.starts_with("video/") {
+                            video.msg-video controls preload="metadata" src=(url) title=(f.name) {}
+                        } @else {
+                            a.file-link href=(url) download=(f.name) {
+                                span.file-name { (f.name) }
+                                span.file-size { (crate::files::human_size(f.size)) }
+                            }
+                        }
+                    }
                 }
             }
         }
