@@ -20,6 +20,7 @@ use crate::store::schema::{
 };
 use crate::store::{Db, Txn, store_err};
 use crate::tasks::service::{self as tasks, Points};
+use redb::ReadableTable;
 use std::collections::HashMap;
 
 /// How many lines a list of the dashboard shows at most.
@@ -369,6 +370,41 @@ fn open_of(db: &Db, narrow: Narrow, due_before: Option<i64>, more: &[TaskStatus]
     Ok(out)
 }
 
+/// The department's open tasks on the assignee's clock or late, as (late,
+/// which of `members` holds it), from keys alone: `tasks_due` (late when its
+/// deadline has passed) and the `Overdue` keys, kept when
+/// `tasks_by_department` has them, the holder found by a
+/// `tasks_by_assignee` lookup per member. No task is decoded.
+fn department_open_keys(db: &Db, dept: u64, now: i64, members: &[u64]) -> Result<Vec<(bool, Option<u64>)>, AppError> {
+    let tx = db.read()?;
+    let by_department = tx.open_def(TASKS_BY_DEPARTMENT).map_err(store_err)?;
+    let by_assignee = tx.open_def(TASKS_BY_ASSIGNEE).map_err(store_err)?;
+    let mut keys: Vec<(u64, bool)> = Vec::new();
+    for row in tx.open_def(TASKS_DUE).map_err(store_err)?.iter().map_err(store_err)? {
+        let (deadline, id) = row.map_err(store_err)?.0.value();
+        keys.push((id, deadline < now));
+    }
+    let b = status_byte(TaskStatus::Overdue);
+    for row in tx.open_def(TASKS_BY_STATUS).map_err(store_err)?.range((b, 0)..=(b, u64::MAX)).map_err(store_err)? {
+        keys.push((row.map_err(store_err)?.0.value().1, true));
+    }
+    let mut out = Vec::new();
+    for (id, late) in keys {
+        if by_department.get((dept, id)).map_err(store_err)?.is_none() {
+            continue;
+        }
+        let mut holder = None;
+        for m in members {
+            if by_assignee.get((*m, id)).map_err(store_err)?.is_some() {
+                holder = Some(*m);
+                break;
+            }
+        }
+        out.push((late, holder));
+    }
+    Ok(out)
+}
+
 /// The late tasks of the company: marked by the overdue job, or past their
 /// deadline before it ran.
 fn late_tasks(db: &Db, now: i64) -> Result<Vec<(u64, TaskV1)>, AppError> {
@@ -391,17 +427,29 @@ fn team(db: &Db, who: &Caller, now: i64, month: &Month) -> Result<Team, AppError
         .filter(|(_, c)| c.active && c.department_id == Some(dept))
         .map(|(id, c)| (*id, Load { user_id: *id, name: c.name.clone(), open: 0, overdue: 0 }))
         .collect();
-    for (_, task) in open_of(db, Narrow::Department(dept), None, &[])? {
-        if task.department_id != Some(dept) || !who.can_see_task(&task) || task.status == TaskStatus::AwaitingApproval {
-            continue;
+    if who.can("tasks.view_all") || who.can("tasks.view_department") {
+        // Sees every task of the department: counted from keys alone.
+        let members: Vec<u64> = load.keys().copied().collect();
+        for (late, holder) in department_open_keys(db, dept, now, &members)? {
+            t.overdue += usize::from(late);
+            if let Some(l) = holder.and_then(|h| load.get_mut(&h)) {
+                l.open += 1;
+                l.overdue += usize::from(late);
+            }
         }
-        let late = is_overdue(&task, now);
-        if late {
-            t.overdue += 1;
-        }
-        if let Some(l) = load.get_mut(&task.assignee_id) {
-            l.open += 1;
-            l.overdue += usize::from(late);
+    } else {
+        for (_, task) in open_of(db, Narrow::Department(dept), None, &[])? {
+            if task.department_id != Some(dept) || !who.can_see_task(&task) || task.status == TaskStatus::AwaitingApproval {
+                continue;
+            }
+            let late = is_overdue(&task, now);
+            if late {
+                t.overdue += 1;
+            }
+            if let Some(l) = load.get_mut(&task.assignee_id) {
+                l.open += 1;
+                l.overdue += usize::from(late);
+            }
         }
     }
     t.load = load.into_values().filter(|l| l.user_id != who.id() || l.open > 0).collect();
