@@ -7,6 +7,8 @@
 //   <div id="live-region" data-live-task="7" data-live-url="…" data-unread="2">
 //                                          re-read when that task changes
 //   [data-live-tasks]                      a list page: re-read when a task it shows changes
+//   [data-inbox-badge] [data-inbox-label]  the navigation badge of the inboxes (and its words)
+//   [data-inbox="approval"|"review"]       a tab's count; #n-approval, #n-review: the home figures
 // Once the socket is listening, <body> gets data-live="ready".
 (function () {
   "use strict";
@@ -84,6 +86,35 @@
       .catch(function () { show(n.text); });
   }
 
+  // ---- the inboxes' counts: the badge, the tabs and the home figures ----
+  // The server sends {approval, review, total, label} on the user's own
+  // topic whenever a task enters or leaves one of their inboxes.
+  function setInbox(d) {
+    var total = d.total || 0;
+    document.querySelectorAll("[data-inbox-badge]").forEach(function (b) {
+      b.textContent = total > 99 ? "99+" : String(total);
+      if (d.label) b.title = d.label;
+      b.hidden = total <= 0;
+    });
+    document.querySelectorAll("[data-inbox-label]").forEach(function (l) {
+      if (d.label) l.textContent = " (" + d.label + ")";
+      l.hidden = total <= 0;
+    });
+    ["approval", "review"].forEach(function (k) {
+      var n = d[k] || 0;
+      document.querySelectorAll('[data-inbox="' + k + '"]').forEach(function (c) {
+        c.textContent = String(n);
+        c.classList.toggle("has", n > 0);
+      });
+      var fig = document.getElementById("n-" + k);
+      var num = fig && fig.querySelector(".figure-n");
+      if (num) {
+        num.textContent = String(n);
+        fig.classList.toggle("alert", n > 0);
+      }
+    });
+  }
+
   function region() { return document.getElementById("live-region"); }
   function watchedTask() {
     var r = document.querySelector("[data-live-task]");
@@ -120,6 +151,8 @@
         setCount(ev.data.unread || 0);
         announce(ev.data);
         refresh(150);
+      } else if (ev.kind === "inbox" && ev.data) {
+        setInbox(ev.data);
       } else if (ev.kind === "task.changed" && ev.data) {
         var watched = watchedTask();
         if (watched && String(ev.data.id) === watched) refresh(150);

@@ -81,6 +81,8 @@ struct Bench {
     busy: u64,
     others: Vec<u64>,
     made: usize,
+    /// Every task the bench created: (id, assignee).
+    created: Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
 }
 
 async fn login(http: &reqwest::Client, base: &str, username: &str) -> String {
@@ -104,8 +106,15 @@ impl Bench {
         let started = Instant::now();
         let mut handles = Vec::new();
         for _ in 0..CLIENTS {
-            let (next, http, base, token, busy, others) =
-                (next.clone(), self.http.clone(), self.base.clone(), self.director.clone(), self.busy, self.others.clone());
+            let (next, http, base, token, busy, others, created) = (
+                next.clone(),
+                self.http.clone(),
+                self.base.clone(),
+                self.director.clone(),
+                self.busy,
+                self.others.clone(),
+                self.created.clone(),
+            );
             handles.push(tokio::spawn(async move {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
@@ -129,6 +138,8 @@ impl Bench {
                         .await
                         .expect("create answers");
                     assert_eq!(r.status(), 201, "task created");
+                    let v: Value = r.json().await.expect("JSON");
+                    created.lock().unwrap().push((v["id"].as_u64().expect("id"), assignee));
                 }
             }));
         }
@@ -167,7 +178,12 @@ async fn main() {
         login_per_minute: 1000,
         ..Config::default()
     };
-    let state = AppState::open_default(config).expect("state");
+    // The company's history is written two years back and brought up to
+    // now (phase two), so the clock is the bench's to move.
+    let present = jiff::Timestamp::now();
+    let start = present - jiff::SignedDuration::from_hours(24 * 730);
+    let clock = Arc::new(idora::clock::ManualClock::new(start));
+    let state = AppState::open(config, clock.clone()).expect("state");
     idora::demo::seed(&state).await.expect("demo");
     let server = idora::web::server::start(state).await.expect("server");
     let base = server.url();
@@ -179,7 +195,16 @@ async fn main() {
     let ids = |name: &str| users.as_array().expect("list").iter().find(|u| u["username"] == name).and_then(|u| u["id"].as_u64());
     let busy = ids("employee").expect("employee");
     let others: Vec<u64> = ["manager", "admin", "operator"].iter().filter_map(|n| ids(n)).collect();
-    let mut b = Bench { base, http, director: director.clone(), employee: employee.clone(), busy, others, made: 0 };
+    let mut b = Bench {
+        base,
+        http,
+        director: director.clone(),
+        employee: employee.clone(),
+        busy,
+        others,
+        made: 0,
+        created: Arc::new(std::sync::Mutex::new(Vec::new())),
+    };
     let tenant = server.state.tenants.get("demo").expect("demo");
 
     println!(
@@ -246,6 +271,189 @@ async fn main() {
     for r in rows {
         println!("{r}");
     }
+    history(&b, &server.state, &clock, start, present, &users).await;
+}
+
+/// Signs every demo user in again (the clock moved: tokens are minted and
+/// checked against it); username → bearer token.
+async fn tokens(b: &Bench) -> std::collections::HashMap<&'static str, String> {
+    let mut out = std::collections::HashMap::new();
+    for name in ["owner", "director", "admin", "manager", "employee", "operator"] {
+        out.insert(name, login(&b.http, &b.base, name).await);
+    }
+    out
+}
+
+/// Moves task `id` to `status` as the holder of `token`.
+async fn step(http: &reqwest::Client, base: &str, token: &str, id: u64, status: &str) {
+    let r = http
+        .post(format!("{base}/c/demo/api/v1/tasks/{id}/status"))
+        .bearer_auth(token)
+        .json(&json!({"status": status}))
+        .send()
+        .await
+        .expect("move answers");
+    assert_eq!(r.status(), 200, "task {id} to {status}");
+}
+
+/// Phase two: the grown company's years. Nine tasks in ten are started,
+/// handed in and completed by the director, spread over two years up to
+/// now (so points fall in many weeks and months); of the open rest, some
+/// wait for review, some for a director's approval, some are late. Then
+/// each role's home dashboard (API and page), their badge and inbox
+/// counts (`GET /me`) and their inbox lists are timed.
+async fn history(
+    b: &Bench,
+    state: &AppState,
+    clock: &idora::clock::ManualClock,
+    start: jiff::Timestamp,
+    present: jiff::Timestamp,
+    users: &Value,
+) {
+    let created: Vec<(u64, u64)> = b.created.lock().unwrap().clone();
+    let name_of = |id: u64| -> &'static str {
+        let u = users.as_array().expect("list").iter().find(|u| u["id"].as_u64() == Some(id)).expect("user");
+        match u["username"].as_str().expect("name") {
+            "manager" => "manager",
+            "admin" => "admin",
+            "operator" => "operator",
+            _ => "employee",
+        }
+    };
+    let finish: Vec<(u64, &'static str)> =
+        created.iter().enumerate().filter(|(i, _)| i % 10 != 9).map(|(_, (id, a))| (*id, name_of(*a))).collect();
+    let open: Vec<(u64, &'static str)> =
+        created.iter().enumerate().filter(|(i, _)| i % 10 == 9).map(|(_, (id, a))| (*id, name_of(*a))).collect();
+    let chunks = 50;
+    let span = present.duration_since(start).as_secs() / chunks as i64;
+    let t0 = Instant::now();
+    for (k, chunk) in finish.chunks(finish.len().div_ceil(chunks)).enumerate() {
+        clock.set(start + jiff::SignedDuration::from_secs(span * (k as i64 + 1)) - jiff::SignedDuration::from_hours(24));
+        let tok = Arc::new(tokens(b).await);
+        let work = Arc::new(chunk.to_vec());
+        let next = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..CLIENTS {
+            let (tok, work, next, http, base) = (tok.clone(), work.clone(), next.clone(), b.http.clone(), b.base.clone());
+            handles.push(tokio::spawn(async move {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((id, who)) = work.get(k).copied() else { break };
+                    step(&http, &base, &tok[who], id, "in_progress").await;
+                    step(&http, &base, &tok[who], id, "pending_review").await;
+                    step(&http, &base, &tok["director"], id, "completed").await;
+                }
+            }));
+        }
+        for h in handles {
+            h.await.expect("client finished");
+        }
+    }
+    println!("history: {} tasks completed over two years in {:.1} s", finish.len(), t0.elapsed().as_secs_f64());
+
+    // Today: some late, some handed in for review, some awaiting approval.
+    clock.set(present - jiff::SignedDuration::from_hours(3));
+    let tok = tokens(b).await;
+    let deadline = (present - jiff::SignedDuration::from_hours(1)).to_string();
+    for i in 0..100 {
+        let assignee = if i % 2 == 0 { b.busy } else { b.others[0] };
+        let r = b
+            .http
+            .post(format!("{}/c/demo/api/v1/tasks", b.base))
+            .bearer_auth(&tok["director"])
+            .json(&json!({"title": format!("kechikkan ish {i}"), "assignee_id": assignee, "deadline": deadline, "points": 3}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(r.status(), 201);
+    }
+    clock.set(present);
+    let tenant = state.tenants.get("demo").expect("demo");
+    let late = idora::tasks::service::mark_overdue(state, &tenant).await.expect("overdue job");
+    let tok = tokens(b).await;
+    let review: Vec<(u64, &str)> = open.iter().copied().filter(|(_, w)| *w == "employee").take(300).collect();
+    for (id, who) in &review {
+        step(&b.http, &b.base, &tok[who], *id, "in_progress").await;
+        step(&b.http, &b.base, &tok[who], *id, "pending_review").await;
+    }
+    let operator = users.as_array().expect("list").iter().find(|u| u["username"] == "operator").and_then(|u| u["id"].as_u64()).expect("op");
+    for i in 0..40 {
+        let r = b
+            .http
+            .post(format!("{}/c/demo/api/v1/tasks", b.base))
+            .bearer_auth(&tok["manager"])
+            .json(&json!({"title": format!("boshqa bo‘limga {i}"), "assignee_id": operator, "deadline": "2030-06-01T18:00:00+05:00"}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(r.status(), 201);
+    }
+    let notes: Value = b
+        .http
+        .get(format!("{}/c/demo/api/v1/notifications", b.base))
+        .bearer_auth(&tok["employee"])
+        .send()
+        .await
+        .expect("notifications")
+        .json()
+        .await
+        .expect("JSON");
+    println!(
+        "today: {late} late, {} handed in for review, 40 awaiting approval, {} open in all; the busy employee has {} unread",
+        review.len(),
+        open.len() + 140 - review.len(),
+        notes["unread"]
+    );
+
+    // Each role's home, badge and inboxes.
+    println!("| Role | Dashboard API p50 / p99 | Home page p50 / p99 | Badge (GET /me) p50 / p99 | Inbox list p50 / p99 |");
+    println!("|---|---|---|---|---|");
+    for role in ["owner", "director", "manager", "employee", "operator", "admin"] {
+        let t = tok[role].as_str();
+        let api = b.timed_gets(&[("/c/demo/api/v1/dashboard".into(), t)], 100).await;
+        let page = timed_pages(b, "/c/demo/", t, 100).await;
+        let me = b.timed_gets(&[("/c/demo/api/v1/me".into(), t)], 100).await;
+        let inbox = match role {
+            "owner" | "director" => Some("approval"),
+            "manager" => Some("review"),
+            _ => None,
+        };
+        let inbox = match inbox {
+            Some(i) => {
+                let d = b.timed_gets(&[(format!("/c/demo/api/v1/tasks?inbox={i}&limit=50"), t)], 100).await;
+                format!("{} / {} ({i})", ms(pct(&d, 0.5)), ms(pct(&d, 0.99)))
+            }
+            None => "—".into(),
+        };
+        let counts: Value =
+            b.http.get(format!("{}/c/demo/api/v1/me", b.base)).bearer_auth(t).send().await.expect("me").json().await.expect("JSON");
+        println!(
+            "| {role} (approval {}, review {}) | {} / {} | {} / {} | {} / {} | {inbox} |",
+            counts["inbox"]["approval"],
+            counts["inbox"]["review"],
+            ms(pct(&api, 0.5)),
+            ms(pct(&api, 0.99)),
+            ms(pct(&page, 0.5)),
+            ms(pct(&page, 0.99)),
+            ms(pct(&me, 0.5)),
+            ms(pct(&me, 0.99)),
+        );
+    }
+}
+
+/// `rounds` GETs of an HTML page, timed to the last byte.
+async fn timed_pages(b: &Bench, path: &str, token: &str, rounds: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let r = b.http.get(format!("{}{path}", b.base)).bearer_auth(token).send().await.expect("answers");
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.expect("page");
+        assert!(html.contains("</html>"), "a whole page");
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
 }
 
 fn urlencode(s: &str) -> String {

@@ -2,17 +2,23 @@
 //! per role, taking a [`Caller`]; the page and the API only render it.
 //!
 //! Every figure comes from an index bounded by current work, never by the
-//! company's history: open tasks are `tasks_due` ∪ `tasks_late`, this
-//! month's points are the `tasks_done` keys since the first of the month,
-//! today's queue is `queue_tickets_by_branch_day` of today, and an
-//! employee's own tasks are their `tasks_by_assignee` rows.
+//! company's history: late tasks are the `Overdue` keys of `tasks_by_status`
+//! with the `tasks_due` keys past their deadline (not marked yet); open work
+//! is `tasks_due` with them; a task is narrowed to a person or a department
+//! by a key lookup in `tasks_by_assignee` / `tasks_by_department` before it
+//! is decoded; points (mine, my place, the department's, the best of the
+//! month) are each person's `task_points` ledger since the first of the
+//! month and their running total; today's queue is
+//! `queue_tickets_by_branch_day` of today. Nothing walks a person's or the
+//! company's finished tasks.
 
 use crate::auth::Caller;
 use crate::error::AppError;
 use crate::store::schema::{
-    AuditV1, TASKS, TASKS_BY_ASSIGNEE, TASKS_DONE, TASKS_DUE, TASKS_LATE, TICKETS, TICKETS_BY_BRANCH_DAY, TaskStatus, TaskV1, TicketStatus,
+    AuditV1, POINTS_LEDGER, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TICKETS, TICKETS_BY_BRANCH_DAY,
+    TaskStatus, TaskV1, TicketStatus, status_byte,
 };
-use crate::store::{Db, store_err};
+use crate::store::{Db, Txn, store_err};
 use crate::tasks::service::{self as tasks, Points};
 use redb::ReadableTable;
 use std::collections::HashMap;
@@ -212,8 +218,9 @@ pub fn dashboard(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Re
     }
     let kind = Kind::of(who);
     let mut d = Dashboard { kind, mine: None, team: None, company: None, window: None, setup: None };
-    // This month's completed tasks, read once for every figure that needs them.
-    let month = if matches!(kind, Kind::Employee | Kind::Manager | Kind::Director) { month_done(db, now, tz)? } else { Vec::new() };
+    // This month's points per person, read once for every figure that needs them.
+    let month =
+        if matches!(kind, Kind::Employee | Kind::Manager | Kind::Director) { month_points(db, who, now, tz)? } else { Month::default() };
     match kind {
         Kind::Employee => d.mine = Some(mine(db, who, now, tz, &month)?),
         Kind::Manager => {
@@ -254,36 +261,19 @@ fn is_overdue(t: &TaskV1, now: i64) -> bool {
     t.status == TaskStatus::Overdue || (!crate::tasks::is_final(t.status) && t.deadline < now)
 }
 
-/// One walk of the caller's own tasks: what is open today, late or sent
-/// back, and their points (as `tasks::points_of` counts them).
-fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV1]) -> Result<Mine, AppError> {
+/// The caller's open work: what is due today, late or sent back, and their
+/// points (the ledger's, as `tasks::points_of` counts them).
+fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &Month) -> Result<Mine, AppError> {
     let me = who.id();
     let (day_start, day_end) = today_bounds(now, tz);
-    let (week_start, month_start) = tasks::period_starts(now, tz);
-    let mut m = Mine::default();
-    {
-        let tx = db.read()?;
-        let idx = tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?;
-        let all = TASKS.open(&tx)?;
-        for row in idx.range((me, 0)..=(me, u64::MAX)).map_err(store_err)?.rev() {
-            let id = row.map_err(store_err)?.0.value().1;
-            let Some(t) = all.get(id)? else { continue };
-            if t.status == TaskStatus::Completed && t.points_awarded > 0 {
-                let (n, at) = (u64::from(t.points_awarded), t.completed_at.unwrap_or(t.updated_at));
-                m.points.total += n;
-                m.points.month += if at >= month_start { n } else { 0 };
-                m.points.week += if at >= week_start { n } else { 0 };
-            }
-            if crate::tasks::is_final(t.status) || t.status == TaskStatus::AwaitingApproval {
-                continue;
-            }
-            if t.status == TaskStatus::Redo {
-                m.redo.push(line(id, &t, now));
-            } else if is_overdue(&t, now) {
-                m.overdue.push(line(id, &t, now));
-            } else if t.deadline >= day_start && t.deadline < day_end {
-                m.due_today.push(line(id, &t, now));
-            }
+    let mut m = Mine { points: tasks::points_of(db, who, me, now, tz)?, ..Mine::default() };
+    for (id, t) in open_of(db, Narrow::Assignee(me), Some(day_end), &[TaskStatus::Redo, TaskStatus::PendingReview])? {
+        if t.status == TaskStatus::Redo {
+            m.redo.push(line(id, &t, now));
+        } else if is_overdue(&t, now) {
+            m.overdue.push(line(id, &t, now));
+        } else if t.deadline >= day_start && t.deadline < day_end {
+            m.due_today.push(line(id, &t, now));
         }
     }
     for l in &mut m.redo {
@@ -291,99 +281,189 @@ fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV
         let task = tasks::get(db, who, l.id)?;
         l.reason = tasks::redo_reason(&task, &history).and_then(|e| e.comment.clone());
     }
+    m.redo.sort_by_key(|l| std::cmp::Reverse(l.id));
     m.overdue.sort_by_key(|l| l.deadline);
     m.due_today.sort_by_key(|l| l.deadline);
-    let month = month_points(month);
-    if month.get(&me).copied().unwrap_or(0) > 0 {
-        let mine = month.get(&me).copied().unwrap_or(0);
-        let place = 1 + month.values().filter(|p| **p > mine).count();
-        m.place = Some((place, month.len()));
+    let mine = month.points.get(&me).copied().unwrap_or(0);
+    if mine > 0 {
+        let place = 1 + month.points.values().filter(|p| **p > mine).count();
+        m.place = Some((place, month.points.len()));
     }
     Ok(m)
 }
 
-/// Points awarded this month, per assignee (from `tasks_done`).
-fn month_points(month: &[TaskV1]) -> HashMap<u64, u64> {
-    month.iter().fold(HashMap::new(), |mut m, t| {
-        *m.entry(t.assignee_id).or_insert(0) += u64::from(t.points_awarded);
-        m
-    })
+/// This month's points: per person who earned any, from each person's
+/// ledger range since the first of the month (no task decoded), and the
+/// company's people, read once.
+#[derive(Debug, Default)]
+struct Month {
+    points: HashMap<u64, u64>,
+    people: HashMap<u64, crate::org::service::Colleague>,
 }
 
-/// Tasks completed this month with points.
-fn month_done(db: &Db, now: i64, tz: &jiff::tz::TimeZone) -> Result<Vec<TaskV1>, AppError> {
-    let (_, month) = tasks::period_starts(now, tz);
+fn month_points(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone) -> Result<Month, AppError> {
+    let (_, start) = tasks::period_starts(now, tz);
+    let people = names(db, who)?;
     let tx = db.read()?;
-    let idx = tx.open_table(TASKS_DONE).map_err(store_err)?;
+    let ledger = tx.open_table(POINTS_LEDGER).map_err(store_err)?;
+    let mut points = HashMap::new();
+    for id in people.keys() {
+        let mut sum = 0u64;
+        for row in ledger.range((*id, start, 0)..=(*id, i64::MAX, u64::MAX)).map_err(store_err)? {
+            sum += u64::from(row.map_err(store_err)?.1.value());
+        }
+        if sum > 0 {
+            points.insert(*id, sum);
+        }
+    }
+    Ok(Month { points, people })
+}
+
+/// Whose open tasks to read.
+#[derive(Debug, Clone, Copy)]
+enum Narrow {
+    /// Everyone's.
+    All,
+    Assignee(u64),
+    Department(u64),
+}
+
+/// Open tasks on the assignee's clock (`tasks_due`, with a deadline before
+/// `due_before` when given: the late ones not marked yet and today's), the
+/// late ones (`Overdue` in `tasks_by_status`), and those of `more` statuses,
+/// narrowed by a key lookup before any is decoded. The cost follows the
+/// company's open work, never its history.
+fn open_of(db: &Db, narrow: Narrow, due_before: Option<i64>, more: &[TaskStatus]) -> Result<Vec<(u64, TaskV1)>, AppError> {
+    let tx = db.read()?;
     let all = TASKS.open(&tx)?;
+    let by_assignee = tx.open_def(TASKS_BY_ASSIGNEE).map_err(store_err)?;
+    let by_department = tx.open_def(TASKS_BY_DEPARTMENT).map_err(store_err)?;
+    let keep = |id: u64| -> Result<bool, AppError> {
+        Ok(match narrow {
+            Narrow::All => true,
+            Narrow::Assignee(u) => by_assignee.get((u, id)).map_err(store_err)?.is_some(),
+            Narrow::Department(d) => by_department.get((d, id)).map_err(store_err)?.is_some(),
+        })
+    };
+    let mut ids = Vec::new();
+    let due = tx.open_def(TASKS_DUE).map_err(store_err)?;
+    for row in due.range(..(due_before.unwrap_or(i64::MAX), 0)).map_err(store_err)? {
+        ids.push(row.map_err(store_err)?.0.value().1);
+    }
+    let by_status = tx.open_def(TASKS_BY_STATUS).map_err(store_err)?;
+    for s in std::iter::once(TaskStatus::Overdue).chain(more.iter().copied()) {
+        let b = status_byte(s);
+        for row in by_status.range((b, 0)..=(b, u64::MAX)).map_err(store_err)? {
+            ids.push(row.map_err(store_err)?.0.value().1);
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
     let mut out = Vec::new();
-    for row in idx.range((month, 0)..).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().1;
-        if let Some(t) = all.get(id)?
-            && t.points_awarded > 0
+    for id in ids {
+        if keep(id)?
+            && let Some(t) = all.get(id)?
         {
-            out.push(t);
+            out.push((id, t));
         }
     }
     Ok(out)
 }
 
-/// Every open task: not finished (awaiting approval, new, in progress, in
-/// review, redo, overdue).
-fn open_tasks(db: &Db) -> Result<Vec<(u64, TaskV1)>, AppError> {
+/// The department's open tasks on the assignee's clock or late, as (late,
+/// which of `members` holds it), from keys alone: `tasks_due` (late when its
+/// deadline has passed) and the `Overdue` keys, kept when
+/// `tasks_by_department` has them, the holder found by a
+/// `tasks_by_assignee` lookup per member. No task is decoded.
+fn department_open_keys(db: &Db, dept: u64, now: i64, members: &[u64]) -> Result<Vec<(bool, Option<u64>)>, AppError> {
     let tx = db.read()?;
-    let all = TASKS.open(&tx)?;
+    let by_department = tx.open_def(TASKS_BY_DEPARTMENT).map_err(store_err)?;
+    let by_assignee = tx.open_def(TASKS_BY_ASSIGNEE).map_err(store_err)?;
+    let mut keys: Vec<(u64, bool)> = Vec::new();
+    for row in tx.open_def(TASKS_DUE).map_err(store_err)?.iter().map_err(store_err)? {
+        let (deadline, id) = row.map_err(store_err)?.0.value();
+        keys.push((id, deadline < now));
+    }
+    let b = status_byte(TaskStatus::Overdue);
+    for row in tx.open_def(TASKS_BY_STATUS).map_err(store_err)?.range((b, 0)..=(b, u64::MAX)).map_err(store_err)? {
+        keys.push((row.map_err(store_err)?.0.value().1, true));
+    }
     let mut out = Vec::new();
-    for def in [TASKS_DUE, TASKS_LATE] {
-        for row in tx.open_table(def).map_err(store_err)?.iter().map_err(store_err)? {
-            let id = row.map_err(store_err)?.0.value().1;
-            if let Some(t) = all.get(id)? {
-                out.push((id, t));
+    for (id, late) in keys {
+        if by_department.get((dept, id)).map_err(store_err)?.is_none() {
+            continue;
+        }
+        let mut holder = None;
+        for m in members {
+            if by_assignee.get((*m, id)).map_err(store_err)?.is_some() {
+                holder = Some(*m);
+                break;
             }
         }
+        out.push((late, holder));
     }
     Ok(out)
+}
+
+/// The late tasks of the company: marked by the overdue job, or past their
+/// deadline before it ran.
+fn late_tasks(db: &Db, now: i64) -> Result<Vec<(u64, TaskV1)>, AppError> {
+    Ok(open_of(db, Narrow::All, Some(now), &[])?.into_iter().filter(|(_, t)| is_overdue(t, now)).collect())
 }
 
 fn names(db: &Db, who: &Caller) -> Result<HashMap<u64, crate::org::service::Colleague>, AppError> {
     Ok(crate::org::service::directory(db, who)?.into_iter().collect())
 }
 
-fn team(db: &Db, who: &Caller, now: i64, month: &[TaskV1]) -> Result<Team, AppError> {
+fn team(db: &Db, who: &Caller, now: i64, month: &Month) -> Result<Team, AppError> {
     let counts = tasks::inbox_counts(db, who)?;
     let mut t = Team { review: counts.review, department_id: who.department_id(), ..Team::default() };
     let Some(dept) = t.department_id else { return Ok(t) };
     t.department = crate::org::service::department_names(db, lang_of(who))?.remove(&dept).unwrap_or_default();
-    let people = names(db, who)?;
-    let mut load: HashMap<u64, Load> = people
+    let mut load: HashMap<u64, Load> = month
+        .people
         .iter()
         .filter(|(_, c)| c.active && c.department_id == Some(dept))
         .map(|(id, c)| (*id, Load { user_id: *id, name: c.name.clone(), open: 0, overdue: 0 }))
         .collect();
-    for (_, task) in open_tasks(db)? {
-        if task.department_id != Some(dept) || !who.can_see_task(&task) || task.status == TaskStatus::AwaitingApproval {
-            continue;
+    if who.can("tasks.view_all") || who.can("tasks.view_department") {
+        // Sees every task of the department: counted from keys alone.
+        let members: Vec<u64> = load.keys().copied().collect();
+        for (late, holder) in department_open_keys(db, dept, now, &members)? {
+            t.overdue += usize::from(late);
+            if let Some(l) = holder.and_then(|h| load.get_mut(&h)) {
+                l.open += 1;
+                l.overdue += usize::from(late);
+            }
         }
-        let late = is_overdue(&task, now);
-        if late {
-            t.overdue += 1;
-        }
-        if let Some(l) = load.get_mut(&task.assignee_id) {
-            l.open += 1;
-            l.overdue += usize::from(late);
+    } else {
+        for (_, task) in open_of(db, Narrow::Department(dept), None, &[])? {
+            if task.department_id != Some(dept) || !who.can_see_task(&task) || task.status == TaskStatus::AwaitingApproval {
+                continue;
+            }
+            let late = is_overdue(&task, now);
+            if late {
+                t.overdue += 1;
+            }
+            if let Some(l) = load.get_mut(&task.assignee_id) {
+                l.open += 1;
+                l.overdue += usize::from(late);
+            }
         }
     }
     t.load = load.into_values().filter(|l| l.user_id != who.id() || l.open > 0).collect();
     t.load.sort_by(|a, b| b.open.cmp(&a.open).then_with(|| a.name.cmp(&b.name)));
-    t.points_month = month.iter().filter(|x| x.department_id == Some(dept)).map(|x| u64::from(x.points_awarded)).sum();
+    // The department's people now (a month's move counts where they are).
+    t.points_month =
+        month.people.iter().filter(|(_, c)| c.department_id == Some(dept)).map(|(id, _)| month.points.get(id).copied().unwrap_or(0)).sum();
     Ok(t)
 }
 
-fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[TaskV1]) -> Result<Company, AppError> {
+fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &Month) -> Result<Company, AppError> {
     let mut c = Company { approval: tasks::inbox_counts(db, who)?.approval, ..Company::default() };
     let depts = crate::org::service::department_names(db, lang_of(who))?;
     let mut by_dept: HashMap<Option<u64>, usize> = HashMap::new();
-    for (id, task) in open_tasks(db)? {
+    for (id, task) in late_tasks(db, now)? {
         if !who.can_see_task(&task) {
             continue;
         }
@@ -412,11 +492,10 @@ fn company(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &[Ta
             c.queue.push(BranchToday { branch_id: id, name, waiting, served, longest_wait_secs: longest });
         }
     }
-    let people = names(db, who)?;
-    let mut best: Vec<Best> = month_points(month)
-        .into_iter()
-        .filter(|(_, p)| *p > 0)
-        .map(|(id, points)| Best { user_id: id, name: people.get(&id).map(|c| c.name.clone()).unwrap_or_default(), points })
+    let mut best: Vec<Best> = month
+        .points
+        .iter()
+        .map(|(id, points)| Best { user_id: *id, name: month.people.get(id).map(|c| c.name.clone()).unwrap_or_default(), points: *points })
         .collect();
     best.sort_by(|a, b| b.points.cmp(&a.points).then_with(|| a.name.cmp(&b.name)));
     best.truncate(5);

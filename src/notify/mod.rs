@@ -51,9 +51,13 @@ pub enum Notice<'a> {
         task_id: u64,
         task: &'a TaskV1,
     },
-    /// Every task this creator handed out is finished.
-    AllCompleted {
-        creator_id: u64,
+    /// A task was finished (completed or rejected), and with it every task
+    /// its creator handed out. One event, one notification each: the others
+    /// hear of the status as with [`Notice::StatusChanged`]; the creator
+    /// (even when they closed it) gets one `tasks_all_done` naming the task.
+    LastFinished {
+        task_id: u64,
+        task: &'a TaskV1,
     },
     RoleChanged {
         user_id: u64,
@@ -105,10 +109,9 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
     let (named, by_role): (Vec<u64>, bool) = match &notice {
         Notice::Assigned { task, .. } | Notice::DeadlineChanged { task, .. } => (vec![task.assignee_id], false),
         Notice::Overdue { task, .. } => (vec![task.assignee_id, task.creator_id], false),
-        Notice::StatusChanged { task, .. } => (vec![task.creator_id, task.assignee_id], true),
+        Notice::StatusChanged { task, .. } | Notice::LastFinished { task, .. } => (vec![task.creator_id, task.assignee_id], true),
         Notice::ApprovalNeeded { .. } => (vec![], true),
         Notice::ExtensionRequested { task, .. } => (vec![task.creator_id], true),
-        Notice::AllCompleted { creator_id } => (vec![*creator_id], false),
         Notice::RoleChanged { user_id, .. } => (vec![*user_id], false),
         Notice::AccountLocked { user_id, .. } => (vec![*user_id], true),
     };
@@ -149,7 +152,7 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
     type Args = Vec<(String, String)>;
     let (kind, task_id, mut args, mut to): (&str, Option<u64>, Args, Vec<u64>) = match &notice {
         Notice::Assigned { task_id, task, .. } => ("task_assigned", Some(*task_id), title(task), vec![task.assignee_id]),
-        Notice::StatusChanged { task_id, task } => {
+        Notice::StatusChanged { task_id, task } | Notice::LastFinished { task_id, task } => {
             let mut to = vec![task.creator_id];
             to.extend(who(|has| rbac::manages_department(has), Some(task.department_id)));
             // A task approved back to New reaches its assignee as one
@@ -172,7 +175,6 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
             to.extend(directors());
             ("task_extension", Some(*task_id), title(task), to)
         }
-        Notice::AllCompleted { creator_id } => ("tasks_all_done", None, vec![], vec![*creator_id]),
         Notice::RoleChanged { user_id, role } => ("role_changed", None, vec![("role".into(), role.to_string())], vec![*user_id]),
         Notice::AccountLocked { user_id, until } => {
             let mut to = vec![*user_id];
@@ -187,9 +189,13 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
     }
     to.sort_unstable();
     to.dedup();
-    // "Everything you handed out is done" is news even to the one who closed the last task.
-    let tell_actor = matches!(notice, Notice::AllCompleted { .. });
-    to.retain(|u| (tell_actor || *u != actor_id) && account(*u).is_some_and(|a| a.active));
+    // "Everything you handed out is done" is news even to the one who closed
+    // the last task; it replaces, for the creator, the status notification.
+    let all_done_for = match &notice {
+        Notice::LastFinished { task, .. } => Some(task.creator_id),
+        _ => None,
+    };
+    to.retain(|u| (Some(*u) == all_done_for || *u != actor_id) && account(*u).is_some_and(|a| a.active));
     if to.is_empty() {
         return Ok(Vec::new());
     }
@@ -200,6 +206,7 @@ pub fn plan(tx: &WriteTransaction, now: i64, actor_id: u64, notice: Notice<'_>) 
     let mut unread = tx.open_table(NOTIFICATIONS_UNREAD).map_err(store_err)?;
     let mut counts = tx.open_table(UNREAD_COUNTS).map_err(store_err)?;
     for user_id in to {
+        let kind = if Some(user_id) == all_done_for { "tasks_all_done" } else { kind };
         let note = NotificationV1 { at: now, kind: kind.to_string(), task_id, args: args.clone(), read: false };
         let id = next_id(tx, "notification")?;
         table.insert((user_id, id), &note)?;
@@ -293,6 +300,11 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
     let a = [("title", title), ("by", by)];
     match note.kind.as_str() {
         "task_assigned" => tf(lang, "notify.task_assigned", &a),
+        // The task that finished everything, then that news (older ones: the news alone).
+        "tasks_all_done" if !title.is_empty() => {
+            let status = NotificationV1 { kind: "task_status".into(), ..note.clone() };
+            format!("{} {}", text(lang, &status), t(lang, "notify.tasks_all_done"))
+        }
         "task_status" if arg(note, "status") == "completed" && !arg(note, "points").is_empty() => {
             let n: u64 = arg(note, "points").parse().unwrap_or(0);
             crate::i18n::tn(lang, "notify.task_completed_points", n, &a)

@@ -76,7 +76,6 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     let (mut assignee, mut creator, mut department, mut deadline, mut due) =
         (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     let (mut status, mut ledger, mut totals) = (BTreeSet::new(), BTreeMap::new(), BTreeMap::<u64, u64>::new());
-    let (mut late, mut done) = (BTreeSet::new(), BTreeSet::new());
     for row in schema::TASKS.open(&tx)?.iter()? {
         let (k, t) = row?;
         let id = k.value();
@@ -94,12 +93,6 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
             ledger.insert(k, n);
             *totals.entry(k.0).or_default() += u64::from(n);
         }
-        if crate::tasks::service::is_late(&t) {
-            late.insert((t.deadline, id));
-        }
-        if let Some(at) = crate::tasks::service::done_at(&t) {
-            done.insert((at, id));
-        }
     }
     compare_set(&mut out, schema::TASKS_BY_ASSIGNEE, assignee, read_set(&tx, p, schema::TASKS_BY_ASSIGNEE, |k| k)?);
     compare_set(&mut out, schema::TASKS_BY_CREATOR, creator, read_set(&tx, p, schema::TASKS_BY_CREATOR, |k| k)?);
@@ -109,8 +102,6 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::TASKS_BY_STATUS, status, read_set(&tx, p, schema::TASKS_BY_STATUS, |k| k)?);
     compare(&mut out, schema::POINTS_LEDGER, ledger, read_map(&tx, p, schema::POINTS_LEDGER, |k, v| (k, v))?);
     compare(&mut out, schema::POINTS_TOTAL, totals, read_map(&tx, p, schema::POINTS_TOTAL, |k, v| (k, v))?);
-    compare_set(&mut out, schema::TASKS_LATE, late, read_set(&tx, p, schema::TASKS_LATE, |k| k)?);
-    compare_set(&mut out, schema::TASKS_DONE, done, read_set(&tx, p, schema::TASKS_DONE, |k| k)?);
 
     // Tickets: by branch and day, by token, open, waiting; bookings' codes and slots.
     let mut checked_in = BTreeSet::new();

@@ -50,6 +50,7 @@ pub static TENANT: Layout = Layout {
             run: backfill_task_status,
         },
         Step { to: 4, what: "fill tasks_late and tasks_done from the tasks", run: backfill_late_and_done },
+        Step { to: 6, what: "drop tasks_late and tasks_done (tasks_by_status and task_points serve them)", run: drop_late_and_done },
     ],
 };
 
@@ -216,6 +217,15 @@ fn backfill_late_and_done(tx: &WriteTransaction) -> Result<(), AppError> {
             late.insert((t.deadline, id), ()).map_err(super::store_err)?;
         }
     }
+    Ok(())
+}
+
+/// 5 → 6: the late tasks are the `Overdue` keys of `tasks_by_status`, and
+/// a month's points per person a range of the `task_points` ledger; the two
+/// copies the dashboards had are dropped, and no write keeps them now.
+fn drop_late_and_done(tx: &WriteTransaction) -> Result<(), AppError> {
+    tx.delete_table(schema::TASKS_LATE).map_err(super::store_err)?;
+    tx.delete_table(schema::TASKS_DONE).map_err(super::store_err)?;
     Ok(())
 }
 
@@ -517,9 +527,13 @@ mod tests {
 
         let db = Db::open(&path, &TENANT, DbOptions::default()).unwrap();
         let tx = db.read().unwrap();
-        let keys = |def| -> Vec<(i64, u64)> { tx.open_table(def).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect() };
-        assert_eq!(keys(schema::TASKS_LATE), vec![(101, 1)]);
-        assert_eq!(keys(schema::TASKS_DONE), vec![(50, 2)]);
+        // Version 4 filled them, version 6 dropped them again: their sets
+        // are the status index's and the ledger's.
+        for def in [schema::TASKS_LATE, schema::TASKS_DONE] {
+            assert!(matches!(tx.open_table(def), Err(redb::TableError::TableDoesNotExist(_))), "{def} is gone");
+        }
+        let keys = |def| -> Vec<(u8, u64)> { tx.open_table(def).unwrap().iter().unwrap().map(|r| r.unwrap().0.value()).collect() };
+        assert!(keys(schema::TASKS_BY_STATUS).contains(&(schema::status_byte(TaskStatus::Overdue), 1)));
         assert_eq!(crate::store::check::verify_tenant(&db).unwrap(), vec![]);
     }
 }

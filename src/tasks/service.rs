@@ -10,8 +10,7 @@ use crate::hub::Topic;
 use crate::notify::{self, Notice, Sent};
 use crate::store::schema::{
     self, CATEGORIES, CategoryV2, DeadlineRequest, POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_CREATOR,
-    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DONE, TASKS_DUE, TASKS_LATE, TaskEventV1, TaskStatus, TaskV1,
-    ledger_entry, status_byte,
+    TASKS_BY_DEADLINE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TaskEventV1, TaskStatus, TaskV1, ledger_entry, status_byte,
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -303,12 +302,14 @@ fn check_category(tx: &WriteTransaction, id: Option<u64>) -> Result<(), AppError
     Ok(())
 }
 
-/// Marked late by the overdue job and not finished: in `tasks_late`.
+/// Marked late by the overdue job and not finished (what the retired
+/// `tasks_late` held; the version-4 migration step still fills it).
 pub fn is_late(t: &TaskV1) -> bool {
     t.status == TaskStatus::Overdue
 }
 
-/// When a completed task was completed: its key in `tasks_done`.
+/// When a completed task was completed (the retired `tasks_done` key; the
+/// version-4 migration step still fills it).
 pub fn done_at(t: &TaskV1) -> Option<i64> {
     (t.status == TaskStatus::Completed).then(|| t.completed_at.unwrap_or(t.updated_at))
 }
@@ -340,12 +341,6 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
             tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
             schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
         }
-        if is_late(o) {
-            tx.open_table(TASKS_LATE).map_err(store_err)?.remove((o.deadline, id)).map_err(store_err)?;
-        }
-        if let Some(at) = done_at(o) {
-            tx.open_table(TASKS_DONE).map_err(store_err)?.remove((at, id)).map_err(store_err)?;
-        }
     }
     tx.open_table(TASKS_BY_ASSIGNEE).map_err(store_err)?.insert((new.assignee_id, id), ()).map_err(store_err)?;
     tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?.insert((new.creator_id, id), ()).map_err(store_err)?;
@@ -360,12 +355,6 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     if let Some((k, n)) = ledger_entry(id, new) {
         tx.open_table(POINTS_LEDGER).map_err(store_err)?.insert(k, n).map_err(store_err)?;
         schema::add_points(tx, k.0, i64::from(n)).map_err(store_err)?;
-    }
-    if is_late(new) {
-        tx.open_table(TASKS_LATE).map_err(store_err)?.insert((new.deadline, id), ()).map_err(store_err)?;
-    }
-    if let Some(at) = done_at(new) {
-        tx.open_table(TASKS_DONE).map_err(store_err)?.insert((at, id), ()).map_err(store_err)?;
     }
     Ok(())
 }
@@ -458,7 +447,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
     }
     let points = points(input.points)?;
     let (who2, assignee_id, category_id) = (who.clone(), input.assignee_id, input.category_id);
-    let (id, task, sent) = tenant
+    let (id, task, sent, inboxes) = tenant
         .db()?
         .write(move |tx| {
             let assignee = active_user(tx, assignee_id)?;
@@ -495,19 +484,82 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewT
                 Notice::ApprovalNeeded { task_id: id, task: &task }
             };
             let sent = notify::plan(tx, now, who2.id(), notice)?;
-            Ok((id, task, sent))
+            let inboxes = inbox_audience(tx, None, Some(&task))?;
+            Ok((id, task, sent, inboxes))
         })
         .await?;
-    after(state, tenant, id, sent);
+    after(state, tenant, id, sent, inboxes);
     Ok((id, task))
 }
 
-/// After a commit: push notifications and tell live pages the task changed.
-fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>) {
+/// After a commit: push notifications, tell live pages the task changed,
+/// and tell each of `inboxes` (users whose approval or review inbox the
+/// change may have moved) their new counts.
+fn after(state: &AppState, tenant: &Tenant, id: u64, sent: Vec<Sent>, inboxes: Vec<u64>) {
     crate::tenancy::due::task_changed(tenant, id);
     state.search.touch(tenant, id);
     notify::deliver(state, tenant, sent);
     state.hub.publish(&tenant.slug, &Topic::Tasks, "task.changed", serde_json::json!({"id": id}), state.now());
+    publish_inboxes(state, tenant, &inboxes);
+}
+
+/// Publishes `inbox` with each user's counts on their own topic: what the
+/// navigation badge and the inbox tabs show, so they move without a
+/// reload. The label is the badge's words for screen readers, in the
+/// user's language. A user who cannot be loaded (switched off) is skipped.
+pub fn publish_inboxes(state: &AppState, tenant: &Tenant, users: &[u64]) {
+    let Ok(db) = tenant.db() else { return };
+    for &user_id in users {
+        let Ok(p) = crate::auth::Principal::load(tenant, user_id, String::new(), tenant.lang()) else { continue };
+        let lang = p.lang;
+        let Ok(c) = inbox_counts(db, &Caller::from(&p)) else { continue };
+        let data = serde_json::json!({
+            "approval": c.approval,
+            "review": c.review,
+            "total": c.total(),
+            "label": crate::i18n::tn(lang, "tasks.inbox.badge", c.total() as u64, &[]),
+        });
+        state.hub.publish(&tenant.slug, &Topic::User(user_id), "inbox", data, state.now());
+    }
+}
+
+/// Whose inbox counts a change from `old` to `new` (`None`: the task did
+/// not exist, or is deleted) may move: every director when a task enters or
+/// leaves `awaiting_approval`; its creators and their departments'
+/// reviewers (`tasks.review`) when it enters or leaves `pending_review`, or
+/// changes hands or department while there. Read in the change's
+/// transaction; the people are few, and no task is read.
+fn inbox_audience(tx: &WriteTransaction, old: Option<&TaskV1>, new: Option<&TaskV1>) -> Result<Vec<u64>, AppError> {
+    let is = |t: Option<&TaskV1>, s: TaskStatus| t.is_some_and(|t| t.status == s);
+    let approval = is(old, TaskStatus::AwaitingApproval) != is(new, TaskStatus::AwaitingApproval);
+    let review = is(old, TaskStatus::PendingReview) != is(new, TaskStatus::PendingReview)
+        || (is(old, TaskStatus::PendingReview)
+            && is(new, TaskStatus::PendingReview)
+            && old.map(|t| (t.creator_id, t.department_id)) != new.map(|t| (t.creator_id, t.department_id)));
+    if !approval && !review {
+        return Ok(Vec::new());
+    }
+    let tasks: Vec<&TaskV1> = old.into_iter().chain(new).collect();
+    let mut out: Vec<u64> = if review { tasks.iter().map(|t| t.creator_id).collect() } else { Vec::new() };
+    let mut perms: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for (id, a) in schema::USERS.open(tx)?.all()? {
+        if !a.active {
+            continue;
+        }
+        if !perms.contains_key(&a.role) {
+            perms.insert(a.role.clone(), crate::org::service::role_permissions_in(tx, &a.role)?);
+        }
+        let has = |p: &str| perms.get(&a.role).is_some_and(|v| v.iter().any(|x| x == p));
+        let director = approval && crate::auth::rbac::acts_as_director(has);
+        let reviewer =
+            review && has("tasks.review") && tasks.iter().any(|t| t.department_id.is_some() && t.department_id == a.department_id);
+        if director || reviewer {
+            out.push(id);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 // ---------- read ----------
@@ -800,14 +852,24 @@ pub fn inbox_counts(db: &Db, who: &Caller) -> Result<InboxCounts, AppError> {
     let tasks = TASKS.open(&tx)?;
     let mut counts = InboxCounts::default();
     for inbox in Inbox::ALL {
-        let mut n = 0;
-        for id in inbox_candidates(&tx, who, inbox)? {
-            if let Some(t) = tasks.get(id)?
-                && inbox.holds(who, &t)
-            {
-                n += 1;
+        let candidates = inbox_candidates(&tx, who, inbox)?;
+        // Whoever sees the tasks of their inbox's candidates (all of them, or
+        // the department's) holds every candidate (`Inbox::holds` adds only
+        // visibility to what the keys say): counted from keys alone.
+        let sees = who.can("tasks.view_all") || (inbox == Inbox::Review && who.can("tasks.view_department"));
+        let n = if sees {
+            candidates.len()
+        } else {
+            let mut n = 0;
+            for id in candidates {
+                if let Some(t) = tasks.get(id)?
+                    && inbox.holds(who, &t)
+                {
+                    n += 1;
+                }
             }
-        }
+            n
+        };
         match inbox {
             Inbox::Approval => counts.approval = n,
             Inbox::Review => counts.review = n,
@@ -857,7 +919,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
     }
     let who2 = who.clone();
     let (assignee_id, category_id) = (patch.assignee_id, patch.category_id);
-    let (task, sent) = tenant
+    let (task, sent, inboxes) = tenant
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
@@ -938,7 +1000,7 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
                 }
             }
             if lines.is_empty() {
-                return Ok((old, sent));
+                return Ok((old, sent, Vec::new()));
             }
             t.updated_at = now;
             save(tx, id, Some(&old), &t)?;
@@ -953,10 +1015,11 @@ pub async fn update(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, pa
             if requested {
                 sent.extend(notify::plan(tx, now, who2.id(), Notice::ExtensionRequested { task_id: id, task: &t })?);
             }
-            Ok((t, sent))
+            let inboxes = inbox_audience(tx, Some(&old), Some(&t))?;
+            Ok((t, sent, inboxes))
         })
         .await?;
-    after(state, tenant, id, sent);
+    after(state, tenant, id, sent, inboxes);
     Ok(task)
 }
 
@@ -966,7 +1029,7 @@ fn ms_str(ms: i64) -> String {
 
 pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) -> Result<(), AppError> {
     let who2 = who.clone();
-    tenant
+    let inboxes = tenant
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
@@ -990,10 +1053,6 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
                 tx.open_table(POINTS_LEDGER).map_err(store_err)?.remove(k).map_err(store_err)?;
                 schema::add_points(tx, k.0, -i64::from(n)).map_err(store_err)?;
             }
-            tx.open_table(TASKS_LATE).map_err(store_err)?.remove((old.deadline, id)).map_err(store_err)?;
-            if let Some(at) = done_at(&old) {
-                tx.open_table(TASKS_DONE).map_err(store_err)?.remove((at, id)).map_err(store_err)?;
-            }
             {
                 let mut files = tx.open_table(schema::TASK_ATTACHMENTS).map_err(store_err)?;
                 let keys: Vec<(u64, u64)> = files
@@ -1016,10 +1075,10 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
             for k in keys {
                 ev.remove(k)?;
             }
-            Ok(())
+            inbox_audience(tx, Some(&old), None)
         })
         .await?;
-    after(state, tenant, id, Vec::new());
+    after(state, tenant, id, Vec::new(), inboxes);
     Ok(())
 }
 
@@ -1040,7 +1099,7 @@ pub async fn change_status(
     let note = comment(note.as_deref(), matches!(to, TaskStatus::Redo | TaskStatus::Rejected))?;
     let now = state.now_ms();
     let who2 = who.clone();
-    let (task, sent) = tenant
+    let (task, sent, inboxes) = tenant
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
@@ -1071,14 +1130,19 @@ pub async fn change_status(
             }
             save(tx, id, Some(&old), &t)?;
             history(tx, now, &who2, id, status_line(from, to, note.clone()))?;
-            let mut sent = notify::plan(tx, now, who2.id(), Notice::StatusChanged { task_id: id, task: &t })?;
-            if is_final(to) && all_done(tx, t.creator_id)? {
-                sent.extend(notify::plan(tx, now, who2.id(), Notice::AllCompleted { creator_id: t.creator_id })?);
-            }
-            Ok((t, sent))
+            // One event, one notification: closing the creator's last open
+            // task tells them that, with the task, instead of twice.
+            let notice = if is_final(to) && all_done(tx, t.creator_id)? {
+                Notice::LastFinished { task_id: id, task: &t }
+            } else {
+                Notice::StatusChanged { task_id: id, task: &t }
+            };
+            let sent = notify::plan(tx, now, who2.id(), notice)?;
+            let inboxes = inbox_audience(tx, Some(&old), Some(&t))?;
+            Ok((t, sent, inboxes))
         })
         .await?;
-    after(state, tenant, id, sent);
+    after(state, tenant, id, sent, inboxes);
     Ok(task)
 }
 
@@ -1175,16 +1239,20 @@ pub fn search_within(
     Ok((items, total))
 }
 
-/// Whether every task `creator` handed out is finished.
+/// Whether every task `creator` handed out is finished: none of the open
+/// tasks (read as keys of the status index, one status at a time) is
+/// theirs, checked by a key lookup in the creator index. The cost follows
+/// the company's open work, never the creator's history.
 fn all_done(tx: &WriteTransaction, creator: u64) -> Result<bool, AppError> {
-    let by = tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?;
-    let tasks = TASKS.open(tx)?;
-    for row in by.range((creator, 0)..=(creator, u64::MAX)).map_err(store_err)? {
-        let id = row.map_err(store_err)?.0.value().1;
-        if let Some(t) = tasks.get(id)?
-            && !is_final(t.status)
-        {
-            return Ok(false);
+    let by_creator = tx.open_table(TASKS_BY_CREATOR).map_err(store_err)?;
+    let by_status = tx.open_table(TASKS_BY_STATUS).map_err(store_err)?;
+    for s in crate::tasks::STATUSES.into_iter().filter(|s| !is_final(*s)) {
+        let b = status_byte(s);
+        for row in by_status.range((b, 0)..=(b, u64::MAX)).map_err(store_err)? {
+            let id = row.map_err(store_err)?.0.value().1;
+            if by_creator.get((creator, id)).map_err(store_err)?.is_some() {
+                return Ok(false);
+            }
         }
     }
     Ok(true)
@@ -1204,7 +1272,7 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: b
     let note = comment(note.as_deref(), false)?;
     let now = state.now_ms();
     let who2 = who.clone();
-    let (task, sent) = tenant
+    let (task, sent, inboxes) = tenant
         .db()?
         .write(move |tx| {
             let old = load(tx, id)?;
@@ -1270,10 +1338,11 @@ async fn decide(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, yes: b
             } else {
                 return Err(AppError::new(ErrorKind::Conflict).with_message("error.task_nothing_to_approve"));
             }
-            Ok((t, sent))
+            let inboxes = inbox_audience(tx, Some(&old), Some(&t))?;
+            Ok((t, sent, inboxes))
         })
         .await?;
-    after(state, tenant, id, sent);
+    after(state, tenant, id, sent, inboxes);
     Ok(task)
 }
 
@@ -1347,7 +1416,7 @@ pub async fn extension(
             Ok((t, sent))
         })
         .await?;
-    after(state, tenant, id, sent);
+    after(state, tenant, id, sent, Vec::new());
     Ok(task)
 }
 

@@ -193,9 +193,11 @@ fn nav_link(lang: Lang, item: &NavItem) -> Markup {
     html! {
         a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] {
             span.nav-label { (t(lang, item.label)) }
-            @if let Some((n, what)) = item.badge.as_ref().filter(|(n, _)| *n > 0) {
-                " " span.nav-badge title=(what) { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
-                span.visually-hidden { " (" (what) ")" }
+            // Kept (hidden) at 0, so that the live script can show it when
+            // something arrives (`data-inbox-badge`, tasks.js).
+            @if let Some((n, what)) = item.badge.as_ref() {
+                " " span.nav-badge data-inbox-badge title=(what) hidden[*n == 0] { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
+                span.visually-hidden data-inbox-label hidden[*n == 0] { " (" (what) ")" }
             }
         }
     }

@@ -29,11 +29,12 @@ pub const POINTS_LEDGER: TableDefinition<(u64, i64, u64), u32> = TableDefinition
 /// assignee id → the sum of their [`POINTS_LEDGER`] entries (absent when 0):
 /// a user's all-time points without reading their history.
 pub const POINTS_TOTAL: TableDefinition<u64, u64> = TableDefinition::new("task_points_total");
-/// (deadline ms, task id) of tasks the overdue job marked late and that are
-/// not finished yet: the dashboards' "overdue" and deadline extensions.
+/// Retired (written by schema version 4 only, deleted by the version-6
+/// step): (deadline ms, task id) of tasks marked late. The same set is the
+/// [`TASKS_BY_STATUS`] keys of `Overdue`, which the dashboards read now.
 pub const TASKS_LATE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_late");
-/// (completed ms, task id) of completed tasks: points of a week or month
-/// without walking the whole history.
+/// Retired like [`TASKS_LATE`]: (completed ms, task id) of completed tasks.
+/// A period's points per person are [`POINTS_LEDGER`] ranges now.
 pub const TASKS_DONE: TableDefinition<(i64, u64), ()> = TableDefinition::new("tasks_done");
 /// (task id, file id): files attached to a task. The chat issue fills it;
 /// tasks and their API already read it.
@@ -53,8 +54,6 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TASKS_BY_STATUS)?;
     tx.open_table(POINTS_LEDGER)?;
     tx.open_table(POINTS_TOTAL)?;
-    tx.open_table(TASKS_LATE)?;
-    tx.open_table(TASKS_DONE)?;
     tx.open_table(TASK_ATTACHMENTS)?;
     tx.open_table(CATEGORIES.def())?;
     Ok(())

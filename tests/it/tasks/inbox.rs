@@ -36,11 +36,19 @@ fn after(html: &str, marker: &str) -> Option<String> {
     Some(rest[open..].split('<').next().unwrap_or("").trim().to_string())
 }
 
+/// The navigation badge's number, `None` when it is hidden (nothing waits;
+/// the page keeps it for the live script).
+fn badge(html: &str) -> Option<&str> {
+    let at = html.find(r#"class="nav-badge""#)?;
+    let tag = &html[at..at + html[at..].find('>')?];
+    if tag.contains(" hidden") { None } else { text_of(html, "nav-badge") }
+}
+
 #[tokio::test]
 async fn approval_and_review_inboxes_count_and_list_what_waits() {
     let w = world().await;
     assert_eq!(w.me("director").await["inbox"], json!({"approval": 0, "review": 0}));
-    assert_eq!(text_of(&w.page("director", "tasks").await, "nav-badge"), None, "no badge while nothing waits");
+    assert_eq!(badge(&w.page("director", "tasks").await), None, "no badge while nothing waits");
 
     // Across departments: the director's to approve, not the asking manager's.
     let across = w.task("manager", "operator", "Navbat tizimi").await["id"].as_u64().unwrap();
@@ -50,7 +58,7 @@ async fn approval_and_review_inboxes_count_and_list_what_waits() {
     assert!(w.inbox_ids("manager", "approval").await.is_empty());
     let html = w.page("director", "tasks?tab=approval").await;
     assert_eq!(after(&html, r#"data-inbox="approval""#).as_deref(), Some("1"), "the tab says how many");
-    assert_eq!(text_of(&html, "nav-badge"), Some("1"), "and so does the navigation");
+    assert_eq!(badge(&html), Some("1"), "and so does the navigation");
     assert!(html.contains(&format!("/tasks/{across}\"")), "the task is listed");
     let manager_html = w.page("manager", "tasks").await;
     assert!(!manager_html.contains(r#"data-inbox="approval""#), "no approval tab for who cannot approve");
@@ -66,7 +74,7 @@ async fn approval_and_review_inboxes_count_and_list_what_waits() {
     assert_eq!(w.me("employee").await["inbox"], json!({"approval": 0, "review": 0}));
     let html = w.page("manager", "tasks?tab=review").await;
     assert_eq!(after(&html, r#"data-inbox="review""#).as_deref(), Some("1"));
-    assert_eq!(text_of(&html, "nav-badge"), Some("1"));
+    assert_eq!(badge(&html), Some("1"));
     assert!(html.contains(&format!("/tasks/{id}\"")));
     let home = w.page("manager", "").await;
     assert!(home.contains("tasks?tab=review"), "the home page links the inbox");
@@ -107,7 +115,7 @@ async fn approval_and_review_inboxes_count_and_list_what_waits() {
     assert_eq!(w.me("manager").await["inbox"]["review"], 0);
     let html = w.page("manager", "tasks?tab=review").await;
     assert_eq!(after(&html, r#"data-inbox="review""#).as_deref(), Some("0"));
-    assert_eq!(text_of(&html, "nav-badge"), None);
+    assert_eq!(badge(&html), None);
 
     let (s, v) = w.get("manager", "/tasks?inbox=everything").await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("inbox")));
@@ -197,4 +205,43 @@ async fn points_show_on_me_the_profile_home_the_users_list_and_the_completion_no
     assert_eq!(w.me("employee").await["points"], json!({"total": 0, "week": 0, "month": 0}));
     let tenant = w.s.state().tenants.get("demo").unwrap();
     assert_eq!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn the_inbox_counts_arrive_live_when_a_task_enters_or_leaves() {
+    let w = world().await;
+    let (mut director, _) = tokio_tungstenite::connect_async(ws_request(&w.s, DEMO, &w.tokens["director"])).await.unwrap();
+    assert_eq!(next_json(&mut director).await["kind"], "hello");
+    let (mut manager, _) = tokio_tungstenite::connect_async(ws_request(&w.s, DEMO, &w.tokens["manager"])).await.unwrap();
+    assert_eq!(next_json(&mut manager).await["kind"], "hello");
+    /// The next `inbox` event of a socket (others skipped).
+    async fn inbox<S>(ws: &mut S) -> Value
+    where
+        S: futures_util::Stream<Item = Result<tokio_tungstenite::tungstenite::Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+    {
+        loop {
+            let ev = tokio::time::timeout(std::time::Duration::from_secs(5), next_json(ws)).await.expect("an inbox event");
+            if ev["kind"] == "inbox" {
+                return ev["data"].clone();
+            }
+        }
+    }
+
+    // Across departments: it enters the director's approval inbox.
+    let across = w.task("manager", "operator", "Navbat tizimi").await["id"].as_u64().unwrap();
+    let d = inbox(&mut director).await;
+    assert_eq!((d["approval"].as_u64(), d["review"].as_u64(), d["total"].as_u64()), (Some(1), Some(0), Some(1)), "{d}");
+    assert!(!d["label"].as_str().unwrap_or("").is_empty(), "the badge's words come along: {d}");
+    // Approved, it leaves it.
+    w.post("director", &format!("/tasks/{across}/approve"), json!({})).await;
+    assert_eq!(inbox(&mut director).await["approval"], 0);
+
+    // Handed in, it enters the manager's review inbox (she gave it); accepted, it leaves.
+    let id = w.task("manager", "employee", "Oylik hisobot").await["id"].as_u64().unwrap();
+    w.move_to("employee", id, "in_progress", None).await;
+    w.move_to("employee", id, "pending_review", None).await;
+    assert_eq!(inbox(&mut manager).await["review"], 1);
+    w.move_to("manager", id, "completed", None).await;
+    let m = inbox(&mut manager).await;
+    assert_eq!((m["review"].as_u64(), m["total"].as_u64()), (Some(0), Some(0)), "{m}");
 }
