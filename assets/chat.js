@@ -350,6 +350,11 @@
 
   if (panel) {
     toBottom();
+    // Photos load after the page: stay at the newest message while the
+    // reader has not scrolled up.
+    var pinned = true;
+    list.addEventListener("scroll", function () { pinned = nearBottom(); });
+    list.addEventListener("load", function () { if (pinned) toBottom(); }, true);
     if (location.hash === "#chat") panel.scrollIntoView();
     markRead();
     setInterval(expire, 30000);

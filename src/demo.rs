@@ -352,6 +352,15 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     ] {
         h.say(hours, by, crate::chat::Target::Task(redo_task), text).await.map_err(e)?;
     }
+    // A photo of the branch's summary, the report as a PDF and a voice note.
+    let photo = h.file(&manager, "chilonzor-svod.png", demo_photo()).await.map_err(e)?;
+    h.post(2, &manager, crate::chat::Target::Task(redo_task), "Mana Chilonzor bo‘yicha svod, solishtirib ko‘ring.", vec![photo])
+        .await
+        .map_err(e)?;
+    let pdf = h.file(&bekzod, "kreditlar-jadvali.pdf", demo_pdf()).await.map_err(e)?;
+    h.post(1, &bekzod, crate::chat::Target::Task(redo_task), "Tuzatilgan jadval ilova qilindi.", vec![pdf]).await.map_err(e)?;
+    let voice = h.file(&manager, "ovozli-xabar.wav", demo_voice()).await.map_err(e)?;
+    h.post(1, &manager, crate::chat::Target::Task(redo_task), "", vec![voice]).await.map_err(e)?;
     // Handed in, waiting for the manager's review.
     for (to, title, given) in [(&gulnora, "Kredit arizalari statistikasi", 30), (&jasur, "Mijozlarga SMS matni", 20)] {
         let (id, _) = h.give(Plan { by: &manager, to, title, points: 5, given, due: 72 }).await.map_err(e)?;
@@ -487,6 +496,27 @@ impl History<'_> {
         crate::tasks::service::create(self.state, self.tenant, p.by, input).await
     }
 
+    /// `by` uploads a file (its bytes given whole: the demo's are small).
+    async fn file(&self, by: &Caller, name: &str, bytes: Vec<u8>) -> Result<u64, crate::error::AppError> {
+        let user = by.user().ok_or_else(|| crate::error::AppError::new(crate::error::ErrorKind::Forbidden))?;
+        let body = futures_util::stream::iter([Ok::<_, crate::error::AppError>(bytes)]);
+        Ok(crate::files::upload(self.state, user, name, body).await?.id)
+    }
+
+    /// `by` writes `text` with `files` in a chat `hours` ago.
+    async fn post(
+        &self,
+        hours: i64,
+        by: &Caller,
+        target: crate::chat::Target,
+        text: &str,
+        files: Vec<u64>,
+    ) -> Result<(), crate::error::AppError> {
+        (self.travel)(Some(self.ago(hours)));
+        let input = crate::chat::NewMessage { text: text.into(), file_ids: files, ..Default::default() };
+        crate::chat::post(self.state, self.tenant, by, target, input).await.map(|_| ())
+    }
+
     /// `by` writes `text` in a chat `hours` ago.
     async fn say(&self, hours: i64, by: &Caller, target: crate::chat::Target, text: &str) -> Result<(), crate::error::AppError> {
         (self.travel)(Some(self.ago(hours)));
@@ -571,4 +601,84 @@ async fn queue_today(
     travel(Some(now));
     tickets::expire_due(state, tenant).await.map_err(e)?;
     Ok(())
+}
+
+/// A photo for the demo's chat: a table of figures, drawn (light rows, a
+/// blue header), as a PNG.
+fn demo_photo() -> Vec<u8> {
+    let (w, h) = (480u32, 320u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let header = y < 48;
+        let line = y % 34 == 0 || x % 120 == 0;
+        if header {
+            image::Rgb([31, 111, 235])
+        } else if line {
+            image::Rgb([200, 208, 218])
+        } else if (y / 34) % 2 == 0 {
+            image::Rgb([244, 246, 248])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    // Encoding an in-memory image of known size does not fail.
+    let _ = img.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
+}
+
+/// A one-page PDF for the demo's chat.
+fn demo_pdf() -> Vec<u8> {
+    let text = "BT /F1 18 Tf 72 720 Td (Filial boyicha kreditlar jadvali - noyabr 2026) Tj ET";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    pdf
+}
+
+/// A two-second voice note for the demo's chat: a soft two-tone chime as
+/// 8 kHz mono WAV.
+fn demo_voice() -> Vec<u8> {
+    let rate = 8000u32;
+    let samples: Vec<i16> = (0..rate * 2)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(rate);
+            let f = if t < 1.0 { 440.0 } else { 554.0 };
+            let fade = (1.0 - (t % 1.0)).min(1.0);
+            (f64::sin(2.0 * std::f64::consts::PI * f * t) * 6000.0 * fade) as i16
+        })
+        .collect();
+    let data_len = u32::try_from(samples.len() * 2).unwrap_or(0);
+    let mut wav = Vec::with_capacity(44 + samples.len() * 2);
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data_len).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&(rate * 2).to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        wav.extend_from_slice(&s.to_le_bytes());
+    }
+    wav
 }
