@@ -9,6 +9,10 @@
 //! It prints messages/s (durable posts: each one committed before its 201)
 //! and the p50/p99/max from the start of a post to its `chat.message`
 //! arriving on each of the recipient's 5 sockets.
+//!
+//! Then files: 20 uploads of 50 MB at once (1 GB), each streamed over a raw
+//! connection by the bench (so the client holds only a 64 KB chunk), and
+//! the process's RSS before, at most during, and after.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -213,6 +217,76 @@ async fn main() {
         );
     }
     println!("RSS with 500 sockets: {rss_before:.1} MB before posting, {rss_after:.1} MB after; peak {hwm:.1} MB");
+
+    // Files: 1 GB in 20 parallel uploads.
+    let (rss0, _) = memory();
+    let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                let (rss, _) = memory();
+                peak.fetch_max((rss * 1024.0) as u64, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().expect("address");
+    let started = Instant::now();
+    let mut uploads = Vec::new();
+    for i in 0..UPLOADS {
+        let token = people[i % people.len()].1.clone();
+        uploads.push(tokio::spawn(async move { upload(addr, &token, i).await }));
+    }
+    for u in uploads {
+        assert_eq!(u.await.expect("upload task"), 201, "upload stored");
+    }
+    let took = started.elapsed();
+    sampler.abort();
+    let (rss1, _) = memory();
+    let max = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+    println!(
+        "{UPLOADS} uploads of {} MB at once: {:.1} s ({:.0} MB/s); RSS {rss0:.1} MB before, {max:.1} MB at most (+{:.1} MB), {rss1:.1} MB after",
+        UPLOAD_BYTES / 1_000_000,
+        took.as_secs_f64(),
+        (UPLOADS * UPLOAD_BYTES) as f64 / 1e6 / took.as_secs_f64(),
+        max - rss0
+    );
+}
+
+const UPLOADS: usize = 20;
+const UPLOAD_BYTES: usize = 50_000_000;
+
+/// One multipart upload written by hand in 64 KB chunks; returns the status.
+async fn upload(addr: std::net::SocketAddr, token: &str, i: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let boundary = "idora-bench-boundary";
+    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hisobot-{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let len = head.len() + UPLOAD_BYTES + tail.len();
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "POST /c/demo/api/v1/files HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.expect("headers");
+    s.write_all(head.as_bytes()).await.expect("part head");
+    // Each file its own bytes (content is stored once: the same bytes twice would be one file).
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut sent = 0;
+    let mut n: u64 = i as u64 + 1;
+    while sent < UPLOAD_BYTES {
+        for b in chunk.iter_mut() {
+            n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            *b = (n >> 56) as u8;
+        }
+        let take = chunk.len().min(UPLOAD_BYTES - sent);
+        s.write_all(&chunk[..take]).await.expect("body");
+        sent += take;
+    }
+    s.write_all(tail.as_bytes()).await.expect("tail");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// `VmRSS` and `VmHWM` of this process, in MB.
