@@ -261,7 +261,9 @@ const UPLOAD_BYTES: usize = 50_000_000;
 async fn upload(addr: std::net::SocketAddr, token: &str, i: usize) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let boundary = "idora-bench-boundary";
-    let head = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hisobot-{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n");
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hisobot-{i}.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
     let tail = format!("\r\n--{boundary}--\r\n");
     let len = head.len() + UPLOAD_BYTES + tail.len();
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");

@@ -186,7 +186,7 @@ impl<'a> Readers<'a> {
     }
 
     /// User `id` as a caller; `None` when they are gone or switched off.
-    fn caller(&mut self, tx: &WriteTransaction, id: u64) -> Result<Option<Caller>, AppError> {
+    fn caller(&mut self, tx: &impl Txn, id: u64) -> Result<Option<Caller>, AppError> {
         let Some(account) = USERS.open(tx)?.get(id)? else { return Ok(None) };
         if !account.active {
             return Ok(None);
@@ -801,10 +801,11 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
 
 /// Marks thread `thread` read by `who` up to `message_id` (its newest when
 /// `None`); `who` follows it from now on. Their "new messages" notification
-/// of it is read too. Returns their unread total.
+/// of it is read too. The thread's other readers hear how far they read
+/// (a direct chat's "seen"). Returns their unread total.
 pub async fn mark_read(state: &AppState, tenant: &Tenant, who: &Caller, thread: u64, message_id: Option<u64>) -> Result<u64, AppError> {
     let me = who.user().map(|p| p.id).ok_or_else(|| AppError::new(ErrorKind::Forbidden))?;
-    let who2 = who.clone();
+    let (who2, tenant2) = (who.clone(), tenant.clone());
     let (total, pushes) = tenant
         .db()?
         .write(move |tx| {
@@ -849,6 +850,15 @@ pub async fn mark_read(state: &AppState, tenant: &Tenant, who: &Caller, thread: 
                 "chat.read",
                 serde_json::json!({"thread_id": thread, "user_id": me, "message_id": upto, "unread": left, "total": total}),
             ));
+            let mut readers = Readers::new(&tenant2);
+            for other in followers(tx, thread)? {
+                if other != me
+                    && let Some(c) = readers.caller(tx, other)?
+                    && may_read_in(tx, &c, thread, &th)?
+                {
+                    pushes.events.push((other, "chat.read", serde_json::json!({"thread_id": thread, "user_id": me, "message_id": upto})));
+                }
+            }
             Ok((total, pushes))
         })
         .await?;
@@ -863,17 +873,16 @@ pub fn typing(state: &AppState, tenant: &Tenant, who: &Caller, thread: u64) -> R
     let th = readable(&tx, who, thread)?;
     let name = who.name();
     let now = state.now();
-    let followers = followers(&tx, thread)?;
-    drop(tx);
-    for user in followers {
-        if user != who.id() {
-            // Only a name and a thread id: followers are pruned of those who
-            // lost access by every post, and typing tells nothing more.
+    let mut readers = Readers::new(tenant);
+    for user in followers(&tx, thread)? {
+        if user != who.id()
+            && let Some(c) = readers.caller(&tx, user)?
+            && may_read_in(&tx, &c, thread, &th)?
+        {
             let data = serde_json::json!({"thread_id": thread, "user_id": who.id(), "name": name});
             state.hub.publish(&tenant.slug, &Topic::User(user), "chat.typing", data, now);
         }
     }
-    let _ = th;
     Ok(())
 }
 

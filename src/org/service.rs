@@ -34,7 +34,7 @@ pub fn role_permissions(db: &Db, role: &str) -> Result<Vec<String>, AppError> {
 }
 
 /// `role_permissions` inside a write transaction.
-pub fn role_permissions_in(tx: &redb::WriteTransaction, role: &str) -> Result<Vec<String>, AppError> {
+pub fn role_permissions_in(tx: &impl crate::store::Txn, role: &str) -> Result<Vec<String>, AppError> {
     if role == "owner" {
         return Ok(rbac::PERMISSIONS.iter().map(|p| p.to_string()).collect());
     }

@@ -100,9 +100,18 @@ async fn two_people_discuss_a_task_live_with_unread_counts_and_one_notification_
     assert_eq!((s, v["unread"].as_u64()), (StatusCode::OK, Some(1)));
     let ev = next_of(&mut emp, "chat.read").await;
     assert_eq!(ev["data"]["unread"], 1);
+    // The manager's page hears how far the assignee read.
+    let seen = next_of(&mut man, "chat.read").await;
+    assert_eq!(seen["data"], json!({"thread_id": thread, "user_id": w.ids["employee"], "message_id": ids[1]}));
     let (_, v) = w.post("employee", &format!("/threads/{thread}/read"), json!({})).await;
     assert_eq!(v["unread"], 0);
     assert!(w.notes("employee").await.iter().filter(|n| n["kind"] == "chat_message").all(|n| n["read"] == true));
+
+    // Typing reaches the other page, with the name.
+    let (s, _) = w.post("employee", &format!("/threads/{thread}/typing"), json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let ev = next_of(&mut man, "chat.typing").await;
+    assert_eq!(ev["data"], json!({"thread_id": thread, "user_id": w.ids["employee"], "name": "Bekzod Aliyev"}));
 
     // The next message after reading makes a new notification.
     w.say("manager", &format!("/threads/{thread}/messages"), "Rahmat!").await;
