@@ -307,3 +307,49 @@ async fn search_finds_messages_in_latin_and_cyrillic_only_where_the_searcher_may
     let (_, v) = w.get("director", "/search/messages?q=shartnoma").await;
     assert_eq!(v["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_file_in_a_task_thread_is_readable_by_who_may_read_the_thread_and_no_one_else() {
+    let w = world().await;
+    let id = w.task("manager", "employee", "Kvitansiya").await["id"].as_u64().unwrap();
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(crate::files::png(64, 48)).file_name("kvitansiya.png"));
+    let up = w.s.send(w.s.req(Method::POST, &c(DEMO, "/files"), &w.tokens["manager"]).multipart(form)).await.check(201);
+    let file = up.id();
+    let path = format!("/files/{file}");
+    // Not attached yet: only its uploader reads it.
+    let (s, _) = w.get("employee", &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Someone else's upload cannot be attached.
+    let (s, v) = w.post("employee", &format!("/tasks/{id}/messages"), json!({"text": "meniki", "file_ids": [file]})).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("file_ids")));
+
+    let (s, m) = w.post("manager", &format!("/tasks/{id}/messages"), json!({"text": "Kvitansiya", "file_ids": [file]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    assert_eq!(m["files"][0]["name"], "kvitansiya.png");
+    assert_eq!(m["files"][0]["mime"], "image/png");
+    // The assignee and the director may read the task, so the file and its thumbnail.
+    for who in ["employee", "director"] {
+        let r = w.s.send(w.s.req(Method::GET, &c(DEMO, &path), &w.tokens[who])).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}");
+        assert_eq!(r.header("content-type"), Some("image/png"));
+        let r = w.s.send(w.s.req(Method::GET, &c(DEMO, &format!("{path}/thumb")), &w.tokens[who])).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: thumbnail");
+    }
+    // The operator may not: 404 on the file and on its thumbnail, as if it did not exist.
+    for p in [path.clone(), format!("{path}/thumb")] {
+        let (s, v) = w.get("operator", &p).await;
+        assert_eq!((s, kind(&v)), (StatusCode::NOT_FOUND, "not_found"), "{p}");
+    }
+    // The assignee was told about the file on their task.
+    let notes = w.notes("employee").await;
+    assert!(notes.iter().any(|n| n["kind"] == "task_file" && n["task_id"] == id), "{notes:?}");
+
+    // Deleted: the message no longer lists it, and the assignee no longer reads it.
+    let (s, _) = w.call(Method::DELETE, "manager", &format!("/messages/{}", m["id"]), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = w.get("employee", &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, page) = w.get("employee", &format!("/tasks/{id}/messages")).await;
+    assert_eq!(page["items"][0]["files"], json!([]));
+}
