@@ -695,9 +695,9 @@ pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Targe
                 let total = add_unread(tx, user, 1)?;
                 let title_for = if th.kind == ThreadKind::Direct { by.clone() } else { title.clone() };
                 if mentions.contains(&user) {
-                    pushes.sent.push(notify::chat_mention(tx, now, user, thread, task_id, &title_for, &by)?);
+                    pushes.sent.push(notify::chat_notice(tx, now, user, "chat_mention", thread, task_id, &title_for, &by)?);
                 } else if !m.files.is_empty() && task_id.is_some() {
-                    pushes.sent.push(notify::task_file(tx, now, user, thread, task_id, &title_for, &by)?);
+                    pushes.sent.push(notify::chat_notice(tx, now, user, "task_file", thread, task_id, &title_for, &by)?);
                 } else {
                     let (nid, sent) = notify::chat_message(tx, now, user, f.notification, thread, task_id, &title_for, &by)?;
                     f.notification = Some(nid);
@@ -752,42 +752,44 @@ fn own_recent(tx: &WriteTransaction, who: &Caller, id: u64, now: i64) -> Result<
 /// Changes the text of one's own message within 15 minutes of sending it.
 pub async fn edit(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, text: &str) -> Result<MessageOut, AppError> {
     let text = clean_text(text)?;
-    let now = state.now_ms();
-    let (who2, tenant2) = (who.clone(), tenant.clone());
-    let (out, pushes) = tenant
-        .db()?
-        .write(move |tx| {
-            let (mut m, th) = own_recent(tx, &who2, id, now)?;
-            if text.is_empty() && m.files.is_empty() {
-                return Err(AppError::invalid("text", "validation.chat_empty"));
-            }
-            m.text = text.clone();
-            m.edited_at = Some(now);
-            MESSAGES.open(tx)?.insert(id, &m)?;
-            crate::search::names_changed(tx)?;
-            let pushes = changed(tx, &tenant2, m.thread_id, &th, id, "chat.changed")?;
-            Ok((message_out(tx, id, &m, &mut HashMap::new())?, pushes))
-        })
-        .await?;
-    pushes.send(state, tenant);
-    state.search.touch_message(tenant, out.id);
-    Ok(out)
+    change_own(state, tenant, who, id, move |_, m, now, _| {
+        if text.is_empty() && m.files.is_empty() {
+            return Err(AppError::invalid("text", "validation.chat_empty"));
+        }
+        m.text = text.clone();
+        m.edited_at = Some(now);
+        Ok(())
+    })
+    .await
 }
 
 /// Deletes one's own message within 15 minutes: "deleted" stays in its
 /// place with who did it; its text and files go.
 pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) -> Result<MessageOut, AppError> {
+    change_own(state, tenant, who, id, move |tx, m, now, by| {
+        crate::files::detach(tx, id, &m.files)?;
+        m.deleted = Some(Deleted { by, at: now });
+        m.text.clear();
+        m.mentions.clear();
+        m.files.clear();
+        Ok(())
+    })
+    .await
+}
+
+/// Changes message `id` of `who` (theirs, within the edit window) with
+/// `change`, stores it, and tells its thread's readers and the index.
+async fn change_own<F>(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, mut change: F) -> Result<MessageOut, AppError>
+where
+    F: FnMut(&WriteTransaction, &mut MessageV1, i64, u64) -> Result<(), AppError> + Send + 'static,
+{
     let now = state.now_ms();
     let (who2, tenant2) = (who.clone(), tenant.clone());
     let (out, pushes) = tenant
         .db()?
         .write(move |tx| {
             let (mut m, th) = own_recent(tx, &who2, id, now)?;
-            crate::files::detach(tx, id, &m.files)?;
-            m.deleted = Some(Deleted { by: who2.id(), at: now });
-            m.text.clear();
-            m.mentions.clear();
-            m.files.clear();
+            change(tx, &mut m, now, who2.id())?;
             MESSAGES.open(tx)?.insert(id, &m)?;
             crate::search::names_changed(tx)?;
             let pushes = changed(tx, &tenant2, m.thread_id, &th, id, "chat.changed")?;

@@ -471,31 +471,21 @@ pub fn chat_message(
     Ok((sent.id, Some(sent)))
 }
 
-/// `by` named `user_id` in a message of a thread.
-pub fn chat_mention(
+/// A chat notice that is never added to: `chat_mention` (`by` named
+/// `user_id` in a message) or `task_file` (`by` sent a file in the thread of
+/// a task of `user_id`'s).
+#[allow(clippy::too_many_arguments)]
+pub fn chat_notice(
     tx: &WriteTransaction,
     now: i64,
     user_id: u64,
+    kind: &str,
     thread_id: u64,
     task_id: Option<u64>,
     title: &str,
     by: &str,
 ) -> Result<Sent, AppError> {
-    let note = NotificationV1 { at: now, kind: "chat_mention".into(), task_id, args: chat_args(thread_id, title, by), read: false };
-    store_one(tx, now, user_id, &note)
-}
-
-/// `by` sent a file in the thread of a task of `user_id`'s.
-pub fn task_file(
-    tx: &WriteTransaction,
-    now: i64,
-    user_id: u64,
-    thread_id: u64,
-    task_id: Option<u64>,
-    title: &str,
-    by: &str,
-) -> Result<Sent, AppError> {
-    let note = NotificationV1 { at: now, kind: "task_file".into(), task_id, args: chat_args(thread_id, title, by), read: false };
+    let note = NotificationV1 { at: now, kind: kind.into(), task_id, args: chat_args(thread_id, title, by), read: false };
     store_one(tx, now, user_id, &note)
 }
 
