@@ -62,6 +62,8 @@ async fn main() {
         data_dir: dir.path().to_path_buf(),
         listen: "127.0.0.1:0".parse().expect("addr"),
         login_per_minute: 100_000,
+        // Every client of the bench comes from 127.0.0.1.
+        max_connections_per_address: 2_000,
         ..Config::default()
     };
     let state = AppState::open_default(config).expect("state");
