@@ -34,14 +34,7 @@
 
   // ---- the badge on "Chats" (top tabs and the phone's bottom bar) ----
   function setBadge(total) {
-    document.querySelectorAll('a[href="/c/' + slug + '/chats"]').forEach(function (a) {
-      var b = a.querySelector(".nav-badge");
-      if (!b) {
-        b = document.createElement("span");
-        b.className = "nav-badge";
-        a.appendChild(document.createTextNode(" "));
-        a.appendChild(b);
-      }
+    document.querySelectorAll('[data-live-badge="chat"]').forEach(function (b) {
       b.textContent = total > 99 ? "99+" : String(total);
       b.hidden = total <= 0;
     });

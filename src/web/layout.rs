@@ -12,9 +12,11 @@ pub struct NavItem {
     pub href: String,
     pub label: &'static str,
     pub active: bool,
-    /// How many things wait there for the reader (0: no badge) and what
+    /// How many things wait there for the reader (0: no badge), what they
+    /// are (for screen readers) and which live count moves it (`inbox`:
+    /// tasks.js, `chat`: chat.js).
     /// they are, for screen readers.
-    pub badge: Option<(usize, String)>,
+    pub badge: Option<(usize, String, &'static str)>,
 }
 
 /// Who is signed in, for the top bar.
@@ -194,10 +196,11 @@ fn nav_link(lang: Lang, item: &NavItem) -> Markup {
         a href=(item.href) class=[item.active.then_some("active")] aria-current=[item.active.then_some("page")] {
             span.nav-label { (t(lang, item.label)) }
             // Kept (hidden) at 0, so that the live script can show it when
-            // something arrives (`data-inbox-badge`, tasks.js).
-            @if let Some((n, what)) = item.badge.as_ref() {
-                " " span.nav-badge data-inbox-badge title=(what) hidden[*n == 0] { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
-                span.visually-hidden data-inbox-label hidden[*n == 0] { " (" (what) ")" }
+            // something arrives (`data-live-badge`: tasks.js for the
+            // inboxes, chat.js for unread messages).
+            @if let Some((n, what, kind)) = item.badge.as_ref() {
+                " " span.nav-badge data-live-badge=(kind) data-inbox-badge[*kind == "inbox"] title=(what) hidden[*n == 0] { (if *n > 99 { "99+".to_string() } else { n.to_string() }) }
+                span.visually-hidden data-inbox-label[*kind == "inbox"] hidden[*n == 0] { " (" (what) ")" }
             }
         }
     }

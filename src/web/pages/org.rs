@@ -164,14 +164,14 @@ impl Ctx {
     }
 
     /// Unread chat messages, for the badge on "Chats" (`chat.js` moves it live).
-    fn chat_badge(&self) -> (usize, String) {
+    fn chat_badge(&self) -> (usize, String, &'static str) {
         let n = self.user.tenant.db().ok().and_then(|db| crate::chat::unread_total(db, self.user.id).ok()).unwrap_or(0);
-        (usize::try_from(n).unwrap_or(usize::MAX), tn(self.lang(), "chat.unread", n, &[]))
+        (usize::try_from(n).unwrap_or(usize::MAX), tn(self.lang(), "chat.unread", n, &[]), "chat")
     }
 
-    fn inbox_badge(&self) -> (usize, String) {
+    fn inbox_badge(&self) -> (usize, String, &'static str) {
         let n = self.inbox_counts().total();
-        (n, tn(self.lang(), "tasks.inbox.badge", n as u64, &[]))
+        (n, tn(self.lang(), "tasks.inbox.badge", n as u64, &[]), "inbox")
     }
 
     /// The page in the staff frame: the navigation, the notification bell
