@@ -116,6 +116,9 @@ const STAFF_SECTIONS: [SectionDef; 4] = [
     SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
 ];
 
+/// Places in a phone's bottom bar besides "More": five labels fit 360 px.
+const BOTTOM_PLACES: usize = 4;
+
 /// The signed-in user and the page context, in the user's language.
 pub(crate) struct Ctx {
     pub(crate) user: CurrentUser,
@@ -194,8 +197,11 @@ impl Ctx {
             }
             bottom.push(it);
         }
-        let mut nav = bottom.clone();
-        let mut more_main = Vec::new();
+        let nav_places = bottom.clone();
+        // A phone's bar holds four places and "More"; the rest (the calendar
+        // of an operator) opens from the sheet.
+        let mut more_main = if bottom.len() > BOTTOM_PLACES { bottom.split_off(BOTTOM_PLACES) } else { Vec::new() };
+        let mut nav = nav_places;
         if crate::queue::stats::can_view(&self.user) {
             let stats = item("queue/stats", "stats.title", current == Section::QueueStats);
             nav.push(stats.clone());
