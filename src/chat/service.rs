@@ -575,24 +575,29 @@ impl Pushes {
     }
 }
 
+/// Stores a new thread with no message yet; returns its id and record.
+fn new_thread(
+    tx: &WriteTransaction,
+    kind: ThreadKind,
+    owner: u64,
+    other: u64,
+    name: String,
+    by: u64,
+    now: i64,
+) -> Result<(u64, ThreadV1), AppError> {
+    let th = ThreadV1 { kind, owner, other, name, created_by: by, created_at: now, last_message: 0, last_at: now };
+    let id = next_id(tx, "chat_thread")?;
+    THREADS.open(tx)?.insert(id, &th)?;
+    Ok((id, th))
+}
+
 /// The thread of `target`, made now if it is a task's first message.
 fn thread_for_write(tx: &WriteTransaction, who: &Caller, target: Target, now: i64) -> Result<(u64, ThreadV1), AppError> {
     if let Some(found) = resolve(tx, who, target)? {
         return Ok(found);
     }
     let Target::Task(task_id) = target else { return Err(not_found()) };
-    let th = ThreadV1 {
-        kind: ThreadKind::Task,
-        owner: task_id,
-        other: 0,
-        name: String::new(),
-        created_by: who.id(),
-        created_at: now,
-        last_message: 0,
-        last_at: now,
-    };
-    let id = next_id(tx, "chat_thread")?;
-    THREADS.open(tx)?.insert(id, &th)?;
+    let (id, th) = new_thread(tx, ThreadKind::Task, task_id, 0, String::new(), who.id(), now)?;
     tx.open_table(THREADS_BY_OWNER).map_err(store_err)?.insert((OWNER_TASK, task_id), id).map_err(store_err)?;
     Ok((id, th))
 }
@@ -913,18 +918,7 @@ pub async fn open_direct(tenant: &Tenant, who: &Caller, user_id: u64, now: i64) 
                 ensure_follow(tx, me, id, 0)?;
                 return Ok(id);
             }
-            let th = ThreadV1 {
-                kind: ThreadKind::Direct,
-                owner: key.0,
-                other: key.1,
-                name: String::new(),
-                created_by: me,
-                created_at: now,
-                last_message: 0,
-                last_at: now,
-            };
-            let id = next_id(tx, "chat_thread")?;
-            THREADS.open(tx)?.insert(id, &th)?;
+            let (id, _) = new_thread(tx, ThreadKind::Direct, key.0, key.1, String::new(), me, now)?;
             tx.open_table(DIRECT_THREADS).map_err(store_err)?.insert(key, id).map_err(store_err)?;
             ensure_follow(tx, key.0, id, 0)?;
             ensure_follow(tx, key.1, id, 0)?;
@@ -945,18 +939,7 @@ pub async fn open_department(tenant: &Tenant, who: &Caller, now: i64) -> Result<
             let id = match existing {
                 Some(id) => id,
                 None => {
-                    let th = ThreadV1 {
-                        kind: ThreadKind::Department,
-                        owner: dept,
-                        other: 0,
-                        name: String::new(),
-                        created_by: me,
-                        created_at: now,
-                        last_message: 0,
-                        last_at: now,
-                    };
-                    let id = next_id(tx, "chat_thread")?;
-                    THREADS.open(tx)?.insert(id, &th)?;
+                    let (id, _) = new_thread(tx, ThreadKind::Department, dept, 0, String::new(), me, now)?;
                     tx.open_table(THREADS_BY_OWNER).map_err(store_err)?.insert((OWNER_DEPARTMENT, dept), id).map_err(store_err)?;
                     id
                 }
@@ -1002,18 +985,7 @@ pub async fn create_group(state: &AppState, tenant: &Tenant, who: &Caller, name:
             for &m in &members {
                 active_colleague(tx, m).map_err(|_| AppError::invalid("member_ids", "validation.chat_no_such_user").with_arg("id", m))?;
             }
-            let th = ThreadV1 {
-                kind: ThreadKind::Group,
-                owner: 0,
-                other: 0,
-                name: name.clone(),
-                created_by: me,
-                created_at: now,
-                last_message: 0,
-                last_at: now,
-            };
-            let id = next_id(tx, "chat_thread")?;
-            THREADS.open(tx)?.insert(id, &th)?;
+            let (id, _) = new_thread(tx, ThreadKind::Group, 0, 0, name.clone(), me, now)?;
             let mut pushes = Pushes::default();
             for &m in &members {
                 ensure_follow(tx, m, id, 0)?;
