@@ -146,6 +146,12 @@ impl AppError {
         AppError { detail: Some(format!("at {}:{}", loc.file(), loc.line())), source: Some(source), ..AppError::new(ErrorKind::Internal) }
     }
 
+    /// A validation error on a field whose name is made at run time
+    /// (`fields.passport`, a key of a category's form): see [`field_name`].
+    pub fn invalid_field(field: String, key: &'static str) -> Self {
+        AppError::invalid(field_name(field), key)
+    }
+
     /// A validation error on `field` with the message `key`.
     pub fn invalid(field: &'static str, key: &'static str) -> Self {
         AppError { field: Some(field), message_key: Some(key), ..AppError::new(ErrorKind::Validation) }
@@ -220,3 +226,26 @@ impl fmt::Display for AppError {
 impl std::error::Error for AppError {}
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// A field name made at run time, as the `&'static str` errors carry:
+/// each distinct name is kept once for the life of the process. The names
+/// are keys of request forms (a few hundred per company at most); past
+/// [`FIELD_NAMES_MAX`] distinct names the rest are reported as `fields`.
+pub fn field_name(name: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES.get_or_init(|| Mutex::new(HashSet::new())).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(n) = names.get(name.as_str()) {
+        return n;
+    }
+    if names.len() >= FIELD_NAMES_MAX {
+        return "fields";
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
+}
+
+/// Most distinct run-time field names [`field_name`] keeps.
+pub const FIELD_NAMES_MAX: usize = 10_000;

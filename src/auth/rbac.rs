@@ -7,7 +7,7 @@ pub const ROLES: [&str; 6] = ["owner", "director", "admin", "manager", "employee
 
 /// Every permission the product checks, in the order the matrix shows them.
 /// Only these are offered in the role matrix and accepted when it is saved.
-pub const PERMISSIONS: [&str; 17] = [
+pub const PERMISSIONS: [&str; 19] = [
     "users.view",
     "users.manage",
     "departments.manage",
@@ -23,16 +23,18 @@ pub const PERMISSIONS: [&str; 17] = [
     "tasks.view_department",
     "queue.operate",
     "queue.manage",
+    "requests.handle",
+    "requests.manage",
     "reports.view_all",
     "company.setup",
 ];
 
-/// Permissions of features that do not exist yet (client requests, reports
-/// by department, chat): nothing checks them, so the matrix neither shows
+/// Permissions of features that do not exist yet (reports by department,
+/// chat): nothing checks them, so the matrix neither shows
 /// nor accepts them. A stored matrix that names them still loads; they are
 /// left out when it is read. A feature that starts checking one moves it
 /// into `PERMISSIONS`.
-pub const RESERVED: [&str; 3] = ["requests.handle", "reports.view_department", "chat.use"];
+pub const RESERVED: [&str; 2] = ["reports.view_department", "chat.use"];
 
 pub fn is_reserved(s: &str) -> bool {
     RESERVED.contains(&s)
@@ -78,6 +80,8 @@ pub fn default_permissions(role: &str) -> Vec<&'static str> {
             // the brief); moving, reviewing or assigning needs more.
             "tasks.view_all",
             "queue.manage",
+            "requests.handle",
+            "requests.manage",
             "reports.view_all",
             "chat.use",
             "company.setup",

@@ -9,8 +9,8 @@ use crate::hub::Topic;
 use crate::i18n::Lang;
 use crate::notify::{self, Sent};
 use crate::store::schema::{
-    self, CHAT_UNREAD, DEPARTMENTS, DIRECT_THREADS, Deleted, FOLLOWERS, FOLLOWS, FollowV1, MESSAGES, MessageV1, OWNER_DEPARTMENT,
-    OWNER_TASK, TASKS, THREAD_MESSAGES, THREADS, THREADS_BY_OWNER, ThreadKind, ThreadV1, USERS, USERS_BY_NAME,
+    self, CHAT_UNREAD, DEPARTMENTS, DIRECT_THREADS, Deleted, FOLLOWERS, FOLLOWS, FollowV1, MESSAGES, MessageV2, OWNER_DEPARTMENT,
+    OWNER_REQUEST, OWNER_TASK, TASKS, THREAD_MESSAGES, THREADS, THREADS_BY_OWNER, ThreadKind, ThreadV1, USERS, USERS_BY_NAME,
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
@@ -42,6 +42,8 @@ pub struct NewMessage {
     pub text: String,
     pub reply_to: Option<u64>,
     pub file_ids: Vec<u64>,
+    /// In a request's thread: a note only staff read.
+    pub internal: bool,
 }
 
 /// The message a reply quotes, shortened.
@@ -72,6 +74,10 @@ pub struct MessageOut {
     pub mentions: Vec<u64>,
     /// Milliseconds since the epoch (UTC).
     pub created_at_ms: i64,
+    /// A request's internal note: staff only.
+    pub internal: bool,
+    /// Written by the request's client (`author_id` is 0).
+    pub from_client: bool,
     pub edited: bool,
     pub deleted: bool,
     /// Who deleted it (its author).
@@ -126,8 +132,8 @@ pub fn may_read_in(tx: &impl Txn, who: &Caller, id: u64, th: &ThreadV1) -> Resul
     };
     Ok(match th.kind {
         ThreadKind::Task => TASKS.open(tx)?.get(th.owner)?.is_some_and(|t| who.can_see_task(&t)),
-        // The request domain decides; until it exists nobody reads one.
-        ThreadKind::Request => false,
+        // The request domain decides: whoever may see the request.
+        ThreadKind::Request => crate::requests::service::may_see_in(tx, who, th.owner)?,
         ThreadKind::Direct => me == th.owner || me == th.other,
         ThreadKind::Department => who.department_id() == Some(th.owner),
         ThreadKind::Group => {
@@ -325,7 +331,7 @@ fn cached_name(tx: &impl Txn, names: &mut HashMap<u64, String>, id: u64) -> Resu
     Ok(n)
 }
 
-fn message_out(tx: &impl Txn, id: u64, m: &MessageV1, names: &mut HashMap<u64, String>) -> Result<MessageOut, AppError> {
+fn message_out(tx: &impl Txn, id: u64, m: &MessageV2, names: &mut HashMap<u64, String>) -> Result<MessageOut, AppError> {
     let reply_to = match m.reply_to {
         Some(rid) => match MESSAGES.open(tx)?.get(rid)? {
             Some(r) => Some(Quote {
@@ -343,12 +349,17 @@ fn message_out(tx: &impl Txn, id: u64, m: &MessageV1, names: &mut HashMap<u64, S
         id,
         thread_id: m.thread_id,
         author_id: m.author_id,
-        author_name: cached_name(tx, names, m.author_id)?,
+        author_name: match m.client_id {
+            Some(c) => schema::CLIENTS.open(tx)?.get(c)?.map(|c| c.name).unwrap_or_default(),
+            None => cached_name(tx, names, m.author_id)?,
+        },
         text: if deleted { String::new() } else { m.text.clone() },
         reply_to,
         files: if deleted { Vec::new() } else { crate::files::metas(tx, &m.files)? },
         mentions: m.mentions.clone(),
         created_at_ms: m.created_at,
+        internal: m.internal,
+        from_client: m.client_id.is_some(),
         edited: m.edited_at.is_some(),
         deleted,
         deleted_by: m.deleted.map(|d| d.by),
@@ -559,14 +570,14 @@ pub fn mentioned_names(text: &str) -> Vec<String> {
 
 /// What a committed change pushes to live pages, after the commit.
 #[derive(Default)]
-struct Pushes {
+pub struct Pushes {
     /// (user, kind, data)
     events: Vec<(u64, &'static str, serde_json::Value)>,
     sent: Vec<Sent>,
 }
 
 impl Pushes {
-    fn send(self, state: &AppState, tenant: &Tenant) {
+    pub fn send(self, state: &AppState, tenant: &Tenant) {
         let now = state.now();
         for (user, kind, data) in self.events {
             state.hub.publish(&tenant.slug, &Topic::User(user), kind, data, now);
@@ -602,126 +613,197 @@ fn thread_for_write(tx: &WriteTransaction, who: &Caller, target: Target, now: i6
     Ok((id, th))
 }
 
+/// Who writes a message: a staff member, or a client in their request's
+/// thread (the request domain checks who they are).
+#[derive(Debug, Clone)]
+pub enum Author {
+    Staff(u64),
+    Client { id: u64, name: String },
+}
+
+impl Author {
+    fn user(&self) -> u64 {
+        match self {
+            Author::Staff(id) => *id,
+            Author::Client { .. } => 0,
+        }
+    }
+}
+
 /// Posts a message. Its author follows the thread from now on and has read
 /// it; everyone else who follows it (and may still read it) gets it live,
 /// one more unread, and a notification — one per thread until they read it.
+/// In a request's thread this is an internal note: public replies go
+/// through the request domain, which also keeps the request's clocks.
 pub async fn post(state: &AppState, tenant: &Tenant, who: &Caller, target: Target, input: NewMessage) -> Result<MessageOut, AppError> {
     let author = who.user().map(|p| p.id).ok_or_else(|| AppError::new(ErrorKind::Forbidden))?;
-    let text = clean_text(&input.text)?;
-    if text.is_empty() && input.file_ids.is_empty() {
-        return Err(AppError::invalid("text", "validation.chat_empty"));
-    }
+    check_message(&input)?;
     let now = state.now_ms();
     let (who2, tenant2) = (who.clone(), tenant.clone());
     let (out, pushes) = tenant
         .db()?
         .write(move |tx| {
-            let (thread, mut th) = thread_for_write(tx, &who2, target, now)?;
-            if let Some(r) = input.reply_to {
-                let ok = MESSAGES.open(tx)?.get(r)?.is_some_and(|m| m.thread_id == thread);
-                if !ok {
-                    return Err(AppError::invalid("reply_to", "validation.chat_reply_elsewhere"));
-                }
-            }
-            let id = next_id(tx, "chat_message")?;
-            // Each file must be one its author uploaded; the files domain records the reference.
-            crate::files::attach(tx, author, &input.file_ids, thread, id)?;
-            let mut readers = Readers::new(&tenant2);
-            // Mentions: people of the company named by username who may read the thread.
-            let mut mentions = Vec::new();
-            {
-                let names = tx.open_table(USERS_BY_NAME).map_err(store_err)?;
-                for name in mentioned_names(&text) {
-                    let Some(uid) = names.get(name.as_str()).map_err(store_err)?.map(|v| v.value()) else { continue };
-                    if uid == author || mentions.contains(&uid) {
-                        continue;
-                    }
-                    if let Some(c) = readers.caller(tx, uid)?
-                        && may_read_in(tx, &c, thread, &th)?
-                    {
-                        mentions.push(uid);
-                    }
-                }
-            }
-            let m = MessageV1 {
-                thread_id: thread,
-                author_id: author,
-                text: text.clone(),
-                reply_to: input.reply_to,
-                files: input.file_ids.clone(),
-                mentions: mentions.clone(),
-                created_at: now,
-                edited_at: None,
-                deleted: None,
-            };
-            MESSAGES.open(tx)?.insert(id, &m)?;
-            tx.open_table(THREAD_MESSAGES).map_err(store_err)?.insert((thread, id), ()).map_err(store_err)?;
-            crate::search::names_changed(tx)?;
-            th.last_message = id;
-            th.last_at = now;
-            THREADS.open(tx)?.insert(thread, &th)?;
-
-            // Notices are worded when read; the title is the company's first name of it.
-            let title = title_of(tx, author, Lang::Uz, &th)?;
-            let by = user_name(tx, author)?;
-            let task_id = (th.kind == ThreadKind::Task).then_some(th.owner);
-            let mut pushes = Pushes::default();
-            let mut audience = audience(tx, thread, &th)?;
-            audience.extend(mentions.iter().copied());
-            audience.insert(author);
-            for user in audience {
-                if user == author {
-                    let prev = follow_of(tx, user, thread)?;
-                    let was = prev.as_ref().map(|f| f.unread).unwrap_or(0);
-                    // Writing in a thread is reading it: its "new messages" notice is read too.
-                    if let Some(nid) = prev.and_then(|f| f.notification) {
-                        notify::mark_read_in(tx, user, &[nid])?;
-                    }
-                    put_follow(tx, user, thread, &FollowV1 { last_read: id, unread: 0, notification: None })?;
-                    let total = add_unread(tx, user, -i64::try_from(was).unwrap_or(0))?;
-                    pushes.events.push((
-                        user,
-                        "chat.message",
-                        serde_json::json!({"thread_id": thread, "id": id, "unread": 0, "total": total}),
-                    ));
-                    continue;
-                }
-                let Some(reader) = readers.caller(tx, user)? else {
-                    unfollow(tx, user, thread)?;
-                    continue;
-                };
-                if !may_read_in(tx, &reader, thread, &th)? {
-                    // Taken off the task or out of the department: no more pushes.
-                    unfollow(tx, user, thread)?;
-                    continue;
-                }
-                let mut f = follow_of(tx, user, thread)?.unwrap_or(FollowV1 { last_read: 0, unread: 0, notification: None });
-                f.unread += 1;
-                let total = add_unread(tx, user, 1)?;
-                let title_for = if th.kind == ThreadKind::Direct { by.clone() } else { title.clone() };
-                if mentions.contains(&user) {
-                    pushes.sent.push(notify::chat_notice(tx, now, user, "chat_mention", thread, task_id, &title_for, &by)?);
-                } else if !m.files.is_empty() && task_id.is_some() {
-                    pushes.sent.push(notify::chat_notice(tx, now, user, "task_file", thread, task_id, &title_for, &by)?);
-                } else {
-                    let (nid, sent) = notify::chat_message(tx, now, user, f.notification, thread, task_id, &title_for, &by)?;
-                    f.notification = Some(nid);
-                    pushes.sent.extend(sent);
-                }
-                put_follow(tx, user, thread, &f)?;
-                pushes.events.push((
-                    user,
-                    "chat.message",
-                    serde_json::json!({"thread_id": thread, "id": id, "unread": f.unread, "total": total}),
-                ));
-            }
-            let out = message_out(tx, id, &m, &mut HashMap::new())?;
-            Ok((out, pushes))
+            let (thread, th) = thread_for_write(tx, &who2, target, now)?;
+            let internal = input.internal || th.kind == ThreadKind::Request;
+            write_message(tx, &tenant2, &Author::Staff(author), thread, th, NewMessage { internal, ..input.clone() }, now)
         })
         .await?;
     pushes.send(state, tenant);
     state.search.touch_message(tenant, out.id);
     Ok(out)
+}
+
+/// Refuses an empty message or one too long, before any write.
+pub fn check_message(input: &NewMessage) -> Result<(), AppError> {
+    let text = clean_text(&input.text)?;
+    if text.is_empty() && input.file_ids.is_empty() {
+        return Err(AppError::invalid("text", "validation.chat_empty"));
+    }
+    Ok(())
+}
+
+/// Writes a message into thread `thread` inside the caller's transaction
+/// (the request domain writes a reply and the request's change together);
+/// what it pushes goes out after the commit ([`Pushes::send`]).
+pub fn write_message(
+    tx: &WriteTransaction,
+    tenant: &Tenant,
+    author: &Author,
+    thread: u64,
+    mut th: ThreadV1,
+    input: NewMessage,
+    now: i64,
+) -> Result<(MessageOut, Pushes), AppError> {
+    let text = clean_text(&input.text)?;
+    if text.is_empty() && input.file_ids.is_empty() {
+        return Err(AppError::invalid("text", "validation.chat_empty"));
+    }
+    let author_id = author.user();
+    if let Some(r) = input.reply_to {
+        let ok = MESSAGES.open(tx)?.get(r)?.is_some_and(|m| m.thread_id == thread);
+        if !ok {
+            return Err(AppError::invalid("reply_to", "validation.chat_reply_elsewhere"));
+        }
+    }
+    let id = next_id(tx, "chat_message")?;
+    // Each file must be one its author uploaded; the files domain records the reference.
+    let uploader = match author {
+        Author::Staff(u) => *u,
+        Author::Client { .. } => crate::files::ANON_UPLOADER,
+    };
+    crate::files::attach(tx, uploader, &input.file_ids, thread, id)?;
+    let mut readers = Readers::new(tenant);
+    // Mentions: people of the company named by username who may read the thread.
+    let mut mentions = Vec::new();
+    if let Author::Staff(_) = author {
+        let names = tx.open_table(USERS_BY_NAME).map_err(store_err)?;
+        for name in mentioned_names(&text) {
+            let Some(uid) = names.get(name.as_str()).map_err(store_err)?.map(|v| v.value()) else { continue };
+            if uid == author_id || mentions.contains(&uid) {
+                continue;
+            }
+            if let Some(c) = readers.caller(tx, uid)?
+                && may_read_in(tx, &c, thread, &th)?
+            {
+                mentions.push(uid);
+            }
+        }
+    }
+    let m = MessageV2 {
+        thread_id: thread,
+        author_id,
+        text: text.clone(),
+        reply_to: input.reply_to,
+        files: input.file_ids.clone(),
+        mentions: mentions.clone(),
+        created_at: now,
+        edited_at: None,
+        deleted: None,
+        internal: input.internal,
+        client_id: match author {
+            Author::Client { id, .. } => Some(*id),
+            Author::Staff(_) => None,
+        },
+    };
+    MESSAGES.open(tx)?.insert(id, &m)?;
+    tx.open_table(THREAD_MESSAGES).map_err(store_err)?.insert((thread, id), ()).map_err(store_err)?;
+    crate::search::names_changed(tx)?;
+    th.last_message = id;
+    th.last_at = now;
+    THREADS.open(tx)?.insert(thread, &th)?;
+
+    // Notices are worded when read; the title is the company's first name of it.
+    let title = title_of(tx, author_id, Lang::Uz, &th)?;
+    let by = match author {
+        Author::Staff(u) => user_name(tx, *u)?,
+        Author::Client { name, .. } => name.clone(),
+    };
+    let task_id = (th.kind == ThreadKind::Task).then_some(th.owner);
+    let mut pushes = Pushes::default();
+    let mut audience = audience(tx, thread, &th)?;
+    audience.extend(mentions.iter().copied());
+    if author_id != 0 {
+        audience.insert(author_id);
+    }
+    for user in audience {
+        if user == author_id {
+            let prev = follow_of(tx, user, thread)?;
+            let was = prev.as_ref().map(|f| f.unread).unwrap_or(0);
+            // Writing in a thread is reading it: its "new messages" notice is read too.
+            if let Some(nid) = prev.and_then(|f| f.notification) {
+                notify::mark_read_in(tx, user, &[nid])?;
+            }
+            put_follow(tx, user, thread, &FollowV1 { last_read: id, unread: 0, notification: None })?;
+            let total = add_unread(tx, user, -i64::try_from(was).unwrap_or(0))?;
+            pushes.events.push((user, "chat.message", serde_json::json!({"thread_id": thread, "id": id, "unread": 0, "total": total})));
+            continue;
+        }
+        let Some(reader) = readers.caller(tx, user)? else {
+            unfollow(tx, user, thread)?;
+            continue;
+        };
+        if !may_read_in(tx, &reader, thread, &th)? {
+            // Taken off the task or out of the department: no more pushes.
+            unfollow(tx, user, thread)?;
+            continue;
+        }
+        let mut f = follow_of(tx, user, thread)?.unwrap_or(FollowV1 { last_read: 0, unread: 0, notification: None });
+        f.unread += 1;
+        let total = add_unread(tx, user, 1)?;
+        let title_for = if th.kind == ThreadKind::Direct { by.clone() } else { title.clone() };
+        if mentions.contains(&user) {
+            pushes.sent.push(notify::chat_notice(tx, now, user, "chat_mention", thread, task_id, &title_for, &by)?);
+        } else if !m.files.is_empty() && task_id.is_some() {
+            pushes.sent.push(notify::chat_notice(tx, now, user, "task_file", thread, task_id, &title_for, &by)?);
+        } else {
+            let (nid, sent) = notify::chat_message(tx, now, user, f.notification, thread, task_id, &title_for, &by)?;
+            f.notification = Some(nid);
+            pushes.sent.extend(sent);
+        }
+        put_follow(tx, user, thread, &f)?;
+        pushes.events.push((user, "chat.message", serde_json::json!({"thread_id": thread, "id": id, "unread": f.unread, "total": total})));
+    }
+    let out = message_out(tx, id, &m, &mut HashMap::new())?;
+    Ok((out, pushes))
+}
+
+/// A request's thread, made with the request: its follower is whoever is
+/// given `follow` (the assignee), others follow when they write or open it.
+pub fn new_request_thread(tx: &WriteTransaction, request_id: u64, by: u64, now: i64) -> Result<(u64, ThreadV1), AppError> {
+    let (id, th) = new_thread(tx, ThreadKind::Request, request_id, 0, String::new(), by, now)?;
+    tx.open_table(THREADS_BY_OWNER).map_err(store_err)?.insert((OWNER_REQUEST, request_id), id).map_err(store_err)?;
+    Ok((id, th))
+}
+
+/// A thread's record, for the domain that owns it.
+pub fn thread_record(tx: &impl Txn, id: u64) -> Result<ThreadV1, AppError> {
+    THREADS.open(tx)?.get(id)?.ok_or_else(not_found)
+}
+
+/// Makes `user` follow thread `thread` (a request's new assignee).
+pub fn follow(tx: &WriteTransaction, user: u64, thread: u64) -> Result<(), AppError> {
+    let last = THREADS.open(tx)?.get(thread)?.map(|t| t.last_message).unwrap_or(0);
+    ensure_follow(tx, user, thread, last)
 }
 
 /// Tells the thread's followers who may read it that message `id` changed.
@@ -739,7 +821,7 @@ fn changed(tx: &WriteTransaction, tenant: &Tenant, thread: u64, th: &ThreadV1, i
 }
 
 /// The message `who` wrote, still within the edit window.
-fn own_recent(tx: &WriteTransaction, who: &Caller, id: u64, now: i64) -> Result<(MessageV1, ThreadV1), AppError> {
+fn own_recent(tx: &WriteTransaction, who: &Caller, id: u64, now: i64) -> Result<(MessageV2, ThreadV1), AppError> {
     let m = MESSAGES.open(tx)?.get(id)?.ok_or_else(not_found)?;
     let th = readable(tx, who, m.thread_id)?;
     if m.author_id != who.id() {
@@ -786,7 +868,7 @@ pub async fn delete(state: &AppState, tenant: &Tenant, who: &Caller, id: u64) ->
 /// `change`, stores it, and tells its thread's readers and the index.
 async fn change_own<F>(state: &AppState, tenant: &Tenant, who: &Caller, id: u64, mut change: F) -> Result<MessageOut, AppError>
 where
-    F: FnMut(&WriteTransaction, &mut MessageV1, i64, u64) -> Result<(), AppError> + Send + 'static,
+    F: FnMut(&WriteTransaction, &mut MessageV2, i64, u64) -> Result<(), AppError> + Send + 'static,
 {
     let now = state.now_ms();
     let (who2, tenant2) = (who.clone(), tenant.clone());

@@ -232,7 +232,21 @@ where
     S: Stream<Item = Result<B, AppError>> + Unpin,
     B: AsRef<[u8]>,
 {
-    let tenant = &user.tenant;
+    upload_as(state, &user.tenant, user.id, name, body).await
+}
+
+/// The uploader of every file a client sends (the request form, the status
+/// page, the bot): no staff member. A client names such a file by its
+/// signed reference (`requests::service::file_ref`), which only the one
+/// who uploaded it was given.
+pub const ANON_UPLOADER: u64 = 1 << 62;
+
+/// [`upload`] for `uploader` (a user's id, or [`ANON_UPLOADER`]).
+pub async fn upload_as<S, B>(state: &AppState, tenant: &Tenant, uploader: u64, name: &str, body: S) -> Result<FileMeta, AppError>
+where
+    S: Stream<Item = Result<B, AppError>> + Unpin,
+    B: AsRef<[u8]>,
+{
     let limits = settings(tenant)?;
     let used = usage(tenant)?;
     let name = sanitize_name(name);
@@ -273,7 +287,7 @@ where
     drop(file);
     let sha = hex::encode(hasher.finalize());
     let mime = sniff(&head);
-    let record = FileV1 { sha256: sha.clone(), name, size, mime, uploader: user.id, created_at: state.now_ms(), thumb: None };
+    let record = FileV1 { sha256: sha.clone(), name, size, mime, uploader, created_at: state.now_ms(), thumb: None };
 
     let shared = BLOBS.read().await;
     state.files.put(&tenant.slug, &sha, &path, size).await?;

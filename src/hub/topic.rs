@@ -21,6 +21,13 @@ pub enum Topic {
     Users,
     /// Role permissions changed.
     Roles,
+    /// One client request's public side (status, public replies), by its
+    /// tracking token: what the client's status page hears. Internal notes
+    /// are never published here.
+    Request(String),
+    /// Request ids that changed (read through the API, which checks who
+    /// may see each): the staff's request lists.
+    Requests,
     /// Task ids that changed (the task itself is read through the API,
     /// which checks who may see it).
     Tasks,
@@ -39,7 +46,12 @@ impl Topic {
             let ok = !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             return ok.then(|| Topic::Ticket(token.to_string()));
         }
+        if let Some(token) = s.strip_prefix("request:") {
+            let ok = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
+            return ok.then(|| Topic::Request(token.to_string()));
+        }
         match s {
+            "requests" => Some(Topic::Requests),
             "audit" => Some(Topic::Audit),
             "users" => Some(Topic::Users),
             "roles" => Some(Topic::Roles),
@@ -55,6 +67,8 @@ impl fmt::Display for Topic {
             Topic::User(id) => write!(f, "user:{id}"),
             Topic::QueueBranch(id) => write!(f, "queue:branch:{id}"),
             Topic::Ticket(token) => write!(f, "ticket:{token}"),
+            Topic::Request(token) => write!(f, "request:{token}"),
+            Topic::Requests => f.write_str("requests"),
             Topic::Audit => f.write_str("audit"),
             Topic::Users => f.write_str("users"),
             Topic::Roles => f.write_str("roles"),
@@ -81,13 +95,14 @@ pub fn may_read(caller: &Caller, topic: &Topic) -> bool {
         Caller::User(p) => match topic {
             Topic::User(id) => *id == p.id,
             Topic::QueueBranch(_) => p.can("queue.operate") || p.can("queue.manage"),
-            Topic::Ticket(_) => false,
+            Topic::Ticket(_) | Topic::Request(_) => false,
+            Topic::Requests => true,
             Topic::Audit => p.can("audit.view"),
             Topic::Users | Topic::Roles => p.can("users.view"),
             Topic::Tasks => true,
         },
         Caller::Customer(token) => match topic {
-            Topic::Ticket(t) => t == token,
+            Topic::Ticket(t) | Topic::Request(t) => t == token,
             Topic::QueueBranch(_) => true,
             _ => false,
         },

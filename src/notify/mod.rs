@@ -324,6 +324,16 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
         }
         "chat_mention" => tf(lang, "notify.chat_mention", &a),
         "task_file" => tf(lang, "notify.task_file", &a),
+        "request_new" | "request_assigned" | "request_status" | "request_client_reply" | "request_breach" => {
+            let key = match note.kind.as_str() {
+                "request_new" => "notify.request_new",
+                "request_assigned" => "notify.request_assigned",
+                "request_status" => "notify.request_status",
+                "request_client_reply" => "notify.request_client_reply",
+                _ => "notify.request_breach",
+            };
+            tf(lang, key, &[("number", arg(note, "number")), ("title", title), ("by", by)])
+        }
         "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::i18n::role_label(lang, arg(note, "role")))]),
         "account_locked" => tf(lang, "notify.account_locked", &[("user", arg(note, "user")), ("minutes", arg(note, "minutes"))]),
         _ => note.kind.clone(),
@@ -487,6 +497,36 @@ pub fn chat_notice(
 ) -> Result<Sent, AppError> {
     let note = NotificationV1 { at: now, kind: kind.into(), task_id, args: chat_args(thread_id, title, by), read: false };
     store_one(tx, now, user_id, &note)
+}
+
+/// A staff notice about client request `request_id` (`R-000123`, its
+/// subject, who did it): `request_new` (the team: nobody has it yet),
+/// `request_assigned`, `request_status`, `request_client_reply`,
+/// `request_breach`.
+#[allow(clippy::too_many_arguments)]
+pub fn request_notice(
+    tx: &WriteTransaction,
+    now: i64,
+    user_id: u64,
+    kind: &str,
+    request_id: u64,
+    number: &str,
+    subject: &str,
+    by: &str,
+) -> Result<Sent, AppError> {
+    let args = vec![
+        ("request".into(), request_id.to_string()),
+        ("number".into(), number.into()),
+        ("title".into(), subject.into()),
+        ("by".into(), by.into()),
+    ];
+    let note = NotificationV1 { at: now, kind: kind.into(), task_id: None, args, read: false };
+    store_one(tx, now, user_id, &note)
+}
+
+/// The client request a notification opens.
+pub fn request_of(note: &NotificationV1) -> Option<u64> {
+    arg(note, "request").parse().ok()
 }
 
 /// The thread a chat notification opens.

@@ -896,7 +896,8 @@ mod tests {
         })
         .await
         .unwrap();
-        assert_eq!(role_permissions(&db, "manager").unwrap(), ["users.view"]);
+        // Requests are real now: the stored `requests.handle` is held again.
+        assert_eq!(role_permissions(&db, "manager").unwrap(), ["users.view", "requests.handle"]);
         // The defaults lose them too.
         assert!(role_permissions(&db, "employee").unwrap().is_empty());
         assert_eq!(role_permissions(&db, "operator").unwrap(), ["queue.operate"]);

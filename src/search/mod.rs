@@ -114,10 +114,13 @@ struct Fields {
     message: Field,
     thread: Field,
     body: Field,
+    /// A client request's id; its words are in `body`.
+    request: Field,
 }
 
 const KIND_TASK: u64 = 0;
 const KIND_MESSAGE: u64 = 1;
+const KIND_REQUEST: u64 = 2;
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
@@ -136,6 +139,7 @@ fn schema() -> (Schema, Fields) {
         message: b.add_u64_field("message", INDEXED | STORED),
         thread: b.add_u64_field("thread", STORED),
         body: b.add_text_field("body", TEXT),
+        request: b.add_u64_field("request", INDEXED | STORED),
     };
     (b.build(), f)
 }
@@ -150,6 +154,8 @@ enum Msg {
     User(u64),
     /// A chat message was written, edited or deleted.
     Message(u64),
+    /// A client request changed.
+    Request(u64),
     /// The index lags the store: write it again from the store.
     Rebuild,
     Flush(oneshot::Sender<()>),
@@ -292,6 +298,12 @@ impl Indexes {
         self.send(tenant, Msg::Message(message_id));
     }
 
+    /// Tells the index that a client request changed (after the commit,
+    /// which moved the revision on).
+    pub fn touch_request(&self, tenant: &Tenant, request_id: u64) {
+        self.send(tenant, Msg::Request(request_id));
+    }
+
     /// Tells the index that a user's name changed, after the commit that
     /// changed it (which called [`names_changed`]): their tasks are indexed
     /// again under the new name.
@@ -350,8 +362,34 @@ fn document(f: &Fields, id: u64, t: &TaskV1, names: &HashMap<u64, String>) -> Ta
 }
 
 /// A chat message's document; none for a deleted one.
-fn message_document(f: &Fields, id: u64, m: &schema::MessageV1) -> Option<TantivyDocument> {
+fn message_document(f: &Fields, id: u64, m: &schema::MessageV2) -> Option<TantivyDocument> {
     m.deleted.is_none().then(|| doc!(f.kind => KIND_MESSAGE, f.message => id, f.thread => m.thread_id, f.body => fold(&m.text)))
+}
+
+/// A client request's document: its subject, text, answers, the client's
+/// name and phone, all in `body`.
+fn request_document(f: &Fields, tx: &redb::ReadTransaction, id: u64, r: &schema::RequestV1) -> Result<TantivyDocument, AppError> {
+    let mut words = format!("{} {} {}", crate::requests::number(id), r.subject, r.text);
+    for v in &r.fields {
+        words.push(' ');
+        match &v.shown {
+            Some(n) => words.push_str(&format!("{} {} {}", n.uz, n.ru, n.en)),
+            None => words.push_str(&v.value),
+        }
+    }
+    if let Some(c) = schema::CLIENTS.open(tx)?.get(r.client_id)? {
+        words.push(' ');
+        words.push_str(&c.name);
+        if let Some(p) = &c.phone {
+            // The whole number and its local part, so "90 123" and "+99890…" both find it.
+            words.push_str(&format!(" {} {}", p.trim_start_matches('+'), p.trim_start_matches("+998")));
+        }
+        if let Some(e) = &c.email {
+            words.push(' ');
+            words.push_str(e);
+        }
+    }
+    Ok(doc!(f.kind => KIND_REQUEST, f.request => id, f.body => fold(&words)))
 }
 
 /// Writes every task and message of the store into an empty index; returns the count.
@@ -373,6 +411,11 @@ fn rebuild(writer: &mut IndexWriter, f: &Fields, db: &Db) -> Result<usize, AppEr
             writer.add_document(d).map_err(search_err)?;
             n += 1;
         }
+    }
+    for row in schema::REQUESTS.open(&tx)?.iter()? {
+        let (k, r) = row?;
+        writer.add_document(request_document(f, &tx, k.value(), &r)?).map_err(search_err)?;
+        n += 1;
     }
     commit(writer, rev)?;
     Ok(n)
@@ -509,6 +552,7 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
         };
         let mut ids = Vec::new();
         let mut messages = Vec::new();
+        let mut requests = Vec::new();
         let mut users = Vec::new();
         let mut waiting = Vec::new();
         let mut rebuild_now = w.lagging.swap(false, Ordering::SeqCst);
@@ -517,15 +561,16 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
             match m {
                 Msg::Touch(id) => ids.push(id),
                 Msg::Message(id) => messages.push(id),
+                Msg::Request(id) => requests.push(id),
                 Msg::User(id) => users.push(id),
                 Msg::Rebuild => rebuild_now = true,
                 Msg::Flush(done) => waiting.push(done),
             }
-            if ids.len() + messages.len() < BATCH {
+            if ids.len() + messages.len() + requests.len() < BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        let work = rebuild_now || !ids.is_empty() || !users.is_empty() || !messages.is_empty();
+        let work = rebuild_now || !ids.is_empty() || !users.is_empty() || !messages.is_empty() || !requests.is_empty();
         if work && writer.is_none() {
             match w.index.writer_with_num_threads(1, w.memory) {
                 Ok(wr) => writer = Some(wr),
@@ -545,7 +590,7 @@ fn worker(w: &Worker, rx: mpsc::Receiver<Msg>) {
             } else {
                 let result = tasks_of(&w.db, &users).and_then(|more| {
                     ids.extend(more);
-                    apply(writer, &w.fields, &w.db, &mut ids, &messages)
+                    apply(writer, &w.fields, &w.db, &mut ids, &messages, &requests)
                 });
                 if let Err(e) = result {
                     tracing::warn!(company = %w.slug, error = %e, "search index update failed");
@@ -580,7 +625,7 @@ fn tasks_of(db: &Db, users: &[u64]) -> Result<Vec<u64>, AppError> {
     Ok(out)
 }
 
-fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>, messages: &[u64]) -> Result<(), AppError> {
+fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>, messages: &[u64], requests: &[u64]) -> Result<(), AppError> {
     // The revision first: anything written after it is queued again.
     let rev = store_rev(db)?;
     let names = names(db)?;
@@ -599,6 +644,13 @@ fn apply(writer: &mut IndexWriter, f: &Fields, db: &Db, ids: &mut Vec<u64>, mess
         writer.delete_term(Term::from_field_u64(f.message, id));
         if let Some(d) = table.get(id)?.and_then(|m| message_document(f, id, &m)) {
             writer.add_document(d).map_err(search_err)?;
+        }
+    }
+    let table = schema::REQUESTS.open(&tx)?;
+    for &id in requests {
+        writer.delete_term(Term::from_field_u64(f.request, id));
+        if let Some(r) = table.get(id)? {
+            writer.add_document(request_document(f, &tx, id, &r)?).map_err(search_err)?;
         }
     }
     commit(writer, rev)
@@ -734,6 +786,31 @@ impl TaskIndex {
             let thread = d.get_first(f.thread).and_then(|v| v.as_u64());
             if let (Some(id), Some(thread)) = (id, thread) {
                 out.push((id, thread));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl TaskIndex {
+    /// Ids of client requests whose words (subject, text, answers, client's
+    /// name, phone, e-mail) have every word of `text` as prefixes, best
+    /// first. Who may see them is the caller's question.
+    pub fn search_requests(&self, text: &str, limit: usize) -> Result<Vec<u64>, AppError> {
+        let f = &self.fields;
+        let found = words(&[f.body], text);
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut must: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, term_u64(f.kind, KIND_REQUEST))];
+        must.extend(found);
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&BooleanQuery::new(must), &TopDocs::with_limit(limit).order_by_score()).map_err(search_err)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let d: TantivyDocument = searcher.doc(addr).map_err(search_err)?;
+            if let Some(id) = d.get_first(f.request).and_then(|v| v.as_u64()) {
+                out.push(id);
             }
         }
         Ok(out)

@@ -14,6 +14,7 @@ use crate::store::schema::{
 };
 use crate::store::{Db, Txn, next_id, store_err};
 use crate::tenancy::Tenant;
+use crate::workflow::{self, Actor, Line};
 use redb::{ReadableTable, WriteTransaction};
 
 pub const TITLE_MAX: usize = 200;
@@ -187,8 +188,7 @@ fn facts_in<T: Txn>(tx: &T, id: u64, task: &TaskV1) -> Result<Facts, AppError> {
     if task.status != TaskStatus::Redo {
         return Ok(Facts::default());
     }
-    let events = TASK_EVENTS.open(tx)?;
-    let last = events.range((id, 0)..=(id, u64::MAX))?.next_back().transpose()?.map(|(_, e)| e);
+    let last = workflow::last(tx, TASK_EVENTS, id)?;
     Ok(facts_from(task, last.as_slice()))
 }
 
@@ -229,7 +229,7 @@ pub fn allowed_moves_with(who: &Caller, task: &TaskV1, facts: Facts) -> Vec<Move
         (Move::Edit, manage && !is_final(s)),
         (Move::Delete, manage && (matches!(s, New | AwaitingApproval | Declined) || who.can("tasks.view_all"))),
     ];
-    rows.into_iter().filter(|(_, ok)| *ok).map(|(m, _)| m).collect()
+    workflow::allowed(rows)
 }
 
 fn may(who: &Caller, task: &TaskV1, m: Move) -> bool {
@@ -249,10 +249,7 @@ fn forbidden_move() -> AppError {
 }
 
 fn transition(from: TaskStatus, to: TaskStatus) -> AppError {
-    AppError::new(ErrorKind::Conflict)
-        .with_message("error.task_transition")
-        .with_arg("from", status_code(from))
-        .with_arg("to", status_code(to))
+    workflow::transition("error.task_transition", status_code(from), status_code(to))
 }
 
 fn text(field: &'static str, s: &str, max: usize, required: bool) -> Result<String, AppError> {
@@ -359,34 +356,13 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&TaskV1>, new: &TaskV1) -> R
     Ok(())
 }
 
-/// One line of history.
-#[derive(Default)]
-struct Line {
-    kind: &'static str,
-    field: Option<&'static str>,
-    from: Option<String>,
-    to: Option<String>,
-    comment: Option<String>,
-}
-
+/// Writes one line of a task's history (the workflow engine's).
 fn history(tx: &WriteTransaction, now: i64, who: &Caller, task_id: u64, line: Line) -> Result<(), AppError> {
-    let id = next_id(tx, "task_event")?;
-    let ev = TaskEventV1 {
-        at: now,
-        actor_id: who.id(),
-        actor_name: who.name(),
-        kind: line.kind.to_string(),
-        field: line.field.map(str::to_string),
-        from: line.from,
-        to: line.to,
-        comment: line.comment,
-    };
-    TASK_EVENTS.open(tx)?.insert((task_id, id), &ev)?;
-    Ok(())
+    workflow::record(tx, TASK_EVENTS, "task_event", now, &Actor::of(who), task_id, line)
 }
 
 fn status_line(from: TaskStatus, to: TaskStatus, comment: Option<String>) -> Line {
-    Line { kind: "status", from: Some(status_code(from).into()), to: Some(status_code(to).into()), comment, ..Line::default() }
+    Line::status(status_code(from), status_code(to), comment)
 }
 
 /// Moves the clock of time spent working.
@@ -589,13 +565,7 @@ pub fn attachments_of(db: &Db, who: &Caller, id: u64) -> Result<Vec<u64>, AppErr
 /// A task's history, for a caller who may see the task.
 pub fn history_of(db: &Db, who: &Caller, id: u64) -> Result<Vec<TaskEventV1>, AppError> {
     get(db, who, id)?;
-    let tx = db.read()?;
-    let t = TASK_EVENTS.open(&tx)?;
-    let mut out = Vec::new();
-    for row in t.range((id, 0)..=(id, u64::MAX))? {
-        out.push(row?.1);
-    }
-    Ok(out)
+    workflow::history(&db.read()?, TASK_EVENTS, id)
 }
 
 #[derive(Debug, Clone, Default)]

@@ -107,11 +107,55 @@ pub struct MessageV1 {
     pub edited_at: Option<i64>,
     pub deleted: Option<Deleted>,
 }
+/// V2 adds who a message is for and who wrote it outside the staff: in a
+/// request's thread, an internal note (staff only) and a client's message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageV2 {
+    pub thread_id: u64,
+    /// The staff member who wrote it; 0 when a client did.
+    pub author_id: u64,
+    pub text: String,
+    pub reply_to: Option<u64>,
+    pub files: Vec<u64>,
+    pub mentions: Vec<u64>,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+    pub deleted: Option<Deleted>,
+    /// Staff only: an internal note of a request's thread. False in every
+    /// other thread (and in every V1 message).
+    pub internal: bool,
+    /// The client who wrote it (a request's thread), else `None`.
+    pub client_id: Option<u64>,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum MessageRecord {
     V1(MessageV1),
+    V2(MessageV2),
 }
-versioned!(MessageRecord, MessageV1, V1);
+impl Versioned for MessageRecord {
+    type Latest = MessageV2;
+    fn into_latest(self) -> MessageV2 {
+        match self {
+            MessageRecord::V1(v) => MessageV2 {
+                thread_id: v.thread_id,
+                author_id: v.author_id,
+                text: v.text,
+                reply_to: v.reply_to,
+                files: v.files,
+                mentions: v.mentions,
+                created_at: v.created_at,
+                edited_at: v.edited_at,
+                deleted: v.deleted,
+                internal: false,
+                client_id: None,
+            },
+            MessageRecord::V2(v) => v,
+        }
+    }
+    fn from_latest(latest: MessageV2) -> Self {
+        MessageRecord::V2(latest)
+    }
+}
 
 /// One user following one thread.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +202,19 @@ pub(super) mod tests {
                 created_at: 1_764_000_000_000,
                 edited_at: Some(1_764_000_100_000),
                 deleted: Some(Deleted { by: 3, at: 1_764_000_200_000 }),
+            })),
+            record(MessageRecord::V2(MessageV2 {
+                thread_id: 5,
+                author_id: 0,
+                text: "Karta hali ham bloklangan".into(),
+                reply_to: None,
+                files: vec![11],
+                mentions: vec![],
+                created_at: 1_764_000_000_000,
+                edited_at: None,
+                deleted: None,
+                internal: true,
+                client_id: Some(4),
             })),
             record(FollowRecord::V1(FollowV1 { last_read: 11, unread: 2, notification: Some(40) })),
         ]

@@ -205,6 +205,7 @@ fn samples() -> Vec<Sample> {
             super::notify::tests::samples(),
             super::chat::tests::samples(),
             super::files::tests::samples(),
+            super::requests::tests::samples(),
         ])
         .flatten()
         .collect()
@@ -217,6 +218,7 @@ fn pinned_enums() -> Vec<Pinned> {
         super::queue::tests::enums(),
         super::notify::tests::enums(),
         super::chat::tests::enums(),
+        super::requests::tests::enums(),
     ]
     .into_iter()
     .flatten()

@@ -20,6 +20,7 @@ mod notify;
 mod org;
 mod platform;
 mod queue;
+mod requests;
 mod tasks;
 
 pub use audit::*;
@@ -30,6 +31,7 @@ pub use notify::*;
 pub use org::*;
 pub use platform::*;
 pub use queue::*;
+pub use requests::*;
 pub use tasks::*;
 
 use super::table::{Records, Setting};
@@ -80,6 +82,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     notify::init(tx)?;
     chat::init(tx)?;
     files::init(tx)?;
+    requests::init(tx)?;
     Ok(())
 }
 

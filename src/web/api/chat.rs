@@ -207,7 +207,7 @@ pub struct MessageIn {
 
 impl From<MessageIn> for NewMessage {
     fn from(b: MessageIn) -> Self {
-        NewMessage { text: b.text, reply_to: b.reply_to, file_ids: b.file_ids }
+        NewMessage { text: b.text, reply_to: b.reply_to, file_ids: b.file_ids, internal: false }
     }
 }
 
