@@ -173,3 +173,42 @@ impl Caller {
         self.dispatches_requests() || r.assignee_id == Some(me) || category.is_some_and(|c| c.team.contains(&me))
     }
 }
+
+/// How an SLA target stands, for the colour of a list's "time left".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaLevel {
+    /// More than an hour left.
+    Ok,
+    /// An hour or less.
+    Soon,
+    /// Past the target (or marked breached).
+    Breached,
+    /// Waiting for the client: the clock is paused.
+    Paused,
+}
+
+/// Time left to the nearest SLA target still to meet (ms, negative when
+/// past), and its level; `None` when nothing is watched (finished, or no
+/// targets).
+pub fn sla_left(r: &RequestV1, now: i64) -> Option<(i64, SlaLevel)> {
+    if is_final(r.status) {
+        return None;
+    }
+    let first = r.first_response_due.filter(|_| r.first_response_at.is_none());
+    let due = match (first, r.resolution_due) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    if let Some(since) = r.paused_at {
+        return Some((due - since, SlaLevel::Paused));
+    }
+    let left = due - now;
+    let level = if left < 0 || r.first_response_breached && first.is_some() || r.resolution_breached {
+        SlaLevel::Breached
+    } else if left <= 3_600_000 {
+        SlaLevel::Soon
+    } else {
+        SlaLevel::Ok
+    };
+    Some((left, level))
+}
