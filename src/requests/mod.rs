@@ -4,8 +4,10 @@
 //! targets and breaches, notification templates and statistics.
 
 pub mod categories;
+pub mod filters;
 pub mod service;
 pub mod sla;
+pub mod stats;
 pub mod templates;
 
 use crate::auth::Caller;

@@ -69,6 +69,13 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::visit::router().into())
         .merge(pages::tasks::router().into())
         .merge(pages::chat::router().into())
+        .merge(api::requests::router())
+        .merge(pages::requests::router().into())
+        .merge(api::request_admin::router())
+        .merge(pages::request_admin::router().into())
+        .merge(pages::request_stats::router().into())
+        .merge(api::public_requests::router())
+        .merge(pages::request_public::router().into())
         .merge(api::files::router());
     // Without the request timeout: live streams, and uploads (which stop on their own when they stall).
     let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router()).merge(api::files::upload_router());
@@ -80,6 +87,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::companies::router())
         .merge(pages::platform::router().into())
         .merge(pages::queue::platform_router().into())
+        .merge(pages::request_public::platform_router().into())
         .merge(edges::router().into())
         .merge(assets::router().into());
     Routes::with_openapi(openapi::frame())

@@ -23,4 +23,5 @@ mod files;
 mod fuzz;
 mod home;
 mod queue;
+mod requests;
 mod tasks;

@@ -1,0 +1,1 @@
+//! Request statistics (filled by the statistics work).

@@ -1,0 +1,8 @@
+//! (filled by the requests work)
+
+use crate::app::AppState;
+use utoipa_axum::router::OpenApiRouter;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+}
