@@ -144,6 +144,50 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare(&mut out, schema::BOOKINGS_BY_CODE, codes, read_map(&tx, p, schema::BOOKINGS_BY_CODE, |k, v| (k, v))?);
     compare(&mut out, schema::BOOKED_SLOTS, slots, read_map(&tx, p, schema::BOOKED_SLOTS, |k, v| (k, v))?);
 
+    // Requests: by token, status, assignee, category, client; the SLA job's
+    // work; clients by phone, e-mail and Telegram account (merged records
+    // keep their rows, which lead on to the record they joined).
+    let (mut r_token, mut r_status, mut r_assignee) = (BTreeMap::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut r_category, mut r_client, mut r_sla) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for row in schema::REQUESTS.open(&tx)?.iter()? {
+        let (k, r) = row?;
+        let id = k.value();
+        r_token.insert(r.token.clone(), id);
+        r_status.insert((schema::request_status_byte(r.status), id));
+        if let Some(a) = r.assignee_id {
+            r_assignee.insert((a, id));
+        }
+        r_category.insert((r.category_id, id));
+        r_client.insert((r.client_id, id));
+        if let Some(due) = crate::requests::sla_key(&r) {
+            r_sla.insert((due, id));
+        }
+    }
+    compare(&mut out, schema::REQUESTS_BY_TOKEN, r_token, read_map(&tx, p, schema::REQUESTS_BY_TOKEN, |k, v| (k.to_string(), v))?);
+    compare_set(&mut out, schema::REQUESTS_BY_STATUS, r_status, read_set(&tx, p, schema::REQUESTS_BY_STATUS, |k| k)?);
+    compare_set(&mut out, schema::REQUESTS_BY_ASSIGNEE, r_assignee, read_set(&tx, p, schema::REQUESTS_BY_ASSIGNEE, |k| k)?);
+    compare_set(&mut out, schema::REQUESTS_BY_CATEGORY, r_category, read_set(&tx, p, schema::REQUESTS_BY_CATEGORY, |k| k)?);
+    compare_set(&mut out, schema::REQUESTS_BY_CLIENT, r_client, read_set(&tx, p, schema::REQUESTS_BY_CLIENT, |k| k)?);
+    compare_set(&mut out, schema::REQUESTS_SLA_DUE, r_sla, read_set(&tx, p, schema::REQUESTS_SLA_DUE, |k| k)?);
+    let (mut c_phone, mut c_email, mut c_tg) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for row in schema::CLIENTS.open(&tx)?.iter()? {
+        let (_, c) = row?;
+        if let Some(ph) = c.phone {
+            c_phone.insert(ph);
+        }
+        if let Some(e) = c.email {
+            c_email.insert(e);
+        }
+        if let Some(t) = c.telegram_id {
+            c_tg.insert(t);
+        }
+    }
+    // Every way to reach a client leads to a record (which one, after a
+    // merge, is the merge's business): the keys must match.
+    compare_set(&mut out, schema::CLIENTS_BY_PHONE, c_phone, read_set_keys(&tx, p, schema::CLIENTS_BY_PHONE, |k| k.to_string())?);
+    compare_set(&mut out, schema::CLIENTS_BY_EMAIL, c_email, read_set_keys(&tx, p, schema::CLIENTS_BY_EMAIL, |k| k.to_string())?);
+    compare_set(&mut out, schema::CLIENTS_BY_TELEGRAM, c_tg, read_set_keys(&tx, p, schema::CLIENTS_BY_TELEGRAM, |k| k)?);
+
     // Files: the content each record uses (its own and its thumbnail's),
     // the quota's sum, and references to files that have no record.
     let (mut blobs, mut file_ids) = (BTreeMap::<String, (u64, u64)>::new(), BTreeSet::new());
@@ -196,6 +240,21 @@ fn read_set<K, KO>(
 ) -> Result<BTreeSet<KO>, AppError>
 where
     K: redb::Key + 'static,
+    KO: Ord,
+{
+    let t = tx.open_table(def).map_err(|e| at(p, e))?;
+    let mut out = BTreeSet::new();
+    for row in t.iter().map_err(|e| at(p, e))? {
+        out.insert(own(row.map_err(|e| at(p, e))?.0.value()));
+    }
+    Ok(out)
+}
+
+/// The keys of an index with values, made owned by `own`.
+fn read_set_keys<K, V, KO>(tx: &ReadTransaction, p: &Path, def: TableDefinition<K, V>, own: impl Fn(K::SelfType<'_>) -> KO) -> Result<BTreeSet<KO>, AppError>
+where
+    K: redb::Key + 'static,
+    V: redb::Value + 'static,
     KO: Ord,
 {
     let t = tx.open_table(def).map_err(|e| at(p, e))?;
