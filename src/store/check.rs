@@ -251,7 +251,12 @@ where
 }
 
 /// The keys of an index with values, made owned by `own`.
-fn read_set_keys<K, V, KO>(tx: &ReadTransaction, p: &Path, def: TableDefinition<K, V>, own: impl Fn(K::SelfType<'_>) -> KO) -> Result<BTreeSet<KO>, AppError>
+fn read_set_keys<K, V, KO>(
+    tx: &ReadTransaction,
+    p: &Path,
+    def: TableDefinition<K, V>,
+    own: impl Fn(K::SelfType<'_>) -> KO,
+) -> Result<BTreeSet<KO>, AppError>
 where
     K: redb::Key + 'static,
     V: redb::Value + 'static,
