@@ -1,1 +1,161 @@
-//! (filled by the requests work)
+//! The request rules end to end through the core, on a real server's data:
+//! round-robin assignment, public replies and internal notes, what the
+//! client's page shows, a client's reply reopening a done request, rating,
+//! one client record per person.
+
+use crate::support::*;
+use idora::auth::{Caller, Principal};
+use idora::chat::NewMessage;
+use idora::i18n::Lang;
+use idora::requests::service::{self as requests, ClientInput, NewRequest};
+use idora::store::schema::{self, Names, Priority, RequestCategoryV1, RequestStatus, SlaClock};
+use jiff::SignedDuration;
+
+fn names(uz: &str) -> Names {
+    Names { uz: uz.into(), ru: String::new(), en: String::new() }
+}
+
+/// A category written straight into the company's file (the admin pages
+/// have their own tests).
+async fn category(s: &Server, team: Vec<u64>, auto: bool) -> u64 {
+    let tenant = s.state().tenants.get(DEMO).unwrap();
+    let cat = RequestCategoryV1 {
+        names: names("Karta bloklandi"),
+        icon: "card".into(),
+        color: "#1f6feb".into(),
+        team,
+        lead_id: None,
+        auto_assign: auto,
+        default_priority: Priority::High,
+        first_response_minutes: Some(30),
+        resolution_minutes: Some(240),
+        clock: SlaClock::AllDay,
+        branch_id: None,
+        fields: vec![],
+        active: true,
+        last_assigned: None,
+        sort: 0,
+    };
+    tenant
+        .db()
+        .unwrap()
+        .write(move |tx| {
+            let id = idora::store::next_id(tx, "request_category")?;
+            schema::REQUEST_CATEGORIES.open(tx)?.insert(id, &cat)?;
+            Ok(id)
+        })
+        .await
+        .unwrap()
+}
+
+fn user(s: &Server, id: u64) -> Caller {
+    let tenant = s.state().tenants.get(DEMO).unwrap();
+    Caller::User(Box::new(Principal::load(&tenant, id, "test".into(), Lang::Uz).unwrap()))
+}
+
+fn filing(category_id: u64, name: &str, phone: &str) -> NewRequest {
+    NewRequest {
+        category_id,
+        subject: "Karta bloklandi".into(),
+        text: "Bankomat kartani qaytarmadi".into(),
+        client: ClientInput { name: name.into(), phone: Some(phone.into()), ..ClientInput::default() },
+        ..NewRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn a_request_goes_round_robin_hides_notes_from_the_client_and_reopens_on_a_late_reply() {
+    let s = demo_at("2026-12-01T10:00:00+05:00").await;
+    let users = s.demo_users().await;
+    let (a, b) = (users["employee"], users["manager"]);
+    let cat = category(&s, vec![a, b], true).await;
+    let state = s.state();
+    let tenant = state.tenants.get(DEMO).unwrap();
+
+    // Two requests: the team's two members get one each, in turn.
+    let one = requests::create(state, &tenant, &Caller::Public, filing(cat, "Aziz Karimov", "+998901234567")).await.unwrap();
+    let two = requests::create(state, &tenant, &Caller::Public, filing(cat, "Dilnoza", "+998901112233")).await.unwrap();
+    assert_eq!((one.request.assignee_id, two.request.assignee_id), (Some(a), Some(b)));
+    assert_eq!(one.request.status, RequestStatus::Assigned);
+    assert!(one.tracking_path.starts_with("/r/demo-"));
+
+    // The assignee answers the client and leaves a note for colleagues.
+    let emp = user(&s, a);
+    s.advance(SignedDuration::from_mins(10));
+    let public = NewMessage { text: "Kartangiz blokdan chiqarildi".into(), ..NewMessage::default() };
+    requests::reply(state, &tenant, &emp, one.id, public).await.unwrap();
+    let note = NewMessage { text: "Mijoz ikkinchi marta murojaat qilmoqda".into(), internal: true, ..NewMessage::default() };
+    requests::reply(state, &tenant, &emp, one.id, note).await.unwrap();
+
+    // The client's page: their own words and the reply, never the note.
+    let token = &one.request.token;
+    let view = requests::public_view(tenant.db().unwrap(), token, state.now_ms()).unwrap();
+    let texts: Vec<&str> = view.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["Bankomat kartani qaytarmadi", "Kartangiz blokdan chiqarildi"]);
+    assert!(view.messages[0].mine && !view.messages[1].mine);
+    // The first public reply met the first-response target.
+    let detail = requests::get(tenant.db().unwrap(), &emp, one.id).unwrap();
+    assert_eq!(detail.request.first_response_at, Some(state.now_ms()));
+    // Staff read both.
+    let staff = requests::messages(tenant.db().unwrap(), &emp, one.id, Default::default()).unwrap();
+    assert_eq!(staff.iter().filter(|m| m.internal).count(), 1);
+    // Someone outside the team cannot see it.
+    let outsider = user(&s, users["operator"]);
+    assert!(requests::get(tenant.db().unwrap(), &outsider, one.id).is_err());
+
+    // Work, review, done; the client rates it once.
+    for to in [RequestStatus::InProgress, RequestStatus::PendingReview] {
+        requests::change_status(state, &tenant, &emp, one.id, to, None).await.unwrap();
+    }
+    let director = user(&s, users["director"]);
+    requests::change_status(state, &tenant, &director, one.id, RequestStatus::Done, None).await.unwrap();
+    let view = requests::public_view(tenant.db().unwrap(), token, state.now_ms()).unwrap();
+    assert!(view.may_rate && view.may_write);
+    assert!(view.notices.iter().any(|n| n.event == "done"), "told it is done: {:?}", view.notices);
+
+    // Three days later the client writes again: it is open again.
+    s.advance(SignedDuration::from_hours(72));
+    requests::client_reply(state, &tenant, token, "Yana bloklandi", vec![]).await.unwrap();
+    let r = requests::get(tenant.db().unwrap(), &emp, one.id).unwrap().request;
+    assert_eq!(r.status, RequestStatus::Reopened);
+
+    // Done again, then a reply eight days later is refused: a new request is asked for.
+    requests::change_status(state, &tenant, &director, one.id, RequestStatus::Done, None).await.unwrap();
+    requests::rate(state, &tenant, token, 5, Some("Rahmat")).await.unwrap();
+    assert!(requests::rate(state, &tenant, token, 4, None).await.is_err(), "rated once");
+    s.advance(SignedDuration::from_hours(24 * 8));
+    let late = requests::client_reply(state, &tenant, token, "Salom", vec![]).await.unwrap_err();
+    assert_eq!(late.message_key, Some("error.request_closed"));
+}
+
+#[tokio::test]
+async fn the_same_phone_through_two_channels_is_one_client() {
+    let s = demo_at("2026-12-01T10:00:00+05:00").await;
+    let users = s.demo_users().await;
+    let cat = category(&s, vec![users["employee"]], false).await;
+    let state = s.state();
+    let tenant = state.tenants.get(DEMO).unwrap();
+
+    // On the web by e-mail, then in Telegram sharing a phone, then the web again with both.
+    let mut web = filing(cat, "Aziz", "");
+    web.client.phone = None;
+    web.client.email = Some("Aziz@Example.uz".into());
+    let first = requests::create(state, &tenant, &Caller::Public, web).await.unwrap();
+    let mut tg = filing(cat, "Aziz K.", "+998 90 123 45 67");
+    tg.client.telegram_id = Some(777);
+    tg.client.phone_verified = true;
+    let second = requests::create(state, &tenant, &Caller::Public, tg).await.unwrap();
+    assert_ne!(first.request.client_id, second.request.client_id, "nothing joined them yet");
+    let mut both = filing(cat, "Aziz", "+998901234567");
+    both.client.email = Some("aziz@example.uz".into());
+    let third = requests::create(state, &tenant, &Caller::Public, both).await.unwrap();
+
+    // One person now: staff see the other two beside the third.
+    let dispatcher = user(&s, users["director"]);
+    let detail = requests::get(tenant.db().unwrap(), &dispatcher, third.id).unwrap();
+    let earlier: Vec<u64> = detail.earlier.iter().map(|(id, _)| *id).collect();
+    assert_eq!(earlier, [second.id, first.id]);
+    assert!(detail.client.phone_verified && detail.client.telegram);
+    assert_eq!(detail.client.email.as_deref(), Some("aziz@example.uz"));
+    assert!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap().is_empty(), "indexes agree with the rows");
+}
