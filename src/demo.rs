@@ -448,6 +448,9 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
             .map_err(e)?;
     }
 
+    let staff = DemoStaff { bekzod: &bekzod, jasur: &jasur, gulnora: &gulnora, kamola: &kamola, rustam: &rustam, manager: &manager };
+    requests_history(state, &tenant, travel, now, head, staff).await?;
+
     queue_today(state, &tenant, travel, now).await
 }
 
@@ -681,4 +684,448 @@ fn demo_voice() -> Vec<u8> {
         wav.extend_from_slice(&s.to_le_bytes());
     }
     wav
+}
+
+/// The demo's people who work client requests.
+struct DemoStaff<'a> {
+    bekzod: &'a Caller,
+    jasur: &'a Caller,
+    gulnora: &'a Caller,
+    kamola: &'a Caller,
+    rustam: &'a Caller,
+    manager: &'a Caller,
+}
+
+fn names3(uz: &str, ru: &str, en: &str) -> crate::store::schema::Names {
+    crate::store::schema::Names { uz: uz.into(), ru: ru.into(), en: en.into() }
+}
+
+fn form_field(
+    key: &str,
+    kind: crate::store::schema::FieldKind,
+    labels: crate::store::schema::Names,
+    required: bool,
+    options: &[(&str, &str, &str, &str)],
+) -> crate::store::schema::FormField {
+    crate::store::schema::FormField {
+        key: key.into(),
+        kind,
+        labels,
+        required,
+        options: options
+            .iter()
+            .map(|(k, uz, ru, en)| crate::store::schema::ChoiceOption { key: (*k).into(), labels: names3(uz, ru, en) })
+            .collect(),
+    }
+}
+
+/// Client requests: three categories with their forms and requests in
+/// every status, filed over the last two weeks through the core.
+async fn requests_history(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+    travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync),
+    now: jiff::Timestamp,
+    branch: u64,
+    p: DemoStaff<'_>,
+) -> anyhow::Result<()> {
+    use crate::requests::service::{self as requests, ClientInput, NewRequest};
+    use crate::store::schema::{FieldKind as K, Priority, RequestCategoryV1, RequestChannel, RequestStatus as R, SlaClock};
+    use std::collections::BTreeMap;
+    let e = |e: crate::error::AppError| anyhow::anyhow!("demo requests: {e}");
+    let ago = |h: i64| now - jiff::SignedDuration::from_hours(h);
+    travel(Some(ago(24 * 15)));
+    let card = RequestCategoryV1 {
+        names: names3("Karta bloklangan", "Карта заблокирована", "Card blocked"),
+        icon: "card".into(),
+        color: "#1f6feb".into(),
+        team: vec![p.bekzod.id(), p.jasur.id(), p.gulnora.id()],
+        lead_id: Some(p.manager.id()),
+        auto_assign: true,
+        default_priority: Priority::High,
+        first_response_minutes: Some(30),
+        resolution_minutes: Some(240),
+        clock: SlaClock::WorkingHours,
+        branch_id: Some(branch),
+        fields: vec![
+            form_field(
+                "card_type",
+                K::Choice,
+                names3("Karta turi", "Тип карты", "Card type"),
+                true,
+                &[("uzcard", "Uzcard", "Uzcard", "Uzcard"), ("humo", "Humo", "Humo", "Humo"), ("visa", "Visa", "Visa", "Visa")],
+            ),
+            form_field("last4", K::Text, names3("Kartaning oxirgi 4 raqami", "Последние 4 цифры карты", "Last 4 digits"), true, &[]),
+            form_field("when", K::Date, names3("Qachon bloklandi", "Когда заблокирована", "When it was blocked"), false, &[]),
+        ],
+        active: true,
+        last_assigned: None,
+        sort: 1,
+    };
+    let loan = RequestCategoryV1 {
+        names: names3("Kredit bo‘yicha savol", "Вопрос по кредиту", "Loan question"),
+        icon: "loan".into(),
+        color: "#0a7d5a".into(),
+        team: vec![p.bekzod.id(), p.jasur.id()],
+        lead_id: Some(p.manager.id()),
+        auto_assign: false,
+        default_priority: Priority::Normal,
+        first_response_minutes: Some(120),
+        resolution_minutes: Some(2880),
+        clock: SlaClock::WorkingHours,
+        branch_id: Some(branch),
+        fields: vec![
+            form_field(
+                "loan_type",
+                K::Choice,
+                names3("Kredit turi", "Вид кредита", "Loan type"),
+                true,
+                &[
+                    ("mortgage", "Ipoteka", "Ипотека", "Mortgage"),
+                    ("car", "Avtokredit", "Автокредит", "Car loan"),
+                    ("consumer", "Iste’mol krediti", "Потребительский", "Consumer loan"),
+                ],
+            ),
+            form_field("amount", K::Number, names3("Summa (so‘m)", "Сумма (сум)", "Amount (UZS)"), false, &[]),
+            form_field("contract", K::Text, names3("Shartnoma raqami", "Номер договора", "Contract number"), false, &[]),
+        ],
+        active: true,
+        last_assigned: None,
+        sort: 2,
+    };
+    let complaint = RequestCategoryV1 {
+        names: names3("Shikoyat", "Жалоба", "Complaint"),
+        icon: "complaint".into(),
+        color: "#b42318".into(),
+        team: vec![p.kamola.id(), p.rustam.id()],
+        lead_id: Some(p.manager.id()),
+        auto_assign: true,
+        default_priority: Priority::Normal,
+        first_response_minutes: Some(60),
+        resolution_minutes: Some(1440),
+        clock: SlaClock::AllDay,
+        branch_id: None,
+        fields: vec![
+            form_field(
+                "branch",
+                K::Choice,
+                names3("Filial", "Филиал", "Branch"),
+                true,
+                &[
+                    ("head", "Bosh ofis", "Головной офис", "Head office"),
+                    ("chilonzor", "Chilonzor filiali", "Чиланзарский филиал", "Chilanzar branch"),
+                ],
+            ),
+            form_field("visit", K::Date, names3("Tashrif sanasi", "Дата визита", "Date of the visit"), false, &[]),
+            form_field(
+                "phone_back",
+                K::Phone,
+                names3("Qayta qo‘ng‘iroq uchun telefon", "Телефон для обратного звонка", "Phone to call back"),
+                false,
+                &[],
+            ),
+        ],
+        active: true,
+        last_assigned: None,
+        sort: 3,
+    };
+    let mut ids = Vec::new();
+    for cat in [card, loan, complaint] {
+        let id = tenant
+            .db()
+            .map_err(e)?
+            .write(move |tx| {
+                let id = crate::store::next_id(tx, "request_category")?;
+                crate::store::schema::REQUEST_CATEGORIES.open(tx)?.insert(id, &cat)?;
+                Ok(id)
+            })
+            .await
+            .map_err(e)?;
+        ids.push(id);
+    }
+    let [card, loan, complaint] = ids[..] else { return Err(anyhow::anyhow!("demo requests: three categories")) };
+
+    // (hours ago, category, client, phone, telegram, subject, text, fields)
+    type Filing<'a> = (i64, u64, &'a str, &'a str, Option<i64>, &'a str, &'a str, &'a [(&'a str, &'a str)]);
+    let filings: [Filing<'_>; 14] = [
+        (
+            24 * 14,
+            card,
+            "Aziz Karimov",
+            "+998901234567",
+            None,
+            "Karta bankomatda qoldi",
+            "Chilonzordagi bankomat kartani qaytarmadi.",
+            &[("card_type", "uzcard"), ("last4", "4417")],
+        ),
+        (
+            24 * 12,
+            loan,
+            "Дилноза Юсупова",
+            "+998935551122",
+            Some(5_001),
+            "Ипотека: нужны документы",
+            "Какие документы нужны для ипотеки на вторичное жильё?",
+            &[("loan_type", "mortgage"), ("amount", "450000000")],
+        ),
+        (
+            24 * 10,
+            complaint,
+            "Bobur Aliyev",
+            "+998977003344",
+            None,
+            "Navbatda uzoq kutdim",
+            "Bosh ofisda 40 daqiqa navbatda turdim, bitta oyna ishladi.",
+            &[("branch", "head")],
+        ),
+        (
+            24 * 9,
+            card,
+            "Шахноза Рахимова",
+            "+998909998877",
+            Some(5_002),
+            "Карта Humo заблокирована",
+            "После трёх неверных PIN карта заблокирована.",
+            &[("card_type", "humo"), ("last4", "0932")],
+        ),
+        (
+            24 * 7,
+            loan,
+            "Jasur Tursunov",
+            "+998946667788",
+            None,
+            "Avtokredit muddatini uzaytirish",
+            "Avtokredit to‘lov muddatini 6 oyga uzaytirish mumkinmi?",
+            &[("loan_type", "car"), ("contract", "AK-2024/118")],
+        ),
+        (
+            24 * 5,
+            complaint,
+            "Нилуфар Каримова",
+            "+998911234000",
+            None,
+            "Грубость кассира",
+            "В Чиланзарском филиале кассир отказался принять платёж.",
+            &[("branch", "chilonzor")],
+        ),
+        (
+            24 * 4,
+            card,
+            "Otabek Qodirov",
+            "+998998887766",
+            None,
+            "Visa karta to‘lovni o‘tkazmayapti",
+            "Xorijiy saytlarda Visa karta bilan to‘lov o‘tmayapti.",
+            &[("card_type", "visa"), ("last4", "7781")],
+        ),
+        (
+            24 * 3,
+            loan,
+            "Madina Saidova",
+            "+998903332211",
+            Some(5_003),
+            "Iste’mol krediti foizi",
+            "Iste’mol krediti bo‘yicha foiz stavkasi qancha?",
+            &[("loan_type", "consumer")],
+        ),
+        (
+            50,
+            card,
+            "Sardor Nazarov",
+            "+998901010101",
+            None,
+            "Karta o‘g‘irlandi",
+            "Kartam o‘g‘irlandi, zudlik bilan bloklang.",
+            &[("card_type", "uzcard"), ("last4", "1200")],
+        ),
+        (
+            30,
+            complaint,
+            "Rustam Xolmatov",
+            "+998935550000",
+            None,
+            "SMS xabarnoma kelmayapti",
+            "Oxirgi bir haftada karta bo‘yicha SMS kelmayapti.",
+            &[("branch", "head")],
+        ),
+        (
+            26,
+            loan,
+            "Aziz Karimov",
+            "+998901234567",
+            None,
+            "Kredit kartasi limiti",
+            "Kredit karta limitini oshirish uchun nima qilish kerak?",
+            &[("loan_type", "consumer")],
+        ),
+        (
+            20,
+            card,
+            "Лола Ахмедова",
+            "+998977771234",
+            Some(5_004),
+            "Не приходят деньги на карту",
+            "Перевод с другой карты не зачислился.",
+            &[("card_type", "humo"), ("last4", "5550")],
+        ),
+        (
+            6,
+            loan,
+            "Kamron Usmonov",
+            "+998946660011",
+            None,
+            "Ipoteka kalkulyatori",
+            "Ilovada ipoteka kalkulyatori ishlamayapti.",
+            &[("loan_type", "mortgage")],
+        ),
+        (
+            2,
+            card,
+            "Gulchehra Yo‘ldosheva",
+            "+998909090909",
+            None,
+            "Kartani qayta chiqarish",
+            "Kartaning muddati tugadi, yangisini qanday olaman?",
+            &[("card_type", "uzcard"), ("last4", "3141")],
+        ),
+    ];
+    let mut filed = Vec::new();
+    for (hours, category_id, name, phone, telegram, subject, text, fields) in filings {
+        travel(Some(ago(hours)));
+        let input = NewRequest {
+            category_id,
+            subject: subject.into(),
+            text: text.into(),
+            fields: fields.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect::<BTreeMap<_, _>>(),
+            file_ids: Vec::new(),
+            client: ClientInput {
+                name: name.into(),
+                phone: Some(phone.into()),
+                phone_verified: telegram.is_some(),
+                telegram_id: telegram,
+                lang: Some(if name.chars().any(|c| ('А'..='я').contains(&c)) { crate::i18n::Lang::Ru } else { crate::i18n::Lang::Uz }),
+                ..ClientInput::default()
+            },
+            channel: Some(if telegram.is_some() { RequestChannel::Telegram } else { RequestChannel::Web }),
+            priority: None,
+        };
+        filed.push((hours, requests::create(state, tenant, &Caller::Public, input).await.map_err(e)?));
+    }
+    let at = |h: i64| travel(Some(ago(h)));
+    let reply = |text: &str, internal: bool| crate::chat::NewMessage { text: text.into(), internal, ..Default::default() };
+    // Who has each one (round-robin gave some); the loans a dispatcher hands out.
+    let assignee_of = |i: usize| -> Option<u64> { filed.get(i).and_then(|(_, f)| f.request.assignee_id) };
+    let by_id = |id: Option<u64>| -> &Caller {
+        [p.bekzod, p.jasur, p.gulnora, p.kamola, p.rustam].into_iter().find(|c| Some(c.id()) == id).unwrap_or(p.bekzod)
+    };
+    let id_of = |i: usize| filed.get(i).map(|(_, f)| f.id).unwrap_or(0);
+    let token_of = |i: usize| filed.get(i).map(|(_, f)| f.request.token.clone()).unwrap_or_default();
+    let m = p.manager;
+    for (i, who) in [(1, p.jasur), (4, p.bekzod), (7, p.jasur), (10, p.bekzod)] {
+        let h = filed.get(i).map(|(h, _)| *h).unwrap_or(1) - 1;
+        at(h);
+        requests::assign(state, tenant, m, id_of(i), who.id(), Some("Kredit bo‘limi")).await.map_err(e)?;
+    }
+
+    // 0: done and rated 5.
+    let w = by_id(assignee_of(0));
+    at(24 * 14 - 1);
+    requests::reply(
+        state,
+        tenant,
+        w,
+        id_of(0),
+        reply("Assalomu alaykum! Karta blokdan chiqarildi, filialdan olib ketishingiz mumkin.", false),
+    )
+    .await
+    .map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(0), R::InProgress, None).await.map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(0), R::PendingReview, None).await.map_err(e)?;
+    at(24 * 13);
+    requests::change_status(state, tenant, m, id_of(0), R::Done, None).await.map_err(e)?;
+    requests::rate(state, tenant, &token_of(0), 5, Some("Tez hal qilishdi, rahmat!")).await.map_err(e)?;
+    // 1: done and rated 4, with an internal note.
+    at(24 * 12 - 2);
+    requests::reply(state, tenant, p.jasur, id_of(1), reply("Клиенту нужна справка о доходах — уточнить у кредитного комитета.", true))
+        .await
+        .map_err(e)?;
+    requests::reply(
+        state,
+        tenant,
+        p.jasur,
+        id_of(1),
+        reply("Здравствуйте! Нужны паспорт, справка о доходах и документы на квартиру. Список отправили.", false),
+    )
+    .await
+    .map_err(e)?;
+    requests::change_status(state, tenant, p.jasur, id_of(1), R::InProgress, None).await.map_err(e)?;
+    at(24 * 11);
+    requests::change_status(state, tenant, m, id_of(1), R::Done, None).await.map_err(e)?;
+    requests::rate(state, tenant, &token_of(1), 4, None).await.map_err(e)?;
+    // 2: rejected with a reason.
+    let w = by_id(assignee_of(2));
+    at(24 * 10 - 3);
+    requests::change_status(
+        state,
+        tenant,
+        w,
+        id_of(2),
+        R::Rejected,
+        Some("O‘sha kuni tizimda nosozlik bo‘lgan; murojaatingiz texnik bo‘limga yuborildi."),
+    )
+    .await
+    .map_err(e)?;
+    // 3: done, then the client wrote again: reopened.
+    let w = by_id(assignee_of(3));
+    at(24 * 9 - 1);
+    requests::reply(state, tenant, w, id_of(3), reply("Карта разблокирована, PIN можно сменить в приложении.", false)).await.map_err(e)?;
+    requests::change_status(state, tenant, m, id_of(3), R::Done, None).await.map_err(e)?;
+    at(24 * 6);
+    requests::client_reply(state, tenant, &token_of(3), "Карта снова заблокировалась после смены PIN.", Vec::new()).await.map_err(e)?;
+    // 4: waiting for the client.
+    at(24 * 7 - 2);
+    requests::reply(
+        state,
+        tenant,
+        p.bekzod,
+        id_of(4),
+        reply("Iltimos, pasport nusxasini va oxirgi to‘lov kvitansiyasini yuboring.", false),
+    )
+    .await
+    .map_err(e)?;
+    requests::change_status(state, tenant, p.bekzod, id_of(4), R::WaitingClient, None).await.map_err(e)?;
+    // 5: in review.
+    let w = by_id(assignee_of(5));
+    at(24 * 5 - 2);
+    requests::reply(state, tenant, w, id_of(5), reply("Приносим извинения. Мы разобрались с кассиром, платёж принят.", false))
+        .await
+        .map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(5), R::InProgress, None).await.map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(5), R::PendingReview, None).await.map_err(e)?;
+    // 6: in progress.
+    let w = by_id(assignee_of(6));
+    at(24 * 4 - 1);
+    requests::change_status(state, tenant, w, id_of(6), R::InProgress, None).await.map_err(e)?;
+    requests::reply(state, tenant, w, id_of(6), reply("Karta xorijiy to‘lovlar uchun ochilishi kerak, tekshiryapmiz.", false))
+        .await
+        .map_err(e)?;
+    // 7: assigned, a first answer given; 8: urgent, not answered (past its SLA);
+    // 9: in progress with a note; 10: assigned; 11–13: as filed.
+    at(24 * 3 - 1);
+    requests::reply(
+        state,
+        tenant,
+        p.jasur,
+        id_of(7),
+        reply("Foiz stavkasi 24% dan boshlanadi, aniq shartlar uchun filialga keling.", false),
+    )
+    .await
+    .map_err(e)?;
+    at(49);
+    requests::set_priority(state, tenant, m, id_of(8), Priority::Urgent).await.map_err(e)?;
+    let w = by_id(assignee_of(9));
+    at(29);
+    requests::change_status(state, tenant, w, id_of(9), R::InProgress, None).await.map_err(e)?;
+    requests::reply(state, tenant, w, id_of(9), reply("SMS-xizmat provayderi bilan bog‘landik.", true)).await.map_err(e)?;
+    Ok(())
 }

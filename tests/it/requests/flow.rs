@@ -159,3 +159,22 @@ async fn the_same_phone_through_two_channels_is_one_client() {
     assert_eq!(detail.client.email.as_deref(), Some("aziz@example.uz"));
     assert!(idora::store::check::verify_tenant(tenant.db().unwrap()).unwrap().is_empty(), "indexes agree with the rows");
 }
+
+#[tokio::test]
+async fn the_demo_has_requests_in_every_status() {
+    let s = demo_at("2026-12-01T15:00:00+05:00").await;
+    let clock = s.clock();
+    let now = s.now();
+    idora::demo::seed_history(s.state(), &|t| clock.set(t.unwrap_or(now))).await.unwrap();
+    let users = s.demo_users().await;
+    let tenant = s.state().tenants.get(DEMO).unwrap();
+    let db = tenant.db().unwrap();
+    let director = user(&s, users["director"]);
+    let (all, _) = requests::list(db, None, &director, &requests::Filter::default(), None, 100).unwrap();
+    let seen: Vec<RequestStatus> = all.iter().map(|(_, r)| r.status).collect();
+    for status in idora::requests::STATUSES {
+        assert!(seen.contains(&status), "no demo request is {status:?}: {seen:?}");
+    }
+    assert!(all.iter().any(|(_, r)| r.rating == Some(5)), "one is rated");
+    assert!(idora::store::check::verify_tenant(db).unwrap().is_empty(), "indexes agree with the rows");
+}
