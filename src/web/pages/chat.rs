@@ -358,6 +358,7 @@ fn thread_row(c: &Ctx, th: &ThreadOut, now: i64, tz: &jiff::tz::TimeZone) -> Mar
     let lang = c.lang();
     let href = match (th.kind, th.task_id) {
         ("task", Some(task)) => c.url(&format!("tasks/{task}#chat")),
+        ("request", Some(request)) => c.url(&format!("requests/{request}#conversation")),
         _ => c.url(&format!("chats/{}", th.id)),
     };
     html! {
@@ -386,6 +387,10 @@ async fn thread_page(State(state): State<AppState>, user: CurrentUser, page: Pag
     // A task's discussion lives on the task's page.
     if let ("task", Some(task)) = (th.kind, th.task_id) {
         return Ok(Redirect::to(&c.url(&format!("tasks/{task}#chat"))).into_response());
+    }
+    // A request's conversation lives on the request's page (public replies and notes apart).
+    if let ("request", Some(request)) = (th.kind, th.task_id) {
+        return Ok(Redirect::to(&c.url(&format!("requests/{request}#conversation"))).into_response());
     }
     let members = if th.kind == "group" { chat::members(db, &who, id)? } else { Vec::new() };
     let panel = panel(&state, &c, Target::Thread(id), Some(&th.title))?;
