@@ -69,7 +69,20 @@ impl Changes {
 
 /// What an entry is about: the part of its action before the dot
 /// (`user.update` → `user`). The audit page filters by these.
-pub const KINDS: &[&str] = &["company", "user", "department", "branch", "role", "branding", "category", "service", "operator", "queue"];
+pub const KINDS: &[&str] = &[
+    "company",
+    "user",
+    "department",
+    "branch",
+    "role",
+    "branding",
+    "category",
+    "service",
+    "operator",
+    "queue",
+    "request_category",
+    "request_template",
+];
 
 pub fn kind_of(action: &str) -> &str {
     action.split_once('.').map(|(k, _)| k).unwrap_or(action)

@@ -180,7 +180,6 @@ pub fn valid_key(k: &str) -> bool {
 }
 
 fn check_icon(s: &str) -> Result<String, AppError> {
-    let s = s.trim();
     ICONS.iter().find(|i| **i == s).map(|i| i.to_string()).ok_or_else(|| AppError::invalid("icon", "validation.request_icon"))
 }
 
@@ -206,15 +205,15 @@ pub fn check_form(fields: &[FieldInput]) -> Result<Vec<FormField>, AppError> {
     let mut keys = HashSet::new();
     let mut out = Vec::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        let key = f.key.trim();
+        let key = f.key.as_str();
         if !valid_key(key) {
             return Err(AppError::invalid_field(format!("fields.{i}.key"), "validation.request_field_key"));
         }
         if !keys.insert(key.to_string()) {
             return Err(AppError::invalid_field(format!("fields.{i}.key"), "validation.request_field_key_taken"));
         }
-        let kind = parse_kind(f.kind.trim())
-            .ok_or_else(|| AppError::invalid_field(format!("fields.{i}.type"), "validation.request_field_type"))?;
+        let kind =
+            parse_kind(&f.kind).ok_or_else(|| AppError::invalid_field(format!("fields.{i}.type"), "validation.request_field_type"))?;
         let labels = check_labels(&format!("fields.{i}.labels"), &f.labels)?;
         let mut options = Vec::new();
         if kind == FieldKind::Choice {
@@ -225,7 +224,7 @@ pub fn check_form(fields: &[FieldInput]) -> Result<Vec<FormField>, AppError> {
             }
             let mut okeys = HashSet::new();
             for (j, o) in f.options.iter().enumerate() {
-                let ok = o.key.trim();
+                let ok = o.key.as_str();
                 if !valid_key(ok) {
                     return Err(AppError::invalid_field(format!("fields.{i}.options.{j}.key"), "validation.request_field_key"));
                 }
@@ -293,8 +292,7 @@ fn apply(tx: &impl Txn, c: &mut RequestCategoryV1, input: &CategoryInput, creati
         c.auto_assign = a;
     }
     if let Some(p) = &input.default_priority {
-        c.default_priority =
-            parse_priority(p.trim()).ok_or_else(|| AppError::invalid("default_priority", "validation.request_priority"))?;
+        c.default_priority = parse_priority(p).ok_or_else(|| AppError::invalid("default_priority", "validation.request_priority"))?;
     }
     if let Some(s) = &input.sla {
         let first = check_minutes(SLA_FIRST, s.first_response_minutes)?;
@@ -307,7 +305,7 @@ fn apply(tx: &impl Txn, c: &mut RequestCategoryV1, input: &CategoryInput, creati
         c.first_response_minutes = first;
         c.resolution_minutes = resolution;
         if let Some(clk) = &s.clock {
-            c.clock = parse_clock(clk.trim()).ok_or_else(|| AppError::invalid(SLA_CLOCK, "validation.request_clock"))?;
+            c.clock = parse_clock(clk).ok_or_else(|| AppError::invalid(SLA_CLOCK, "validation.request_clock"))?;
         }
     }
     if let Some(b) = input.branch_id {

@@ -153,6 +153,16 @@ pub fn get(db: &Db, event: Event, lang: Lang) -> Result<(String, bool), AppError
     get_in(&tx, event, lang)
 }
 
+fn require(who: &Caller) -> Result<(), AppError> {
+    if who.manages_requests() { Ok(()) } else { Err(ErrorKind::Forbidden.into()) }
+}
+
+/// [`get`] for a caller who manages requests.
+pub fn get_for(db: &Db, who: &Caller, event: Event, lang: Lang) -> Result<(String, bool), AppError> {
+    require(who)?;
+    get(db, event, lang)
+}
+
 /// One template as the admin page and the API show it.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -163,7 +173,8 @@ pub struct Entry {
 }
 
 /// Every event in every language.
-pub fn list(db: &Db) -> Result<Vec<Entry>, AppError> {
+pub fn list(db: &Db, who: &Caller) -> Result<Vec<Entry>, AppError> {
+    require(who)?;
     let tx = db.read()?;
     let mut out = Vec::new();
     for event in Event::ALL {
@@ -177,9 +188,7 @@ pub fn list(db: &Db) -> Result<Vec<Entry>, AppError> {
 
 /// Saves the company's own text of `event` in `lang`.
 pub async fn put(state: &AppState, tenant: &Tenant, who: &Caller, event: Event, lang: Lang, text: &str) -> Result<String, AppError> {
-    if !who.manages_requests() {
-        return Err(ErrorKind::Forbidden.into());
-    }
+    require(who)?;
     let text = check(text)?;
     let now = state.now_ms();
     let who = who.clone();
@@ -209,15 +218,14 @@ pub async fn put(state: &AppState, tenant: &Tenant, who: &Caller, event: Event, 
 
 /// Back to the catalogue's default; returns it.
 pub async fn reset(state: &AppState, tenant: &Tenant, who: &Caller, event: Event, lang: Lang) -> Result<String, AppError> {
-    if !who.manages_requests() {
-        return Err(ErrorKind::Forbidden.into());
-    }
+    require(who)?;
     let now = state.now_ms();
     let who = who.clone();
     tenant
         .db()?
         .write(move |tx| {
-            if let Some(old) = REQUEST_TEMPLATES.open(tx)?.get((event.code(), lang.code()))? {
+            let old = REQUEST_TEMPLATES.open(tx)?.get((event.code(), lang.code()))?;
+            if let Some(old) = old {
                 REQUEST_TEMPLATES.open(tx)?.remove((event.code(), lang.code()))?;
                 let mut ch = Changes::default();
                 ch.diff("text", &old.text, &default_text(event, lang));
@@ -236,7 +244,8 @@ pub async fn reset(state: &AppState, tenant: &Tenant, who: &Caller, event: Event
 }
 
 /// `text` with sample values, checked as on save.
-pub fn preview(text: &str, lang: Lang) -> Result<String, AppError> {
+pub fn preview(who: &Caller, text: &str, lang: Lang) -> Result<String, AppError> {
+    require(who)?;
     let text = check(text)?;
     Ok(fill(&text, &Vars::sample(lang)))
 }
@@ -279,7 +288,7 @@ mod tests {
 
     #[test]
     fn preview_fills_the_sample() {
-        let p = preview("{number} — {client_name}", Lang::En).unwrap();
+        let p = preview(&Caller::System, "{number} — {client_name}", Lang::En).unwrap();
         assert!(p.starts_with("R-000123 — ") && !p.contains('{'), "{p}");
     }
 }
