@@ -235,3 +235,88 @@ async fn templates_are_checked_when_saved_previewed_and_reset() {
         assert_eq!(s.get(&c(DEMO, "/notification-templates"), &t).await.status.as_u16(), 403, "{who}");
     }
 }
+
+/// The admin pages as a plain HTML form: field rows in the order posted,
+/// the spare blank row ignored, a mistake shown at its row; the templates'
+/// preview and a refused placeholder.
+#[tokio::test]
+async fn the_admin_pages_build_a_form_and_preview_a_template() {
+    let s = demo_at(START).await;
+    let b = s.browser(DEMO, "admin", idora::demo::PASSWORD).await;
+    let users = s.demo_users().await;
+    let employee = users["employee"].to_string();
+    let base: Vec<(&str, &str)> = vec![
+        ("name_uz", "Hisob ochish"),
+        ("name_ru", "Открытие счёта"),
+        ("icon", "account"),
+        ("color", "#2255aa"),
+        ("team", &employee),
+        ("default_priority", "normal"),
+        ("first", "2"),
+        ("first_unit", "hours"),
+        ("resolution", "90"),
+        ("resolution_unit", "minutes"),
+        ("clock", "all_day"),
+        ("active", "1"),
+        ("field-a-key", "passport"),
+        ("field-a-type", "text"),
+        ("field-a-uz", "Pasport"),
+        ("field-a-required", "1"),
+        ("field-b-key", "currency"),
+        ("field-b-type", "choice"),
+        ("field-b-uz", "Valyuta"),
+        ("field-b-options", "uzs = So‘m | Сум\nusd = Dollar"),
+        ("field-new-key", ""),
+        ("field-new-type", "text"),
+        ("field-new-uz", ""),
+    ];
+    // Two hours to answer but ninety minutes to resolve: refused, the form kept.
+    let seen = b.post("admin/request-categories", &base).await;
+    assert_eq!(seen.status.as_u16(), 422);
+    assert!(seen.html.contains(&msg(Lang::Uz, "validation.request_sla_order")), "the reason is shown");
+    assert!(seen.html.contains("Hisob ochish") && seen.html.contains("uzs = So‘m | Сум"), "what was typed stays");
+
+    let mut ok = base.clone();
+    ok.retain(|(k, _)| *k != "resolution_unit");
+    ok.push(("resolution_unit", "hours"));
+    let seen = b.post("admin/request-categories", &ok).await;
+    assert_eq!(seen.status.as_u16(), 200, "{}", seen.html);
+    assert!(seen.path.ends_with("/admin/request-categories") && seen.html.contains("Hisob ochish"));
+
+    let admin = s.demo_token("admin").await;
+    let list = s.get(&c(DEMO, "/request-categories"), &admin).await.check(200).body;
+    let cat = &list[0];
+    assert_eq!(cat["sla"]["first_response_minutes"], 120);
+    assert_eq!(cat["sla"]["resolution_minutes"], 90 * 60);
+    assert_eq!(cat["team_ids"], json!([users["employee"]]));
+    let keys: Vec<&str> = cat["fields"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["passport", "currency"], "the spare row is no field");
+    assert_eq!(cat["fields"][1]["options"][0], json!({"key": "uzs", "labels": {"uz": "So‘m", "ru": "Сум", "en": ""}}));
+
+    // A bad key in the second row is shown at that row.
+    let id = cat["id"].as_u64().unwrap();
+    let mut bad = ok.clone();
+    for p in bad.iter_mut() {
+        if p.0 == "field-b-key" {
+            p.1 = "Currency";
+        }
+    }
+    let seen = b.post(&format!("admin/request-categories/{id}"), &bad).await;
+    assert_eq!(seen.status.as_u16(), 422);
+    assert!(seen.html.contains(&msg(Lang::Uz, "validation.request_field_key")));
+
+    // Templates: a preview with sample data, an unknown placeholder refused.
+    let seen = b.post("admin/request-templates/done/uz", &[("text", "{number} tayyor, {client_name}"), ("action", "preview")]).await;
+    assert_eq!(seen.status.as_u16(), 200);
+    assert!(seen.html.contains(&format!("R-000123 tayyor, {}", msg(Lang::Uz, "request_admin.sample.client_name"))));
+    let seen = b.post("admin/request-templates/done/uz", &[("text", "{raqam} tayyor"), ("action", "save")]).await;
+    assert_eq!(seen.status.as_u16(), 422);
+    assert!(seen.html.contains("{raqam}"));
+    let seen = b.post("admin/request-templates/done/uz", &[("text", "{number} tayyor"), ("action", "save")]).await;
+    assert_eq!(seen.status.as_u16(), 200);
+    assert_eq!(s.get(&c(DEMO, "/notification-templates/done/uz"), &admin).await.check(200).body["text"], "{number} tayyor");
+
+    // An employee has no such pages.
+    let e = s.browser(DEMO, "employee", idora::demo::PASSWORD).await;
+    assert_eq!(e.get("admin/request-templates").await.status.as_u16(), 403);
+}
