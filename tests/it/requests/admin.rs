@@ -208,6 +208,29 @@ async fn templates_are_checked_when_saved_previewed_and_reset() {
     );
     assert_eq!(s.get(&path, &admin).await.check(200).body["is_default"], false);
 
+    // A client filing now is told in the company's words.
+    let cat = s.post(&c(DEMO, "/request-categories"), &admin, json!({"names": {"uz": "Savol", "ru": "Вопрос"}})).await.check(201).id();
+    let state = s.state();
+    let tenant = state.tenants.get(DEMO).unwrap();
+    let input = NewRequest {
+        category_id: cat,
+        subject: String::new(),
+        text: "Здравствуйте".into(),
+        fields: Default::default(),
+        file_ids: vec![],
+        client: ClientInput { name: "Ольга".into(), phone: Some("+998901112233".into()), lang: Some(Lang::Ru), ..Default::default() },
+        channel: None,
+        priority: None,
+    };
+    let filed = service::create(state, &tenant, &Caller::Public, input).await.unwrap();
+    let view = service::public_view(tenant.db().unwrap(), &filed.request.token, state.now_ms()).unwrap();
+    let received = view.notices.iter().find(|n| n.event == "received").expect("a notice of receipt");
+    assert!(
+        received.text.starts_with(&format!("Ольга, ваша заявка {} принята: {}", idora::requests::number(filed.id), filed.tracking_path)),
+        "{}",
+        received.text
+    );
+
     // Preview fills sample data; a bad text is refused the same way.
     let p = s
         .post(&c(DEMO, "/notification-templates/preview"), &admin, json!({"text": "{number}: {status}, {client_name}", "lang": "ru"}))
