@@ -69,7 +69,20 @@ impl Changes {
 
 /// What an entry is about: the part of its action before the dot
 /// (`user.update` → `user`). The audit page filters by these.
-pub const KINDS: &[&str] = &["company", "user", "department", "branch", "role", "branding", "category", "service", "operator", "queue"];
+pub const KINDS: &[&str] = &[
+    "company",
+    "user",
+    "department",
+    "branch",
+    "role",
+    "branding",
+    "category",
+    "service",
+    "operator",
+    "queue",
+    "request_category",
+    "request_template",
+];
 
 pub fn kind_of(action: &str) -> &str {
     action.split_once('.').map(|(k, _)| k).unwrap_or(action)
@@ -207,6 +220,7 @@ pub struct Narrator {
     branches: HashMap<u64, String>,
     services: HashMap<u64, String>,
     categories: HashMap<u64, String>,
+    request_categories: HashMap<u64, String>,
     /// Operator → their window now, for entries that do not say it.
     windows: HashMap<u64, u16>,
 }
@@ -256,6 +270,15 @@ impl Narrator {
                 .into_iter()
                 .map(|(id, c)| (id, crate::tasks::service::category_name(&c, lang).to_string()))
                 .collect(),
+            request_categories: {
+                let tx = db.read()?;
+                crate::store::schema::REQUEST_CATEGORIES
+                    .open(&tx)?
+                    .all()?
+                    .into_iter()
+                    .map(|(id, c)| (id, c.names.get(lang).to_string()))
+                    .collect()
+            },
             windows: {
                 let tx = db.read()?;
                 crate::store::schema::OPERATORS.open(&tx)?.all()?.into_iter().map(|(id, o)| (id, o.window)).collect()
@@ -388,6 +411,13 @@ impl Narrator {
             "branch" => named("admin.audit.subject.branch", lookup(&self.branches, id)),
             "service" => named("admin.audit.subject.service", lookup(&self.services, id)),
             "category" => named("admin.audit.subject.category", lookup(&self.categories, id)),
+            "request_category" => named("admin.audit.subject.request_category", lookup(&self.request_categories, id)),
+            "request_template" => {
+                let (event, l) = id.split_once('.').unwrap_or((id, ""));
+                let event = t(lang, &format!("request_admin.event.{event}")).to_string();
+                let l = Lang::parse(l).map(|l| l.native_name().to_string()).unwrap_or_default();
+                tf(lang, "admin.audit.subject.request_template", &[("event", &event), ("lang", &l)])
+            }
             "role" => named("admin.audit.subject.role", crate::i18n::role_label(lang, id).to_string()),
             "branding" => t(lang, "admin.audit.subject.branding").to_string(),
             "company" => t(lang, "admin.audit.subject.company").to_string(),

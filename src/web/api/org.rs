@@ -710,7 +710,9 @@ pub struct AuditQuery {
     pub actor_id: Option<u64>,
     /// Only entries about this: company, user, department, branch, role,
     /// branding, category, service, operator, queue.
-    #[param(pattern = r"^(company|user|department|branch|role|branding|category|service|operator|queue)?$")]
+    #[param(
+        pattern = r"^(company|user|department|branch|role|branding|category|service|operator|queue|request_category|request_template)?$"
+    )]
     pub kind: Option<String>,
     /// From this day on (`YYYY-MM-DD`, the company's time zone).
     #[param(

@@ -83,6 +83,9 @@ pub(crate) enum Section {
     QueueOperators,
     /// The queue stats (`queue::stats`), linked from the home page.
     QueueStats,
+    /// Request categories and notification templates (`request_admin`).
+    RequestCategories,
+    RequestTemplates,
     /// A page of no section (an error page in the frame).
     Other,
 }
@@ -95,7 +98,7 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 10] = [
+const SECTIONS: [SectionDef; 12] = [
     SectionDef { section: Section::Company, path: "admin/company", perm: "company.setup", label: "admin.nav.company" },
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
@@ -105,6 +108,18 @@ const SECTIONS: [SectionDef; 10] = [
     SectionDef { section: Section::Categories, path: "admin/categories", perm: "company.setup", label: "admin.nav.categories" },
     SectionDef { section: Section::QueueServices, path: "admin/queue/services", perm: "queue.manage", label: "qadmin.nav.services" },
     SectionDef { section: Section::QueueOperators, path: "admin/queue/operators", perm: "queue.manage", label: "qadmin.nav.operators" },
+    SectionDef {
+        section: Section::RequestCategories,
+        path: "admin/request-categories",
+        perm: "requests.manage",
+        label: "request_admin.nav_categories",
+    },
+    SectionDef {
+        section: Section::RequestTemplates,
+        path: "admin/request-templates",
+        perm: "requests.manage",
+        label: "request_admin.nav_templates",
+    },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
