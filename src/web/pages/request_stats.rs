@@ -179,33 +179,29 @@ fn day_chart(lang: Lang, days: &[Day]) -> Markup {
         8
     };
     let bar = (group - 2) / 2;
+    let size = match n {
+        0..=7 => "days-s",
+        8..=14 => "days-m",
+        15..=31 => "days-l",
+        _ => "days-xl",
+    };
     let width = LEFT + n * group + 4;
     let height = TOP + H + BOTTOM;
     let max = days.iter().map(|d| d.received.max(d.done)).max().unwrap_or(0).max(1);
     // A round top for the scale: 1, 2, 5 × 10^k.
-    let mut top = 1u32;
-    for m in [1u32, 2, 5].iter().cycle().scan(1u32, |p, m| {
-        let v = m.saturating_mul(*p);
-        if *m == 5 {
-            *p = p.saturating_mul(10);
-        }
-        Some(v)
-    }) {
-        top = m;
-        if m >= max {
-            break;
-        }
-    }
+    let top = (0..10).flat_map(|k| [1u32, 2, 5].map(|m| m.saturating_mul(10u32.saturating_pow(k)))).find(|v| *v >= max).unwrap_or(max);
     let y = |v: u32| TOP + H - (f64::from(v) / f64::from(top) * H as f64).round() as usize;
     let label_every = (48usize).div_ceil(group).max(1);
     let received: u32 = days.iter().map(|d| d.received).sum();
     let done: u32 = days.iter().map(|d| d.done).sum();
     html! {
         div.chart-scroll {
-            svg.day-chart viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height) role="img" aria-labelledby="dc-title dc-desc" {
+            // As wide as the card; on a phone no narrower than its labels
+            // stay legible at (the box scrolls).
+            svg class=(format!("day-chart {size}")) viewBox=(format!("0 0 {width} {height}")) role="img" aria-labelledby="dc-title dc-desc" {
                 title #dc-title { (t(lang, "request_stats.chart.title")) }
                 desc #dc-desc { (tf(lang, "request_stats.chart.desc", &[("days", &days.len().to_string()), ("received", &received.to_string()), ("done", &done.to_string())])) }
-                @for v in [0, top / 2, top] {
+                @for v in if top.is_multiple_of(2) { vec![0, top / 2, top] } else { vec![0, top] } {
                     line.grid x1=(LEFT) x2=(width) y1=(y(v)) y2=(y(v)) {}
                     text.axis x=(LEFT - 6) y=(y(v) + 4) text-anchor="end" { (v) }
                 }
@@ -280,8 +276,10 @@ fn table(lang: Lang, first: &'static str, rows: &[Row]) -> Markup {
                             td.num data-label=(h("request_stats.col.resolution")) { (duration(lang, f.median_resolution_secs)) }
                             td.num data-label=(h("request_stats.col.sla_met")) { (pct(lang, f.sla_met_pct)) }
                             td.num data-label=(h("request_stats.col.rating")) {
-                                (rating(lang, f.rating_avg))
-                                @if f.rating_count > 0 { " " small.muted { "(" (f.rating_count) ")" } }
+                                span.nowrap {
+                                    (rating(lang, f.rating_avg))
+                                    @if f.rating_count > 0 { " " small.muted { "(" (f.rating_count) ")" } }
+                                }
                             }
                         }
                     }

@@ -241,6 +241,18 @@ async fn statistics_of_a_known_set_of_requests() {
     let bad = s.get(&co.path("/requests/stats?from=2026-11-12&to=2026-11-11"), &manager).await;
     assert_eq!((bad.status, bad.field()), (StatusCode::UNPROCESSABLE_ENTITY, "to"));
 
+    // The page: the totals, the chart with its words and the table of days.
+    let page = |token: String| {
+        s.web.get(s.url("/c/acme/requests/stats?from=2026-11-09&to=2026-11-11")).bearer_auth(token).header("accept-language", "en").send()
+    };
+    let r = page(manager.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Over 3 days 5 requests were received and 2 done."), "the chart's description");
+    assert!(html.contains("10.11.2026: Received 5, Done 2"), "each day's bars say their numbers");
+    assert!(html.contains("Karta en") && html.contains("bek full") && html.contains("50%"), "the tables and the SLA tile");
+    assert_eq!(page(emp_token.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
+
     // The CSV, in Russian: a BOM, the header, `;` and a decimal comma.
     let r = s
         .web
