@@ -128,6 +128,43 @@ async fn an_sla_breach_is_marked_once_across_a_restart_and_told_once() {
     assert_eq!(tenant.due(), i64::MAX, "nothing more to watch");
 }
 
+#[tokio::test]
+async fn targets_count_in_the_branchs_working_hours_in_the_company_time_zone() {
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    let wd = serde_json::json!(["09:00", "18:00"]);
+    let hours = serde_json::json!({"mon": wd, "tue": wd, "wed": wd, "thu": wd, "fri": wd, "sat": null, "sun": null});
+    let branch = s.post(&co.path("/branches"), &co.admin, serde_json::json!({"name": "Bosh ofis", "hours": hours})).await.check(201).id();
+    let (ali, _) = s.user(&co, "ali", "employee").await;
+    let own = RequestCategoryV1 {
+        clock: SlaClock::WorkingHours,
+        branch_id: Some(branch),
+        ..category("Karta", vec![ali], None, Some(60), Some(600))
+    };
+    let own = add_category(&s, "acme", own).await;
+    // Without a branch of its own: the company's first branch.
+    let first = RequestCategoryV1 { clock: SlaClock::WorkingHours, ..category("Kredit", vec![ali], None, Some(60), None) };
+    let first = add_category(&s, "acme", first).await;
+    let tenant = s.state().tenants.get("acme").unwrap();
+    let tz = tenant.timezone();
+    assert_eq!(tz.iana_name(), Some("Asia/Tashkent"));
+    let local = |s: &str| s.parse::<jiff::civil::DateTime>().unwrap().to_zoned(tz.clone()).unwrap().timestamp();
+    // Friday 17:30 in Tashkent.
+    s.clock().set(local("2026-12-04T17:30"));
+    let file = |category_id: u64| NewRequest {
+        category_id,
+        subject: "Karta".into(),
+        text: "Yordam kerak".into(),
+        client: ClientInput { name: "Aziz".into(), phone: Some("+998901234567".into()), ..ClientInput::default() },
+        ..NewRequest::default()
+    };
+    let r = service::create(s.state(), &tenant, &Caller::Public, file(own)).await.unwrap().request;
+    assert_eq!(r.first_response_due, Some(local("2026-12-07T09:30").as_millisecond()), "an hour of work: Monday 09:30");
+    assert_eq!(r.resolution_due, Some(local("2026-12-08T09:30").as_millisecond()), "ten hours: 30 min Friday, 9 h Monday, 30 min Tuesday");
+    let r = service::create(s.state(), &tenant, &Caller::Public, file(first)).await.unwrap().request;
+    assert_eq!(r.first_response_due, Some(local("2026-12-07T09:30").as_millisecond()));
+}
+
 /// One request as the statistics read it: filed at `at` + offsets in minutes.
 #[allow(clippy::too_many_arguments)]
 fn request(
