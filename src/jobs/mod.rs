@@ -17,7 +17,8 @@ use crate::tenancy::due::next_due;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 /// Runs the minute's jobs over every company whose work is due: overdue
-/// tasks, and queue tickets left unserved at the branch's end of day.
+/// tasks, queue tickets left unserved at the branch's end of day, and
+/// requests past their SLA targets.
 /// Returns how many companies it visited.
 pub async fn overdue_tick(state: &AppState) -> usize {
     let now = state.now_ms();
@@ -84,6 +85,14 @@ async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppErr
             Ok(0) => {}
             Ok(n) => tracing::info!(company = %tenant.slug, tickets = n, "expired unserved queue tickets"),
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "queue expiry failed"),
+        }
+    }
+    if due.requests <= now {
+        worked = true;
+        match crate::requests::sla::mark_breaches(state, tenant).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(company = %tenant.slug, requests = n, "marked SLA breaches"),
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "SLA check failed"),
         }
     }
     let due = if worked { next_due(tenant, now)? } else { due };

@@ -504,6 +504,7 @@ impl After {
         for id in self.changed {
             state.hub.publish(&tenant.slug, &Topic::Requests, "request.changed", serde_json::json!({"id": id}), now);
             state.search.touch_request(tenant, id);
+            crate::tenancy::due::request_changed(tenant, id);
         }
         crate::notify::deliver(state, tenant, self.sent);
     }
@@ -669,6 +670,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewR
     let base = state.config.public_url.clone().unwrap_or_default();
     let actor_staff = staff.map(|s| Actor { id: s, name: who.name() });
     let tenant2 = tenant.clone();
+    let tz = tenant.timezone();
     let (id, r, after) = tenant
         .db()?
         .write(move |tx| {
@@ -719,10 +721,10 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewR
                 thread_id: thread,
             };
             if let Some(m) = cat.first_response_minutes {
-                r.first_response_due = Some(super::sla::due(tx, &cat, now, m)?);
+                r.first_response_due = Some(super::sla::due(tx, &tz, &cat, now, m)?);
             }
             if let Some(m) = cat.resolution_minutes {
-                r.resolution_due = Some(super::sla::due(tx, &cat, now, m)?);
+                r.resolution_due = Some(super::sla::due(tx, &tz, &cat, now, m)?);
             }
             save(tx, id, None, &r)?;
             let client_actor = Actor { id: 0, name: client.name.clone() };

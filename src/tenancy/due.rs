@@ -1,5 +1,5 @@
-//! A company's next due time: when its overdue job or its ticket expiry
-//! next has work. Writes that add such work lower it (`task_changed`,
+//! A company's next due time: when its overdue job, its ticket expiry or
+//! its SLA job next has work. Writes that add such work lower it (`task_changed`,
 //! `ticket_taken`); the minute's jobs visit only companies whose time has
 //! come and then settle it from the store (`next_due`).
 
@@ -48,6 +48,20 @@ pub fn task_changed(tenant: &Tenant, task_id: u64) {
     }
 }
 
+/// After a request is written: its company is due by the request's
+/// nearest SLA target (`requests::sla_key`), if its clock runs.
+pub fn request_changed(tenant: &Tenant, request_id: u64) {
+    let key = tenant.db().and_then(|db| {
+        let tx = db.read()?;
+        Ok(schema::REQUESTS.open(&tx)?.get(request_id)?.and_then(|r| crate::requests::sla_key(&r)))
+    });
+    match key {
+        Ok(Some(at)) => tenant.due_at(at),
+        Ok(None) => {}
+        Err(_) => tenant.due_at(i64::MIN),
+    }
+}
+
 /// After a ticket is taken: its company is due when its branch closes.
 pub fn ticket_taken(tenant: &Tenant, ticket: &TicketV1) {
     let due = tenant.db().and_then(|db| {
@@ -72,11 +86,13 @@ pub struct NextDue {
     pub tickets: i64,
     /// Notification deliveries (`notify::outbox`).
     pub outbox: i64,
+    /// SLA breaches of requests (`requests::sla::mark_breaches`).
+    pub requests: i64,
 }
 
 impl NextDue {
     pub fn earliest(&self) -> i64 {
-        self.tasks.min(self.tickets).min(self.outbox)
+        self.tasks.min(self.tickets).min(self.outbox).min(self.requests)
     }
 }
 
@@ -87,7 +103,12 @@ pub fn next_due(tenant: &Tenant, now: i64) -> Result<NextDue, AppError> {
     let tx = db.read()?;
     let outbox = crate::notify::outbox::next_due(&tx, now)?;
     let (tasks, tickets) = jobs_due(tenant, &tx, now)?;
-    Ok(NextDue { tasks, tickets, outbox })
+    let requests = match tx.open_table(schema::REQUESTS_SLA_DUE) {
+        Ok(t) => t.first().map_err(store_err)?.map(|(k, _)| k.value().0).unwrap_or(i64::MAX),
+        Err(redb::TableError::TableDoesNotExist(_)) => i64::MAX,
+        Err(e) => return Err(store_err(e)),
+    };
+    Ok(NextDue { tasks, tickets, outbox, requests })
 }
 
 /// `(tasks, tickets)` of [`next_due`].

@@ -73,6 +73,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::requests::router().into())
         .merge(api::request_admin::router())
         .merge(pages::request_admin::router().into())
+        .merge(pages::request_stats::api_router())
         .merge(pages::request_stats::router().into())
         .merge(api::public_requests::router())
         .merge(pages::request_public::router().into())
