@@ -829,19 +829,45 @@ async fn requests_history(
         last_assigned: None,
         sort: 3,
     };
+    // Made through the categories' own rules, as an admin would.
+    let names_in =
+        |n: &crate::store::schema::Names| crate::requests::categories::NamesInput { uz: n.uz.clone(), ru: n.ru.clone(), en: n.en.clone() };
     let mut ids = Vec::new();
     for cat in [card, loan, complaint] {
-        let id = tenant
-            .db()
-            .map_err(e)?
-            .write(move |tx| {
-                let id = crate::store::next_id(tx, "request_category")?;
-                crate::store::schema::REQUEST_CATEGORIES.open(tx)?.insert(id, &cat)?;
-                Ok(id)
-            })
-            .await
-            .map_err(e)?;
-        ids.push(id);
+        let input = crate::requests::categories::CategoryInput {
+            names: Some(names_in(&cat.names)),
+            icon: Some(cat.icon.clone()),
+            color: Some(cat.color.clone()),
+            team_ids: Some(cat.team.clone()),
+            lead_id: Some(cat.lead_id),
+            auto_assign: Some(cat.auto_assign),
+            default_priority: Some(crate::requests::priority_code(cat.default_priority).into()),
+            sla: Some(crate::requests::categories::SlaInput {
+                first_response_minutes: cat.first_response_minutes.map(i64::from),
+                resolution_minutes: cat.resolution_minutes.map(i64::from),
+                clock: Some(crate::requests::categories::clock_code(cat.clock).into()),
+            }),
+            branch_id: Some(cat.branch_id),
+            fields: Some(
+                cat.fields
+                    .iter()
+                    .map(|f| crate::requests::categories::FieldInput {
+                        key: f.key.clone(),
+                        kind: crate::requests::categories::kind_code(f.kind).into(),
+                        labels: names_in(&f.labels),
+                        required: f.required,
+                        options: f
+                            .options
+                            .iter()
+                            .map(|o| crate::requests::categories::OptionInput { key: o.key.clone(), labels: names_in(&o.labels) })
+                            .collect(),
+                    })
+                    .collect(),
+            ),
+            active: Some(true),
+            sort: Some(cat.sort),
+        };
+        ids.push(crate::requests::categories::create(state, tenant, &Caller::System, input).await.map_err(e)?.0);
     }
     let [card, loan, complaint] = ids[..] else { return Err(anyhow::anyhow!("demo requests: three categories")) };
 

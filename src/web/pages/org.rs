@@ -1795,6 +1795,8 @@ fn permission_label(lang: Lang, p: &str) -> &'static str {
         "tasks.view_department" => t(lang, "admin.perm.tasks_view_department"),
         "queue.operate" => t(lang, "admin.perm.queue_operate"),
         "queue.manage" => t(lang, "admin.perm.queue_manage"),
+        "requests.handle" => t(lang, "admin.perm.requests_handle"),
+        "requests.manage" => t(lang, "admin.perm.requests_manage"),
         "reports.view_all" => t(lang, "admin.perm.reports_view_all"),
         "company.setup" => t(lang, "admin.perm.company_setup"),
         _ => "",
