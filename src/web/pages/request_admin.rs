@@ -484,7 +484,8 @@ fn form_page(c: &Ctx, id: Option<u64>, p: &Posted, err: Option<&FormError>) -> R
     let db = c.tenant().db()?;
     let mut people: Vec<(u64, String)> = crate::org::service::directory(db, &Caller::from(&c.user))?
         .into_iter()
-        .filter(|(uid, u)| u.active || p.team.contains(uid))
+        // Only active people: a deactivated member left in the team is dropped on saving.
+        .filter(|(_, u)| u.active)
         .map(|(uid, u)| (uid, u.name))
         .collect();
     people.sort_by_key(|a| a.1.to_lowercase());
