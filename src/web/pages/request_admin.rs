@@ -484,7 +484,8 @@ fn form_page(c: &Ctx, id: Option<u64>, p: &Posted, err: Option<&FormError>) -> R
     let db = c.tenant().db()?;
     let mut people: Vec<(u64, String)> = crate::org::service::directory(db, &Caller::from(&c.user))?
         .into_iter()
-        .filter(|(uid, u)| u.active || p.team.contains(uid))
+        // Only active people: a deactivated member left in the team is dropped on saving.
+        .filter(|(_, u)| u.active)
         .map(|(uid, u)| (uid, u.name))
         .collect();
     people.sort_by_key(|a| a.1.to_lowercase());
@@ -516,11 +517,22 @@ fn form_page(c: &Ctx, id: Option<u64>, p: &Posted, err: Option<&FormError>) -> R
             .moved("names.ru", "name_ru")
             .moved("names.en", "name_en")
     });
+    // A form row's mistake, above the form too: which row.
+    let top_err = err.map(|e| {
+        let row = e.field.and_then(|f| f.strip_prefix("fields.")).and_then(|r| r.split('.').next()).and_then(|n| n.parse::<usize>().ok());
+        match row {
+            Some(n) => FormError {
+                message: format!("{}: {}", tf(lang, "request_admin.field_n", &[("n", &(n + 1).to_string())]), e.message),
+                field: e.field,
+            },
+            None => FormError { message: e.message.clone(), field: e.field },
+        }
+    });
     let body = html! {
         (assets_links())
         p { a href=(c.url("admin/request-categories")) { "← " (t(lang, "request_admin.categories_title")) } }
         h1 { (title) }
-        (form_alert(err))
+        (form_alert(top_err.as_ref()))
         form.ra-form method="post" action=(action) novalidate {
             (csrf_field(c.csrf()))
             section.card {
@@ -786,7 +798,7 @@ fn templates_view(c: &Ctx, out: Option<&Outcome>, notice: Option<&str>) -> Resul
                     @for e in all.iter().filter(|e| e.event == event) {
                         @let mine = out.filter(|o| o.event == e.event && o.lang == e.lang);
                         @let id = format!("t-{}-{}", e.event.code(), e.lang.code());
-                        form.ra-template id=(id) method="post" action=(c.url(&format!("admin/request-templates/{}/{}", e.event.code(), e.lang.code()))) {
+                        form.ra-template id=(id) method="post" action=(c.url(&format!("admin/request-templates/{}/{}#{id}", e.event.code(), e.lang.code()))) {
                             (csrf_field(c.csrf()))
                             div.field.invalid[mine.is_some_and(|m| m.err.is_some())] {
                                 label for=(format!("{id}-text")) {
