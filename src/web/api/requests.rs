@@ -130,8 +130,8 @@ pub fn parse_list(raw: Option<&str>, tz: &jiff::tz::TimeZone) -> Result<ListPara
             "channel" => f.channel = Some(rq::parse_channel(v).ok_or_else(|| AppError::invalid("channel", "validation.request_channel"))?),
             "breached" => {
                 f.breached = Some(match v {
-                    "true" | "1" | "on" => true,
-                    "false" | "0" => false,
+                    "true" => true,
+                    "false" => false,
                     _ => return Err(AppError::invalid("breached", "validation.request_breached")),
                 })
             }
@@ -645,6 +645,8 @@ pub async fn bulk_assign(
     Json(b): Json<RequestBulkAssignIn>,
 ) -> Result<axum::Json<RequestBulkOut>, AppError> {
     ids_in(&b.ids)?;
+    // Checked once for all, so that a bad note is the request's error, not each id's.
+    AppError::check_text("note", b.note.as_deref().unwrap_or(""), service::COMMENT_MAX, true)?;
     let results = service::bulk_assign(&state, &user.tenant, &Caller::from(&user), &b.ids, b.assignee_id, b.note.as_deref()).await?;
     Ok(axum::Json(RequestBulkOut { results }))
 }
@@ -672,6 +674,7 @@ pub async fn bulk_status(
 ) -> Result<axum::Json<RequestBulkOut>, AppError> {
     ids_in(&b.ids)?;
     let to = status_in(&b.status)?;
+    AppError::check_text("comment", b.comment.as_deref().unwrap_or(""), service::COMMENT_MAX, true)?;
     let results = service::bulk_status(&state, &user.tenant, &Caller::from(&user), &b.ids, to, b.comment.as_deref()).await?;
     Ok(axum::Json(RequestBulkOut { results }))
 }

@@ -65,6 +65,8 @@ pub(crate) enum Section {
     Home,
     Profile,
     Tasks,
+    /// Client requests (the staff's list and request pages).
+    Requests,
     Calendar,
     Chats,
     Notifications,
@@ -197,10 +199,19 @@ impl Ctx {
             }
             bottom.push(it);
         }
-        let nav_places = bottom.clone();
+        let mut nav_places = bottom.clone();
         // A phone's bar holds four places and "More"; the rest (the calendar
         // of an operator) opens from the sheet.
         let mut more_main = if bottom.len() > BOTTOM_PLACES { bottom.split_off(BOTTOM_PLACES) } else { Vec::new() };
+        // Requests, for who works them: after the everyday places on top, in
+        // "More" on a phone (its bar is full).
+        if crate::web::pages::requests::works_requests(&self.user) {
+            let mut it = item("requests", "rs.nav", current == Section::Requests);
+            it.badge = crate::web::pages::requests::nav_badge(&self.user);
+            let at = nav_places.len().min(3);
+            nav_places.insert(at, it.clone());
+            more_main.insert(0, it);
+        }
         let mut nav = nav_places;
         if crate::queue::stats::can_view(&self.user) {
             let stats = item("queue/stats", "stats.title", current == Section::QueueStats);
