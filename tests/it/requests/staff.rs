@@ -383,3 +383,63 @@ async fn saved_filters_are_each_persons_own() {
     let (_, mine) = w.get("manager", "/requests/saved-filters").await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 29);
 }
+
+#[tokio::test]
+async fn the_pages_list_filter_change_in_bulk_and_write_notes() {
+    use idora::i18n::{Lang, t, tf};
+    let w = world().await;
+    let cards = w.category("Karta bloklangan", vec![w.ids["employee"]], Some(30)).await;
+    let a = w.file("director", cards, "Karta bloklandi", "Aziz Karimov", json!({"priority": "urgent"})).await;
+    let b = w.file("director", cards, "PIN unutildi", "Vali Aliyev", json!({})).await;
+    let c3 = w.file("director", cards, "Karta muddati", "Sami Xasanov", json!({})).await;
+    let dir = w.s.browser(DEMO, "director", idora::demo::PASSWORD).await;
+
+    // The list: every open one, with its number and the nav entry; a filter narrows it.
+    let list = dir.get("requests").await;
+    assert_eq!(list.status, StatusCode::OK);
+    for id in [a, b, c3] {
+        assert!(list.html.contains(&format!("R-{id:06}")), "R-{id:06} listed");
+    }
+    assert!(list.html.contains(r#"href="/c/demo/requests""#), "Requests in the navigation");
+    let urgent = dir.get("requests?priority=urgent").await;
+    assert!(urgent.html.contains("Karta bloklandi") && !urgent.html.contains("PIN unutildi"));
+    let bad = dir.get("requests?from=31.12").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "a bad date is said, not a 500");
+
+    // Bulk: two assigned to the employee; the list says how it went.
+    let emp = w.ids["employee"].to_string();
+    let done = dir
+        .post("requests/bulk", &[("ids", &a.to_string()), ("ids", &c3.to_string()), ("assignee_id", &emp), ("do", "assign"), ("back", "")])
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
+    assert!(done.html.contains(&tf(Lang::Uz, "rs.notice.bulk", &[("ok", "2"), ("failed", "0")])), "{}", done.query);
+    assert_eq!(w.ids("director", &format!("assignee_id={emp}")).await, vec![c3, a]);
+
+    // A saved filter comes back as a link.
+    let saved = dir.post("requests/saved-filters", &[("name", "Shoshilinch"), ("query", "priority=urgent")]).await;
+    assert!(saved.html.contains(r#"href="/c/demo/requests?priority=urgent""#) && saved.html.contains("Shoshilinch"));
+
+    // The request page: a note by default, a reply when chosen; each badged.
+    let page = dir.get(&format!("requests/{a}")).await;
+    assert!(page.html.contains(r#"name="kind" value="internal" checked"#), "an internal note unless chosen otherwise");
+    let after = dir.post(&format!("requests/{a}/reply"), &[("kind", "internal"), ("text", "Pasportni tekshiring"), ("file_ids", "")]).await;
+    assert!(after.html.contains(t(Lang::Uz, "rs.notice.note")));
+    let after = dir.post(&format!("requests/{a}/reply"), &[("kind", "public"), ("text", "Kartangiz ochildi"), ("file_ids", "")]).await;
+    assert!(after.html.contains(t(Lang::Uz, "rs.notice.reply")));
+    let note_at = after.html.find("Pasportni tekshiring").unwrap();
+    let reply_at = after.html.find("Kartangiz ochildi").unwrap();
+    let li_of = |at: usize| after.html[..at].rfind("<li ").map(|i| &after.html[i..at]).unwrap();
+    assert!(li_of(note_at).contains("rq-msg internal") && li_of(note_at).contains(t(Lang::Uz, "rs.msg.internal")));
+    assert!(li_of(reply_at).contains("rq-msg staff") && li_of(reply_at).contains(t(Lang::Uz, "rs.msg.public")));
+    // Rejecting without a reason is said on the page.
+    let refused = dir.post(&format!("requests/{b}/status"), &[("status", "rejected"), ("comment", "")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The employee's home lists their requests; the operator has no Requests and finds none.
+    let e = w.s.browser(DEMO, "employee", idora::demo::PASSWORD).await;
+    let home = e.get("").await;
+    assert!(home.html.contains(t(Lang::Uz, "rs.home.title")) && home.html.contains("Karta muddati"), "My requests on the home page");
+    let op = w.s.browser(DEMO, "operator", idora::demo::PASSWORD).await;
+    assert!(!op.get("").await.html.contains(r#"href="/c/demo/requests""#));
+    assert_eq!(op.get(&format!("requests/{a}")).await.status, StatusCode::NOT_FOUND);
+}
