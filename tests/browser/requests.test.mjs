@@ -100,6 +100,13 @@ async function body(server, browser) {
   }
   assert.match(await page.locator(`tr[data-id="${filed[1]}"] td.rq-assignee`).innerText(), /Nobody yet/);
 
+  // Live: a request filed elsewhere brings the "new changes" cue to the open list.
+  await page.locator("html[data-requests-live=ready]").waitFor({ timeout: 10_000 });
+  assert.ok(await page.locator(".rq-changed").isHidden());
+  const more = await api(base, "POST", "/requests", dir, { category_id: cat, subject: `${tag} yana bittasi`, text: "batafsil", client: { name: "Olim", phone: "+998907770011" } });
+  assert.equal(more.status, 201);
+  await page.locator(".rq-changed").waitFor({ state: "visible", timeout: 10_000 });
+
   // The request page: an internal note by default, then a reply to the client.
   await page.locator(`tr[data-id="${filed[0]}"] a.rq-link`).click();
   await page.getByRole("heading", { name: `${tag} karta bloklandi` }).waitFor();
