@@ -998,14 +998,16 @@ async fn new_submit(State(state): State<AppState>, user: CurrentUser, page: Page
     }
 }
 
-/// New requests nobody has yet, for the badge on "Requests" (dispatchers).
+/// New requests nobody has yet, for the badge on "Requests" (dispatchers):
+/// read newest first through the status index, at most 100 rows.
 pub(crate) fn nav_badge(user: &CurrentUser) -> Option<(usize, String, &'static str)> {
     let who = Caller::from(user);
     if !who.dispatches_requests() {
         return None;
     }
-    let n = user.tenant.db().ok().and_then(|db| service::open_counts(db, &who).ok()).and_then(|c| c.get("new").copied()).unwrap_or(0);
-    Some((usize::try_from(n).unwrap_or(usize::MAX), crate::i18n::tn(user.lang, "rs.nav_badge", n, &[]), "requests"))
+    let filter = service::Filter { statuses: vec![RequestStatus::New], assignee_id: Some(0), ..service::Filter::default() };
+    let n = user.tenant.db().ok().and_then(|db| service::list(db, None, &who, &filter, None, 100).ok()).map_or(0, |(items, _)| items.len());
+    Some((n, crate::i18n::tn(user.lang, "rs.nav_badge", n as u64, &[]), "requests"))
 }
 
 /// The cabinet's "My requests": the open requests assigned to the reader

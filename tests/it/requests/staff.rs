@@ -443,3 +443,50 @@ async fn the_pages_list_filter_change_in_bulk_and_write_notes() {
     assert!(!op.get("").await.html.contains(r#"href="/c/demo/requests""#));
     assert_eq!(op.get(&format!("requests/{a}")).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn staff_file_a_request_for_a_client_in_the_pages() {
+    use idora::i18n::{Lang, t};
+    let w = world().await;
+    let cards = w.category("Karta bloklangan", vec![], None).await;
+    let dir = w.s.browser(DEMO, "director", idora::demo::PASSWORD).await;
+
+    // Choose the category, then its form; a missing name is said next to the field.
+    let form = dir.get(&format!("requests/new?category_id={cards}")).await;
+    assert!(form.html.contains(r#"name="client.name""#) && form.html.contains(r#"name="client.phone""#));
+    let cat = cards.to_string();
+    let refused = dir
+        .post("requests/new", &[("category_id", &cat), ("client.name", ""), ("client.phone", "+998901112233"), ("text", "Karta bloklandi")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("field-error"), "the error is next to its field");
+    let filed = dir
+        .post(
+            "requests/new",
+            &[
+                ("category_id", &cat),
+                ("client.name", "Aziz Karimov"),
+                ("client.phone", "+998901112233"),
+                ("subject", ""),
+                ("text", "Karta bloklandi"),
+                ("priority", "high"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::OK);
+    assert!(filed.path.starts_with("/c/demo/requests/"), "{}", filed.path);
+    assert!(filed.html.contains(t(Lang::Uz, "rs.notice.filed")));
+    assert!(filed.html.contains("Aziz Karimov") && filed.html.contains(r#"href="tel:+998901112233""#));
+    let (_, v) = w.get("director", "/requests").await;
+    assert_eq!((v["items"][0]["channel"].as_str(), v["items"][0]["priority"].as_str()), (Some("staff"), Some("high")));
+    assert_eq!(v["items"][0]["subject"], "Karta bloklangan", "the category's name when no subject is given");
+
+    // A saved filter is deleted from the list's chip.
+    let saved = dir.post("requests/saved-filters", &[("name", "Mening filtrim"), ("query", "priority=high")]).await;
+    assert!(saved.html.contains("Mening filtrim"));
+    let (_, list) = w.get("director", "/requests/saved-filters").await;
+    let id = list["items"][0]["id"].as_u64().unwrap();
+    let gone = dir.post(&format!("requests/saved-filters/{id}/delete"), &[("back", "")]).await;
+    assert_eq!(gone.status, StatusCode::OK);
+    assert!(!gone.html.contains("Mening filtrim"));
+}
