@@ -127,10 +127,22 @@ async function body(server, browser) {
   assert.ok(await reply.getByText("To the client").isVisible());
   await page.getByText("The reply is sent to the client.").waitFor();
 
+  // Live: the assignee has the page open; a colleague's note appears without a click.
+  const empCtx = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 } });
+  const emp = await empCtx.newPage();
+  emp.on("pageerror", (e) => errors.push(`${emp.url()}: ${e.message}`));
+  await signIn(emp, `${base}/c/demo/login`, "employee");
+  await emp.goto(`${base}/c/demo/requests/${filed[0]}`);
+  await emp.locator("html[data-requests-live=ready]").waitFor({ timeout: 10_000 });
+  const said = await api(base, "POST", `/requests/${filed[0]}/messages`, dir, { text: "Mijoz qayta qo'ng'iroq qildi", internal: true });
+  assert.equal(said.status, 201);
+  await emp.locator("li.rq-msg", { hasText: "Mijoz qayta qo'ng'iroq qildi" }).waitFor({ timeout: 10_000 });
+  await empCtx.close();
+
   // The API agrees: one internal, one public.
   const msgs = (await api(base, "GET", `/requests/${filed[0]}/messages`, dir)).body.items;
-  assert.deepEqual(msgs.filter((m) => !m.from_client).map((m) => [m.text, m.internal]).slice(-2),
-    [["Check the passport first", true], ["Your card is unblocked", false]]);
+  assert.deepEqual(msgs.filter((m) => !m.from_client).map((m) => [m.text, m.internal]).slice(-3),
+    [["Check the passport first", true], ["Your card is unblocked", false], ["Mijoz qayta qo'ng'iroq qildi", true]]);
   assert.deepEqual(errors, [], "no script errors");
 }
 

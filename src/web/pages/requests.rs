@@ -908,14 +908,14 @@ fn new_view(c: &Ctx, f: &[(String, String)], err: Option<FormError>) -> Result<M
         @if cats.is_empty() {
             p.empty { (t(lang, "rs.new.no_categories")) }
         } @else {
-            form.form-card method="get" action=(c.url("requests/new")) {
+            form.rq-pick-cat method="get" action=(c.url("requests/new")) {
                 (select(t(lang, "rs.field.category"), "category_id",
                     &std::iter::once((String::new(), t(lang, "rs.bulk.choose").to_string())).chain(cats.iter().map(|(i, k)| (i.to_string(), k.names.get(lang).to_string()))).collect::<Vec<_>>(),
                     one(f, "category_id"), None))
                 button type="submit" { (t(lang, "rs.new.pick")) }
             }
             @if let Some((cid, cat)) = chosen {
-                form.form-card method="post" action=(c.url("requests/new")) {
+                form.card.rq-new method="post" action=(c.url("requests/new")) {
                     (csrf_field(c.csrf()))
                     (form_alert(e))
                     input type="hidden" name="category_id" value=(cid);
@@ -923,8 +923,9 @@ fn new_view(c: &Ctx, f: &[(String, String)], err: Option<FormError>) -> Result<M
                     (Input::new(t(lang, "rs.new.client_name"), "client.name").value(one(f, "client.name")).required().maxlength(100).error(e))
                     (Input::new(t(lang, "rs.new.phone"), "client.phone").kind("tel").value(one(f, "client.phone")).autocomplete("off").error(e))
                     (Input::new(t(lang, "rs.new.email"), "client.email").kind("email").value(one(f, "client.email")).error(e))
-                    h2 { (t(lang, "rs.page.answers")) }
-                    (Input::new(t(lang, "rs.new.subject"), "subject").value(one(f, "subject")).maxlength(200).hint(cat.names.get(lang)).error(e))
+                    h2 { (t(lang, "rs.new.request")) }
+                    @let subject_hint = tf(lang, "rs.new.subject_hint", &[("name", cat.names.get(lang))]);
+                    (Input::new(t(lang, "rs.new.subject"), "subject").value(one(f, "subject")).maxlength(200).hint(&subject_hint).error(e))
                     @for fld in &cat.fields {
                         @let name = format!("fields.{}", fld.key);
                         @let label = format!("{}{}", fld.labels.get(lang), if fld.required { " *" } else { "" });
@@ -1032,7 +1033,7 @@ pub(crate) fn my_requests(c: &Ctx, now: i64) -> Markup {
                         div.desk-meta {
                             (status_badge(lang, row.request.status)) " "
                             span.muted { (row.client_name) } " "
-                            (sla_cell(lang, &row.request, now))
+                            @if rq::sla_left(&row.request, now).is_some() { (sla_cell(lang, &row.request, now)) }
                         }
                     }
                 }
