@@ -128,14 +128,15 @@ fn styles() -> Markup {
     }
 }
 
-/// Who works requests: dispatchers and the members of some category's team.
+/// Who works requests: dispatchers, the members of some category's team,
+/// and whoever has an open request assigned.
 pub(crate) fn works_requests(user: &CurrentUser) -> bool {
-    Caller::from(user).dispatches_requests()
-        || user
-            .tenant
-            .db()
-            .ok()
-            .is_some_and(|db| service::list_categories(db).is_ok_and(|cs| cs.iter().any(|(_, c)| c.team.contains(&user.id))))
+    let who = Caller::from(user);
+    who.dispatches_requests()
+        || user.tenant.db().ok().is_some_and(|db| {
+            service::list_categories(db).is_ok_and(|cs| cs.iter().any(|(_, c)| c.team.contains(&user.id)))
+                || service::mine(db, &who, 1).is_ok_and(|m| !m.is_empty())
+        })
 }
 
 // ---------- the list ----------
