@@ -71,7 +71,8 @@
   // page may be in the browser's. Ask the API for the same notification in
   // the page's language, and fall back to the pushed text.
   function announce(n) {
-    var href = n.task_id ? "/c/" + slug + "/tasks/" + n.task_id + (n.thread_id ? "#chat" : "")
+    var href = n.request_id ? "/c/" + slug + "/requests/" + n.request_id
+      : n.task_id ? "/c/" + slug + "/tasks/" + n.task_id + (n.thread_id ? "#chat" : "")
       : n.thread_id ? "/c/" + slug + "/chats/" + n.thread_id : null;
     var done = false;
     function show(text) { if (!done) { done = true; toast(text, href); } }

@@ -275,6 +275,7 @@ pub(super) fn claim(tx: &WriteTransaction, now: i64, default_lang: Lang) -> Resu
             "kind": note.kind,
             "task_id": note.task_id,
             "thread_id": super::thread_of(&note),
+            "request_id": super::request_of(&note),
             "text": text(lang, &note),
             "unread": unread,
         });

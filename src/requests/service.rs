@@ -1566,3 +1566,46 @@ pub fn shown_value(f: &FieldValue, lang: Lang) -> String {
     }
     f.value.clone()
 }
+
+// ---------- the staff's lists ----------
+
+/// A row of a staff list: a request with the names it shows.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: u64,
+    pub request: RequestV1,
+    pub category: Option<RequestCategoryV1>,
+    pub client_name: String,
+    pub assignee_name: String,
+}
+
+/// The names a list shows for `items` (category, client, assignee), read
+/// in one snapshot.
+pub fn rows(db: &Db, items: Vec<(u64, RequestV1)>) -> Result<Vec<Row>, AppError> {
+    let tx = db.read()?;
+    let mut cats: BTreeMap<u64, Option<RequestCategoryV1>> = BTreeMap::new();
+    let mut out = Vec::with_capacity(items.len());
+    for (id, r) in items {
+        if let std::collections::btree_map::Entry::Vacant(e) = cats.entry(r.category_id) {
+            e.insert(category_in(&tx, r.category_id)?);
+        }
+        let client_name = live_client(&tx, r.client_id).map(|(_, c)| c.name).unwrap_or_default();
+        out.push(Row {
+            id,
+            category: cats.get(&r.category_id).cloned().flatten(),
+            client_name,
+            assignee_name: user_name(&tx, r.assignee_id)?,
+            request: r,
+        });
+    }
+    Ok(out)
+}
+
+/// The categories a staff list offers as filters (active or not), in
+/// their order.
+pub fn list_categories(db: &Db) -> Result<Vec<(u64, RequestCategoryV1)>, AppError> {
+    let tx = db.read()?;
+    let mut all = REQUEST_CATEGORIES.open(&tx)?.all()?;
+    all.sort_by_key(|(id, c)| (c.sort, *id));
+    Ok(all)
+}

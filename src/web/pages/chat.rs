@@ -112,7 +112,7 @@ pub(crate) fn rich_text(text: &str) -> Markup {
 /// The attachments of a message: a photo as its thumbnail (opening the
 /// viewer), a voice note or a video as a player that seeks (Range), any
 /// other file as a download with its name and size.
-fn attachments(c: &Ctx, files: &[crate::files::FileMeta]) -> Markup {
+pub(crate) fn attachments(c: &Ctx, files: &[crate::files::FileMeta]) -> Markup {
     html! {
         @if !files.is_empty() {
             ul.msg-files {

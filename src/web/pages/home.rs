@@ -61,6 +61,7 @@ fn body(c: &Ctx, d: &Dashboard, now: i64, narrator: Option<&crate::audit::Narrat
         @if let Some(co) = &d.company { (company(c, co, now)) }
         @if let Some(tm) = &d.team { (team(c, tm)) }
         @if let Some(m) = d.mine.as_ref().filter(|m| d.kind != home::Kind::Manager || !quiet(m)) { (mine(c, m, now)) }
+        (super::requests::my_requests(c, now))
         @if let Some(s) = &d.setup { (setup(c, s, narrator)) }
     }
 }

@@ -65,6 +65,8 @@ pub(crate) enum Section {
     Home,
     Profile,
     Tasks,
+    /// Client requests (the staff's list and request pages).
+    Requests,
     Calendar,
     Chats,
     Notifications,
@@ -130,6 +132,9 @@ const STAFF_SECTIONS: [SectionDef; 4] = [
     SectionDef { section: Section::Chats, path: "chats", perm: "", label: "chat.nav" },
     SectionDef { section: Section::Calendar, path: "calendar", perm: "", label: "tasks.nav.calendar" },
 ];
+
+/// Tabs on top at most: none is cut off from 1024 px.
+const TOP_TABS: usize = 7;
 
 /// Places in a phone's bottom bar besides "More": five labels fit 360 px.
 const BOTTOM_PLACES: usize = 4;
@@ -216,6 +221,15 @@ impl Ctx {
         // A phone's bar holds four places and "More"; the rest (the calendar
         // of an operator) opens from the sheet.
         let mut more_main = if bottom.len() > BOTTOM_PLACES { bottom.split_off(BOTTOM_PLACES) } else { Vec::new() };
+        // Requests, for who works them: after the everyday places on top
+        // (while the top keeps at most seven tabs), in "More" on a phone
+        // (its bar is full).
+        let requests = crate::web::pages::requests::works_requests(&self.user).then(|| {
+            let mut it = item("requests", "rs.nav", current == Section::Requests);
+            it.badge = crate::web::pages::requests::nav_badge(&self.user);
+            more_main.insert(0, it.clone());
+            it
+        });
         let mut nav = nav_places;
         if crate::queue::stats::can_view(&self.user) {
             let stats = item("queue/stats", "stats.title", current == Section::QueueStats);
@@ -228,6 +242,12 @@ impl Ctx {
         let in_settings = settings.iter().any(|i| i.active);
         if !settings.is_empty() {
             nav.push(item("admin", "nav.settings", in_settings));
+        }
+        if let Some(it) = requests
+            && nav.len() < TOP_TABS
+        {
+            let at = nav.iter().position(|i| i.href.ends_with("/tasks")).map_or(1, |p| p + 1).min(nav.len());
+            nav.insert(at, it);
         }
         let unread = self.user.tenant.db().ok().and_then(|db| crate::notify::unread_count(db, self.user.id).ok()).unwrap_or(0);
         let shell = Shell {

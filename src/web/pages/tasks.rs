@@ -1697,6 +1697,9 @@ fn ical_box(state: &AppState, c: &Ctx, headers: &HeaderMap) -> Markup {
 /// Where a notification takes its reader: the task (at its discussion for
 /// a chat notice), else the chat.
 fn note_href(c: &Ctx, n: &crate::store::schema::NotificationV1) -> Option<String> {
+    if let Some(r) = crate::notify::request_of(n) {
+        return Some(c.url(&format!("requests/{r}")));
+    }
     let thread = crate::notify::thread_of(n);
     match (n.task_id, thread) {
         (Some(task), Some(_)) => Some(c.url(&format!("tasks/{task}#chat"))),
