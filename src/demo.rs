@@ -1085,6 +1085,7 @@ async fn requests_history(
     .await
     .map_err(e)?;
     requests::change_status(state, tenant, p.jasur, id_of(1), R::InProgress, None).await.map_err(e)?;
+    requests::change_status(state, tenant, p.jasur, id_of(1), R::PendingReview, None).await.map_err(e)?;
     at(24 * 11);
     requests::change_status(state, tenant, m, id_of(1), R::Done, None).await.map_err(e)?;
     requests::rate(state, tenant, &token_of(1), 4, None).await.map_err(e)?;
@@ -1105,6 +1106,8 @@ async fn requests_history(
     let w = by_id(assignee_of(3));
     at(24 * 9 - 1);
     requests::reply(state, tenant, w, id_of(3), reply("Карта разблокирована, PIN можно сменить в приложении.", false)).await.map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(3), R::InProgress, None).await.map_err(e)?;
+    requests::change_status(state, tenant, w, id_of(3), R::PendingReview, None).await.map_err(e)?;
     requests::change_status(state, tenant, m, id_of(3), R::Done, None).await.map_err(e)?;
     at(24 * 6);
     requests::client_reply(state, tenant, &token_of(3), "Карта снова заблокировалась после смены PIN.", Vec::new()).await.map_err(e)?;

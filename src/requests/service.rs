@@ -373,7 +373,7 @@ fn reviews(who: &Caller, cat: Option<&RequestCategoryV1>) -> bool {
 /// * the assignee starts an assigned, reopened or waiting one, asks the
 ///   client, and hands in work in progress;
 /// * a reviewer (dispatcher, category lead) completes or sends back handed-in
-///   work (and may close any request someone has), rejects or reopens;
+///   work, rejects or reopens;
 /// * the assignee may also reject (with the reason the client reads);
 /// * everyone who sees it replies while it is open (an internal note also after).
 pub fn allowed_moves(who: &Caller, r: &RequestV1, cat: Option<&RequestCategoryV1>) -> Vec<Move> {
@@ -392,8 +392,7 @@ pub fn allowed_moves(who: &Caller, r: &RequestV1, cat: Option<&RequestCategoryV1
         (Move::Start, mine && matches!(s, Assigned | Reopened | WaitingClient)),
         (Move::WaitClient, mine && matches!(s, Assigned | InProgress | Reopened)),
         (Move::Submit, mine && s == InProgress),
-        // A reviewer closes handed-in work, or closes one outright (a duplicate, an answer given).
-        (Move::Complete, review && open && s != New),
+        (Move::Complete, review && s == PendingReview),
         (Move::Redo, review && s == PendingReview),
         (Move::Reject, (review || mine) && open),
         (Move::Reopen, review && is_final(s)),

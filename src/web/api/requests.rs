@@ -99,7 +99,7 @@ pub struct ListParams {
 }
 
 fn id_param(field: &'static str, v: &str) -> Result<u64, AppError> {
-    v.trim().parse::<u64>().map_err(|_| AppError::invalid(field, "validation.request_number"))
+    v.trim().parse::<u64>().map_err(|_| AppError::invalid(field, "validation.request_whole_number"))
 }
 
 /// Reads the list's query string (`status` repeated or comma-separated;

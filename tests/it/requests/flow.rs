@@ -119,7 +119,13 @@ async fn a_request_goes_round_robin_hides_notes_from_the_client_and_reopens_on_a
     let r = requests::get(tenant.db().unwrap(), &emp, one.id).unwrap().request;
     assert_eq!(r.status, RequestStatus::Reopened);
 
-    // Done again, then a reply eight days later is refused: a new request is asked for.
+    // Done again (through review: a reviewer closes only handed-in work),
+    // then a reply eight days later is refused: a new request is asked for.
+    let early = requests::change_status(state, &tenant, &director, one.id, RequestStatus::Done, None).await.unwrap_err();
+    assert_eq!(early.message_key, Some("error.request_transition"));
+    for to in [RequestStatus::InProgress, RequestStatus::PendingReview] {
+        requests::change_status(state, &tenant, &emp, one.id, to, None).await.unwrap();
+    }
     requests::change_status(state, &tenant, &director, one.id, RequestStatus::Done, None).await.unwrap();
     requests::rate(state, &tenant, token, 5, Some("Rahmat")).await.unwrap();
     assert!(requests::rate(state, &tenant, token, 4, None).await.is_err(), "rated once");
