@@ -148,9 +148,8 @@ async fn main() {
     let admin = login(&http, &base, "admin").await;
 
     // Three categories: a form of three fields; round-robin to a team; plain.
-    let users: Value =
-        http.get(format!("{base}/c/demo/api/v1/users?limit=100")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    let team: Vec<u64> = users["items"].as_array().expect("users").iter().filter_map(|u| u["id"].as_u64()).take(5).collect();
+    let users: Value = http.get(format!("{base}/c/demo/api/v1/users")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let team: Vec<u64> = users.as_array().expect("users").iter().filter_map(|u| u["id"].as_u64()).take(5).collect();
     let names = |uz: &str, ru: &str| json!({"uz": uz, "ru": ru, "en": ""});
     let card = post(
         &http,
