@@ -752,7 +752,7 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewR
                     now,
                     &Actor { id: 0, name: "system".into() },
                     id,
-                    Line::field("assignee", None, Some(user_name(tx, Some(a))?)).comment(Some("round-robin".into())),
+                    Line::field("assignee", None, Some(user_name(tx, Some(a))?)),
                 )?;
                 chat::follow(tx, a, thread)?;
                 after.sent.extend(notify_staff(tx, now, staff.unwrap_or(0), &[a], "request_assigned", id, &r)?);

@@ -254,7 +254,12 @@ async fn list_page(State(state): State<AppState>, user: CurrentUser, page: Page,
         (styles())
         div.page-head {
             h1 { (title) }
-            a.button.primary href=(c.url("requests/new")) { "+ " (t(lang, "rs.new.title")) }
+            div.rq-head-actions {
+                @if crate::requests::stats::can_view(&Caller::from(&c.user)) {
+                    a.button href=(c.url("requests/stats")) { (t(lang, "request_stats.title")) }
+                }
+                a.button.primary href=(c.url("requests/new")) { "+ " (t(lang, "rs.new.title")) }
+            }
         }
         (form_alert(err.as_ref()))
         nav.subtabs.rq-tabs aria-label=(title) {
@@ -520,7 +525,20 @@ fn history_line(lang: Lang, e: &crate::store::schema::TaskEventV1) -> String {
             tf(lang, "rs.history.priority", &[("from", &p(&e.from)), ("to", &p(&e.to))])
         }
         ("first_response", _) => t(lang, "rs.history.first_response").to_string(),
+        ("sla_breach", Some("first_response")) => t(lang, "rs.history.breach_first").to_string(),
+        ("sla_breach", _) => t(lang, "rs.history.breach_resolution").to_string(),
+        ("rated", _) => tf(lang, "rs.history.rated", &[("rating", e.to.as_deref().unwrap_or(""))]),
         (k, _) => k.replace('_', " "),
+    }
+}
+
+/// Who made a change: a person's name, the client's, or Idora itself (the
+/// round-robin, the SLA job).
+fn history_actor(lang: Lang, e: &crate::store::schema::TaskEventV1) -> String {
+    if e.actor_id == 0 && matches!(e.actor_name.as_str(), "" | "system") {
+        t(lang, "rs.history.system").to_string()
+    } else {
+        e.actor_name.clone()
     }
 }
 
@@ -726,7 +744,7 @@ fn request_view(state: &AppState, c: &Ctx, id: u64, err: Option<FormError>, noti
                         @for e in d.history.iter().rev() {
                             li {
                                 time.muted { (local_time(e.at, &tz)) }
-                                " " strong { (e.actor_name) } " — " (history_line(lang, e))
+                                " " strong { (history_actor(lang, e)) } " — " (history_line(lang, e))
                                 @if let Some(cm) = &e.comment { br; span.rq-comment { "«" (cm) "»" } }
                             }
                         }
