@@ -11,6 +11,8 @@
 //!   notices before its 201), over bursts at each size;
 //! - `GET /requests` p50/p99 for the dispatcher: the newest page, a status
 //!   tab, a category, an assignee, "breached", and words (search);
+//! - how many requests the SLA job has marked breached by then (one category
+//!   has a one-minute first response);
 //! - the process's resident memory (VmRSS, VmHWM).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -186,7 +188,10 @@ async fn main() {
         &http,
         format!("{base}/c/demo/api/v1/request-categories"),
         &admin,
-        json!({"names": names("Shikoyat", "Жалоба"), "color": "#b42318", "icon": "complaint", "fields": [], "team_ids": team, "auto_assign": true}),
+        // A one-minute first response: the minute's job marks breaches (500 a
+        // run) while the bench runs, so "breached" has something to find.
+        json!({"names": names("Shikoyat", "Жалоба"), "color": "#b42318", "icon": "complaint", "fields": [], "team_ids": team, "auto_assign": true,
+               "sla": {"first_response_minutes": 1, "clock": "all_day"}}),
     )
     .await["id"]
         .as_u64()
@@ -224,10 +229,20 @@ async fn main() {
             search.extend(timed(&http, &base, &admin, &format!("/c/demo/api/v1/requests?q={}&limit=50", urlencode(w)), rounds / 5).await);
         }
         search.sort();
+        let breached: Value = http
+            .get(format!("{base}/c/demo/api/v1/requests?breached=true&limit=200"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let marked = breached["items"].as_array().map(|a| a.len()).unwrap_or(0);
         let (rss, peak) = memory();
         let cells: Vec<String> = runs.iter().map(|r| format!("{} / {}", ms(pct(r, 0.5)), ms(pct(r, 0.99)))).collect();
         println!(
-            "| {size} | {rate:.0} | {} | {} | {} | {} | {} | {} / {} | {rss:.0} / {peak:.0} |",
+            "| {size} | {rate:.0} | {} | {} | {} | {} | {} ({marked}) | {} / {} | {rss:.0} / {peak:.0} |",
             cells[0],
             cells[1],
             cells[2],

@@ -470,6 +470,10 @@ fn save(tx: &WriteTransaction, id: u64, old: Option<&RequestV1>, new: &RequestV1
     if let Some(k) = sla_key(new) {
         tx.open_table(REQUESTS_SLA_DUE).map_err(store_err)?.insert((k, id), ()).map_err(store_err)?;
     }
+    let breached = |r: &RequestV1| r.first_response_breached || r.resolution_breached;
+    if breached(new) && !old.is_some_and(breached) {
+        tx.open_table(schema::REQUESTS_BREACHED).map_err(store_err)?.insert(id, ()).map_err(store_err)?;
+    }
     Ok(())
 }
 
@@ -942,6 +946,14 @@ pub fn list(
         ids.sort_unstable_by(|a, b| b.cmp(a));
         for id in ids {
             if !consider(id, &mut out)? {
+                break;
+            }
+        }
+    } else if filter.breached == Some(true) {
+        // The few that missed a target, from their own index.
+        let idx = tx.open_table(schema::REQUESTS_BREACHED).map_err(store_err)?;
+        for row in idx.range(0..before).map_err(store_err)?.rev() {
+            if !consider(row.map_err(store_err)?.0.value(), &mut out)? {
                 break;
             }
         }

@@ -148,7 +148,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     // work; clients by phone, e-mail and Telegram account (merged records
     // keep their rows, which lead on to the record they joined).
     let (mut r_token, mut r_status, mut r_assignee) = (BTreeMap::new(), BTreeSet::new(), BTreeSet::new());
-    let (mut r_category, mut r_client, mut r_sla) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let (mut r_category, mut r_client, mut r_sla, mut r_breached) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for row in schema::REQUESTS.open(&tx)?.iter()? {
         let (k, r) = row?;
         let id = k.value();
@@ -162,6 +162,9 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
         if let Some(due) = crate::requests::sla_key(&r) {
             r_sla.insert((due, id));
         }
+        if r.first_response_breached || r.resolution_breached {
+            r_breached.insert(id);
+        }
     }
     compare(&mut out, schema::REQUESTS_BY_TOKEN, r_token, read_map(&tx, p, schema::REQUESTS_BY_TOKEN, |k, v| (k.to_string(), v))?);
     compare_set(&mut out, schema::REQUESTS_BY_STATUS, r_status, read_set(&tx, p, schema::REQUESTS_BY_STATUS, |k| k)?);
@@ -169,6 +172,7 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::REQUESTS_BY_CATEGORY, r_category, read_set(&tx, p, schema::REQUESTS_BY_CATEGORY, |k| k)?);
     compare_set(&mut out, schema::REQUESTS_BY_CLIENT, r_client, read_set(&tx, p, schema::REQUESTS_BY_CLIENT, |k| k)?);
     compare_set(&mut out, schema::REQUESTS_SLA_DUE, r_sla, read_set(&tx, p, schema::REQUESTS_SLA_DUE, |k| k)?);
+    compare_set(&mut out, schema::REQUESTS_BREACHED, r_breached, read_set(&tx, p, schema::REQUESTS_BREACHED, |k| k)?);
     let (mut c_phone, mut c_email, mut c_tg) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for row in schema::CLIENTS.open(&tx)?.iter()? {
         let (_, c) = row?;

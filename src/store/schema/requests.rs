@@ -38,6 +38,10 @@ pub const REQUESTS_BY_CLIENT: TableDefinition<(u64, u64), ()> = TableDefinition:
 /// marked breached, of requests whose clock runs. The SLA job reads the
 /// range up to now.
 pub const REQUESTS_SLA_DUE: TableDefinition<(i64, u64), ()> = TableDefinition::new("requests_sla_due");
+/// request id of every request with a missed SLA target (first response
+/// or resolution): the list's "breached" filter, newest first, without
+/// reading the rest.
+pub const REQUESTS_BREACHED: TableDefinition<u64, ()> = TableDefinition::new("requests_breached");
 /// (event code, language code) → [`TemplateRecord`]: a template the company
 /// changed; without a row, the default of the catalogue.
 pub const REQUEST_TEMPLATES: Records<(&str, &str), TemplateRecord> = Records::new("request_templates");
@@ -63,6 +67,7 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(REQUESTS_BY_CATEGORY)?;
     tx.open_table(REQUESTS_BY_CLIENT)?;
     tx.open_table(REQUESTS_SLA_DUE)?;
+    tx.open_table(REQUESTS_BREACHED)?;
     tx.open_table(REQUEST_TEMPLATES.def())?;
     tx.open_table(CLIENT_NOTICES.def())?;
     tx.open_table(SAVED_FILTERS.def())?;
