@@ -178,6 +178,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         .map_err(e)?
         .ok_or_else(|| anyhow::anyhow!("demo: operator missing"))?;
     crate::queue::service::set_operator(state, &tenant, &system, operator, head, 1, services).await.map_err(e)?;
+    request_categories(db).await.map_err(e)?;
     update_company(state, &system, SLUG, CompanyPatch { status: Some(CompanyStatus::Active), ..Default::default() }).await.map_err(e)?;
     debug_assert!(USERS.iter().all(|(_, _, r)| rbac::is_role(r)));
     Ok(true)
@@ -681,4 +682,128 @@ fn demo_voice() -> Vec<u8> {
         wav.extend_from_slice(&s.to_le_bytes());
     }
     wav
+}
+
+/// INTERIM (the categories work may replace it with its own seeding): the
+/// demo's request categories with their forms, so the client's form has
+/// something to offer. "Card blocked" goes round-robin to the employee and
+/// the manager.
+async fn request_categories(db: &crate::store::Db) -> Result<(), crate::error::AppError> {
+    use crate::store::schema::{ChoiceOption, FieldKind, FormField, Names, Priority, REQUEST_CATEGORIES, RequestCategoryV1, SlaClock};
+    let n = |uz: &str, ru: &str, en: &str| Names { uz: uz.into(), ru: ru.into(), en: en.into() };
+    let field = |key: &str, kind: FieldKind, labels: Names, required: bool, options: Vec<ChoiceOption>| FormField {
+        key: key.into(),
+        kind,
+        labels,
+        required,
+        options,
+    };
+    let opt = |key: &str, labels: Names| ChoiceOption { key: key.into(), labels };
+    let team: Vec<u64> = ["employee", "manager"]
+        .into_iter()
+        .filter_map(|u| crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, u).ok().flatten().map(|(id, _)| id))
+        .collect();
+    let base =
+        |names: Names, icon: &str, color: &str, priority: Priority, first: u32, resolve: u32, fields: Vec<FormField>| RequestCategoryV1 {
+            names,
+            icon: icon.into(),
+            color: color.into(),
+            team: team.clone(),
+            lead_id: None,
+            auto_assign: false,
+            default_priority: priority,
+            first_response_minutes: Some(first),
+            resolution_minutes: Some(resolve),
+            clock: SlaClock::WorkingHours,
+            branch_id: None,
+            fields,
+            active: true,
+            last_assigned: None,
+            sort: 0,
+        };
+    let mut card = base(
+        n("Karta bloklangan", "Карта заблокирована", "Card blocked"),
+        "card",
+        "#1f6feb",
+        Priority::High,
+        30,
+        480,
+        vec![
+            field(
+                "card_type",
+                FieldKind::Choice,
+                n("Karta turi", "Тип карты", "Card type"),
+                true,
+                vec![
+                    opt("uzcard", n("Uzcard", "Uzcard", "Uzcard")),
+                    opt("humo", n("Humo", "Humo", "Humo")),
+                    opt("visa", n("Visa", "Visa", "Visa")),
+                    opt("mastercard", n("Mastercard", "Mastercard", "Mastercard")),
+                ],
+            ),
+            field(
+                "card_last4",
+                FieldKind::Text,
+                n("Kartaning oxirgi 4 raqami", "Последние 4 цифры карты", "Last 4 digits of the card"),
+                true,
+                vec![],
+            ),
+            field("since", FieldKind::Date, n("Qachon bloklandi", "Когда заблокирована", "Blocked since"), false, vec![]),
+        ],
+    );
+    card.auto_assign = true;
+    card.sort = 1;
+    let mut loan = base(
+        n("Kredit bo‘yicha savol", "Вопрос по кредиту", "Loan question"),
+        "loan",
+        "#1a7f37",
+        Priority::Normal,
+        120,
+        1440,
+        vec![
+            field(
+                "loan_type",
+                FieldKind::Choice,
+                n("Kredit turi", "Вид кредита", "Loan type"),
+                true,
+                vec![
+                    opt("consumer", n("Iste’mol krediti", "Потребительский", "Consumer loan")),
+                    opt("mortgage", n("Ipoteka", "Ипотека", "Mortgage")),
+                    opt("car", n("Avtokredit", "Автокредит", "Car loan")),
+                    opt("micro", n("Mikroqarz", "Микрозайм", "Microloan")),
+                ],
+            ),
+            field("amount", FieldKind::Number, n("Summa (so‘m)", "Сумма (сум)", "Amount (sum)"), false, vec![]),
+            field(
+                "call_phone",
+                FieldKind::Phone,
+                n("Qaysi raqamga qo‘ng‘iroq qilaylik", "По какому номеру перезвонить", "Phone to call back"),
+                false,
+                vec![],
+            ),
+        ],
+    );
+    loan.sort = 2;
+    let mut complaint = base(
+        n("Shikoyat", "Жалоба", "Complaint"),
+        "complaint",
+        "#b42318",
+        Priority::Normal,
+        60,
+        2880,
+        vec![
+            field("where", FieldKind::Text, n("Qaysi filialda", "В каком отделении", "Which branch"), false, vec![]),
+            field("when", FieldKind::Date, n("Qachon", "Когда", "When"), false, vec![]),
+            field("document", FieldKind::File, n("Hujjat yoki rasm", "Документ или фото", "Document or photo"), false, vec![]),
+        ],
+    );
+    complaint.sort = 3;
+    db.write(move |tx| {
+        for c in [&card, &loan, &complaint] {
+            let id = crate::store::next_id(tx, "request_category")?;
+            REQUEST_CATEGORIES.open(tx)?.insert(id, c)?;
+        }
+        Ok(())
+    })
+    .await
 }

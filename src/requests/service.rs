@@ -660,6 +660,10 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewR
     if matches!(who, Caller::Platform { .. } | Caller::Customer(_)) {
         return Err(ErrorKind::Forbidden.into());
     }
+    // A company not open for business takes no requests from the public.
+    if matches!(who, Caller::Public) && !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
+    }
     let subject_in = text("subject", &input.subject, SUBJECT_MAX, false, false)?;
     let body = text("text", &input.text, TEXT_MAX, false, true)?;
     check_client(&input.client)?;
@@ -1532,6 +1536,20 @@ pub async fn rate(state: &AppState, tenant: &Tenant, token: &str, rating: u8, co
     Ok(r)
 }
 
+/// The categories a client may file in (the active ones), in their order.
+pub fn public_categories(db: &Db) -> Result<Vec<(u64, RequestCategoryV1)>, AppError> {
+    let tx = db.read()?;
+    let mut out = Vec::new();
+    for row in REQUEST_CATEGORIES.open(&tx)?.range(0..=u64::MAX)? {
+        let (id, c) = row?;
+        if c.active {
+            out.push((id.value(), c));
+        }
+    }
+    out.sort_by_key(|(id, c)| (c.sort, *id));
+    Ok(out)
+}
+
 // ---------- files from clients ----------
 
 /// The signed reference a client gets for a file they uploaded
@@ -1546,6 +1564,30 @@ pub fn check_file_ref(state: &AppState, slug: &str, s: &str) -> Result<u64, AppE
     let (id, mac) = s.split_once('.').ok_or_else(bad)?;
     let id: u64 = id.parse().map_err(|_| bad())?;
     if state.keys.url_token_ok(&format!("client-file:{slug}:{id}"), mac) { Ok(id) } else { Err(bad()) }
+}
+
+/// File `file_id` as the status page of request `token` may show it: only
+/// a file attached to one of that request's public messages (never one of
+/// an internal note, nor of a deleted message, nor any other file).
+pub fn public_file(db: &Db, token: &str, file_id: u64) -> Result<schema::FileV1, AppError> {
+    let gone = || AppError::new(ErrorKind::NotFound).with_message("files.not_found");
+    let (_, r) = by_token(db, token)?;
+    let tx = db.read()?;
+    let refs = tx.open_table(schema::FILE_REFS).map_err(store_err)?;
+    let messages = MESSAGES.open(&tx)?;
+    for row in refs.range((file_id, 0)..=(file_id, u64::MAX)).map_err(store_err)? {
+        let (key, thread) = row.map_err(store_err)?;
+        if thread.value() != r.thread_id {
+            continue;
+        }
+        if let Some(m) = messages.get(key.value().1)?
+            && !m.internal
+            && m.deleted.is_none()
+        {
+            return schema::FILES.open(&tx)?.get(file_id)?.ok_or_else(gone);
+        }
+    }
+    Err(gone())
 }
 
 // ---------- field values for display ----------
