@@ -322,3 +322,79 @@ async fn a_file_of_an_internal_note_is_not_the_clients_to_read() {
     svc::reply(s.state(), &tenant, &admin, id, note).await.unwrap();
     s.get(&pub_path("acme", &format!("/requests/{token}/files/{fid}")), "").await.refused(404, "not_found");
 }
+
+/// The CSRF token a page's multipart form carries in its action (`?_csrf=`).
+fn action_csrf(html: &str) -> String {
+    let at = html.find("?_csrf=").expect("a multipart form") + "?_csrf=".len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_live_page() {
+    use reqwest::multipart::{Form, Part};
+    let s = start().await;
+    let co = s.company("acme", true).await;
+    add_category(&s, "acme", 1, card_category()).await;
+    let web = cookie_client(false);
+    let list = web.get(s.url("/c/acme/request")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("/c/acme/request?category=1") && list.contains("Card blocked"), "{list}");
+    let form = web.get(s.url("/c/acme/request?category=1")).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains(r#"name="website""#), "the honeypot is there");
+    assert!(form.contains(r#"type="radio" name="fields.card_type" value="humo""#));
+    assert!(form.contains(r#"type="date" name="fields.since""#));
+    let csrf = action_csrf(&form);
+    let post = |form: Form| web.post(s.url(&format!("/c/acme/request?_csrf={csrf}"))).multipart(form).send();
+    let base = || {
+        Form::new()
+            .text("category", "1")
+            .text("subject", "Kept subject")
+            .text("text", "The ATM kept my card")
+            .text("client.name", "Aziz")
+            .text("client.phone", "+998 90 123 45 67")
+            .text("website", "")
+    };
+
+    // The choice left out: the form again, the mistake said once, by its field, the rest kept.
+    let r = post(base()).await.unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    let said = msg(idora::i18n::Lang::En, "validation.required");
+    assert_eq!(html.matches(&said).count(), 1, "said once: {html}");
+    let near = &html[html.find("fields.card_type").unwrap()..];
+    assert!(near[..near.find("</fieldset>").unwrap()].contains(&said), "next to its field");
+    assert!(html.contains(r#"value="Kept subject""#) && html.contains("The ATM kept my card"));
+
+    // With a file: filed, and the client lands on the status page.
+    let file = Part::bytes(b"%PDF-1.4 scan".to_vec()).file_name("scan.pdf");
+    let r = post(base().text("fields.card_type", "humo").part("files", file)).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with("/r/acme-"), "{to}");
+    let token = to.rsplit_once('-').unwrap().1.to_string();
+    let (tenant, admin) = staff(&s, "acme", co.admin_id);
+    let id = svc::by_token(tenant.db().unwrap(), &token).unwrap().0;
+    let note = NewMessage { text: "Internal: call the branch".into(), internal: true, ..NewMessage::default() };
+    svc::reply(s.state(), &tenant, &admin, id, note).await.unwrap();
+    svc::reply(s.state(), &tenant, &admin, id, NewMessage { text: "We found your card".into(), ..NewMessage::default() }).await.unwrap();
+
+    let page = web.get(s.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("R-{id:06}")) && page.contains("Humo") && page.contains("scan.pdf"));
+    assert!(page.contains("We found your card"));
+    assert!(!page.contains("Internal"), "no internal note on the client's page");
+    assert!(page.contains(&format!("data-rq-live=\"/c/acme/api/v1/public/requests/{token}/events\"")));
+
+    // The client writes back from the page.
+    let csrf = action_csrf(&page);
+    let r = web
+        .post(s.url(&format!("{to}/reply?_csrf={csrf}")))
+        .multipart(Form::new().text("text", "Thank you, I will come"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = web.get(s.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Thank you, I will come"));
+    // A form without the page's token is refused.
+    let r = web.post(s.url(&format!("{to}/reply"))).multipart(Form::new().text("text", "x")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+}
