@@ -16,6 +16,13 @@
     el.querySelectorAll(".rq-cat-icon").forEach(function (i) { i.style.setProperty("--cat", c); });
   });
 
+  // A form sent back with a mistake: the field at fault, in view and ready.
+  var bad = document.querySelector("form [aria-invalid=true], form .invalid input, form .alert");
+  if (bad) {
+    if (bad.focus && bad.matches("input, textarea, select")) bad.focus({ preventScroll: true });
+    bad.scrollIntoView({ block: "center" });
+  }
+
   document.addEventListener("submit", function (e) {
     var form = e.target;
     if (!(form instanceof HTMLFormElement)) return;

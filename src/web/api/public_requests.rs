@@ -68,6 +68,16 @@ fn token_of(s: &str) -> Result<&str, AppError> {
     (s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))).then_some(s).ok_or_else(not_found)
 }
 
+/// An optional language code: none, or one of ours (else a 422 on `lang`).
+fn lang_param(s: Option<&str>) -> Result<Option<Lang>, AppError> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(code) => {
+            Lang::ALL.into_iter().find(|l| l.code() == code).map(Some).ok_or_else(|| AppError::invalid("lang", "validation.language"))
+        }
+    }
+}
+
 fn open_for_business(tenant: &Tenant) -> Result<(), AppError> {
     if tenant.is_active() { Ok(()) } else { Err(ErrorKind::CompanyInactive.into()) }
 }
@@ -142,10 +152,10 @@ pub fn category_out(id: u64, c: &RequestCategoryV1, lang: Lang) -> CategoryOut {
 /// The categories a client may file a request in, with their forms, in the
 /// asked language.
 #[utoipa::path(get, path = "/api/v1/public/request-categories", tag = "requests", params(("slug" = String, Path), LangQuery),
-    responses((status = 200, body = Vec<CategoryOut>), (status = 403, description = "The company is not open for business")))]
+    responses((status = 200, body = Vec<CategoryOut>), (status = 403, description = "The company is not open for business"), (status = 422, description = "Not a language of ours")))]
 pub async fn categories(tenant: Tenant, page: Page, Query(q): Query<LangQuery>) -> Result<axum::Json<Vec<CategoryOut>>, AppError> {
     open_for_business(&tenant)?;
-    let lang = q.lang.as_deref().and_then(Lang::parse).unwrap_or(page.lang);
+    let lang = lang_param(q.lang.as_deref())?.unwrap_or(page.lang);
     let list = svc::public_categories(tenant.db()?)?;
     Ok(axum::Json(list.iter().map(|(id, c)| category_out(*id, c, lang)).collect()))
 }
@@ -294,8 +304,8 @@ pub struct RequestIn {
     #[schema(max_items = 10)]
     pub file_ids: Vec<String>,
     pub client: ClientIn,
-    /// What the client reads and is written to in.
-    #[schema(pattern = r"^(uz|ru|en)$")]
+    /// What the client reads and is written to in (`uz`, `ru`, `en`).
+    #[schema(pattern = r"^(uz|ru|en)?$")]
     pub lang: Option<String>,
     /// Leave empty (a field people do not see).
     #[serde(default)]
@@ -345,7 +355,7 @@ pub fn new_request(state: &AppState, tenant: &Tenant, b: RequestIn, fallback_lan
             name: b.client.name,
             phone: b.client.phone,
             email: b.client.email,
-            lang: Some(b.lang.as_deref().and_then(Lang::parse).unwrap_or(fallback_lang)),
+            lang: Some(lang_param(b.lang.as_deref())?.unwrap_or(fallback_lang)),
             ..ClientInput::default()
         },
         channel: Some(crate::store::schema::RequestChannel::Web),
