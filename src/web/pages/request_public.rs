@@ -410,7 +410,14 @@ async fn form_submit(
             limits.request_filed(ip);
             return Ok(None);
         }
+        // A file field names only a file this form sent (or kept by its ref), never an id typed in.
+        let file_keys: Vec<&str> = cats
+            .iter()
+            .find(|(id, _)| *id == typed.category)
+            .map(|(_, c)| c.fields.iter().filter(|f| f.kind == FieldKind::File).map(|f| f.key.as_str()).collect())
+            .unwrap_or_default();
         let mut fields = typed.fields.clone();
+        fields.retain(|k, _| !file_keys.contains(&k.as_str()));
         for (k, id) in &field_files {
             fields.insert(k.clone(), id.to_string());
         }
@@ -535,6 +542,7 @@ fn status_view(
         html! {
             (assets_links())
             div.rq-status data-rq-live=(events) {
+                (form_alert(err.filter(|e| !matches!(e.field, Some("text" | "file_ids" | "rating")))))
                 section.card.rq-head data-part="head" id="rq-head" {
                     p.rq-number { (num) }
                     @if let Some(c) = &v.category {
@@ -622,7 +630,6 @@ fn status_view(
                             p.muted.small { (t(lang, "request_public.write_reopens")) }
                         }
                         form method="post" action=(format!("/r/{public}/reply?_csrf={}", page.csrf)) enctype="multipart/form-data" {
-                            (form_alert(err.filter(|e| !matches!(e.field, Some("text" | "file_ids" | "rating")))))
                             div.field.invalid[field_error(err, "text").is_some()] {
                                 label.visually-hidden for="rq-reply" { (t(lang, "request_public.write")) }
                                 textarea #rq-reply name="text" rows="3" maxlength="4000" placeholder=(t(lang, "request_public.write_hint"))

@@ -364,6 +364,14 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
     assert!(near[..near.find("</fieldset>").unwrap()].contains(&said), "next to its field");
     assert!(html.contains(r#"value="Kept subject""#) && html.contains("The ATM kept my card"));
 
+    // A file field takes only a file sent with the form, never an id typed in
+    // (someone else's upload): filed without it.
+    let theirs = upload(&s, "acme", "someone-elses.pdf", b"%PDF-1.4 not yours").await;
+    let r = post(base().text("fields.card_type", "uzcard").text("fields.scan", theirs["id"].to_string())).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = web.get(s.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Uzcard") && !page.contains(&msg(idora::i18n::Lang::En, "request_public.open_file")));
+
     // With a file: filed, and the client lands on the status page.
     let file = Part::bytes(b"%PDF-1.4 scan".to_vec()).file_name("scan.pdf");
     let r = post(base().text("fields.card_type", "humo").part("files", file)).await.unwrap();
@@ -397,4 +405,27 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
     // A form without the page's token is refused.
     let r = web.post(s.url(&format!("{to}/reply"))).multipart(Form::new().text("text", "x")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+
+    // Resolved: the page says so, offers the rating and takes it once.
+    let state = s.state();
+    svc::assign(state, &tenant, &admin, id, co.admin_id, None).await.unwrap();
+    for to in [RequestStatus::InProgress, RequestStatus::PendingReview, RequestStatus::Done] {
+        svc::change_status(state, &tenant, &admin, id, to, None).await.unwrap();
+    }
+    let page = web.get(s.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("rq-st-done") && page.contains(r#"name="rating""#), "the rating is offered");
+    let csrf = csrf_of(&page);
+    let r = web
+        .post(s.url(&format!("{to}/rate")))
+        .form(&[("rating", "4"), ("comment", "Quick"), ("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = web.get(s.url(&to)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(r#"name="rating""#), "rated once: no second form");
+    assert!(page.contains(&msg_with(idora::i18n::Lang::En, "request_public.rated", &[("rating", "4")])));
+    let r = web.post(s.url(&format!("{to}/rate"))).form(&[("rating", "5"), ("_csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(&msg(idora::i18n::Lang::En, "error.request_rated")));
 }
