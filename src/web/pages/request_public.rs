@@ -675,7 +675,7 @@ fn status_view(
                         @for n in v.notices.iter().rev() {
                             li {
                                 time { (when(n.at, tenant)) }
-                                p { (n.text) }
+                                p { (notice_text(&n.text, &path, &num)) }
                             }
                         }
                     }
@@ -683,6 +683,18 @@ fn status_view(
             }
         },
     )
+}
+
+/// A notice as the status page shows it: the link to this very page (the
+/// templates' `{link}`, with or without the site's address) becomes a short
+/// link named by the request's number instead of a long address.
+fn notice_text(text: &str, path: &str, num: &str) -> Markup {
+    let Some(at) = text.find(path) else { return html! { (text) } };
+    let head = text.get(..at).unwrap_or("");
+    let start = head.char_indices().rev().find(|(_, c)| c.is_whitespace()).map(|(i, c)| i + c.len_utf8()).unwrap_or(0);
+    let end = at + path.len();
+    let (before, after) = (text.get(..start).unwrap_or(""), text.get(end..).unwrap_or(""));
+    html! { (before) a href=(path) { (num) } (after) }
 }
 
 /// Takes a reply's parts: its text and files (stored as the client's).
@@ -782,6 +794,16 @@ mod tests {
     use crate::requests::STATUSES;
 
     /// Keys chosen at run time (not seen by the i18n scanner) exist too.
+    #[test]
+    fn a_notice_links_this_page_by_its_number() {
+        let path = "/r/demo-0123456789abcdef0123456789abcdef";
+        let shown = notice_text(&format!("Follow it here: https://bank.uz{path}"), path, "R-000007").into_string();
+        assert_eq!(shown, format!("Follow it here: <a href=\"{path}\">R-000007</a>"));
+        let shown = notice_text(&format!("See {path}."), path, "R-000007").into_string();
+        assert_eq!(shown, format!("See <a href=\"{path}\">R-000007</a>."));
+        assert_eq!(notice_text("Done, thank you!", path, "R-000007").into_string(), "Done, thank you!");
+    }
+
     #[test]
     fn every_status_has_a_meaning() {
         for lang in Lang::ALL {
