@@ -403,6 +403,8 @@ async fn form_submit(
     let mut typed = Typed::default();
     let result = async {
         limits.check_request(ip).map_err(|e| e.with_message("request_public.error.too_many"))?;
+        // Every post may carry uploads, a refused one too: those are limited per address as well.
+        limits.check_client_write(ip).map_err(|e| e.with_message("request_public.error.too_many"))?;
         let (t, files, field_files) = read_form(&state, &tenant, form).await?;
         typed = t;
         if !typed.website.trim().is_empty() {

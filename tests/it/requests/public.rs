@@ -354,8 +354,10 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
             .text("website", "")
     };
 
-    // The choice left out: the form again, the mistake said once, by its field, the rest kept.
-    let r = post(base()).await.unwrap();
+    // The choice left out: the form again, the mistake said once, by its field, the rest kept
+    // (the file sent with it too, to be sent again with one tap).
+    let receipt = Part::bytes(b"%PDF-1.4 receipt".to_vec()).file_name("receipt.pdf");
+    let r = post(base().part("files", receipt)).await.unwrap();
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     let said = msg(idora::i18n::Lang::En, "validation.required");
@@ -363,6 +365,8 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
     let near = &html[html.find("fields.card_type").unwrap()..];
     assert!(near[..near.find("</fieldset>").unwrap()].contains(&said), "next to its field");
     assert!(html.contains(r#"value="Kept subject""#) && html.contains("The ATM kept my card"));
+    let kept = attr(&html, r#"name="kept""#, "value");
+    assert!(kept.ends_with("/receipt.pdf"), "{kept}");
 
     // A file field takes only a file sent with the form, never an id typed in
     // (someone else's upload): filed without it.
@@ -374,7 +378,7 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
 
     // With a file: filed, and the client lands on the status page.
     let file = Part::bytes(b"%PDF-1.4 scan".to_vec()).file_name("scan.pdf");
-    let r = post(base().text("fields.card_type", "humo").part("files", file)).await.unwrap();
+    let r = post(base().text("fields.card_type", "humo").text("kept", kept.clone()).part("files", file)).await.unwrap();
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with("/r/acme-"), "{to}");
@@ -386,7 +390,7 @@ async fn the_web_form_says_each_mistake_once_keeps_the_input_and_lands_on_the_li
     svc::reply(s.state(), &tenant, &admin, id, NewMessage { text: "We found your card".into(), ..NewMessage::default() }).await.unwrap();
 
     let page = web.get(s.url(&to)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains(&format!("R-{id:06}")) && page.contains("Humo") && page.contains("scan.pdf"));
+    assert!(page.contains(&format!("R-{id:06}")) && page.contains("Humo") && page.contains("scan.pdf") && page.contains("receipt.pdf"));
     assert!(page.contains("We found your card"));
     assert!(!page.contains("Internal"), "no internal note on the client's page");
     assert!(page.contains(&format!("data-rq-live=\"/c/acme/api/v1/public/requests/{token}/events\"")));
