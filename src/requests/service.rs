@@ -93,7 +93,8 @@ fn check_client(c: &ClientInput) -> Result<(String, Option<String>, Option<Strin
             let e = e.to_lowercase();
             let ok = e.len() <= EMAIL_MAX
                 && !e.chars().any(|ch| ch.is_whitespace() || ch.is_control())
-                && e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
+                && e.split_once('@')
+                    .is_some_and(|(a, d)| !a.is_empty() && !d.contains('@') && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
             if !ok {
                 return Err(AppError::invalid(CLIENT_EMAIL, "validation.email"));
             }
@@ -635,6 +636,15 @@ pub struct NewRequest {
     pub client: ClientInput,
     pub channel: Option<RequestChannel>,
     pub priority: Option<Priority>,
+}
+
+/// The checks of a filing that read no data: its texts and the client's
+/// contact details (a front-end may ask before it answers a bot).
+pub fn check_filing(input: &NewRequest) -> Result<(), AppError> {
+    text("subject", &input.subject, SUBJECT_MAX, false, false)?;
+    text("text", &input.text, TEXT_MAX, false, true)?;
+    check_client(&input.client)?;
+    Ok(())
 }
 
 /// What filing returns.

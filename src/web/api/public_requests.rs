@@ -387,12 +387,15 @@ pub async fn file_request(
     open_for_business(&tenant)?;
     limits.check_request(ip).map_err(too_many)?;
     let base = crate::web::api::track::base_url(&state, &headers);
-    if b.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+    let honeypot = b.website.as_deref().is_some_and(|w| !w.trim().is_empty());
+    let input = new_request(&state, &tenant, b, lang)?;
+    if honeypot {
+        // Malformed input is refused as for anyone; well-formed, it looks filed.
+        svc::check_filing(&input)?;
         tracing::info!(company = %tenant.slug, "a request's honeypot was filled: nothing filed");
         limits.request_filed(ip);
         return Ok((StatusCode::CREATED, axum::Json(decoy(&base, &tenant.slug))));
     }
-    let input = new_request(&state, &tenant, b, lang)?;
     let filed = svc::create(&state, &tenant, &Caller::Public, input).await?;
     limits.request_filed(ip);
     Ok((
