@@ -93,7 +93,8 @@ fn check_client(c: &ClientInput) -> Result<(String, Option<String>, Option<Strin
             let e = e.to_lowercase();
             let ok = e.len() <= EMAIL_MAX
                 && !e.chars().any(|ch| ch.is_whitespace() || ch.is_control())
-                && e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
+                && e.split_once('@')
+                    .is_some_and(|(a, d)| !a.is_empty() && !d.contains('@') && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
             if !ok {
                 return Err(AppError::invalid(CLIENT_EMAIL, "validation.email"));
             }
@@ -642,6 +643,15 @@ pub struct NewRequest {
     pub priority: Option<Priority>,
 }
 
+/// The checks of a filing that read no data: its texts and the client's
+/// contact details (a front-end may ask before it answers a bot).
+pub fn check_filing(input: &NewRequest) -> Result<(), AppError> {
+    text("subject", &input.subject, SUBJECT_MAX, false, false)?;
+    text("text", &input.text, TEXT_MAX, false, true)?;
+    check_client(&input.client)?;
+    Ok(())
+}
+
 /// What filing returns.
 #[derive(Debug, Clone)]
 pub struct Filed {
@@ -664,6 +674,10 @@ pub async fn create(state: &AppState, tenant: &Tenant, who: &Caller, input: NewR
     };
     if matches!(who, Caller::Platform { .. } | Caller::Customer(_)) {
         return Err(ErrorKind::Forbidden.into());
+    }
+    // A company not open for business takes no requests from the public.
+    if matches!(who, Caller::Public) && !tenant.is_active() {
+        return Err(ErrorKind::CompanyInactive.into());
     }
     let subject_in = text("subject", &input.subject, SUBJECT_MAX, false, false)?;
     let body = text("text", &input.text, TEXT_MAX, false, true)?;
@@ -1546,6 +1560,20 @@ pub async fn rate(state: &AppState, tenant: &Tenant, token: &str, rating: u8, co
     Ok(r)
 }
 
+/// The categories a client may file in (the active ones), in their order.
+pub fn public_categories(db: &Db) -> Result<Vec<(u64, RequestCategoryV1)>, AppError> {
+    let tx = db.read()?;
+    let mut out = Vec::new();
+    for row in REQUEST_CATEGORIES.open(&tx)?.range(0..=u64::MAX)? {
+        let (id, c) = row?;
+        if c.active {
+            out.push((id.value(), c));
+        }
+    }
+    out.sort_by_key(|(id, c)| (c.sort, *id));
+    Ok(out)
+}
+
 // ---------- files from clients ----------
 
 /// The signed reference a client gets for a file they uploaded
@@ -1560,6 +1588,30 @@ pub fn check_file_ref(state: &AppState, slug: &str, s: &str) -> Result<u64, AppE
     let (id, mac) = s.split_once('.').ok_or_else(bad)?;
     let id: u64 = id.parse().map_err(|_| bad())?;
     if state.keys.url_token_ok(&format!("client-file:{slug}:{id}"), mac) { Ok(id) } else { Err(bad()) }
+}
+
+/// File `file_id` as the status page of request `token` may show it: only
+/// a file attached to one of that request's public messages (never one of
+/// an internal note, nor of a deleted message, nor any other file).
+pub fn public_file(db: &Db, token: &str, file_id: u64) -> Result<schema::FileV1, AppError> {
+    let gone = || AppError::new(ErrorKind::NotFound).with_message("files.not_found");
+    let (_, r) = by_token(db, token)?;
+    let tx = db.read()?;
+    let refs = tx.open_table(schema::FILE_REFS).map_err(store_err)?;
+    let messages = MESSAGES.open(&tx)?;
+    for row in refs.range((file_id, 0)..=(file_id, u64::MAX)).map_err(store_err)? {
+        let (key, thread) = row.map_err(store_err)?;
+        if thread.value() != r.thread_id {
+            continue;
+        }
+        if let Some(m) = messages.get(key.value().1)?
+            && !m.internal
+            && m.deleted.is_none()
+        {
+            return schema::FILES.open(&tx)?.get(file_id)?.ok_or_else(gone);
+        }
+    }
+    Err(gone())
 }
 
 // ---------- field values for display ----------

@@ -27,6 +27,10 @@ pub struct Limits {
     login: DefaultKeyedRateLimiter<IpAddr>,
     /// Public queue tickets and bookings per client address (a busy kiosk is one address).
     tickets: DefaultKeyedRateLimiter<IpAddr>,
+    /// When each address filed its client requests of the last day.
+    filings: Mutex<HashMap<IpAddr, Vec<std::time::Instant>>>,
+    /// Clients' uploads, messages and ratings per address: 30, then one per 20 s.
+    client_writes: DefaultKeyedRateLimiter<IpAddr>,
     /// Logins in flight per address (entries go when they reach zero).
     in_flight: Mutex<HashMap<IpAddr, u32>>,
     trusted_proxies: Vec<Cidr>,
@@ -38,6 +42,8 @@ impl Limits {
         Limits {
             login: RateLimiter::keyed(Quota::per_minute(per_minute)),
             tickets: RateLimiter::keyed(Quota::per_minute(NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN))),
+            filings: Mutex::new(HashMap::new()),
+            client_writes: RateLimiter::keyed(every(20, 30)),
             in_flight: Mutex::new(HashMap::new()),
             trusted_proxies: config.trusted_proxies.clone(),
         }
@@ -72,6 +78,62 @@ impl Limits {
     pub fn check_ticket(&self, ip: IpAddr) -> Result<(), AppError> {
         check(&self.tickets, ip)
     }
+
+    /// Refuses a client request from an address that filed
+    /// [`REQUESTS_PER_10_MIN`] in the last 10 minutes or [`REQUESTS_PER_DAY`]
+    /// in the last day (429 with the wait). Only filings count
+    /// ([`Limits::request_filed`]): a form sent back with a mistake does not.
+    pub fn check_request(&self, ip: IpAddr) -> Result<(), AppError> {
+        let now = std::time::Instant::now();
+        let mut m = self.filings.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(times) = m.get_mut(&ip) else { return Ok(()) };
+        times.retain(|t| now.duration_since(*t) < DAY);
+        let recent: Vec<&std::time::Instant> = times.iter().filter(|t| now.duration_since(**t) < TEN_MIN).collect();
+        let wait = if recent.len() >= REQUESTS_PER_10_MIN {
+            recent.first().map(|t| TEN_MIN.saturating_sub(now.duration_since(**t)))
+        } else if times.len() >= REQUESTS_PER_DAY {
+            times.first().map(|t| DAY.saturating_sub(now.duration_since(*t)))
+        } else {
+            None
+        };
+        if times.is_empty() {
+            m.remove(&ip);
+        }
+        match wait {
+            Some(w) => Err(AppError::new(ErrorKind::RateLimited).with_retry_after(w.as_secs().max(1))),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a client request filed from `ip` (a honeypot's decoy too).
+    pub fn request_filed(&self, ip: IpAddr) {
+        let now = std::time::Instant::now();
+        let mut m = self.filings.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= FILING_ADDRESSES_MAX {
+            m.retain(|_, times| times.last().is_some_and(|t| now.duration_since(*t) < DAY));
+        }
+        m.entry(ip).or_default().push(now);
+    }
+
+    /// Refuses a client's upload, message or rating from an address that
+    /// sent too many.
+    pub fn check_client_write(&self, ip: IpAddr) -> Result<(), AppError> {
+        check(&self.client_writes, ip)
+    }
+}
+
+/// Client requests one address may file in 10 minutes, and in a day.
+pub const REQUESTS_PER_10_MIN: usize = 5;
+pub const REQUESTS_PER_DAY: usize = 20;
+const TEN_MIN: std::time::Duration = std::time::Duration::from_secs(600);
+const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// Addresses remembered before the ones quiet for a day are dropped.
+const FILING_ADDRESSES_MAX: usize = 100_000;
+
+/// A quota of `burst` at once, then one more every `secs` seconds.
+fn every(secs: u64, burst: u32) -> Quota {
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Quota::with_period(std::time::Duration::from_secs(secs)).map(|q| q.allow_burst(burst)).unwrap_or(Quota::per_minute(burst))
 }
 
 /// A login's place in [`Limits::login_slot`].

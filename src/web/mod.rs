@@ -79,7 +79,10 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::request_public::router().into())
         .merge(api::files::router());
     // Without the request timeout: live streams, and uploads (which stop on their own when they stall).
-    let tenant_streams = api::live::tenant_router().merge(api::track::tenant_router()).merge(api::files::upload_router());
+    let tenant_streams = api::live::tenant_router()
+        .merge(api::track::tenant_router())
+        .merge(api::files::upload_router())
+        .merge(api::public_requests::streams_router());
     let company = tenant(timeout(tenant_plain).merge(tenant_streams));
 
     let platform = Routes::new()
@@ -151,7 +154,8 @@ pub fn redact_path(path: &str) -> std::borrow::Cow<'_, str> {
     let segs: Vec<&str> = path.split('/').collect();
     // Which segment holds a token, and how much of it is not secret.
     let secret = match segs.as_slice() {
-        ["", "t", _, ..] => Some(2),
+        ["", "t", _, ..] | ["", "r", _, ..] => Some(2),
+        ["", "c", _, "api", "v1", "public", "requests", _, ..] => Some(7),
         ["", "c", _, "calendar", _, ..] => Some(4),
         ["", "c", _, "visit", "booked", _, ..] => Some(5),
         _ => None,
@@ -191,6 +195,8 @@ mod tests {
         assert_eq!(redact_path(&format!("/t/{tok}")), "/t/…");
         assert_eq!(redact_path(&format!("/c/demo/calendar/7-{tok}.ics")), "/c/demo/calendar/7-….ics");
         assert_eq!(redact_path(&format!("/c/demo/visit/booked/{tok}")), "/c/demo/visit/booked/…");
+        assert_eq!(redact_path(&format!("/r/demo-{tok}/reply")), "/r/demo-…/reply");
+        assert_eq!(redact_path(&format!("/c/demo/api/v1/public/requests/{tok}/events")), "/c/demo/api/v1/public/requests/…/events");
         for path in ["/t/demo-x", "/c/demo/calendar/7-secret.ics", "/c/demo/visit/booked/secret"] {
             assert!(!redact_path(path).contains("secret") && !redact_path(path).ends_with("-x"), "{path}");
         }

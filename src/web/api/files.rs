@@ -133,7 +133,7 @@ fn parse_range(v: &str, size: u64) -> Option<Result<std::ops::Range<u64>, ()>> {
 
 /// `attachment; filename="report.pdf"; filename*=UTF-8''…`: an ASCII
 /// fallback and the name as given (RFC 5987/6266).
-fn disposition(kind: &str, name: &str) -> String {
+pub fn disposition(kind: &str, name: &str) -> String {
     let ascii: String =
         name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' && c != ';' { c } else { '_' }).collect();
     let mut enc = String::new();
