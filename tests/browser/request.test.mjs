@@ -37,6 +37,7 @@ await run("request: a client files from a phone and follows the request live", a
   // The categories as big cards; the first one's form.
   await page.goto(`${base}/c/demo/request`);
   const cards = page.locator("a.rq-cat");
+  // The demo (with its history) has three categories.
   assert.ok((await cards.count()) >= 3, "the demo's categories are offered");
   const box = await cards.first().boundingBox();
   assert.ok(box.height >= 60 && box.width >= 340, `a card is big enough to tap: ${JSON.stringify(box)}`);
@@ -47,7 +48,7 @@ await run("request: a client files from a phone and follows the request live", a
 
   // Sent without the choice: the browser asks for it first; then the form is filled.
   await page.check("input[name='fields.card_type'][value=humo]");
-  await page.fill("#f-card_last4", "4321");
+  await page.fill("#f-last4", "4321");
   await page.fill("#rq-text", "Банкомат не вернул карту");
   await page.fill("#rq-name", "Азиз Каримов");
   await page.fill("#rq-phone", "+998 90 123 45 67");
@@ -95,4 +96,4 @@ await run("request: a client files from a phone and follows the request live", a
   assert.equal(wide, false, "nothing wider than the phone");
   assert.deepEqual(errors, [], "no script errors");
   await ctx.close();
-});
+}, { history: true });
