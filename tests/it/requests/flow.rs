@@ -184,3 +184,102 @@ async fn the_demo_has_requests_in_every_status() {
     assert!(all.iter().any(|(_, r)| r.rating == Some(5)), "one is rated");
     assert!(idora::store::check::verify_tenant(db).unwrap().is_empty(), "indexes agree with the rows");
 }
+
+/// The whole story over HTTP: a client files with a file and gets a
+/// tracking link; the category hands requests round-robin; the assignee
+/// answers publicly and leaves an internal note; the client's status shows
+/// the answer and never the note; done, then the client writes again and it
+/// reopens; another company sees none of it.
+#[tokio::test]
+async fn the_whole_story_over_http() {
+    use serde_json::json;
+    let s = demo_at("2026-12-01T10:00:00+05:00").await;
+    let users = s.demo_users().await;
+    let (admin, director, employee, manager) =
+        (s.demo_token("admin").await, s.demo_token("director").await, s.demo_token("employee").await, s.demo_token("manager").await);
+    let names = |uz: &str| json!({"uz": uz, "ru": "", "en": ""});
+    let cat = s
+        .post(
+            &c(DEMO, "/request-categories"),
+            &admin,
+            json!({"names": names("Karta bloklandi"), "color": "#1f6feb", "icon": "card",
+                   "fields": [{"key": "last4", "type": "text", "labels": names("Oxirgi 4 raqam"), "required": true}],
+                   "team_ids": [users["employee"], users["manager"]], "auto_assign": true,
+                   "sla": {"first_response_minutes": 30, "resolution_minutes": 240, "clock": "all_day"}}),
+        )
+        .await
+        .check(201)
+        .id();
+
+    // The client uploads a photo, then files with it.
+    let part = reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\nfake".to_vec()).file_name("karta.png");
+    let up = Resp::read(
+        s.http.post(s.url(&c(DEMO, "/public/files"))).multipart(reqwest::multipart::Form::new().part("file", part)).send().await.unwrap(),
+    )
+    .await
+    .check(201);
+    let file_ref = up.str("ref");
+    let body = |name: &str, phone: &str| {
+        json!({"category_id": cat, "subject": "", "text": "Bankomat kartani qaytarmadi", "fields": {"last4": "4417"},
+               "file_ids": [file_ref], "client": {"name": name, "phone": phone}})
+    };
+    let missing = s
+        .post(
+            &c(DEMO, "/public/requests"),
+            "",
+            json!({"category_id": cat, "text": "x", "fields": {}, "client": {"name": "A", "phone": "+998901234567"}}),
+        )
+        .await;
+    let missing = missing.refused(422, "validation");
+    assert_eq!(missing.field(), "fields.last4", "the missing field is named");
+    let one = s.post(&c(DEMO, "/public/requests"), "", body("Aziz Karimov", "+998901234567")).await.check(201);
+    let tracking = one.str("tracking_url");
+    assert!(tracking.contains("/r/demo-"), "{tracking}");
+    let token = tracking.rsplit('-').next().unwrap().to_string();
+    let (id, number) = (one.id(), one.str("number"));
+    assert_eq!(number, format!("R-{id:06}"));
+    // The second goes to the other team member.
+    let mut second = body("Dilnoza", "+998901112233");
+    second["file_ids"] = json!([]);
+    let two = s.post(&c(DEMO, "/public/requests"), "", second).await.check(201).id();
+    let assignee = |v: &serde_json::Value| v["assignee_id"].as_u64();
+    let first_to = assignee(&s.get(&c(DEMO, &format!("/requests/{id}")), &director).await.check(200).body);
+    let second_to = assignee(&s.get(&c(DEMO, &format!("/requests/{two}")), &director).await.check(200).body);
+    assert_eq!((first_to, second_to), (Some(users["employee"]), Some(users["manager"])), "round-robin");
+
+    // The assignee answers the client and writes a note for colleagues.
+    s.post(&c(DEMO, &format!("/requests/{id}/messages")), &employee, json!({"text": "Kartangiz filialda", "internal": false}))
+        .await
+        .check(201);
+    s.post(&c(DEMO, &format!("/requests/{id}/messages")), &employee, json!({"text": "Ichki: bankomatni tekshirish", "internal": true}))
+        .await
+        .check(201);
+    let status = s.get(&c(DEMO, &format!("/public/requests/{token}")), "").await.check(200);
+    let text = status.body.to_string();
+    assert!(text.contains("Kartangiz filialda") && text.contains("karta.png"), "{text}");
+    assert!(!text.contains("Ichki"), "the note never reaches the client: {text}");
+
+    // Worked, reviewed, done; three days later the client writes again.
+    for (who, to) in [(&employee, "in_progress"), (&employee, "pending_review"), (&director, "done")] {
+        s.post(&c(DEMO, &format!("/requests/{id}/status")), who, json!({"status": to})).await.check(200);
+    }
+    s.advance(jiff::SignedDuration::from_hours(72));
+    s.post(&c(DEMO, &format!("/public/requests/{token}/messages")), "", json!({"text": "Yana bloklandi"})).await.check(201);
+    // (Signed in again: three days outlive an access token.)
+    let (employee, manager) = (s.demo_token("employee").await, s.demo_token("manager").await);
+    let again = s.get(&c(DEMO, &format!("/requests/{id}")), &employee).await.check(200);
+    assert_eq!(again.body["status"], "reopened");
+    // The manager (the other team member) also sees it; the operator does not.
+    s.get(&c(DEMO, &format!("/requests/{id}")), &manager).await.check(200);
+    let operator = s.demo_token("operator").await;
+    s.get(&c(DEMO, &format!("/requests/{id}")), &operator).await.refused(404, "not_found");
+
+    // Another company: neither the request nor its client's page.
+    let state = s.state();
+    idora::tenancy::service::upsert_platform_admin(&state.platform, state.now_ms(), ROOT, ROOT_PASSWORD.into()).await.unwrap();
+    let other = s.company("other", true).await;
+    s.get(&other.path(&format!("/requests/{id}")), &other.admin).await.refused(404, "not_found");
+    s.get(&c("other", &format!("/public/requests/{token}")), "").await.refused(404, "not_found");
+    let list = s.get(&other.path("/requests"), &other.admin).await.check(200);
+    assert_eq!(list.body["items"], json!([]), "nothing of Demo Bank's");
+}
