@@ -195,8 +195,7 @@ async fn the_whole_story_over_http() {
     use serde_json::json;
     let s = demo_at("2026-12-01T10:00:00+05:00").await;
     let users = s.demo_users().await;
-    let (admin, director, employee, manager) =
-        (s.demo_token("admin").await, s.demo_token("director").await, s.demo_token("employee").await, s.demo_token("manager").await);
+    let (admin, director, employee) = (s.demo_token("admin").await, s.demo_token("director").await, s.demo_token("employee").await);
     let names = |uz: &str| json!({"uz": uz, "ru": "", "en": ""});
     let cat = s
         .post(
