@@ -136,6 +136,55 @@ pub fn json() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Each type the document describes has a name of its own: utoipa keeps
+    /// one schema per name, so two types of one name (two `FieldOut`s of two
+    /// APIs) would describe one of them wrongly, silently.
+    #[test]
+    fn every_schema_name_is_used_once() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let mut twice = Vec::new();
+        for (file, src) in &files {
+            let lines: Vec<&str> = src.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.contains("#[derive(") && line.contains("ToSchema")) {
+                    continue;
+                }
+                // The attributes up to the type, then the type's own name.
+                let mut name = None;
+                let mut renamed = None;
+                for next in lines.iter().skip(i + 1).take(8) {
+                    let t = next.trim();
+                    if let Some(rest) = t.strip_prefix("#[schema(as = ") {
+                        renamed = rest.split(|c: char| c == ')' || c == ',').next().map(str::to_string);
+                    }
+                    if let Some(rest) = t.strip_prefix("pub struct ").or_else(|| t.strip_prefix("pub enum ")) {
+                        name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().map(str::to_string);
+                        break;
+                    }
+                }
+                if let Some(n) = renamed.or(name) {
+                    let at = format!("{file}:{}", i + 1);
+                    if let Some(first) = seen.insert(n.clone(), at.clone()) {
+                        twice.push(format!("{n}: {first} and {at}"));
+                    }
+                }
+            }
+        }
+        assert!(twice.is_empty(), "schema names used twice (rename one with #[schema(as = …)]):\n{}", twice.join("\n"));
+    }
+
     /// The checked-in document must be what the code generates.
     #[test]
     fn schema_openapi_json_is_current() {

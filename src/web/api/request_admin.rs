@@ -49,7 +49,7 @@ pub struct RequestOptionOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct RequestFieldOut {
+pub struct RequestFormFieldOut {
     pub key: String,
     /// `text`, `long_text`, `number`, `date`, `choice`, `phone` or `file`.
     #[serde(rename = "type")]
@@ -77,7 +77,7 @@ pub struct RequestCategoryOut {
     pub icon: String,
     /// `#rrggbb`
     pub color: String,
-    pub fields: Vec<RequestFieldOut>,
+    pub fields: Vec<RequestFormFieldOut>,
     pub team_ids: Vec<u64>,
     pub lead_id: Option<u64>,
     pub auto_assign: bool,
@@ -99,7 +99,7 @@ impl RequestCategoryOut {
             fields: c
                 .fields
                 .into_iter()
-                .map(|f| RequestFieldOut {
+                .map(|f| RequestFormFieldOut {
                     key: f.key,
                     kind: categories::kind_code(f.kind).to_string(),
                     labels: f.labels.into(),
