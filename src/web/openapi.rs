@@ -167,7 +167,7 @@ mod tests {
                 for next in lines.iter().skip(i + 1).take(8) {
                     let t = next.trim();
                     if let Some(rest) = t.strip_prefix("#[schema(as = ") {
-                        renamed = rest.split(|c: char| c == ')' || c == ',').next().map(str::to_string);
+                        renamed = rest.split([')', ',']).next().map(str::to_string);
                     }
                     if let Some(rest) = t.strip_prefix("pub struct ").or_else(|| t.strip_prefix("pub enum ")) {
                         name = rest.split(|c: char| !c.is_alphanumeric() && c != '_').next().map(str::to_string);
