@@ -252,31 +252,22 @@ async fn main() {
             ms(pct(&search, 0.99))
         );
     }
-    // The SLA job marks breaches once a minute (500 a run): wait until it
-    // has marked some of the one-minute category's, then time the filter.
+    // The SLA job (run here by hand, as the minute's job runs it: at most
+    // 500 a run) marks the one-minute category's late first responses.
     let started = Instant::now();
     let mut marked = 0;
-    while started.elapsed() < Duration::from_secs(240) {
-        let v: Value = http
-            .get(format!("{base}/c/demo/api/v1/requests?breached=true&limit=200"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        marked = v["items"].as_array().map(|a| a.len()).unwrap_or(0);
-        if marked >= 200 {
+    while marked < 10_000 {
+        let n = idora::requests::sla::mark_breaches(&state, &tenant).await.expect("breaches marked");
+        if n == 0 {
             break;
         }
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        marked += n;
     }
     let breached = timed(&http, &base, &admin, "/c/demo/api/v1/requests?breached=true&limit=50", 200).await;
     let breached_cat =
         timed(&http, &base, &admin, &format!("/c/demo/api/v1/requests?breached=true&category_id={complaint}&limit=50"), 200).await;
     println!(
-        "\nafter the SLA job ran ({:.0} s; {marked}+ marked): breached p50/p99 {} / {}; breached in one category {} / {}",
+        "\nafter the SLA job marked {marked} breaches ({:.1} s): breached p50/p99 {} / {}; breached in one category {} / {}",
         started.elapsed().as_secs_f64(),
         ms(pct(&breached, 0.5)),
         ms(pct(&breached, 0.99)),
