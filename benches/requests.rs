@@ -203,6 +203,7 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut made = 0;
+    let first_filed = Instant::now();
     for &size in sizes {
         // Grow to `size - BURST` untimed in bursts, then time the last burst.
         while made + BURST < size {
@@ -254,6 +255,9 @@ async fn main() {
     }
     // The SLA job (run here by hand, as the minute's job runs it: at most
     // 500 a run) marks the one-minute category's late first responses.
+    // The first ones' one-minute target must have passed.
+    let wait = Duration::from_secs(65).saturating_sub(first_filed.elapsed());
+    tokio::time::sleep(wait).await;
     let started = Instant::now();
     let mut marked = 0;
     while marked < 10_000 {
