@@ -436,6 +436,12 @@ fn set_status(r: &mut RequestV1, to: RequestStatus, now: i64) {
     if is_final(to) {
         r.resolved_at = Some(now);
     }
+    // Opened again: not resolved, and the last rating was of the old outcome.
+    if to == RequestStatus::Reopened {
+        r.resolved_at = None;
+        r.rating = None;
+        r.rating_comment = None;
+    }
     r.status = to;
     r.updated_at = now;
 }
@@ -1179,11 +1185,6 @@ pub async fn change_status(
             if to == RequestStatus::Rejected {
                 r.reject_reason = note.clone();
             }
-            if to == RequestStatus::Reopened {
-                r.resolved_at = None;
-                r.rating = None;
-                r.rating_comment = None;
-            }
             history(tx, now, &Actor::of(&who2), id, Line::status(status_code(old.status), status_code(to), note.clone()))?;
             save(tx, id, Some(&old), &r)?;
             let mut after = After { changed: vec![id], ..After::default() };
@@ -1306,8 +1307,26 @@ pub struct BulkResult {
     pub error: Option<String>,
 }
 
-/// Assigns many requests (a dispatcher): each on its own, so one refused
-/// does not stop the rest.
+/// Does `one` to each of `ids` (a dispatcher's bulk change), each on its
+/// own, so one refused does not stop the rest; says how each went.
+async fn each<F, Fut>(who: &Caller, ids: &[u64], mut one: F) -> Result<Vec<BulkResult>, AppError>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<RequestV1, AppError>>,
+{
+    if !who.dispatches_requests() {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let lang = who.user().map(|p| p.lang).unwrap_or(Lang::Uz);
+    let mut out = Vec::new();
+    for &id in ids.iter().take(PAGE_MAX) {
+        let r = one(id).await;
+        out.push(BulkResult { id, ok: r.is_ok(), error: r.err().map(|e| e.info().message(lang)) });
+    }
+    Ok(out)
+}
+
+/// Assigns many requests (a dispatcher).
 pub async fn bulk_assign(
     state: &AppState,
     tenant: &Tenant,
@@ -1316,19 +1335,10 @@ pub async fn bulk_assign(
     assignee_id: u64,
     note: Option<&str>,
 ) -> Result<Vec<BulkResult>, AppError> {
-    if !who.dispatches_requests() {
-        return Err(ErrorKind::Forbidden.into());
-    }
-    let lang = who.user().map(|p| p.lang).unwrap_or(Lang::Uz);
-    let mut out = Vec::new();
-    for &id in ids.iter().take(PAGE_MAX) {
-        let r = assign(state, tenant, who, id, assignee_id, note).await;
-        out.push(BulkResult { id, ok: r.is_ok(), error: r.err().map(|e| e.info().message(lang)) });
-    }
-    Ok(out)
+    each(who, ids, |id| assign(state, tenant, who, id, assignee_id, note)).await
 }
 
-/// Moves many requests to one status, each on its own.
+/// Moves many requests to one status.
 pub async fn bulk_status(
     state: &AppState,
     tenant: &Tenant,
@@ -1337,16 +1347,7 @@ pub async fn bulk_status(
     to: RequestStatus,
     note: Option<&str>,
 ) -> Result<Vec<BulkResult>, AppError> {
-    if !who.dispatches_requests() {
-        return Err(ErrorKind::Forbidden.into());
-    }
-    let lang = who.user().map(|p| p.lang).unwrap_or(Lang::Uz);
-    let mut out = Vec::new();
-    for &id in ids.iter().take(PAGE_MAX) {
-        let r = change_status(state, tenant, who, id, to, note).await;
-        out.push(BulkResult { id, ok: r.is_ok(), error: r.err().map(|e| e.info().message(lang)) });
-    }
-    Ok(out)
+    each(who, ids, |id| change_status(state, tenant, who, id, to, note)).await
 }
 
 // ---------- the client's side ----------
@@ -1497,11 +1498,6 @@ pub async fn client_reply(
             };
             if let Some(to) = to {
                 set_status(&mut r, to, now);
-                if to == RequestStatus::Reopened {
-                    r.resolved_at = None;
-                    r.rating = None;
-                    r.rating_comment = None;
-                }
                 history(tx, now, &actor, id, Line::status(status_code(old.status), status_code(to), None))?;
                 after.public.push((r.token.clone(), "request.status", serde_json::json!({"status": status_code(to)})));
                 tell_client(tx, &slug, &base, id, &r, Event::StatusChanged, now, &mut after)?;
