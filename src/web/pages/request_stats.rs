@@ -3,6 +3,7 @@
 //! category, employee and team), its CSV, and the JSON API. The figures are
 //! `requests::stats`.
 
+use super::stats::figure_card;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
@@ -126,17 +127,6 @@ fn rating(lang: Lang, v: Option<f64>) -> String {
     v.map(|r| crate::queue::stats::num2(lang, r)).unwrap_or_else(|| DASH.to_string())
 }
 
-fn card(label: &str, value: String, sub: Option<String>, tone: Option<&'static str>) -> Markup {
-    let class = tone.map(|t| format!("stat-card {t}")).unwrap_or_else(|| "stat-card".into());
-    html! {
-        div class=(class) {
-            span.stat-label { (label) }
-            strong.stat-value { (value) }
-            @if let Some(s) = sub { span.stat-sub { (s) } }
-        }
-    }
-}
-
 fn cards(lang: Lang, f: &Figures) -> Markup {
     let tone = f.sla_met_pct.map(|p| {
         if p >= 90.0 {
@@ -149,15 +139,15 @@ fn cards(lang: Lang, f: &Figures) -> Markup {
     });
     html! {
         div.stat-cards {
-            (card(t(lang, "request_stats.card.received"), f.received.to_string(),
+            (figure_card(t(lang, "request_stats.card.received"), f.received.to_string(),
                 Some(tf(lang, "request_stats.card.received_sub", &[("open", &f.open.to_string())])), None))
-            (card(t(lang, "request_stats.card.done"), f.done.to_string(),
+            (figure_card(t(lang, "request_stats.card.done"), f.done.to_string(),
                 Some(tf(lang, "request_stats.card.done_sub", &[("rejected", &f.rejected.to_string())])), None))
-            (card(t(lang, "request_stats.card.first_response"), duration(lang, f.median_first_response_secs), None, None))
-            (card(t(lang, "request_stats.card.resolution"), duration(lang, f.median_resolution_secs), None, None))
-            (card(t(lang, "request_stats.card.sla_met"), pct(lang, f.sla_met_pct),
+            (figure_card(t(lang, "request_stats.card.first_response"), duration(lang, f.median_first_response_secs), None, None))
+            (figure_card(t(lang, "request_stats.card.resolution"), duration(lang, f.median_resolution_secs), None, None))
+            (figure_card(t(lang, "request_stats.card.sla_met"), pct(lang, f.sla_met_pct),
                 (f.sla_counted > 0).then(|| tf(lang, "request_stats.card.sla_met_sub", &[("n", &f.sla_met.to_string()), ("of", &f.sla_counted.to_string())])), tone))
-            (card(t(lang, "request_stats.card.rating"), rating(lang, f.rating_avg),
+            (figure_card(t(lang, "request_stats.card.rating"), rating(lang, f.rating_avg),
                 Some(tf(lang, "request_stats.card.rating_sub", &[("n", &f.rating_count.to_string())])), None))
         }
     }

@@ -128,7 +128,7 @@ fn opt_pct(lang: Lang, v: Option<f64>) -> String {
     v.map(|p| pct_text(lang, p)).unwrap_or_else(|| DASH.to_string())
 }
 
-fn figure_card(label: &str, value: String, sub: Option<String>, tone: Option<&'static str>) -> Markup {
+pub(super) fn figure_card(label: &str, value: String, sub: Option<String>, tone: Option<&'static str>) -> Markup {
     let class = match tone {
         Some(t) => format!("stat-card {t}"),
         None => "stat-card".to_string(),
