@@ -38,11 +38,11 @@ pub struct UploadForm {
     file: Vec<u8>,
 }
 
-fn multipart_error(e: MultipartError) -> AppError {
+pub(crate) fn multipart_error(e: MultipartError) -> AppError {
     AppError::new(ErrorKind::BadRequest).with_arg("detail", e.body_text())
 }
 
-fn rejection(e: MultipartRejection) -> AppError {
+pub(crate) fn rejection(e: MultipartRejection) -> AppError {
     let kind = if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE { ErrorKind::UnsupportedMediaType } else { ErrorKind::BadRequest };
     AppError::new(kind).with_arg("detail", e.body_text())
 }

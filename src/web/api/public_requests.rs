@@ -17,10 +17,11 @@ use crate::requests::service::{self as svc, ClientInput, NewRequest, PublicMessa
 use crate::requests::{number, status_code, status_label};
 use crate::store::schema::{FieldKind, RequestCategoryV1};
 use crate::tenancy::Tenant;
+use crate::web::api::files::{multipart_error, rejection};
 use crate::web::extract::{Json, Page};
 use crate::web::limits::ClientIp;
 use axum::body::Body;
-use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -162,15 +163,6 @@ pub async fn categories(tenant: Tenant, page: Page, Query(q): Query<LangQuery>) 
 
 // ---------- uploads ----------
 
-/// The upload form: one file in the field `file`.
-#[derive(ToSchema, Deserialize)]
-#[schema(as = PublicUploadForm)]
-#[allow(dead_code)]
-pub struct UploadForm {
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = PublicFile)]
 pub struct UploadOut {
@@ -181,15 +173,6 @@ pub struct UploadOut {
     pub name: String,
     pub size: u64,
     pub mime: String,
-}
-
-fn multipart_error(e: MultipartError) -> AppError {
-    AppError::new(ErrorKind::BadRequest).with_arg("detail", e.body_text())
-}
-
-fn rejection(e: MultipartRejection) -> AppError {
-    let kind = if e.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE { ErrorKind::UnsupportedMediaType } else { ErrorKind::BadRequest };
-    AppError::new(kind).with_arg("detail", e.body_text())
 }
 
 /// Stores one uploaded part as the client's file (streamed, within the
@@ -214,7 +197,7 @@ pub async fn store_part(state: &AppState, tenant: &Tenant, field: axum::extract:
 /// A client uploads a file for a request or a reply (multipart, field
 /// `file`). The answer's `ref` names it when filing or writing.
 #[utoipa::path(post, path = "/api/v1/public/files", tag = "requests", params(("slug" = String, Path)),
-    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    request_body(content = crate::web::api::files::UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = UploadOut), (status = 400), (status = 403, description = "The company is not open for business"),
         (status = 413, description = "Over the company's file limit"), (status = 415), (status = 422), (status = 429)))]
 pub async fn upload(
