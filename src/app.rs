@@ -22,6 +22,8 @@ pub struct AppInner {
     pub search: crate::search::Indexes,
     /// The companies whose notification delivery is running.
     pub outbox: crate::notify::outbox::Outbox,
+    /// The company bots running in this process.
+    pub bots: crate::telegram::Runners,
     /// Wrong-password counters per (username, client address), in memory.
     pub logins: crate::auth::guard::Guard,
     /// Where the bytes of uploaded files live (`[files] backend`).
@@ -77,6 +79,7 @@ impl AppState {
             hub: Hub::default(),
             search,
             outbox: Default::default(),
+            bots: Default::default(),
             logins: Default::default(),
             files,
         })))

@@ -72,6 +72,13 @@ pub struct Config {
     pub new_secret: bool,
     /// Where uploaded files are kept (`[files]`).
     pub files: FilesBackend,
+    /// The Telegram Bot API the company bots talk to
+    /// (`IDORA_TELEGRAM_API_URL`); tests point it at a fake one.
+    pub telegram_api_url: String,
+    /// How long one long poll for a bot's updates waits, in seconds.
+    pub telegram_poll_secs: u32,
+    /// Most messages one bot sends a second (Telegram's limit is 30).
+    pub telegram_per_second: u32,
 }
 
 /// The storage of uploaded files.
@@ -214,6 +221,9 @@ impl Config {
     }
 }
 
+/// The real Bot API.
+pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -239,6 +249,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             new_secret: false,
             files: FilesBackend::Disk,
+            telegram_api_url: TELEGRAM_API_URL.into(),
+            telegram_poll_secs: 25,
+            telegram_per_second: 30,
         }
     }
 }
@@ -271,6 +284,9 @@ pub struct FileConfig {
     pub notify_batch_ms: Option<u64>,
     pub trusted_proxies: Option<Vec<Cidr>>,
     pub files: Option<FilesFile>,
+    pub telegram_api_url: Option<String>,
+    pub telegram_poll_secs: Option<u32>,
+    pub telegram_per_second: Option<u32>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -357,6 +373,15 @@ impl Config {
         if let Some(v) = f.trusted_proxies {
             self.trusted_proxies = v;
         }
+        if let Some(v) = f.telegram_api_url {
+            self.telegram_api_url = v.trim_end_matches('/').to_string();
+        }
+        if let Some(v) = f.telegram_poll_secs {
+            self.telegram_poll_secs = v.clamp(1, 50);
+        }
+        if let Some(v) = f.telegram_per_second {
+            self.telegram_per_second = v.max(1);
+        }
         if let Some(files) = f.files {
             self.files_from(files.backend, files.s3);
         }
@@ -406,6 +431,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_PUBLIC_URL") {
             self.public_url = Some(v.trim_end_matches('/').to_string());
+        }
+        if let Some(v) = get("IDORA_TELEGRAM_API_URL") {
+            self.telegram_api_url = v.trim_end_matches('/').to_string();
         }
         if let Some(v) = get("IDORA_LOG_FORMAT") {
             self.log_format = v;

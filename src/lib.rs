@@ -7,6 +7,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod bot;
 pub mod chat;
 pub mod clock;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod requests;
 pub mod search;
 pub mod store;
 pub mod tasks;
+pub mod telegram;
 pub mod tenancy;
 pub mod web;
 pub mod workflow;

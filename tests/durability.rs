@@ -267,8 +267,19 @@ async fn the_outbox_delivers_once_across_sigkill() {
 
 /// The resident memory of a process, in bytes (`VmRSS`).
 fn rss_bytes(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmRSS:")
+}
+
+/// The server's own memory: resident pages that are not file pages (the
+/// debug binary's code alone is ~37 MB of file pages, which the release
+/// build does not have and the kernel may drop at will).
+fn anon_bytes(pid: u32) -> Option<u64> {
+    status_kb(pid, "RssAnon:")
+}
+
+fn status_kb(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -391,7 +402,7 @@ async fn memory_stays_flat_under_traffic_and_returns_after_a_login_burst() {
     let pid = child.id();
     let http = reqwest::Client::new();
     let boss = kill_test_company(&http, &base).await;
-    let total: usize = std::env::var("IDORA_SOAK_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
+    let requests: usize = std::env::var("IDORA_SOAK_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(300_000);
 
     // Requests that the metrics record (a count and a latency sample each):
     // health checks and an authenticated list, from 8 clients.
@@ -420,12 +431,12 @@ async fn memory_stays_flat_under_traffic_and_returns_after_a_login_burst() {
     run(20_000).await;
     tokio::time::sleep(Duration::from_secs(6)).await;
     let start = rss_bytes(pid).expect("RSS");
-    run(total).await;
+    run(requests).await;
     // The recorder's upkeep runs every 5 s.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let after = rss_bytes(pid).expect("RSS");
     let grown = after.saturating_sub(start) as f64 / 1e6;
-    assert!(grown < 10.0, "RSS grew {grown:.1} MB over {total} requests ({:.1} → {:.1} MB)", start as f64 / 1e6, after as f64 / 1e6);
+    assert!(grown < 10.0, "RSS grew {grown:.1} MB over {requests} requests ({:.1} → {:.1} MB)", start as f64 / 1e6, after as f64 / 1e6);
 
     // A burst of 200 logins, then at most a minute to fall under 64 MB.
     let url = format!("{base}/c/kill-test/api/v1/auth/login");
@@ -438,29 +449,39 @@ async fn memory_stays_flat_under_traffic_and_returns_after_a_login_burst() {
             })
         })
         .collect();
+    // The bound is on the server's own memory (anonymous pages): a debug
+    // binary's code pages grow with every feature and are not memory the
+    // burst took (the total is printed beside it).
     let mut peak = 0;
     for l in logins {
         let status = l.await.expect("login task").expect("login answers");
         assert!(matches!(status, 401 | 429 | 503), "a wrong login answers {status}");
-        peak = peak.max(rss_bytes(pid).unwrap_or(0));
+        peak = peak.max(anon_bytes(pid).unwrap_or(0));
     }
     let started = std::time::Instant::now();
-    let mut now = rss_bytes(pid).expect("RSS");
+    let mut now = anon_bytes(pid).expect("RSS");
     while now > 64_000_000 && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        now = rss_bytes(pid).expect("RSS");
+        now = anon_bytes(pid).expect("RSS");
     }
+    let total = rss_bytes(pid).expect("RSS");
     child.kill().expect("server stops");
     let _ = child.wait();
     eprintln!(
-        "soak: {total} requests, RSS {:.1} → {:.1} MB; login burst peak {:.1} MB, {:.1} MB {:.0} s later",
+        "soak: {requests} requests, RSS {:.1} → {:.1} MB; login burst: own memory peak {:.1} MB, {:.1} MB {:.0} s later (RSS with the binary's pages {:.1} MB)",
         start as f64 / 1e6,
         after as f64 / 1e6,
         peak as f64 / 1e6,
         now as f64 / 1e6,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        total as f64 / 1e6
     );
-    assert!(now <= 64_000_000, "RSS still {:.1} MB a minute after the login burst (peak {:.1} MB)", now as f64 / 1e6, peak as f64 / 1e6);
+    assert!(
+        now <= 64_000_000,
+        "own memory still {:.1} MB a minute after the login burst (peak {:.1} MB)",
+        now as f64 / 1e6,
+        peak as f64 / 1e6
+    );
 }
 
 /// A tmpfs mounted for one test, unmounted when dropped.

@@ -185,6 +185,7 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
             let s = s.clone();
             Box::pin(async move {
                 overdue_tick(&s).await;
+                crate::bot::digest::tick(&s).await;
             })
         })?)
         .await?;

@@ -369,6 +369,12 @@ pub fn list(db: &Db, user_id: u64, unread_only: bool, limit: usize) -> Result<Ve
     Ok(out)
 }
 
+/// One of a user's notifications (the bot words it when it sends it).
+pub fn get(db: &Db, user_id: u64, id: u64) -> Result<Option<NotificationV1>, AppError> {
+    let tx = db.read()?;
+    NOTIFICATIONS.open(&tx)?.get((user_id, id))
+}
+
 /// How many of a user's notifications are unread: one counter read.
 pub fn unread_count(db: &Db, user_id: u64) -> Result<usize, AppError> {
     let tx = db.read()?;

@@ -82,8 +82,8 @@ pub async fn stop(state: &AppState) {
     }
 }
 
-/// The channels every recipient is reached on. Telegram joins them for
-/// accounts that link a chat, with the bot.
+/// The channels every recipient is reached on here. Telegram has its own
+/// outbox (`telegram::outbox`), written beside these rows for linked accounts.
 const CHANNELS: &[Channel] = &[Channel::InApp];
 
 /// Writes the outbox rows of one notification, in the transaction that
@@ -95,6 +95,7 @@ pub(super) fn enqueue(tx: &WriteTransaction, now: i64, user_id: u64, notificatio
         let row = OutboxV1 { user_id, notification_id, channel, attempts: 0, created_at: now };
         outbox.insert((now, id), &row)?;
     }
+    crate::telegram::outbox::enqueue_notification(tx, now, user_id, notification_id)?;
     Ok(())
 }
 
@@ -102,6 +103,7 @@ pub(super) fn enqueue(tx: &WriteTransaction, now: i64, user_id: u64, notificatio
 /// (so that a crash before delivery is caught up after the restart) and
 /// starts its delivery task, or asks the running one for another pass.
 pub fn kick(state: &AppState, tenant: &Tenant) {
+    state.bots.wake(&tenant.slug);
     tenant.due_at(state.now_ms());
     if state.outbox.stopping.load(Ordering::SeqCst) {
         return;

@@ -377,6 +377,16 @@ pub async fn update_user(state: &AppState, tenant: &Tenant, actor: &Caller, id: 
     apply_user_patch(state, tenant, actor, id, patch, None).await
 }
 
+/// Gives user `id` a fresh one-time password they must change at their
+/// first sign-in, as the system: the bot sends it (with the login) to the
+/// Telegram account an admin's link code linked. Ends their sessions.
+pub async fn issue_one_time_password(state: &AppState, tenant: &Tenant, id: u64) -> Result<(String, String), AppError> {
+    let plain = password::generate();
+    let patch = UserPatch { password: Some(plain.clone()), ..Default::default() };
+    let account = apply_user_patch(state, tenant, &Caller::System, id, patch, None).await?;
+    Ok((account.username, plain))
+}
+
 /// Whether user `id` must choose their own password before anything else
 /// (theirs was generated or reset by an admin).
 pub fn must_change_password(db: &Db, id: u64) -> Result<bool, AppError> {

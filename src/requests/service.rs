@@ -505,6 +505,7 @@ struct After {
 impl After {
     fn send(self, state: &AppState, tenant: &Tenant) {
         let now = state.now();
+        state.bots.wake(&tenant.slug);
         if let Some(p) = self.chat {
             p.send(state, tenant);
         }
@@ -569,6 +570,12 @@ fn tell_client(
     let nid = next_id(tx, "client_notice")?;
     let notice = ClientNoticeV1 { request_id: id, event: event.code().to_string(), text: text.clone(), at: now, delivered: false };
     CLIENT_NOTICES.open(tx)?.insert((cid, nid), &notice)?;
+    // A client who came through the bot hears it there (the private chat's id is theirs).
+    if let Some(chat) = client.telegram_id
+        && crate::telegram::outbox::bot_running(tx)?
+    {
+        crate::telegram::outbox::enqueue(tx, now, chat, crate::telegram::outbox::BotBody::ClientNotice { client_id: cid, notice_id: nid })?;
+    }
     after.public.push((r.token.clone(), "request.notice", serde_json::json!({"id": nid, "event": event.code(), "text": text})));
     Ok(())
 }

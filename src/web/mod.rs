@@ -15,6 +15,7 @@ pub mod limits;
 pub mod openapi;
 pub mod pages;
 pub mod server;
+pub mod webhook;
 
 use crate::app::AppState;
 use axum::Router;
@@ -77,7 +78,8 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(pages::request_stats::router().into())
         .merge(api::public_requests::router())
         .merge(pages::request_public::router().into())
-        .merge(api::files::router());
+        .merge(api::files::router())
+        .merge(api::telegram::router());
     // Without the request timeout: live streams, and uploads (which stop on their own when they stall).
     let tenant_streams = api::live::tenant_router()
         .merge(api::track::tenant_router())
@@ -97,6 +99,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
     Routes::with_openapi(openapi::frame())
         .merge(timeout(platform))
         .merge(api::track::platform_router())
+        .merge(webhook::router().into())
         // With the slash, a company's root route is `/c/<slug>/` (its home page).
         .nest("/c/{slug}/", company)
 }

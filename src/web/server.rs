@@ -39,6 +39,7 @@ impl Running {
         if let Some(s) = self.stop.take() {
             let _ = s.send(true);
         }
+        self.state.bots.stop_all();
         let served = self.task.await.map_err(std::io::Error::other)?;
         crate::notify::outbox::stop(&self.state).await;
         served
@@ -55,6 +56,9 @@ pub async fn start(state: AppState) -> std::io::Result<Running> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let router = crate::web::router(state.clone());
     let task = tokio::spawn(serve(listener, router, state.clone(), conns.clone(), stopped));
+    // The company bots run beside the server (their list is in platform.redb).
+    let bots = state.clone();
+    tokio::spawn(async move { crate::bot::start_all(&bots).await });
     Ok(Running { addr, state, conns, stop: Some(stop), task })
 }
 

@@ -206,6 +206,7 @@ fn samples() -> Vec<Sample> {
             super::chat::tests::samples(),
             super::files::tests::samples(),
             super::requests::tests::samples(),
+            super::bot::tests::samples(),
         ])
         .flatten()
         .collect()
@@ -219,6 +220,7 @@ fn pinned_enums() -> Vec<Pinned> {
         super::notify::tests::enums(),
         super::chat::tests::enums(),
         super::requests::tests::enums(),
+        super::bot::tests::enums(),
     ]
     .into_iter()
     .flatten()

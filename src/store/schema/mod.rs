@@ -12,6 +12,7 @@
 
 mod audit;
 mod auth;
+mod bot;
 mod chat;
 mod files;
 #[cfg(test)]
@@ -25,6 +26,7 @@ mod tasks;
 
 pub use audit::*;
 pub use auth::*;
+pub use bot::*;
 pub use chat::*;
 pub use files::*;
 pub use notify::*;
@@ -83,6 +85,7 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     chat::init(tx)?;
     files::init(tx)?;
     requests::init(tx)?;
+    bot::init(tx)?;
     Ok(())
 }
 

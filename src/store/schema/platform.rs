@@ -14,6 +14,9 @@ pub const ADMINS_BY_NAME: TableDefinition<&str, u64> = TableDefinition::new("adm
 /// (normalised phone, taken at ms, entry id) → [`CustomerTicketRecord`]: every
 /// queue ticket and booking of a customer in any company ("my queues").
 pub const CUSTOMER_TICKETS: Records<(&str, i64, u64), CustomerTicketRecord> = Records::new("customer_tickets");
+/// slug → (): the companies with a connected Telegram bot, which a start
+/// runs without opening the other companies' files.
+pub const BOTS: TableDefinition<&str, ()> = TableDefinition::new("bots");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -21,6 +24,7 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(ADMINS.def())?;
     tx.open_table(ADMINS_BY_NAME)?;
     tx.open_table(CUSTOMER_TICKETS.def())?;
+    tx.open_table(BOTS)?;
     Ok(())
 }
 

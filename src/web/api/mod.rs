@@ -14,4 +14,5 @@ pub mod queue;
 pub mod request_admin;
 pub mod requests;
 pub mod tasks;
+pub mod telegram;
 pub mod track;
