@@ -507,3 +507,96 @@ async fn teloxides_dispatcher_polls_and_answers() {
     tg.wait_polling(TOKEN, false, SECS).await;
     assert_eq!(tg.pending_updates(TOKEN), 0, "the dispatcher confirmed what it handled");
 }
+
+/// The wire itself, as any client may speak it: GET with a query string,
+/// urlencoded and multipart bodies (a file as the parameter's own part),
+/// and Telegram's error shape.
+#[tokio::test]
+async fn every_body_encoding_is_read_and_errors_have_telegrams_shape() {
+    let (tg, _bot) = fake().await;
+    tg.text(TOKEN, &ali(), "/start");
+    let http = reqwest::Client::new();
+    let url = |m: &str| format!("{}/bot{TOKEN}/{m}", tg.url());
+
+    let me: serde_json::Value = http.get(url("getMe")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((me["ok"].clone(), me["result"]["username"].clone()), (json!(true), json!("demo_bank_bot")));
+
+    let r = http.get(format!("{}?chat_id=5001&text=007", url("sendMessage"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let s = tg.sent(TOKEN).pop().unwrap();
+    assert_eq!((s.text.as_str(), s.params["chat_id"].clone(), s.params["text"].clone()), ("007", json!(5001), json!("007")));
+
+    let markup = r#"{"inline_keyboard":[[{"text":"Yes","callback_data":"y"}]]}"#;
+    let r = http.post(url("sendMessage")).form(&[("chat_id", "5001"), ("text", "Form?"), ("reply_markup", markup)]).send().await.unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"], json!("y"));
+    assert_eq!(tg.sent(TOKEN).pop().unwrap().reply_markup.unwrap()["inline_keyboard"][0][0]["text"], json!("Yes"));
+
+    let form = reqwest::multipart::Form::new()
+        .text("chat_id", "5001")
+        .text("caption", "scan")
+        .part("document", reqwest::multipart::Part::bytes(b"hello".to_vec()).file_name("scan.txt"));
+    let r = http.post(url("sendDocument")).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let s = tg.sent(TOKEN).pop().unwrap();
+    assert_eq!(s.file, Some(("scan.txt".to_string(), b"hello".to_vec())));
+    assert_eq!(s.params["document"], json!({"name": "scan.txt", "size": 5}));
+
+    let r = http.post(url("sendMessage")).json(&json!({"chat_id": 5001, "text": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    tg.block(TOKEN, 5001);
+    let r = http.post(url("sendMessage")).json(&json!({"chat_id": 5001, "text": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
+    tg.throttle(TOKEN, 1, 3);
+    let r = http.post(url("sendMessage")).json(&json!({"chat_id": 5001, "text": "x"})).send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["parameters"], json!({"retry_after": 3}));
+    let r = http.post(url("noSuchMethod")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = http.post(format!("{}/bot999:x/getMe", tg.url())).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"ok": false, "error_code": 401, "description": "Unauthorized"}));
+}
+
+#[tokio::test]
+async fn a_revoked_token_ends_a_waiting_long_poll_with_401() {
+    let (tg, bot) = fake().await;
+    let poll = tokio::spawn({
+        let bot = bot.clone();
+        async move { bot.get_updates().timeout(10).await }
+    });
+    tg.wait_polling(TOKEN, true, SECS).await;
+    tg.revoke(TOKEN);
+    let err = tokio::time::timeout(SECS, poll).await.unwrap().unwrap().unwrap_err();
+    assert!(matches!(err, RequestError::Api(ApiError::InvalidToken)), "{err:?}");
+    assert!(!tg.polling(TOKEN));
+}
+
+#[tokio::test]
+async fn wait_for_shows_what_was_sent_when_the_expected_message_does_not_come() {
+    let (tg, bot) = fake().await;
+    tg.text(TOKEN, &ali(), "/start");
+    bot.send_message(ChatId(ali().id), "Main menu").await.unwrap();
+    let sent = tg.wait_for(TOKEN, ali().id, |s| s.text.starts_with("Main"), SECS).await;
+    assert_eq!(sent.message_id, 2);
+    let waiting = tokio::spawn({
+        let tg = tg.clone();
+        async move { tg.wait_for(TOKEN, 5001, |s| s.text == "Ticket B-001", Duration::from_millis(200)).await }
+    });
+    let panic = waiting.await.unwrap_err().into_panic();
+    let text = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(text.contains("Main menu") && text.contains("chat 5001"), "{text}");
+
+    // It also waits for what comes later.
+    let later = tokio::spawn({
+        let tg = tg.clone();
+        async move { tg.wait_for(TOKEN, 5001, |s| s.text == "Ticket B-001", SECS).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    bot.send_message(ChatId(ali().id), "Ticket B-001").await.unwrap();
+    assert_eq!(later.await.unwrap().message_id, 3);
+}
