@@ -292,6 +292,11 @@ async fn uploads_are_recorded_with_their_bytes_and_resendable_by_file_id() {
     assert_eq!(s.file, Some(("report.pdf".to_string(), pdf)));
     let err = bot.send_document(chat, InputFile::file_id("nope".to_string().into())).await.unwrap_err();
     assert!(matches!(err, RequestError::Api(ApiError::WrongFileIdOrUrl)), "{err:?}");
+
+    let v = bot.send_voice(chat, InputFile::memory(vec![3u8; 100]).file_name("answer.ogg")).await.unwrap();
+    assert_eq!(v.voice().unwrap().file.size, 100);
+    let s = tg.sent_to(TOKEN, ali().id).pop().unwrap();
+    assert_eq!((s.method.as_str(), s.file), ("sendVoice", Some(("answer.ogg".to_string(), vec![3u8; 100]))));
 }
 
 #[tokio::test]

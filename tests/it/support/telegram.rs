@@ -270,7 +270,8 @@ impl FakeTelegram {
         self.change(token, |b| b.blocked.remove(&chat_id));
     }
 
-    /// The next `calls` send*/edit* calls answer 429 with `parameters.retry_after`.
+    /// The next `calls` send*/edit* calls (sendChatAction too) answer 429
+    /// with `parameters.retry_after`; other methods pass.
     pub fn throttle(&self, token: &str, calls: usize, retry_after: u32) {
         self.change(token, |b| b.throttle = (calls > 0).then_some((calls, retry_after)));
     }
@@ -390,17 +391,19 @@ impl FakeTelegram {
     }
 
     /// The bot's message as it is now (after edits): `method` and `params`
-    /// of the last call that changed it, `reply_markup` its inline keyboard.
+    /// of the last call that changed it, `reply_markup` its inline keyboard;
+    /// None for a message the bot did not send (or none at all).
     pub fn message(&self, token: &str, chat_id: i64, message_id: i64) -> Option<Sent> {
         self.with(token, |b| b.chats.get(&chat_id)?.messages.get(&message_id)?.now.clone())
     }
 
-    /// answerCallbackQuery parameters, in order.
+    /// The parameters of each accepted answerCallbackQuery, in order.
     pub fn answers(&self, token: &str) -> Vec<Value> {
         self.with(token, |b| b.answers.clone())
     }
 
-    /// The parameters of every call of `method` (case-insensitive), in order.
+    /// The parameters of every call of `method` (case-insensitive) that passed
+    /// the token check, refused ones included, in order.
     pub fn calls(&self, token: &str, method: &str) -> Vec<Value> {
         self.with(token, |b| b.calls.iter().filter(|(m, _)| m.eq_ignore_ascii_case(method)).map(|(_, p)| p.clone()).collect())
     }
