@@ -25,3 +25,4 @@ mod home;
 mod queue;
 mod requests;
 mod tasks;
+mod telegram_fake;

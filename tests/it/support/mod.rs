@@ -9,6 +9,7 @@
 mod live;
 mod moto;
 mod page;
+pub mod telegram;
 
 pub use live::*;
 pub use moto::*;
