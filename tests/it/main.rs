@@ -19,6 +19,7 @@
 mod support;
 
 mod api;
+mod bot;
 mod files;
 mod fuzz;
 mod home;

@@ -82,6 +82,20 @@ pub async fn demo_on_system_clock() -> Server {
     s
 }
 
+/// The demo company on a clock the test moves, with its bots talking to
+/// `telegram_api` (a fake Bot API) and polling briefly.
+pub async fn demo_with_telegram(rfc3339: &str, telegram_api: &str) -> Server {
+    let clock = Arc::new(ManualClock::new(rfc3339.parse().unwrap()));
+    let api = telegram_api.to_string();
+    let s = boot(clock.clone(), Some(clock), move |c| {
+        c.telegram_api_url = api;
+        c.telegram_poll_secs = 2;
+    })
+    .await;
+    idora::demo::seed(&s.running.state).await.unwrap();
+    s
+}
+
 async fn boot(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, tweak: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config =
