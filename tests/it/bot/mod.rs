@@ -2,7 +2,11 @@
 //! (`support::telegram`) that speaks the real protocol: the production code
 //! is the code that talks to Telegram.
 
+mod admin;
+mod client;
 mod connect;
+mod queue;
+mod staff;
 
 use crate::support::telegram::{FakeTelegram, TgUser};
 use crate::support::{DEMO, Server, c, demo_with_telegram};
