@@ -435,6 +435,12 @@ impl Config {
         if let Some(v) = get("IDORA_TELEGRAM_API_URL") {
             self.telegram_api_url = v.trim_end_matches('/').to_string();
         }
+        if let Some(v) = get("IDORA_TELEGRAM_POLL_SECS") {
+            self.telegram_poll_secs = parse::<u32>("IDORA_TELEGRAM_POLL_SECS", v)?.clamp(1, 50);
+        }
+        if let Some(v) = get("IDORA_TELEGRAM_PER_SECOND") {
+            self.telegram_per_second = parse::<u32>("IDORA_TELEGRAM_PER_SECOND", v)?.max(1);
+        }
         if let Some(v) = get("IDORA_LOG_FORMAT") {
             self.log_format = v;
         }

@@ -18,6 +18,10 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_idora");
 
+#[allow(dead_code)]
+#[path = "it/support/telegram.rs"]
+mod telegram;
+
 /// Starts `idora serve` on a free port and returns the process and its URL,
 /// read from the line it prints once it listens.
 fn spawn_server(data: &Path) -> (Child, String) {
@@ -263,6 +267,86 @@ async fn the_outbox_delivers_once_across_sigkill() {
     let mut all: Vec<u64> = before.iter().chain(after.iter()).copied().collect();
     all.sort_unstable();
     assert_eq!(all, stored, "each notification pushed exactly once (before the kill: {before:?}, after: {after:?})");
+}
+
+/// The bot outbox across `kill -9`: 100 employees linked to the company's
+/// bot are given 5 tasks each; the server is killed while their Telegram
+/// notifications go out at the bot's pace, and started again. Every
+/// notification reaches its employee's chat; what a crash cut off between
+/// sending and recording is sent again (at most one pass's worth), never lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn telegram_notifications_survive_sigkill() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    create_platform_admin(&data);
+    let tg = telegram::FakeTelegram::start().await;
+    let token = "4242:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDkill";
+    tg.add_bot(token, "kill_test_bot");
+    let api = tg.url();
+    let env = [("IDORA_TELEGRAM_API_URL", api.as_str()), ("IDORA_TELEGRAM_PER_SECOND", "30"), ("IDORA_TELEGRAM_POLL_SECS", "2")];
+    let (mut child, base) = spawn_server_with(&data, &env);
+    let http = reqwest::Client::new();
+    let boss = kill_test_company(&http, &base).await;
+    let api_of = |path: &str| format!("{base}/c/kill-test/api/v1{path}");
+    let resp = http.put(api_of("/telegram")).bearer_auth(&boss).json(&json!({"token": token})).send().await.expect("answers");
+    assert_eq!(resp.status(), 200, "the bot connects");
+
+    // 100 employees, each linked through a one-time code.
+    let mut people = Vec::new();
+    for i in 0..100 {
+        let body =
+            json!({"username": format!("x{i:03}"), "full_name": format!("Xodim {i}"), "role": "employee", "password": "user-password-1"});
+        let resp = http.post(api_of("/users")).bearer_auth(&boss).json(&body).send().await.expect("answers");
+        assert_eq!(resp.status(), 201);
+        let id = resp.json::<Value>().await.expect("JSON")["id"].as_u64().expect("id");
+        let resp =
+            http.post(api_of(&format!("/users/{id}/telegram-link"))).bearer_auth(&boss).json(&json!({})).send().await.expect("answers");
+        assert_eq!(resp.status(), 201);
+        let code = resp.json::<Value>().await.expect("JSON")["code"].as_str().expect("code").to_string();
+        let who = telegram::TgUser::new(70_000 + i, &format!("Xodim {i}"), "uz");
+        tg.text(token, &who, &format!("/start {code}"));
+        tg.wait_for(token, who.id, |m| m.text.contains("Idora"), Duration::from_secs(20)).await;
+        people.push((id, who.id));
+    }
+
+    // 500 tasks from the director; the kill comes while their
+    // notifications are going out.
+    let body = json!({"username": "rahbar", "full_name": "Rahbar", "role": "director", "password": "user-password-1"});
+    assert_eq!(http.post(api_of("/users")).bearer_auth(&boss).json(&body).send().await.expect("answers").status(), 201);
+    let director = login_as(&http, &api_of("/auth/login"), "rahbar", "user-password-1").await;
+    let deadline = "2030-01-01T12:00:00+05:00";
+    for n in 0..5 {
+        for (id, _) in &people {
+            let body = json!({"title": format!("Hisobot {n}-{id}"), "assignee_id": id, "deadline": deadline});
+            let resp = http.post(api_of("/tasks")).bearer_auth(&director).json(&body).send().await.expect("answers");
+            assert_eq!(resp.status(), 201);
+        }
+    }
+    let seen = |tg: &telegram::FakeTelegram| tg.sent(token).iter().filter(|m| m.text.contains("Hisobot")).count();
+    let before = seen(&tg);
+    assert!(before < 500, "the kill comes before every notification went out ({before} sent)");
+    child.kill().expect("SIGKILL is sent");
+    child.wait().expect("the killed server is reaped");
+
+    let (mut child, _base) = spawn_server_with(&data, &env);
+    let started = std::time::Instant::now();
+    let all_there = |tg: &telegram::FakeTelegram| {
+        let sent = tg.sent(token);
+        people
+            .iter()
+            .all(|(id, chat)| (0..5).all(|n| sent.iter().any(|m| m.chat_id == *chat && m.text.contains(&format!("Hisobot {n}-{id}")))))
+    };
+    while !all_there(&tg) && started.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Anything sent twice would arrive with the rest.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    child.kill().expect("server stops");
+    let _ = child.wait();
+    assert!(all_there(&tg), "every notification reached its chat ({} of 500 after {:?})", seen(&tg), started.elapsed());
+    let twice = seen(&tg) - 500;
+    eprintln!("telegram across kill -9: {before} sent before the kill, 500 in all, {twice} sent again");
+    assert!(twice <= 60, "at most one claimed pass is sent again: {twice}");
 }
 
 /// The resident memory of a process, in bytes (`VmRSS`).

@@ -276,6 +276,16 @@ impl FakeTelegram {
         self.change(token, |b| b.throttle = (calls > 0).then_some((calls, retry_after)));
     }
 
+    /// The person opened their chat with the bot some time ago (its
+    /// updates long consumed): the bot may write to them. No update queued.
+    /// (The benches' many users.)
+    #[allow(dead_code)]
+    pub fn open_chat(&self, token: &str, from: &TgUser) {
+        self.change(token, |b| {
+            b.chats.entry(from.id).or_insert_with(|| ChatState { user: from.clone(), next_id: 1, messages: BTreeMap::new() });
+        })
+    }
+
     fn user_message(&self, token: &str, from: &TgUser, reply_to: Option<i64>, content: Value) -> i64 {
         self.change(token, |b| {
             let chat = b.chats.entry(from.id).or_insert_with(|| ChatState { user: from.clone(), next_id: 1, messages: BTreeMap::new() });
