@@ -192,6 +192,14 @@ fn verify_tenant_rows(db: &Db) -> Result<Vec<Mismatch>, AppError> {
     compare_set(&mut out, schema::CLIENTS_BY_EMAIL, c_email, read_set_keys(&tx, p, schema::CLIENTS_BY_EMAIL, |k| k.to_string())?);
     compare_set(&mut out, schema::CLIENTS_BY_TELEGRAM, c_tg, read_set_keys(&tx, p, schema::CLIENTS_BY_TELEGRAM, |k| k)?);
 
+    // The bot: each linked staff account's Telegram account leads back to it.
+    let mut staff_tg = BTreeMap::new();
+    for row in schema::BOT_STAFF.open(&tx)?.iter()? {
+        let (k, link) = row?;
+        staff_tg.insert(link.telegram_id, k.value());
+    }
+    compare(&mut out, schema::BOT_STAFF_BY_TELEGRAM, staff_tg, read_map(&tx, p, schema::BOT_STAFF_BY_TELEGRAM, |k, v| (k, v))?);
+
     // Files: the content each record uses (its own and its thumbnail's),
     // the quota's sum, and references to files that have no record.
     let (mut blobs, mut file_ids) = (BTreeMap::<String, (u64, u64)>::new(), BTreeSet::new());
