@@ -879,11 +879,16 @@ async fn comment(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
 /// A client notice about their request, as worded when it happened (the
 /// company's template in their language), marked delivered; a reply's
 /// notice carries the reply, a request's "rate us" the stars.
-pub async fn render_notice(_state: &AppState, tenant: &Tenant, client_id: u64, notice_id: u64) -> Result<Option<BotOutV1>, AppError> {
+pub async fn render_notice(state: &AppState, tenant: &Tenant, client_id: u64, notice_id: u64) -> Result<Option<BotOutV1>, AppError> {
     let Some(n) = clients::deliver_notice(tenant, client_id, notice_id).await? else { return Ok(None) };
     let lang = n.lang;
     let rid = n.notice.request_id;
     let mut text = n.notice.text.clone();
+    // Without the site's address the status page's link is a bare path no
+    // phone can open: the request's number stands in for it (Open shows it here).
+    if state.config.public_url.as_deref().is_none_or(str::is_empty) {
+        text = text.replace(&svc::tracking_path(&tenant.slug, &n.request.token), &number(rid));
+    }
     if let Some(m) = n.reply.as_ref().filter(|m| !m.text.is_empty()) {
         text.push_str(&format!("\n\n{}: {}", m.author_name, m.text));
     }

@@ -125,13 +125,16 @@ impl Entry {
 pub fn story(db: &Db, token: &str, now: i64) -> Result<(PublicView, Vec<Entry>), AppError> {
     let view = svc::public_view(db, token, now)?;
     let tx = db.read()?;
-    let mut out: Vec<Entry> = view.messages.iter().cloned().map(Entry::Message).collect();
+    let mut out: Vec<Entry> = Vec::new();
     for e in crate::workflow::history(&tx, REQUEST_EVENTS, view.id)? {
         let to = e.to.as_deref().and_then(super::parse_status);
         if let (Some(to), "status" | "created") = (to, e.kind.as_str()) {
             out.push(Entry::Status { at: e.at, to });
         }
     }
+    out.extend(view.messages.iter().cloned().map(Entry::Message));
+    // In time order; at the same moment a change of status comes first (a
+    // request is filed, then its first message is read).
     out.sort_by_key(Entry::at);
     Ok((view, out))
 }

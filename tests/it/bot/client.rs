@@ -288,7 +288,11 @@ async fn a_form_halfway_continues_after_a_restart() {
     ch.press(&b, &m, "O‘tkazib yuborish");
     ch.expect(&b, "o‘z so‘zlaringiz").await;
     ch.text(&b, "Xorijiy saytda to‘lov o‘tmayapti");
-    let m = ch.expect(&b, "Yozib oldim").await;
+    ch.expect(&b, "Yozib oldim").await;
+    b.tg.voice(&b.token, &ch.u, None, &[7u8; 4096]);
+    ch.expect(&b, "Fayl biriktirildi: voice-").await;
+    b.tg.document(&b.token, &ch.u, None, "chek.pdf", "application/pdf", b"%PDF-1.4 a receipt");
+    let m = ch.expect(&b, "Fayl biriktirildi: chek.pdf").await;
     ch.press(&b, &m, "Keyingi");
     let m = ch.expect(&b, "tekshiring").await;
     assert!(m.text.contains("Visa") && m.text.contains("7781"), "the answers before the restart are kept: {}", m.text);
@@ -297,6 +301,9 @@ async fn a_form_halfway_continues_after_a_restart() {
     let r = detail(&b, id).await;
     assert_eq!(r["fields"][0]["value"], "visa");
     assert_eq!(r["fields"][1]["value"], "7781");
+    let files: Vec<String> =
+        messages(&b, id).await[0]["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    assert!(files.len() == 2 && files[0].ends_with(".ogg") && files[1] == "chek.pdf", "the voice and the document: {files:?}");
 }
 
 #[tokio::test]
@@ -313,6 +320,7 @@ async fn a_public_reply_reaches_telegram_a_note_never_and_done_asks_for_a_rating
     b.s.post(&path("/messages"), &employee, json!({"text": "Pasport va daromad ma’lumotnomasi kerak", "internal": false})).await.check(201);
     let m = ch.expect(&b, "Pasport va daromad").await;
     assert!(m.text.contains(&format!("R-{id:06}")), "the template's words with the reply: {}", m.text);
+    assert!(!m.text.contains("/r/demo-"), "no bare path a phone cannot open: {}", m.text);
     assert!(button(&m, "Ochish").is_some(), "{:?}", m.reply_markup);
 
     // My requests: the status and the last public reply; the story, never the note.
@@ -321,13 +329,29 @@ async fn a_public_reply_reaches_telegram_a_note_never_and_done_asks_for_a_rating
     assert!(m.text.contains(&format!("R-{id:06}")) && m.text.contains("Pasport va daromad"), "{}", m.text);
     ch.press(&b, &m, &format!("R-{id:06}"));
     let m = ch.expect(&b, "Tarix").await;
-    assert!(m.text.contains("Ipoteka uchun qanday hujjatlar") && m.text.contains("Pasport va daromad"), "{}", m.text);
+    let story = m.text.split("Tarix:").nth(1).unwrap().to_string();
+    let at = |s: &str| story.find(s).unwrap_or_else(|| panic!("{s} in the story: {story}"));
+    assert!(at("Holati: Yangi") < at("Ipoteka uchun qanday hujjatlar") && at("Ipoteka uchun") < at("Pasport va daromad"), "{story}");
+    assert!(!story.contains("Ichki"), "{story}");
     ch.press(&b, &m, "Yozish");
     ch.expect(&b, "xabaringizni yozing").await;
     ch.text(&b, "Rahmat, ertaga olib kelaman");
     ch.expect(&b, "xabaringiz yuborildi").await;
     let last = messages(&b, id).await.last().cloned().unwrap();
     assert_eq!((last["text"].as_str(), last["from_client"].as_bool()), (Some("Rahmat, ertaga olib kelaman"), Some(true)));
+    // A document goes in the same way, from the request's Write button.
+    ch.text(&b, "📋 Murojaatlarim");
+    let m = ch.expect(&b, "Murojaatlaringiz").await;
+    ch.press(&b, &m, &format!("R-{id:06}"));
+    let m = ch.expect(&b, "Tarix").await;
+    assert!(m.text.contains("Rahmat, ertaga"), "the client's own message is in the story: {}", m.text);
+    ch.press(&b, &m, "Yozish");
+    ch.expect(&b, "xabaringizni yozing").await;
+    b.tg.document(&b.token, &ch.u, None, "daromad.pdf", "application/pdf", b"%PDF-1.4 income");
+    ch.expect(&b, "xabaringiz yuborildi").await;
+    let last = messages(&b, id).await.last().cloned().unwrap();
+    assert_eq!(last["files"][0]["name"], "daromad.pdf");
+    assert_eq!(last["from_client"], true);
 
     for (who, to) in [(&employee, "in_progress"), (&employee, "pending_review"), (&director, "done")] {
         b.s.post(&path("/status"), who, json!({"status": to})).await.check(200);
