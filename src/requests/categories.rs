@@ -529,6 +529,57 @@ fn valid_date(v: &str) -> bool {
         && v.parse::<jiff::civil::Date>().is_ok()
 }
 
+/// Checks one answer to field `f` as filed (the form's rule for its type;
+/// the bot asks field by field with it): `None` when left empty and the
+/// field is optional; a required one left empty, or a value its type
+/// refuses, is a 422 naming the field (`fields.<key>`).
+pub fn check_answer(f: &FormField, raw: &str) -> Result<Option<FieldValue>, AppError> {
+    let v = raw.trim();
+    if v.is_empty() {
+        if f.required {
+            return Err(field_err(&f.key, "validation.required"));
+        }
+        return Ok(None);
+    }
+    let multiline = f.kind == FieldKind::LongText;
+    if v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
+        return Err(field_err(&f.key, "validation.control_char"));
+    }
+    let mut shown = None;
+    let mut value = v.to_string();
+    match f.kind {
+        FieldKind::Text | FieldKind::LongText => {
+            let max = if multiline { LONG_TEXT_VALUE_MAX } else { TEXT_VALUE_MAX };
+            if v.chars().count() > max {
+                return Err(field_err(&f.key, "validation.text_too_long").with_arg("max", max));
+            }
+        }
+        FieldKind::Number => {
+            if v.len() > NUMBER_VALUE_MAX || !valid_number(v) {
+                return Err(field_err(&f.key, "validation.request_number"));
+            }
+        }
+        FieldKind::Date => {
+            if !valid_date(v) {
+                return Err(field_err(&f.key, "validation.request_date"));
+            }
+        }
+        FieldKind::Choice => {
+            let Some(o) = f.options.iter().find(|o| o.key == v) else {
+                return Err(field_err(&f.key, "validation.request_choice"));
+            };
+            shown = Some(o.labels.clone());
+        }
+        FieldKind::Phone => {
+            value = crate::phone::Phone::parse(v).map_err(|_| field_err(&f.key, "validation.phone"))?.into_string();
+        }
+        FieldKind::File => {
+            v.parse::<u64>().map_err(|_| field_err(&f.key, "files.unknown"))?;
+        }
+    }
+    Ok(Some(FieldValue { key: f.key.clone(), kind: f.kind, labels: f.labels.clone(), value, shown }))
+}
+
 /// Checks the answers of a filed form against its category's fields, in the
 /// form's order: a required field missing names the field
 /// (`fields.<key>`), a choice outside its options is a 422, a key the form
@@ -550,51 +601,13 @@ pub fn check_fields(cat: &RequestCategoryV1, input: &BTreeMap<String, String>) -
     let mut files = Vec::new();
     for f in &cat.fields {
         let raw = input.get(&f.key).map(String::as_str).unwrap_or("");
-        let v = raw.trim();
-        if v.is_empty() {
-            if f.required {
-                return Err(field_err(&f.key, "validation.required"));
-            }
-            continue;
+        let Some(v) = check_answer(f, raw)? else { continue };
+        if f.kind == FieldKind::File
+            && let Ok(id) = v.value.parse::<u64>()
+        {
+            files.push(id);
         }
-        let multiline = f.kind == FieldKind::LongText;
-        if v.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))) {
-            return Err(field_err(&f.key, "validation.control_char"));
-        }
-        let mut shown = None;
-        let mut value = v.to_string();
-        match f.kind {
-            FieldKind::Text | FieldKind::LongText => {
-                let max = if multiline { LONG_TEXT_VALUE_MAX } else { TEXT_VALUE_MAX };
-                if v.chars().count() > max {
-                    return Err(field_err(&f.key, "validation.text_too_long").with_arg("max", max));
-                }
-            }
-            FieldKind::Number => {
-                if v.len() > NUMBER_VALUE_MAX || !valid_number(v) {
-                    return Err(field_err(&f.key, "validation.request_number"));
-                }
-            }
-            FieldKind::Date => {
-                if !valid_date(v) {
-                    return Err(field_err(&f.key, "validation.request_date"));
-                }
-            }
-            FieldKind::Choice => {
-                let Some(o) = f.options.iter().find(|o| o.key == v) else {
-                    return Err(field_err(&f.key, "validation.request_choice"));
-                };
-                shown = Some(o.labels.clone());
-            }
-            FieldKind::Phone => {
-                value = crate::phone::Phone::parse(v).map_err(|_| field_err(&f.key, "validation.phone"))?.into_string();
-            }
-            FieldKind::File => {
-                let id = v.parse::<u64>().map_err(|_| field_err(&f.key, "files.unknown"))?;
-                files.push(id);
-            }
-        }
-        out.push(FieldValue { key: f.key.clone(), kind: f.kind, labels: f.labels.clone(), value, shown });
+        out.push(v);
     }
     Ok((out, files))
 }

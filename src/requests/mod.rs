@@ -4,6 +4,7 @@
 //! targets and breaches, notification templates and statistics.
 
 pub mod categories;
+pub mod clients;
 pub mod filters;
 pub mod service;
 pub mod sla;

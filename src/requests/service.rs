@@ -61,7 +61,7 @@ fn text(field: &'static str, s: &str, max: usize, required: bool, multiline: boo
     Ok(v.to_string())
 }
 
-fn comment(c: Option<&str>, required: bool) -> Result<Option<String>, AppError> {
+pub(super) fn comment(c: Option<&str>, required: bool) -> Result<Option<String>, AppError> {
     let v = text("comment", c.unwrap_or(""), COMMENT_MAX, required, true)?;
     Ok((!v.is_empty()).then_some(v))
 }
@@ -109,7 +109,7 @@ fn check_client(c: &ClientInput) -> Result<(String, Option<String>, Option<Strin
 }
 
 /// The client record `id` stands for now (following merges).
-fn live_client(tx: &impl Txn, mut id: u64) -> Result<(u64, ClientV1), AppError> {
+pub(super) fn live_client(tx: &impl Txn, mut id: u64) -> Result<(u64, ClientV1), AppError> {
     let t = CLIENTS.open(tx)?;
     for _ in 0..16 {
         let c = t.get(id)?.ok_or_else(not_found)?;
@@ -123,7 +123,7 @@ fn live_client(tx: &impl Txn, mut id: u64) -> Result<(u64, ClientV1), AppError> 
 
 /// Moves everything of client `gone` onto `keep` (the same person reached
 /// through two channels): their requests and ways to reach them.
-fn merge_clients(tx: &WriteTransaction, keep: u64, gone: u64) -> Result<(), AppError> {
+pub(super) fn merge_clients(tx: &WriteTransaction, keep: u64, gone: u64) -> Result<(), AppError> {
     if keep == gone {
         return Ok(());
     }
@@ -161,7 +161,7 @@ fn merge_clients(tx: &WriteTransaction, keep: u64, gone: u64) -> Result<(), AppE
     Ok(())
 }
 
-fn index_client(tx: &WriteTransaction, id: u64, c: &ClientV1) -> Result<(), AppError> {
+pub(super) fn index_client(tx: &WriteTransaction, id: u64, c: &ClientV1) -> Result<(), AppError> {
     if let Some(p) = &c.phone {
         tx.open_table(CLIENTS_BY_PHONE).map_err(store_err)?.insert(p.as_str(), id).map_err(store_err)?;
     }
@@ -269,7 +269,7 @@ fn client_out(id: u64, c: &ClientV1) -> ClientOut {
 
 // ---------- who sees ----------
 
-fn category_in(tx: &impl Txn, id: u64) -> Result<Option<RequestCategoryV1>, AppError> {
+pub(super) fn category_in(tx: &impl Txn, id: u64) -> Result<Option<RequestCategoryV1>, AppError> {
     REQUEST_CATEGORIES.open(tx)?.get(id)
 }
 
@@ -447,7 +447,7 @@ fn set_status(r: &mut RequestV1, to: RequestStatus, now: i64) {
 }
 
 /// Writes a request and keeps every index in step with it.
-fn save(tx: &WriteTransaction, id: u64, old: Option<&RequestV1>, new: &RequestV1) -> Result<(), AppError> {
+pub(super) fn save(tx: &WriteTransaction, id: u64, old: Option<&RequestV1>, new: &RequestV1) -> Result<(), AppError> {
     crate::search::names_changed(tx)?;
     REQUESTS.open(tx)?.insert(id, new)?;
     if let Some(o) = old {
@@ -494,16 +494,16 @@ pub fn save_changed(tx: &WriteTransaction, id: u64, old: &RequestV1, new: &Reque
 /// What a committed change sends after the commit: live events, staff
 /// notifications, the chat's pushes.
 #[derive(Default)]
-struct After {
-    sent: Vec<Sent>,
-    chat: Option<Pushes>,
+pub(super) struct After {
+    pub(super) sent: Vec<Sent>,
+    pub(super) chat: Option<Pushes>,
     /// (token, kind, data) for the client's status page.
-    public: Vec<(String, &'static str, serde_json::Value)>,
-    changed: Vec<u64>,
+    pub(super) public: Vec<(String, &'static str, serde_json::Value)>,
+    pub(super) changed: Vec<u64>,
 }
 
 impl After {
-    fn send(self, state: &AppState, tenant: &Tenant) {
+    pub(super) fn send(self, state: &AppState, tenant: &Tenant) {
         let now = state.now();
         state.bots.wake(&tenant.slug);
         if let Some(p) = self.chat {
@@ -521,7 +521,7 @@ impl After {
     }
 }
 
-fn lang_of(code: &str) -> Lang {
+pub(super) fn lang_of(code: &str) -> Lang {
     Lang::parse(code).unwrap_or(Lang::Uz)
 }
 
@@ -1086,7 +1086,7 @@ pub fn mine(db: &Db, who: &Caller, limit: usize) -> Result<Vec<(u64, RequestV1)>
 
 // ---------- changes ----------
 
-fn load(tx: &WriteTransaction, id: u64) -> Result<RequestV1, AppError> {
+pub(super) fn load(tx: &WriteTransaction, id: u64) -> Result<RequestV1, AppError> {
     REQUESTS.open(tx)?.get(id)?.ok_or_else(not_found)
 }
 
@@ -1412,7 +1412,7 @@ pub struct PublicView {
     pub may_rate: bool,
 }
 
-fn may_write(r: &RequestV1, now: i64) -> bool {
+pub(super) fn may_write(r: &RequestV1, now: i64) -> bool {
     match r.status {
         RequestStatus::Rejected => false,
         RequestStatus::Done => r.resolved_at.is_some_and(|d| now - d <= super::REOPEN_DAYS * 86_400_000),
