@@ -795,6 +795,17 @@ fn stars(id: u64) -> Vec<BotButtonV1> {
 }
 
 /// The client's next message into request `id`'s conversation.
+/// A reply to one of the bot's messages about a request (a notice, its
+/// history): it goes into that request as the client's message. `false`
+/// when the message replied to is about no request of theirs.
+pub async fn on_reply(ctx: &mut Ctx<'_>, msg: &Message, replied: &Message) -> bool {
+    let about = ctx.tenant.db().and_then(|db| crate::telegram::chats::message(db, ctx.chat_id, i64::from(replied.id.0)));
+    let Ok(Some(about)) = about else { return false };
+    let Some(id) = about.request_id else { return false };
+    write(ctx, id, msg).await;
+    true
+}
+
 async fn write(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
     let token = match ctx.tenant.db().and_then(|db| clients::token_of(db, telegram_id(ctx), id)) {
         Ok(t) => t,

@@ -1,6 +1,7 @@
 //! A bot's sender: delivers the company's bot outbox (`telegram::outbox`)
 //! at Telegram's pace — at most `telegram_per_second` messages a second for
-//! the bot (30 by default, Telegram's limit) and one a second per chat —
+//! the bot (30 by default, Telegram's limit) and one a second per chat, in
+//! the order they were queued —
 //! honouring a 429's `retry_after` for the whole bot, retrying other
 //! failures with a growing wait, and dropping what goes to a person who
 //! blocked the bot (403: the chat is marked unreachable until they write).
@@ -39,14 +40,10 @@ impl Pace {
         Pace { gap: Duration::from_secs(1) / per_second.max(1), next: Instant::now(), chats: HashMap::new() }
     }
 
-    /// How long `chat` must still wait.
-    fn chat_wait(&self, chat: i64) -> Duration {
-        self.chats.get(&chat).map(|at| at.saturating_duration_since(Instant::now())).unwrap_or_default()
-    }
-
-    /// Waits for the bot's next slot and takes it (and the chat's).
+    /// Waits for the bot's next slot and the chat's, and takes them.
     async fn take(&mut self, chat: i64) {
-        tokio::time::sleep_until(self.next).await;
+        let chat_at = self.chats.get(&chat).copied().unwrap_or(self.next);
+        tokio::time::sleep_until(self.next.max(chat_at)).await;
         let now = Instant::now();
         self.next = now + self.gap;
         self.chats.insert(chat, now + Duration::from_secs(1));
@@ -119,15 +116,9 @@ async fn pass(state: &AppState, tenant: &Tenant, bot: &Bot, pace: &mut Pace, sto
     }
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut revoked = false;
-    for (id, row) in rows {
+    for (id, row) in interleave(rows) {
         if revoked || *stopped.borrow() {
             outcomes.push((id, row, Outcome::Later { at: now, counts: false }));
-            continue;
-        }
-        let wait = pace.chat_wait(row.chat_id);
-        if !wait.is_zero() {
-            let at = state.now_ms() + i64::try_from(wait.as_millis()).unwrap_or(1000);
-            outcomes.push((id, row, Outcome::Later { at, counts: false }));
             continue;
         }
         let outcome = match render(state, tenant, &row).await {
@@ -153,6 +144,25 @@ async fn pass(state: &AppState, tenant: &Tenant, bot: &Bot, pace: &mut Pace, sto
         tracing::warn!(company = %tenant.slug, messages = given_up, "telegram messages given up after {} tries", outbox::MAX_ATTEMPTS);
     }
     Ok(if revoked { Step::Revoked } else { Step::Next(next) })
+}
+
+/// A pass's rows in the order they go out: each chat's in the order they
+/// were queued, the chats taking turns (every chat's first, then every
+/// chat's second…), so that a chat's one-a-second pace holds up only its
+/// own messages and never reorders them.
+fn interleave(rows: Vec<(u64, BotSendV1)>) -> Vec<(u64, BotSendV1)> {
+    let mut turn: HashMap<i64, usize> = HashMap::new();
+    let mut keyed: Vec<(usize, usize, (u64, BotSendV1))> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let n = turn.entry(r.1.chat_id).or_default();
+            *n += 1;
+            (*n, i, r)
+        })
+        .collect();
+    keyed.sort_by_key(|(n, i, _)| (*n, *i));
+    keyed.into_iter().map(|(_, _, r)| r).collect()
 }
 
 /// What a failed send becomes.
@@ -282,4 +292,21 @@ async fn stored_file(state: &AppState, tenant: &Tenant, id: u64) -> Option<(Stri
         bytes.extend_from_slice(&chunk.ok()?);
     }
     Some((f.name, f.mime, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    fn row(chat_id: i64) -> BotSendV1 {
+        BotSendV1 { chat_id, notification: None, client_notice: None, message: None, attempts: 0, created_at: 0 }
+    }
+
+    #[test]
+    fn each_chat_keeps_its_order_and_the_chats_take_turns() {
+        let rows = vec![(1, row(7)), (2, row(7)), (3, row(8)), (4, row(7)), (5, row(9)), (6, row(8))];
+        let order: Vec<u64> = interleave(rows).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(order, vec![1, 3, 5, 2, 6, 4]);
+    }
 }

@@ -175,12 +175,13 @@ async fn on_message(ctx: &mut Ctx<'_>, msg: &Message) {
     if msg.contact().is_some() {
         return client::on_contact(ctx, msg).await;
     }
-    // A reply to one of the bot's messages about a task: into its thread.
-    if let Some(replied) = msg.reply_to_message()
-        && ctx.staff.is_some()
-        && staff::on_reply(ctx, msg, replied).await
-    {
-        return;
+    // A reply to one of the bot's messages: a staff member's about a task
+    // goes into its thread, a client's about a request into the request.
+    if let Some(replied) = msg.reply_to_message() {
+        let done = if ctx.staff.is_some() { staff::on_reply(ctx, msg, replied).await } else { client::on_reply(ctx, msg, replied).await };
+        if done {
+            return;
+        }
     }
     if let Some(d) = ctx.dialogue() {
         match d.area.as_str() {
