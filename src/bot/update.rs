@@ -258,6 +258,12 @@ async fn on_callback(ctx: &mut Ctx<'_>, q: &CallbackQuery) {
                 if let Ok(c) = chats::set_lang(ctx.tenant, ctx.state.now_ms(), ctx.chat_id, lang).await {
                     ctx.chat = c;
                 }
+                if ctx.staff.is_none()
+                    && let Ok(tg) = i64::try_from(ctx.from.id.0)
+                    && let Err(e) = crate::requests::clients::set_lang(ctx.tenant, tg, lang).await
+                {
+                    tracing::warn!(company = %ctx.tenant.slug, error = %e, "client language not saved");
+                }
                 ctx.lang = lang;
                 ctx.menu(ctx.t("bot.lang.set")).await;
                 None

@@ -34,6 +34,23 @@ fn client_of(tx: &impl Txn, telegram_id: i64) -> Result<Option<(u64, ClientV1)>,
     }
 }
 
+/// The client behind a Telegram account chose another language (/lang):
+/// their notices are worded in it from now on. Nothing when they are no
+/// client yet.
+pub async fn set_lang(tenant: &Tenant, telegram_id: i64, lang: Lang) -> Result<(), AppError> {
+    tenant
+        .db()?
+        .write(move |tx| {
+            let Some((id, mut c)) = client_of(tx, telegram_id)? else { return Ok(()) };
+            if c.lang != lang.code() {
+                c.lang = lang.code().to_string();
+                CLIENTS.open(tx)?.insert(id, &c)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
 /// One of a client's requests, as their list shows it.
 #[derive(Debug, Clone)]
 pub struct Mine {
