@@ -59,7 +59,9 @@ pub async fn take(
     name: Option<String>,
     phone: Option<String>,
 ) -> Result<Issued, AppError> {
-    let name = name.map(|n| n.chars().take(80).collect::<String>());
+    // What Telegram calls them, when it reads as a name (else none: a
+    // ticket is never refused for it).
+    let name = name.map(|n| n.trim().chars().take(80).collect::<String>()).filter(|n| AppError::check_text("name", n, 80, false).is_ok());
     let input = NewTicket { service_id, source: "bot".into(), priority: None, name, phone };
     tickets::issue_from(state, tenant, who, branch_id, TicketSource::Bot, input, Some((chat_id, lang))).await
 }
@@ -92,16 +94,19 @@ fn index_waiting(tx: &WriteTransaction, id: u64, t: &TicketV1) -> Result<(), App
 /// following tickets of the same service queue whose place it moved.
 pub(crate) fn on_event(tx: &WriteTransaction, now: i64, id: u64, kind: &str, t: &TicketV1) -> Result<(), AppError> {
     // A transfer makes a new ticket: the chat follows it in the same message.
-    if kind == "transferred_in"
-        && let Some(from) = t.transferred_from
-        && let Some(old) = BOT_TICKETS.open(tx)?.get(from)?
-    {
+    // (Each table handle is let go before the next opens the same table.)
+    let moved = match t.transferred_from {
+        Some(from) if kind == "transferred_in" => BOT_TICKETS.open(tx)?.get(from)?.map(|old| (from, old)),
+        _ => None,
+    };
+    if let Some((from, old)) = moved {
         let new = BotTicketV1 { ahead: u32::MAX, near_sent: false, created_at: now, ..old.clone() };
         BOT_TICKETS.open(tx)?.insert(id, &new)?;
         BOT_TICKETS.open(tx)?.insert(from, &BotTicketV1 { message_id: None, ..old })?;
         tx.open_table(BOT_TICKETS_BY_CHAT).map_err(store_err)?.insert((new.chat_id, id), ()).map_err(store_err)?;
     }
-    if let Some(rec) = BOT_TICKETS.open(tx)?.get(id)? {
+    let followed = BOT_TICKETS.open(tx)?.get(id)?;
+    if let Some(rec) = followed {
         index_waiting(tx, id, t)?;
         let lang = lang_of(&rec);
         match (t.status, kind) {

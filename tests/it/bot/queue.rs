@@ -234,3 +234,36 @@ async fn a_closed_branch_is_explained_with_when_it_opens() {
     let op = b.s.demo_token("operator").await;
     assert!(queue_of(&b, &op, head).await.is_empty(), "no ticket was taken");
 }
+
+#[tokio::test]
+async fn a_ticket_sent_on_to_another_service_keeps_its_message() {
+    let b = Bot::start().await;
+    let head = b.s.demo_branches().await[0];
+    let services = b.s.demo_services().await;
+    b.s.kiosk_ticket(head, services["Kreditlar"]).await;
+    let aziza = TgUser::new(700_005, "Aziza", "uz");
+    let ticket = take_at_head_office(&b, &aziza).await;
+    assert!(ticket.text.contains(t(UZ, "bot.queue.next")), "nobody waits for the cash desk: {}", ticket.text);
+
+    // The operator calls her out of turn, then sends her on to loans.
+    let op = b.s.demo_token("operator").await;
+    let id = queue_of(&b, &op, head).await.iter().find(|t| t["number"] == "B-001").and_then(|t| t["id"].as_u64()).unwrap();
+    b.s.post(&c(DEMO, &format!("/tickets/{id}/call")), &op, json!({})).await.check(200);
+    let call = tf(UZ, "bot.queue.called", &[("number", "B-001"), ("window", "1"), ("branch", "Bosh ofis")]);
+    see(&b, &aziza, |m| m.method == "sendMessage" && m.text == call).await;
+    let mark = b.tg.sent_to(&b.token, aziza.id).len();
+    let r = b.s.post(&c(DEMO, &format!("/tickets/{id}/transfer")), &op, json!({"service_id": services["Kreditlar"]})).await.check(200);
+    assert_eq!((r.str("number"), r.str("status")), ("B-001".to_string(), "waiting".to_string()));
+
+    // The same message now follows the loans queue: the kiosk's customer came first.
+    let ahead = tf(UZ, "bot.queue.ahead", &[("n", "1")]);
+    let m = see_after(&b, &aziza, mark, |m| m.message_id == ticket.message_id && m.text.contains("Bosh ofis · Kreditlar")).await;
+    assert!(m.text.contains(&ahead), "{}", m.text);
+    assert_eq!(labels(&m), [t(UZ, "bot.queue.btn.refresh"), t(UZ, "bot.queue.btn.cancel")]);
+    // And it can be cancelled from there: the new ticket is.
+    b.tg.press(&b.token, &aziza, m.message_id, &button(&m, t(UZ, "bot.queue.btn.cancel")));
+    let asked = see_after(&b, &aziza, mark, |m| m.method == "editMessageReplyMarkup").await;
+    b.tg.press(&b.token, &aziza, m.message_id, &button(&asked, t(UZ, "bot.queue.btn.cancel_yes")));
+    see_after(&b, &aziza, mark, |m| m.message_id == ticket.message_id && m.text.contains(t(UZ, "bot.queue.status.cancelled"))).await;
+    assert!(!queue_of(&b, &op, head).await.iter().any(|t| t["number"] == "B-001"));
+}
