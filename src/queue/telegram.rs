@@ -22,7 +22,7 @@ use crate::store::schema::{
     CLIENTS_BY_TELEGRAM, OPERATOR_STATE, OPERATORS, SERVICE_TIMES, TICKETS, TICKETS_WAITING, TicketSource, TicketStatus, TicketV1,
 };
 use crate::store::{Db, Txn, store_err};
-use crate::telegram::outbox::{BotBody, enqueue};
+use crate::telegram::outbox::{BotBody, bot_running, enqueue};
 use crate::tenancy::Tenant;
 use redb::{ReadableTable, WriteTransaction};
 use std::collections::HashMap;
@@ -119,7 +119,7 @@ pub(crate) fn on_event(tx: &WriteTransaction, now: i64, id: u64, kind: &str, t: 
                 let window = t.window.unwrap_or_default().to_string();
                 let text = tf(lang, "bot.queue.called", &[("number", &t.number), ("window", &window), ("branch", &branch)]);
                 let out = BotOutV1 { text, about: about(id, now), ..BotOutV1::default() };
-                enqueue(tx, now, rec.chat_id, BotBody::Message(out))?;
+                send(tx, now, rec.chat_id, out)?;
                 edit_live(tx, now, id, t, &rec, None)?;
             }
             _ => edit_live(tx, now, id, t, &rec, None)?,
@@ -134,13 +134,22 @@ pub(crate) fn on_event(tx: &WriteTransaction, now: i64, id: u64, kind: &str, t: 
     Ok(())
 }
 
+/// Queues a message for the chat while the company's bot runs (a bot
+/// disconnected or revoked meanwhile gets no backlog of stale places).
+fn send(tx: &WriteTransaction, now: i64, chat_id: i64, out: BotOutV1) -> Result<(), AppError> {
+    if bot_running(tx)? {
+        enqueue(tx, now, chat_id, BotBody::Message(out))?;
+    }
+    Ok(())
+}
+
 /// Edits the live message of a followed ticket (when the bot has sent it),
 /// with its place when it waits.
 fn edit_live(tx: &WriteTransaction, now: i64, id: u64, t: &TicketV1, rec: &BotTicketV1, place: Option<Place>) -> Result<(), AppError> {
     let Some(mid) = rec.message_id else { return Ok(()) };
     let mut out = render(tx, id, t, lang_of(rec), place, now)?;
     out.edit_message_id = Some(mid);
-    enqueue(tx, now, rec.chat_id, BotBody::Message(out))?;
+    send(tx, now, rec.chat_id, out)?;
     Ok(())
 }
 
@@ -171,7 +180,7 @@ fn follow(tx: &WriteTransaction, now: i64, branch: u64, day: u32, service: u64) 
         let lang = lang_of(&rec);
         if ahead <= NEAR && ahead < rec.ahead && !rec.near_sent {
             let text = tn(lang, "bot.queue.near", u64::from(ahead), &[("number", &tk.number)]);
-            enqueue(tx, now, rec.chat_id, BotBody::Message(BotOutV1 { text, about: about(id, now), ..BotOutV1::default() }))?;
+            send(tx, now, rec.chat_id, BotOutV1 { text, about: about(id, now), ..BotOutV1::default() })?;
             rec.near_sent = true;
         }
         rec.ahead = ahead;
