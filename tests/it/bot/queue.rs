@@ -267,3 +267,28 @@ async fn a_ticket_sent_on_to_another_service_keeps_its_message() {
     see_after(&b, &aziza, mark, |m| m.message_id == ticket.message_id && m.text.contains(t(UZ, "bot.queue.status.cancelled"))).await;
     assert!(!queue_of(&b, &op, head).await.iter().any(|t| t["number"] == "B-001"));
 }
+
+#[tokio::test]
+async fn only_the_bot_takes_bot_tickets_and_a_disconnected_bot_gets_no_backlog() {
+    let b = Bot::start().await;
+    let head = b.s.demo_branches().await[0];
+    let kassa = b.s.demo_services().await["Kassa"];
+    // An API client cannot pass a ticket off as taken in Telegram.
+    let body = json!({"service_id": kassa, "source": "bot"});
+    let (s, v) = b.s.call(Method::POST, &c(DEMO, &format!("/branches/{head}/tickets")), None, Some(body)).await;
+    assert_eq!((s.as_u16(), v["error"]["field"].as_str()), (422, Some("source")), "{v}");
+
+    b.s.kiosk_ticket(head, kassa).await;
+    let aziza = TgUser::new(700_006, "Aziza", "uz");
+    let ticket = take_at_head_office(&b, &aziza).await;
+    assert!(ticket.text.contains(&tf(UZ, "bot.queue.ahead", &[("n", "1")])), "{}", ticket.text);
+
+    // The admin disconnects the bot; the queue moves on without it.
+    let (s, _) = b.s.call(Method::DELETE, &c(DEMO, "/telegram"), Some(&b.admin), None).await;
+    assert!(s.is_success(), "{s}");
+    b.tg.wait_polling(&b.token, false, WAIT).await;
+    let op = b.s.demo_token("operator").await;
+    assert_eq!(b.s.call_next(&op).await["ticket"]["number"], "K-001");
+    let tenant = b.s.state().tenants.get(DEMO).unwrap();
+    assert_eq!(idora::telegram::outbox::pending(tenant.db().unwrap()).unwrap(), (None, 0), "nothing waits for a bot that is gone");
+}
