@@ -14,10 +14,11 @@ use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, KeyboardMarkup, ReplyMarkup};
 
 /// The commands the bot lists, with their description keys.
-pub const COMMANDS: [(&str, &str); 6] = [
+pub const COMMANDS: [(&str, &str); 7] = [
     ("start", "bot.cmd.start"),
     ("tasks", "bot.cmd.tasks"),
     ("today", "bot.cmd.today"),
+    ("queue", "bot.cmd.queue"),
     ("lang", "bot.cmd.lang"),
     ("cancel", "bot.cmd.cancel"),
     ("help", "bot.cmd.help"),

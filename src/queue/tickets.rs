@@ -168,7 +168,8 @@ pub(crate) fn ticket_event(
     let id = next_id(tx, "ticket_event")?;
     let ev = TicketEventV1 { at: now, kind: kind.into(), operator_id: t.operator_id, window: t.window, reason };
     TICKET_EVENTS.open(tx)?.insert((ticket, id), &ev)?;
-    Ok(())
+    // Chats following this ticket, or tickets behind it, through the bot.
+    super::telegram::on_event(tx, now, ticket, kind, t)
 }
 
 /// Seconds one visit of a service takes: the mean of the latest real
@@ -277,13 +278,30 @@ pub fn operators_serving(
 /// Takes a ticket. Kiosk and online tickets are public (the company must be
 /// open for business); walk-in tickets are entered by staff, who alone may
 /// give VIP priority.
+/// A ticket with source `bot` is taken only through the company's Telegram
+/// bot ([`super::telegram::take`]), never named by an API client.
 pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u64, input: NewTicket) -> Result<Issued, AppError> {
     let source = parse_source(&input.source).ok_or_else(|| AppError::invalid("source", "validation.ticket_source"))?;
+    if source == TicketSource::Bot {
+        return Err(AppError::invalid("source", "validation.ticket_source"));
+    }
+    issue_from(state, tenant, who, branch_id, source, input, None).await
+}
+
+/// Takes a ticket from `source`; `chat` is the Telegram chat (and its
+/// language) of a ticket taken through the bot, followed from then on.
+pub(crate) async fn issue_from(
+    state: &AppState,
+    tenant: &Tenant,
+    who: &Caller,
+    branch_id: u64,
+    source: TicketSource,
+    input: NewTicket,
+    chat: Option<(i64, crate::i18n::Lang)>,
+) -> Result<Issued, AppError> {
     let is_staff = who.can("queue.operate") || who.can("queue.manage");
-    match source {
-        TicketSource::Bot => return Err(AppError::invalid("source", "validation.ticket_source")),
-        TicketSource::WalkIn if !is_staff => return Err(AppError::new(ErrorKind::Forbidden)),
-        _ => {}
+    if source == TicketSource::WalkIn && !is_staff {
+        return Err(AppError::new(ErrorKind::Forbidden));
     }
     if !tenant.is_active() {
         return Err(ErrorKind::CompanyInactive.into());
@@ -366,6 +384,13 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
                 transferred_from: None,
             };
             insert_ticket(tx, id, &ticket)?;
+            if let Some((chat_id, lang)) = chat {
+                super::telegram::track(tx, now, id, &ticket, chat_id, lang, ahead)?;
+            }
+            if priority != TicketPriority::Normal {
+                // It may go ahead of tickets the bot follows.
+                super::telegram::on_event(tx, now, id, "issued", &ticket)?;
+            }
             // When it expires unserved, from the branch already at hand.
             let expires_at = crate::tenancy::due::ticket_expiry(&tz, &branch.hours, day);
             Ok((Issued { id, ticket, people_ahead: ahead }, expires_at))
@@ -378,6 +403,7 @@ pub async fn issue(state: &AppState, tenant: &Tenant, who: &Caller, branch_id: u
         serde_json::json!({"id": issued.id, "number": issued.ticket.number, "service_id": service_id}),
         state.now(),
     );
+    super::telegram::wake(state, tenant, issued.id, &issued.ticket);
     // The company is due when the ticket's branch closes.
     tenant.due_at(expires_at);
     record_customer(state, &tenant.slug, issued.id, &issued.ticket).await;
@@ -619,6 +645,7 @@ pub(crate) fn announce(state: &AppState, tenant: &Tenant, id: u64, t: &TicketV1,
     });
     state.hub.publish(&tenant.slug, &Topic::QueueBranch(t.branch_id), kind, data.clone(), state.now());
     state.hub.publish(&tenant.slug, &Topic::Ticket(t.token.clone()), kind, data, state.now());
+    super::telegram::wake(state, tenant, id, t);
 }
 
 /// Unserved tickets expire at the branch's end of day: once the branch has

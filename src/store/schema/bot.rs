@@ -30,6 +30,15 @@ pub const BOT_OUTBOX: Records<(i64, u64), BotSendRecord> = Records::new("bot_out
 /// crash leaves rows here; the next start sends them again (a message may
 /// arrive twice, never not at all).
 pub const BOT_OUTBOX_SENDING: Records<u64, BotSendRecord> = Records::new("bot_outbox_sending");
+/// ticket id → [`BotTicketRecord`]: a queue ticket taken through the bot,
+/// the chat it was taken in and its live message there.
+pub const BOT_TICKETS: Records<u64, BotTicketRecord> = Records::new("bot_tickets");
+/// (branch, day, service, ticket) of the tickets taken through the bot while
+/// they wait: whose place to follow when that service's queue moves (kept
+/// with `queue::telegram`, in the ticket's transaction).
+pub const BOT_TICKETS_WAITING: TableDefinition<(u64, u32, u64, u64), ()> = TableDefinition::new("bot_tickets_waiting");
+/// (chat id, ticket id): the tickets taken in a chat ("My tickets").
+pub const BOT_TICKETS_BY_CHAT: TableDefinition<(i64, u64), ()> = TableDefinition::new("bot_tickets_by_chat");
 
 /// Creates the tables of this domain.
 pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -41,6 +50,9 @@ pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(BOT_MESSAGES.def())?;
     tx.open_table(BOT_OUTBOX.def())?;
     tx.open_table(BOT_OUTBOX_SENDING.def())?;
+    tx.open_table(BOT_TICKETS.def())?;
+    tx.open_table(BOT_TICKETS_WAITING)?;
+    tx.open_table(BOT_TICKETS_BY_CHAT)?;
     Ok(())
 }
 
@@ -197,6 +209,28 @@ pub enum BotSendRecord {
 }
 versioned!(BotSendRecord, BotSendV1, V1);
 
+/// A queue ticket taken through the bot: where it was taken, the message
+/// that follows it (edited as people ahead fall) and what that message last
+/// said, so that only a change is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotTicketV1 {
+    pub chat_id: i64,
+    /// The live message (`None` until the bot has sent it).
+    pub message_id: Option<i64>,
+    /// The language the chat reads (`uz`, `ru`, `en`).
+    pub lang: String,
+    /// People ahead, as the live message says.
+    pub ahead: u32,
+    /// "Your turn is near" went out (once per ticket).
+    pub near_sent: bool,
+    pub created_at: i64,
+}
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum BotTicketRecord {
+    V1(BotTicketV1),
+}
+versioned!(BotTicketRecord, BotTicketV1, V1);
+
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
@@ -261,6 +295,14 @@ pub(super) mod tests {
                 client_notice: Some((9, 3)),
                 message: Some(out),
                 attempts: 1,
+                created_at: 1_764_000_000_000,
+            })),
+            record(BotTicketRecord::V1(BotTicketV1 {
+                chat_id: 555,
+                message_id: Some(14),
+                lang: "uz".into(),
+                ahead: 4,
+                near_sent: false,
                 created_at: 1_764_000_000_000,
             })),
         ]
