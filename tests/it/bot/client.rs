@@ -159,13 +159,13 @@ async fn a_client_files_in_russian_field_by_field_with_a_photo_and_staff_see_it(
     ch.text(&b, "/start");
     let m = ch.expect(&b, "Выберите").await;
     let keyboard = m.reply_markup.clone().unwrap().to_string();
-    for label in ["📝 Новое обращение", "📋 Мои обращения", "🎫", "🌐", "📱 Отправить номер телефона"]
+    for label in ["📝 Новая заявка", "📋 Мои заявки", "🎫", "🌐", "📱 Отправить номер телефона"]
     {
         assert!(keyboard.contains(label), "{label} in {keyboard}");
     }
     assert!(keyboard.contains("request_contact"), "the contact button asks Telegram for the number: {keyboard}");
 
-    ch.text(&b, "📝 Новое обращение");
+    ch.text(&b, "📝 Новая заявка");
     let m = ch.expect(&b, "О чём ваша заявка").await;
     assert!(buttons(&m).iter().any(|t| t == "Жалоба"), "categories in Russian: {:?}", buttons(&m));
     ch.press(&b, &m, "Карта заблокирована");
