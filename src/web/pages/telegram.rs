@@ -373,11 +373,14 @@ fn card(c: &Ctx, whose: Whose, active: bool) -> Result<Markup, AppError> {
                 } @else if !active {
                     p.muted { (t(lang, "telegram.user_inactive")) }
                 } @else {
+                    @if !own {
+                        p { (t(lang, "telegram.page.user_link_lead")) }
+                    }
                     form method="post" action=(whose.base(c)) {
                         (csrf_field(c.csrf()))
                         @if !own {
                             (checkbox(t(lang, "telegram.page.send_credentials"), "send_credentials", false))
-                            p.hint-text.muted { (t(lang, "telegram.page.send_credentials_hint")) }
+                            p.muted.tg-cred-hint { (t(lang, "telegram.page.send_credentials_hint")) }
                         }
                         div.form-actions {
                             button.primary type="submit" {
