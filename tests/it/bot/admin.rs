@@ -465,3 +465,22 @@ async fn an_employee_links_and_unlinks_their_own_telegram_from_the_profile() {
     assert!(p.html.contains(r#"id="tg-user-nobot""#));
     assert!(!p.html.contains("admin/telegram"), "an employee is not sent to the admin's page");
 }
+
+#[tokio::test]
+async fn the_digest_time_is_set_over_the_api_by_the_admin_only() {
+    let b = Bot::start().await;
+    let url = c(DEMO, "/telegram");
+    let r = b.s.patch(&url, &b.admin, json!({"digest_time": "7:5x"})).await.refused(422, "validation");
+    assert_eq!(r.field(), "digest_time");
+    assert_eq!(r.message(), msg(Lang::Uz, "telegram.page.digest_invalid"));
+    b.s.patch(&url, &b.admin, json!({"digest_time": "24:00"})).await.refused(422, "validation");
+    let r = b.s.patch(&url, &b.admin, json!({"digest_time": "08:15"})).await.check(200);
+    assert_eq!(r.body["digest_time"], "08:15");
+    assert_eq!(b.s.get(&url, &b.admin).await.check(200).body["digest_time"], "08:15");
+    let employee = b.s.demo_token("employee").await;
+    b.s.patch(&url, &employee, json!({"digest_time": "10:00"})).await.refused(403, "forbidden");
+    assert_eq!(b.s.get(&url, &b.admin).await.check(200).body["digest_time"], "08:15");
+    // No bot, nothing to set.
+    b.s.req(reqwest::Method::DELETE, &url, &b.admin).send().await.unwrap();
+    b.s.patch(&url, &b.admin, json!({"digest_time": "10:00"})).await.refused(404, "not_found");
+}
