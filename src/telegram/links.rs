@@ -6,7 +6,9 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{BOT_LINK_CODES, BOT_STAFF, BOT_STAFF_BY_TELEGRAM, FieldChange, LinkCodeV1, StaffLinkV1, USERS};
+use crate::store::schema::{
+    BOT_CONFIG, BOT_LINK_CODES, BOT_STAFF, BOT_STAFF_BY_TELEGRAM, BotState, FieldChange, LinkCodeV1, StaffLinkV1, USERS,
+};
 use crate::store::{Db, store_err};
 use crate::tenancy::Tenant;
 use redb::ReadableTable;
@@ -22,6 +24,8 @@ fn may_link(who: &Caller, user_id: u64) -> bool {
 
 /// A new link code for user `user_id`; `send_credentials` (an admin's
 /// choice) sends the login and a fresh one-time password when it is opened.
+/// Refused (409 `telegram.not_connected`) while no bot runs: nobody could
+/// open the link.
 pub async fn create_code(
     state: &AppState,
     tenant: &Tenant,
@@ -43,6 +47,10 @@ pub async fn create_code(
     let rec = tenant
         .db()?
         .write(move |tx| {
+            // A link opens a chat with the company's bot: none runs, no link.
+            if !BOT_CONFIG.open(tx)?.get(0)?.is_some_and(|c| c.state == BotState::Running) {
+                return Err(AppError::new(ErrorKind::Conflict).with_message("telegram.not_connected"));
+            }
             let users = USERS.open(tx)?;
             let account = users.get(user_id)?.ok_or_else(|| AppError::new(ErrorKind::NotFound).with_message("error.user_not_found"))?;
             if !account.active {

@@ -53,6 +53,23 @@ pub fn config(db: &Db) -> Result<Option<BotConfigV1>, AppError> {
     BOT_CONFIG.open(&tx)?.get(0)
 }
 
+/// What staff pages may show of the company's bot (never its token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The bot's username, without `@`.
+    pub username: String,
+    /// The bot's display name.
+    pub name: String,
+    /// Whether it runs (else Telegram refused its token).
+    pub running: bool,
+}
+
+/// The company's bot as a staff page shows it (the user page's and the
+/// profile's "Link Telegram"), if one is connected.
+pub fn summary(db: &Db) -> Result<Option<Summary>, AppError> {
+    Ok(config(db)?.map(|c| Summary { username: c.username, name: c.name, running: c.state == BotState::Running }))
+}
+
 /// The companies with a connected bot (from `platform.redb`).
 pub fn companies_with_bots(platform: &Db) -> Result<Vec<String>, AppError> {
     let tx = platform.read()?;
@@ -261,11 +278,17 @@ impl Runners {
         }
     }
 
-    /// Stops every bot (the server is stopping).
-    pub fn stop_all(&self) {
-        for (_, r) in self.lock().drain() {
+    /// Stops every bot (the server is stopping) and waits, at most
+    /// `within`, until their tasks have ended (each holds the stop signal's
+    /// receiver until it returns), so that nothing of this server still
+    /// uses its files when it is started again in the same process.
+    pub async fn stop_all(&self, within: std::time::Duration) {
+        let stopping: Vec<Running> = self.lock().drain().map(|(_, r)| r).collect();
+        for r in &stopping {
             let _ = r.stop.send(true);
         }
+        let ended = futures_util::future::join_all(stopping.iter().map(|r| r.stop.closed()));
+        let _ = tokio::time::timeout(within, ended).await;
     }
 
     /// Wakes a company's sender after a commit that queued messages.

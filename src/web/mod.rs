@@ -59,6 +59,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::org::router())
         .merge(pages::branding::router().into())
         .merge(pages::org::router().into())
+        .merge(pages::telegram::router().into())
         .merge(api::tasks::router())
         .merge(api::chat::router())
         .merge(api::home::router())

@@ -39,7 +39,7 @@ impl Running {
         if let Some(s) = self.stop.take() {
             let _ = s.send(true);
         }
-        self.state.bots.stop_all();
+        self.state.bots.stop_all(std::time::Duration::from_secs(5)).await;
         let served = self.task.await.map_err(std::io::Error::other)?;
         crate::notify::outbox::stop(&self.state).await;
         served

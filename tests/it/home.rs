@@ -166,7 +166,10 @@ async fn each_role_sees_what_needs_them_now_on_the_demo_history() {
     assert!(h.contains(r#"data-dashboard="admin""#));
     assert!(h.contains(r#"<li class="done" data-step="branches">"#));
     assert!(h.contains(r#"data-step="branding""#) && !h.contains(r#"class="done" data-step="branding""#), "branding is still to do: {h}");
-    assert!(h.contains(r#"data-step="telegram""#), "Telegram comes later");
+    assert!(
+        h.contains(r#"data-step="telegram"><span class="tick" aria-hidden="true">○</span><a href="/c/demo/admin/telegram">"#),
+        "connecting the Telegram bot is offered, not done: {h}"
+    );
     assert!(!h.contains(r#"id="desk-audit""#));
     // ... then the recent changes.
     let tenant = s.state().tenants.get(DEMO).unwrap();

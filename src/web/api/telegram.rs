@@ -17,7 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 /// Company routes (nested under `/c/{slug}/`).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_telegram, put_telegram, delete_telegram))
+        .routes(routes!(get_telegram, put_telegram, patch_telegram, delete_telegram))
         .routes(routes!(create_telegram_link))
         .routes(routes!(delete_user_telegram))
 }
@@ -117,6 +117,33 @@ pub async fn put_telegram(
 ) -> Result<axum::Json<TelegramConnected>, AppError> {
     let cfg = crate::bot::connect(&state, &user.tenant, &Caller::from(&user), &body.token).await?;
     Ok(axum::Json(TelegramConnected { bot_username: cfg.username, status: "running".into() }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettings {
+    /// When the daily digest goes out (`HH:MM`, company time).
+    #[schema(example = "09:00", max_length = 5)]
+    pub digest_time: String,
+}
+
+/// Changes the bot's settings: the time of the daily digest.
+#[utoipa::path(patch, path = "/api/v1/telegram", tag = "telegram", params(("slug" = String, Path)), request_body = TelegramSettings,
+    responses((status = 200, body = TelegramStatus), (status = 403), (status = 404, description = "No bot is connected"),
+        (status = 422, description = "Not a time such as 09:00")),
+    security(("bearer" = [])))]
+pub async fn patch_telegram(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Json(body): Json<TelegramSettings>,
+) -> Result<axum::Json<TelegramStatus>, AppError> {
+    let who = Caller::from(&user);
+    who.require(telegram::MANAGE)?;
+    let minute = crate::org::service::parse_hhmm(body.digest_time.trim())
+        .filter(|m| *m < 24 * 60)
+        .ok_or_else(|| AppError::invalid("digest_time", "telegram.page.digest_invalid"))?;
+    let cfg = telegram::set_digest_minute(&state, &user.tenant, &who, minute).await?;
+    Ok(axum::Json(status_of(&state, &user.tenant.slug, Some(cfg))))
 }
 
 /// Disconnects the bot: it stops within seconds.

@@ -345,9 +345,12 @@ fn setup(c: &Ctx, s: &Setup, narrator: Option<&crate::audit::Narrator>) -> Marku
                             @if *ok { span.visually-hidden { (t(lang, "desk.setup.done")) } }
                         }
                     }
-                    li.later data-step="telegram" {
-                        span.tick aria-hidden="true" { "…" }
-                        span { (t(lang, "desk.setup.telegram")) }
+                    // Not needed to finish the setup, but offered: the company's Telegram bot.
+                    @let bot = c.tenant().db().ok().and_then(|db| crate::telegram::summary(db).ok().flatten()).is_some_and(|b| b.running);
+                    li.done[bot] data-step="telegram" {
+                        span.tick aria-hidden="true" { @if bot { "✓" } @else { "○" } }
+                        a href=(c.url("admin/telegram")) { (t(lang, "desk.setup.telegram")) }
+                        @if bot { span.visually-hidden { (t(lang, "desk.setup.done")) } }
                     }
                 }
             }

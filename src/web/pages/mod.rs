@@ -15,4 +15,5 @@ pub mod request_stats;
 pub mod requests;
 pub mod stats;
 pub mod tasks;
+pub mod telegram;
 pub mod visit;

@@ -88,6 +88,8 @@ pub(crate) enum Section {
     /// Request categories and notification templates (`request_admin`).
     RequestCategories,
     RequestTemplates,
+    /// The company's Telegram bot (`pages::telegram`).
+    Telegram,
     /// A page of no section (an error page in the frame).
     Other,
 }
@@ -100,7 +102,7 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 12] = [
+const SECTIONS: [SectionDef; 13] = [
     SectionDef { section: Section::Company, path: "admin/company", perm: "company.setup", label: "admin.nav.company" },
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
@@ -122,6 +124,7 @@ const SECTIONS: [SectionDef; 12] = [
         perm: "requests.manage",
         label: "request_admin.nav_templates",
     },
+    SectionDef { section: Section::Telegram, path: "admin/telegram", perm: crate::telegram::MANAGE, label: "telegram.page.nav" },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
@@ -306,7 +309,7 @@ fn done_notice(lang: Lang, q: &DoneQuery) -> Option<&'static str> {
         "deactivated" => t(lang, "admin.notice.deactivated"),
         "logo" => t(lang, "admin.notice.logo"),
         "logo_removed" => t(lang, "admin.notice.logo_removed"),
-        _ => return None,
+        other => return super::telegram::done_notice(lang, other),
     })
 }
 
@@ -522,6 +525,7 @@ fn profile_view(
                 }
             }
         }
+        (super::telegram::profile_card(c)?)
     };
     Ok(c.render(title, Section::Profile, notice, body))
 }
@@ -945,6 +949,7 @@ fn user_edit_view(
                 }
             }
         }
+        (super::telegram::user_card(c, id, acc)?)
     };
     Ok(c.render(title, Section::Users, notice, body))
 }
