@@ -85,11 +85,17 @@ pub async fn demo_on_system_clock() -> Server {
 /// The demo company on a clock the test moves, with its bots talking to
 /// `telegram_api` (a fake Bot API) and polling briefly.
 pub async fn demo_with_telegram(rfc3339: &str, telegram_api: &str) -> Server {
+    demo_with_telegram_and(rfc3339, telegram_api, |_| {}).await
+}
+
+/// [`demo_with_telegram`] with more configuration (a `public_url`).
+pub async fn demo_with_telegram_and(rfc3339: &str, telegram_api: &str, tweak: impl FnOnce(&mut Config)) -> Server {
     let clock = Arc::new(ManualClock::new(rfc3339.parse().unwrap()));
     let api = telegram_api.to_string();
     let s = boot(clock.clone(), Some(clock), move |c| {
         c.telegram_api_url = api;
         c.telegram_poll_secs = 2;
+        tweak(c);
     })
     .await;
     idora::demo::seed(&s.running.state).await.unwrap();
