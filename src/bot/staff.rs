@@ -674,10 +674,21 @@ pub fn day_text(state: &AppState, tenant: &Tenant, p: &Principal, lang: Lang, gr
         out.push_str(&tn(lang, key, list.len() as u64, &[]));
         for (_, t) in list.iter().take(8) {
             out.push_str(&format!("\n• {} — {}", t.title, when(tenant, t.deadline)));
+            // Which of them are under way (or sent back).
+            if key != "bot.staff.today.in_progress" && matches!(t.status, TaskStatus::InProgress | TaskStatus::Redo) {
+                out.push_str(&format!(" · {}", status_word(lang, t.status)));
+            }
         }
         if list.len() > 8 {
             out.push_str("\n• …");
         }
+    }
+    // What waits for my decision (a manager's reviews, a director's approvals).
+    if let Ok(c) = tenant.db().and_then(|db| tasks::inbox_counts(db, &who))
+        && c.total() > 0
+    {
+        out.push_str("\n\n");
+        out.push_str(&tf(lang, "bot.staff.today.inbox", &[("approval", &c.approval.to_string()), ("review", &c.review.to_string())]));
     }
     if let Ok(points) = tenant.db().and_then(|db| tasks::points_of(db, &who, p.id, now, &tz)) {
         out.push_str("\n\n");

@@ -272,9 +272,17 @@ async fn a_reply_to_a_notification_goes_into_the_tasks_chat_and_the_answer_comes
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
+    b.tg.voice(&b.token, &bekzod, Some(m.message_id), b"OggS\0\x02voice of a clerk");
+    let end = tokio::time::Instant::now() + WAIT;
+    while b.tg.sent_to(&b.token, bekzod.id).iter().filter(|s| s.text == sent).count() < 3 {
+        assert!(tokio::time::Instant::now() < end, "the voice was not posted: {:?}", b.tg.sent_to(&b.token, bekzod.id));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
     let page = b.s.get(&c(DEMO, &format!("/tasks/{id}/messages")), &manager).await.check(200).body;
     let items = page["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2, "{page}");
+    assert_eq!(items.len(), 3, "{page}");
+    assert_eq!(items[2]["files"][0]["name"], "voice.ogg");
     assert_eq!((items[0]["author_id"].as_u64(), items[0]["text"].as_str()), (Some(uid), Some("Bugun kechgacha tayyor bo‘ladi")));
     assert_eq!(items[1]["text"], "Ro‘yxatning rasmi");
     assert_eq!(items[1]["files"][0]["mime"], "image/png");
@@ -330,12 +338,23 @@ async fn tasks_and_today_show_my_work_with_buttons_and_unlink_ends_it() {
     assert!(day.text[at..].contains("Bugungi kassa tekshiruvi — 02.03.2026 12:00"), "{}", day.text);
     assert!(day.text.contains(&msg_with(UZ, "bot.staff.today.points", &[("week", "\u{1}")]).split('\u{1}').next().unwrap().to_string()));
 
+    // In Russian after /lang: the same day in his words.
+    b.tg.text(&b.token, &bekzod, "/lang");
+    let choose = b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(UZ, "bot.lang.choose"), WAIT).await;
+    b.tg.press(&b.token, &bekzod, choose.message_id, "l:ru");
+    b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(Lang::Ru, "bot.lang.set"), WAIT).await;
+    b.tg.text(&b.token, &bekzod, "/today");
+    let title = msg_with(Lang::Ru, "bot.staff.today.title", &[("date", "02.03.2026")]);
+    let day = seen(&b, &bekzod, |s| s.text.starts_with(&title)).await;
+    let line = format!("• Bugungi kassa tekshiruvi — 02.03.2026 12:00 · {}", msg(Lang::Ru, "task.status.in_progress"));
+    assert!(day.text.contains(&tn(Lang::Ru, "bot.staff.today.due", 1, &[])) && day.text.contains(&line), "{}", day.text);
+
     b.tg.text(&b.token, &bekzod, "/unlink");
-    b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(UZ, "bot.staff.unlinked"), WAIT).await;
+    b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(Lang::Ru, "bot.staff.unlinked"), WAIT).await;
     let gone = b.s.send(b.s.req(reqwest::Method::DELETE, &c(DEMO, &format!("/users/{uid}/telegram")), &b.admin)).await;
     gone.refused(404, "not_found");
     b.tg.text(&b.token, &bekzod, "/tasks");
-    b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(UZ, "bot.staff.not_linked"), WAIT).await;
+    b.tg.wait_for(&b.token, bekzod.id, |s| s.text == msg(Lang::Ru, "bot.staff.not_linked"), WAIT).await;
 }
 
 #[tokio::test]
@@ -374,4 +393,75 @@ async fn the_daily_digest_comes_at_nine_once_with_a_chart_for_the_director() {
     assert_eq!(idora::bot::digest::tick(state).await, 0);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(b.tg.sent_to(&b.token, bekzod.id).iter().filter(|s| s.text.starts_with(&hello)).count(), 1);
+}
+
+/// Uploads `bytes` as `name` with `token`; the file's id.
+async fn upload(b: &Bot, token: &str, name: &str, bytes: Vec<u8>) -> u64 {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
+    b.s.send(b.s.req(reqwest::Method::POST, &c(DEMO, "/files"), token).multipart(form)).await.check(201).id()
+}
+
+#[tokio::test]
+async fn a_file_added_to_my_task_arrives_as_itself_and_a_mention_names_me() {
+    let b = Bot::start().await;
+    let bekzod = TgUser::new(555_012, "Bekzod", "uz");
+    let dilnoza = TgUser::new(555_013, "Dilnoza", "uz");
+    let uid = b.link("employee", &bekzod).await;
+    b.link("director", &dilnoza).await;
+    let manager = b.s.demo_token("manager").await;
+    let id = new_task(&b, &manager, "Filial jadvalini to‘ldirish", uid, 48).await;
+    notification(&b, &bekzod, "bot.staff.head.assigned", "Filial jadvalini to‘ldirish").await;
+
+    // Malika puts a photo in the task's chat before Bekzod ever wrote there.
+    let png = idora::bot::digest::bar_chart(&[(2, 1)]);
+    let photo = upload(&b, &manager, "jadval.png", png.clone()).await;
+    let path = c(DEMO, &format!("/tasks/{id}/messages"));
+    b.s.post(&path, &manager, json!({"text": "Mana namuna", "file_ids": [photo]})).await.check(201);
+    let head = msg(UZ, "bot.staff.head.file");
+    let m = seen(&b, &bekzod, |s| s.text.starts_with(&head) && s.method == "sendPhoto").await;
+    assert_eq!(m.file.as_ref().unwrap().1, png, "the photo itself");
+    assert!(m.text.contains("Mana namuna") && m.text.contains("jadval.png"), "{}", m.text);
+
+    // A document comes as a document, with its name.
+    let pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n".to_vec();
+    let doc = upload(&b, &manager, "Namuna shartnoma.pdf", pdf.clone()).await;
+    b.s.post(&path, &manager, json!({"text": "", "file_ids": [doc]})).await.check(201);
+    let d = seen(&b, &bekzod, |s| s.text.starts_with(&head) && s.method == "sendDocument").await;
+    assert_eq!(d.file.as_ref().unwrap().0, "Namuna shartnoma.pdf");
+    assert_eq!(d.file.as_ref().unwrap().1, pdf);
+
+    // Malika names the director in the task's chat.
+    b.s.post(&path, &manager, json!({"text": "@director ko‘rib chiqing, iltimos"})).await.check(201);
+    let mention = msg(UZ, "bot.staff.head.mention");
+    let n = seen(&b, &dilnoza, |s| s.text.starts_with(&mention)).await;
+    assert!(n.text.contains("ko‘rib chiqing") && n.text.contains("Malika Yusupova"), "{}", n.text);
+    // Her reply goes into that task's chat.
+    b.tg.reply(&b.token, &dilnoza, n.message_id, "Ko‘rdim");
+    let end = tokio::time::Instant::now() + WAIT;
+    loop {
+        let page = b.s.get(&path, &manager).await.check(200).body;
+        if page["items"].as_array().unwrap().iter().any(|i| i["text"] == "Ko‘rdim" && i["author_name"] == "Dilnoza Rahimova") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < end, "the director's reply is not in the task's chat: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_overdue_task_tells_its_assignee_with_the_buttons_of_a_late_task() {
+    let b = Bot::start().await;
+    let bekzod = TgUser::new(555_014, "Bekzod", "uz");
+    let uid = b.link("employee", &bekzod).await;
+    let manager = b.s.demo_token("manager").await;
+    let id = new_task(&b, &manager, "Kechikkan hisobot", uid, 1).await;
+    notification(&b, &bekzod, "bot.staff.head.assigned", "Kechikkan hisobot").await;
+    b.s.advance(jiff::SignedDuration::from_hours(2));
+    let state = b.s.state().clone();
+    let tenant = state.tenants.get(DEMO).unwrap();
+    assert_eq!(idora::tasks::service::mark_overdue(&state, &tenant).await.unwrap(), 1);
+    let m = notification(&b, &bekzod, "bot.staff.head.overdue", "Kechikkan hisobot").await;
+    assert!(m.text.contains(&msg_with(UZ, "bot.staff.card.deadline_late", &[("time", "02.03.2026 10:00")])), "{}", m.text);
+    // Not started: a late task may still be started.
+    assert_eq!(buttons(&m), vec![(msg(UZ, "bot.staff.move.start"), format!("t:{id}:start"))]);
 }
