@@ -144,8 +144,53 @@ fn figures(lang: Lang, d: &Dashboard) -> Option<(String, Vec<u8>)> {
     Some((text, bar_chart(&bars)))
 }
 
-/// A bar chart as a PNG: one bar per item, left to right, its height the
-/// first number (blue) with the second's part (late) red at its foot.
+/// Digits 0–9 in a 3×5 pixel font, a row per byte (the low three bits).
+const DIGITS: [[u8; 5]; 10] = [
+    [7, 5, 5, 5, 7],
+    [2, 6, 2, 2, 7],
+    [7, 1, 7, 4, 7],
+    [7, 1, 7, 1, 7],
+    [5, 5, 7, 1, 1],
+    [7, 4, 7, 1, 7],
+    [7, 4, 7, 5, 7],
+    [7, 1, 1, 1, 1],
+    [7, 5, 7, 5, 7],
+    [7, 5, 7, 1, 7],
+];
+
+/// Fills a rectangle (clipped to the image).
+fn rect(img: &mut image::RgbImage, x0: u32, y0: u32, x1: u32, y1: u32, c: image::Rgb<u8>) {
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if let Some(px) = img.get_pixel_mut_checked(x, y) {
+                *px = c;
+            }
+        }
+    }
+}
+
+/// Writes `n` centred on `cx` with its top at `y`, each font pixel `k` wide.
+fn number(img: &mut image::RgbImage, n: u64, cx: u32, y: u32, k: u32, c: image::Rgb<u8>) {
+    let text = n.to_string();
+    let count = u32::try_from(text.len()).unwrap_or(1);
+    let width = count * 4 * k - k;
+    let mut x = cx.saturating_sub(width / 2);
+    for d in text.bytes() {
+        let rows = DIGITS.get(usize::from(d.saturating_sub(b'0'))).copied().unwrap_or_default();
+        for (r, bits) in (0u32..).zip(rows) {
+            for col in 0..3u32 {
+                if bits & (4 >> col) != 0 {
+                    rect(img, x + col * k, y + r * k, x + (col + 1) * k, y + (r + 1) * k, c);
+                }
+            }
+        }
+        x += 4 * k;
+    }
+}
+
+/// A bar chart as a PNG: one bar per item, left to right, numbered under
+/// it (the caption's lines), its height the first number (blue, written
+/// above it) with the second's part (late) red at its foot.
 pub fn bar_chart(bars: &[(u64, u64)]) -> Vec<u8> {
     let (w, h, m) = (640u32, 360u32, 24u32);
     let white = image::Rgb([255u8, 255, 255]);
@@ -154,34 +199,28 @@ pub fn bar_chart(bars: &[(u64, u64)]) -> Vec<u8> {
     let blue = image::Rgb([31u8, 111, 235]);
     let red = image::Rgb([220u8, 53, 69]);
     let mut img = image::RgbImage::from_pixel(w, h, white);
-    let mut fill = |x0: u32, y0: u32, x1: u32, y1: u32, c: image::Rgb<u8>| {
-        for y in y0..y1 {
-            for x in x0..x1 {
-                if let Some(px) = img.get_pixel_mut_checked(x, y) {
-                    *px = c;
-                }
-            }
-        }
-    };
     let base = h - m;
     let tall = h - 2 * m;
     for k in 1..=4u32 {
         let y = base - k * tall / 4;
-        fill(m, y, w - m, y + 1, grid);
+        rect(&mut img, m, y, w - m, y + 1, grid);
     }
     let max = bars.iter().map(|b| b.0.max(b.1)).max().unwrap_or(0).max(1);
     let n = u32::try_from(bars.len()).unwrap_or(1).max(1);
     let slot = (w - 2 * m) / n;
     let width = (slot * 6 / 10).max(2);
     let scale = |v: u64| u32::try_from(v.saturating_mul(u64::from(tall)) / max).unwrap_or(tall).min(tall);
-    for (i, (total, late)) in bars.iter().enumerate() {
+    for ((i, (total, late)), place) in bars.iter().enumerate().zip(1u64..) {
         let x0 = m + u32::try_from(i).unwrap_or(0) * slot + (slot - width) / 2;
         let top = base - scale(*total);
         let red_top = base - scale((*late).min(*total));
-        fill(x0, top, x0 + width, red_top, blue);
-        fill(x0, red_top, x0 + width, base, red);
+        rect(&mut img, x0, top, x0 + width, red_top, blue);
+        rect(&mut img, x0, red_top, x0 + width, base, red);
+        let cx = x0 + width / 2;
+        number(&mut img, *total, cx, top.saturating_sub(19), 3, axis);
+        number(&mut img, place, cx, base + 5, 3, axis);
     }
-    fill(m, base, w - m, base + 2, axis);
+    rect(&mut img, m, base, w - m, base + 2, axis);
     let mut out = std::io::Cursor::new(Vec::new());
     // Encoding an in-memory image of known size does not fail.
     let _ = img.write_to(&mut out, image::ImageFormat::Png);
@@ -204,6 +243,9 @@ mod tests {
         assert_eq!(img.get_pixel(x, 360 - 24 - 5).0, [220, 53, 69]);
         assert_eq!(img.get_pixel(x, 40).0, [31, 111, 235]);
         assert_eq!(img.get_pixel(24 + 2 * slot + slot / 2, 200).0, [255, 255, 255]);
+        // Each bar is numbered under it, in the axis' colour.
+        let under = (360 - 24 + 5..360 - 24 + 20).any(|y| (x - 6..x + 6).any(|x| img.get_pixel(x, y).0 == [90, 98, 110]));
+        assert!(under, "the first bar's number");
         // Nothing at all: a chart still.
         assert!(image::load_from_memory(&bar_chart(&[])).is_ok());
     }
