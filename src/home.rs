@@ -292,6 +292,19 @@ fn mine(db: &Db, who: &Caller, now: i64, tz: &jiff::tz::TimeZone, month: &Month)
     Ok(m)
 }
 
+/// The caller's own open tasks (assigned to them, not finished, handed in
+/// included), by deadline: the bot's /tasks and the daily digest. Read from
+/// the open-work indexes, never the caller's history.
+pub fn open_tasks(db: &Db, who: &Caller) -> Result<Vec<(u64, TaskV1)>, AppError> {
+    if who.user().is_none() {
+        return Err(crate::error::ErrorKind::Forbidden.into());
+    }
+    let mut out = open_of(db, Narrow::Assignee(who.id()), None, &[TaskStatus::Redo, TaskStatus::PendingReview])?;
+    out.retain(|(_, t)| !crate::tasks::is_final(t.status) && t.assignee_id == who.id());
+    out.sort_by_key(|(id, t)| (t.deadline, *id));
+    Ok(out)
+}
+
 /// This month's points: per person who earned any, from each person's
 /// ledger range since the first of the month (no task decoded), and the
 /// company's people, read once.

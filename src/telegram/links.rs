@@ -170,6 +170,13 @@ pub fn link_of(db: &Db, who: &Caller, user_id: u64) -> Result<Option<StaffLinkV1
     BOT_STAFF.open(&tx)?.get(user_id)
 }
 
+/// A user's Telegram link as the system reads it: the bot words a
+/// notification in the language of the chat it goes to.
+pub fn link_for(db: &Db, user_id: u64) -> Result<Option<StaffLinkV1>, AppError> {
+    let tx = db.read()?;
+    BOT_STAFF.open(&tx)?.get(user_id)
+}
+
 /// Every linked account (the digest, the bench): user id → link.
 pub fn all_links(db: &Db) -> Result<Vec<(u64, StaffLinkV1)>, AppError> {
     let tx = db.read()?;

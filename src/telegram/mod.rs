@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::audit;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{BOT_CONFIG, BOTS, BotConfigV1, BotState, FieldChange};
+use crate::store::schema::{BOT_CONFIG, BOTS, BotConfigV1, BotOutV1, BotState, FieldChange};
 use crate::store::{Db, store_err};
 use crate::tenancy::Tenant;
 use std::collections::HashMap;
@@ -231,6 +231,34 @@ pub async fn digest_sent(tenant: &Tenant, day: i32) -> Result<(), AppError> {
             Ok(())
         })
         .await
+}
+
+/// Queues the daily digest of company-local `day` (one message per chat,
+/// several for one chat in order) and records the day, in one transaction:
+/// a second call for the same day queues nothing. `false` when it was sent
+/// already or the bot does not run. Wakes the sender after the commit.
+pub async fn queue_digest(state: &AppState, tenant: &Tenant, day: i32, messages: Vec<(i64, BotOutV1)>) -> Result<bool, AppError> {
+    let now = state.now_ms();
+    let queued = tenant
+        .db()?
+        .write(move |tx| {
+            let mut t = BOT_CONFIG.open(tx)?;
+            let Some(mut cfg) = t.get(0)? else { return Ok(false) };
+            if cfg.state != BotState::Running || cfg.digest_day == Some(day) {
+                return Ok(false);
+            }
+            cfg.digest_day = Some(day);
+            t.insert(0, &cfg)?;
+            for (chat_id, out) in &messages {
+                outbox::enqueue(tx, now, *chat_id, outbox::BotBody::Message(out.clone()))?;
+            }
+            Ok(true)
+        })
+        .await?;
+    if queued {
+        state.bots.wake(&tenant.slug);
+    }
+    Ok(queued)
 }
 
 /// A running bot, as the registry knows it.
