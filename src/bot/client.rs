@@ -656,6 +656,10 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
     let Some(cat) = category(ctx, form.category) else {
         return ask_category(ctx, Some("bot.client.category_gone")).await;
     };
+    // Kept as it is: they may send it once the hour is up.
+    if let Err(e) = ctx.tenant.db().and_then(|db| clients::check_filing_pace(db, telegram_id(ctx), ctx.state.now_ms())) {
+        return say_error(ctx, &e).await;
+    }
     let slug = ctx.tenant.slug.clone();
     let mut fields = BTreeMap::new();
     for (k, v) in &form.answers {

@@ -87,6 +87,31 @@ pub fn of_telegram(db: &Db, telegram_id: i64, limit: usize) -> Result<Vec<Mine>,
     Ok(out)
 }
 
+/// Most requests one Telegram account files in an hour: a person writes a
+/// few; more is a script or a stuck finger.
+pub const FILINGS_PER_HOUR: usize = 5;
+
+/// Refuses a new filing from a Telegram account that filed
+/// [`FILINGS_PER_HOUR`] in the last hour (the web form's per-address limit,
+/// for the bot).
+pub fn check_filing_pace(db: &Db, telegram_id: i64, now: i64) -> Result<(), AppError> {
+    let tx = db.read()?;
+    let Some((cid, _)) = client_of(&tx, telegram_id)? else { return Ok(()) };
+    let by_client = tx.open_table(REQUESTS_BY_CLIENT).map_err(store_err)?;
+    let requests = REQUESTS.open(&tx)?;
+    let mut recent = 0;
+    for row in by_client.range((cid, 0)..=(cid, u64::MAX)).map_err(store_err)?.rev().take(FILINGS_PER_HOUR) {
+        let id = row.map_err(store_err)?.0.value().1;
+        if requests.get(id)?.is_some_and(|r| r.created_at > now - 3_600_000) {
+            recent += 1;
+        }
+    }
+    if recent >= FILINGS_PER_HOUR {
+        return Err(AppError::new(ErrorKind::RateLimited).with_message("bot.client.too_many").with_retry_after(3600));
+    }
+    Ok(())
+}
+
 /// The staff's last public message in a thread written at or before `at`.
 fn last_staff_reply(tx: &impl Txn, thread: u64, at: i64) -> Result<Option<u64>, AppError> {
     let index = tx.open_def(THREAD_MESSAGES).map_err(store_err)?;

@@ -401,3 +401,50 @@ async fn sharing_the_phone_verifies_it_and_joins_a_web_request() {
     let id = file_loan(&b, &mut ch, "Kredit kartasi").await;
     assert_eq!(detail(&b, id).await["client"]["id"], r["client"]["id"]);
 }
+
+#[tokio::test]
+async fn a_sixth_request_within_the_hour_is_kept_and_refused_until_later() {
+    let b = Bot::start().await;
+    categories(&b).await;
+    let state = &b.s.running.state;
+    let tenant = state.tenants.get(DEMO).unwrap();
+    let list = b.s.get(&c(DEMO, "/request-categories"), &b.admin).await.check(200).body;
+    let loan = list.as_array().unwrap().iter().find(|c| c["names"]["uz"] == "Kredit bo‘yicha savol").unwrap()["id"].as_u64().unwrap();
+    let mut ch = Chat::new(700_009, "Jamshid", "uz");
+    for i in 0..5 {
+        let input = idora::requests::service::NewRequest {
+            category_id: loan,
+            subject: format!("Savol {i}"),
+            text: format!("Savol {i}"),
+            fields: [("loan_type".to_string(), "mortgage".to_string()), ("amount".to_string(), "1000".to_string())].into_iter().collect(),
+            file_ids: vec![],
+            client: idora::requests::service::ClientInput { name: "Jamshid".into(), telegram_id: Some(ch.u.id), ..Default::default() },
+            channel: Some(idora::store::schema::RequestChannel::Telegram),
+            priority: None,
+        };
+        idora::requests::service::create(state, &tenant, &idora::auth::Caller::Public, input).await.unwrap();
+    }
+    ch.text(&b, "📝 Yangi murojaat");
+    let m = ch.expect(&b, "Murojaatingiz nima haqida").await;
+    ch.press(&b, &m, "Kredit bo‘yicha savol");
+    ch.expect(&b, "(1/3) Kredit turi").await;
+    ch.text(&b, "ipoteka");
+    ch.expect(&b, "(2/3)").await;
+    ch.text(&b, "5000");
+    let m = ch.expect(&b, "(3/3)").await;
+    ch.press(&b, &m, "O‘tkazib yuborish");
+    ch.expect(&b, "o‘z so‘zlaringiz").await;
+    ch.text(&b, "Yana bir savol");
+    let m = ch.expect(&b, "Yozib oldim").await;
+    ch.press(&b, &m, "Keyingi");
+    let summary = ch.expect(&b, "tekshiring").await;
+    ch.press(&b, &summary, "Yuborish");
+    ch.expect(&b, &msg(Lang::Uz, "bot.client.too_many")).await;
+    let mine = idora::requests::clients::of_telegram(tenant.db().unwrap(), ch.u.id, 20).unwrap();
+    assert_eq!(mine.len(), 5, "the sixth was not filed");
+    // An hour on, the same summary sends it.
+    b.s.advance(jiff::SignedDuration::from_mins(61));
+    ch.press(&b, &summary, "Yuborish");
+    ch.expect(&b, "R-").await;
+    assert_eq!(idora::requests::clients::of_telegram(tenant.db().unwrap(), ch.u.id, 20).unwrap().len(), 6);
+}
