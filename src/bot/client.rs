@@ -86,15 +86,6 @@ fn inline(rows: &[Vec<BotButtonV1>]) -> Option<ReplyMarkup> {
     (!rows.is_empty()).then(|| ReplyMarkup::InlineKeyboard(ui::inline(rows)))
 }
 
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
-    s.push('…');
-    s
-}
-
 /// The client's main menu under the input.
 pub fn keyboard(lang: Lang) -> ReplyMarkup {
     let b = |key: &str| KeyboardButton::new(t(lang, key));
@@ -110,10 +101,6 @@ pub async fn menu(ctx: &Ctx<'_>, text: &str) {
     ctx.send(text, Some(keyboard(ctx.lang))).await;
 }
 
-fn telegram_id(ctx: &Ctx<'_>) -> i64 {
-    i64::try_from(ctx.from.id.0).unwrap_or(0)
-}
-
 /// The person's name as Telegram gives it.
 fn full_name(ctx: &Ctx<'_>) -> String {
     let mut name = ctx.from.first_name.trim().to_string();
@@ -121,7 +108,7 @@ fn full_name(ctx: &Ctx<'_>) -> String {
         name.push(' ');
         name.push_str(last);
     }
-    let name = cut(&name, svc::NAME_MAX);
+    let name = ui::cut(&name, svc::NAME_MAX);
     if name.is_empty() { ctx.from.username.clone().unwrap_or_else(|| "Telegram".into()) } else { name }
 }
 
@@ -137,10 +124,6 @@ fn current(ctx: &Ctx<'_>) -> Option<Step> {
     ctx.dialogue().filter(|d| d.area == AREA).and_then(|d| serde_json::from_value(d.state).ok())
 }
 
-async fn say_error(ctx: &Ctx<'_>, e: &AppError) {
-    ctx.say(&e.info().message(ctx.lang)).await;
-}
-
 // ---------- the menu ----------
 
 /// Sharing a phone contact: their own verifies their phone and joins what
@@ -152,7 +135,7 @@ pub async fn on_contact(ctx: &mut Ctx<'_>, msg: &Message) {
         return menu(ctx, text).await;
     }
     let name = full_name(ctx);
-    match clients::verify_phone(ctx.state, ctx.tenant, telegram_id(ctx), &name, &contact.phone_number, ctx.lang).await {
+    match clients::verify_phone(ctx.state, ctx.tenant, ctx.telegram_id(), &name, &contact.phone_number, ctx.lang).await {
         Ok(v) => {
             let id = v.client_id;
             if let Err(e) = chats::update(ctx.tenant, ctx.state.now_ms(), ctx.chat_id, move |c| c.client_id = Some(id)).await {
@@ -347,7 +330,7 @@ pub async fn on_callback(ctx: &mut Ctx<'_>, q: &CallbackQuery, _area: &str, rest
         ("w", _) => {
             let id = num(0)?;
             let db = ctx.tenant.db().ok()?;
-            let token = match clients::token_of(db, telegram_id(ctx), id) {
+            let token = match clients::token_of(db, ctx.telegram_id(), id) {
                 Ok(token) => token,
                 Err(e) => return Some(e.info().message(ctx.lang)),
             };
@@ -512,7 +495,7 @@ async fn answer_field(ctx: &mut Ctx<'_>, mut form: Form, index: usize, msg: &Mes
                 form.answers.insert(f.key.clone(), a.r);
             }
             Err(e) => {
-                say_error(ctx, &e).await;
+                ctx.say_error(&e).await;
                 return ask_field(ctx, form, index).await;
             }
         }
@@ -589,7 +572,7 @@ async fn describe(ctx: &mut Ctx<'_>, mut form: Form, msg: &Message) {
                 }
                 text
             }
-            Err(e) => return say_error(ctx, &e).await,
+            Err(e) => return ctx.say_error(&e).await,
         }
     } else if let Some(text) = msg.text().map(str::trim).filter(|s| !s.is_empty()) {
         let mut joined = form.text.clone();
@@ -636,7 +619,7 @@ async fn summary(ctx: &mut Ctx<'_>, mut form: Form) {
         };
         text.push_str(&format!("\n{}: {shown}", f.labels.get(lang)));
     }
-    let described = if form.text.trim().is_empty() { "—".to_string() } else { cut(&form.text, 1500) };
+    let described = if form.text.trim().is_empty() { "—".to_string() } else { ui::cut(&form.text, 1500) };
     text.push_str(&format!("\n{}: {described}", t(lang, "bot.client.text")));
     if !form.files.is_empty() {
         let names: Vec<&str> = form.files.iter().map(|a| a.name.as_str()).collect();
@@ -657,8 +640,8 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
         return ask_category(ctx, Some("bot.client.category_gone")).await;
     };
     // Kept as it is: they may send it once the hour is up.
-    if let Err(e) = ctx.tenant.db().and_then(|db| clients::check_filing_pace(db, telegram_id(ctx), ctx.state.now_ms())) {
-        return say_error(ctx, &e).await;
+    if let Err(e) = ctx.tenant.db().and_then(|db| clients::check_filing_pace(db, ctx.telegram_id(), ctx.state.now_ms())) {
+        return ctx.say_error(&e).await;
     }
     let slug = ctx.tenant.slug.clone();
     let mut fields = BTreeMap::new();
@@ -667,7 +650,7 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
         let v = if is_file {
             match svc::check_file_ref(ctx.state, &slug, v) {
                 Ok(id) => id.to_string(),
-                Err(e) => return say_error(ctx, &e).await,
+                Err(e) => return ctx.say_error(&e).await,
             }
         } else {
             v.clone()
@@ -678,17 +661,17 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
     for a in &form.files {
         match svc::check_file_ref(ctx.state, &slug, &a.r) {
             Ok(id) => file_ids.push(id),
-            Err(e) => return say_error(ctx, &e).await,
+            Err(e) => return ctx.say_error(&e).await,
         }
     }
-    let subject = form.text.lines().map(str::trim).find(|l| !l.is_empty()).map(|l| cut(l, 100)).unwrap_or_default();
+    let subject = form.text.lines().map(str::trim).find(|l| !l.is_empty()).map(|l| ui::cut(l, 100)).unwrap_or_default();
     let input = NewRequest {
         category_id: form.category,
         subject,
         text: form.text.clone(),
         fields,
         file_ids,
-        client: ClientInput { name: full_name(ctx), telegram_id: Some(telegram_id(ctx)), lang: Some(ctx.lang), ..ClientInput::default() },
+        client: ClientInput { name: full_name(ctx), telegram_id: Some(ctx.telegram_id()), lang: Some(ctx.lang), ..ClientInput::default() },
         channel: Some(RequestChannel::Telegram),
         priority: None,
     };
@@ -703,7 +686,7 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
             menu(ctx, &text).await;
         }
         Err(e) => {
-            say_error(ctx, &e).await;
+            ctx.say_error(&e).await;
             summary(ctx, form).await;
         }
     }
@@ -713,9 +696,9 @@ async fn send(ctx: &mut Ctx<'_>, form: Form) {
 
 async fn mine(ctx: &Ctx<'_>) {
     let lang = ctx.lang;
-    let list = match ctx.tenant.db().and_then(|db| clients::of_telegram(db, telegram_id(ctx), MINE_MAX)) {
+    let list = match ctx.tenant.db().and_then(|db| clients::of_telegram(db, ctx.telegram_id(), MINE_MAX)) {
         Ok(l) => l,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     if list.is_empty() {
         return menu(ctx, t(lang, "bot.client.mine_none")).await;
@@ -725,9 +708,9 @@ async fn mine(ctx: &Ctx<'_>) {
     for m in &list {
         let cat = m.category.as_ref().map(|c| c.names.get(lang)).unwrap_or("");
         text.push_str(&format!("\n\n{} · {cat}\n{}: {}", number(m.id), t(lang, "bot.client.status"), status_label(lang, m.request.status)));
-        text.push_str(&format!("\n{}", cut(&m.request.subject, 80)));
+        text.push_str(&format!("\n{}", ui::cut(&m.request.subject, 80)));
         if let Some(r) = &m.last_reply {
-            text.push_str(&format!("\n💬 {}: {}", r.author_name, cut(&r.text, QUOTE_MAX)));
+            text.push_str(&format!("\n💬 {}: {}", r.author_name, ui::cut(&r.text, QUOTE_MAX)));
         }
         rows.push(vec![ui::button(format!("{} · {}", number(m.id), status_label(lang, m.request.status)), format!("c:o:{}", m.id))]);
     }
@@ -742,19 +725,19 @@ fn when(tenant: &Tenant, ms: i64) -> String {
 async fn open(ctx: &Ctx<'_>, id: u64) {
     let lang = ctx.lang;
     let story = ctx.tenant.db().and_then(|db| {
-        let token = clients::token_of(db, telegram_id(ctx), id)?;
+        let token = clients::token_of(db, ctx.telegram_id(), id)?;
         clients::story(db, &token, ctx.state.now_ms())
     });
     let (view, entries) = match story {
         Ok(s) => s,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     let r = &view.request;
     let cat = view.category.as_ref().map(|c| c.names.get(lang)).unwrap_or("");
     let mut text = format!(
         "{} · {cat}\n{}\n{}: {}",
         number(view.id),
-        cut(&r.subject, 120),
+        ui::cut(&r.subject, 120),
         t(lang, "bot.client.status"),
         status_label(lang, r.status)
     );
@@ -773,7 +756,7 @@ async fn open(ctx: &Ctx<'_>, id: u64) {
             }
             Entry::Message(m) => {
                 let who = if m.mine { t(lang, "bot.client.you").to_string() } else { m.author_name.clone() };
-                let mut s = format!("{} · {who}: {}", when(ctx.tenant, m.created_at_ms), cut(&m.text, 500));
+                let mut s = format!("{} · {who}: {}", when(ctx.tenant, m.created_at_ms), ui::cut(&m.text, 500));
                 for f in &m.files {
                     s.push_str(&format!(" 📎 {}", f.name));
                 }
@@ -791,7 +774,7 @@ async fn open(ctx: &Ctx<'_>, id: u64) {
         rows.push(stars(id));
     }
     rows.push(vec![btn(lang, "bot.client.btn.mine", "c:m")]);
-    ctx.send(&cut(&text, 4000), inline(&rows)).await;
+    ctx.send(&ui::cut(&text, 4000), inline(&rows)).await;
 }
 
 fn stars(id: u64) -> Vec<BotButtonV1> {
@@ -811,11 +794,11 @@ pub async fn on_reply(ctx: &mut Ctx<'_>, msg: &Message, replied: &Message) -> bo
 }
 
 async fn write(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
-    let token = match ctx.tenant.db().and_then(|db| clients::token_of(db, telegram_id(ctx), id)) {
+    let token = match ctx.tenant.db().and_then(|db| clients::token_of(db, ctx.telegram_id(), id)) {
         Ok(t) => t,
         Err(e) => {
             ctx.clear_dialogue().await;
-            return say_error(ctx, &e).await;
+            return ctx.say_error(&e).await;
         }
     };
     let mut text = msg.text().or(msg.caption()).unwrap_or("").trim().to_string();
@@ -824,9 +807,9 @@ async fn write(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
         match fetch(ctx, &fid, &name, size).await {
             Ok(a) => match svc::check_file_ref(ctx.state, &ctx.tenant.slug, &a.r) {
                 Ok(fid) => files.push(fid),
-                Err(e) => return say_error(ctx, &e).await,
+                Err(e) => return ctx.say_error(&e).await,
             },
-            Err(e) => return say_error(ctx, &e).await,
+            Err(e) => return ctx.say_error(&e).await,
         }
     } else if text.is_empty() {
         ctx.say(ctx.t("bot.client.describe_what")).await;
@@ -849,7 +832,7 @@ async fn write(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
 
 async fn rate(ctx: &mut Ctx<'_>, q: &CallbackQuery, id: u64, stars: u8) -> Option<String> {
     let db = ctx.tenant.db().ok()?;
-    let token = match clients::token_of(db, telegram_id(ctx), id) {
+    let token = match clients::token_of(db, ctx.telegram_id(), id) {
         Ok(t) => t,
         Err(e) => return Some(e.info().message(ctx.lang)),
     };
@@ -870,7 +853,7 @@ async fn comment(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
         ctx.say(ctx.t("bot.client.comment_text")).await;
         return;
     };
-    let done = match ctx.tenant.db().and_then(|db| clients::token_of(db, telegram_id(ctx), id)) {
+    let done = match ctx.tenant.db().and_then(|db| clients::token_of(db, ctx.telegram_id(), id)) {
         Ok(token) => clients::comment_rating(ctx.state, ctx.tenant, &token, text).await,
         Err(e) => Err(e),
     };
@@ -880,7 +863,7 @@ async fn comment(ctx: &mut Ctx<'_>, id: u64, msg: &Message) {
             let text = ctx.t("bot.client.comment_saved");
             menu(ctx, text).await;
         }
-        Err(e) if e.field.is_some() => say_error(ctx, &e).await,
+        Err(e) if e.field.is_some() => ctx.say_error(&e).await,
         Err(e) => {
             ctx.clear_dialogue().await;
             let text = e.info().message(ctx.lang);

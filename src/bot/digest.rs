@@ -3,9 +3,9 @@
 //! manager and director also their department's or company's figures with a
 //! chart.
 //!
-//! The minute's job calls [`tick`]. It looks only at companies with a bot
-//! (listed in `platform.redb`), and at each only once its digest minute has
-//! come and today's digest has not gone: the messages are queued in the
+//! The minute's job calls [`tick`]. It looks only at the running bots, and
+//! opens a company's file only once its digest minute has come and today's
+//! digest has not gone (the bots' registry knows both): the messages are queued in the
 //! bot's outbox together with the day they are for, in one transaction
 //! (`telegram::queue_digest`), so a day's digest goes once.
 
@@ -26,15 +26,8 @@ const LATE_MINUTES: i32 = 180;
 /// The minute's look: sends the digest of every company whose time has come
 /// today and has not had it. Returns how many companies it sent for.
 pub async fn tick(state: &AppState) -> usize {
-    let slugs = match telegram::companies_with_bots(&state.platform) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "digest: the list of company bots cannot be read");
-            return 0;
-        }
-    };
     let mut sent = 0;
-    for slug in slugs {
+    for slug in state.bots.slugs() {
         let Some(tenant) = state.tenants.get(&slug) else { continue };
         match company(state, &tenant).await {
             Ok(true) => sent += 1,
@@ -45,15 +38,28 @@ pub async fn tick(state: &AppState) -> usize {
     sent
 }
 
+/// Whether a digest at `at` (minutes after midnight) last sent on `last`
+/// is due at company-local `day` and `minute`.
+fn due(at: u16, last: Option<i32>, day: i32, minute: i32) -> bool {
+    let at = i32::from(at);
+    last != Some(day) && minute >= at && minute < at + LATE_MINUTES
+}
+
 /// One company's digest, when its time has come; whether it was queued.
+/// The bot's registry knows the time and the last day, so a company whose
+/// digest is not due is not opened.
 async fn company(state: &AppState, tenant: &Tenant) -> Result<bool, AppError> {
     let now = state.now_ms();
     let local = crate::clock::from_ms(now).to_zoned(tenant.timezone());
     let minute = i32::from(local.hour()) * 60 + i32::from(local.minute());
     let day = local.date().since((jiff::Unit::Day, jiff::civil::date(1970, 1, 1))).map(|s| s.get_days()).unwrap_or(0);
+    let Some((at, last)) = state.bots.digest(&tenant.slug) else { return Ok(false) };
+    if !due(at, last, day, minute) {
+        return Ok(false);
+    }
     let Some(cfg) = telegram::config(tenant.db()?)? else { return Ok(false) };
-    let at = i32::from(cfg.digest_minute);
-    if cfg.state != BotState::Running || cfg.digest_day == Some(day) || minute < at || minute >= at + LATE_MINUTES {
+    if cfg.state != BotState::Running || !due(cfg.digest_minute, cfg.digest_day, day, minute) {
+        state.bots.set_digest(&tenant.slug, (cfg.digest_minute, cfg.digest_day));
         return Ok(false);
     }
     let messages = messages(state, tenant)?;
@@ -248,5 +254,15 @@ mod tests {
         assert!(under, "the first bar's number");
         // Nothing at all: a chart still.
         assert!(image::load_from_memory(&bar_chart(&[])).is_ok());
+    }
+
+    #[test]
+    fn a_digest_is_due_from_its_minute_for_three_hours_once_a_day() {
+        let nine: u16 = 9 * 60;
+        assert!(!due(nine, None, 100, i32::from(nine) - 1));
+        assert!(due(nine, None, 100, i32::from(nine)));
+        assert!(due(nine, Some(99), 100, i32::from(nine) + 179));
+        assert!(!due(nine, Some(99), 100, i32::from(nine) + 180), "too late: tomorrow's then");
+        assert!(!due(nine, Some(100), 100, i32::from(nine) + 5), "sent today already");
     }
 }

@@ -94,7 +94,9 @@ pub fn start(state: &AppState, tenant: &Tenant, cfg: &BotConfigV1) {
     let Ok(bot) = api(state, &cfg.token) else { return };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wake = Arc::new(tokio::sync::Notify::new());
-    state.bots.insert(&tenant.slug, Running { stop, wake: wake.clone(), token: cfg.token.clone() });
+    state
+        .bots
+        .insert(&tenant.slug, Running { stop, wake: wake.clone(), token: cfg.token.clone(), digest: (cfg.digest_minute, cfg.digest_day) });
     let Ok(rt) = tokio::runtime::Handle::try_current() else { return };
     rt.spawn(poll::run(state.downgrade(), tenant.slug.clone(), bot.clone(), cfg.clone(), stopped.clone()));
     rt.spawn(send::run(state.downgrade(), tenant.slug.clone(), bot, cfg.token.clone(), wake, stopped));

@@ -102,31 +102,23 @@ fn text_out(text: String, buttons: Vec<Vec<BotButtonV1>>) -> BotOutV1 {
     BotOutV1 { text, buttons, ..BotOutV1::default() }
 }
 
-async fn say_error(ctx: &Ctx<'_>, e: &crate::error::AppError) {
-    ctx.say(&e.info().message(ctx.lang)).await;
-}
-
-fn telegram_id(ctx: &Ctx<'_>) -> i64 {
-    i64::try_from(ctx.from.id.0).unwrap_or(ctx.chat_id)
-}
-
 /// The Queue button: each open ticket of this chat as its live message,
 /// tickets taken elsewhere (by a verified phone), and a way to take one.
 async fn home(ctx: &mut Ctx<'_>) {
     ctx.clear_dialogue().await;
     let db = match ctx.tenant.db() {
         Ok(db) => db,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     let mine = match qt::open_of_chat(db, ctx.chat_id) {
         Ok(m) => m,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     // Oldest first, so the newest ends up nearest the input.
     for (id, _) in mine.iter().rev() {
         send_live(ctx, *id).await;
     }
-    match qt::elsewhere(ctx.state, ctx.tenant, ctx.chat_id, telegram_id(ctx)) {
+    match qt::elsewhere(ctx.state, ctx.tenant, ctx.chat_id, ctx.telegram_id()) {
         Ok(others) if !others.is_empty() => {
             let mut text = ctx.t("bot.queue.elsewhere").to_string();
             for o in others {
@@ -175,7 +167,7 @@ async fn send_live(ctx: &Ctx<'_>, id: u64) {
                 live(ctx, id, mid).await;
             }
         }
-        Err(e) => say_error(ctx, &e).await,
+        Err(e) => ctx.say_error(&e).await,
     }
 }
 
@@ -196,7 +188,7 @@ fn offers(ctx: &Ctx<'_>, all: bool) -> Result<Vec<Offer>, crate::error::AppError
 async fn branches(ctx: &Ctx<'_>, edit: Option<MessageId>) {
     let offers = match offers(ctx, false) {
         Ok(o) => o,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     if let [only] = offers.as_slice() {
         return branch_choice(ctx, only.id, edit).await;
@@ -228,7 +220,7 @@ async fn branches(ctx: &Ctx<'_>, edit: Option<MessageId>) {
 async fn branch_choice(ctx: &Ctx<'_>, branch: u64, edit: Option<MessageId>) {
     let offers = match offers(ctx, true) {
         Ok(o) => o,
-        Err(e) => return say_error(ctx, &e).await,
+        Err(e) => return ctx.say_error(&e).await,
     };
     let with_services = offers.iter().filter(|o| !o.services.is_empty()).count();
     let back = || (with_services > 1).then(|| vec![ui::button(ctx.t("bot.queue.btn.back"), "q:t")]);
@@ -263,7 +255,7 @@ async fn take(ctx: &Ctx<'_>, branch: u64, service: u64, edit: Option<MessageId>)
         send_live(ctx, *id).await;
         return Some(tf(ctx.lang, "bot.queue.already", &[("number", &tk.number)]));
     }
-    let phone = qt::verified_phone(db, telegram_id(ctx)).ok().flatten();
+    let phone = qt::verified_phone(db, ctx.telegram_id()).ok().flatten();
     let name = match &ctx.from.last_name {
         Some(last) => format!("{} {last}", ctx.from.first_name),
         None => ctx.from.first_name.clone(),
@@ -274,7 +266,7 @@ async fn take(ctx: &Ctx<'_>, branch: u64, service: u64, edit: Option<MessageId>)
             let out = match qt::view(db, ctx.chat_id, issued.id, ctx.lang, ctx.state.now_ms()) {
                 Ok((_, out)) => out,
                 Err(e) => {
-                    say_error(ctx, &e).await;
+                    ctx.say_error(&e).await;
                     return None;
                 }
             };
@@ -285,7 +277,7 @@ async fn take(ctx: &Ctx<'_>, branch: u64, service: u64, edit: Option<MessageId>)
         }
         Err(e) => {
             // Closed meanwhile, a service no longer offered…: said, with the choice again.
-            say_error(ctx, &e).await;
+            ctx.say_error(&e).await;
             None
         }
     }

@@ -215,15 +215,6 @@ async fn render(state: &AppState, tenant: &Tenant, row: &BotSendV1) -> Result<Op
     }
 }
 
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
-    s.push('…');
-    s
-}
-
 /// Sends (or edits) one message; Telegram's message id.
 async fn deliver(state: &AppState, tenant: &Tenant, bot: &Bot, chat: i64, out: &BotOutV1) -> Result<i64, teloxide::RequestError> {
     let chat_id = ChatId(chat);
@@ -231,13 +222,13 @@ async fn deliver(state: &AppState, tenant: &Tenant, bot: &Bot, chat: i64, out: &
     if let Some(mid) = out.edit_message_id {
         let mid32 = MessageId(i32::try_from(mid).unwrap_or(0));
         if out.png.is_some() || out.file_id.is_some() {
-            let mut req = bot.edit_message_caption(chat_id, mid32).caption(cut(&out.text, CAPTION_MAX));
+            let mut req = bot.edit_message_caption(chat_id, mid32).caption(ui::cut(&out.text, CAPTION_MAX));
             if let Some(m) = markup {
                 req = req.reply_markup(m);
             }
             req.await?;
         } else {
-            let mut req = bot.edit_message_text(chat_id, mid32, cut(&out.text, TEXT_MAX));
+            let mut req = bot.edit_message_text(chat_id, mid32, ui::cut(&out.text, TEXT_MAX));
             if let Some(m) = markup {
                 req = req.reply_markup(m);
             }
@@ -247,7 +238,8 @@ async fn deliver(state: &AppState, tenant: &Tenant, bot: &Bot, chat: i64, out: &
     }
     let reply = markup.map(ReplyMarkup::InlineKeyboard);
     if let Some(png) = &out.png {
-        let mut req = bot.send_photo(chat_id, InputFile::memory(png.clone()).file_name("chart.png")).caption(cut(&out.text, CAPTION_MAX));
+        let mut req =
+            bot.send_photo(chat_id, InputFile::memory(png.clone()).file_name("chart.png")).caption(ui::cut(&out.text, CAPTION_MAX));
         if let Some(m) = reply {
             req = req.reply_markup(m);
         }
@@ -258,13 +250,13 @@ async fn deliver(state: &AppState, tenant: &Tenant, bot: &Bot, chat: i64, out: &
     {
         let input = InputFile::memory(bytes.clone()).file_name(name);
         let m = if mime.starts_with("image/") && mime != "image/svg+xml" && bytes.len() as u64 <= PHOTO_MAX {
-            let mut req = bot.send_photo(chat_id, input).caption(cut(&out.text, CAPTION_MAX));
+            let mut req = bot.send_photo(chat_id, input).caption(ui::cut(&out.text, CAPTION_MAX));
             if let Some(m) = reply {
                 req = req.reply_markup(m);
             }
             req.await?
         } else {
-            let mut req = bot.send_document(chat_id, input).caption(cut(&out.text, CAPTION_MAX));
+            let mut req = bot.send_document(chat_id, input).caption(ui::cut(&out.text, CAPTION_MAX));
             if let Some(m) = reply {
                 req = req.reply_markup(m);
             }
@@ -272,7 +264,7 @@ async fn deliver(state: &AppState, tenant: &Tenant, bot: &Bot, chat: i64, out: &
         };
         return Ok(i64::from(m.id.0));
     }
-    let mut req = bot.send_message(chat_id, cut(&out.text, TEXT_MAX));
+    let mut req = bot.send_message(chat_id, ui::cut(&out.text, TEXT_MAX));
     if let Some(m) = reply {
         req = req.reply_markup(m);
     }

@@ -45,7 +45,7 @@ pub async fn menu(ctx: &Ctx<'_>, text: &str) {
 
 /// `/start <code>`: links this Telegram account to the code's user.
 pub async fn link(ctx: &mut Ctx<'_>, code: &str) {
-    let tg = i64::try_from(ctx.from.id.0).unwrap_or(0);
+    let tg = ctx.telegram_id();
     match links::redeem(ctx.state, ctx.tenant, code, tg, ctx.chat_id, ctx.from.username.clone()).await {
         Ok(done) => {
             if let Ok(p) = crate::auth::Principal::load(ctx.tenant, done.user_id, String::new(), ctx.tenant.lang()) {
@@ -393,13 +393,13 @@ async fn outcome(ctx: &Ctx<'_>, mid: i64, text: &str, caption: bool, id: u64, ta
     let markup = page_url(ctx.state, ctx.tenant, "tasks", id).map(|u| ui::inline(&[open_button(ctx.lang, u)]));
     let (chat, mid) = (ChatId(ctx.chat_id), MessageId(i32::try_from(mid).unwrap_or(0)));
     let result = if caption {
-        let mut req = ctx.bot.edit_message_caption(chat, mid).caption(cut(&new, 1024));
+        let mut req = ctx.bot.edit_message_caption(chat, mid).caption(ui::cut(&new, 1024));
         if let Some(m) = markup {
             req = req.reply_markup(m);
         }
         req.await.map(|_| ())
     } else {
-        let mut req = ctx.bot.edit_message_text(chat, mid, cut(&new, 4096));
+        let mut req = ctx.bot.edit_message_text(chat, mid, ui::cut(&new, 4096));
         if let Some(m) = markup {
             req = req.reply_markup(m);
         }
@@ -408,15 +408,6 @@ async fn outcome(ctx: &Ctx<'_>, mid: i64, text: &str, caption: bool, id: u64, ta
     if let Err(e) = result {
         tracing::debug!(company = %ctx.tenant.slug, error = %super::scrub(&e.to_string(), &ctx.cfg.token), "telegram edit failed");
     }
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
-    s.push('…');
-    s
 }
 
 // ---------- dialogue: the reason of a redo ----------

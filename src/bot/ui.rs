@@ -51,6 +51,17 @@ pub fn inline(rows: &[Vec<BotButtonV1>]) -> InlineKeyboardMarkup {
     }))
 }
 
+/// `text` shortened to `max` characters, with "…" when it was longer
+/// (Telegram's limits on texts, captions and buttons).
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
 /// A callback button.
 pub fn button(text: impl Into<String>, data: impl Into<String>) -> BotButtonV1 {
     BotButtonV1 { text: text.into(), data: Some(data.into()), url: None }

@@ -73,6 +73,16 @@ impl Ctx<'_> {
         self.send(text, None).await
     }
 
+    /// A refusal of the core, in the chat's language.
+    pub async fn say_error(&self, e: &crate::error::AppError) {
+        self.say(&e.info().message(self.lang)).await;
+    }
+
+    /// The Telegram account writing (in a private chat, also the chat's id).
+    pub fn telegram_id(&self) -> i64 {
+        i64::try_from(self.from.id.0).unwrap_or(self.chat_id)
+    }
+
     /// The dialogue under way, if any.
     pub fn dialogue(&self) -> Option<Dialogue> {
         self.chat.dialogue.as_deref().and_then(|d| serde_json::from_str(d).ok())
@@ -259,8 +269,7 @@ async fn on_callback(ctx: &mut Ctx<'_>, q: &CallbackQuery) {
                     ctx.chat = c;
                 }
                 if ctx.staff.is_none()
-                    && let Ok(tg) = i64::try_from(ctx.from.id.0)
-                    && let Err(e) = crate::requests::clients::set_lang(ctx.tenant, tg, lang).await
+                    && let Err(e) = crate::requests::clients::set_lang(ctx.tenant, ctx.telegram_id(), lang).await
                 {
                     tracing::warn!(company = %ctx.tenant.slug, error = %e, "client language not saved");
                 }

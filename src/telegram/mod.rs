@@ -202,7 +202,7 @@ pub async fn set_digest_minute(state: &AppState, tenant: &Tenant, who: &Caller, 
     }
     let now = state.now_ms();
     let who2 = who.clone();
-    tenant
+    let cfg = tenant
         .db()?
         .write(move |tx| {
             let mut t = BOT_CONFIG.open(tx)?;
@@ -214,23 +214,9 @@ pub async fn set_digest_minute(state: &AppState, tenant: &Tenant, who: &Caller, 
             audit::record(tx, now, &who2, "telegram.update", "telegram", ch.0)?;
             Ok(cfg)
         })
-        .await
-}
-
-/// Records that the digest of company-local `day` went out (the job sends
-/// it once a day).
-pub async fn digest_sent(tenant: &Tenant, day: i32) -> Result<(), AppError> {
-    tenant
-        .db()?
-        .write(move |tx| {
-            let mut t = BOT_CONFIG.open(tx)?;
-            if let Some(mut cfg) = t.get(0)? {
-                cfg.digest_day = Some(day);
-                t.insert(0, &cfg)?;
-            }
-            Ok(())
-        })
-        .await
+        .await?;
+    state.bots.set_digest(&tenant.slug, (cfg.digest_minute, cfg.digest_day));
+    Ok(cfg)
 }
 
 /// Queues the daily digest of company-local `day` (one message per chat,
@@ -255,6 +241,9 @@ pub async fn queue_digest(state: &AppState, tenant: &Tenant, day: i32, messages:
             Ok(true)
         })
         .await?;
+    if let Some((minute, _)) = state.bots.digest(&tenant.slug) {
+        state.bots.set_digest(&tenant.slug, (minute, Some(day)));
+    }
     if queued {
         state.bots.wake(&tenant.slug);
     }
@@ -269,6 +258,10 @@ pub struct Running {
     pub wake: Arc<tokio::sync::Notify>,
     /// The token it runs with (a new token restarts it).
     pub token: String,
+    /// Its digest time (minutes after midnight, company time) and the
+    /// company-local day of the last digest, as stored: the minute's look
+    /// reads them here and opens the company's file only when one is due.
+    pub digest: (u16, Option<i32>),
 }
 
 /// The bots running in this process, by company. The front-end starts and
@@ -323,6 +316,23 @@ impl Runners {
     pub fn wake(&self, slug: &str) {
         if let Some(r) = self.lock().get(slug) {
             r.wake.notify_one();
+        }
+    }
+
+    /// The digest time and last digest day of a company's running bot.
+    pub fn digest(&self, slug: &str) -> Option<(u16, Option<i32>)> {
+        self.lock().get(slug).map(|r| r.digest)
+    }
+
+    /// The slugs of the running bots.
+    pub fn slugs(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Records a change of a running bot's digest time or day.
+    pub fn set_digest(&self, slug: &str, digest: (u16, Option<i32>)) {
+        if let Some(r) = self.lock().get_mut(slug) {
+            r.digest = digest;
         }
     }
 

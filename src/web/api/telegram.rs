@@ -92,8 +92,10 @@ pub async fn get_telegram(State(state): State<AppState>, user: CurrentUser) -> R
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConnect {
-    /// The token @BotFather gave (`123456789:AA…`).
-    #[schema(min_length = 1, max_length = 200)]
+    /// The token @BotFather gave: the bot's number, a colon and 20–100
+    /// letters, digits, `_` or `-` (`123456789:AAH…`). Telegram decides
+    /// whether it is a bot's.
+    #[schema(min_length = 22, max_length = 116, pattern = r"^[0-9]{1,15}:[A-Za-z0-9_-]{20,100}$")]
     pub token: String,
 }
 
@@ -123,7 +125,7 @@ pub async fn put_telegram(
 #[serde(deny_unknown_fields)]
 pub struct TelegramSettings {
     /// When the daily digest goes out (`HH:MM`, company time).
-    #[schema(example = "09:00", max_length = 5)]
+    #[schema(example = "09:00", pattern = r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     pub digest_time: String,
 }
 
