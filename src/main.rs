@@ -11,7 +11,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "idora",
-    about = "Tasks and an electronic queue for a company, on one box (chat, client requests, a Telegram bot and reports are coming)"
+    about = "Tasks, client requests, an electronic queue, chat and a Telegram bot for a company, on one box (reports are coming)"
 )]
 struct Cli {
     #[command(subcommand)]
