@@ -7,7 +7,7 @@ use crate::error::{AppError, ErrorKind};
 use crate::files::{self, FileMeta};
 use crate::web::extract::{CurrentUser, PathId};
 use axum::body::Body;
-use axum::extract::multipart::{MultipartError, MultipartRejection};
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -73,33 +73,44 @@ pub async fn upload(
             _ => return Err(AppError::invalid("file", "files.one_file")),
         }
     };
-    let name = field.file_name().unwrap_or("").to_string();
-    let mut chunks = field.map(|c| c.map_err(multipart_error));
-    let meta = match files::upload(&state, &user, &name, &mut chunks).await {
-        Ok(meta) => meta,
-        Err(e) => {
-            if e.kind == ErrorKind::PayloadTooLarge {
-                // Read (and drop) what is left, up to a point.
-                let mut left = DRAIN_BYTES;
-                while let Ok(Some(Ok(c))) = tokio::time::timeout(std::time::Duration::from_secs(5), chunks.next()).await {
-                    left = left.saturating_sub(c.len() as u64);
-                    if left == 0 {
-                        break;
-                    }
-                }
-            }
-            return Err(e);
-        }
-    };
-    drop(chunks);
-    // One file per request: a second one (or any other part) is refused; the
-    // file just stored is then nobody's and goes with the collector.
+    let meta = store_field(&state, &user.tenant, user.id, field).await?;
+    nothing_after(&mut form).await?;
+    Ok((StatusCode::CREATED, axum::Json(meta)))
+}
+
+/// One file per request: a second one (or any other part after it) is
+/// refused; the file just stored is then nobody's and goes with the collector.
+pub(crate) async fn nothing_after(form: &mut Multipart) -> Result<(), AppError> {
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         if field.name() != Some(crate::web::csrf::FIELD) {
             return Err(AppError::invalid("file", "files.one_file"));
         }
     }
-    Ok((StatusCode::CREATED, axum::Json(meta)))
+    Ok(())
+}
+
+/// Stores an uploaded part as `uploader`'s file (streamed, within the
+/// company's limits). Refused as too large, it reads (and drops) some of
+/// what is left, so the client sees the answer rather than a reset connection.
+pub(crate) async fn store_field(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+    uploader: u64,
+    field: Field<'_>,
+) -> Result<FileMeta, AppError> {
+    let name = field.file_name().unwrap_or("").to_string();
+    let mut chunks = field.map(|c| c.map_err(multipart_error));
+    let out = files::upload_as(state, tenant, uploader, &name, &mut chunks).await;
+    if out.as_ref().is_err_and(|e| e.kind == ErrorKind::PayloadTooLarge) {
+        let mut left = DRAIN_BYTES;
+        while let Ok(Some(Ok(c))) = tokio::time::timeout(std::time::Duration::from_secs(5), chunks.next()).await {
+            left = left.saturating_sub(c.len() as u64);
+            if left == 0 {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// `a-b`, `a-` or `-n` of `bytes=`; one range only (several: the whole

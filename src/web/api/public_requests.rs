@@ -17,7 +17,7 @@ use crate::requests::service::{self as svc, ClientInput, NewRequest, PublicMessa
 use crate::requests::{number, status_code, status_label};
 use crate::store::schema::{FieldKind, RequestCategoryV1};
 use crate::tenancy::Tenant;
-use crate::web::api::files::{multipart_error, rejection};
+use crate::web::api::files::{multipart_error, nothing_after, rejection};
 use crate::web::extract::{Json, Page};
 use crate::web::limits::ClientIp;
 use axum::body::Body;
@@ -25,7 +25,6 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -178,20 +177,7 @@ pub struct UploadOut {
 /// Stores one uploaded part as the client's file (streamed, within the
 /// company's file limit). Shared with the request pages' forms.
 pub async fn store_part(state: &AppState, tenant: &Tenant, field: axum::extract::multipart::Field<'_>) -> Result<FileMeta, AppError> {
-    let name = field.file_name().unwrap_or("").to_string();
-    let mut chunks = field.map(|c| c.map_err(multipart_error));
-    let out = files::upload_as(state, tenant, files::ANON_UPLOADER, &name, &mut chunks).await;
-    if out.as_ref().is_err_and(|e| e.kind == ErrorKind::PayloadTooLarge) {
-        // Read (and drop) some of what is left, so the client sees the answer.
-        let mut left: u64 = 64 * 1024 * 1024;
-        while let Ok(Some(Ok(c))) = tokio::time::timeout(std::time::Duration::from_secs(5), chunks.next()).await {
-            left = left.saturating_sub(c.len() as u64);
-            if left == 0 {
-                break;
-            }
-        }
-    }
-    out
+    crate::web::api::files::store_field(state, tenant, files::ANON_UPLOADER, field).await
 }
 
 /// A client uploads a file for a request or a reply (multipart, field
@@ -218,11 +204,7 @@ pub async fn upload(
         }
     };
     let meta = store_part(&state, &tenant, field).await?;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        if field.name() != Some(crate::web::csrf::FIELD) {
-            return Err(AppError::invalid("file", "files.one_file"));
-        }
-    }
+    nothing_after(&mut form).await?;
     let reference = svc::file_ref(&state, &tenant.slug, meta.id);
     Ok((StatusCode::CREATED, axum::Json(UploadOut { id: meta.id, reference, name: meta.name, size: meta.size, mime: meta.mime })))
 }
