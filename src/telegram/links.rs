@@ -166,8 +166,7 @@ pub fn link_of(db: &Db, who: &Caller, user_id: u64) -> Result<Option<StaffLinkV1
     if !(may_link(who, user_id) || who.can("users.view")) {
         return Err(ErrorKind::Forbidden.into());
     }
-    let tx = db.read()?;
-    BOT_STAFF.open(&tx)?.get(user_id)
+    link_for(db, user_id)
 }
 
 /// A user's Telegram link as the system reads it: the bot words a

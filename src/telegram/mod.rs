@@ -340,11 +340,6 @@ impl Runners {
     pub fn is_running(&self, slug: &str, token: &str) -> bool {
         self.lock().get(slug).is_some_and(|r| r.token == token)
     }
-
-    /// How many bots run.
-    pub fn count(&self) -> usize {
-        self.lock().len()
-    }
 }
 
 #[cfg(test)]
