@@ -94,6 +94,8 @@ impl Demo {
             data_dir: dir.path().to_path_buf(),
             listen: "127.0.0.1:0".parse().expect("addr"),
             login_per_minute: 1000,
+            // Every client of the bench (1,000 display streams among them) comes from 127.0.0.1.
+            max_connections_per_address: 4_000,
             ..Config::default()
         };
         let state = AppState::open_default(config).expect("state");
