@@ -26,6 +26,8 @@ pub struct AppInner {
     pub bots: crate::telegram::Runners,
     /// Wrong-password counters per (username, client address), in memory.
     pub logins: crate::auth::guard::Guard,
+    /// Exports and syncs running in the background, with their progress.
+    pub jobs: crate::reports::jobs::Jobs,
     /// Where the bytes of uploaded files live (`[files] backend`).
     pub files: Arc<dyn crate::files::backend::Backend>,
 }
@@ -80,6 +82,7 @@ impl AppState {
             search,
             outbox: Default::default(),
             bots: Default::default(),
+            jobs: Default::default(),
             logins: Default::default(),
             files,
         })))

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod org;
 pub mod phone;
 pub mod queue;
+pub mod reports;
 pub mod requests;
 pub mod search;
 pub mod store;

@@ -906,8 +906,8 @@ mod tests {
         })
         .await
         .unwrap();
-        // Requests are real now: the stored `requests.handle` is held again.
-        assert_eq!(role_permissions(&db, "manager").unwrap(), ["users.view", "requests.handle"]);
+        // Requests and department reports are real now: what was stored is held again.
+        assert_eq!(role_permissions(&db, "manager").unwrap(), ["users.view", "requests.handle", "reports.view_department"]);
         // The defaults lose them too.
         assert!(role_permissions(&db, "employee").unwrap().is_empty());
         assert_eq!(role_permissions(&db, "operator").unwrap(), ["queue.operate"]);

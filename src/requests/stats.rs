@@ -433,6 +433,11 @@ pub fn csv(lang: Lang, s: &Stats) -> String {
     out
 }
 
+/// This domain's figures as a report (being moved onto the engine).
+pub fn report(_ctx: &crate::reports::Ctx) -> Result<crate::reports::Report, AppError> {
+    Err(ErrorKind::NotFound.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Tasks: assignment, approval, review, points, history and the overdue job.
 
 pub mod ical;
+pub mod report;
 pub mod service;
 
 use crate::i18n::{Lang, t};

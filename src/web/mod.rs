@@ -80,12 +80,17 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::public_requests::router())
         .merge(pages::request_public::router().into())
         .merge(api::files::router())
-        .merge(api::telegram::router());
+        .merge(api::telegram::router())
+        .merge(api::reports::router())
+        .merge(pages::reports::router().into())
+        .merge(api::integrations::router())
+        .merge(pages::integrations::router().into());
     // Without the request timeout: live streams, and uploads (which stop on their own when they stall).
     let tenant_streams = api::live::tenant_router()
         .merge(api::track::tenant_router())
         .merge(api::files::upload_router())
-        .merge(api::public_requests::streams_router());
+        .merge(api::public_requests::streams_router())
+        .merge(api::exports::router());
     let company = tenant(timeout(tenant_plain).merge(tenant_streams));
 
     let platform = Routes::new()

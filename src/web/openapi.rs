@@ -24,7 +24,7 @@ impl Modify for Bearer {
 #[openapi(
     info(title = "Idora API", version = "1", description = "Errors are {\"error\": {\"kind\", \"message\"}} with a stable snake_case kind."),
     modifiers(&Bearer),
-    tags((name = "platform", description = "Platform admins: companies"), (name = "company", description = "A company's users and structure"), (name = "chat", description = "Task threads, direct chats and groups"))
+    tags((name = "platform", description = "Platform admins: companies"), (name = "company", description = "A company's users and structure"), (name = "chat", description = "Task threads, direct chats and groups"), (name = "reports", description = "Reports, exports and their background jobs"))
 )]
 struct Frame;
 

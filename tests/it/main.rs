@@ -24,6 +24,7 @@ mod files;
 mod fuzz;
 mod home;
 mod queue;
+mod reports;
 mod requests;
 mod tasks;
 mod telegram_fake;

@@ -207,6 +207,8 @@ fn samples() -> Vec<Sample> {
             super::files::tests::samples(),
             super::requests::tests::samples(),
             super::bot::tests::samples(),
+            super::reports::tests::samples(),
+            super::sheets::tests::samples(),
         ])
         .flatten()
         .collect()
@@ -221,6 +223,8 @@ fn pinned_enums() -> Vec<Pinned> {
         super::chat::tests::enums(),
         super::requests::tests::enums(),
         super::bot::tests::enums(),
+        super::reports::tests::enums(),
+        super::sheets::tests::enums(),
     ]
     .into_iter()
     .flatten()

@@ -21,7 +21,9 @@ mod notify;
 mod org;
 mod platform;
 mod queue;
+mod reports;
 mod requests;
+mod sheets;
 mod tasks;
 
 pub use audit::*;
@@ -33,7 +35,11 @@ pub use notify::*;
 pub use org::*;
 pub use platform::*;
 pub use queue::*;
+#[allow(unused_imports)]
+pub use reports::*;
 pub use requests::*;
+#[allow(unused_imports)]
+pub use sheets::*;
 pub use tasks::*;
 
 use super::table::{Records, Setting};
@@ -86,6 +92,8 @@ pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
     files::init(tx)?;
     requests::init(tx)?;
     bot::init(tx)?;
+    reports::init(tx)?;
+    sheets::init(tx)?;
     Ok(())
 }
 

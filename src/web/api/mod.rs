@@ -4,13 +4,16 @@
 pub mod auth;
 pub mod chat;
 pub mod companies;
+pub mod exports;
 pub mod files;
 pub mod home;
 pub mod ical;
+pub mod integrations;
 pub mod live;
 pub mod org;
 pub mod public_requests;
 pub mod queue;
+pub mod reports;
 pub mod request_admin;
 pub mod requests;
 pub mod tasks;

@@ -1823,6 +1823,7 @@ fn permission_label(lang: Lang, p: &str) -> &'static str {
         "requests.handle" => t(lang, "admin.perm.requests_handle"),
         "requests.manage" => t(lang, "admin.perm.requests_manage"),
         "reports.view_all" => t(lang, "admin.perm.reports_view_all"),
+        "reports.view_department" => t(lang, "admin.perm.reports_view_department"),
         "company.setup" => t(lang, "admin.perm.company_setup"),
         _ => "",
     }

@@ -280,13 +280,13 @@ async fn the_role_matrix_is_read_and_edited_but_the_owner_is_fixed() {
     let owner = find(&roles.body, "role", "owner");
     assert_eq!(owner["editable"], false);
     // Only the permissions something checks are offered: the owner holds
-    // them all, and none of the reserved ones (chat, department reports)
-    // appears anywhere in the matrix.
+    // them all, and the reserved one (chat) appears nowhere in the matrix.
     let offered: Vec<&str> = owner["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
-    assert_eq!(offered.len(), 19, "{offered:?}");
+    assert_eq!(offered.len(), 20, "{offered:?}");
+    assert!(offered.contains(&"reports.view_department"), "department reports are checked now");
     assert!(offered.contains(&"tasks.approve") && offered.contains(&"queue.operate") && offered.contains(&"company.setup"));
     assert!(offered.contains(&"requests.handle") && offered.contains(&"requests.manage"), "requests are checked now");
-    for reserved in ["chat.use", "reports.view_department"] {
+    for reserved in ["chat.use"] {
         assert!(!roles.text.contains(reserved), "{reserved} is offered: {}", roles.text);
         let r = s.put(&co.path("/roles/manager"), &co.admin, json!({"permissions": [reserved]})).await.refused(422, "validation");
         assert!(r.message().contains(reserved), "{}", r.message());

@@ -6,6 +6,7 @@
 //! (`root`), where a test creates the companies it needs; [`demo`] gives the
 //! demo company (`/c/demo`, Demo Bank) as `idora demo` seeds it.
 
+pub mod google;
 mod live;
 mod moto;
 mod page;

@@ -1,0 +1,1 @@
+//! Scheduled reports (being written).

@@ -1,0 +1,1 @@
+//! A fake Google token endpoint and Sheets API (being written).
