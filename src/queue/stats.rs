@@ -56,6 +56,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t};
+use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
 use crate::store::schema::{
     BRANCHES, OPERATOR_EVENTS, OPERATORS, OperatorEventRecord, SERVICES, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord,
     TicketStatus, TicketV1, USERS,
@@ -676,9 +677,138 @@ pub fn csv(lang: Lang, s: &Stats) -> String {
     out
 }
 
-/// This domain's figures as a report (being moved onto the engine).
-pub fn report(_ctx: &crate::reports::Ctx) -> Result<crate::reports::Report, AppError> {
-    Err(ErrorKind::NotFound.into())
+// ---------- the report ----------
+
+fn secs(v: Option<u64>) -> Cell {
+    v.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty)
+}
+
+fn share(v: Option<f64>) -> Cell {
+    v.map(Cell::Num).unwrap_or(Cell::Empty)
+}
+
+fn figure_cells(name: String, target: Cell, f: &Figures) -> Vec<Cell> {
+    vec![
+        Cell::Text(name),
+        target,
+        Cell::Int(f.issued.into()),
+        Cell::Int(f.called.into()),
+        Cell::Int(f.served.into()),
+        secs(f.avg_wait_secs),
+        secs(f.p90_wait_secs),
+        secs(f.avg_service_secs),
+        share(f.service_level_pct),
+        Cell::Int(f.no_shows.into()),
+        share(f.no_show_pct),
+        Cell::Int(f.cancelled_before_call.into()),
+        Cell::Int(f.expired.into()),
+    ]
+}
+
+/// The queue's figures on the report engine: a row per service with the
+/// total, the operators' table, and arrivals by weekday and hour (a heat
+/// map). The same [`compute`] the stats page reads; `branch_id` narrows it.
+pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
+    if !ctx.who.can("queue.manage") && !ctx.who.can("reports.view_all") {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let (lang, p) = (ctx.lang, ctx.period);
+    let mut s = compute(ctx.db, ctx.tz, ctx.filters.branch_id, p.from, p.to, ctx.now_ms)?;
+    s.localize(lang);
+    let mut table = Table::new("services", t(lang, "report_queue.services"))
+        .col("service", lang, "report_queue.service", Kind::Text)
+        .col("target_wait", lang, "report_queue.target_wait", Kind::Duration)
+        .col("issued", lang, "report_queue.issued", Kind::Integer)
+        .col("called", lang, "report_queue.called", Kind::Integer)
+        .col("served", lang, "report_queue.served", Kind::Integer)
+        .col("avg_wait", lang, "report_queue.avg_wait", Kind::Duration)
+        .col("p90_wait", lang, "report_queue.p90_wait", Kind::Duration)
+        .col("avg_service", lang, "report_queue.avg_service", Kind::Duration)
+        .col("service_level", lang, "report_queue.service_level", Kind::Percent)
+        .col("no_shows", lang, "report_queue.no_shows", Kind::Integer)
+        .col("no_show_pct", lang, "report_queue.no_show_pct", Kind::Percent)
+        .col("cancelled", lang, "report_queue.cancelled", Kind::Integer)
+        .col("expired", lang, "report_queue.expired", Kind::Integer);
+    for svc in &s.services {
+        table.rows.push(figure_cells(svc.name.clone(), Cell::Secs(i64::from(svc.target_wait_minutes) * 60), &svc.figures));
+    }
+    table.totals = Some(figure_cells(t(lang, "report.total").to_string(), Cell::Empty, &s.overall));
+
+    let mut operators = Table::new("operators", t(lang, "report_queue.operators"))
+        .col("operator", lang, "report_queue.operator", Kind::Text)
+        .col("called", lang, "report_queue.called", Kind::Integer)
+        .col("served", lang, "report_queue.served", Kind::Integer)
+        .col("no_shows", lang, "report_queue.no_shows", Kind::Integer)
+        .col("avg_service", lang, "report_queue.avg_service", Kind::Duration)
+        .col("serving", lang, "report_queue.serving", Kind::Duration)
+        .col("idle", lang, "report_queue.idle", Kind::Duration)
+        .col("on_break", lang, "report_queue.on_break", Kind::Duration);
+    for o in &s.operators {
+        operators.rows.push(vec![
+            Cell::Text(o.name.clone()),
+            Cell::Int(o.called.into()),
+            Cell::Int(o.served.into()),
+            Cell::Int(o.no_shows.into()),
+            secs(o.avg_service_secs),
+            secs(Some(o.serving_secs)),
+            secs(Some(o.idle_secs)),
+            secs(Some(o.break_secs)),
+        ]);
+    }
+
+    let days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let arrivals = Chart {
+        key: "arrivals",
+        title: t(lang, "report_queue.arrivals").to_string(),
+        kind: ChartKind::Heat,
+        unit: Kind::Integer,
+        labels: (0..24).map(|h| format!("{h:02}")).collect(),
+        series: days
+            .iter()
+            .zip(&s.arrivals)
+            .map(|(d, hours)| Series {
+                name: t(lang, &format!("admin.weekday_short.{d}")).to_string(),
+                values: hours.iter().map(|n| Some(f64::from(*n))).collect(),
+            })
+            .collect(),
+    };
+    let names: Vec<String> = s.services.iter().map(|x| x.name.clone()).collect();
+    let level = Chart {
+        key: "service_level",
+        title: t(lang, "report_queue.service_level_chart").to_string(),
+        kind: ChartKind::HBars,
+        unit: Kind::Percent,
+        labels: names.clone(),
+        series: vec![Series {
+            name: t(lang, "report_queue.service_level").to_string(),
+            values: s.services.iter().map(|x| x.figures.service_level_pct).collect(),
+        }],
+    };
+    let waits = Chart {
+        key: "waits",
+        title: t(lang, "report_queue.waits_chart").to_string(),
+        kind: ChartKind::Bars,
+        unit: Kind::Duration,
+        labels: names,
+        series: vec![
+            Series {
+                name: t(lang, "report_queue.avg_wait").to_string(),
+                values: s.services.iter().map(|x| x.figures.avg_wait_secs.map(|v| v as f64)).collect(),
+            },
+            Series {
+                name: t(lang, "report_queue.p90_wait").to_string(),
+                values: s.services.iter().map(|x| x.figures.p90_wait_secs.map(|v| v as f64)).collect(),
+            },
+        ],
+    };
+    let title = match &s.branch_name {
+        Some(b) => format!("{} — {b}", t(lang, "report_queue.title")),
+        None => t(lang, "report_queue.title").to_string(),
+    };
+    let mut r = Report::new("queue", title, p, table);
+    r.more.push(operators);
+    r.charts = vec![level, waits, arrivals];
+    Ok(r)
 }
 
 #[cfg(test)]

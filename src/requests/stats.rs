@@ -31,6 +31,7 @@ use super::is_final;
 use crate::auth::Caller;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t};
+use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
 use crate::store::Db;
 use crate::store::schema::{REQUEST_CATEGORIES, REQUESTS, RequestStatus, RequestV1, USERS};
 use jiff::civil::Date;
@@ -433,9 +434,93 @@ pub fn csv(lang: Lang, s: &Stats) -> String {
     out
 }
 
-/// This domain's figures as a report (being moved onto the engine).
-pub fn report(_ctx: &crate::reports::Ctx) -> Result<crate::reports::Report, AppError> {
-    Err(ErrorKind::NotFound.into())
+// ---------- the report ----------
+
+fn request_table(key: &'static str, title: &str, first: &str, lang: Lang) -> Table {
+    Table::new(key, title)
+        .col("name", lang, first, Kind::Text)
+        .col("received", lang, "report_requests.received", Kind::Integer)
+        .col("done", lang, "report_requests.done", Kind::Integer)
+        .col("rejected", lang, "report_requests.rejected", Kind::Integer)
+        .col("open", lang, "report_requests.open", Kind::Integer)
+        .col("first_response", lang, "report_requests.first_response", Kind::Duration)
+        .col("resolution", lang, "report_requests.resolution", Kind::Duration)
+        .col("sla_met", lang, "report_requests.sla_met", Kind::Percent)
+        .col("rating", lang, "report_requests.rating", Kind::Number)
+        .col("ratings", lang, "report_requests.ratings", Kind::Integer)
+}
+
+fn request_cells(name: String, f: &Figures) -> Vec<Cell> {
+    let secs = |v: Option<u64>| v.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty);
+    vec![
+        Cell::Text(name),
+        Cell::Int(f.received.into()),
+        Cell::Int(f.done.into()),
+        Cell::Int(f.rejected.into()),
+        Cell::Int(f.open.into()),
+        secs(f.median_first_response_secs),
+        secs(f.median_resolution_secs),
+        f.sla_met_pct.map(Cell::Num).unwrap_or(Cell::Empty),
+        f.rating_avg.map(Cell::Num).unwrap_or(Cell::Empty),
+        Cell::Int(f.rating_count.into()),
+    ]
+}
+
+/// Requests on the report engine: a row per category with the total, then
+/// the employees' and the teams' tables, and received and done by day.
+/// The same [`compute`] the statistics page reads; `category_id` narrows it.
+pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
+    if !can_view(ctx.who) {
+        return Err(ErrorKind::Forbidden.into());
+    }
+    let (lang, p) = (ctx.lang, ctx.period);
+    let s = compute(ctx.db, ctx.tz, lang, ctx.filters.category_id, p.from, p.to)?;
+    let mut table = request_table("categories", t(lang, "report_requests.categories"), "report_requests.category", lang);
+    table.rows = s.categories.iter().map(|r| request_cells(r.name.clone(), &r.figures)).collect();
+    table.totals = Some(request_cells(t(lang, "report.total").to_string(), &s.total));
+    let mut employees = request_table("employees", t(lang, "report_requests.employees"), "report_requests.employee", lang);
+    employees.rows = s.employees.iter().map(|r| request_cells(r.name.clone(), &r.figures)).collect();
+    let mut teams = request_table("teams", t(lang, "report_requests.teams"), "report_requests.team", lang);
+    teams.rows = s
+        .teams
+        .iter()
+        .map(|r| {
+            let name = if r.categories.is_empty() { r.name.clone() } else { format!("{} ({})", r.name, r.categories.join(", ")) };
+            request_cells(name, &r.figures)
+        })
+        .collect();
+    let by_day = Chart {
+        key: "by_day",
+        title: t(lang, "report_requests.by_day").to_string(),
+        kind: if s.days.len() > 31 { ChartKind::Line } else { ChartKind::Bars },
+        unit: Kind::Integer,
+        labels: s.days.iter().map(|d| d.date.to_string()).collect(),
+        series: vec![
+            Series {
+                name: t(lang, "report_requests.received").to_string(),
+                values: s.days.iter().map(|d| Some(f64::from(d.received))).collect(),
+            },
+            Series { name: t(lang, "report_requests.done").to_string(), values: s.days.iter().map(|d| Some(f64::from(d.done))).collect() },
+        ],
+    };
+    let sla = Chart {
+        key: "sla_met",
+        title: t(lang, "report_requests.sla_chart").to_string(),
+        kind: ChartKind::HBars,
+        unit: Kind::Percent,
+        labels: s.categories.iter().map(|r| r.name.clone()).collect(),
+        series: vec![Series {
+            name: t(lang, "report_requests.sla_met").to_string(),
+            values: s.categories.iter().map(|r| r.figures.sla_met_pct).collect(),
+        }],
+    };
+    let mut r = Report::new("requests", t(lang, "report_requests.title"), p, table);
+    r.more = vec![employees, teams];
+    r.charts = vec![by_day, sla];
+    if s.truncated {
+        r.notes.push(crate::i18n::tf(lang, "report_requests.truncated", &[("n", &MAX_SCANNED.to_string())]));
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
