@@ -217,12 +217,88 @@ const MORE_STAFF: [(&str, &str, &str, usize); 6] = [
 /// departments, points earned over the last weeks, and today's queue at
 /// both branches. Run once, right after [`seed`].
 pub async fn seed_history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync)) -> anyhow::Result<()> {
-    let r = history(state, travel).await;
+    seed_history_days(state, travel, RECENT_DAYS).await
+}
+
+/// The weeks [`seed_history`] writes by hand.
+const RECENT_DAYS: i64 = 35;
+
+/// How far back the history of `idora serve --demo` reaches: every chart
+/// of the reports (points by day over 90 days, a quarter's trends, the
+/// queue's week by hour) has a shape.
+pub const HISTORY_DAYS: i64 = 90;
+
+/// [`seed_history`], reaching `days` back: beyond its five weeks, every
+/// weekday some tasks given and done by each employee (a few late, a few
+/// sent back once), and the head office's queue with its operator.
+pub async fn seed_history_days(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync), days: i64) -> anyhow::Result<()> {
+    let tenant = state.tenants.get(SLUG).ok_or_else(|| anyhow::anyhow!("demo history: no demo company"))?;
+    let db = tenant.db().map_err(|e| anyhow::anyhow!("demo history: {e}"))?;
+    // Thousands of small writes: flushed to disk once, at the end.
+    db.set_bulk(true).await.map_err(|e| anyhow::anyhow!("demo history: {e}"))?;
+    let r = history(state, travel, days).await;
     travel(None);
+    db.set_bulk(false).await.map_err(|e| anyhow::anyhow!("demo history: {e}"))?;
     r
 }
 
-async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync)) -> anyhow::Result<()> {
+/// A task done in the history: given `given` hours ago, due two days later.
+struct Done<'a> {
+    by: &'a Caller,
+    to: &'a Caller,
+    title: &'static str,
+    points: u32,
+    given: i64,
+    /// Hours from being given to being handed in.
+    took: i64,
+    /// Sent back once before it was accepted.
+    redo: bool,
+}
+
+/// What each department's people do day to day (the older history's titles).
+const PAST_TITLES: [[&str; 6]; 3] = [
+    [
+        "Kredit arizalarini ko‘rib chiqish",
+        "Garov hujjatlarini tekshirish",
+        "Mijozlar bilan qayta aloqa",
+        "Kredit portfeli hisoboti",
+        "Muammoli kreditlar tahlili",
+        "Kredit shartnomalarini arxivlash",
+    ],
+    [
+        "Kassa jurnalini tekshirish",
+        "Valyuta kurslari taxtasini yangilash",
+        "Kassa limitini hisoblash",
+        "Inkassatsiya hujjatlari",
+        "Tangalar qoldig‘i statistikasi",
+        "Kassa hisobotini topshirish",
+    ],
+    [
+        "Serverni zaxiralash",
+        "Printerlarni tekshirish",
+        "Foydalanuvchi parollarini tiklash",
+        "Kiosk dasturini yangilash",
+        "Tarmoq jurnalini ko‘rib chiqish",
+        "Antivirus bazasini yangilash",
+    ],
+];
+
+/// A fixed scramble of two numbers: the demo's "random" choices, the same on every start.
+fn mix(a: u64, b: u64) -> u64 {
+    let mut x = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ 0x2545_F491_4F6C_DD1D;
+    x ^= x >> 29;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^ (x >> 32)
+}
+
+/// The local midnight `days` days before `now`, and that day's weekday (Monday 0).
+fn day_ago(now: jiff::Timestamp, tz: &jiff::tz::TimeZone, days: i64) -> Option<(jiff::Timestamp, usize)> {
+    let date = now.to_zoned(tz.clone()).date().checked_sub(jiff::Span::new().days(days)).ok()?;
+    let midnight = date.to_zoned(tz.clone()).ok()?.timestamp();
+    Some((midnight, usize::from(date.weekday().to_monday_zero_offset().unsigned_abs())))
+}
+
+async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync), days: i64) -> anyhow::Result<()> {
     use crate::store::schema::TaskStatus as S;
     use crate::tasks::service as tasks;
     use jiff::{SignedDuration, Timestamp};
@@ -238,7 +314,7 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     // Who is who.
     let depts: Vec<u64> = service::list_departments(db).map_err(e)?.into_iter().map(|(id, _)| id).collect();
     let head = service::list_branches(db).map_err(e)?.first().map(|(id, _)| *id).unwrap_or(1);
-    travel(Some(ago(24 * 35)));
+    travel(Some(ago(24 * days.max(RECENT_DAYS))));
     let mut categories = Vec::new();
     for (name, ru, en, color, words) in CATEGORIES {
         let input = tasks::CategoryInput {
@@ -298,12 +374,63 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
         (&manager, &bekzod, "Kredit qo‘mitasi uchun taqdimot", 20, 30),
         (&director, &rustam, "Printerlarni almashtirish", 5, 26),
     ];
-    for (by, to, title, points, given) in done {
-        let (id, _) = h.give(Plan { by, to, title, points, given, due: 48 }).await.map_err(e)?;
-        step(given - 2, to, id, S::InProgress, None).await.map_err(e)?;
-        step(given - 20, to, id, S::PendingReview, Some("Tayyor")).await.map_err(e)?;
-        // Accepted a day after it was given, or within the last hours.
-        step((given - 24).max(1), by, id, S::Completed, None).await.map_err(e)?;
+    let mut plans: Vec<Done> =
+        done.into_iter().map(|(by, to, title, points, given)| Done { by, to, title, points, given, took: 20, redo: false }).collect();
+    // Older weeks: each weekday, each of the six has a fair chance of a
+    // task from their manager (the director gives the IT people theirs).
+    if days > RECENT_DAYS {
+        let people: [(&Caller, &Caller, usize); 6] = [
+            (&bekzod, &manager, 0),
+            (&jasur, &manager, 0),
+            (&gulnora, &manager, 0),
+            (&shahzod, &otabek, 1),
+            (&kamola, &director, 2),
+            (&rustam, &director, 2),
+        ];
+        // Up to ten days ago: the hand-written recent weeks go on from there.
+        for back in (10..=days).rev() {
+            let Some((midnight, weekday)) = day_ago(now, &tz, back) else { continue };
+            if weekday >= 5 {
+                continue;
+            }
+            for (i, (to, by, dept)) in people.iter().enumerate() {
+                let r = mix(back as u64, i as u64);
+                if r % 100 >= 45 {
+                    continue;
+                }
+                let at = midnight + SignedDuration::from_hours(9 + (r % 6) as i64) + SignedDuration::from_mins((r % 50) as i64);
+                let given = now.duration_since(at).as_hours();
+                // One in seven is handed in after its two days; others within the day or the next.
+                let took = if r.is_multiple_of(7) { 52 + (r % 18) as i64 } else { 3 + (r % 30) as i64 };
+                let titles = PAST_TITLES.get(*dept).copied().unwrap_or_default();
+                plans.push(Done {
+                    by,
+                    to,
+                    title: titles.get((r / 7 % 6) as usize).copied().unwrap_or("Hisobot tayyorlash"),
+                    points: [5, 10, 10, 15, 20].get((r / 3 % 5) as usize).copied().unwrap_or(10),
+                    given,
+                    took,
+                    redo: r % 11 == 3,
+                });
+            }
+        }
+    }
+    // Oldest first: task numbers grow with time, as in a real company.
+    plans.sort_by_key(|p| std::cmp::Reverse(p.given));
+    for p in plans {
+        let (id, _) = h.give(Plan { by: p.by, to: p.to, title: p.title, points: p.points, given: p.given, due: 48 }).await.map_err(e)?;
+        step(p.given - 2, p.to, id, S::InProgress, None).await.map_err(e)?;
+        let mut handed = p.given - p.took;
+        step(handed, p.to, id, S::PendingReview, Some("Tayyor")).await.map_err(e)?;
+        if p.redo {
+            step(handed - 1, p.by, id, S::Redo, Some("Raqamlarni yana bir bor tekshiring")).await.map_err(e)?;
+            step(handed - 2, p.to, id, S::InProgress, None).await.map_err(e)?;
+            handed -= 6;
+            step(handed, p.to, id, S::PendingReview, Some("Tuzatildi")).await.map_err(e)?;
+        }
+        // Accepted a few hours after it was handed in (the recent ones: a day after they were given).
+        let accepted = if p.took == 20 && !p.redo { (p.given - 24).max(1) } else { (handed - 2).max(1) };
+        step(accepted, p.by, id, S::Completed, None).await.map_err(e)?;
     }
 
     // Still open, in every state. Due today: before the day ends.
@@ -451,7 +578,97 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
     let staff = DemoStaff { bekzod: &bekzod, jasur: &jasur, gulnora: &gulnora, kamola: &kamola, rustam: &rustam, manager: &manager };
     requests_history(state, &tenant, travel, now, head, staff).await?;
 
+    if days > RECENT_DAYS {
+        queue_past(state, &tenant, travel, now, head, days).await?;
+    }
     queue_today(state, &tenant, travel, now).await
+}
+
+/// The head office's queue on every working day of the last `days` (but
+/// today): customers arriving with the morning and afternoon peaks, the
+/// operator calling them in turn, a few who do not come; whoever is still
+/// waiting at closing time is closed with the day.
+async fn queue_past(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+    travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync),
+    now: jiff::Timestamp,
+    branch: u64,
+    days: i64,
+) -> anyhow::Result<()> {
+    use crate::queue::tickets::{self, NewTicket};
+    use crate::queue::window::{self, Act};
+    use jiff::SignedDuration;
+    let e = |e: crate::error::AppError| anyhow::anyhow!("demo queue history: {e}");
+    let db = tenant.db().map_err(e)?;
+    let tz = tenant.timezone();
+    let services: Vec<u64> = crate::queue::service::list_services(db).map_err(e)?.into_iter().map(|(id, _)| id).collect();
+    let Some(hours) = service::list_branches(db).map_err(e)?.into_iter().find(|(id, _)| *id == branch).and_then(|(_, b)| b.hours) else {
+        return Ok(());
+    };
+    let (operator, _) = crate::auth::session::find_by_username(db, crate::auth::session::TENANT_REALM, "operator")
+        .map_err(e)?
+        .ok_or_else(|| anyhow::anyhow!("demo queue history: no operator"))?;
+    let op = Caller::User(Box::new(crate::auth::Principal::load(tenant, operator, "demo".into(), crate::i18n::Lang::Uz).map_err(e)?));
+    // When people come (hours of the day, the busy ones more than once).
+    const HOURS: [i64; 14] = [9, 10, 10, 11, 11, 11, 12, 14, 14, 15, 15, 16, 16, 17];
+    for back in (1..=days).rev() {
+        let Some((midnight, weekday)) = day_ago(now, &tz, back) else { continue };
+        let Some(Some((open, close))) = hours.get(weekday).copied() else { continue };
+        let (open, close) = (i64::from(open), i64::from(close));
+        let count = 16 + mix(back as u64, 99) % 12 + if weekday == 0 { 6 } else { 0 };
+        let mut arrivals: Vec<i64> = (0..count)
+            .map(|j| {
+                let r = mix(back as u64, 1000 + j);
+                HOURS.get((r % 14) as usize).copied().unwrap_or(11) * 60 + (r / 14 % 60) as i64
+            })
+            .filter(|m| *m >= open && *m < close - 10)
+            .collect();
+        arrivals.sort_unstable();
+        let at = |m: i64| midnight + SignedDuration::from_mins(m);
+        let mut waiting: std::collections::VecDeque<i64> = std::collections::VecDeque::new();
+        let mut free_at = open;
+        // The customers in order, and after the last one, closing time.
+        for (j, next) in arrivals.iter().copied().map(Some).chain([None]).enumerate() {
+            let until = next.unwrap_or(close);
+            while let Some(&came) = waiting.front() {
+                let call = (came + 2).max(free_at);
+                if call >= until.min(close - 5) {
+                    break;
+                }
+                waiting.pop_front();
+                travel(Some(at(call)));
+                let Some((id, _, _)) = window::call_next(state, tenant, &op).await.map_err(e)? else { break };
+                let r = mix(back as u64, 5000 + j as u64 + call as u64);
+                if r.is_multiple_of(13) {
+                    travel(Some(at(call + 3)));
+                    window::act(state, tenant, &op, id, Act::NoShow).await.map_err(e)?;
+                    free_at = call + 3;
+                } else {
+                    window::act(state, tenant, &op, id, Act::Start).await.map_err(e)?;
+                    let took = 6 + (r % 10) as i64;
+                    travel(Some(at(call + took)));
+                    window::act(state, tenant, &op, id, Act::Finish).await.map_err(e)?;
+                    free_at = call + took;
+                }
+            }
+            let Some(m) = next else { break };
+            travel(Some(at(m)));
+            let input = NewTicket {
+                service_id: services.get(mix(back as u64, j as u64) as usize % services.len().max(1)).copied().unwrap_or(1),
+                source: "kiosk".into(),
+                priority: None,
+                name: None,
+                phone: None,
+            };
+            tickets::issue(state, tenant, &Caller::Public, branch, input).await.map_err(e)?;
+            waiting.push_back(m);
+        }
+        // The day ends: whoever still waits is closed with it.
+        travel(Some(at(close) + SignedDuration::from_mins(1)));
+        tickets::expire_due(state, tenant).await.map_err(e)?;
+    }
+    Ok(())
 }
 
 /// A task given at `given` hours ago, due `due` hours after it was given.

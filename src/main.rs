@@ -189,7 +189,7 @@ async fn serve(cfg: Config, demo: bool, demo_bare: bool) -> anyhow::Result<()> {
     if demo && idora::demo::seed(&state).await? && !demo_bare {
         // A fresh demo gets weeks of history, so that every role's home
         // page has work on it; time is set back while it is written.
-        idora::demo::seed_history(&state, &|t| clock.set(t)).await?;
+        idora::demo::seed_history_days(&state, &|t| clock.set(t), idora::demo::HISTORY_DAYS).await?;
     }
     let running = idora::web::server::start(state).await?;
     let mut jobs = idora::jobs::start(running.state.clone()).await?;

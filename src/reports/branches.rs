@@ -9,7 +9,6 @@
 use super::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::t;
-use crate::store::RecordTable as _;
 use crate::store::schema::{BRANCHES, USERS};
 use std::collections::HashMap;
 

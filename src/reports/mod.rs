@@ -517,6 +517,35 @@ pub struct Ctx<'a> {
     pub filters: Filters,
 }
 
+/// The reports `who` may open, in [`NAMES`] order: everyone their own
+/// figures; a department's or the company's for who sees them; requests
+/// and the queue for who works or sees them.
+pub fn available(who: &Caller) -> Vec<&'static str> {
+    let Ok(scope) = Scope::of(who) else { return Vec::new() };
+    let team = scope != Scope::Me(who.id()) || matches!(scope, Scope::All);
+    NAMES
+        .into_iter()
+        .filter(|n| match *n {
+            "employee" => true,
+            "department" | "ranking" => team,
+            "company" | "branches" => who.can("reports.view_all"),
+            "requests" => crate::requests::stats::can_view(who),
+            "queue" => who.can("queue.manage") || who.can("reports.view_all"),
+            _ => false,
+        })
+        .collect()
+}
+
+/// The report a reader starts from: the company's for who sees everything,
+/// the department's for its manager, one's own otherwise.
+pub fn home_report(who: &Caller) -> &'static str {
+    match Scope::of(who) {
+        Ok(Scope::All) => "company",
+        Ok(Scope::Department(_)) => "department",
+        _ => "employee",
+    }
+}
+
 /// What a report is asked for.
 #[derive(Debug, Clone)]
 pub struct Ask {

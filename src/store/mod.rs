@@ -134,6 +134,8 @@ struct Shared {
     unparking: Mutex<()>,
     /// When the file was last read or written ([`clock_ms`]).
     last_used: AtomicU64,
+    /// Commits skip the disk flush (see [`Db::set_bulk`]).
+    bulk: AtomicBool,
 }
 
 /// Milliseconds on a monotonic clock that starts with the process.
@@ -411,6 +413,7 @@ impl Db {
             parked: AtomicBool::new(false),
             unparking: Mutex::new(()),
             last_used: AtomicU64::new(clock_ms()),
+            bulk: AtomicBool::new(false),
         });
         metrics::gauge!("idora_store_files_open").increment(1.0);
         Ok(Db { inner: Arc::new(Inner { shared, tx: Some(tx) }) })
@@ -483,6 +486,16 @@ impl Db {
     /// Whether the file is open now (not closed for idleness).
     pub fn is_open(&self) -> bool {
         self.inner.shared.database().is_some()
+    }
+
+    /// Bulk loading (the demo writing its months of history): commits
+    /// skip the flush to disk until it is switched off again, when the
+    /// next commit — written here at once — makes everything before it
+    /// durable. Never for a company's real work: an acknowledged write
+    /// could be lost to a power cut while it is on.
+    pub async fn set_bulk(&self, on: bool) -> Result<(), AppError> {
+        self.inner.shared.bulk.store(on, Ordering::SeqCst);
+        if on { Ok(()) } else { self.write(|_| Ok(())).await }
     }
 
     /// Whether the writer thread runs now (it stops when the file has had
@@ -806,11 +819,15 @@ fn commit_batch(db: &Database, shared: &Shared, mut batch: Vec<Pending>) {
         if shared.health.failure().is_some() {
             return fail_all(batch, shared);
         }
-        let tx = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.begin_write())) {
+        let mut tx = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| db.begin_write())) {
             Ok(Ok(tx)) => tx,
             Ok(Err(e)) => return stop(batch, shared, &e.into()),
             Err(_) => return stop(batch, shared, &redb::Error::Corrupted("redb panicked beginning a write".into())),
         };
+        if shared.bulk.load(Ordering::SeqCst) {
+            // Refused only with a persistent savepoint in the transaction; then it is durable anyway.
+            let _ = tx.set_durability(redb::Durability::None);
+        }
         let mut outputs = Vec::with_capacity(batch.len());
         let mut failed: Option<(usize, AppError)> = None;
         for (i, p) in batch.iter_mut().enumerate() {

@@ -37,7 +37,8 @@ await run("dashboards: each role's figures and links, on a phone", async (server
   assert.equal((await figure(emp, "n-overdue")).n, "2");
   assert.equal((await figure(emp, "n-redo")).n, "1");
   assert.match(await emp.locator("#desk-mine").textContent(), /Chilonzor filiali summalari/);
-  assert.equal(await emp.locator("#points-total").textContent(), "55");
+  // All-time points: the 55 of the last five weeks and what the older weeks of the demo earned.
+  assert.ok(Number(await emp.locator("#points-total").textContent()) > 55, "points from the whole history");
   await emp.click("#n-overdue");
   await emp.waitForURL(/status=overdue/);
   const late = await emp.locator("table.tasks tbody tr").count();

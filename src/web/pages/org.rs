@@ -90,6 +90,8 @@ pub(crate) enum Section {
     RequestTemplates,
     /// The company's Telegram bot (`pages::telegram`).
     Telegram,
+    /// The reports (`pages::reports`).
+    Reports,
     /// A page of no section (an error page in the frame).
     Other,
 }
@@ -234,11 +236,10 @@ impl Ctx {
             it
         });
         let mut nav = nav_places;
-        if crate::queue::stats::can_view(&self.user) {
-            let stats = item("queue/stats", "stats.title", current == Section::QueueStats);
-            nav.push(stats.clone());
-            more_main.push(stats);
-        }
+        // Everyone has figures of their own; the queue's stats open from there too.
+        let reports = item("reports", "report_page.nav", matches!(current, Section::Reports | Section::QueueStats));
+        nav.push(reports.clone());
+        more_main.push(reports);
         more_main.push(item("notifications", "tasks.notifications.title", current == Section::Notifications));
         more_main.push(item("profile", "profile.title", current == Section::Profile));
         let settings: Vec<NavItem> = self.sections().map(|s| item(s.path, s.label, current == s.section)).collect();

@@ -155,7 +155,7 @@ fn category_chip(c: &Named) -> Markup {
     }
 }
 
-fn month_name(lang: Lang, m: i8) -> &'static str {
+pub(crate) fn month_name(lang: Lang, m: i8) -> &'static str {
     match m {
         1 => t(lang, "tasks.month.jan"),
         2 => t(lang, "tasks.month.feb"),
