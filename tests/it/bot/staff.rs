@@ -264,7 +264,7 @@ async fn a_reply_to_a_notification_goes_into_the_tasks_chat_and_the_answer_comes
     b.tg.reply(&b.token, &bekzod, m.message_id, "Bugun kechgacha tayyor bo‘ladi");
     let sent = msg(UZ, "bot.staff.reply_sent");
     b.tg.wait_for(&b.token, bekzod.id, |s| s.text == sent, WAIT).await;
-    let png = idora::bot::digest::bar_chart(&[(3, 1), (1, 0)]);
+    let png = chart_png(&[3.0, 1.0]);
     b.tg.photo(&b.token, &bekzod, Some(m.message_id), &png, "Ro‘yxatning rasmi");
     let end = tokio::time::Instant::now() + WAIT;
     while b.tg.sent_to(&b.token, bekzod.id).iter().filter(|s| s.text == sent).count() < 2 {
@@ -395,6 +395,19 @@ async fn the_daily_digest_comes_at_nine_once_with_a_chart_for_the_director() {
     assert_eq!(b.tg.sent_to(&b.token, bekzod.id).iter().filter(|s| s.text.starts_with(&hello)).count(), 1);
 }
 
+/// A small PNG (a bar chart drawn the way reports draw them).
+fn chart_png(values: &[f64]) -> Vec<u8> {
+    let chart = idora::reports::Chart {
+        key: "t",
+        title: "Jadval".into(),
+        kind: idora::reports::ChartKind::Bars,
+        unit: idora::reports::Kind::Integer,
+        labels: (1..=values.len()).map(|i| i.to_string()).collect(),
+        series: vec![idora::reports::Series { name: "n".into(), values: values.iter().map(|v| Some(*v)).collect() }],
+    };
+    idora::reports::chart::png(&chart, Lang::Uz, 320, 200).unwrap()
+}
+
 /// Uploads `bytes` as `name` with `token`; the file's id.
 async fn upload(b: &Bot, token: &str, name: &str, bytes: Vec<u8>) -> u64 {
     let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()));
@@ -413,7 +426,7 @@ async fn a_file_added_to_my_task_arrives_as_itself_and_a_mention_names_me() {
     notification(&b, &bekzod, "bot.staff.head.assigned", "Filial jadvalini to‘ldirish").await;
 
     // Malika puts a photo in the task's chat before Bekzod ever wrote there.
-    let png = idora::bot::digest::bar_chart(&[(2, 1)]);
+    let png = chart_png(&[2.0]);
     let photo = upload(&b, &manager, "jadval.png", png.clone()).await;
     let path = c(DEMO, &format!("/tasks/{id}/messages"));
     b.s.post(&path, &manager, json!({"text": "Mana namuna", "file_ids": [photo]})).await.check(201);
