@@ -83,6 +83,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::telegram::router())
         .merge(api::reports::router())
         .merge(pages::reports::router().into())
+        .merge(pages::exports::router().into())
         .merge(api::integrations::router())
         .merge(pages::integrations::router().into());
     // Without the request timeout: live streams, and uploads (which stop on their own when they stall).

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod branding;
 pub mod chat;
+pub mod exports;
 pub mod home;
 pub mod integrations;
 pub mod org;
