@@ -87,9 +87,13 @@ async fn messages(state: &AppState, tenant: &Tenant) -> Result<Vec<(i64, BotOutV
         let lang = ui::lang_of(&chat, Some(p.lang), None, tenant.lang());
         let who = Caller::from(&p);
         let open = home::open_tasks(db, &who).unwrap_or_default();
-        let figures = match from_report(tenant, &who, lang, now).await {
-            Some(f) => Some(f),
-            None => home::dashboard(db, &who, now, &tz).ok().and_then(|d| figures(lang, &d)),
+        // What waits for them now (the dashboard), then the month's figures
+        // and chart from their report; the dashboard's own chart without one.
+        let today = home::dashboard(db, &who, now, &tz).ok().and_then(|d| figures(lang, &d));
+        let figures = match (today, from_report(tenant, &who, lang, now).await) {
+            (Some((now_text, _)), Some((month, png))) => Some((format!("{now_text}\n\n{month}"), png)),
+            (None, Some(month)) => Some(month),
+            (today, None) => today,
         };
         if open.is_empty() && figures.is_none() {
             continue;
