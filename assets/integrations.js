@@ -1,6 +1,6 @@
 // The integrations page (Google Sheets): follows a running sync's job
-// (GET /c/<slug>/api/v1/jobs/<id>) with the progress bar, and shows the
-// time of a daily schedule only when "every day" is chosen. The page works
+// (GET /c/<slug>/api/v1/jobs/<id>) with the progress bar, and lets the
+// time of a daily schedule be typed only when "every day" is chosen. The page works
 // without it (a refresh shows the result).
 (function () {
   "use strict";
@@ -31,11 +31,11 @@
   }
 
   document.querySelectorAll("form.sh-form").forEach(function (form) {
-    var at = form.querySelector(".sh-at");
+    var at = form.querySelector("input[name=at]");
     if (!at) return;
     var sync = function () {
       var chosen = form.querySelector("input[name=every]:checked");
-      at.hidden = !(chosen && chosen.value === "daily");
+      at.disabled = !(chosen && chosen.value === "daily");
     };
     form.addEventListener("change", sync);
     sync();

@@ -172,7 +172,7 @@ fn settings_form(c: &Ctx, cfg: Option<&SheetsConfigV1>, shown: &Shown) -> Markup
             }
             (Input::new(t(lang, "sheets.page.spreadsheet"), "spreadsheet_id").value(&spreadsheet).required().maxlength(300)
                 .autocomplete("off").hint(t(lang, "sheets.page.spreadsheet_hint")).error(err))
-            fieldset.field.sh-tables.invalid[tables_err.is_some()] {
+            fieldset.sh-tables.invalid[tables_err.is_some()] {
                 legend { (t(lang, "sheets.page.tables")) }
                 @for table in HistoryTable::ALL {
                     label.check {
@@ -185,18 +185,22 @@ fn settings_form(c: &Ctx, cfg: Option<&SheetsConfigV1>, shown: &Shown) -> Markup
                     small.field-error { (e) }
                 }
             }
-            fieldset.field.sh-schedule.invalid[schedule_err.is_some()] {
+            fieldset.sh-schedule.invalid[schedule_err.is_some()] {
                 legend { (t(lang, "sheets.page.schedule")) }
-                @for (value, label) in [("manual", "sheets.page.every_manual"), ("hourly", "sheets.page.every_hour"), ("daily", "sheets.page.every_day")] {
+                @for (value, label) in [("manual", "sheets.page.every_manual"), ("hourly", "sheets.page.every_hour")] {
                     label.check {
                         input type="radio" name="every" value=(value) checked[every == value];
                         span { (t(lang, label)) }
                     }
                 }
-                div.sh-at {
-                    label for="f-at" { (t(lang, "sheets.page.at")) }
-                    input id="f-at" type="time" name="at" value=(at);
+                div.sh-daily {
+                    label.check {
+                        input type="radio" name="every" value="daily" checked[every == "daily"];
+                        span { (t(lang, "sheets.page.every_day")) }
+                    }
+                    input #f-at type="time" name="at" value=(at) aria-label=(t(lang, "sheets.page.at")) aria-describedby="f-at-hint";
                 }
+                small.hint #f-at-hint { (tf(lang, "sheets.page.at_hint", &[("zone", c.tenant().timezone().iana_name().unwrap_or("UTC"))])) }
                 @if let Some(e) = schedule_err {
                     small.field-error { (e) }
                 }
@@ -243,7 +247,7 @@ fn connected(c: &Ctx, cfg: &SheetsConfigV1, last: Option<&SheetsSyncV1>, shown: 
                     h2 { (t(lang, "sheets.page.connection")) }
                     dl.facts {
                         dt { (t(lang, "sheets.page.account")) }
-                        dd { code #sh-email { (cfg.client_email) } }
+                        dd #sh-email { (cfg.client_email) }
                         dt { (t(lang, "sheets.page.key_id")) }
                         dd { code #sh-key { (cfg.key_hint) } }
                         dt { (t(lang, "sheets.page.spreadsheet_short")) }
@@ -269,7 +273,7 @@ fn connected(c: &Ctx, cfg: &SheetsConfigV1, last: Option<&SheetsSyncV1>, shown: 
                 section.card #sh-last {
                     h2 { (t(lang, "sheets.page.last_title")) }
                     @match last {
-                        None => p.muted #sh-never { (t(lang, "sheets.page.never")) },
+                        None => @if job.is_none() { p.muted #sh-never { (t(lang, "sheets.page.never")) } },
                         Some(l) => {
                             dl.facts {
                                 dt { (t(lang, "sheets.page.last_at")) }
