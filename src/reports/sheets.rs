@@ -117,8 +117,11 @@ struct KeyFile {
 const KEY_FIELD: &str = "service_account_key";
 
 /// Reads and checks a service account's JSON key: its type, e-mail,
-/// RSA private key (it must sign a JWT) and token address.
-pub fn parse_key(raw: &str) -> Result<ServiceAccount, AppError> {
+/// RSA private key (it must sign a JWT) and token address, which must be
+/// Google's (`https://…google.com` or `…googleapis.com`) or on the host of
+/// `api_url`, the configured Sheets API (a test's fake, a company's
+/// gateway): the server posts to no other address a company admin names.
+pub fn parse_key(raw: &str, api_url: &str) -> Result<ServiceAccount, AppError> {
     let bad = |key: &'static str| AppError::invalid(KEY_FIELD, key);
     if raw.len() > MAX_KEY_BYTES {
         return Err(bad("sheets.error.key_json"));
@@ -132,7 +135,7 @@ pub fn parse_key(raw: &str) -> Result<ServiceAccount, AppError> {
         return Err(bad("sheets.error.key_email"));
     }
     let token_uri = f.token_uri.map(|u| u.trim().to_string()).unwrap_or_default();
-    if !token_uri_ok(&token_uri) {
+    if !token_uri_ok(&token_uri, api_url) {
         return Err(bad("sheets.error.key_token_uri"));
     }
     let der = f.private_key.as_deref().and_then(rsa_der).ok_or_else(|| bad("sheets.error.key_private"))?;
@@ -142,14 +145,15 @@ pub fn parse_key(raw: &str) -> Result<ServiceAccount, AppError> {
     Ok(account)
 }
 
-/// `https://…`, or `http://` to this machine (a test's fake server).
-fn token_uri_ok(uri: &str) -> bool {
+/// Google's token address, or one on the configured Sheets API's host
+/// (same scheme, host and port).
+fn token_uri_ok(uri: &str, api_url: &str) -> bool {
     let Ok(u) = url::Url::parse(uri) else { return false };
-    match u.scheme() {
-        "https" => u.host().is_some(),
-        "http" => matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
-        _ => false,
+    let google = |host: &str| ["google.com", "googleapis.com"].iter().any(|d| host == *d || host.ends_with(&format!(".{d}")));
+    if u.scheme() == "https" && u.host_str().is_some_and(google) && u.port().is_none() {
+        return true;
     }
+    url::Url::parse(api_url).is_ok_and(|api| api.origin() == u.origin() && !u.cannot_be_a_base())
 }
 
 /// A key's id as pages show it: its first and last four characters.
@@ -368,7 +372,8 @@ pub struct Settings {
 /// one is required when none is stored). `lang` becomes the sheets' language.
 pub async fn save(state: &AppState, tenant: &Tenant, who: &Caller, lang: Lang, s: Settings) -> Result<SheetsConfigV1, AppError> {
     who.require(MANAGE)?;
-    let account = s.key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(parse_key).transpose()?;
+    let api_url = state.config.google_api_url.as_str();
+    let account = s.key.as_deref().map(str::trim).filter(|k| !k.is_empty()).map(|k| parse_key(k, api_url)).transpose()?;
     let spreadsheet_id = parse_spreadsheet_id(&s.spreadsheet)?;
     let tables: Vec<String> = parse_tables(&s.tables)?.into_iter().map(|t| t.key().to_string()).collect();
     let (every, at_minute) = parse_schedule(&s.schedule)?;
@@ -652,9 +657,14 @@ async fn sync(state: &AppState, tenant: &Tenant, job: &Job) -> Result<Synced, (S
     let Some(raw) = state.keys.open(&seal_context(&tenant.slug), &cfg.sealed_key) else {
         return Err((done, Failure::new("sheets.error.key_unreadable", "")));
     };
-    let account = match std::str::from_utf8(&raw).map_err(|_| ()).and_then(|s| parse_key(s).map_err(|_| ())) {
-        Ok(a) => a,
-        Err(()) => return Err((done, Failure::new("sheets.error.key_unreadable", ""))),
+    let api_url = state.config.google_api_url.as_str();
+    let account = match std::str::from_utf8(&raw).map(|s| parse_key(s, api_url)) {
+        Ok(Ok(a)) => a,
+        // The Sheets API moved (`google_api_url`) away from the key's token address.
+        Ok(Err(e)) if e.message_key == Some("sheets.error.key_token_uri") => {
+            return Err((done, Failure::new("sheets.error.key_token_uri", "")));
+        }
+        _ => return Err((done, Failure::new("sheets.error.key_unreadable", ""))),
     };
     let lang = Lang::parse(&cfg.lang).unwrap_or_else(|| tenant.lang());
     let tables: Vec<HistoryTable> = cfg.tables.iter().filter_map(|t| HistoryTable::parse(t)).collect();
@@ -915,10 +925,11 @@ impl<'a> Google<'a> {
     }
 }
 
-/// A failure of the token endpoint's transport, as the token's own.
+/// The token endpoint's 429 or 5xx after every try, as the token's own
+/// failure (an unreachable Google stays unreachable).
 fn token_key(key: &'static str) -> &'static str {
     match key {
-        "sheets.error.unreachable" | "sheets.error.busy" | "sheets.error.api" => "sheets.error.token_failed",
+        "sheets.error.busy" | "sheets.error.api" => "sheets.error.token_failed",
         k => k,
     }
 }
@@ -1022,32 +1033,44 @@ mod tests {
     #[test]
     fn a_service_account_key_is_read_and_checked() {
         let raw = fixture("google-service-account.json");
-        let a = parse_key(&raw).unwrap();
+        let api = crate::config::GOOGLE_API_URL;
+        let a = parse_key(&raw, api).unwrap();
         assert_eq!(a.client_email, "idora-sync@idora-test.iam.gserviceaccount.com");
         assert!(!format!("{a:?}").contains("BEGIN"), "the key's Debug shows no secret");
         assert_eq!(key_hint("0123456789abcdef0123"), "0123…0123");
         assert_eq!(key_hint("short"), "••••");
 
         let mut v: Value = serde_json::from_str(&raw).unwrap();
-        let refused = |v: &Value| parse_key(&v.to_string()).unwrap_err().message_key.unwrap();
-        assert_eq!(parse_key("not json").unwrap_err().field, Some(KEY_FIELD));
+        let refused = |v: &Value| parse_key(&v.to_string(), api).unwrap_err().message_key.unwrap();
+        assert_eq!(parse_key("not json", api).unwrap_err().field, Some(KEY_FIELD));
         v["type"] = json!("authorized_user");
         assert_eq!(refused(&v), "sheets.error.key_type");
         v["type"] = json!("service_account");
         v["client_email"] = json!("nobody");
         assert_eq!(refused(&v), "sheets.error.key_email");
         v["client_email"] = json!("a@b.iam.gserviceaccount.com");
-        v["token_uri"] = json!("http://oauth2.example.com/token");
-        assert_eq!(refused(&v), "sheets.error.key_token_uri");
+        for other in [
+            "http://oauth2.googleapis.com/token",
+            "https://evil.example.com/token",
+            "https://googleapis.com.evil.io/t",
+            "file:///etc/passwd",
+        ] {
+            v["token_uri"] = json!(other);
+            assert_eq!(refused(&v), "sheets.error.key_token_uri", "{other}");
+        }
+        // The configured API's own host (a test's fake) is allowed, not others of that machine.
+        v["token_uri"] = json!("http://127.0.0.1:8931/token");
+        assert!(parse_key(&v.to_string(), "http://127.0.0.1:8931").is_ok());
+        assert!(parse_key(&v.to_string(), "http://127.0.0.1:8932").is_err());
         v["token_uri"] = json!("https://oauth2.googleapis.com/token");
         let good = v["private_key"].clone();
         v["private_key"] = json!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
         assert_eq!(refused(&v), "sheets.error.key_private");
         // A PKCS#1 key is taken as well.
         v["private_key"] = json!(fixture("google-other-key.pkcs1.pem"));
-        assert!(parse_key(&v.to_string()).is_ok());
+        assert!(parse_key(&v.to_string(), api).is_ok());
         v["private_key"] = good;
-        assert!(parse_key(&v.to_string()).is_ok());
+        assert!(parse_key(&v.to_string(), api).is_ok());
     }
 
     #[test]
