@@ -149,6 +149,13 @@ async fn a_sync_on_demand_fills_the_points_sheet_in_the_admins_language() {
     check_points_sheet(&google, &s, Lang::Ru);
     assert_eq!(google.token_requests(), 1, "the token is kept until it nearly expires");
     assert_eq!(google.count("batchUpdate"), 1, "the sheet exists now");
+
+    // Google revoked the token: a 401, a new token, and the sync goes on.
+    google.revoke_tokens();
+    let started = s.post(&c(DEMO, &format!("{SHEETS}/sync")), &admin, json!({})).await.check(202);
+    assert_eq!(job_end(&s, &admin, &started.str("job_id")).await["state"], "done");
+    assert_eq!(google.token_requests(), 2);
+    check_points_sheet(&google, &s, Lang::Ru);
 }
 
 #[tokio::test]

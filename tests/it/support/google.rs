@@ -222,6 +222,11 @@ impl FakeGoogle {
         self.lock().counts.get(kind).copied().unwrap_or(0)
     }
 
+    /// Forgets every token it issued (as when Google revokes them): the next call with one gets 401.
+    pub fn revoke_tokens(&self) {
+        self.lock().tokens.clear();
+    }
+
     pub fn token_requests(&self) -> usize {
         self.lock().token_requests
     }
