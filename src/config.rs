@@ -79,6 +79,10 @@ pub struct Config {
     pub telegram_poll_secs: u32,
     /// Most messages one bot sends a second (Telegram's limit is 30).
     pub telegram_per_second: u32,
+    /// The Google Sheets API a company's Sheets export writes to
+    /// (`IDORA_GOOGLE_API_URL`); tests point it at a fake one. The token
+    /// endpoint is the service account key's own `token_uri`.
+    pub google_api_url: String,
 }
 
 /// The storage of uploaded files.
@@ -224,6 +228,9 @@ impl Config {
 /// The real Bot API.
 pub const TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
+/// The real Google Sheets API.
+pub const GOOGLE_API_URL: &str = "https://sheets.googleapis.com";
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -252,6 +259,7 @@ impl Default for Config {
             telegram_api_url: TELEGRAM_API_URL.into(),
             telegram_poll_secs: 25,
             telegram_per_second: 30,
+            google_api_url: GOOGLE_API_URL.into(),
         }
     }
 }
@@ -287,6 +295,7 @@ pub struct FileConfig {
     pub telegram_api_url: Option<String>,
     pub telegram_poll_secs: Option<u32>,
     pub telegram_per_second: Option<u32>,
+    pub google_api_url: Option<String>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -382,6 +391,9 @@ impl Config {
         if let Some(v) = f.telegram_per_second {
             self.telegram_per_second = v.max(1);
         }
+        if let Some(v) = f.google_api_url {
+            self.google_api_url = v.trim_end_matches('/').to_string();
+        }
         if let Some(files) = f.files {
             self.files_from(files.backend, files.s3);
         }
@@ -434,6 +446,9 @@ impl Config {
         }
         if let Some(v) = get("IDORA_TELEGRAM_API_URL") {
             self.telegram_api_url = v.trim_end_matches('/').to_string();
+        }
+        if let Some(v) = get("IDORA_GOOGLE_API_URL") {
+            self.google_api_url = v.trim_end_matches('/').to_string();
         }
         if let Some(v) = get("IDORA_TELEGRAM_POLL_SECS") {
             self.telegram_poll_secs = parse::<u32>("IDORA_TELEGRAM_POLL_SECS", v)?.clamp(1, 50);

@@ -40,7 +40,14 @@ pub struct Keys {
     dec: DecodingKey,
     /// Signs secret URLs (calendar feeds); derived from the same secret.
     url_key: [u8; 32],
+    /// Seals secrets kept in company files (a Google service account's key):
+    /// HMAC-SHA256(secret, "idora seal v1").
+    seal_key: [u8; 32],
 }
+
+/// How a sealed secret begins: its format's version, then the nonce.
+const SEAL_V1: u8 = 1;
+const NONCE_LEN: usize = 12;
 
 impl Keys {
     /// Loads the signing key from `dir/secret.key`, creating it (mode 0600)
@@ -64,7 +71,54 @@ impl Keys {
     pub fn from_secret(secret: &[u8]) -> Keys {
         use sha2::Digest;
         let url_key: [u8; 32] = sha2::Sha256::new().chain_update(b"idora secret url\0").chain_update(secret).finalize().into();
-        Keys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), url_key }
+        use hmac::Mac;
+        let seal_key: [u8; 32] = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+            .map(|m| m.chain_update(b"idora seal v1").finalize().into_bytes().into())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        Keys { enc: EncodingKey::from_secret(secret), dec: DecodingKey::from_secret(secret), url_key, seal_key }
+    }
+
+    fn aead(&self) -> ring::aead::LessSafeKey {
+        let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &self.seal_key)
+            .unwrap_or_else(|_| unreachable!("a 32-byte ChaCha20-Poly1305 key"));
+        ring::aead::LessSafeKey::new(key)
+    }
+
+    /// Seals `plain` with the box's key (ChaCha20-Poly1305 under a key
+    /// derived from `secret.key`, a fresh random nonce kept in front of the
+    /// ciphertext). `context` (such as `sheets:acme`) is bound to it: the
+    /// bytes open only with the same context, so a secret copied into
+    /// another company's file does not open there.
+    pub fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, AppError> {
+        let nonce: [u8; NONCE_LEN] = crate::store::random_bytes();
+        let mut sealed = plain.to_vec();
+        self.aead()
+            .seal_in_place_append_tag(
+                ring::aead::Nonce::assume_unique_for_key(nonce),
+                ring::aead::Aad::from(context.as_bytes()),
+                &mut sealed,
+            )
+            .map_err(|_| AppError::internal(anyhow::anyhow!("seal failed")))?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + sealed.len());
+        out.push(SEAL_V1);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens what [`Keys::seal`] sealed with the same `context`. `None`
+    /// when it does not open: sealed under another box's key (a new
+    /// `secret.key`), another context, or damaged.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        let (&version, rest) = sealed.split_first()?;
+        if version != SEAL_V1 || rest.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce = ring::aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buf = ciphertext.to_vec();
+        let plain = self.aead().open_in_place(nonce, ring::aead::Aad::from(context.as_bytes()), &mut buf).ok()?;
+        Some(plain.to_vec())
     }
 
     /// An unguessable token for a secret URL naming `scope` (such as
@@ -126,4 +180,28 @@ pub fn opaque_token() -> String {
 /// How an opaque token is stored: its sha256, so a stolen file reveals none.
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key_and_context() {
+        let keys = Keys::from_secret(&[7u8; 64]);
+        let plain = br#"{"private_key":"-----BEGIN PRIVATE KEY-----"}"#;
+        let a = keys.seal("sheets:acme", plain).unwrap();
+        let b = keys.seal("sheets:acme", plain).unwrap();
+        assert_ne!(a, b, "a fresh nonce each time");
+        assert!(!a.windows(11).any(|w| w == b"private_key"), "no plain text in the sealed bytes");
+        assert_eq!(keys.open("sheets:acme", &a).unwrap(), plain);
+        assert_eq!(keys.open("sheets:other", &a), None, "another company's context");
+        assert_eq!(Keys::from_secret(&[8u8; 64]).open("sheets:acme", &a), None, "another box's key");
+        let mut bad = a.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert_eq!(keys.open("sheets:acme", &bad), None, "damaged");
+        assert_eq!(keys.open("sheets:acme", &a[..5]), None, "cut short");
+        assert_eq!(keys.open("sheets:acme", &[]), None);
+    }
 }

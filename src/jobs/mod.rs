@@ -47,6 +47,13 @@ pub async fn overdue_tick(state: &AppState) -> usize {
     visited
 }
 
+/// Runs the Google Sheets syncs whose time has come (hourly or daily, by
+/// each company's schedule), each once; only companies listed as due in
+/// `platform.redb` are opened. Returns how many syncs ran.
+pub async fn sheets_tick(state: &AppState) -> usize {
+    crate::reports::sheets::tick(state).await
+}
+
 /// Closes the company files and search indexes nobody has used for
 /// `idle_secs`: a company used once a week does not keep its page cache
 /// for the rest of it. The next request opens them again. Returns how many
@@ -184,6 +191,9 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
         .add(Job::new_async("5 * * * * *", move |_id, _lock| {
             let s = s.clone();
             Box::pin(async move {
+                // A sync may take minutes: it must not hold up the minute's other work.
+                let sheets = s.clone();
+                tokio::spawn(async move { sheets_tick(&sheets).await });
                 overdue_tick(&s).await;
                 crate::bot::digest::tick(&s).await;
             })

@@ -78,6 +78,7 @@ fn init_common(tx: &WriteTransaction) -> Result<(), redb::Error> {
 pub fn init_platform(tx: &WriteTransaction) -> Result<(), redb::Error> {
     init_common(tx)?;
     platform::init(tx)?;
+    sheets::init_platform(tx)?;
     Ok(())
 }
 

@@ -92,6 +92,8 @@ pub(crate) enum Section {
     Telegram,
     /// The reports (`pages::reports`).
     Reports,
+    /// Google Sheets (`pages::integrations`).
+    Integrations,
     /// A page of no section (an error page in the frame).
     Other,
 }
@@ -104,7 +106,7 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 13] = [
+const SECTIONS: [SectionDef; 14] = [
     SectionDef { section: Section::Company, path: "admin/company", perm: "company.setup", label: "admin.nav.company" },
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
@@ -127,6 +129,12 @@ const SECTIONS: [SectionDef; 13] = [
         label: "request_admin.nav_templates",
     },
     SectionDef { section: Section::Telegram, path: "admin/telegram", perm: crate::telegram::MANAGE, label: "telegram.page.nav" },
+    SectionDef {
+        section: Section::Integrations,
+        path: "admin/integrations",
+        perm: crate::reports::sheets::MANAGE,
+        label: "sheets.page.nav",
+    },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];
 
