@@ -61,6 +61,9 @@
   }
 
   list.addEventListener("click", function (e) {
+    // A CSV downloads by its link, with the period as it is now.
+    var csv = e.target.closest(".export-csv");
+    if (csv) { relink(); return; }
     var link = e.target.closest(".export-xlsx");
     if (!link) return;
     e.preventDefault();

@@ -7,6 +7,7 @@
 //!   comma); `,` is the English one (numbers with a point). A field that a
 //!   spreadsheet would run as a formula (`= + - @` first) gets a `'` before
 //!   it; fields with the separator, a quote or a line break are quoted.
+//!   A length of time is `h:mm` (what Excel reads as a time).
 //! * **XLSX** (`rust_xlsxwriter`): typed cells — numbers as numbers, a
 //!   percentage as a fraction shown `0.0%`, durations as Excel times
 //!   `[h]:mm`, days as dates, moments as local date-times in the company's
@@ -86,6 +87,11 @@ impl<W: Write> CsvStream<W> {
             let kind = if all_text { Kind::Text } else { self.kinds.get(i).copied().unwrap_or(Kind::Text) };
             match cell {
                 Cell::Text(s) => self.line.push_str(&csv_field(s, self.sep)),
+                // A length of time as Excel reads one: hours and minutes.
+                Cell::Secs(secs) => {
+                    let m = ((*secs).max(0) + 30) / 60;
+                    self.line.push_str(&format!("{}:{:02}", m / 60, m % 60));
+                }
                 other => {
                     // Numbers, days and moments: no formula to fear; quoted only if they hold the separator.
                     let v = other.text(kind, self.num_lang, &self.tz);

@@ -21,7 +21,7 @@ use crate::store::schema::{
 };
 use crate::store::store_err;
 use jiff::tz::TimeZone;
-use redb::{ReadableTable, ReadableTableMetadata};
+use redb::ReadableTableMetadata;
 use std::collections::HashMap;
 
 /// The histories one can export or sync.
@@ -221,7 +221,12 @@ pub fn rows_in(
         HistoryTable::Points => {
             let ledger = tx.open_table(POINTS_LEDGER).map_err(store_err)?;
             let tasks = TASKS.open(&tx)?;
-            for row in ledger.iter().map_err(store_err)? {
+            // One person's rows are a range of the ledger's keys.
+            let rows = match scope {
+                Scope::Me(me) => ledger.range((*me, i64::MIN, 0)..=(*me, i64::MAX, u64::MAX)),
+                _ => ledger.range::<(u64, i64, u64)>(..),
+            };
+            for row in rows.map_err(store_err)? {
                 let (k, v) = row.map_err(store_err)?;
                 let ((user, at, task), points) = (k.value(), v.value());
                 let dept = users.get(&user).and_then(|u| u.1);

@@ -141,7 +141,9 @@ fn prepare(
     };
     let stamp = match (from, to) {
         (None, None) => String::new(),
-        (a, b) => format!("-{}_{}", a.map(|d| d.to_string()).unwrap_or_default(), b.map(|d| d.to_string()).unwrap_or_default()),
+        (Some(a), Some(b)) => format!("-{a}_{b}"),
+        (Some(a), None) => format!("-from-{a}"),
+        (None, Some(b)) => format!("-to-{b}"),
     };
     let name = format!("{}{stamp}.{kind}", table.key());
     Ok((Export { table, scope, lang: user.lang, range }, kind, sep, name))

@@ -71,7 +71,7 @@ async fn page(
                     (Input::new(t(lang, "exports.from"), "from").kind("date").value(&from))
                     (Input::new(t(lang, "exports.to"), "to").kind("date").value(&to))
                 }
-                p.hint { (t(lang, "exports.all_time")) }
+                p.muted { (t(lang, "exports.all_time")) }
             }
         }
         ul.exports-list data-api=(api) data-csrf=(c.csrf())

@@ -213,7 +213,7 @@ async fn an_export_job_reports_progress_and_its_file_opens() {
     s.get(&c(DEMO, &format!("/jobs/{id}/file")), &employee).await.refused(404, "not_found");
     let g = fetch(&s, Method::GET, &url, &director, "uz").await;
     assert_eq!(g.status, 200);
-    assert!(g.disposition.contains("tasks-2026-11-01_.xlsx"), "{}", g.disposition);
+    assert!(g.disposition.contains("tasks-from-2026-11-01.xlsx"), "{}", g.disposition);
     let mut wb = workbook(&g.body);
     let name = wb.sheet_names()[0].clone();
     let rows = wb.worksheet_range(&name).unwrap().rows().count();
@@ -328,7 +328,7 @@ fn a_reports_xlsx_has_a_sheet_per_table_and_typed_cells() {
     let csv = idora::reports::export::csv(&sample_report(Lang::Ru), Lang::Ru, &tz, ';');
     let l = lines(&csv);
     assert_eq!(l[0], "Xodim;Bajarildi;O‘z vaqtida;O‘rtacha;Baho;Kun;Vaqt");
-    assert_eq!(l[1], "'-Ali;7;87,5;90;4,25;2026-11-05;2026-11-05 10:30", "decimal comma with `;`, minutes, local time");
-    assert_eq!(l[2], format!("{};7;87,5;90;;;", t(Lang::Ru, "report.total")));
+    assert_eq!(l[1], "'-Ali;7;87,5;1:30;4,25;2026-11-05;2026-11-05 10:30", "decimal comma with `;`, h:mm, local time");
+    assert_eq!(l[2], format!("{};7;87,5;1:30;;;", t(Lang::Ru, "report.total")));
     assert_eq!(l.len(), 3, "the CSV holds the main table only");
 }
