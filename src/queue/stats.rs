@@ -56,8 +56,8 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t};
-use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
 use crate::reports::export::csv_field;
+use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
 use crate::store::schema::{
     BRANCHES, OPERATOR_EVENTS, OPERATORS, OperatorEventRecord, SERVICES, TICKET_EVENTS, TICKETS, TICKETS_BY_BRANCH_DAY, TicketEventRecord,
     TicketStatus, TicketV1, USERS,

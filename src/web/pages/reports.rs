@@ -62,41 +62,41 @@ fn numeric(kind: Kind) -> bool {
     matches!(kind, Kind::Integer | Kind::Number | Kind::Percent | Kind::Duration)
 }
 
-/// A table: a header, its rows, the totals as a footer. On a phone each row
-/// stacks into label–value lines (`table.stack`).
+/// Ids are for the API and the files; a person reads names.
+fn shown_column(key: &str) -> bool {
+    key != "id" && !key.ends_with("_id")
+}
+
+/// A table: a header, its rows, the totals as a footer (not under a single
+/// row, where they would say it twice). On a phone each row stacks into
+/// label–value lines (`table.stack`), its first value the card's title.
 pub(crate) fn table(lang: Lang, tz: &TimeZone, tbl: &Table) -> Markup {
     if tbl.rows.is_empty() {
         return html! { p.empty { (t(lang, "report_page.no_rows")) } };
     }
-    html! {
-        div.table-wrap {
-            table.data.stack.report-table {
-                thead { tr { @for c in &tbl.columns { th.num[numeric(c.kind)] scope="col" { (c.label) } } } }
-                tbody {
-                    @for row in &tbl.rows {
-                        tr {
-                            @for (i, (c, v)) in tbl.columns.iter().zip(row).enumerate() {
-                                @if i == 0 {
-                                    th scope="row" { (show(v, c.kind, lang, tz)) }
-                                } @else {
-                                    td.num[numeric(c.kind)] data-label=(c.label) { (show(v, c.kind, lang, tz)) }
-                                }
-                            }
+    let cols: Vec<usize> = (0..tbl.columns.len()).filter(|i| tbl.columns.get(*i).is_some_and(|c| shown_column(c.key))).collect();
+    let line = |row: &[Cell]| -> Markup {
+        html! {
+            tr {
+                @for (n, i) in cols.iter().enumerate() {
+                    @if let (Some(c), Some(v)) = (tbl.columns.get(*i), row.get(*i)) {
+                        @if n == 0 {
+                            th scope="row" { (show(v, c.kind, lang, tz)) }
+                        } @else {
+                            td.num[numeric(c.kind)] data-label=(c.label) { (show(v, c.kind, lang, tz)) }
                         }
                     }
                 }
-                @if let Some(tot) = &tbl.totals {
-                    tfoot {
-                        tr {
-                            @for (i, (c, v)) in tbl.columns.iter().zip(tot).enumerate() {
-                                @if i == 0 {
-                                    th scope="row" { (show(v, c.kind, lang, tz)) }
-                                } @else {
-                                    td.num[numeric(c.kind)] data-label=(c.label) { @if *v != Cell::Empty { (show(v, c.kind, lang, tz)) } }
-                                }
-                            }
-                        }
-                    }
+            }
+        }
+    };
+    html! {
+        div.table-wrap {
+            table.data.stack.report-table {
+                thead { tr { @for i in &cols { @if let Some(c) = tbl.columns.get(*i) { th.num[numeric(c.kind)] scope="col" { (c.label) } } } } }
+                tbody { @for row in &tbl.rows { (line(row)) } }
+                @if let Some(tot) = tbl.totals.as_ref().filter(|_| tbl.rows.len() > 1) {
+                    tfoot { (line(tot)) }
                 }
             }
         }
@@ -106,8 +106,8 @@ pub(crate) fn table(lang: Lang, tz: &TimeZone, tbl: &Table) -> Markup {
 /// A chart drawn by `reports::chart`, in a card with its title.
 pub(crate) fn chart_card(lang: Lang, chart: &reports::Chart) -> Markup {
     html! {
+        // The chart draws its own title (and says it to screen readers).
         section.card.chart-card.report-chart {
-            h2 { (chart.title) }
             div.chart-box { (PreEscaped(reports::chart::svg(chart, lang, 720, 280))) }
         }
     }
