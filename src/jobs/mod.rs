@@ -186,6 +186,7 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
             Box::pin(async move {
                 overdue_tick(&s).await;
                 crate::bot::digest::tick(&s).await;
+                crate::reports::schedule::tick(&s).await;
             })
         })?)
         .await?;

@@ -82,6 +82,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::files::router())
         .merge(api::telegram::router())
         .merge(api::reports::router())
+        .merge(api::report_schedules::router())
         .merge(pages::reports::router().into())
         .merge(api::integrations::router())
         .merge(pages::integrations::router().into());
