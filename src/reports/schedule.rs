@@ -286,6 +286,18 @@ pub fn names(db: &Db, who: &Caller) -> Result<Vec<(u64, String)>, AppError> {
     Ok(USERS.open(&tx)?.all()?.into_iter().filter(|(_, a)| a.active).map(|(id, a)| (id, a.full_name)).collect())
 }
 
+/// Ids with names.
+pub type Named = Vec<(u64, String)>;
+
+/// What a schedule's form offers: active departments and the branches, by name.
+pub fn places(db: &Db, who: &Caller) -> Result<(Named, Named), AppError> {
+    require(who)?;
+    let tx = db.read()?;
+    let deps = DEPARTMENTS.open(&tx)?.all()?.into_iter().filter(|(_, d)| d.active).map(|(id, d)| (id, d.name)).collect();
+    let branches = BRANCHES.open(&tx)?.all()?.into_iter().map(|(id, b)| (id, b.name)).collect();
+    Ok((deps, branches))
+}
+
 // ---------- when ----------
 
 /// The moment (ms) the schedule runs on local day `d`, if it runs then.

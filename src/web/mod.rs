@@ -83,6 +83,7 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::telegram::router())
         .merge(api::reports::router())
         .merge(api::report_schedules::router())
+        .merge(pages::report_schedules::router().into())
         .merge(pages::reports::router().into())
         .merge(api::integrations::router())
         .merge(pages::integrations::router().into());
