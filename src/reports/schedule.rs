@@ -473,7 +473,8 @@ async fn run_one(
                 if let Some((chat, photo, doc)) = &d.chat {
                     crate::telegram::outbox::enqueue(tx, now, *chat, BotBody::Message(photo.clone()))?;
                     if let Some(doc) = doc {
-                        crate::telegram::outbox::enqueue(tx, now + 1, *chat, BotBody::Message(doc.clone()))?;
+                        // Same moment, a later id: after the photo.
+                        crate::telegram::outbox::enqueue(tx, now, *chat, BotBody::Message(doc.clone()))?;
                     }
                 }
             }

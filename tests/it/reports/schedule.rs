@@ -89,12 +89,12 @@ async fn an_employee_may_not_schedule_and_bad_input_is_explained() {
 #[tokio::test]
 #[ignore = "needs tasks::report::department and reports::export::xlsx (merged tree)"]
 async fn the_manager_gets_the_report_in_the_app_once_and_on_telegram_with_chart_and_xlsx() {
-    let b = Bot::start_at(SATURDAY).await;
+    let b = Bot::start_at("2026-12-07T08:00:00+05:00").await;
     let malika = TgUser::new(555_301, "Malika", "uz");
     let manager = b.link("manager", &malika).await;
     b.s.post(&c(DEMO, "/report-schedules"), &b.admin, weekly(manager)).await.check(201);
     let state = &b.s.running.state;
-    to_monday(&b);
+    b.s.advance(jiff::SignedDuration::from_mins(60));
     idora::reports::schedule::tick(state).await;
     idora::reports::schedule::tick(state).await;
 
