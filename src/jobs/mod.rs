@@ -196,6 +196,7 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
                 tokio::spawn(async move { sheets_tick(&sheets).await });
                 overdue_tick(&s).await;
                 crate::bot::digest::tick(&s).await;
+                crate::reports::schedule::tick(&s).await;
             })
         })?)
         .await?;

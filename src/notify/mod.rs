@@ -334,6 +334,7 @@ pub fn text(lang: Lang, note: &NotificationV1) -> String {
             };
             tf(lang, key, &[("number", arg(note, "number")), ("title", title), ("by", by)])
         }
+        "report_scheduled" => tf(lang, "report_schedules.notice", &[("title", title), ("period", arg(note, "period"))]),
         "role_changed" => tf(lang, "notify.role_changed", &[("role", crate::i18n::role_label(lang, arg(note, "role")))]),
         "account_locked" => tf(lang, "notify.account_locked", &[("user", arg(note, "user")), ("minutes", arg(note, "minutes"))]),
         _ => note.kind.clone(),
@@ -528,6 +529,33 @@ pub fn request_notice(
     ];
     let note = NotificationV1 { at: now, kind: kind.into(), task_id: None, args, read: false };
     store_one(tx, now, user_id, &note)
+}
+
+/// A scheduled report for `user_id`: its `title` over `period` (text), and
+/// the report page under the company (`reports/{name}?period=…`).
+#[allow(clippy::too_many_arguments)]
+pub fn report_notice(
+    tx: &WriteTransaction,
+    now: i64,
+    user_id: u64,
+    report: &str,
+    title: &str,
+    period: &str,
+    path: &str,
+) -> Result<Sent, AppError> {
+    let args = vec![
+        ("report".into(), report.into()),
+        ("title".into(), title.into()),
+        ("period".into(), period.into()),
+        ("path".into(), path.into()),
+    ];
+    let note = NotificationV1 { at: now, kind: "report_scheduled".into(), task_id: None, args, read: false };
+    store_one(tx, now, user_id, &note)
+}
+
+/// The page (under the company) a scheduled report's notification opens.
+pub fn report_path_of(note: &NotificationV1) -> Option<&str> {
+    (note.kind == "report_scheduled").then(|| arg(note, "path")).filter(|p| p.starts_with("reports/"))
 }
 
 /// The client request a notification opens.

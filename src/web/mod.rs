@@ -82,6 +82,8 @@ pub(crate) fn routes(timeout: impl Fn(Routes) -> Routes, tenant: impl FnOnce(Rou
         .merge(api::files::router())
         .merge(api::telegram::router())
         .merge(api::reports::router())
+        .merge(api::report_schedules::router())
+        .merge(pages::report_schedules::router().into())
         .merge(pages::reports::router().into())
         .merge(pages::exports::router().into())
         .merge(api::integrations::router())

@@ -13,6 +13,7 @@ pub mod live;
 pub mod org;
 pub mod public_requests;
 pub mod queue;
+pub mod report_schedules;
 pub mod reports;
 pub mod request_admin;
 pub mod requests;

@@ -11,6 +11,7 @@ pub mod org;
 pub mod platform;
 pub mod queue;
 pub mod queue_staff;
+pub mod report_schedules;
 pub mod reports;
 pub mod request_admin;
 pub mod request_public;

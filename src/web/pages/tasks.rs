@@ -1700,6 +1700,9 @@ fn note_href(c: &Ctx, n: &crate::store::schema::NotificationV1) -> Option<String
     if let Some(r) = crate::notify::request_of(n) {
         return Some(c.url(&format!("requests/{r}")));
     }
+    if let Some(p) = crate::notify::report_path_of(n) {
+        return Some(c.url(p));
+    }
     let thread = crate::notify::thread_of(n);
     match (n.task_id, thread) {
         (Some(task), Some(_)) => Some(c.url(&format!("tasks/{task}#chat"))),
