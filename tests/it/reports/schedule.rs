@@ -87,7 +87,6 @@ async fn an_employee_may_not_schedule_and_bad_input_is_explained() {
 /// writer (`reports::export::xlsx`) of the merged tree: in the charts
 /// branch both are stubs, and the recipient is left out as "not available".
 #[tokio::test]
-#[ignore = "needs tasks::report::department and reports::export::xlsx (merged tree)"]
 async fn the_manager_gets_the_report_in_the_app_once_and_on_telegram_with_chart_and_xlsx() {
     let b = Bot::start_at("2026-12-07T08:00:00+05:00").await;
     let malika = TgUser::new(555_301, "Malika", "uz");
