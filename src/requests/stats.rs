@@ -489,7 +489,7 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
         title: t(lang, "report_requests.by_day").to_string(),
         kind: if s.days.len() > 31 { ChartKind::Line } else { ChartKind::Bars },
         unit: Kind::Integer,
-        labels: s.days.iter().map(|d| d.date.to_string()).collect(),
+        labels: s.days.iter().map(|d| d.date.strftime("%d.%m").to_string()).collect(),
         series: vec![
             Series {
                 name: t(lang, "report_requests.received").to_string(),

@@ -453,8 +453,9 @@ fn day_of(ms: i64, from: Date, days: i64, tz: &TimeZone) -> Option<usize> {
     (0..days).contains(&i).then_some(i as usize)
 }
 
+/// A day on a chart's axis: `03.12` (the period says the year).
 fn label(d: Date) -> String {
-    d.to_string()
+    d.strftime("%d.%m").to_string()
 }
 
 // ---------- the reports ----------
@@ -763,22 +764,26 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
         .col("change_pct", lang, "report_tasks.col.change_pct", Kind::Percent)
         .col("trend", lang, "report_tasks.col.trend", Kind::Text);
     let (n, b) = (&now_total, &before_total);
-    let figures: [(&str, Option<f64>, Option<f64>); 7] = [
-        ("report_tasks.col.received", Some(n.received as f64), Some(b.received as f64)),
-        ("report_tasks.col.done", Some(n.done as f64), Some(b.done as f64)),
-        ("report_tasks.col.on_time_pct", n.on_time_pct(), b.on_time_pct()),
-        ("report_tasks.col.overdue", Some(n.overdue as f64), Some(b.overdue as f64)),
-        ("report_tasks.col.redo", Some(n.redo as f64), Some(b.redo as f64)),
-        ("report_tasks.col.avg_work", n.avg_secs().map(|s| s as f64), b.avg_secs().map(|s| s as f64)),
-        ("report_tasks.col.points", Some(n.points as f64), Some(b.points as f64)),
+    // Each figure keeps its own type (a count, a share, a length of time), so
+    // every front-end shows it as what it is.
+    let count = |v: u64| (Some(v as f64), Cell::Int(i64::try_from(v).unwrap_or(i64::MAX)));
+    let share = |v: Option<f64>| (v, v.map(Cell::Num).unwrap_or(Cell::Empty));
+    let time = |v: Option<i64>| (v.map(|s| s as f64), v.map(Cell::Secs).unwrap_or(Cell::Empty));
+    let figures: [(&str, (Option<f64>, Cell), (Option<f64>, Cell)); 7] = [
+        ("report_tasks.col.received", count(n.received as u64), count(b.received as u64)),
+        ("report_tasks.col.done", count(n.done as u64), count(b.done as u64)),
+        ("report_tasks.col.on_time_pct", share(n.on_time_pct()), share(b.on_time_pct())),
+        ("report_tasks.col.overdue", count(n.overdue as u64), count(b.overdue as u64)),
+        ("report_tasks.col.redo", count(n.redo as u64), count(b.redo as u64)),
+        ("report_tasks.col.avg_work", time(n.avg_secs()), time(b.avg_secs())),
+        ("report_tasks.col.points", count(n.points as u64), count(b.points as u64)),
     ];
-    for (key, this, before) in figures {
+    for (key, (this, this_cell), (before, before_cell)) in figures {
         let c = match (this, before) {
             (Some(x), Some(y)) => change(x, y),
             _ => None,
         };
-        let cell = |v: Option<f64>| v.map(Cell::Num).unwrap_or(Cell::Empty);
-        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), cell(this), cell(before), pct(c), Cell::Text(arrow(lang, c))]);
+        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), this_cell, before_cell, pct(c), Cell::Text(arrow(lang, c))]);
     }
     report.more.push(trends);
 
@@ -826,7 +831,11 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
             },
         ],
     });
-    report.notes.push(tf(lang, "report_tasks.company.previous", &[("from", &prev.from.to_string()), ("to", &prev.to.to_string())]));
+    report.notes.push(tf(
+        lang,
+        "report_tasks.company.previous",
+        &[("from", &prev.from.strftime("%d.%m.%Y").to_string()), ("to", &prev.to.strftime("%d.%m.%Y").to_string())],
+    ));
     Ok(report)
 }
 

@@ -49,6 +49,8 @@ pub(crate) fn show(cell: &Cell, kind: Kind, lang: Lang, tz: &TimeZone) -> String
     match (cell, kind) {
         (Cell::Empty, _) => DASH.to_string(),
         (Cell::Num(v), Kind::Percent) => format!("{} %", num(lang, *v)),
+        // Shares and averages: one decimal, two where the second one says something (a rating of 4,25).
+        (Cell::Num(v), _) if (v * 10.0).fract().abs() < 1e-9 => num(lang, *v),
         (Cell::Num(v), _) => num2(lang, *v),
         (Cell::Secs(s), _) => duration(lang, *s),
         (Cell::Date(d), _) => local_date(*d),
