@@ -769,7 +769,8 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
     let count = |v: u64| (Some(v as f64), Cell::Int(i64::try_from(v).unwrap_or(i64::MAX)));
     let share = |v: Option<f64>| (v, v.map(Cell::Num).unwrap_or(Cell::Empty));
     let time = |v: Option<i64>| (v.map(|s| s as f64), v.map(Cell::Secs).unwrap_or(Cell::Empty));
-    let figures: [(&str, (Option<f64>, Cell), (Option<f64>, Cell)); 7] = [
+    type Figure = (Option<f64>, Cell);
+    let figures: [(&str, Figure, Figure); 7] = [
         ("report_tasks.col.received", count(n.received as u64), count(b.received as u64)),
         ("report_tasks.col.done", count(n.done as u64), count(b.done as u64)),
         ("report_tasks.col.on_time_pct", share(n.on_time_pct()), share(b.on_time_pct())),
