@@ -32,7 +32,7 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
         return Err(ErrorKind::Forbidden.into());
     }
     let (lang, p) = (ctx.lang, ctx.period);
-    let previous = p.previous()?;
+    let previous = p.comparable_previous(super::today(ctx.now_ms, ctx.tz))?;
     let (branches, branch_of) = {
         let tx = ctx.db.read()?;
         let mut all = BRANCHES.open(&tx)?.all()?;

@@ -357,6 +357,18 @@ impl Period {
         }
     }
 
+    /// The period a trend compares with: the previous one, cut to as many
+    /// days as have begun of this one while this one still runs (1–5
+    /// December against 1–5 November, not the whole of November).
+    pub fn comparable_previous(&self, today: Date) -> Result<Period, AppError> {
+        let prev = self.previous()?;
+        if today < self.from || today >= self.to {
+            return Ok(prev);
+        }
+        let to = prev.from.checked_add((today - self.from).get_days().days()).map_err(|_| bad_date("from"))?;
+        Ok(if to < prev.to { Period { kind: PeriodKind::Custom, from: prev.from, to } } else { prev })
+    }
+
     /// `[start, end)` in ms: from the first day's local midnight to the
     /// midnight after the last day.
     pub fn bounds(&self, tz: &TimeZone) -> Result<(i64, i64), AppError> {
@@ -616,6 +628,19 @@ mod tests {
         assert_eq!(c.days(), 10);
         let p = c.previous().unwrap();
         assert_eq!((p.from, p.to), (d("2025-12-31"), d("2026-01-09")));
+    }
+
+    #[test]
+    fn a_running_period_is_compared_with_as_many_days_before() {
+        let m = parse_period(Some("month"), Some("2026-12-05"), None, d("2026-12-05")).unwrap();
+        let p = m.comparable_previous(d("2026-12-05")).unwrap();
+        assert_eq!((p.from, p.to), (d("2026-11-01"), d("2026-11-05")));
+        // A period that has ended: the whole previous one.
+        let p = m.comparable_previous(d("2027-01-02")).unwrap();
+        assert_eq!((p.from, p.to), (d("2026-11-01"), d("2026-11-30")));
+        // Its last day: the whole previous one too (31 days against 30).
+        let p = m.comparable_previous(d("2026-12-31")).unwrap();
+        assert_eq!((p.from, p.to), (d("2026-11-01"), d("2026-11-30")));
     }
 
     #[test]

@@ -682,7 +682,7 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
         return Err(forbidden());
     }
     let lang = ctx.lang;
-    let prev = ctx.period.previous()?;
+    let prev = ctx.period.comparable_previous(crate::reports::today(ctx.now_ms, ctx.tz))?;
     let windows = [window(&ctx.period, ctx.tz, ctx.now_ms)?, window(&prev, ctx.tz, ctx.now_ms)?];
     let r = rows(ctx, &windows, i64::MAX)?;
     let names = crate::org::service::department_names(ctx.db, lang)?;

@@ -94,6 +94,8 @@ pub(crate) enum Section {
     Reports,
     /// Google Sheets (`pages::integrations`).
     Integrations,
+    /// Reports sent on a schedule (`pages::report_schedules`).
+    ReportSchedules,
     /// A page of no section (an error page in the frame).
     Other,
 }
@@ -106,7 +108,7 @@ struct SectionDef {
     label: &'static str,
 }
 
-const SECTIONS: [SectionDef; 14] = [
+const SECTIONS: [SectionDef; 15] = [
     SectionDef { section: Section::Company, path: "admin/company", perm: "company.setup", label: "admin.nav.company" },
     SectionDef { section: Section::Users, path: "admin/users", perm: "users.view", label: "admin.nav.users" },
     SectionDef { section: Section::Departments, path: "admin/departments", perm: "departments.manage", label: "admin.nav.departments" },
@@ -134,6 +136,12 @@ const SECTIONS: [SectionDef; 14] = [
         path: "admin/integrations",
         perm: crate::reports::sheets::MANAGE,
         label: "sheets.page.nav",
+    },
+    SectionDef {
+        section: Section::ReportSchedules,
+        path: "admin/report-schedules",
+        perm: "reports.view_all",
+        label: "report_schedules.title",
     },
     SectionDef { section: Section::Audit, path: "admin/audit", perm: "audit.view", label: "admin.nav.audit" },
 ];

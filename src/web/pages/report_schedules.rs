@@ -183,7 +183,7 @@ fn view(state: &AppState, c: &Ctx, f: &Fields, err: Option<FormError>, notice: O
             }
         }
     };
-    Ok(c.render(title, Section::Other, notice, body))
+    Ok(c.render(title, Section::ReportSchedules, notice, body))
 }
 
 async fn create_submit(State(state): State<AppState>, user: CurrentUser, page: Page, Form(f): Form<Fields>) -> Result<Response, AppError> {

@@ -292,7 +292,12 @@ async fn an_employee_never_reads_a_colleague_and_a_manager_only_their_department
 
 #[tokio::test]
 async fn the_company_against_the_previous_week() {
-    let co = week().await;
+    let mut co = week().await;
+    // On its Monday the week has had one day: it is compared with the Monday before.
+    let r = co.report("director", "company", "period=week&from=2026-11-30").await;
+    assert_eq!(r["previous"], json!({"kind": "custom", "from": "2026-11-23", "to": "2026-11-23"}));
+    // Once it is over, with the whole week before.
+    co.at("2026-12-07T09:00:00").await;
     let r = co.report("director", "company", "period=week&from=2026-11-30").await;
     assert_eq!(r["previous"], json!({"kind": "week", "from": "2026-11-23", "to": "2026-11-29"}));
     let credit = r["rows"].as_array().unwrap().iter().find(|x| x["department_id"] == co.credit).unwrap();
