@@ -462,11 +462,13 @@ fn label(d: Date) -> String {
 
 /// Tasks received, done, on time, overdue, sent back, time in progress and
 /// points per person in scope, with the points by day over the 90 days
-/// ending with the period.
+/// ending with the period (or today, while it runs).
 pub fn employee(ctx: &Ctx) -> Result<Report, AppError> {
     let lang = ctx.lang;
     let w = window(&ctx.period, ctx.tz, ctx.now_ms)?;
-    let first = ctx.period.to.checked_sub((HISTORY_DAYS - 1).days()).map_err(|_| AppError::invalid("to", "validation.date"))?;
+    // The 90 days up to the period's end, or up to today while it runs (no empty future on the chart).
+    let last = ctx.period.to.min(crate::reports::today(ctx.now_ms, ctx.tz).max(ctx.period.from));
+    let first = last.checked_sub((HISTORY_DAYS - 1).days()).map_err(|_| AppError::invalid("to", "validation.date"))?;
     let since = first.to_zoned(ctx.tz.clone()).map_err(|_| AppError::invalid("to", "validation.date"))?.timestamp().as_millisecond();
     let r = rows(ctx, &[w], since)?;
     let names = crate::org::service::department_names(ctx.db, lang)?;
