@@ -580,8 +580,41 @@ async fn history(state: &AppState, travel: &(dyn Fn(Option<jiff::Timestamp>) + S
 
     if days > RECENT_DAYS {
         queue_past(state, &tenant, travel, now, head, days).await?;
+        schedules(state, &tenant, now, travel, &manager, &director).await.map_err(e)?;
     }
     queue_today(state, &tenant, travel, now).await
+}
+
+/// Reports on a schedule: the credit department's week to its manager on
+/// Monday morning, the company's month to the director on the 1st.
+async fn schedules(
+    state: &AppState,
+    tenant: &crate::tenancy::Tenant,
+    now: jiff::Timestamp,
+    travel: &(dyn Fn(Option<jiff::Timestamp>) + Sync),
+    manager: &Caller,
+    director: &Caller,
+) -> Result<(), crate::error::AppError> {
+    travel(Some(now));
+    let dept = manager.department_id();
+    for (report, every, weekday, day, to, department_id) in
+        [("department", "week", Some(1), None, manager.id(), dept), ("company", "month", None, Some(1), director.id(), None)]
+    {
+        let input = crate::reports::schedule::ScheduleIn {
+            report: report.into(),
+            period: Some("previous".into()),
+            every: every.into(),
+            weekday,
+            day,
+            time: "09:00".into(),
+            department_id,
+            branch_id: None,
+            recipients: vec![to],
+            channels: vec!["in_app".into(), "telegram".into()],
+        };
+        crate::reports::schedule::create(tenant, &Caller::System, state.now_ms(), input).await?;
+    }
+    Ok(())
 }
 
 /// The head office's queue on every working day of the last `days` (but

@@ -222,7 +222,7 @@ pub fn svg(chart: &Chart, lang: Lang, width: u32, height: u32) -> String {
         describe(chart, &data, lang)
     };
     format!(
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px;height:auto" role="img" aria-labelledby="chart-{key}-t chart-{key}-d" font-family="{FONT}"><title id="chart-{key}-t">{title}</title><desc id="chart-{key}-d">{desc}</desc><rect width="{w}" height="{h}" fill="#FFFFFF"/>{body}</svg>"##,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" aria-labelledby="chart-{key}-t chart-{key}-d" font-family="{FONT}"><title id="chart-{key}-t">{title}</title><desc id="chart-{key}-d">{desc}</desc><rect width="{w}" height="{h}" fill="#FFFFFF"/>{body}</svg>"##,
         key = chart.key,
         title = esc(&chart.title),
         desc = esc(&desc),

@@ -100,5 +100,5 @@ async fn page(
             }
         }
     };
-    Ok(c.render(title, Section::Other, None, body).into_response())
+    Ok(c.render(title, Section::Reports, None, body).into_response())
 }
