@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Ask, Filters, NAMES, Period, PeriodKind, Report};
@@ -65,8 +65,18 @@ pub struct ScheduleIn {
     #[schema(min_items = 1, max_items = 50)]
     pub recipients: Vec<u64>,
     /// `in_app` and/or `telegram`.
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, max_items = 2, value_type = Vec<Channel>)]
     pub channels: Vec<String>,
+}
+
+/// Where a scheduled report goes.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ReportScheduleChannel)]
+#[allow(dead_code)] // describes the API's strings
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    InApp,
+    Telegram,
 }
 
 /// Changes to a schedule: the fields given replace its own.
@@ -90,7 +100,7 @@ pub struct SchedulePatch {
     pub branch_id: Option<u64>,
     #[schema(min_items = 1, max_items = 50)]
     pub recipients: Option<Vec<u64>>,
-    #[schema(min_items = 1)]
+    #[schema(min_items = 1, max_items = 2, value_type = Option<Vec<Channel>>)]
     pub channels: Option<Vec<String>>,
 }
 

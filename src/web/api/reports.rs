@@ -100,6 +100,9 @@ pub async fn report(
     let raw = q
         .map(|Query(q)| q)
         .map_err(|e| AppError::new(ErrorKind::BadRequest).with_message("error.invalid_body").with_arg("detail", e.body_text()))?;
+    if raw.sep.as_deref().is_some_and(|s| !matches!(s, "" | ";" | ",")) {
+        return Err(AppError::invalid("sep", "exports.bad_sep"));
+    }
     let ask = ask_of(&state, &user, &base, &raw)?;
     match ext.as_deref() {
         None => {
