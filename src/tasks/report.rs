@@ -19,13 +19,15 @@
 //! * **received**: tasks created in the period, except those still waiting
 //!   for a director's approval and those declined (never given).
 //! * **done**: tasks completed (accepted by the reviewer) in the period.
-//! * **done on time**: of those, completed no later than their deadline —
-//!   the deadline as it stands: an extension that was granted is the
-//!   deadline.
+//! * **done on time**: of those, handed in for review (the last time, if
+//!   sent back) or completed no later than their deadline — the deadline
+//!   as it stands: an extension that was granted is the deadline. The time
+//!   a reviewer takes is not the assignee's lateness (the dashboards stop a
+//!   task's clock at hand-in too).
 //! * **on time %**: done on time / done, one decimal; `null` with nothing done.
 //! * **overdue**: tasks whose deadline fell in the period (and has passed)
-//!   that were not completed by it: completed after it, or not completed
-//!   yet. Rejected and declined tasks, and those waiting for approval, are
+//!   that were not done on time: handed in and completed after it, or not
+//!   completed yet (except one in review that was handed in by it). Rejected and declined tasks, and those waiting for approval, are
 //!   not counted (nobody owed that work).
 //! * **redo**: how many times the person's tasks were sent back for redo in
 //!   the period (the history's moves to `redo` dated in it).
@@ -236,11 +238,28 @@ fn redos_in(tx: &crate::store::Snapshot, id: u64, windows: &[Window], out: &mut 
     Ok(())
 }
 
-/// Adds a task's figures to each window's.
-fn count(t: &TaskV1, windows: &[Window], out: &mut [Fig]) {
+/// When a completed task was last handed in for review before it was
+/// accepted (its history's last move to `pending_review`), if it was.
+fn handed_in(tx: &crate::store::Snapshot, id: u64, completed: i64) -> Result<Option<i64>, AppError> {
+    let review = status_code(TaskStatus::PendingReview);
+    Ok(crate::workflow::history(tx, TASK_EVENTS, id)?
+        .into_iter()
+        .filter(|e| e.kind == "status" && e.to.as_deref() == Some(review) && e.at <= completed)
+        .map(|e| e.at)
+        .max())
+}
+
+/// Adds a task's figures to each window's; `handed_in`: when it was last
+/// handed in for review, read only for a task accepted after its deadline
+/// or in review now (one handed in by its deadline is not overdue).
+fn count(t: &TaskV1, handed_in: Option<i64>, windows: &[Window], out: &mut [Fig]) {
     use TaskStatus as S;
     let completed = if t.status == S::Completed { t.completed_at } else { None };
-    let in_time = completed.is_some_and(|c| c <= t.deadline);
+    // On time: accepted by the deadline, or handed in by it (the reviewer's
+    // time is not the assignee's lateness, as on the dashboards, where the
+    // clock stops at hand-in).
+    let handed_ok = handed_in.is_some_and(|h| h <= t.deadline);
+    let in_time = completed.is_some_and(|c| c <= t.deadline || handed_ok);
     for (w, f) in windows.iter().zip(out.iter_mut()) {
         if t.created_at >= w.start && t.created_at < w.end && !matches!(t.status, S::AwaitingApproval | S::Declined) {
             f.received += 1;
@@ -256,6 +275,7 @@ fn count(t: &TaskV1, windows: &[Window], out: &mut [Fig]) {
         if t.deadline >= w.start
             && t.deadline < w.due_by
             && !in_time
+            && !(t.status == S::PendingReview && handed_ok)
             && !matches!(t.status, S::Rejected | S::Declined | S::AwaitingApproval)
         {
             f.overdue += 1;
@@ -305,7 +325,17 @@ fn read(db: &Db, people: &[u64], windows: &[Window], history_since: i64) -> Resu
             if t.assignee_id != u {
                 continue;
             }
-            count(&t, windows, &mut figs);
+            // The hand-in time matters only for a task accepted after its
+            // deadline, or in review now: their history is read, no other's.
+            let handed = match t.status {
+                TaskStatus::Completed => match t.completed_at.filter(|c| *c > t.deadline) {
+                    Some(c) => handed_in(&tx, id, c)?,
+                    None => None,
+                },
+                TaskStatus::PendingReview => handed_in(&tx, id, i64::MAX)?,
+                _ => None,
+            };
+            count(&t, handed, windows, &mut figs);
             if let Some(c) = t.completed_at.filter(|_| t.status == TaskStatus::Completed)
                 && windows.iter().any(|w| c >= w.start && c < w.end)
             {

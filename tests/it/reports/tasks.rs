@@ -330,3 +330,38 @@ async fn the_company_against_the_previous_week() {
     let credit = before["rows"].as_array().unwrap().iter().find(|x| x["department_id"] == co.credit).unwrap();
     assert_eq!((credit["received"].clone(), credit["on_time_pct"].clone(), credit["overdue"].clone()), (json!(7), json!(80.0), json!(2)));
 }
+
+/// The reviewer's time is not the assignee's lateness: a task handed in
+/// before its deadline and accepted after it is done on time, and one
+/// waiting in review past its deadline, handed in before it, is not
+/// overdue (as on the dashboards, whose clock stops at hand-in). One handed
+/// in after its deadline is late.
+#[tokio::test]
+async fn handed_in_by_the_deadline_is_on_time_whenever_it_is_accepted() {
+    let mut co = Co::new().await;
+    co.at("2026-11-23T09:00:00").await;
+    let h = co.give("employee", "H: hisobot", "2026-11-23T18:00:00", 5).await;
+    let i = co.give("employee", "I: jadval", "2026-11-23T18:00:00", 5).await;
+    let l = co.give("employee", "L: xat", "2026-11-23T18:00:00", 5).await;
+    co.at("2026-11-23T10:00:00").await;
+    for id in [h, i, l] {
+        co.step("employee", id, "in_progress").await;
+    }
+    co.at("2026-11-23T17:00:00").await;
+    co.step("employee", h, "pending_review").await;
+    co.step("employee", i, "pending_review").await;
+    // L is handed in after its deadline.
+    co.at("2026-11-23T19:00:00").await;
+    co.step("employee", l, "pending_review").await;
+    // The manager reviews the next morning: H and L accepted, I still waiting.
+    co.at("2026-11-24T10:00:00").await;
+    co.step("manager", h, "completed").await;
+    co.step("manager", l, "completed").await;
+    co.at("2026-11-24T12:00:00").await;
+    let r = co.report("manager", "employee", "period=week&from=2026-11-23").await;
+    let bekzod = row(&r, "Bekzod Aliyev");
+    assert_eq!(bekzod["done"], 2);
+    assert_eq!(bekzod["on_time"], 1, "H, handed in at 17:00 for 18:00; not L, handed in at 19:00");
+    assert_eq!(bekzod["on_time_pct"], 50.0);
+    assert_eq!(bekzod["overdue"], 1, "L only: I waits in review, handed in on time");
+}
