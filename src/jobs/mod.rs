@@ -102,6 +102,14 @@ async fn visit(state: &AppState, tenant: &Tenant, now: i64) -> Result<(), AppErr
             Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "SLA check failed"),
         }
     }
+    if due.reports <= now {
+        worked = true;
+        match crate::reports::schedule::run_due(state, tenant).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(company = %tenant.slug, schedules = n, "sent scheduled reports"),
+            Err(e) => tracing::warn!(company = %tenant.slug, error = %e, "scheduled reports failed"),
+        }
+    }
     let due = if worked { next_due(tenant, now)? } else { due };
     // Work the jobs could not finish now (a deadline this very millisecond,
     // deliveries the outbox is sending) is looked at again on the next tick.
@@ -196,7 +204,6 @@ pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
                 tokio::spawn(async move { sheets_tick(&sheets).await });
                 overdue_tick(&s).await;
                 crate::bot::digest::tick(&s).await;
-                crate::reports::schedule::tick(&s).await;
             })
         })?)
         .await?;

@@ -234,13 +234,33 @@ pub async fn create(tenant: &Tenant, who: &Caller, now: i64, input: ScheduleIn) 
     let db = tenant.db()?;
     let rec = validate(db, &input, user_id(who), now)?;
     let who = who.clone();
-    db.write(move |tx| {
-        let id = crate::store::next_id(tx, "report_schedule")?;
-        REPORT_SCHEDULES.open(tx)?.insert(id, &rec)?;
-        crate::audit::record(tx, now, &who, "report_schedule.create", &format!("report_schedule:{id}"), vec![])?;
-        Ok(id)
-    })
-    .await
+    let next = next_run(&rec, now, &tenant.timezone());
+    let id = db
+        .write(move |tx| {
+            let id = crate::store::next_id(tx, "report_schedule")?;
+            REPORT_SCHEDULES.open(tx)?.insert(id, &rec)?;
+            crate::audit::record(tx, now, &who, "report_schedule.create", &format!("report_schedule:{id}"), vec![])?;
+            Ok(id)
+        })
+        .await?;
+    // The minute's jobs visit the company when its first run comes.
+    if let Some(at) = next {
+        tenant.due_at(at);
+    }
+    Ok(id)
+}
+
+/// When the company's schedules next have work: now for one due, else the
+/// earliest next run (`i64::MAX` for none). Part of the company's due time
+/// (`tenancy::due::next_due`), so the minute's jobs open only companies
+/// with a report to send.
+pub fn next_due<T: crate::store::Txn>(tx: &T, now: i64, tz: &TimeZone) -> Result<i64, AppError> {
+    let mut at = i64::MAX;
+    for (_, s) in REPORT_SCHEDULES.open(tx)?.all()? {
+        let next = if due(&s, now, tz).is_some() { Some(now) } else { next_run(&s, now, tz) };
+        at = at.min(next.unwrap_or(i64::MAX));
+    }
+    Ok(at)
 }
 
 /// Changes a schedule (its run state stays).
@@ -264,12 +284,16 @@ pub async fn update(tenant: &Tenant, who: &Caller, now: i64, id: u64, patch: Sch
     rec.last_run = old.last_run.or(Some(now));
     rec.skipped = old.skipped;
     let (who, out) = (who.clone(), rec.clone());
+    let next = next_run(&rec, now, &tenant.timezone());
     db.write(move |tx| {
         REPORT_SCHEDULES.open(tx)?.insert(id, &rec)?;
         crate::audit::record(tx, now, &who, "report_schedule.update", &format!("report_schedule:{id}"), vec![])?;
         Ok(())
     })
     .await?;
+    if let Some(at) = next {
+        tenant.due_at(at);
+    }
     Ok(out)
 }
 
@@ -379,7 +403,8 @@ pub fn page_path(s: &ReportScheduleV1, p: &Period) -> String {
 
 // ---------- running ----------
 
-/// The minute's look: runs every company's due schedules. Returns how
+/// Runs every company's due schedules (what the minute's visit of a due
+/// company runs, `jobs::overdue_tick`, here for all at once). Returns how
 /// many schedules ran.
 pub async fn tick(state: &AppState) -> usize {
     let mut ran = 0;

@@ -88,11 +88,13 @@ pub struct NextDue {
     pub outbox: i64,
     /// SLA breaches of requests (`requests::sla::mark_breaches`).
     pub requests: i64,
+    /// Scheduled reports (`reports::schedule::run_due`).
+    pub reports: i64,
 }
 
 impl NextDue {
     pub fn earliest(&self) -> i64 {
-        self.tasks.min(self.tickets).min(self.outbox).min(self.requests)
+        self.tasks.min(self.tickets).min(self.outbox).min(self.requests).min(self.reports)
     }
 }
 
@@ -108,7 +110,8 @@ pub fn next_due(tenant: &Tenant, now: i64) -> Result<NextDue, AppError> {
         Err(redb::TableError::TableDoesNotExist(_)) => i64::MAX,
         Err(e) => return Err(store_err(e)),
     };
-    Ok(NextDue { tasks, tickets, outbox, requests })
+    let reports = crate::reports::schedule::next_due(&tx, now, &tenant.timezone())?;
+    Ok(NextDue { tasks, tickets, outbox, requests, reports })
 }
 
 /// `(tasks, tickets)` of [`next_due`].

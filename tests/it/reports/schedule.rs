@@ -94,8 +94,9 @@ async fn the_manager_gets_the_report_in_the_app_once_and_on_telegram_with_chart_
     b.s.post(&c(DEMO, "/report-schedules"), &b.admin, weekly(manager)).await.check(201);
     let state = &b.s.running.state;
     b.s.advance(jiff::SignedDuration::from_mins(60));
-    idora::reports::schedule::tick(state).await;
-    idora::reports::schedule::tick(state).await;
+    // The minute's jobs, as the server runs them: the company is due at the schedule's time.
+    idora::jobs::overdue_tick(state).await;
+    idora::jobs::overdue_tick(state).await;
 
     let token = b.s.demo_token("manager").await;
     let notes = b.s.get(&c(DEMO, "/notifications"), &token).await.check(200);
