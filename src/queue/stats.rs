@@ -674,14 +674,6 @@ pub fn csv(lang: Lang, s: &Stats) -> String {
 
 // ---------- the report ----------
 
-fn secs(v: Option<u64>) -> Cell {
-    v.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty)
-}
-
-fn share(v: Option<f64>) -> Cell {
-    v.map(Cell::Num).unwrap_or(Cell::Empty)
-}
-
 fn figure_cells(name: String, target: Cell, f: &Figures) -> Vec<Cell> {
     vec![
         Cell::Text(name),
@@ -689,12 +681,12 @@ fn figure_cells(name: String, target: Cell, f: &Figures) -> Vec<Cell> {
         Cell::Int(f.issued.into()),
         Cell::Int(f.called.into()),
         Cell::Int(f.served.into()),
-        secs(f.avg_wait_secs),
-        secs(f.p90_wait_secs),
-        secs(f.avg_service_secs),
-        share(f.service_level_pct),
+        Cell::secs(f.avg_wait_secs),
+        Cell::secs(f.p90_wait_secs),
+        Cell::secs(f.avg_service_secs),
+        Cell::num(f.service_level_pct),
         Cell::Int(f.no_shows.into()),
-        share(f.no_show_pct),
+        Cell::num(f.no_show_pct),
         Cell::Int(f.cancelled_before_call.into()),
         Cell::Int(f.expired.into()),
     ]
@@ -744,10 +736,10 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
             Cell::Int(o.called.into()),
             Cell::Int(o.served.into()),
             Cell::Int(o.no_shows.into()),
-            secs(o.avg_service_secs),
-            secs(Some(o.serving_secs)),
-            secs(Some(o.idle_secs)),
-            secs(Some(o.break_secs)),
+            Cell::secs(o.avg_service_secs),
+            Cell::secs(Some(o.serving_secs)),
+            Cell::secs(Some(o.idle_secs)),
+            Cell::secs(Some(o.break_secs)),
         ]);
     }
 

@@ -6,26 +6,11 @@
 //! branch), the queue from `queue::stats` (the branch's tickets).
 //! For those who see every report.
 
-use super::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table};
+use super::{Cell, Chart, ChartKind, Ctx, Kind, Report, Series, Table, arrow, change_pct};
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::t;
 use crate::store::schema::{BRANCHES, USERS};
 use std::collections::HashMap;
-
-/// A change in percent, one decimal; none when there was nothing before.
-pub fn change_pct(now: f64, before: f64) -> Option<f64> {
-    (before != 0.0).then(|| ((now - before) * 1000.0 / before).round() / 10.0)
-}
-
-/// `▲ 12.5 %`, `▼ 3 %`, `—`.
-pub fn arrow(change: Option<f64>, lang: crate::i18n::Lang) -> String {
-    match change {
-        Some(c) if c > 0.0 => format!("▲ {} %", crate::queue::stats::num(lang, c)),
-        Some(c) if c < 0.0 => format!("▼ {} %", crate::queue::stats::num(lang, -c)),
-        Some(_) => "= 0 %".to_string(),
-        None => "—".to_string(),
-    }
-}
 
 pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
     if !ctx.who.can("reports.view_all") {
@@ -90,10 +75,10 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
             Cell::Int(rd.into()),
             Cell::Int(q.overall.issued.into()),
             Cell::Int(q0.overall.issued.into()),
-            change.map(Cell::Num).unwrap_or(Cell::Empty),
+            Cell::num(change),
             Cell::Text(arrow(change, lang)),
-            q.overall.avg_wait_secs.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty),
-            q.overall.service_level_pct.map(Cell::Num).unwrap_or(Cell::Empty),
+            Cell::secs(q.overall.avg_wait_secs),
+            Cell::num(q.overall.service_level_pct),
         ]);
     }
     // The company's queue as one (waits and service level are not sums).
@@ -106,10 +91,10 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
         Cell::Int(tot.2),
         Cell::Int(tot.3),
         Cell::Int(tot.4),
-        change.map(Cell::Num).unwrap_or(Cell::Empty),
+        Cell::num(change),
         Cell::Text(arrow(change, lang)),
-        all.overall.avg_wait_secs.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty),
-        all.overall.service_level_pct.map(Cell::Num).unwrap_or(Cell::Empty),
+        Cell::secs(all.overall.avg_wait_secs),
+        Cell::num(all.overall.service_level_pct),
     ]);
     let mut r = Report::new("branches", t(lang, "report_branches.title"), p, table);
     r.previous = Some(previous);
@@ -132,20 +117,4 @@ pub fn report(ctx: &Ctx) -> Result<Report, AppError> {
         },
     ];
     Ok(r)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_and_arrows() {
-        use crate::i18n::Lang;
-        assert_eq!(change_pct(12.0, 8.0), Some(50.0));
-        assert_eq!(change_pct(2.0, 3.0), Some(-33.3));
-        assert_eq!(change_pct(5.0, 0.0), None);
-        assert_eq!(arrow(Some(50.0), Lang::En), "▲ 50 %");
-        assert_eq!(arrow(Some(-33.3), Lang::Ru), "▼ 33,3 %");
-        assert_eq!(arrow(None, Lang::Uz), "—");
-    }
 }

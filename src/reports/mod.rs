@@ -106,6 +106,16 @@ impl Cell {
         }
     }
 
+    /// Seconds, or nothing.
+    pub fn secs(v: Option<u64>) -> Cell {
+        v.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty)
+    }
+
+    /// A number or a share, or nothing.
+    pub fn num(v: Option<f64>) -> Cell {
+        v.map(Cell::Num).unwrap_or(Cell::Empty)
+    }
+
     /// Text for a person in `lang` and `tz` (CSV, Sheets): numbers with the
     /// language's decimal mark, durations in minutes, moments in local time.
     pub fn text(&self, kind: Kind, lang: Lang, tz: &TimeZone) -> String {
@@ -558,6 +568,22 @@ pub fn home_report(who: &Caller) -> &'static str {
     }
 }
 
+/// The change from `before` to `now` in percent, one decimal; none when
+/// there was nothing before.
+pub fn change_pct(now: f64, before: f64) -> Option<f64> {
+    (before != 0.0).then(|| ((now - before) * 1000.0 / before).round() / 10.0)
+}
+
+/// `▲ +12,5 %`, `▼ −3 %`, `= 0 %`, `—`: the direction of a change, with it.
+pub fn arrow(change: Option<f64>, lang: Lang) -> String {
+    match change {
+        None => "—".into(),
+        Some(v) if v > 0.0 => format!("▲ +{} %", crate::queue::stats::num(lang, v)),
+        Some(v) if v < 0.0 => format!("▼ −{} %", crate::queue::stats::num(lang, -v)),
+        Some(_) => "= 0 %".into(),
+    }
+}
+
 /// What a report is asked for.
 #[derive(Debug, Clone)]
 pub struct Ask {
@@ -641,6 +667,17 @@ mod tests {
         // Its last day: the whole previous one too (31 days against 30).
         let p = m.comparable_previous(d("2026-12-31")).unwrap();
         assert_eq!((p.from, p.to), (d("2026-11-01"), d("2026-11-30")));
+    }
+
+    #[test]
+    fn changes_and_arrows() {
+        assert_eq!(change_pct(12.0, 8.0), Some(50.0));
+        assert_eq!(change_pct(2.0, 3.0), Some(-33.3));
+        assert_eq!(change_pct(5.0, 0.0), None);
+        assert_eq!(arrow(Some(50.0), Lang::En), "▲ +50 %");
+        assert_eq!(arrow(Some(-33.3), Lang::Ru), "▼ −33,3 %");
+        assert_eq!(arrow(Some(0.0), Lang::En), "= 0 %");
+        assert_eq!(arrow(None, Lang::Uz), "—");
     }
 
     #[test]

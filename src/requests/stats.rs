@@ -446,17 +446,16 @@ fn request_table(key: &'static str, title: &str, first: &str, lang: Lang) -> Tab
 }
 
 fn request_cells(name: String, f: &Figures) -> Vec<Cell> {
-    let secs = |v: Option<u64>| v.map(|s| Cell::Secs(i64::try_from(s).unwrap_or(i64::MAX))).unwrap_or(Cell::Empty);
     vec![
         Cell::Text(name),
         Cell::Int(f.received.into()),
         Cell::Int(f.done.into()),
         Cell::Int(f.rejected.into()),
         Cell::Int(f.open.into()),
-        secs(f.median_first_response_secs),
-        secs(f.median_resolution_secs),
-        f.sla_met_pct.map(Cell::Num).unwrap_or(Cell::Empty),
-        f.rating_avg.map(Cell::Num).unwrap_or(Cell::Empty),
+        Cell::secs(f.median_first_response_secs),
+        Cell::secs(f.median_resolution_secs),
+        Cell::num(f.sla_met_pct),
+        Cell::num(f.rating_avg),
         Cell::Int(f.rating_count.into()),
     ]
 }

@@ -62,7 +62,7 @@
 
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::{Lang, t, tf};
-use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Period, Report, Scope, Series, Table};
+use crate::reports::{Cell, Chart, ChartKind, Ctx, Kind, Period, Report, Scope, Series, Table, arrow, change_pct};
 use crate::store::schema::{
     POINTS_LEDGER, TASK_EVENTS, TASKS, TASKS_BY_ASSIGNEE, TASKS_BY_DEPARTMENT, TASKS_BY_STATUS, TASKS_DUE, TaskStatus, TaskV1, USERS,
     status_byte,
@@ -361,26 +361,11 @@ fn window(p: &Period, tz: &TimeZone, now: i64) -> Result<Window, AppError> {
 // ---------- cells ----------
 
 fn pct(v: Option<f64>) -> Cell {
-    v.map(Cell::Num).unwrap_or(Cell::Empty)
+    Cell::num(v)
 }
 
 fn secs(v: Option<i64>) -> Cell {
     v.map(Cell::Secs).unwrap_or(Cell::Empty)
-}
-
-/// Change from `before` to `now` in percent, one decimal.
-fn change(now: f64, before: f64) -> Option<f64> {
-    (before != 0.0).then(|| round1((now - before) * 100.0 / before))
-}
-
-/// ▲ 12.5 %, ▼ 3 %, or = : the direction of a change, with it.
-fn arrow(lang: Lang, c: Option<f64>) -> String {
-    match c {
-        None => "—".into(),
-        Some(v) if v > 0.0 => format!("▲ +{} %", crate::queue::stats::num(lang, v)),
-        Some(v) if v < 0.0 => format!("▼ −{} %", crate::queue::stats::num(lang, -v)),
-        Some(_) => "= 0 %".into(),
-    }
 }
 
 fn dept_name(names: &HashMap<u64, String>, lang: Lang, d: Option<u64>) -> String {
@@ -762,7 +747,7 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
             Cell::Int(f.overdue),
             Cell::Int(f.points),
             Cell::Int(b.done),
-            pct(change(f.done as f64, b.done as f64)),
+            pct(change_pct(f.done as f64, b.done as f64)),
         ]);
         compared.push((dept_name(&names, lang, *d), f));
     }
@@ -776,7 +761,7 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
         Cell::Int(now_total.overdue),
         Cell::Int(now_total.points),
         Cell::Int(before_total.done),
-        pct(change(now_total.done as f64, before_total.done as f64)),
+        pct(change_pct(now_total.done as f64, before_total.done as f64)),
     ]);
     let mut report = Report::new("company", title, ctx.period, table);
     report.previous = Some(prev);
@@ -813,10 +798,10 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
     ];
     for (key, (this, this_cell), (before, before_cell)) in figures {
         let c = match (this, before) {
-            (Some(x), Some(y)) => change(x, y),
+            (Some(x), Some(y)) => change_pct(x, y),
             _ => None,
         };
-        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), this_cell, before_cell, pct(c), Cell::Text(arrow(lang, c))]);
+        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), this_cell, before_cell, pct(c), Cell::Text(arrow(c, lang))]);
     }
     report.more.push(trends);
 
@@ -880,14 +865,5 @@ mod tests {
     fn equal_points_share_a_place_and_the_next_is_skipped() {
         assert_eq!(places(&[30, 30, 20, 10, 10, 0]), vec![1, 1, 3, 4, 4, 6]);
         assert_eq!(places(&[]), Vec::<i64>::new());
-    }
-
-    #[test]
-    fn a_change_against_nothing_is_none() {
-        assert_eq!(change(12.0, 8.0), Some(50.0));
-        assert_eq!(change(2.0, 3.0), Some(-33.3));
-        assert_eq!(change(5.0, 0.0), None);
-        assert_eq!(arrow(Lang::En, Some(50.0)), "▲ +50 %");
-        assert_eq!(arrow(Lang::En, Some(-33.3)), "▼ −33.3 %");
     }
 }
