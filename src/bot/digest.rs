@@ -93,7 +93,8 @@ async fn messages(state: &AppState, tenant: &Tenant) -> Result<Vec<(i64, BotOutV
         let figures = match (today, from_report(tenant, &who, lang, now).await) {
             (Some((now_text, _)), Some((month, png))) => Some((format!("{now_text}\n\n{month}"), png)),
             (None, Some(month)) => Some(month),
-            (today, None) => today,
+            (Some((text, chart)), None) => png_or_log(&chart, lang).map(|png| (text, png)),
+            (None, None) => None,
         };
         if open.is_empty() && figures.is_none() {
             continue;
@@ -143,8 +144,9 @@ async fn from_report(tenant: &Tenant, who: &Caller, lang: Lang, now: i64) -> Opt
 }
 
 /// A manager's department or a director's company: the caption (every
-/// number) and the chart, from the dashboard.
-fn figures(lang: Lang, d: &Dashboard) -> Option<(String, Vec<u8>)> {
+/// number) and the chart, from the dashboard. The chart is drawn only when
+/// it is sent (a report's chart takes its place when there is one).
+fn figures(lang: Lang, d: &Dashboard) -> Option<(String, Chart)> {
     if let Some(c) = &d.company {
         let mut text = tf(
             lang,
@@ -175,7 +177,7 @@ fn figures(lang: Lang, d: &Dashboard) -> Option<(String, Vec<u8>)> {
                 values: c.overdue_by_department.iter().map(|x| Some(x.overdue as f64)).collect(),
             }],
         };
-        return Some((text, png_or_log(&chart, lang)?));
+        return Some((text, chart));
     }
     let team = d.team.as_ref()?;
     let open: usize = team.load.iter().map(|l| l.open).sum();
@@ -212,7 +214,7 @@ fn figures(lang: Lang, d: &Dashboard) -> Option<(String, Vec<u8>)> {
             },
         ],
     };
-    Some((text, png_or_log(&chart, lang)?))
+    Some((text, chart))
 }
 
 /// The chart as a PNG; a chart that cannot be drawn is logged and left out.
