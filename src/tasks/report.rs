@@ -360,12 +360,25 @@ fn window(p: &Period, tz: &TimeZone, now: i64) -> Result<Window, AppError> {
 
 // ---------- cells ----------
 
-fn pct(v: Option<f64>) -> Cell {
-    Cell::num(v)
-}
-
 fn secs(v: Option<i64>) -> Cell {
     v.map(Cell::Secs).unwrap_or(Cell::Empty)
+}
+
+/// A line of the company report: a department's (or the totals') figures
+/// now and the change of its done tasks against the previous period.
+fn department_line(id: Cell, name: String, people: i64, f: &Fig, b: &Fig) -> Vec<Cell> {
+    vec![
+        id,
+        Cell::Text(name),
+        Cell::Int(people),
+        Cell::Int(f.received),
+        Cell::Int(f.done),
+        Cell::num(f.on_time_pct()),
+        Cell::Int(f.overdue),
+        Cell::Int(f.points),
+        Cell::Int(b.done),
+        Cell::num(change_pct(f.done as f64, b.done as f64)),
+    ]
 }
 
 fn dept_name(names: &HashMap<u64, String>, lang: Lang, d: Option<u64>) -> String {
@@ -404,7 +417,7 @@ fn fig_cells(f: &Fig) -> Vec<Cell> {
         Cell::Int(f.received),
         Cell::Int(f.done),
         Cell::Int(f.on_time),
-        pct(f.on_time_pct()),
+        Cell::num(f.on_time_pct()),
         Cell::Int(f.overdue),
         Cell::Int(f.redo),
         secs(f.avg_secs()),
@@ -737,32 +750,16 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
         now_total.add(&f);
         before_total.add(&b);
         people_total += members.len() as i64;
-        table.rows.push(vec![
+        table.rows.push(department_line(
             d.map(|d| Cell::Int(d as i64)).unwrap_or(Cell::Empty),
-            Cell::Text(dept_name(&names, lang, *d)),
-            Cell::Int(members.len() as i64),
-            Cell::Int(f.received),
-            Cell::Int(f.done),
-            pct(f.on_time_pct()),
-            Cell::Int(f.overdue),
-            Cell::Int(f.points),
-            Cell::Int(b.done),
-            pct(change_pct(f.done as f64, b.done as f64)),
-        ]);
+            dept_name(&names, lang, *d),
+            members.len() as i64,
+            &f,
+            &b,
+        ));
         compared.push((dept_name(&names, lang, *d), f));
     }
-    table.totals = Some(vec![
-        Cell::Empty,
-        Cell::Text(t(lang, "report.total").to_string()),
-        Cell::Int(people_total),
-        Cell::Int(now_total.received),
-        Cell::Int(now_total.done),
-        pct(now_total.on_time_pct()),
-        Cell::Int(now_total.overdue),
-        Cell::Int(now_total.points),
-        Cell::Int(before_total.done),
-        pct(change_pct(now_total.done as f64, before_total.done as f64)),
-    ]);
+    table.totals = Some(department_line(Cell::Empty, t(lang, "report.total").to_string(), people_total, &now_total, &before_total));
     let mut report = Report::new("company", title, ctx.period, table);
     report.previous = Some(prev);
 
@@ -801,7 +798,7 @@ pub fn company(ctx: &Ctx) -> Result<Report, AppError> {
             (Some(x), Some(y)) => change_pct(x, y),
             _ => None,
         };
-        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), this_cell, before_cell, pct(c), Cell::Text(arrow(c, lang))]);
+        trends.rows.push(vec![Cell::Text(t(lang, key).to_string()), this_cell, before_cell, Cell::num(c), Cell::Text(arrow(c, lang))]);
     }
     report.more.push(trends);
 
