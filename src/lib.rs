@@ -20,6 +20,7 @@ pub mod i18n;
 pub mod jobs;
 mod layers;
 pub mod notify;
+pub mod ops;
 pub mod org;
 pub mod phone;
 pub mod queue;

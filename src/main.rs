@@ -72,6 +72,50 @@ enum Command {
         #[arg(long)]
         company: Option<String>,
     },
+    /// Back up the whole box (platform, every company, their files) into one
+    /// archive, while the server runs and takes writes; or check an archive.
+    Backup {
+        /// The archive to write (tar + zstd).
+        #[arg(long, required_unless_present = "verify", conflicts_with = "verify")]
+        out: Option<PathBuf>,
+        /// Check an archive's manifest and checksums instead of making one.
+        #[arg(long, value_name = "FILE")]
+        verify: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty data folder.
+    Restore {
+        /// The archive `idora backup` wrote.
+        file: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Restore into a folder that is not empty (the server must be stopped).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move a company between boxes.
+    Company {
+        #[command(subcommand)]
+        command: CompanyCommand,
+    },
+    /// Print the reverse proxy's map of the companies this box serves.
+    Routes {
+        /// Only nginx for now (a `map` block's lines).
+        #[arg(long, default_value = "nginx")]
+        format: String,
+        /// The upstream name the proxy knows this box by (default: this box's listen address).
+        #[arg(long)]
+        upstream: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Print the version.
@@ -87,6 +131,30 @@ enum AdminCommand {
         /// Read the password from standard input (required: passwords never go on the command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CompanyCommand {
+    /// Write one company (database, files, settings) into an archive; the
+    /// company is read-only meanwhile.
+    Export {
+        slug: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Add a company from an archive `company export` wrote (it keeps its
+    /// slug and users; everyone signs in again).
+    Import {
+        file: PathBuf,
         #[arg(long)]
         config: Option<PathBuf>,
         #[arg(long)]
@@ -162,6 +230,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}: {n} tasks indexed", t.slug);
             }
             Ok(())
+        }
+        Command::Backup { out, verify, config, data } => match (out, verify) {
+            (_, Some(file)) => idora::ops::cli::verify(file).await,
+            (Some(out), None) => {
+                idora::ops::cli::backup(Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?, out).await
+            }
+            (None, None) => anyhow::bail!("--out FILE or --verify FILE"),
+        },
+        Command::Restore { file, config, data, force } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            idora::ops::cli::restore(cfg, file, force).await
+        }
+        Command::Company { command: CompanyCommand::Export { slug, out, config, data } } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            idora::ops::cli::company_export(cfg, slug, out).await
+        }
+        Command::Company { command: CompanyCommand::Import { file, config, data } } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            idora::ops::cli::company_import(cfg, file).await
+        }
+        Command::Routes { format, upstream, config, data } => {
+            let cfg = Config::load(config.as_deref(), Overrides { data_dir: data, listen: None })?;
+            idora::ops::cli::routes(cfg, format, upstream).await
         }
         Command::Openapi => {
             print!("{}", idora::web::openapi::json());

@@ -23,6 +23,7 @@ mod bot;
 mod files;
 mod fuzz;
 mod home;
+mod ops;
 mod queue;
 mod reports;
 mod requests;
