@@ -39,7 +39,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         }
     }
     if failing.is_empty() {
-        Json(serde_json::json!({"status": "ready", "databases_open": open + 1})).into_response()
+        // The last backup is told, never a reason to be unready: a failed
+        // one is the operator's to see (and /metrics' to alert on).
+        let backup = crate::ops::backup::last_status(&state);
+        Json(serde_json::json!({"status": "ready", "databases_open": open + 1, "backup": backup})).into_response()
     } else {
         tracing::error!(?failing, "readiness check failed");
         AppError::new(ErrorKind::Unavailable).with_arg("detail", failing.join("; ")).into_response()
