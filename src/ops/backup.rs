@@ -157,14 +157,20 @@ fn write_box(state: &AppState, out: &Path) -> Result<Manifest, AppError> {
     let mut tenants = state.tenants.all();
     tenants.sort_by(|a, b| a.slug.cmp(&b.slug));
     let mut vanished = 0usize;
+    let mut left_out = Vec::new();
     for t in &tenants {
-        let db = t.db().map_err(|e| {
-            ops_error(
-                ErrorKind::Unavailable,
-                format!("company {}: its database does not open ({})", t.slug, crate::store::public_reason(&e)),
-            )
-        })?;
-        copy(db, &migrate::TENANT, &format!("tenants/{}/data.redb", t.slug), &mut w)?;
+        // A company whose file does not open or read (`/readyz` names it) is
+        // left out and said so: the others are still backed up.
+        let name = format!("tenants/{}/data.redb", t.slug);
+        let tmp = staging.0.join("copy.redb");
+        let _ = std::fs::remove_file(&tmp);
+        if let Err(e) = t.db().and_then(|db| snapshot::copy_db(db, &migrate::TENANT, &tmp)) {
+            tracing::error!(company = %t.slug, error = %e, "backup: company left out");
+            left_out.push(format!("company {} was left out: {}", t.slug, crate::store::public_reason(&e)));
+            continue;
+        }
+        w.add_file(&name, &tmp)?;
+        let _ = std::fs::remove_file(&tmp);
         if disk {
             vanished += add_files(&mut w, &crate::files::backend::files_dir(data, &t.slug), &format!("tenants/{}/files", t.slug))?;
         }
@@ -174,6 +180,7 @@ fn write_box(state: &AppState, out: &Path) -> Result<Manifest, AppError> {
         m.files_included = false;
         m.notes.push(format!("uploaded files are not in this archive: they live in the S3 bucket {:?}", s3.bucket));
     }
+    w.manifest_mut().notes.extend(left_out);
     if vanished > 0 {
         w.manifest_mut().notes.push(format!("{vanished} file(s) deleted as unused while the backup ran were left out"));
     }

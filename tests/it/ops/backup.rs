@@ -370,3 +370,21 @@ async fn the_command_line_reaches_a_running_server_through_its_control_socket() 
     assert!(v.status.success(), "{}", said(&v));
     server.stop();
 }
+
+/// A company whose file is damaged does not stop the others' backup: it is
+/// left out, and the archive says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_company_is_left_out_and_named() {
+    let srv = start().await;
+    srv.company("good", true).await;
+    srv.company("bad", true).await;
+    let srv = srv.restart_after(|data| std::fs::write(data.join("tenants/bad/data.redb"), vec![0x5a; 8192]).unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tar.zst");
+    let m = idora::ops::backup::backup_all(srv.state(), &out).await.unwrap();
+    let paths: Vec<&str> = m.entries.iter().map(|e| e.path.as_str()).collect();
+    assert!(paths.contains(&"tenants/good/data.redb") && !paths.contains(&"tenants/bad/data.redb"), "{paths:?}");
+    assert!(m.notes.iter().any(|n| n.starts_with("company bad was left out")), "{:?}", m.notes);
+    let v = idora(&["backup", "--verify", s(&out)]);
+    assert!(String::from_utf8_lossy(&v.stdout).contains("note:           company bad was left out"), "{}", said(&v));
+}
