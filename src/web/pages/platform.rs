@@ -235,12 +235,14 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
                     }
                     tbody {
                         @for c in &o.companies {
-                            @let status = state.tenants.get(&c.slug).map(|t| t.info().status).unwrap_or(CompanyStatus::Inactive);
+                            @let info = state.tenants.get(&c.slug).map(|t| t.info());
+                            @let status = info.as_ref().map(|i| i.status).unwrap_or(CompanyStatus::Inactive);
+                            @let timezone = info.map(|i| i.timezone).unwrap_or_default();
                             tr data-company=(c.slug) {
                                 td data-label=(t(lang, "platform.field.name")) {
                                     a href=(format!("/admin/companies/{}", c.slug)) { strong { (c.name) } }
                                     br;
-                                    span.mono.muted.small { "/c/" (c.slug) "/" }
+                                    span.muted.small { span.mono { "/c/" (c.slug) "/" } " · " (timezone) }
                                 }
                                 td data-label=(t(lang, "platform.field.status")) { (status_badge(lang, status)) }
                                 td.num data-label=(t(lang, "console.field.users")) { (count(c.users)) }
