@@ -83,6 +83,81 @@ pub struct Config {
     /// (`IDORA_GOOGLE_API_URL`); tests point it at a fake one. The token
     /// endpoint is the service account key's own `token_uri`.
     pub google_api_url: String,
+    /// Scheduled backups (`[backup]`); none without the section.
+    pub backup: Option<BackupConfig>,
+}
+
+/// `[backup]`: a backup of the whole box every day at a time of day, into
+/// a folder or an S3-compatible bucket, the newest `keep` kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupConfig {
+    /// Hour and minute, in `timezone`.
+    pub at: (u8, u8),
+    /// An IANA time zone (`Asia/Tashkent`); UTC by default.
+    pub timezone: String,
+    pub target: BackupTarget,
+    /// Archives kept there (older ones are deleted after a successful backup).
+    pub keep: usize,
+}
+
+/// Where scheduled backups go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupTarget {
+    Dir(PathBuf),
+    /// A bucket (the `[files]` S3 keys), archives under `prefix`.
+    S3 {
+        s3: S3Config,
+        prefix: String,
+    },
+}
+
+/// `[backup]` of the file.
+#[derive(Debug, Default, Deserialize)]
+pub struct BackupFile {
+    /// `"02:30"`.
+    pub at: Option<String>,
+    pub timezone: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub keep: Option<usize>,
+    /// Key prefix in the bucket (`"box1/"`).
+    pub prefix: Option<String>,
+    #[serde(flatten)]
+    pub s3: S3File,
+}
+
+impl BackupFile {
+    fn into_config(self) -> anyhow::Result<BackupConfig> {
+        let at = self.at.as_deref().unwrap_or("02:30");
+        let bad_at = || anyhow::anyhow!("[backup] at = {at:?}: a time of day like \"02:30\" is expected");
+        let (h, m) = at.trim().split_once(':').ok_or_else(bad_at)?;
+        let (h, m) = (h.parse::<u8>().map_err(|_| bad_at())?, m.parse::<u8>().map_err(|_| bad_at())?);
+        if h > 23 || m > 59 {
+            return Err(bad_at());
+        }
+        let timezone = self.timezone.unwrap_or_else(|| "UTC".into());
+        jiff::tz::TimeZone::get(&timezone).map_err(|_| anyhow::anyhow!("[backup] timezone = {timezone:?} is not a time zone"))?;
+        let target = match (self.dir, self.s3.bucket) {
+            (Some(dir), None) => BackupTarget::Dir(dir),
+            (None, Some(bucket)) if !bucket.trim().is_empty() => BackupTarget::S3 {
+                s3: S3Config {
+                    bucket,
+                    endpoint: self.s3.endpoint,
+                    region: self.s3.region.unwrap_or_else(default_region),
+                    allow_http: self.s3.allow_http.unwrap_or(false),
+                    access_key_id: self.s3.access_key_id,
+                    secret_access_key: self.s3.secret_access_key,
+                },
+                prefix: self.prefix.unwrap_or_default(),
+            },
+            (Some(_), Some(_)) => anyhow::bail!("[backup] names both a dir and a bucket: choose one"),
+            _ => anyhow::bail!("[backup] needs a dir (a folder) or a bucket (S3)"),
+        };
+        let keep = self.keep.unwrap_or(7);
+        if keep == 0 {
+            anyhow::bail!("[backup] keep must be at least 1");
+        }
+        Ok(BackupConfig { at: (h, m), timezone, target, keep })
+    }
 }
 
 /// The storage of uploaded files.
@@ -260,6 +335,7 @@ impl Default for Config {
             telegram_poll_secs: 25,
             telegram_per_second: 30,
             google_api_url: GOOGLE_API_URL.into(),
+            backup: None,
         }
     }
 }
@@ -296,6 +372,7 @@ pub struct FileConfig {
     pub telegram_poll_secs: Option<u32>,
     pub telegram_per_second: Option<u32>,
     pub google_api_url: Option<String>,
+    pub backup: Option<BackupFile>,
 }
 
 /// What flags (or, through clap, the environment) said.
@@ -311,7 +388,10 @@ impl Config {
         let mut c = Config::default();
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
-            let f: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+            let mut f: FileConfig = toml::from_str(&text).map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?;
+            if let Some(b) = f.backup.take() {
+                c.backup = Some(b.into_config().map_err(|e| anyhow::anyhow!("config {}: {e}", path.display()))?);
+            }
             c.apply_file(f);
         }
         c.apply_env(|k| std::env::var(k).ok())?;
@@ -610,6 +690,26 @@ mod tests {
         assert!(!format!("{c:?}").contains("top-secret"), "the secret is never shown");
         assert!(Config::default().apply_env(|k| (k == "IDORA_FILES_BACKEND").then(|| "s3".to_string())).is_err(), "s3 needs a bucket");
         assert!(Config::default().apply_env(|k| (k == "IDORA_FILES_BACKEND").then(|| "ftp".to_string())).is_err());
+    }
+
+    #[test]
+    fn backup_schedule_from_file() {
+        let read = |text: &str| toml::from_str::<FileConfig>(text).unwrap().backup.unwrap().into_config();
+        let b = read("[backup]\ndir = \"/var/lib/idora/backups\"").unwrap();
+        assert_eq!((b.at, b.timezone.as_str(), b.keep), ((2, 30), "UTC", 7));
+        assert_eq!(b.target, BackupTarget::Dir("/var/lib/idora/backups".into()));
+        let b = read("[backup]\nat = \"23:05\"\ntimezone = \"Asia/Tashkent\"\nkeep = 3\nbucket = \"bk\"\nendpoint = \"http://127.0.0.1:9\"\nallow_http = true\nprefix = \"box1/\"").unwrap();
+        let BackupTarget::S3 { s3, prefix } = &b.target else { panic!("s3 expected") };
+        assert_eq!((s3.bucket.as_str(), s3.allow_http, prefix.as_str(), b.keep, b.at), ("bk", true, "box1/", 3, (23, 5)));
+        for bad in [
+            "at = \"25:00\"\ndir = \"/x\"",
+            "timezone = \"Mars/Base\"\ndir = \"/x\"",
+            "keep = 0\ndir = \"/x\"",
+            "at = \"02:30\"",
+            "dir = \"/x\"\nbucket = \"b\"",
+        ] {
+            assert!(read(&format!("[backup]\n{bad}")).is_err(), "{bad}");
+        }
     }
 
     #[test]

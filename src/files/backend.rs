@@ -184,6 +184,25 @@ pub fn open(config: &crate::config::Config) -> anyhow::Result<std::sync::Arc<dyn
     }
 }
 
+/// A client of the bucket `c` names (the files' and the backups').
+pub fn s3_store(c: &crate::config::S3Config) -> anyhow::Result<object_store::aws::AmazonS3> {
+    let mut b = object_store::aws::AmazonS3Builder::new()
+        .with_bucket_name(&c.bucket)
+        .with_region(&c.region)
+        .with_allow_http(c.allow_http)
+        .with_virtual_hosted_style_request(false);
+    if let Some(e) = &c.endpoint {
+        b = b.with_endpoint(e);
+    }
+    if let Some(k) = &c.access_key_id {
+        b = b.with_access_key_id(k);
+    }
+    if let Some(s) = &c.secret_access_key {
+        b = b.with_secret_access_key(s.expose());
+    }
+    b.build().map_err(|e| anyhow::anyhow!("s3: {e}"))
+}
+
 /// An S3-compatible object store (AWS, MinIO, Ceph, moto): content
 /// `sha` of company `slug` is the object `<slug>/<sha>`. Uploads larger
 /// than one part go up as a multipart upload, a part at a time from the
@@ -201,22 +220,7 @@ fn s3_err(what: &str, e: object_store::Error) -> AppError {
 
 impl S3 {
     pub fn new(c: &crate::config::S3Config) -> anyhow::Result<S3> {
-        let mut b = object_store::aws::AmazonS3Builder::new()
-            .with_bucket_name(&c.bucket)
-            .with_region(&c.region)
-            .with_allow_http(c.allow_http)
-            .with_virtual_hosted_style_request(false);
-        if let Some(e) = &c.endpoint {
-            b = b.with_endpoint(e);
-        }
-        if let Some(k) = &c.access_key_id {
-            b = b.with_access_key_id(k);
-        }
-        if let Some(s) = &c.secret_access_key {
-            b = b.with_secret_access_key(s.expose());
-        }
-        let store = b.build().map_err(|e| anyhow::anyhow!("[files] s3: {e}"))?;
-        Ok(S3 { store })
+        Ok(S3 { store: s3_store(c).map_err(|e| anyhow::anyhow!("[files] {e}"))? })
     }
 
     fn key(slug: &str, sha: &str) -> Result<object_store::path::Path, AppError> {

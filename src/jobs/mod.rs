@@ -195,6 +195,8 @@ pub async fn files_gc(state: &AppState) -> usize {
 /// Starts the scheduler with every job. Dropping the returned scheduler
 /// does not stop it; call `shutdown` on the way out.
 pub async fn start(state: AppState) -> anyhow::Result<JobScheduler> {
+    // `[backup]`: the whole box at its time of day, never two at once.
+    tokio::spawn(crate::ops::backup::schedule_loop(state.clone()));
     let sched = JobScheduler::new().await?;
     let s = state.clone();
     // At second 5 of every minute.

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 /// Each company's next due time (UTC ms) in `platform.redb`, so that the
 /// minute's jobs know which companies to open without opening them. It may
 /// be early (a visit finds nothing and computes it again), never late.
-pub const COMPANY_DUE: redb::TableDefinition<&str, i64> = redb::TableDefinition::new("company_due");
+pub use crate::store::schema::COMPANY_DUE;
 
 /// When the jobs must next look at a company, as the running process knows it.
 #[derive(Debug, Clone, Copy)]

@@ -27,6 +27,8 @@ pub struct Running {
     pub conns: Arc<Conns>,
     stop: Option<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// `DATA/control.sock`, through which `idora backup` and friends reach this server.
+    control: Option<crate::ops::control::Control>,
 }
 
 impl Running {
@@ -40,6 +42,9 @@ impl Running {
             let _ = s.send(true);
         }
         self.state.bots.stop_all(std::time::Duration::from_secs(5)).await;
+        if let Some(c) = self.control.take() {
+            c.shutdown().await;
+        }
         let served = self.task.await.map_err(std::io::Error::other)?;
         crate::notify::outbox::stop(&self.state).await;
         served
@@ -59,7 +64,15 @@ pub async fn start(state: AppState) -> std::io::Result<Running> {
     // The company bots run beside the server (their list is in platform.redb).
     let bots = state.clone();
     tokio::spawn(async move { crate::bot::start_all(&bots).await });
-    Ok(Running { addr, state, conns, stop: Some(stop), task })
+    // Without it the commands work only with the server stopped; the server serves on.
+    let control = match crate::ops::control::start(state.clone()).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::error!(error = %e, "control socket not started: `idora backup` cannot reach this server");
+            None
+        }
+    };
+    Ok(Running { addr, state, conns, stop: Some(stop), task, control })
 }
 
 /// The accept loop: admits a connection within the caps (or closes it at

@@ -1,15 +1,15 @@
 //! The audit log, in every file: who did what, and which fields changed.
 
+use super::Tables;
 use super::*;
-use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 /// audit id → [`AuditRecord`]; ids grow with time.
 pub const AUDIT: Records<u64, AuditRecord> = Records::new("audit");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(AUDIT.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(AUDIT.def())?;
     Ok(())
 }
 

@@ -2,8 +2,8 @@
 //! users alike), refresh tokens and their families. The token tables are in
 //! every file.
 
+use super::Tables;
 use super::*;
-use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 /// sha256(refresh token) → [`RefreshRecord`].
@@ -12,9 +12,9 @@ pub const REFRESH: Records<&[u8], RefreshRecord> = Records::new("refresh_tokens"
 pub const FAMILIES: Records<&[u8], FamilyRecord> = Records::new("token_families");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(REFRESH.def())?;
-    tx.open_table(FAMILIES.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(REFRESH.def())?;
+    t.table(FAMILIES.def())?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@
 //! Platform side: [`crate::store::schema::BOTS`] lists the companies with a
 //! connected bot, so a start runs them without opening every company file.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// Row 0 → [`BotConfigRecord`]: the company's bot, while one is connected.
@@ -41,18 +42,18 @@ pub const BOT_TICKETS_WAITING: TableDefinition<(u64, u32, u64, u64), ()> = Table
 pub const BOT_TICKETS_BY_CHAT: TableDefinition<(i64, u64), ()> = TableDefinition::new("bot_tickets_by_chat");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(BOT_CONFIG.def())?;
-    tx.open_table(BOT_STAFF.def())?;
-    tx.open_table(BOT_STAFF_BY_TELEGRAM)?;
-    tx.open_table(BOT_LINK_CODES.def())?;
-    tx.open_table(BOT_CHATS.def())?;
-    tx.open_table(BOT_MESSAGES.def())?;
-    tx.open_table(BOT_OUTBOX.def())?;
-    tx.open_table(BOT_OUTBOX_SENDING.def())?;
-    tx.open_table(BOT_TICKETS.def())?;
-    tx.open_table(BOT_TICKETS_WAITING)?;
-    tx.open_table(BOT_TICKETS_BY_CHAT)?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(BOT_CONFIG.def())?;
+    t.table(BOT_STAFF.def())?;
+    t.table(BOT_STAFF_BY_TELEGRAM)?;
+    t.table(BOT_LINK_CODES.def())?;
+    t.table(BOT_CHATS.def())?;
+    t.table(BOT_MESSAGES.def())?;
+    t.table(BOT_OUTBOX.def())?;
+    t.table(BOT_OUTBOX_SENDING.def())?;
+    t.table(BOT_TICKETS.def())?;
+    t.table(BOT_TICKETS_WAITING)?;
+    t.table(BOT_TICKETS_BY_CHAT)?;
     Ok(())
 }
 

@@ -2,8 +2,9 @@
 //! named group), their messages, and who follows each thread with what
 //! they have read.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// thread id → [`ThreadRecord`].
@@ -33,15 +34,15 @@ pub const OWNER_REQUEST: u8 = 2;
 pub const OWNER_DEPARTMENT: u8 = 3;
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(THREADS.def())?;
-    tx.open_table(THREADS_BY_OWNER)?;
-    tx.open_table(DIRECT_THREADS)?;
-    tx.open_table(MESSAGES.def())?;
-    tx.open_table(THREAD_MESSAGES)?;
-    tx.open_table(FOLLOWS.def())?;
-    tx.open_table(FOLLOWERS)?;
-    tx.open_table(CHAT_UNREAD)?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(THREADS.def())?;
+    t.table(THREADS_BY_OWNER)?;
+    t.table(DIRECT_THREADS)?;
+    t.table(MESSAGES.def())?;
+    t.table(THREAD_MESSAGES)?;
+    t.table(FOLLOWS.def())?;
+    t.table(FOLLOWERS)?;
+    t.table(CHAT_UNREAD)?;
     Ok(())
 }
 

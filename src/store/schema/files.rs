@@ -1,8 +1,9 @@
 //! Uploaded files: their records, who references them, the content blobs
 //! they share, the company's storage in use and its file settings.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// file id (the company's `file` sequence) → [`FileRecord`].
@@ -21,11 +22,11 @@ pub const FILE_USAGE: TableDefinition<&str, u64> = TableDefinition::new("file_us
 pub const FILE_SETTINGS: Setting<FileSettingsRecord> = Setting::new("files");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(FILES.def())?;
-    tx.open_table(FILE_REFS)?;
-    tx.open_table(FILE_BLOBS)?;
-    tx.open_table(FILE_USAGE)?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(FILES.def())?;
+    t.table(FILE_REFS)?;
+    t.table(FILE_BLOBS)?;
+    t.table(FILE_USAGE)?;
     Ok(())
 }
 

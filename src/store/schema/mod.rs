@@ -66,36 +66,65 @@ pub const SCHEMA_VERSION: u8 = 6;
 /// The `meta` key of the schema version.
 pub const VERSION_KEY: &str = "schema_version";
 
-fn init_common(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(META)?;
-    tx.open_table(SEQ)?;
-    auth::init(tx)?;
-    audit::init(tx)?;
+/// Something done to every table of a file, in one list for both uses:
+/// creating the tables ([`init_platform`], [`init_tenant`]) and copying
+/// them (`ops::snapshot`). A table opened anywhere but in these lists would
+/// be missed by a backup (`ops::snapshot`'s test compares a seeded file's
+/// tables with the list).
+pub trait Tables {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), redb::Error>;
+}
+
+/// Creates each table it is shown (when missing).
+struct Create<'a>(&'a WriteTransaction);
+
+impl Tables for Create<'_> {
+    fn table<K: redb::Key + 'static, V: redb::Value + 'static>(&mut self, def: TableDefinition<K, V>) -> Result<(), redb::Error> {
+        self.0.open_table(def)?;
+        Ok(())
+    }
+}
+
+fn common_tables<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(META)?;
+    t.table(SEQ)?;
+    auth::init(t)?;
+    audit::init(t)?;
+    Ok(())
+}
+
+/// Every table of `platform.redb`.
+pub fn platform_tables<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    common_tables(t)?;
+    platform::init(t)?;
+    sheets::init_platform(t)?;
+    Ok(())
+}
+
+/// Every table of a company's `data.redb`.
+pub fn tenant_tables<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    common_tables(t)?;
+    org::init(t)?;
+    tasks::init(t)?;
+    queue::init(t)?;
+    notify::init(t)?;
+    chat::init(t)?;
+    files::init(t)?;
+    requests::init(t)?;
+    bot::init(t)?;
+    reports::init(t)?;
+    sheets::init(t)?;
     Ok(())
 }
 
 /// Creates the tables of `platform.redb`.
 pub fn init_platform(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    init_common(tx)?;
-    platform::init(tx)?;
-    sheets::init_platform(tx)?;
-    Ok(())
+    platform_tables(&mut Create(tx))
 }
 
 /// Creates the tables of a company's `data.redb`.
 pub fn init_tenant(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    init_common(tx)?;
-    org::init(tx)?;
-    tasks::init(tx)?;
-    queue::init(tx)?;
-    notify::init(tx)?;
-    chat::init(tx)?;
-    files::init(tx)?;
-    requests::init(tx)?;
-    bot::init(tx)?;
-    reports::init(tx)?;
-    sheets::init(tx)?;
-    Ok(())
+    tenant_tables(&mut Create(tx))
 }
 
 /// A record type with versions; `Latest` is what the code works with.

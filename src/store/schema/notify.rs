@@ -1,7 +1,8 @@
 //! In-app notifications, with the unread index and each user's unread count.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// (user id, notification id) → [`NotificationRecord`].
@@ -23,12 +24,12 @@ pub const OUTBOX: Records<(i64, u64), OutboxRecord> = Records::new("notify_outbo
 pub const OUTBOX_SENDING: Records<u64, OutboxRecord> = Records::new("notify_outbox_sending");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(NOTIFICATIONS.def())?;
-    tx.open_table(NOTIFICATIONS_UNREAD)?;
-    tx.open_table(UNREAD_COUNTS)?;
-    tx.open_table(OUTBOX.def())?;
-    tx.open_table(OUTBOX_SENDING.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(NOTIFICATIONS.def())?;
+    t.table(NOTIFICATIONS_UNREAD)?;
+    t.table(UNREAD_COUNTS)?;
+    t.table(OUTBOX.def())?;
+    t.table(OUTBOX_SENDING.def())?;
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! A company's people and places: users, departments, branches, roles,
 //! settings (branding, the queue's rules) and blobs (the logo).
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// user id → [`AccountRecord`].
@@ -27,15 +28,15 @@ pub const BRANDING: Setting<BrandingRecord> = Setting::new("branding");
 pub const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(USERS.def())?;
-    tx.open_table(USERS_BY_NAME)?;
-    tx.open_table(MUST_CHANGE_PASSWORD)?;
-    tx.open_table(DEPARTMENTS.def())?;
-    tx.open_table(BRANCHES.def())?;
-    tx.open_table(ROLES.def())?;
-    tx.open_table(SETTINGS)?;
-    tx.open_table(BLOBS)?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(USERS.def())?;
+    t.table(USERS_BY_NAME)?;
+    t.table(MUST_CHANGE_PASSWORD)?;
+    t.table(DEPARTMENTS.def())?;
+    t.table(BRANCHES.def())?;
+    t.table(ROLES.def())?;
+    t.table(SETTINGS)?;
+    t.table(BLOBS)?;
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! The platform's file (`platform.redb`): companies, platform admins, and
 //! every customer's queue tickets by phone number.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// slug → [`CompanyRecord`].
@@ -17,14 +18,18 @@ pub const CUSTOMER_TICKETS: Records<(&str, i64, u64), CustomerTicketRecord> = Re
 /// slug → (): the companies with a connected Telegram bot, which a start
 /// runs without opening the other companies' files.
 pub const BOTS: TableDefinition<&str, ()> = TableDefinition::new("bots");
+/// Each company's next due time (UTC ms), so that the minute's jobs know
+/// which companies to open without opening them (`tenancy::TenantEntry::due`).
+pub const COMPANY_DUE: TableDefinition<&str, i64> = TableDefinition::new("company_due");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(COMPANIES.def())?;
-    tx.open_table(ADMINS.def())?;
-    tx.open_table(ADMINS_BY_NAME)?;
-    tx.open_table(CUSTOMER_TICKETS.def())?;
-    tx.open_table(BOTS)?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(COMPANIES.def())?;
+    t.table(ADMINS.def())?;
+    t.table(ADMINS_BY_NAME)?;
+    t.table(CUSTOMER_TICKETS.def())?;
+    t.table(BOTS)?;
+    t.table(COMPANY_DUE)?;
     Ok(())
 }
 

@@ -2,8 +2,9 @@
 //! bookings, their events, and the indexes the calls, the expiry and the
 //! kiosk read.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// queue service id → [`ServiceRecord`].
@@ -38,20 +39,20 @@ pub const QUEUE_SETTINGS: Setting<QueueSettingsRecord> = Setting::new("queue");
 pub const SERVICE_TIMES: Records<u64, ServiceTimesRecord> = Records::new("queue_service_times");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SERVICES.def())?;
-    tx.open_table(OPERATORS.def())?;
-    tx.open_table(TICKETS.def())?;
-    tx.open_table(TICKETS_BY_BRANCH_DAY)?;
-    tx.open_table(TICKETS_BY_TOKEN)?;
-    tx.open_table(TICKET_EVENTS.def())?;
-    tx.open_table(OPERATOR_STATE.def())?;
-    tx.open_table(OPERATOR_EVENTS.def())?;
-    tx.open_table(TICKETS_OPEN)?;
-    tx.open_table(TICKETS_WAITING)?;
-    tx.open_table(BOOKINGS_BY_CODE)?;
-    tx.open_table(BOOKED_SLOTS)?;
-    tx.open_table(SERVICE_TIMES.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(SERVICES.def())?;
+    t.table(OPERATORS.def())?;
+    t.table(TICKETS.def())?;
+    t.table(TICKETS_BY_BRANCH_DAY)?;
+    t.table(TICKETS_BY_TOKEN)?;
+    t.table(TICKET_EVENTS.def())?;
+    t.table(OPERATOR_STATE.def())?;
+    t.table(OPERATOR_EVENTS.def())?;
+    t.table(TICKETS_OPEN)?;
+    t.table(TICKETS_WAITING)?;
+    t.table(BOOKINGS_BY_CODE)?;
+    t.table(BOOKED_SLOTS)?;
+    t.table(SERVICE_TIMES.def())?;
     Ok(())
 }
 

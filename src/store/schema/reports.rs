@@ -1,15 +1,15 @@
 //! reports: the scheduled reports a company sends (who gets which report when).
 
+use super::Tables;
 use super::*;
-use redb::WriteTransaction;
 use serde::{Deserialize, Serialize};
 
 /// schedule id → [`ReportScheduleRecord`].
 pub const REPORT_SCHEDULES: Records<u64, ReportScheduleRecord> = Records::new("report_schedules");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(REPORT_SCHEDULES.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(REPORT_SCHEDULES.def())?;
     Ok(())
 }
 

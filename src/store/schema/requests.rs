@@ -6,8 +6,9 @@
 //! sequence. Its history uses the task history's record ([`TaskEventRecord`]),
 //! written by the same workflow engine (`crate::workflow`).
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// client id → [`ClientRecord`].
@@ -53,24 +54,24 @@ pub const CLIENT_NOTICES: Records<(u64, u64), ClientNoticeRecord> = Records::new
 pub const SAVED_FILTERS: Records<(u64, u64), SavedFilterRecord> = Records::new("request_saved_filters");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(CLIENTS.def())?;
-    tx.open_table(CLIENTS_BY_PHONE)?;
-    tx.open_table(CLIENTS_BY_EMAIL)?;
-    tx.open_table(CLIENTS_BY_TELEGRAM)?;
-    tx.open_table(REQUEST_CATEGORIES.def())?;
-    tx.open_table(REQUESTS.def())?;
-    tx.open_table(REQUEST_EVENTS.def())?;
-    tx.open_table(REQUESTS_BY_TOKEN)?;
-    tx.open_table(REQUESTS_BY_STATUS)?;
-    tx.open_table(REQUESTS_BY_ASSIGNEE)?;
-    tx.open_table(REQUESTS_BY_CATEGORY)?;
-    tx.open_table(REQUESTS_BY_CLIENT)?;
-    tx.open_table(REQUESTS_SLA_DUE)?;
-    tx.open_table(REQUESTS_BREACHED)?;
-    tx.open_table(REQUEST_TEMPLATES.def())?;
-    tx.open_table(CLIENT_NOTICES.def())?;
-    tx.open_table(SAVED_FILTERS.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(CLIENTS.def())?;
+    t.table(CLIENTS_BY_PHONE)?;
+    t.table(CLIENTS_BY_EMAIL)?;
+    t.table(CLIENTS_BY_TELEGRAM)?;
+    t.table(REQUEST_CATEGORIES.def())?;
+    t.table(REQUESTS.def())?;
+    t.table(REQUEST_EVENTS.def())?;
+    t.table(REQUESTS_BY_TOKEN)?;
+    t.table(REQUESTS_BY_STATUS)?;
+    t.table(REQUESTS_BY_ASSIGNEE)?;
+    t.table(REQUESTS_BY_CATEGORY)?;
+    t.table(REQUESTS_BY_CLIENT)?;
+    t.table(REQUESTS_SLA_DUE)?;
+    t.table(REQUESTS_BREACHED)?;
+    t.table(REQUEST_TEMPLATES.def())?;
+    t.table(CLIENT_NOTICES.def())?;
+    t.table(SAVED_FILTERS.def())?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@
 //! and when it is next due, so that the minute's look opens only the files
 //! of companies whose sync has come.
 
+use super::Tables;
 use super::*;
-use redb::{TableDefinition, WriteTransaction};
+use redb::TableDefinition;
 use serde::{Deserialize, Serialize};
 
 /// Row 0 → [`SheetsConfigRecord`]: the company's Sheets connection, while one exists.
@@ -19,15 +20,15 @@ pub const SHEETS_SYNC: Records<u64, SheetsSyncRecord> = Records::new("sheets_syn
 pub const SHEETS_DUE: TableDefinition<&str, i64> = TableDefinition::new("sheets_due");
 
 /// Creates the tables of this domain in a company's file.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SHEETS_CONFIG.def())?;
-    tx.open_table(SHEETS_SYNC.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(SHEETS_CONFIG.def())?;
+    t.table(SHEETS_SYNC.def())?;
     Ok(())
 }
 
 /// Creates the tables of this domain in `platform.redb`.
-pub(super) fn init_platform(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(SHEETS_DUE)?;
+pub(super) fn init_platform<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(SHEETS_DUE)?;
     Ok(())
 }
 

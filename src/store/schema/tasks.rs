@@ -1,6 +1,7 @@
 //! Tasks: the records, their history, categories, and the indexes the
 //! lists, the calendar and the overdue job read.
 
+use super::Tables;
 use super::*;
 use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
@@ -43,19 +44,19 @@ pub const TASK_ATTACHMENTS: TableDefinition<(u64, u64), ()> = TableDefinition::n
 pub const CATEGORIES: Records<u64, CategoryRecord> = Records::new("task_categories");
 
 /// Creates the tables of this domain.
-pub(super) fn init(tx: &WriteTransaction) -> Result<(), redb::Error> {
-    tx.open_table(TASKS.def())?;
-    tx.open_table(TASK_EVENTS.def())?;
-    tx.open_table(TASKS_BY_ASSIGNEE)?;
-    tx.open_table(TASKS_BY_CREATOR)?;
-    tx.open_table(TASKS_BY_DEPARTMENT)?;
-    tx.open_table(TASKS_BY_DEADLINE)?;
-    tx.open_table(TASKS_DUE)?;
-    tx.open_table(TASKS_BY_STATUS)?;
-    tx.open_table(POINTS_LEDGER)?;
-    tx.open_table(POINTS_TOTAL)?;
-    tx.open_table(TASK_ATTACHMENTS)?;
-    tx.open_table(CATEGORIES.def())?;
+pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
+    t.table(TASKS.def())?;
+    t.table(TASK_EVENTS.def())?;
+    t.table(TASKS_BY_ASSIGNEE)?;
+    t.table(TASKS_BY_CREATOR)?;
+    t.table(TASKS_BY_DEPARTMENT)?;
+    t.table(TASKS_BY_DEADLINE)?;
+    t.table(TASKS_DUE)?;
+    t.table(TASKS_BY_STATUS)?;
+    t.table(POINTS_LEDGER)?;
+    t.table(POINTS_TOTAL)?;
+    t.table(TASK_ATTACHMENTS)?;
+    t.table(CATEGORIES.def())?;
     Ok(())
 }
 
