@@ -459,7 +459,7 @@ impl Db {
             slot.thread = Some(thread);
             metrics::gauge!("idora_store_writers_running").increment(1.0);
         }
-        tx.try_send(p).map_err(|e| match e {
+        tx.try_send(p).inspect(|_| metrics::gauge!("idora_store_write_queue_depth").increment(1.0)).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => {
                 metrics::counter!("idora_store_writes_refused_total").increment(1);
                 AppError::new(ErrorKind::Unavailable).with_retry_after(BUSY_RETRY_SECS).with_detail(format!(
@@ -783,6 +783,7 @@ fn writer_loop(shared: &Shared, rx: mpsc::Receiver<Pending>) {
             }
         }
         metrics::histogram!("idora_store_batch_size").record(batch.len() as f64);
+        metrics::gauge!("idora_store_write_queue_depth").decrement(batch.len() as f64);
         match shared.live(true) {
             Ok(Some(db)) => commit_batch(&db, shared, std::mem::take(&mut batch)),
             Ok(None) => fail_all(std::mem::take(&mut batch), shared),
@@ -806,7 +807,10 @@ fn recover(shared: &Shared, rx: &mpsc::Receiver<Pending>) -> bool {
         loop {
             loop {
                 match rx.try_recv() {
-                    Ok(p) => fail_all(vec![p], shared),
+                    Ok(p) => {
+                        metrics::gauge!("idora_store_write_queue_depth").decrement(1.0);
+                        fail_all(vec![p], shared)
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                     Err(mpsc::TryRecvError::Disconnected) => return false,
                 }
@@ -913,7 +917,10 @@ fn commit_batch(db: &Database, shared: &Shared, mut batch: Vec<Pending>) {
             let _ = bad.reply.send(Err(err));
             continue;
         }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.commit())) {
+        let started = Instant::now();
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.commit()));
+        metrics::histogram!("idora_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        match committed {
             Ok(Ok(())) => {
                 for (p, out) in batch.into_iter().zip(outputs) {
                     let _ = p.reply.send(Ok(out));
