@@ -66,6 +66,7 @@ async fn main() {
             admin_full_name: Some("Admin".into()),
             admin_password: Some("bench-Passw0rd-admin".into()),
             admin_role: None,
+            contacts: Default::default(),
         };
         let created = idora::tenancy::service::create_company(&state, &Caller::System, input).await.expect("company");
         let tenant = created.tenant;

@@ -78,6 +78,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<bool> {
         admin_full_name: Some("Sardor Tursunov".into()),
         admin_password: Some(PASSWORD.into()),
         admin_role: None,
+        contacts: Default::default(),
     };
     let created = create_company(state, &system, input).await.map_err(e)?;
     let tenant = created.tenant;

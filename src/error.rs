@@ -25,6 +25,8 @@ pub enum ErrorKind {
     CsrfFailed,
     WrongCompany,
     CompanyInactive,
+    /// The company was archived by the platform: it serves nothing (410).
+    CompanyArchived,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -38,7 +40,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 22] = [
+    pub const ALL: [ErrorKind; 23] = [
         ErrorKind::BadRequest,
         ErrorKind::Validation,
         ErrorKind::Unauthorized,
@@ -52,6 +54,7 @@ impl ErrorKind {
         ErrorKind::CsrfFailed,
         ErrorKind::WrongCompany,
         ErrorKind::CompanyInactive,
+        ErrorKind::CompanyArchived,
         ErrorKind::NotFound,
         ErrorKind::MethodNotAllowed,
         ErrorKind::Conflict,
@@ -79,6 +82,7 @@ impl ErrorKind {
             ErrorKind::CsrfFailed => "csrf_failed",
             ErrorKind::WrongCompany => "wrong_company",
             ErrorKind::CompanyInactive => "company_inactive",
+            ErrorKind::CompanyArchived => "company_archived",
             ErrorKind::NotFound => "not_found",
             ErrorKind::MethodNotAllowed => "method_not_allowed",
             ErrorKind::Conflict => "conflict",

@@ -113,6 +113,9 @@ pub async fn start_all(state: &AppState) {
     };
     for slug in slugs {
         let Some(tenant) = state.tenants.get(&slug) else { continue };
+        if tenant.is_archived() {
+            continue;
+        }
         match tenant.db().and_then(telegram::config) {
             Ok(Some(cfg)) => start(state, &tenant, &cfg),
             Ok(None) => {}

@@ -27,7 +27,7 @@ pub async fn overdue_tick(state: &AppState) -> usize {
         // A company a request opened is looked at once, which also finds
         // work whose due time a crash kept from being saved.
         let opened_unchecked = tenant.open_db().is_some() && !tenant.due_checked();
-        if tenant.due() > now && !opened_unchecked {
+        if tenant.is_archived() || (tenant.due() > now && !opened_unchecked) {
             continue;
         }
         visited += 1;
@@ -178,6 +178,9 @@ pub async fn nightly(state: &AppState) {
 pub async fn files_gc(state: &AppState) -> usize {
     let mut gone = 0;
     for tenant in state.tenants.all() {
+        if tenant.is_archived() {
+            continue;
+        }
         if tenant.open_db().is_none() && !crate::files::backend::files_dir(&state.config.data_dir, &tenant.slug).exists() {
             continue;
         }

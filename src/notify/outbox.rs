@@ -59,11 +59,25 @@ pub struct Outbox {
     stopping: AtomicBool,
     /// Told whenever a delivery task ends.
     ended: tokio::sync::Notify,
+    /// Rows each company's outbox still held after its last pass: the
+    /// `idora_outbox_backlog` gauge is their sum (no scan per scrape).
+    backlog: Mutex<HashMap<String, u64>>,
 }
 
 impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records what a pass left waiting in one company's outbox.
+    fn set_backlog(&self, slug: &str, waiting: u64) {
+        let mut b = self.backlog.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting == 0 {
+            b.remove(slug);
+        } else {
+            b.insert(slug.to_string(), waiting);
+        }
+        metrics::gauge!("idora_outbox_backlog").set(b.values().sum::<u64>() as f64);
     }
 
     fn end(&self, slug: &str) {
@@ -225,7 +239,13 @@ pub async fn deliver_due(state: &AppState, tenant: &Tenant) -> Result<Pass, AppE
     }
     let sent = outcomes.iter().filter(|o| o.2).count();
     metrics::counter!("idora_notifications_sent_total").increment(sent as u64);
-    let (retried, given_up, next) = db.write(move |tx| settle(tx, now, &outcomes)).await?;
+    let (retried, given_up, next, waiting) = db
+        .write(move |tx| {
+            let (retried, given_up, next) = settle(tx, now, &outcomes)?;
+            Ok((retried, given_up, next, OUTBOX.open(tx)?.count()?))
+        })
+        .await?;
+    state.outbox.set_backlog(&tenant.slug, waiting);
     if given_up > 0 {
         tracing::warn!(company = %tenant.slug, deliveries = given_up, "notifications given up after {MAX_ATTEMPTS} tries");
     }

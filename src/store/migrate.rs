@@ -54,6 +54,14 @@ pub static TENANT: Layout = Layout {
     ],
 };
 
+/// The `meta` key of the release (`CARGO_PKG_VERSION`) of the Idora that
+/// last brought the file up to date, so that a file too new for this build
+/// is refused naming the release to run.
+pub const RELEASE_KEY: &str = "idora_version";
+
+/// This build's release.
+pub const RELEASE: &str = env!("CARGO_PKG_VERSION");
+
 /// The version a file records; `None` for a new, empty file.
 pub fn version_of(tx: &WriteTransaction) -> Result<Option<u8>, redb::Error> {
     let meta = tx.open_table(schema::META)?;
@@ -61,23 +69,53 @@ pub fn version_of(tx: &WriteTransaction) -> Result<Option<u8>, redb::Error> {
     Ok(v)
 }
 
+/// The release a file records as its writer; `None` before releases were recorded.
+pub fn release_of(tx: &WriteTransaction) -> Result<Option<String>, redb::Error> {
+    let meta = tx.open_table(schema::META)?;
+    let v = meta.get(RELEASE_KEY)?.map(|v| String::from_utf8_lossy(v.value()).into_owned());
+    Ok(v)
+}
+
 /// Opens `db` for this build: records the version of a new file, upgrades an
-/// older one, refuses a newer one.
+/// older one (after a copy of it is kept, see [`backup_before_upgrade`]),
+/// refuses a newer one naming the release that wrote it.
 pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout) -> Result<(), AppError> {
     let tx = db.begin_write().map_err(|e| at(path, e))?;
     let found = version_of(&tx).map_err(|e| at(path, e))?;
+    let release = release_of(&tx).map_err(|e| at(path, e))?;
     if let Some(v) = found
         && v > SCHEMA_VERSION
     {
         let _ = tx.abort();
+        let writer = match &release {
+            Some(r) => format!("Idora {r}, schema {v}"),
+            None => format!("a newer Idora, schema {v}"),
+        };
+        let why = format!("written by {writer}; this is Idora {RELEASE}, schema {SCHEMA_VERSION}: run the newer Idora or restore a backup");
         return Err(AppError::new(ErrorKind::Unavailable)
             .with_message(super::STORE_MESSAGE)
-            .with_arg("detail", format!("the file has schema version {v}, newer than this Idora's {SCHEMA_VERSION}"))
-            .with_detail(format!(
-            "{} has schema version {v}, newer than this Idora's {SCHEMA_VERSION}: refusing to open it (run the newer Idora, or restore a backup)",
-            path.display()
-        )));
+            .with_arg("detail", format!("the file was {why}"))
+            .with_detail(format!("{} was {why} (refusing to open it)", path.display())));
     }
+    if let Some(from) = found.filter(|v| *v < SCHEMA_VERSION) {
+        // The copy is taken before anything is written: the transaction
+        // has only read, and is begun again after it.
+        let _ = tx.abort();
+        let kept = backup_before_upgrade(path, layout, from, release.as_deref())?;
+        tracing::warn!(file = %path.display(), from, to = SCHEMA_VERSION, backup = %kept.display(), "upgrading the database; a copy of it as it was is kept");
+        let tx = db.begin_write().map_err(|e| at(path, e))?;
+        return finish_up_to_date(tx, path, layout, found, release);
+    }
+    finish_up_to_date(tx, path, layout, found, release)
+}
+
+fn finish_up_to_date(
+    tx: WriteTransaction,
+    path: &Path,
+    layout: &Layout,
+    found: Option<u8>,
+    release: Option<String>,
+) -> Result<(), AppError> {
     (layout.init)(&tx).map_err(|e| at(path, e))?;
     if let Some(from) = found.filter(|v| *v < SCHEMA_VERSION) {
         run_steps(&tx, layout, from, SCHEMA_VERSION).map_err(|e| {
@@ -89,12 +127,55 @@ pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout) -> Result<(
         })?;
         tracing::info!(file = %path.display(), from, to = SCHEMA_VERSION, "database upgraded");
     }
-    if found != Some(SCHEMA_VERSION) {
+    if found != Some(SCHEMA_VERSION) || release.as_deref() != Some(RELEASE) {
         let mut meta = tx.open_table(schema::META).map_err(|e| at(path, e))?;
         meta.insert(VERSION_KEY, [SCHEMA_VERSION].as_slice()).map_err(|e| at(path, e))?;
+        meta.insert(RELEASE_KEY, RELEASE.as_bytes()).map_err(|e| at(path, e))?;
     }
     tx.commit().map_err(|e| at(path, e))?;
     Ok(())
+}
+
+/// The data folder of a database file: `<data>/platform.redb`, or
+/// `<data>/tenants/<slug>/data.redb` (any other file: its own folder).
+fn data_dir_of(path: &Path) -> &Path {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    match parent.parent() {
+        Some(tenants) if tenants.file_name().is_some_and(|n| n == "tenants") => tenants.parent().unwrap_or(parent),
+        _ => parent,
+    }
+}
+
+/// Keeps a copy of a file about to be upgraded from schema `from`, in
+/// `<data>/backups/before-upgrade/<name>-v<from>-<time>.redb` (`<name>`:
+/// `platform`, or `company-<slug>`), and returns where. Nobody else has the
+/// file open (redb locks it) and this process has only read it, so a plain
+/// copy is the file at its last commit. Without the copy there is no
+/// upgrade: the file stays as it was and the open fails.
+pub fn backup_before_upgrade(path: &Path, layout: &Layout, from: u8, release: Option<&str>) -> Result<std::path::PathBuf, AppError> {
+    let dir = data_dir_of(path).join("backups").join("before-upgrade");
+    let name = match path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()) {
+        Some(slug) if layout.name == "company" => format!("company-{slug}"),
+        _ => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| layout.name.to_string()),
+    };
+    let time = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let release = release.map(|r| format!("-{r}")).unwrap_or_default();
+    let dest = dir.join(format!("{name}-v{from}{release}-{time}.redb"));
+    let fail = |what: &str, e: std::io::Error| {
+        AppError::new(ErrorKind::Unavailable)
+            .with_message(super::STORE_MESSAGE)
+            .with_arg("detail", format!("the copy kept before upgrading it could not be made ({e})"))
+            .with_detail(format!("{}: not upgraded: {what} {}: {e}", path.display(), dest.display()))
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail("create", e))?;
+    let mut part = dest.clone().into_os_string();
+    part.push(".part");
+    let part = std::path::PathBuf::from(part);
+    std::fs::copy(path, &part).map_err(|e| fail("copy to", e))?;
+    std::fs::File::open(&part).and_then(|f| f.sync_all()).map_err(|e| fail("sync", e))?;
+    std::fs::rename(&part, &dest).map_err(|e| fail("rename to", e))?;
+    let _ = std::fs::File::open(&dir).and_then(|d| d.sync_all());
+    Ok(dest)
 }
 
 /// Runs the steps that take a file from `from` to `to`, in order.
@@ -439,10 +520,40 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Unavailable);
         let said = e.to_string();
         assert!(said.contains(&path.display().to_string()), "{said}");
-        assert!(said.contains(&format!("version {}", SCHEMA_VERSION + 1)) && said.contains(&format!("Idora's {SCHEMA_VERSION}")), "{said}");
+        assert!(said.contains(&format!("written by Idora {RELEASE}, schema {}", SCHEMA_VERSION + 1)), "{said}");
+        assert!(said.contains(&format!("this is Idora {RELEASE}, schema {SCHEMA_VERSION}")), "{said}");
         // Refused means untouched: still the newer version.
         let db = Database::open(&path).unwrap();
         assert_eq!(version_of(&db.begin_write().unwrap()).unwrap(), Some(SCHEMA_VERSION + 1));
+    }
+
+    /// Before an older file is upgraded, a copy of it as it was is kept
+    /// under `backups/before-upgrade/`; the copy still has the old version
+    /// (it opens, and this build would upgrade it again).
+    #[test]
+    fn an_older_file_is_copied_before_it_is_upgraded() {
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().join("tenants").join("acme");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("data.redb");
+        drop(Db::create(&path, &TENANT, DbOptions::default()).unwrap());
+        set_version(&path, 4);
+        drop(Db::open(&path, &TENANT, DbOptions::default()).unwrap());
+        let kept: Vec<_> = std::fs::read_dir(data.path().join("backups/before-upgrade")).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        let name = kept[0].file_name().unwrap().to_string_lossy().to_string();
+        assert!(name.starts_with(&format!("company-acme-v4-{RELEASE}-")) && name.ends_with(".redb"), "{name}");
+        let copy = Database::open(&kept[0]).unwrap();
+        assert_eq!(version_of(&copy.begin_write().unwrap()).unwrap(), Some(4), "the copy is the file as it was");
+        let db = Database::open(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        assert_eq!(version_of(&tx).unwrap(), Some(SCHEMA_VERSION));
+        assert_eq!(release_of(&tx).unwrap().as_deref(), Some(RELEASE));
+        drop(tx);
+        drop(db);
+        // Up to date: opened again, no second copy.
+        drop(Db::open(&path, &TENANT, DbOptions::default()).unwrap());
+        assert_eq!(std::fs::read_dir(data.path().join("backups/before-upgrade")).unwrap().count(), 1);
     }
 
     #[test]

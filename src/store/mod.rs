@@ -40,7 +40,7 @@ use redb::{BackendError, Database, ReadableDatabase, ReadableTable, StorageBacke
 use std::any::Any;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -136,6 +136,9 @@ struct Shared {
     last_used: AtomicU64,
     /// Commits skip the disk flush (see [`Db::set_bulk`]).
     bulk: AtomicBool,
+    /// Holders of a [`Frozen`] guard: while any lives, writes are refused
+    /// (the company is being moved) and reads go on.
+    frozen: AtomicU32,
 }
 
 /// Milliseconds on a monotonic clock that starts with the process.
@@ -361,6 +364,24 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> AppError {
     unavailable(path, reason)
 }
 
+/// The catalogue key of the refusal of a write while the company is being
+/// moved (exported).
+pub const MOVING_MESSAGE: &str = "error.company_moving";
+
+/// Seconds a write refused while the company is moved is told to wait.
+pub const MOVING_RETRY_SECS: u64 = 60;
+
+/// Holds a file read-only ([`Db::freeze`]); dropping it lets writes in again.
+pub struct Frozen {
+    db: Db,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        self.db.inner.shared.frozen.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Db {
     /// Opens a database file, creating it when it does not exist yet: the
     /// platform file on first start, and a new company (only
@@ -414,6 +435,7 @@ impl Db {
             unparking: Mutex::new(()),
             last_used: AtomicU64::new(clock_ms()),
             bulk: AtomicBool::new(false),
+            frozen: AtomicU32::new(0),
         });
         metrics::gauge!("idora_store_files_open").increment(1.0);
         Ok(Db { inner: Arc::new(Inner { shared, tx: Some(tx) }) })
@@ -437,7 +459,7 @@ impl Db {
             slot.thread = Some(thread);
             metrics::gauge!("idora_store_writers_running").increment(1.0);
         }
-        tx.try_send(p).map_err(|e| match e {
+        tx.try_send(p).inspect(|_| metrics::gauge!("idora_store_write_queue_depth").increment(1.0)).map_err(|e| match e {
             mpsc::TrySendError::Full(_) => {
                 metrics::counter!("idora_store_writes_refused_total").increment(1);
                 AppError::new(ErrorKind::Unavailable).with_retry_after(BUSY_RETRY_SECS).with_detail(format!(
@@ -516,7 +538,40 @@ impl Db {
     /// Refused at once with `unavailable` when the queue is full (with a
     /// `retry_after`), and while the file is failed (`storage_full` when
     /// the disk is full, else `unavailable`, until the writer reopens it).
-    pub async fn write<T, F>(&self, mut f: F) -> Result<T, AppError>
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
+    {
+        if self.is_frozen() {
+            return Err(AppError::new(ErrorKind::Unavailable)
+                .with_message(MOVING_MESSAGE)
+                .with_retry_after(MOVING_RETRY_SECS)
+                .with_detail(format!("{}: read-only while the company is exported", self.path().display())));
+        }
+        self.write_now(f).await
+    }
+
+    /// Makes the file read-only until the returned guard is dropped (also
+    /// when the work it guards fails): every later write is refused with
+    /// 503, Retry-After and [`MOVING_MESSAGE`], reads go on. Returns once
+    /// every write queued before it has committed, so a read transaction
+    /// begun after it sees every write that was or will be acknowledged.
+    pub async fn freeze(&self) -> Result<Frozen, AppError> {
+        self.inner.shared.frozen.fetch_add(1, Ordering::SeqCst);
+        let guard = Frozen { db: self.clone() };
+        // A barrier: the queue is first in, first out.
+        self.write_now(|_| Ok(())).await?;
+        Ok(guard)
+    }
+
+    /// Whether a [`Frozen`] guard holds the file read-only now.
+    pub fn is_frozen(&self) -> bool {
+        self.inner.shared.frozen.load(Ordering::SeqCst) > 0
+    }
+
+    /// [`Db::write`] without the read-only check.
+    async fn write_now<T, F>(&self, mut f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
@@ -728,6 +783,7 @@ fn writer_loop(shared: &Shared, rx: mpsc::Receiver<Pending>) {
             }
         }
         metrics::histogram!("idora_store_batch_size").record(batch.len() as f64);
+        metrics::gauge!("idora_store_write_queue_depth").decrement(batch.len() as f64);
         match shared.live(true) {
             Ok(Some(db)) => commit_batch(&db, shared, std::mem::take(&mut batch)),
             Ok(None) => fail_all(std::mem::take(&mut batch), shared),
@@ -751,7 +807,10 @@ fn recover(shared: &Shared, rx: &mpsc::Receiver<Pending>) -> bool {
         loop {
             loop {
                 match rx.try_recv() {
-                    Ok(p) => fail_all(vec![p], shared),
+                    Ok(p) => {
+                        metrics::gauge!("idora_store_write_queue_depth").decrement(1.0);
+                        fail_all(vec![p], shared)
+                    }
                     Err(mpsc::TryRecvError::Empty) => break,
                     Err(mpsc::TryRecvError::Disconnected) => return false,
                 }
@@ -858,7 +917,10 @@ fn commit_batch(db: &Database, shared: &Shared, mut batch: Vec<Pending>) {
             let _ = bad.reply.send(Err(err));
             continue;
         }
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.commit())) {
+        let started = Instant::now();
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tx.commit()));
+        metrics::histogram!("idora_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        match committed {
             Ok(Ok(())) => {
                 for (p, out) in batch.into_iter().zip(outputs) {
                     let _ = p.reply.send(Ok(out));
@@ -963,6 +1025,33 @@ mod tests {
         assert_eq!(r.unwrap_err().kind, ErrorKind::Internal);
         let id = db.write(|tx| next_id(tx, "after")).await.unwrap();
         assert_eq!(id, 1, "the next write goes through");
+    }
+
+    /// While a file is frozen (its company is being exported) a write is
+    /// refused at once with 503's kind, a minute's Retry-After and the
+    /// moving message; reads go on; writes queued before the freeze are
+    /// committed when it returns; dropping the guard lets writes in again.
+    #[tokio::test]
+    async fn a_frozen_file_refuses_writes_and_serves_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::create(&dir.path().join("t.redb"), &migrate::TENANT, DbOptions::default()).unwrap();
+        let before = tokio::spawn({
+            let db = db.clone();
+            async move { db.write(|tx| next_id(tx, "n")).await }
+        });
+        tokio::task::yield_now().await;
+        let frozen = db.freeze().await.unwrap();
+        assert_eq!(before.await.unwrap().unwrap(), 1, "a write queued before the freeze went through");
+        let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unavailable);
+        assert_eq!(e.retry_after, Some(MOVING_RETRY_SECS));
+        assert_eq!(e.message_key, Some(MOVING_MESSAGE));
+        let tx = db.read().unwrap();
+        assert_eq!(tx.open_table(schema::SEQ).unwrap().get("n").unwrap().unwrap().value(), 1, "reads go on");
+        drop(tx);
+        drop(frozen);
+        assert!(!db.is_frozen());
+        assert_eq!(db.write(|tx| next_id(tx, "n")).await.unwrap(), 2);
     }
 
     #[tokio::test]

@@ -4,11 +4,12 @@
 //! Invariant: a request is resolved to one [`Tenant`] before any company data
 //! is read, and a tenant's handlers only ever see that tenant's [`Db`].
 
+pub mod console;
 pub mod due;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};
-use crate::store::schema::{self, CompanyStatus, CompanyV2};
+use crate::store::schema::{self, CompanyStatus, CompanyV3};
 use crate::store::{Db, DbOptions, migrate, store_err};
 use redb::ReadableTable;
 use std::collections::BTreeMap;
@@ -37,7 +38,7 @@ struct Due {
 /// One company as the running process knows it.
 pub struct TenantEntry {
     pub slug: String,
-    info: RwLock<CompanyV2>,
+    info: RwLock<CompanyV3>,
     db: OnceLock<Db>,
     /// Held while the database is being opened: two first users at once
     /// (a request and the start-up index check) must not both open the file.
@@ -57,12 +58,17 @@ pub struct TenantEntry {
 pub type Tenant = Arc<TenantEntry>;
 
 impl TenantEntry {
-    pub fn info(&self) -> CompanyV2 {
+    pub fn info(&self) -> CompanyV3 {
         self.info.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn is_active(&self) -> bool {
         self.info.read().unwrap_or_else(|e| e.into_inner()).status == CompanyStatus::Active
+    }
+
+    /// Put away by the platform: it serves nothing and runs no jobs.
+    pub fn is_archived(&self) -> bool {
+        self.info.read().unwrap_or_else(|e| e.into_inner()).status == CompanyStatus::Archived
     }
 
     /// The company's language (Uzbek when its setting is unknown).
@@ -76,7 +82,7 @@ impl TenantEntry {
         jiff::tz::TimeZone::get(&name).unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
-    pub(crate) fn set_info(&self, info: CompanyV2) {
+    pub(crate) fn set_info(&self, info: CompanyV3) {
         *self.info.write().unwrap_or_else(|e| e.into_inner()) = info;
     }
 
@@ -192,10 +198,13 @@ pub struct Registry {
     pub(crate) creating: tokio::sync::Mutex<()>,
     /// Told when a company's due time was lowered (see [`Registry::save_due`]).
     pub due_changed: Arc<tokio::sync::Notify>,
+    /// The platform console's per-company figures, kept for a minute.
+    pub figures: console::FiguresCache,
 }
 
 impl Registry {
     pub fn load(platform: &Db, data_dir: &Path, options: DbOptions) -> Result<Registry, AppError> {
+        console::started();
         let tx = platform.read()?;
         let t = schema::COMPANIES.open(&tx)?;
         let mut entries = BTreeMap::new();
@@ -225,13 +234,14 @@ impl Registry {
             entries: RwLock::new(entries),
             creating: tokio::sync::Mutex::new(()),
             due_changed,
+            figures: Default::default(),
         })
     }
 
     fn entry(
         data_dir: &Path,
         slug: String,
-        info: CompanyV2,
+        info: CompanyV3,
         due: i64,
         due_changed: &Arc<tokio::sync::Notify>,
         options: DbOptions,
@@ -272,7 +282,7 @@ impl Registry {
 
     /// Adds a new company with its database already open: the file cannot
     /// be opened a second time while the first handle's writer winds down.
-    pub(crate) fn insert(&self, slug: String, info: CompanyV2, db: Db) -> Tenant {
+    pub(crate) fn insert(&self, slug: String, info: CompanyV3, db: Db) -> Tenant {
         // A new company has nothing due; saved with the next due times.
         let e = Registry::entry(&self.data_dir, slug.clone(), info, i64::MAX, &self.due_changed, self.options);
         e.due_lock().dirty = true;
@@ -280,6 +290,13 @@ impl Registry {
         let _ = e.db.set(db);
         self.entries.write().unwrap_or_else(|e| e.into_inner()).insert(slug, e.clone());
         e
+    }
+
+    /// Takes a deleted company out of the registry; requests that hold it
+    /// finish, and its file closes with the last of them.
+    pub(crate) fn remove(&self, slug: &str) -> Option<Tenant> {
+        self.figures.forget(slug);
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(slug)
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -9,7 +9,7 @@ use crate::auth::password;
 use crate::error::{AppError, ErrorKind};
 use crate::i18n::Lang;
 use crate::org::service::{NewUser, insert_user, parse_username};
-use crate::store::schema::{self, AccountV1, CompanyStatus, CompanyV2};
+use crate::store::schema::{self, AccountV1, CompanyStatus, CompanyV3};
 use crate::store::{Db, next_id, store_err};
 use redb::ReadableTable;
 
@@ -53,6 +53,37 @@ pub struct NewCompany {
     /// The first account's role: `admin` (default) or `owner` (the founder,
     /// who alone can later make other owners).
     pub admin_role: Option<String>,
+    /// Who the platform deals with at the company, and how to reach it
+    /// (each optional; empty = not given).
+    pub contacts: Contacts,
+}
+
+/// A company's contact details as the platform keeps them. `None` leaves a
+/// field as it is; an empty string clears it.
+#[derive(Debug, Clone, Default)]
+pub struct Contacts {
+    pub contact_person: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+/// The contact details checked: (person, phone, email, address).
+type ParsedContacts = (Option<String>, Option<String>, Option<String>, Option<String>);
+
+fn parse_contacts(c: &Contacts) -> Result<ParsedContacts, AppError> {
+    let person = c
+        .contact_person
+        .as_deref()
+        .map(|v| {
+            let v = v.trim();
+            AppError::check_text("contact_person", v, 120, false).map(|_| v.to_string())
+        })
+        .transpose()?;
+    let phone = c.phone.as_deref().map(parse_contact_phone).transpose()?;
+    let email = c.email.as_deref().map(parse_email).transpose()?;
+    let address = c.address.as_deref().map(parse_address).transpose()?;
+    Ok((person, phone, email, address))
 }
 
 pub struct CreatedCompany {
@@ -124,6 +155,7 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
         }
     };
     password::validate(&admin_password)?;
+    let (contact_person, phone, email, address) = parse_contacts(&input.contacts)?;
     let _creating = state.tenants.creating.lock().await;
     if state.tenants.get(slug.as_str()).is_some() {
         return Err(AppError::new(ErrorKind::Conflict).with_message("error.slug_taken"));
@@ -145,15 +177,16 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
         ..Default::default()
     };
     insert_user(&db, now, actor, first, admin_password).await?;
-    let info = CompanyV2 {
+    let info = CompanyV3 {
         name: name.clone(),
         timezone,
         language,
         status: CompanyStatus::Inactive,
         created_at: now,
-        phone: String::new(),
-        address: String::new(),
-        email: String::new(),
+        phone: phone.unwrap_or_default(),
+        address: address.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        contact_person: contact_person.unwrap_or_default(),
     };
     let rec = info.clone();
     let slug_s = slug.as_str().to_string();
@@ -172,6 +205,13 @@ pub async fn create_company(state: &AppState, actor: &Caller, input: NewCompany)
             ch.set("name", &rec.name);
             ch.set("timezone", &rec.timezone);
             ch.set("language", &rec.language);
+            for (field, v) in
+                [("contact_person", &rec.contact_person), ("phone", &rec.phone), ("email", &rec.email), ("address", &rec.address)]
+            {
+                if !v.is_empty() {
+                    ch.set(field, v);
+                }
+            }
             ch.set("admin_username", &admin_for_audit);
             audit::record(tx, now, &who, "company.create", &format!("company:{slug_s}"), ch.0)?;
             Ok(())
@@ -187,12 +227,17 @@ pub struct CompanyPatch {
     pub timezone: Option<String>,
     pub language: Option<String>,
     pub status: Option<CompanyStatus>,
+    pub contacts: Contacts,
 }
 
-pub fn status_str(s: CompanyStatus) -> &'static str {
+pub use super::console::status_str;
+
+/// A status's place in (active, inactive, archived), for counting.
+pub fn status_index(s: CompanyStatus) -> usize {
     match s {
-        CompanyStatus::Active => "active",
-        CompanyStatus::Inactive => "inactive",
+        CompanyStatus::Active => 0,
+        CompanyStatus::Inactive => 1,
+        CompanyStatus::Archived => 2,
     }
 }
 
@@ -202,7 +247,12 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
     let name = patch.name.as_deref().map(parse_company_name).transpose()?;
     let timezone = patch.timezone.as_deref().map(parse_timezone).transpose()?;
     let language = patch.language.as_deref().map(parse_lang).transpose()?;
+    let (contact_person, phone, email, address) = parse_contacts(&patch.contacts)?;
     let status = patch.status;
+    // An archived company is restored (to inactive) before anything else changes.
+    if tenant.is_archived() && status.is_none() {
+        return Err(AppError::new(ErrorKind::CompanyArchived));
+    }
     let now = state.now_ms();
     let who = actor.clone();
     let slug_s = slug.to_string();
@@ -225,6 +275,17 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
                 ch.diff("language", &old.language, v);
                 c.language = v.clone();
             }
+            for (field, new, slot, was) in [
+                ("contact_person", &contact_person, &mut c.contact_person, &old.contact_person),
+                ("phone", &phone, &mut c.phone, &old.phone),
+                ("email", &email, &mut c.email, &old.email),
+                ("address", &address, &mut c.address, &old.address),
+            ] {
+                if let Some(v) = new {
+                    ch.diff(field, was, v);
+                    slot.clone_from(v);
+                }
+            }
             if let Some(v) = status {
                 ch.diff("status", &status_str(old.status), &status_str(v));
                 c.status = v;
@@ -234,7 +295,9 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
                 drop(t);
                 let action = match status {
                     Some(CompanyStatus::Active) if old.status != CompanyStatus::Active => "company.activate",
+                    Some(CompanyStatus::Inactive) if old.status == CompanyStatus::Archived => "company.restore",
                     Some(CompanyStatus::Inactive) if old.status != CompanyStatus::Inactive => "company.deactivate",
+                    Some(CompanyStatus::Archived) if old.status != CompanyStatus::Archived => "company.archive",
                     _ => "company.update",
                 };
                 audit::record(tx, now, &who, action, &format!("company:{slug_s}"), ch.0)?;
@@ -243,7 +306,106 @@ pub async fn update_company(state: &AppState, actor: &Caller, slug: &str, patch:
         })
         .await?;
     tenant.set_info(updated);
+    state.tenants.figures.forget(slug);
     Ok(tenant)
+}
+
+/// Archives a company: it stops serving (its pages and API answer 410
+/// `company_archived`), its live streams close at their next check, its bot
+/// stops and the scheduled jobs pass it by. Nothing is deleted.
+pub async fn archive_company(state: &AppState, actor: &Caller, slug: &str) -> Result<Tenant, AppError> {
+    let patch = CompanyPatch { status: Some(CompanyStatus::Archived), ..Default::default() };
+    let t = update_company(state, actor, slug, patch).await?;
+    state.bots.stop(slug);
+    Ok(t)
+}
+
+/// Brings an archived company back, inactive: its admins may sign in and
+/// set it up, and the platform opens it again when it is ready.
+pub async fn restore_company(state: &AppState, actor: &Caller, slug: &str) -> Result<Tenant, AppError> {
+    require_platform(actor)?;
+    let tenant = state.tenants.resolve(slug)?;
+    if !tenant.is_archived() {
+        return Err(AppError::new(ErrorKind::Conflict).with_message("error.company_not_archived"));
+    }
+    let patch = CompanyPatch { status: Some(CompanyStatus::Inactive), ..Default::default() };
+    update_company(state, actor, slug, patch).await
+}
+
+/// Sets (or, with `None`, removes) a company's logo from the platform
+/// console: the company's own branding setting, the one its admin edits.
+pub async fn set_company_logo(state: &AppState, actor: &Caller, slug: &str, logo: Option<Vec<u8>>) -> Result<(), AppError> {
+    require_platform(actor)?;
+    let tenant = state.tenants.resolve(slug)?;
+    let change = crate::org::branding::BrandingChange { primary_color: None, remove_logo: logo.is_none(), logo };
+    crate::org::branding::update(state, &tenant, actor, change).await?;
+    Ok(())
+}
+
+/// What deleting a company left behind.
+pub struct Deleted {
+    pub slug: String,
+    /// The export kept before deleting (`DATA/backups/deleted/<slug>-<time>.tar.zst`).
+    pub backup: std::path::PathBuf,
+    pub backup_bytes: u64,
+}
+
+/// Deletes a company for good: `confirm` must be its slug typed again.
+/// First its export is kept under `backups/deleted/` (nothing is deleted
+/// when that fails), then it leaves the registry, its folder goes, and its
+/// platform rows (record, due time, bot listing, customers' tickets by
+/// phone) go in one transaction with the audit entry.
+pub async fn delete_company(state: &AppState, actor: &Caller, slug: &str, confirm: &str) -> Result<Deleted, AppError> {
+    require_platform(actor)?;
+    let tenant = state.tenants.resolve(slug)?;
+    if confirm.trim() != tenant.slug {
+        return Err(AppError::invalid("confirm", "validation.delete_confirm"));
+    }
+    let dir = state.tenants.data_dir().join("backups").join("deleted");
+    std::fs::create_dir_all(&dir).map_err(|e| AppError::internal(anyhow::anyhow!("create {}: {e}", dir.display())))?;
+    let stamp = crate::clock::from_ms(state.now_ms()).strftime("%Y%m%dT%H%M%SZ").to_string();
+    let backup = dir.join(format!("{slug}-{stamp}.tar.zst"));
+    let exported = crate::ops::company::export(state, slug, &backup).await?;
+    state.bots.stop(slug);
+    let name = tenant.info().name;
+    let now = state.now_ms();
+    let who = actor.clone();
+    let slug_s = slug.to_string();
+    let kept = backup.display().to_string();
+    state
+        .platform
+        .write(move |tx| {
+            schema::COMPANIES.open(tx)?.remove(slug_s.as_str())?;
+            tx.open_table(super::COMPANY_DUE).map_err(store_err)?.remove(slug_s.as_str()).map_err(store_err)?;
+            tx.open_table(schema::BOTS).map_err(store_err)?.remove(slug_s.as_str()).map_err(store_err)?;
+            let mut tickets = schema::CUSTOMER_TICKETS.open(tx)?;
+            let mut gone = Vec::new();
+            for row in tickets.iter()? {
+                let (k, r) = row?;
+                if r.slug == slug_s {
+                    let (phone, at, id) = k.value();
+                    gone.push((phone.to_string(), at, id));
+                }
+            }
+            for (phone, at, id) in &gone {
+                tickets.remove((phone.as_str(), *at, *id))?;
+            }
+            drop(tickets);
+            let mut ch = Changes::default();
+            ch.set("name", &name);
+            ch.set("backup", &kept);
+            audit::record(tx, now, &who, "company.delete", &format!("company:{slug_s}"), ch.0)?;
+            Ok(())
+        })
+        .await?;
+    state.tenants.remove(slug);
+    drop(tenant);
+    if let Err(e) = std::fs::remove_dir_all(super::tenant_dir(state.tenants.data_dir(), slug)) {
+        // The company is gone from the platform; a folder left behind is
+        // cleared when a company of that slug is created again.
+        tracing::warn!(company = %slug, error = %e, "deleted company's folder not removed");
+    }
+    Ok(Deleted { slug: slug.to_string(), backup, backup_bytes: exported.bytes })
 }
 
 /// What a company's own admin may change about it: its name, contact
@@ -292,7 +454,7 @@ pub async fn update_company_settings(
     actor: &Caller,
     tenant: &Tenant,
     input: CompanySettings,
-) -> Result<CompanyV2, AppError> {
+) -> Result<CompanyV3, AppError> {
     // A user of this very company, holding the permission: a platform admin
     // or a user of another company is not one.
     match actor.user() {

@@ -90,6 +90,7 @@ impl Conns {
         }
         *n += 1;
         self.total.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("idora_connections_open").increment(1.0);
         Some(ConnGuard { conns: self.clone(), ip })
     }
 
@@ -100,6 +101,7 @@ impl Conns {
             self.live.fetch_sub(1, Ordering::Relaxed);
             return None;
         }
+        metrics::gauge!("idora_live_connections").increment(1.0);
         Some(LivePermit { conns: self.clone() })
     }
 }
@@ -120,6 +122,7 @@ impl Drop for ConnGuard {
             }
         }
         self.conns.total.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("idora_connections_open").decrement(1.0);
     }
 }
 
@@ -131,6 +134,7 @@ pub struct LivePermit {
 impl Drop for LivePermit {
     fn drop(&mut self) {
         self.conns.live.fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("idora_live_connections").decrement(1.0);
     }
 }
 

@@ -3,8 +3,8 @@
 
 use crate::app::AppState;
 use crate::error::{AppError, ErrorKind};
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -49,7 +49,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text(State(_state): State<AppState>) -> Response {
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    // Read from the registry in memory at each scrape (no company is opened).
+    let (mut open, mut by_status) = (0u64, [0u64; 3]);
+    for t in state.tenants.all() {
+        if t.open_db().is_some_and(|db| db.is_open()) {
+            open += 1;
+        }
+        if let Some(n) = by_status.get_mut(crate::tenancy::service::status_index(t.info().status)) {
+            *n += 1;
+        }
+    }
+    metrics::gauge!("idora_tenants_open").set(open as f64);
+    for (status, n) in ["active", "inactive", "archived"].iter().zip(by_status) {
+        metrics::gauge!("idora_companies", "status" => *status).set(n as f64);
+    }
     let mut r = metrics_handle().render().into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
@@ -87,26 +101,59 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Counts each request and its time by method, status and the route's
+/// template (`/c/{slug}/api/v1/tasks/{id}`, never the path itself: ids and
+/// tokens would make a series each). What no route matched is `unmatched`.
 pub async fn track_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = match *req.method() {
+        Method::GET | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::HEAD | Method::OPTIONS => {
+            req.method().to_string()
+        }
+        _ => "other".to_string(),
+    };
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_else(|| "unmatched".to_string());
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("idora_http_requests_total", "method" => method.clone(), "status" => status).increment(1);
-    metrics::histogram!("idora_http_request_seconds", "method" => method).record(start.elapsed().as_secs_f64());
+    metrics::counter!("idora_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("idora_http_request_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
     resp
 }
+
+/// Buckets (seconds) of the latency histograms: Prometheus computes
+/// quantiles over them (`histogram_quantile`), across instances too.
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// The process-wide Prometheus recorder, installed once.
 pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
     static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+            let builder = PrometheusBuilder::new();
+            let builder = match builder
+                .set_buckets_for_metric(Matcher::Full("idora_http_request_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Full("idora_store_commit_seconds".into()), LATENCY_BUCKETS))
+            {
+                Ok(b) => b,
+                // Only an empty bucket list is refused; never with the constant above.
+                Err(_) => PrometheusBuilder::new(),
+            };
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             // Another recorder may already be installed (tests embedding
             // several apps); the handle still renders this one's figures.
             let _ = metrics::set_global_recorder(recorder);
+            // The gauges a dashboard plots are there from the start, at 0.
+            for g in [
+                "idora_live_connections",
+                "idora_connections_open",
+                "idora_store_write_queue_depth",
+                "idora_outbox_backlog",
+                "idora_tenants_open",
+            ] {
+                metrics::gauge!(g).increment(0.0);
+            }
             // Histograms keep every sample until rendered: drain them on a
             // timer, so memory stays flat whether or not anyone scrapes.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {

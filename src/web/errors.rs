@@ -91,6 +91,7 @@ pub fn status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::CsrfFailed
         | ErrorKind::WrongCompany
         | ErrorKind::CompanyInactive => StatusCode::FORBIDDEN,
+        ErrorKind::CompanyArchived => StatusCode::GONE,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorKind::Conflict => StatusCode::CONFLICT,

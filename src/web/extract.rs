@@ -30,6 +30,8 @@ pub async fn resolve_tenant(
 ) -> Response {
     let slug = params.get("slug").map(String::as_str).unwrap_or("");
     match state.tenants.resolve(slug) {
+        // An archived company serves nothing: 410 with a clear page or message.
+        Ok(t) if t.is_archived() => AppError::new(ErrorKind::CompanyArchived).into_response(),
         Ok(t) => {
             // A company whose file does not open (missing, damaged) answers
             // every route, its pages too, with 503 and the reason.

@@ -37,6 +37,9 @@ pub(super) fn init<T: Tables>(t: &mut T) -> Result<(), redb::Error> {
 pub enum CompanyStatus {
     Inactive,
     Active,
+    /// Put away by the platform: serves nothing (its pages and API answer
+    /// 410), runs no jobs, and may be restored.
+    Archived,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,15 +63,29 @@ pub struct CompanyV2 {
     pub address: String,
     pub email: String,
 }
+/// V3 adds the contact person the platform deals with (empty when not given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompanyV3 {
+    pub name: String,
+    pub timezone: String,
+    pub language: String,
+    pub status: CompanyStatus,
+    pub created_at: i64,
+    pub phone: String,
+    pub address: String,
+    pub email: String,
+    pub contact_person: String,
+}
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CompanyRecord {
     V1(CompanyV1),
     V2(CompanyV2),
+    V3(CompanyV3),
 }
 impl Versioned for CompanyRecord {
-    type Latest = CompanyV2;
-    fn into_latest(self) -> CompanyV2 {
-        match self {
+    type Latest = CompanyV3;
+    fn into_latest(self) -> CompanyV3 {
+        let v2 = match self {
             CompanyRecord::V1(v) => CompanyV2 {
                 name: v.name,
                 timezone: v.timezone,
@@ -80,10 +97,22 @@ impl Versioned for CompanyRecord {
                 email: String::new(),
             },
             CompanyRecord::V2(v) => v,
+            CompanyRecord::V3(v) => return v,
+        };
+        CompanyV3 {
+            name: v2.name,
+            timezone: v2.timezone,
+            language: v2.language,
+            status: v2.status,
+            created_at: v2.created_at,
+            phone: v2.phone,
+            address: v2.address,
+            email: v2.email,
+            contact_person: String::new(),
         }
     }
-    fn from_latest(latest: CompanyV2) -> Self {
-        CompanyRecord::V2(latest)
+    fn from_latest(latest: CompanyV3) -> Self {
+        CompanyRecord::V3(latest)
     }
 }
 
@@ -127,6 +156,17 @@ pub(super) mod tests {
                 address: "Toshkent, Amir Temur 1".into(),
                 email: "info@demo.uz".into(),
             })),
+            record(CompanyRecord::V3(CompanyV3 {
+                name: "Orient Bank".into(),
+                timezone: "Asia/Tashkent".into(),
+                language: "uz".into(),
+                status: CompanyStatus::Archived,
+                created_at: 1_764_000_000_000,
+                phone: "+998901234567".into(),
+                address: "Samarqand, Registon 5".into(),
+                email: "office@orient.uz".into(),
+                contact_person: "Dilnoza Karimova".into(),
+            })),
             record(CustomerTicketRecord::V1(CustomerTicketV1 {
                 slug: "demo".into(),
                 ticket_id: 7,
@@ -144,6 +184,7 @@ pub(super) mod tests {
             match v {
                 CompanyStatus::Inactive => &[0],
                 CompanyStatus::Active => &[1],
+                CompanyStatus::Archived => &[2],
             }
         })]
     }

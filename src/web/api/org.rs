@@ -609,7 +609,7 @@ pub struct CompanySettingsOut {
     pub storage_used_bytes: u64,
 }
 
-fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV2) -> Result<CompanySettingsOut, AppError> {
+fn company_out(tenant: &Tenant, c: crate::store::schema::CompanyV3) -> Result<CompanySettingsOut, AppError> {
     let limits = crate::files::settings(tenant)?;
     Ok(CompanySettingsOut {
         file_limit_mb: limits.max_file_bytes / (1024 * 1024),

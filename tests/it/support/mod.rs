@@ -103,8 +103,23 @@ pub async fn demo_with_telegram_and(rfc3339: &str, telegram_api: &str, tweak: im
     s
 }
 
+/// A server on a data folder the test prepared in `dir` (as `dir/data`:
+/// a fixture, another release's files), on a test clock standing at now.
+pub async fn start_in(dir: tempfile::TempDir) -> Server {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    boot_in(dir, clock.clone(), Some(clock), |_| {}).await
+}
+
 async fn boot(clock: Arc<dyn Clock>, manual: Option<Arc<ManualClock>>, tweak: impl FnOnce(&mut Config)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
+    boot_in(tempfile::tempdir().unwrap(), clock, manual, tweak).await
+}
+
+async fn boot_in(
+    dir: tempfile::TempDir,
+    clock: Arc<dyn Clock>,
+    manual: Option<Arc<ManualClock>>,
+    tweak: impl FnOnce(&mut Config),
+) -> Server {
     let mut config =
         Config { data_dir: dir.path().join("data"), listen: "127.0.0.1:0".parse().unwrap(), login_per_minute: 10_000, ..Config::default() };
     tweak(&mut config);
