@@ -21,7 +21,6 @@ struct OnA {
 }
 
 async fn fill_a(a: &Server) -> OnA {
-    idora::demo::seed(a.state()).await.unwrap();
     let users = a.demo_users().await;
     let manager = a.demo_token("manager").await;
     let deadline = (a.now() + jiff::SignedDuration::from_hours(24)).to_string();
@@ -49,7 +48,7 @@ async fn fill_a(a: &Server) -> OnA {
         file_id,
         file,
         ticket_track: t["tracking_url"].as_str().unwrap().to_string(),
-        ticket_number: t["ticket"]["number"].as_str().unwrap().to_string(),
+        ticket_number: t["number"].as_str().unwrap().to_string(),
         old_token: pair.str("access_token"),
         old_refresh: pair.str("refresh_token"),
     }
@@ -57,7 +56,8 @@ async fn fill_a(a: &Server) -> OnA {
 
 #[tokio::test]
 async fn a_company_moves_to_another_box_with_its_people_work_and_files() {
-    let a = start().await;
+    // Box A at a Monday's 10:00 in Tashkent: the head office's queue is open.
+    let a = demo_at("2026-12-07T05:00:00Z").await;
     let b = start().await;
     let on_a = fill_a(&a).await;
     // B has a company of its own.
@@ -68,8 +68,10 @@ async fn a_company_moves_to_another_box_with_its_people_work_and_files() {
     // While the company is read-only its writes are refused with a clear
     // message and a time to come back; reads go on.
     let manager = a.demo_token("manager").await;
+    let employee_id = a.demo_users().await["employee"];
+    let body =
+        json!({"title": "Yangi", "assignee_id": employee_id, "deadline": (a.now() + jiff::SignedDuration::from_hours(2)).to_string()});
     let frozen = a.state().tenants.get(DEMO).unwrap().db().unwrap().freeze().await.unwrap();
-    let body = json!({"title": "Yangi", "assignee_id": a.demo_users().await["employee"], "deadline": (a.now() + jiff::SignedDuration::from_hours(2)).to_string()});
     for (lang, accept) in [(Lang::En, "en"), (Lang::Ru, "ru"), (Lang::Uz, "uz")] {
         let r = a.send(a.req(Method::POST, &c(DEMO, "/tasks"), &manager).header("accept-language", accept).json(&body)).await;
         let r = r.refused(503, "unavailable");
@@ -83,7 +85,7 @@ async fn a_company_moves_to_another_box_with_its_people_work_and_files() {
     let file = dir.path().join("demo.company.tar.zst");
     let out = idora::ops::company::export(a.state(), DEMO, &file).await.unwrap();
     assert_eq!(out.slug, DEMO);
-    assert_eq!(out.files, 1, "the chat's file");
+    assert!(out.files >= 1, "the chat's file (and its thumbnail): {}", out.files);
     assert_eq!(out.bytes, std::fs::metadata(&file).unwrap().len());
     // A is writable again once the export is written.
     a.post(&c(DEMO, "/tasks"), &manager, body.clone()).await.check(201);
