@@ -240,3 +240,108 @@ await run("platform console and company admin console, every form", async (serve
   await visitor.close();
   await ctx.close();
 });
+
+await run("platform console: figures, contacts and logo, archive, delete with the slug typed, administrators", async (server, browser) => {
+  const base = server.base;
+  const ctx = await browser.newContext({ locale: "en-US", viewport: { width: 1366, height: 900 } });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(page, `${base}/admin/login`, "platform");
+
+  // The figures: one company (the demo), open.
+  const figures = page.locator("[data-figures]");
+  await figures.waitFor();
+  assert.match(await figures.innerText(), /Companies\s+1\s+1 open · 0 closed · 0 archived/);
+  assert.match(await rowOf(page, "Demo Bank").innerText(), /Open/);
+
+  // A new company with its contacts and logo.
+  await page.getByRole("link", { name: "New company" }).click();
+  await page.fill("input[name=name]", "Orient Bank");
+  await page.fill("input[name=slug]", "orient");
+  await page.fill("input[name=contact_person]", "Dilnoza Karimova");
+  await page.fill("input[name=phone]", "90 123 45 67");
+  await page.fill("input[name=email]", "office@orient.uz");
+  await page.fill("input[name=address]", "Samarqand, Registon 5");
+  await page.locator("input[name=logo]").setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: PNG });
+  await page.fill("input[name=admin_full_name]", "Bobur Saidov");
+  await page.fill("input[name=admin_username]", "boss");
+  await page.fill("input[name=admin_password]", "boss-password-1");
+  await submit(page, page.getByRole("button", { name: "Create company" }));
+  await page.locator("p.notice", { hasText: "«Orient Bank»" }).waitFor();
+  assert.match(await figures.innerText(), /Companies\s+2\s+1 open · 1 closed · 0 archived/);
+  await rowOf(page, "Orient Bank").getByRole("link", { name: "Edit" }).click();
+  assert.equal(await page.inputValue("input[name=contact_person]"), "Dilnoza Karimova");
+  assert.equal(await page.inputValue("input[name=phone]"), "+998901234567");
+  assert.equal(await page.inputValue("input[name=email]"), "office@orient.uz");
+  await page.locator("img[data-logo-preview][src*='/c/orient/logo']").waitFor();
+  // A bad e-mail is said next to it; the rest stays as typed.
+  await page.fill("input[name=email]", "not-an-email");
+  await page.fill("input[name=contact_person]", "Aziz Rahimov");
+  await page.evaluate(() => { for (const f of document.forms) f.noValidate = true; });
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  await page.locator("#f-email-error").waitFor();
+  assert.equal(await page.inputValue("input[name=contact_person]"), "Aziz Rahimov");
+  await page.fill("input[name=email]", "info@orient.uz");
+  await submit(page, page.getByRole("button", { name: "Save" }));
+  await page.locator("p.notice", { hasText: "Orient Bank" }).waitFor();
+
+  // Archive (asks first): the company's pages say so with 410.
+  await rowOf(page, "Orient Bank").getByRole("link", { name: "Edit" }).click();
+  page.once("dialog", (d) => d.accept());
+  await submit(page, page.getByRole("button", { name: "Archive company" }));
+  await page.locator("p.notice", { hasText: "«Orient Bank» was archived" }).waitFor();
+  assert.match(await rowOf(page, "Orient Bank").innerText(), /Archived/);
+  assert.match(await figures.innerText(), /1 open · 0 closed · 1 archived/);
+  const visitor = await (await browser.newContext({ locale: "ru-RU" })).newPage();
+  const gone = await visitor.goto(`${base}/c/orient/login`);
+  assert.equal(gone.status(), 410);
+  await visitor.getByText("Эта компания в архиве").waitFor();
+  // Restored, it comes back closed.
+  await submit(page, rowOf(page, "Orient Bank").getByRole("button", { name: "Restore" }));
+  await page.locator("p.notice", { hasText: "«Orient Bank» was restored" }).waitFor();
+  assert.match(await rowOf(page, "Orient Bank").innerText(), /Not open/);
+  assert.equal((await visitor.goto(`${base}/c/orient/login`)).status(), 200);
+
+  // Delete: the slug typed wrong is refused and said; typed right, it goes.
+  await rowOf(page, "Orient Bank").getByRole("link", { name: "Edit" }).click();
+  await page.fill("input[name=confirm]", "demo");
+  await submit(page, page.getByRole("button", { name: "Delete for good" }));
+  await page.locator("#f-confirm-error", { hasText: "Type the company's web address" }).waitFor();
+  await page.fill("input[name=confirm]", "orient");
+  await submit(page, page.getByRole("button", { name: "Delete for good" }));
+  await page.locator("p.notice", { hasText: "«Orient Bank» was deleted" }).waitFor();
+  assert.equal(await rowOf(page, "Orient Bank").count(), 0);
+  assert.equal((await visitor.goto(`${base}/c/orient/login`)).status(), 404);
+
+  // Administrators: add one, give them a new password, remove them; never oneself.
+  await page.locator("nav").getByRole("link", { name: "Administrators" }).click();
+  assert.match(await rowOf(page, "platform").innerText(), /you/);
+  assert.equal(await rowOf(page, "platform").getByRole("button", { name: "Remove" }).count(), 0, "no removing oneself");
+  await page.fill("input[name=username]", "nazira");
+  await page.fill("input[name=password]", "short");
+  await page.evaluate(() => { for (const f of document.forms) f.noValidate = true; });
+  await submit(page, page.getByRole("button", { name: "Add administrator" }));
+  await page.locator("#f-password-error").waitFor();
+  assert.equal(await page.inputValue("input[name=username]"), "nazira");
+  await page.fill("input[name=password]", "nazira-pass-1");
+  await submit(page, page.getByRole("button", { name: "Add administrator" }));
+  await page.locator("p.notice", { hasText: "«nazira» was added" }).waitFor();
+  await page.selectOption("select[name=id]", { label: "nazira" });
+  await page.fill("input[name=new_password]", "nazira-pass-2");
+  await submit(page, page.getByRole("button", { name: "Set password" }));
+  await page.locator("p.notice", { hasText: "The password of «nazira» was changed" }).waitFor();
+  const other = await (await browser.newContext({ locale: "en-US" })).newPage();
+  await signIn(other, `${base}/admin/login`, "nazira", "nazira-pass-2");
+  assert.equal(new URL(other.url()).pathname, "/admin");
+  page.once("dialog", (d) => d.accept());
+  await submit(page, rowOf(page, "nazira").getByRole("button", { name: "Remove" }));
+  await page.locator("p.notice", { hasText: "«nazira» was removed" }).waitFor();
+  assert.equal(await rowOf(page, "nazira").count(), 0);
+
+  // The system page: version and health.
+  await page.locator("nav").getByRole("link", { name: "System" }).click();
+  assert.match(await page.locator("[data-version]").innerText(), /^\d+\.\d+\.\d+/);
+  assert.equal(await page.getAttribute("[data-health]", "data-health"), "ok");
+  assert.deepEqual(errors, []);
+});

@@ -354,9 +354,15 @@ pub struct BackupOut {
 }
 
 /// The last backup's result, from the backup schedule.
-pub fn last_backup(_state: &AppState) -> Option<BackupOut> {
-    // Filled from `crate::ops::backup::last_status` once the backup is built (branch wt-ops).
-    None
+pub fn last_backup(state: &AppState) -> Option<BackupOut> {
+    crate::ops::backup::last_status(state).map(|b| BackupOut {
+        at_ms: b.at_ms,
+        ok: b.ok,
+        bytes: b.bytes,
+        secs: b.secs,
+        error: b.error,
+        target: b.target,
+    })
 }
 
 /// Every platform admin.

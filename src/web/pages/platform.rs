@@ -248,7 +248,7 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
                                 td.num data-label=(t(lang, "console.field.users")) { (count(c.users)) }
                                 td.num data-label=(t(lang, "console.field.tickets_today")) { (count(c.tickets_today)) }
                                 td.num data-label=(t(lang, "console.field.tasks_today")) { (count(c.tasks_today)) }
-                                td.num data-label=(t(lang, "console.field.storage")) {
+                                td.num.nowrap data-label=(t(lang, "console.field.storage")) {
                                     span title=(t(lang, "console.field.database")) { (bytes(lang, c.database_bytes)) }
                                     @if let Some(f) = c.files_bytes {
                                         " + " span title=(t(lang, "console.field.files")) { (bytes(lang, f)) }
@@ -256,9 +256,7 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
                                 }
                                 td.actions {
                                     a.button.small href=(format!("/admin/companies/{}", c.slug)) { (t(lang, "admin.common.edit")) }
-                                    @if status != CompanyStatus::Archived {
-                                        (status_button(lang, &page.csrf, &c.slug, status, &c.name))
-                                    }
+                                    (status_button(lang, &page.csrf, &c.slug, status, &c.name))
                                 }
                             }
                         }

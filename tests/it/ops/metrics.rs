@@ -72,3 +72,45 @@ async fn a_live_stream_counts_as_a_live_connection_while_it_is_open() {
     assert_eq!(during, before + 1.0, "the WebSocket is counted");
     drop(ws);
 }
+
+/// The sample Grafana dashboard: JSON Grafana imports (panels, a Prometheus
+/// datasource variable, a schema version), whose queries name only metrics
+/// this server exports.
+#[tokio::test]
+async fn the_grafana_dashboard_plots_metrics_the_server_exports() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/grafana/idora.json")).unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert!(d["schemaVersion"].as_u64().unwrap() >= 36, "a schema Grafana 9+ reads");
+    assert!(d["title"].is_string() && d["uid"].is_string());
+    let vars = d["templating"]["list"].as_array().unwrap();
+    assert!(vars.iter().any(|v| v["type"] == "datasource" && v["query"] == "prometheus"), "a Prometheus datasource variable");
+    let panels = d["panels"].as_array().unwrap();
+    let titles: Vec<&str> = panels.iter().map(|p| p["title"].as_str().unwrap()).collect();
+    for want in ["Request rate", "p95", "5xx", "commit", "Write-queue", "tenants", "Live connections", "Outbox", "backup"] {
+        assert!(titles.iter().any(|t| t.contains(want)), "a panel for {want}: {titles:?}");
+    }
+    for p in panels {
+        assert!(p["gridPos"]["w"].is_u64() && p["gridPos"]["h"].is_u64() && p["type"].is_string(), "{p}");
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{p}");
+    }
+
+    // Every idora_* name the queries use is in /metrics after some traffic.
+    let s = start().await;
+    s.company("acme", true).await;
+    let out = s.running.state.config.data_dir.parent().unwrap().join("box.tar.zst");
+    idora::ops::backup::backup_all(&s.running.state, &out).await.unwrap();
+    let metrics = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let mut names: Vec<&str> = text
+        .match_indices("idora_")
+        .map(|(i, _)| {
+            let rest = &text[i..];
+            &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    assert!(names.len() >= 8, "{names:?}");
+    for n in names {
+        assert!(metrics.lines().any(|l| l.starts_with(n)), "{n} is plotted but not exported: {metrics}");
+    }
+}
