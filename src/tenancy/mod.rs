@@ -5,6 +5,7 @@
 //! is read, and a tenant's handlers only ever see that tenant's [`Db`].
 
 pub mod due;
+pub mod first_admin;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};
