@@ -8,6 +8,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The static (musl) build's allocator. musl's own malloc takes one lock for
+/// every allocation, so the server's threads queue on it; mimalloc keeps
+/// per-thread heaps (benches/RESULTS.md, "The static binary"). The glibc
+/// build keeps glibc's allocator.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "idora",
