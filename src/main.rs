@@ -8,6 +8,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The static (musl) build's allocator. musl's own malloc takes one lock for
+/// every allocation, so the server's threads queue on it; mimalloc keeps
+/// per-thread heaps (benches/RESULTS.md, "The static binary"). The glibc
+/// build keeps glibc's allocator.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "idora",
@@ -164,7 +172,9 @@ enum CompanyCommand {
 
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("IDORA_LOG").unwrap_or_else(|_| "info,tower_http=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    // Colours only on a terminal: the journal (and a log file) gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_ansi(ansi);
     if format == "json" {
         builder.json().flatten_event(true).init();
     } else {
@@ -281,6 +291,11 @@ async fn serve(cfg: Config, demo: bool, demo_bare: bool) -> anyhow::Result<()> {
         // A fresh demo gets weeks of history, so that every role's home
         // page has work on it; time is set back while it is written.
         idora::demo::seed_history_days(&state, &|t| clock.set(t), idora::demo::HISTORY_DAYS).await?;
+    }
+    if !demo {
+        // A new box: the first platform admin, its password in the log and
+        // in DATA/initial-admin-password until the first sign-in.
+        idora::tenancy::first_admin::ensure(&state).await.map_err(|e| anyhow::anyhow!("creating the first admin: {}", describe(&e)))?;
     }
     let running = idora::web::server::start(state).await?;
     let mut jobs = idora::jobs::start(running.state.clone()).await?;

@@ -961,7 +961,8 @@ async fn a_thousand_companies_cost_no_thread_while_idle_and_two_hundred_work_at_
     let started = std::time::Instant::now();
     // Two hundred kiosks are two hundred addresses: here they all connect
     // from 127.0.0.1, as through a trusted proxy that names each. The
-    // allocator is set as the systemd unit sets it (systemd/idora.service).
+    // allocator is tuned as for a glibc build run by hand (benches/RESULTS.md;
+    // the packaged static build brings its own).
     let env = [
         ("IDORA_IDLE_SECS", "2"),
         ("IDORA_TRUSTED_PROXIES", "127.0.0.1"),

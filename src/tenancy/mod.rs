@@ -6,6 +6,7 @@
 
 pub mod console;
 pub mod due;
+pub mod first_admin;
 pub mod service;
 
 use crate::error::{AppError, ErrorKind};

@@ -101,6 +101,7 @@ pub async fn platform_login_pair(
         on_lock: &|_, _| {},
     };
     let (_, _, pair) = session::login(input, |_| Ok(())).await?;
+    crate::tenancy::first_admin::signed_in(&state.config.data_dir);
     Ok(pair)
 }
 

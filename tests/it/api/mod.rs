@@ -10,6 +10,7 @@ mod auth;
 mod company;
 mod due;
 mod edges;
+mod first_admin;
 mod forms;
 mod frame;
 mod lang;
