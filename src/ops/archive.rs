@@ -199,7 +199,10 @@ impl Writer {
             .mode(0o600)
             .open(&part)
             .map_err(|e| io(format_args!("cannot write {}", part.display()), e))?;
-        let enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), LEVEL).map_err(|e| io("zstd", e))?;
+        let mut enc = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), LEVEL).map_err(|e| io("zstd", e))?;
+        // zstd's own checksum of the frame: damage is found while reading,
+        // before the manifest's checksums are compared.
+        enc.include_checksum(true).map_err(|e| io("zstd", e))?;
         let mut tar = tar::Builder::new(enc);
         tar.mode(tar::HeaderMode::Deterministic);
         let now = jiff::Timestamp::now();

@@ -107,9 +107,18 @@ async fn backup_unrecorded(state: &AppState, out: &Path) -> Result<Manifest, App
         return Err(ops_error(ErrorKind::Conflict, "a backup of this data folder is running now: try again when it is done"));
     };
     let (st, out) = (state.clone(), out.to_path_buf());
-    tokio::task::spawn_blocking(move || write_box(&st, &out))
-        .await
-        .map_err(|e| ops_error(ErrorKind::Internal, format!("the backup stopped: {e}")))?
+    let (done, result) = tokio::sync::oneshot::channel();
+    // Its own thread at a lower priority: the copy and the compression give
+    // way to the requests and the writer on a busy box.
+    std::thread::Builder::new()
+        .name("idora-backup".into())
+        .spawn(move || {
+            // On Linux the nice value is per thread: this one only.
+            let _ = rustix::process::setpriority_process(None, 10);
+            let _ = done.send(write_box(&st, &out));
+        })
+        .map_err(|e| ops_error(ErrorKind::Unavailable, format!("the backup could not start: {e}")))?;
+    result.await.map_err(|_| ops_error(ErrorKind::Internal, "the backup stopped"))?
 }
 
 /// A folder removed when dropped.

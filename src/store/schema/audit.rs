@@ -1,6 +1,5 @@
 //! The audit log, in every file: who did what, and which fields changed.
 
-use super::Tables;
 use super::*;
 use serde::{Deserialize, Serialize};
 

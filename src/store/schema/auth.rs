@@ -2,7 +2,6 @@
 //! users alike), refresh tokens and their families. The token tables are in
 //! every file.
 
-use super::Tables;
 use super::*;
 use serde::{Deserialize, Serialize};
 

@@ -6,7 +6,6 @@
 //! Platform side: [`crate::store::schema::BOTS`] lists the companies with a
 //! connected bot, so a start runs them without opening every company file.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

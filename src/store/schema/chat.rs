@@ -2,7 +2,6 @@
 //! named group), their messages, and who follows each thread with what
 //! they have read.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

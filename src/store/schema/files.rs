@@ -1,7 +1,6 @@
 //! Uploaded files: their records, who references them, the content blobs
 //! they share, the company's storage in use and its file settings.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

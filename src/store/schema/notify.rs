@@ -1,6 +1,5 @@
 //! In-app notifications, with the unread index and each user's unread count.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

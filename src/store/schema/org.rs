@@ -1,7 +1,6 @@
 //! A company's people and places: users, departments, branches, roles,
 //! settings (branding, the queue's rules) and blobs (the logo).
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,6 @@
 //! The platform's file (`platform.redb`): companies, platform admins, and
 //! every customer's queue tickets by phone number.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

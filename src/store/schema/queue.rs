@@ -2,7 +2,6 @@
 //! bookings, their events, and the indexes the calls, the expiry and the
 //! kiosk read.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

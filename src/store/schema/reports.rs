@@ -1,6 +1,5 @@
 //! reports: the scheduled reports a company sends (who gets which report when).
 
-use super::Tables;
 use super::*;
 use serde::{Deserialize, Serialize};
 

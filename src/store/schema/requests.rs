@@ -6,7 +6,6 @@
 //! sequence. Its history uses the task history's record ([`TaskEventRecord`]),
 //! written by the same workflow engine (`crate::workflow`).
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

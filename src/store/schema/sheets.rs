@@ -6,7 +6,6 @@
 //! and when it is next due, so that the minute's look opens only the files
 //! of companies whose sync has come.
 
-use super::Tables;
 use super::*;
 use redb::TableDefinition;
 use serde::{Deserialize, Serialize};

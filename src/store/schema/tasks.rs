@@ -1,7 +1,6 @@
 //! Tasks: the records, their history, categories, and the indexes the
 //! lists, the calendar and the overdue job read.
 
-use super::Tables;
 use super::*;
 use redb::{TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
