@@ -720,6 +720,9 @@ pub fn resolve_public(state: &AppState, public: &str) -> Result<(Tenant, u64, Ti
     let not_found = || AppError::new(ErrorKind::NotFound).with_message("error.ticket_not_found");
     let (slug, token) = split_public_token(public).ok_or_else(not_found)?;
     let tenant = state.tenants.resolve(slug).map_err(|_| not_found())?;
+    if tenant.is_archived() {
+        return Err(ErrorKind::CompanyArchived.into());
+    }
     let (id, t) = by_token(tenant.db()?, token)?.ok_or_else(not_found)?;
     Ok((tenant, id, t))
 }

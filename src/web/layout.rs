@@ -317,6 +317,7 @@ pub fn error_title(lang: Lang, status: StatusCode) -> &'static str {
         404 => t(lang, "errorpage.not_found_title"),
         403 => t(lang, "errorpage.forbidden_title"),
         405 => t(lang, "errorpage.method_title"),
+        410 => t(lang, "errorpage.gone_title"),
         _ => t(lang, "error.title"),
     }
 }
@@ -328,6 +329,7 @@ pub fn error_body(lang: Lang, status: StatusCode, message: &str, home: &str) -> 
         404 => (t(lang, "error.not_found"), t(lang, "errorpage.not_found_hint")),
         403 => (t(lang, "error.forbidden"), t(lang, "errorpage.forbidden_hint")),
         405 => (t(lang, "error.method_not_allowed"), t(lang, "errorpage.method_hint")),
+        410 => ("", t(lang, "errorpage.gone_hint")),
         _ => ("", t(lang, "errorpage.other_hint")),
     };
     html! {

@@ -249,9 +249,11 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
                                 td.num data-label=(t(lang, "console.field.tickets_today")) { (count(c.tickets_today)) }
                                 td.num data-label=(t(lang, "console.field.tasks_today")) { (count(c.tasks_today)) }
                                 td.num.nowrap data-label=(t(lang, "console.field.storage")) {
-                                    span title=(t(lang, "console.field.database")) { (bytes(lang, c.database_bytes)) }
-                                    @if let Some(f) = c.files_bytes {
-                                        " + " span title=(t(lang, "console.field.files")) { (bytes(lang, f)) }
+                                    span {
+                                        span title=(t(lang, "console.field.database")) { (bytes(lang, c.database_bytes)) }
+                                        @if let Some(f) = c.files_bytes {
+                                            " + " span title=(t(lang, "console.field.files")) { (bytes(lang, f)) }
+                                        }
                                     }
                                 }
                                 td.actions {
@@ -854,18 +856,18 @@ fn admins_view(
         div.table-wrap {
             table.data.stack data-admins="" {
                 thead { tr {
-                    th { (t(lang, "platform.field.admin_username")) }
-                    th { (t(lang, "platform.field.created")) }
+                    th { (t(lang, "console.admins.username")) }
+                    th { (t(lang, "console.admins.added")) }
                     th { span.visually-hidden { (t(lang, "admin.common.actions")) } }
                 } }
                 tbody {
                     @for r in &rows {
                         tr data-admin=(r.username) {
-                            td data-label=(t(lang, "platform.field.admin_username")) {
+                            td data-label=(t(lang, "console.admins.username")) {
                                 strong { (r.username) }
                                 @if r.you { " " span.badge.brand { (t(lang, "console.admins.you")) } }
                             }
-                            td data-label=(t(lang, "platform.field.created")) { (layout::local_time(r.created_at, &tz)) }
+                            td data-label=(t(lang, "console.admins.added")) { (layout::local_time(r.created_at, &tz)) }
                             td.actions {
                                 @if !r.you && rows.len() > 1 {
                                     (post_button(&format!("/admin/admins/{}/remove", r.id), &page.csrf, t(lang, "console.admins.remove"), "small danger",

@@ -467,6 +467,9 @@ fn resolve(state: &AppState, public: &str) -> Result<(Tenant, String), AppError>
     let nf = || AppError::new(ErrorKind::NotFound).with_message("error.request_not_found");
     let (slug, token) = svc::split_public_token(public).ok_or_else(nf)?;
     let tenant = state.tenants.resolve(slug).map_err(|_| nf())?;
+    if tenant.is_archived() {
+        return Err(ErrorKind::CompanyArchived.into());
+    }
     svc::by_token(tenant.db()?, token).map_err(|_| nf())?;
     Ok((tenant, token.to_string()))
 }

@@ -119,7 +119,6 @@ async fn an_archived_company_serves_nothing_until_it_is_restored() {
 }
 
 #[tokio::test]
-#[ignore = "needs crate::ops::company::export, which branch wt-move is building"]
 async fn delete_asks_for_the_slug_and_keeps_a_backup_first() {
     let s = start().await;
     let co = s.company("acme", true).await;
