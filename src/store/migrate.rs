@@ -78,8 +78,9 @@ pub fn release_of(tx: &WriteTransaction) -> Result<Option<String>, redb::Error> 
 
 /// Opens `db` for this build: records the version of a new file, upgrades an
 /// older one (after a copy of it is kept, see [`backup_before_upgrade`]),
-/// refuses a newer one naming the release that wrote it.
-pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout) -> Result<(), AppError> {
+/// refuses a newer one naming the release that wrote it. `keep_copy`: false
+/// for a file opened read-only (`idora check`), whose upgrade is never written.
+pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout, keep_copy: bool) -> Result<(), AppError> {
     let tx = db.begin_write().map_err(|e| at(path, e))?;
     let found = version_of(&tx).map_err(|e| at(path, e))?;
     let release = release_of(&tx).map_err(|e| at(path, e))?;
@@ -97,7 +98,9 @@ pub fn bring_up_to_date(db: &Database, path: &Path, layout: &Layout) -> Result<(
             .with_arg("detail", format!("the file was {why}"))
             .with_detail(format!("{} was {why} (refusing to open it)", path.display())));
     }
-    if let Some(from) = found.filter(|v| *v < SCHEMA_VERSION) {
+    if let Some(from) = found.filter(|v| *v < SCHEMA_VERSION)
+        && keep_copy
+    {
         // The copy is taken before anything is written: the transaction
         // has only read, and is begun again after it.
         let _ = tx.abort();

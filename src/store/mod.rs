@@ -316,7 +316,7 @@ fn open_database(path: &Path, layout: &'static Layout, opts: DbOptions, create: 
         .open(path)
         .map_err(|e| open_file_error(path, e))?;
     let backend = Backend { file: FileBackend::new(file).map_err(|e| open_error(path, e))?, fault: fault.clone() };
-    open_with(path, layout, opts, backend)
+    open_with(path, layout, opts, backend, true)
 }
 
 /// An empty file is not a database: redb would silently make a new, empty
@@ -338,11 +338,19 @@ fn open_file_error(path: &Path, e: std::io::Error) -> AppError {
 
 /// Opens a database over `backend` and brings it up to date, catching
 /// redb's panics on a damaged file.
-fn open_with(path: &Path, layout: &'static Layout, opts: DbOptions, backend: impl StorageBackend) -> Result<Database, AppError> {
+/// `keep_copy`: copy an older file to `backups/before-upgrade/` before
+/// upgrading it (not for a read-only open, whose upgrade stays in memory).
+fn open_with(
+    path: &Path,
+    layout: &'static Layout,
+    opts: DbOptions,
+    backend: impl StorageBackend,
+    keep_copy: bool,
+) -> Result<Database, AppError> {
     let db = guarded(path, "was opened", || {
         Database::builder().set_cache_size(opts.cache_bytes).create_with_backend(backend).map_err(|e| open_error(path, e))
     })?;
-    guarded(path, "was read at open", || migrate::bring_up_to_date(&db, path, layout)).map_err(|e| {
+    guarded(path, "was read at open", || migrate::bring_up_to_date(&db, path, layout, keep_copy)).map_err(|e| {
         if e.kind == ErrorKind::Internal {
             let why =
                 e.source.as_ref().and_then(|s| s.downcast_ref::<redb::Error>()).map(|r| r.to_string()).unwrap_or_else(|| e.to_string());
@@ -416,7 +424,7 @@ impl Db {
         let file = std::fs::File::open(path).map_err(|e| open_file_error(path, e))?;
         let backend = check::Overlay::new(file).map_err(|e| open_file_error(path, e))?;
         let opts = DbOptions { write_queue: 1, ..DbOptions::default() };
-        let db = open_with(path, layout, opts, backend)?;
+        let db = open_with(path, layout, opts, backend, false)?;
         Db::run(path, layout, opts, Health::default(), db, true)
     }
 

@@ -184,3 +184,47 @@ async fn the_routes_map_names_every_company_of_the_box() {
          ~^/[tr]/beta-bank-[^-/]+(/|$)  box_a;\n"
     );
 }
+
+/// The Google Sheets key is sealed with the box's key; after a move the
+/// new box seals it with its own, and the sync works there.
+#[tokio::test]
+async fn the_sheets_connection_keeps_working_on_the_new_box() {
+    use crate::support::google::{FakeGoogle, SPREADSHEET};
+    let google = FakeGoogle::start().await;
+    let url = google.url();
+    let a = start_with({
+        let url = url.clone();
+        move |c| c.google_api_url = url
+    })
+    .await;
+    idora::demo::seed(a.state()).await.unwrap();
+    google.use_clock(a.state().clock.clone());
+    google.add_spreadsheet(SPREADSHEET);
+    let admin = a.demo_token("admin").await;
+    let body = json!({
+        "service_account_key": google.key(),
+        "spreadsheet_id": SPREADSHEET,
+        "tables": ["points"],
+        "schedule": "manual",
+    });
+    a.put(&c(DEMO, "/integrations/google-sheets"), &admin, body).await.check(200);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("demo.tar.zst");
+    idora::ops::company::export(a.state(), DEMO, &file).await.unwrap();
+
+    let b = start_with(move |c| c.google_api_url = url).await;
+    idora::ops::company::import(b.state(), &file).await.unwrap();
+    let admin = b.demo_token("admin").await;
+    let started = b.post(&c(DEMO, "/integrations/google-sheets/sync"), &admin, json!({})).await.check(202);
+    let id = started.str("job_id");
+    let mut job = json!(null);
+    for _ in 0..600 {
+        job = b.get(&c(DEMO, &format!("/jobs/{id}")), &admin).await.check(200).body;
+        if job["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(job["state"], "done", "the key opened with B's box key: {job}");
+    assert_eq!(google.titles(SPREADSHEET), vec!["Sheet1", "points"]);
+}

@@ -17,6 +17,13 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
+/// When the fixture was made (its `MADE-BY`), plus a minute: its queue's day.
+fn made_at() -> jiff::Timestamp {
+    let note = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/upgrade/MADE-BY")).unwrap();
+    let made = note.lines().find_map(|l| l.strip_prefix("made ")).unwrap().split(' ').next().unwrap();
+    made.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_mins(1)
+}
+
 /// The schema version and release a file records.
 fn recorded(path: &Path) -> (u8, Option<String>) {
     let db = redb::Database::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -53,7 +60,7 @@ async fn the_previous_releases_data_opens_migrated_with_a_copy_kept_first() {
     let (old, _) = recorded(&data.join("tenants/demo/data.redb"));
     assert!(old < SCHEMA_VERSION, "the fixture is from an older schema ({old}); remake it for the next release (tests/fixtures/README.md)");
     assert!(!data.join("tenants/demo/index").exists(), "the fixture has no search index");
-    let s = start_in(dir).await;
+    let s = start_in(dir, made_at()).await;
 
     // The platform file was upgraded at start, after a copy of it was kept.
     let kept = before_upgrade(&data);
@@ -93,12 +100,32 @@ async fn the_previous_releases_data_opens_migrated_with_a_copy_kept_first() {
     let branch = s.demo_branches().await[0];
     let (st, queue) = s.call(Method::GET, &c(DEMO, &format!("/branches/{branch}/queue")), Some(&operator), None).await;
     assert_eq!(st, 200, "{queue}");
-    let text = queue.to_string();
-    assert!(text.contains("K-") || text.contains("\"number\""), "the day's tickets: {queue}");
+    let tickets: Vec<(String, String)> = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["number"].as_str().unwrap().to_string(), t["status"].as_str().unwrap().to_string()))
+        .collect();
+    let want = [("K-001", "called"), ("K-002", "waiting"), ("K-003", "waiting")].map(|(n, st)| (n.to_string(), st.to_string()));
+    assert_eq!(tickets, want);
+    // The queue goes on from there: the next ticket is K-004.
+    let service = s.demo_services().await["Kassa"];
+    let (st, t) = s
+        .call(
+            Method::POST,
+            &c(DEMO, &format!("/branches/{branch}/tickets")),
+            None,
+            Some(serde_json::json!({"service_id": service, "source": "kiosk"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{t}");
+    assert_eq!(t["number"], "K-004");
 
     // Both files now record today's schema and release.
-    assert_eq!(recorded(&data.join("tenants/demo/data.redb")), (SCHEMA_VERSION, Some(RELEASE.to_string())));
-    drop(s);
+    s.running.shutdown().await.unwrap();
+    for file in ["platform.redb", "tenants/demo/data.redb"] {
+        assert_eq!(recorded(&data.join(file)), (SCHEMA_VERSION, Some(RELEASE.to_string())), "{file}");
+    }
 }
 
 #[tokio::test]
@@ -123,7 +150,7 @@ async fn a_file_from_a_newer_release_is_refused_naming_that_release() {
     let dir = fixture();
     let data = dir.path().join("data");
     stamp(&data.join("tenants/demo/data.redb"), SCHEMA_VERSION + 1, "9.9.9");
-    let s = start_in(dir).await;
+    let s = start_in(dir, made_at()).await;
     let r = s.login(DEMO, "employee", idora::demo::PASSWORD).await.refused(503, "unavailable");
     assert!(r.message().contains(&want), "{}", r.message());
     let ready = s.get("/readyz", "").await;

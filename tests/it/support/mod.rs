@@ -104,9 +104,9 @@ pub async fn demo_with_telegram_and(rfc3339: &str, telegram_api: &str, tweak: im
 }
 
 /// A server on a data folder the test prepared in `dir` (as `dir/data`:
-/// a fixture, another release's files), on a test clock standing at now.
-pub async fn start_in(dir: tempfile::TempDir) -> Server {
-    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+/// a fixture, another release's files), on a test clock standing at `at`.
+pub async fn start_in(dir: tempfile::TempDir, at: jiff::Timestamp) -> Server {
+    let clock = Arc::new(ManualClock::new(at));
     boot_in(dir, clock.clone(), Some(clock), |_| {}).await
 }
 
