@@ -128,6 +128,9 @@ pub async fn routes(cfg: Config, format: String, upstream: Option<String>) -> an
         anyhow::bail!("routes: format {format:?} is not known (nginx)");
     }
     let upstream = upstream.unwrap_or_else(|| "idora".into());
+    if !super::routes::valid_upstream(&upstream) {
+        anyhow::bail!("routes: --upstream {upstream:?} is not an nginx upstream name (letters, digits, _ - . :)");
+    }
     let q = format!("/routes?format=nginx&upstream={}", url::form_urlencoded::byte_serialize(upstream.as_bytes()).collect::<String>());
     let text = match control::ask(&cfg.data_dir, "GET", &q, "").await? {
         Some(a) if a.status == 200 => a.body,

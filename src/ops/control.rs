@@ -171,6 +171,8 @@ async fn handle(state: &AppState, req: Request<hyper::body::Incoming>) -> Respon
             let upstream = query(&req, "upstream").unwrap_or_else(|| "idora".into());
             if format != "nginx" {
                 Err(bad(format!("routes: format {format:?} is not known (nginx)")))
+            } else if !super::routes::valid_upstream(&upstream) {
+                Err(bad(format!("routes: {upstream:?} is not an nginx upstream name")))
             } else {
                 let text = super::routes::nginx(state, &upstream);
                 let mut r = Response::new(Full::new(Bytes::from(text)));
