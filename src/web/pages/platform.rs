@@ -257,8 +257,10 @@ async fn console(State(state): State<AppState>, admin: PlatformAdmin, page: Page
                                     }
                                 }
                                 td.actions {
-                                    a.button.small href=(format!("/admin/companies/{}", c.slug)) { (t(lang, "admin.common.edit")) }
-                                    (status_button(lang, &page.csrf, &c.slug, status, &c.name))
+                                    div.action-stack {
+                                        a.button.small href=(format!("/admin/companies/{}", c.slug)) { (t(lang, "admin.common.edit")) }
+                                        (status_button(lang, &page.csrf, &c.slug, status, &c.name))
+                                    }
                                 }
                             }
                         }
