@@ -218,6 +218,40 @@ fn s3_err(what: &str, e: object_store::Error) -> AppError {
     AppError::internal(anyhow::anyhow!("files: s3 {what}: {e}"))
 }
 
+/// Streams `file` to `key` a part (`PART`) at a time; on a failure the
+/// upload is aborted, so no half object stays. A read error of the file is
+/// a `Generic` error of the store "local".
+pub async fn put_multipart(
+    store: &object_store::aws::AmazonS3,
+    key: &object_store::path::Path,
+    mut file: tokio::fs::File,
+) -> Result<(), object_store::Error> {
+    use object_store::ObjectStore;
+    use tokio::io::AsyncReadExt;
+    let upload = store.put_multipart(key).await?;
+    let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+    let mut buf = vec![0u8; 1024 * 1024];
+    loop {
+        let n = match file.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = w.abort().await;
+                return Err(object_store::Error::Generic { store: "local", source: Box::new(e) });
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = w.wait_for_capacity(2).await {
+            let _ = w.abort().await;
+            return Err(e);
+        }
+        w.write(buf.get(..n).unwrap_or_default());
+    }
+    w.finish().await?;
+    Ok(())
+}
+
 impl S3 {
     pub fn new(c: &crate::config::S3Config) -> anyhow::Result<S3> {
         Ok(S3 { store: s3_store(c).map_err(|e| anyhow::anyhow!("[files] {e}"))? })
@@ -238,28 +272,7 @@ impl S3 {
             self.store.put(key, buf.into()).await.map_err(|e| s3_err("put", e))?;
             return Ok(());
         }
-        let upload = self.store.put_multipart(key).await.map_err(|e| s3_err("start multipart", e))?;
-        let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
-        let mut buf = vec![0u8; 1024 * 1024];
-        loop {
-            let n = match file.read(&mut buf).await {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = w.abort().await;
-                    return Err(io_err("read temp", e));
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            if let Err(e) = w.wait_for_capacity(2).await {
-                let _ = w.abort().await;
-                return Err(s3_err("upload part", e));
-            }
-            w.write(buf.get(..n).unwrap_or_default());
-        }
-        w.finish().await.map_err(|e| s3_err("complete multipart", e))?;
-        Ok(())
+        put_multipart(&self.store, key, file).await.map_err(|e| s3_err("multipart upload", e))
     }
 }
 

@@ -468,33 +468,8 @@ async fn to_s3(state: &AppState, s3: &crate::config::S3Config, prefix: &str, nam
 
 /// Puts the file `path` as `key`, a part at a time.
 async fn upload(store: &object_store::aws::AmazonS3, key: &object_store::path::Path, path: &Path) -> Result<(), object_store::Error> {
-    use object_store::ObjectStore;
-    use tokio::io::AsyncReadExt;
-    const PART: usize = 8 * 1024 * 1024;
-    let io = |e: std::io::Error| object_store::Error::Generic { store: "local", source: Box::new(e) };
-    let mut file = tokio::fs::File::open(path).await.map_err(io)?;
-    let upload = store.put_multipart(key).await?;
-    let mut w = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
-    let mut buf = vec![0u8; 1024 * 1024];
-    loop {
-        let n = match file.read(&mut buf).await {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = w.abort().await;
-                return Err(io(e));
-            }
-        };
-        if n == 0 {
-            break;
-        }
-        if let Err(e) = w.wait_for_capacity(2).await {
-            let _ = w.abort().await;
-            return Err(e);
-        }
-        w.write(buf.get(..n).unwrap_or_default());
-    }
-    w.finish().await?;
-    Ok(())
+    let file = tokio::fs::File::open(path).await.map_err(|e| object_store::Error::Generic { store: "local", source: Box::new(e) })?;
+    crate::files::backend::put_multipart(store, key, file).await
 }
 
 /// Runs the scheduled backups of `[backup]` for as long as the server runs

@@ -110,22 +110,9 @@ fn count(state: &AppState, tenant: &Tenant) -> Result<Counts, AppError> {
     let db = tenant.db()?;
     let tx = db.read()?;
     let users = schema::USERS.open(&tx)?.count()?;
-    let mut tickets_today = 0;
-    for row in schema::TICKETS.open(&tx)?.iter()?.rev() {
-        let (_, t) = row?;
-        if t.created_at < midnight {
-            break;
-        }
-        tickets_today += 1;
-    }
-    let mut tasks_today = 0;
-    for row in schema::TASKS.open(&tx)?.iter()?.rev() {
-        let (_, t) = row?;
-        if t.created_at < midnight {
-            break;
-        }
-        tasks_today += 1;
-    }
+    // Ids grow with time: read back from the newest until one is older.
+    let tickets_today = since(schema::TICKETS.open(&tx)?.iter()?.rev().map(|r| r.map(|(_, t)| t.created_at)), midnight)?;
+    let tasks_today = since(schema::TASKS.open(&tx)?.iter()?.rev().map(|r| r.map(|(_, t)| t.created_at)), midnight)?;
     let usage = tx.open_table(schema::FILE_USAGE).map_err(store_err)?;
     let files_bytes = usage.get("bytes").map_err(store_err)?.map(|v| v.value()).unwrap_or(0);
     Ok(Counts { users, tickets_today, tasks_today, files_bytes })
@@ -310,21 +297,7 @@ pub async fn add_admin(state: &AppState, actor: &Caller, username: &str, passwor
             let id = crate::store::next_id(tx, "admin")?;
             names.insert(username.as_str(), id).map_err(store_err)?;
             drop(names);
-            let acc = schema::AccountV1 {
-                username: username.clone(),
-                full_name: String::new(),
-                phone: None,
-                role: "platform_admin".into(),
-                department_id: None,
-                branch_id: None,
-                active: true,
-                password_hash: hash.clone(),
-                language: None,
-                created_at: now,
-                updated_at: now,
-                failed_logins: 0,
-                locked_until: None,
-            };
+            let acc = super::service::new_platform_admin(&username, hash.clone(), now);
             schema::ADMINS.open(tx)?.insert(id, &acc)?;
             let mut ch = Changes::default();
             ch.set("username", &username);
@@ -392,4 +365,16 @@ pub async fn remove_admin(state: &AppState, actor: &Caller, id: u64) -> Result<(
             Ok(())
         })
         .await
+}
+
+/// How many of `created` (newest first) are at or after `midnight`.
+fn since(created: impl Iterator<Item = Result<i64, AppError>>, midnight: i64) -> Result<u64, AppError> {
+    let mut n = 0;
+    for at in created {
+        if at? < midnight {
+            break;
+        }
+        n += 1;
+    }
+    Ok(n)
 }

@@ -530,21 +530,7 @@ pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, passwor
             None => {
                 let id = next_id(tx, "admin")?;
                 names.insert(username.as_str(), id).map_err(store_err)?;
-                let a = AccountV1 {
-                    username: username.clone(),
-                    full_name: String::new(),
-                    phone: None,
-                    role: "platform_admin".into(),
-                    department_id: None,
-                    branch_id: None,
-                    active: true,
-                    password_hash: hash.clone(),
-                    language: None,
-                    created_at: now_ms,
-                    updated_at: now_ms,
-                    failed_logins: 0,
-                    locked_until: None,
-                };
+                let a = new_platform_admin(&username, hash.clone(), now_ms);
                 (id, a, true)
             }
         };
@@ -552,4 +538,23 @@ pub async fn upsert_platform_admin(db: &Db, now_ms: i64, username: &str, passwor
         Ok((id, created))
     })
     .await
+}
+
+/// A new platform admin's account: active, no lock, no name or phone.
+pub(super) fn new_platform_admin(username: &str, password_hash: String, now_ms: i64) -> AccountV1 {
+    AccountV1 {
+        username: username.to_string(),
+        full_name: String::new(),
+        phone: None,
+        role: "platform_admin".into(),
+        department_id: None,
+        branch_id: None,
+        active: true,
+        password_hash,
+        language: None,
+        created_at: now_ms,
+        updated_at: now_ms,
+        failed_logins: 0,
+        locked_until: None,
+    }
 }
