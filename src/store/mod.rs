@@ -379,6 +379,14 @@ pub const MOVING_MESSAGE: &str = "error.company_moving";
 /// Seconds a write refused while the company is moved is told to wait.
 pub const MOVING_RETRY_SECS: u64 = 60;
 
+/// A write refused while the file is frozen (its company is being moved).
+fn moving(path: &Path) -> AppError {
+    AppError::new(ErrorKind::Unavailable)
+        .with_message(MOVING_MESSAGE)
+        .with_retry_after(MOVING_RETRY_SECS)
+        .with_detail(format!("{}: read-only while the company is exported", path.display()))
+}
+
 /// Holds a file read-only ([`Db::freeze`]); dropping it lets writes in again.
 pub struct Frozen {
     db: Db,
@@ -546,25 +554,32 @@ impl Db {
     /// Refused at once with `unavailable` when the queue is full (with a
     /// `retry_after`), and while the file is failed (`storage_full` when
     /// the disk is full, else `unavailable`, until the writer reopens it).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    pub async fn write<T, F>(&self, mut f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, AppError> + Send + 'static,
     {
         if self.is_frozen() {
-            return Err(AppError::new(ErrorKind::Unavailable)
-                .with_message(MOVING_MESSAGE)
-                .with_retry_after(MOVING_RETRY_SECS)
-                .with_detail(format!("{}: read-only while the company is exported", self.path().display())));
+            return Err(moving(self.path()));
         }
-        self.write_now(f).await
+        // Checked again where the write runs: one that passed the check as
+        // a freeze began is queued after the freeze's barrier, so it must
+        // not commit after the export's snapshot was taken.
+        let shared = self.inner.shared.clone();
+        let path = self.path().to_path_buf();
+        self.write_now(move |tx| match shared.frozen.load(Ordering::SeqCst) {
+            0 => f(tx),
+            _ => Err(moving(&path)),
+        })
+        .await
     }
 
     /// Makes the file read-only until the returned guard is dropped (also
     /// when the work it guards fails): every later write is refused with
     /// 503, Retry-After and [`MOVING_MESSAGE`], reads go on. Returns once
-    /// every write queued before it has committed, so a read transaction
-    /// begun after it sees every write that was or will be acknowledged.
+    /// every write queued before it has run (committed, or refused if it ran
+    /// after the freeze began), so a read transaction begun after it sees
+    /// every write that was or will be acknowledged.
     pub async fn freeze(&self) -> Result<Frozen, AppError> {
         self.inner.shared.frozen.fetch_add(1, Ordering::SeqCst);
         let guard = Frozen { db: self.clone() };
@@ -1049,17 +1064,29 @@ mod tests {
         });
         tokio::task::yield_now().await;
         let frozen = db.freeze().await.unwrap();
-        assert_eq!(before.await.unwrap().unwrap(), 1, "a write queued before the freeze went through");
+        // A write racing the freeze either committed before it (and is in
+        // what a snapshot now reads) or is refused: never acknowledged after.
+        let committed = match before.await.unwrap() {
+            Ok(n) => {
+                assert_eq!(n, 1);
+                1
+            }
+            Err(e) => {
+                assert_eq!(e.message_key, Some(MOVING_MESSAGE), "refused as moving, not failed");
+                0
+            }
+        };
         let e = db.write(|tx| next_id(tx, "n")).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unavailable);
         assert_eq!(e.retry_after, Some(MOVING_RETRY_SECS));
         assert_eq!(e.message_key, Some(MOVING_MESSAGE));
         let tx = db.read().unwrap();
-        assert_eq!(tx.open_table(schema::SEQ).unwrap().get("n").unwrap().unwrap().value(), 1, "reads go on");
+        let n = tx.open_table(schema::SEQ).unwrap().get("n").unwrap().map(|v| v.value()).unwrap_or(0);
+        assert_eq!(n, committed, "reads go on and see exactly the acknowledged write");
         drop(tx);
         drop(frozen);
         assert!(!db.is_frozen());
-        assert_eq!(db.write(|tx| next_id(tx, "n")).await.unwrap(), 2);
+        assert_eq!(db.write(|tx| next_id(tx, "n")).await.unwrap(), committed + 1);
     }
 
     #[tokio::test]
