@@ -7,7 +7,7 @@ use crate::store::schema::CompanyStatus;
 use crate::tenancy::Tenant;
 use crate::tenancy::console::{self, Instance, Overview, PlatformAdminRow};
 use crate::tenancy::service::{self, CompanyPatch, Contacts, NewCompany, status_str};
-use crate::web::extract::{Json, PlatformAdmin};
+use crate::web::extract::{Json, PathId, PlatformAdmin};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -166,7 +166,7 @@ pub async fn create(
 
 /// Renames a company, changes its time zone, language or contact details.
 #[utoipa::path(patch, path = "/api/v1/companies/{slug}", tag = "platform", params(("slug" = String, Path)), request_body = CompanyPatchIn,
-    responses((status = 200, body = CompanyOut), (status = 404), (status = 422)), security(("bearer" = [])))]
+    responses((status = 200, body = CompanyOut), (status = 404), (status = 410, description = "archived: restore it (status) before other changes"), (status = 422)), security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     admin: PlatformAdmin,
@@ -404,7 +404,7 @@ pub async fn add_admin(
 pub async fn admin_password(
     State(state): State<AppState>,
     admin: PlatformAdmin,
-    Path(id): Path<u64>,
+    PathId(id): PathId,
     Json(b): Json<PlatformPasswordIn>,
 ) -> Result<StatusCode, AppError> {
     console::reset_admin_password(&state, &Caller::from(&admin), id, b.password).await?;
@@ -414,7 +414,7 @@ pub async fn admin_password(
 /// Removes a platform admin: never oneself, never the last one.
 #[utoipa::path(delete, path = "/api/v1/platform/admins/{id}", tag = "platform", params(("id" = u64, Path)),
     responses((status = 204), (status = 404), (status = 409)), security(("bearer" = [])))]
-pub async fn remove_admin(State(state): State<AppState>, admin: PlatformAdmin, Path(id): Path<u64>) -> Result<StatusCode, AppError> {
+pub async fn remove_admin(State(state): State<AppState>, admin: PlatformAdmin, PathId(id): PathId) -> Result<StatusCode, AppError> {
     console::remove_admin(&state, &Caller::from(&admin), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
